@@ -1,0 +1,1 @@
+"""crossmargin: a cross-margin borrow/lend engine that speaks Backpack's API."""

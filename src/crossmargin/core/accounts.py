@@ -1,0 +1,55 @@
+"""Accounts, subaccounts and borrow-lend positions.
+
+An account owns one or more subaccounts; each subaccount is one cross-margin account with its
+own settings. Per asset a subaccount has at most one borrow-lend position, which is either a lend
+(scaled lend > 0) or a borrow (scaled debt > 0), never both. `principal_atoms` is what was put in
+(lend) or taken out (borrow) net of redemptions and repayments, so the position's cumulative
+interest is its value minus its principal. Spot balances live in the ledger, not here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crossmargin.core.ids import AccountId, PositionId, SubaccountId
+from crossmargin.core.numbers import WAD, Ratio
+
+LEVERAGE_LIMIT_DEFAULT = Ratio(10 * WAD)
+LEVERAGE_LIMIT_MIN = Ratio(1 * WAD)
+LEVERAGE_LIMIT_MAX = Ratio(100 * WAD)
+
+
+@dataclass(frozen=True, slots=True)
+class Subaccount:
+    """One cross-margin account and its settings."""
+
+    subaccount_id: SubaccountId
+    account_id: AccountId
+    leverage_limit: Ratio = LEVERAGE_LIMIT_DEFAULT
+    auto_lend: bool = False
+    auto_repay_borrows: bool = False
+    auto_borrow_settlements: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A subaccount's borrow-lend position in one asset: a lend or a borrow."""
+
+    position_id: PositionId
+    subaccount_id: SubaccountId
+    symbol: str
+    lend_scaled: int = 0
+    debt_scaled: int = 0
+    principal_atoms: int = 0
+
+    def __post_init__(self) -> None:
+        assert self.lend_scaled >= 0, "scaled amounts are non-negative"
+        assert self.debt_scaled >= 0, "scaled amounts are non-negative"
+        assert self.lend_scaled == 0 or self.debt_scaled == 0, (
+            "INV-POSITION-1: a position never both lends and borrows one asset"
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        """Return whether nothing is lent or owed."""
+        return self.lend_scaled == 0 and self.debt_scaled == 0

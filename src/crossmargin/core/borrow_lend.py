@@ -1,0 +1,301 @@
+"""Lend, redeem, borrow and repay: the four movements of a borrow-lend position.
+
+Each function checks its rules against a transaction, then posts one balanced entry and stores
+the new pool and position in it. The pool never loses to rounding: a borrow mints scaled debt
+rounded up, a repay burns it rounded down, a lend mints scaled lend rounded down and a redeem
+burns it rounded up; what the aggregate totals differ from the user's amount by goes to the
+ROUNDING account. A new borrow pays the entry fee (interest until the next full hour) into its
+debt at once, shared between lenders and fee income like hourly interest (INV-POOL-3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from crossmargin.core.accounts import Position
+from crossmargin.core.assets import AssetSpec, PoolState
+from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved, BorrowLendSource, EntryFeeCharged
+from crossmargin.core.ids import SubaccountId
+from crossmargin.core.interest import (
+    compute_borrow_rate,
+    compute_entry_fee,
+    compute_utilization,
+    next_hour_ms,
+)
+from crossmargin.core.ledger import BORROWERS, FEE_INCOME, LENDERS, ROUNDING, entry, spot
+from crossmargin.core.numbers import WAD, format_scaled, mul_div_down
+from crossmargin.core.pools import (
+    Pool,
+    credit_lenders,
+    debt_atoms,
+    lend_atoms,
+    scaled_debt_to_burn,
+    scaled_debt_to_mint,
+    scaled_lend_to_burn,
+    scaled_lend_to_mint,
+)
+from crossmargin.core.rejections import Rejection, RejectReason
+from crossmargin.core.transaction import Transaction
+
+
+def describe(spec: AssetSpec, atoms: int) -> str:
+    """Return a quantity as a person reads it: '1.5 BTC'."""
+    return f"{format_scaled(atoms, spec.decimals)} {spec.symbol}"
+
+
+def pool_reserves(tx: Transaction, symbol: str) -> int:
+    """Return what the exchange's own claims (fee income, rounding) leave in the pool."""
+    return tx.balance(FEE_INCOME, symbol) + tx.balance(ROUNDING, symbol)
+
+
+def pool_supplied(tx: Transaction, symbol: str) -> int:
+    """Return everything supplied to the pool: lenders' claims plus reserves."""
+    return tx.pool(symbol).lent_atoms + pool_reserves(tx, symbol)
+
+
+def pool_liquidity(tx: Transaction, symbol: str) -> int:
+    """Return what the pool holds and could lend or pay out now."""
+    return pool_supplied(tx, symbol) - tx.pool(symbol).borrowed_atoms
+
+
+def _position_or_new(tx: Transaction, subaccount_id: SubaccountId, symbol: str) -> Position:
+    found = tx.position(subaccount_id, symbol)
+    if found is not None:
+        return found
+    return Position(tx.new_position_id(), subaccount_id, symbol)
+
+
+def _moved(
+    tx: Transaction,
+    position: Position,
+    event_type: BorrowLendEventType,
+    source: BorrowLendSource,
+    quantity_atoms: int,
+) -> None:
+    pool = tx.pool(position.symbol)
+    net = lend_atoms(position.lend_scaled, pool.lend_index_ray) - debt_atoms(
+        position.debt_scaled, pool.borrow_index_ray
+    )
+    tx.emit(
+        BorrowLendMoved(
+            subaccount_id=position.subaccount_id,
+            symbol=position.symbol,
+            event_type=event_type,
+            source=source,
+            quantity_atoms=quantity_atoms,
+            position_id=position.position_id,
+            position_net_atoms=net,
+            position_scaled_after=position.lend_scaled or position.debt_scaled,
+            at_ms=tx.now_ms,
+        )
+    )
+
+
+def check_pool_open(spec: AssetSpec, action: str) -> Rejection | None:
+    """Refuse an action that adds to the pool's exposure unless the pool is open."""
+    if spec.pool_state is PoolState.CLOSED:
+        return Rejection(RejectReason.POOL_CLOSED, f"The {spec.symbol} lending pool is closed: {action} is not possible")
+    if spec.pool_state is PoolState.REPAY_ONLY:
+        return Rejection(
+            RejectReason.POOL_REPAY_ONLY,
+            f"The {spec.symbol} lending pool only accepts repayments and redemptions: {action} is not possible",
+        )
+    return None
+
+
+def lend(
+    tx: Transaction, subaccount_id: SubaccountId, spec: AssetSpec, atoms: int, source: BorrowLendSource
+) -> Rejection | None:
+    """Move `atoms` of the spot balance into the pool as a lend."""
+    symbol = spec.symbol
+    refused = check_pool_open(spec, "lending")
+    if refused:
+        return refused
+    available = tx.balance(spot(subaccount_id), symbol)
+    if atoms > available:
+        return Rejection(
+            RejectReason.BALANCE_INSUFFICIENT,
+            f"Lend of {describe(spec, atoms)} exceeds your available balance of {describe(spec, available)}",
+        )
+    pool = tx.pool(symbol)
+    if pool.lent_atoms + atoms > spec.open_borrow_lend_limit_atoms:
+        room = max(0, spec.open_borrow_lend_limit_atoms - pool.lent_atoms)
+        return Rejection(
+            RejectReason.OPEN_BORROW_LEND_LIMIT_EXCEEDED,
+            f"The {symbol} pool accepts at most {describe(spec, room)} more lending",
+        )
+    position = _position_or_new(tx, subaccount_id, symbol)
+    assert position.debt_scaled == 0, "lend is only called on a position without debt"
+    minted = scaled_lend_to_mint(atoms, pool.lend_index_ray)
+    pool_after = replace(pool, lend_scaled_total=pool.lend_scaled_total + minted)
+    claims_added = pool_after.lent_atoms - pool.lent_atoms
+    assert 0 <= claims_added <= atoms, "a lend never creates more claims than it brings"
+    tx.post(entry(symbol, (spot(subaccount_id), -atoms), (LENDERS, claims_added), (ROUNDING, atoms - claims_added)))
+    tx.pools[symbol] = pool_after
+    position = replace(position, lend_scaled=position.lend_scaled + minted, principal_atoms=position.principal_atoms + atoms)
+    tx.set_position(position)
+    _moved(tx, position, BorrowLendEventType.LEND, source, atoms)
+    return None
+
+
+def check_utilization(
+    tx: Transaction, spec: AssetSpec, borrowed_after: int, supplied_after: int, action: str
+) -> Rejection | None:
+    """Refuse an action while the pool is throttled, or if it would pass maxUtilization."""
+    symbol = spec.symbol
+    pool = tx.pool(symbol)
+    before = compute_utilization(pool.borrowed_atoms, pool_supplied(tx, symbol))
+    if before >= spec.throttle_utilization_threshold.wad:
+        return Rejection(
+            RejectReason.POOL_THROTTLED,
+            f"The {symbol} pool is at {format_scaled(before * 100, 18)}% utilization, past its "
+            f"throttle of {format_scaled(spec.throttle_utilization_threshold.wad * 100, 18)}%: "
+            f"{action} is paused until borrowers repay or lenders add",
+        )
+    after = compute_utilization(borrowed_after, supplied_after)
+    if supplied_after <= 0 and borrowed_after > 0:
+        after = WAD
+    if after > spec.max_utilization.wad:
+        return Rejection(
+            RejectReason.POOL_UTILIZATION_EXCEEDED,
+            f"{action.capitalize()} would take the {symbol} pool past its maximum utilization of "
+            f"{format_scaled(spec.max_utilization.wad * 100, 18)}%",
+        )
+    return None
+
+
+def redeem(
+    tx: Transaction, subaccount_id: SubaccountId, spec: AssetSpec, atoms: int, source: BorrowLendSource
+) -> Rejection | None:
+    """Take `atoms` of a lend back into the spot balance; all of it if `atoms` is the whole claim."""
+    symbol = spec.symbol
+    position = tx.position(subaccount_id, symbol)
+    pool = tx.pool(symbol)
+    claim = lend_atoms(position.lend_scaled, pool.lend_index_ray) if position else 0
+    if position is None or atoms > claim:
+        return Rejection(
+            RejectReason.LEND_INSUFFICIENT,
+            f"Redeem of {describe(spec, atoms)} exceeds your lend of {describe(spec, claim)}",
+        )
+    liquidity = pool_liquidity(tx, symbol)
+    if atoms > liquidity:
+        return Rejection(
+            RejectReason.POOL_LIQUIDITY_INSUFFICIENT,
+            f"The {symbol} pool can pay out at most {describe(spec, liquidity)} now; the rest is borrowed",
+        )
+    refused = check_utilization(tx, spec, pool.borrowed_atoms, pool_supplied(tx, symbol) - atoms, "redeeming")
+    if refused:
+        return refused
+    burned = position.lend_scaled if atoms == claim else scaled_lend_to_burn(atoms, pool.lend_index_ray)
+    pool_after = replace(pool, lend_scaled_total=pool.lend_scaled_total - burned)
+    claims_removed = pool.lent_atoms - pool_after.lent_atoms
+    assert claims_removed >= atoms, "a redeem removes at least the claims it pays out"
+    tx.post(entry(symbol, (spot(subaccount_id), atoms), (LENDERS, -claims_removed), (ROUNDING, claims_removed - atoms)))
+    tx.pools[symbol] = pool_after
+    position = replace(position, lend_scaled=position.lend_scaled - burned, principal_atoms=position.principal_atoms - atoms)
+    tx.set_position(position)
+    _moved(tx, position, BorrowLendEventType.LEND_REDEEM, source, atoms)
+    return None
+
+
+def _check_borrow_limits(tx: Transaction, spec: AssetSpec, pool_after: Pool, debt_after: int) -> Rejection | None:
+    if debt_after > spec.borrow_limit_atoms:
+        return Rejection(
+            RejectReason.BORROW_LIMIT_EXCEEDED,
+            f"Borrow would take your {spec.symbol} debt to {describe(spec, debt_after)}, past the "
+            f"limit of {describe(spec, spec.borrow_limit_atoms)} per subaccount",
+        )
+    if pool_after.borrowed_atoms > spec.open_borrow_lend_limit_atoms:
+        return Rejection(
+            RejectReason.OPEN_BORROW_LEND_LIMIT_EXCEEDED,
+            f"The {spec.symbol} pool's open borrow limit of "
+            f"{describe(spec, spec.open_borrow_lend_limit_atoms)} would be passed",
+        )
+    return None
+
+
+def borrow(
+    tx: Transaction, subaccount_id: SubaccountId, spec: AssetSpec, atoms: int, source: BorrowLendSource
+) -> Rejection | None:
+    """Borrow `atoms` into the spot balance, charging the entry fee into the debt. No margin check."""
+    symbol = spec.symbol
+    refused = check_pool_open(spec, "borrowing")
+    if refused:
+        return refused
+    if tx.mark_price(symbol) == 0:
+        return Rejection(RejectReason.MARK_PRICE_MISSING, f"{symbol} has no mark price yet, so it cannot be borrowed")
+    liquidity = pool_liquidity(tx, symbol)
+    if atoms > liquidity:
+        return Rejection(
+            RejectReason.POOL_LIQUIDITY_INSUFFICIENT,
+            f"The {symbol} pool has only {describe(spec, liquidity)} available to borrow",
+        )
+    pool = tx.pool(symbol)
+    rate = compute_borrow_rate(spec.rate_curve, compute_utilization(pool.borrowed_atoms, pool_supplied(tx, symbol)))
+    interval = next_hour_ms(tx.now_ms) - tx.now_ms
+    fee = compute_entry_fee(atoms, rate, interval)
+    position = _position_or_new(tx, subaccount_id, symbol)
+    assert position.lend_scaled == 0, "borrow is only called on a position without a lend"
+    minted = scaled_debt_to_mint(atoms + fee, pool.borrow_index_ray)
+    pool_minted = replace(pool, debt_scaled_total=pool.debt_scaled_total + minted)
+    debt_added = pool_minted.borrowed_atoms - pool.borrowed_atoms
+    assert debt_added >= atoms + fee, "a borrow adds at least its amount and fee to the debt"
+    pool_credited, credited = credit_lenders(pool_minted, mul_div_down(fee, WAD - spec.fee.wad, WAD))
+    fee_income = fee - credited
+    rounding = debt_added - atoms - fee
+    supplied_after = pool_supplied(tx, symbol) + credited + fee_income + rounding
+    refused = check_utilization(tx, spec, pool_credited.borrowed_atoms, supplied_after, "borrowing")
+    refused = refused or _check_borrow_limits(
+        tx, spec, pool_credited, debt_atoms(position.debt_scaled + minted, pool.borrow_index_ray)
+    )
+    if refused:
+        return refused
+    tx.post(
+        entry(
+            symbol,
+            (spot(subaccount_id), atoms),
+            (BORROWERS, -debt_added),
+            (LENDERS, credited),
+            (FEE_INCOME, fee_income),
+            (ROUNDING, rounding),
+        )
+    )
+    tx.pools[symbol] = replace(
+        pool_credited,
+        interest_borrowers_atoms=pool.interest_borrowers_atoms + fee,
+        interest_lenders_atoms=pool.interest_lenders_atoms + credited,
+        interest_fee_atoms=pool.interest_fee_atoms + fee_income,
+    )
+    position = replace(position, debt_scaled=position.debt_scaled + minted, principal_atoms=position.principal_atoms + atoms)
+    tx.set_position(position)
+    _moved(tx, position, BorrowLendEventType.BORROW, source, atoms)
+    tx.emit(EntryFeeCharged(subaccount_id, symbol, position.position_id, fee, rate, interval, tx.now_ms))
+    return None
+
+
+def repay(
+    tx: Transaction, subaccount_id: SubaccountId, spec: AssetSpec, atoms: int, source: BorrowLendSource
+) -> Rejection | None:
+    """Repay `atoms` of a debt from the spot balance; all of it, to the atom, if `atoms` is the debt."""
+    symbol = spec.symbol
+    position = tx.position(subaccount_id, symbol)
+    pool = tx.pool(symbol)
+    debt = debt_atoms(position.debt_scaled, pool.borrow_index_ray) if position else 0
+    assert position is not None, "repay is only called on a position with debt"
+    assert 0 < atoms <= debt, "repay is called with at most the debt"
+    available = tx.balance(spot(subaccount_id), symbol)
+    if atoms > available:
+        return Rejection(
+            RejectReason.BALANCE_INSUFFICIENT,
+            f"Repay of {describe(spec, atoms)} exceeds your available balance of {describe(spec, available)}",
+        )
+    burned = position.debt_scaled if atoms == debt else scaled_debt_to_burn(atoms, pool.borrow_index_ray)
+    pool_after = replace(pool, debt_scaled_total=pool.debt_scaled_total - burned)
+    debt_removed = pool.borrowed_atoms - pool_after.borrowed_atoms
+    assert 0 <= debt_removed <= atoms, "a repay removes at most the debt it pays"
+    tx.post(entry(symbol, (spot(subaccount_id), -atoms), (BORROWERS, debt_removed), (ROUNDING, atoms - debt_removed)))
+    tx.pools[symbol] = pool_after
+    position = replace(position, debt_scaled=position.debt_scaled - burned, principal_atoms=position.principal_atoms - atoms)
+    tx.set_position(position)
+    _moved(tx, position, BorrowLendEventType.BORROW_REPAY, source, atoms)
+    return None

@@ -1,0 +1,117 @@
+"""Commands: the frozen inputs of the engine, one per use case, in the imperative.
+
+Quantities are atoms of the command's asset and prices are USD per whole unit scaled by WAD: the
+edges (API, CLI, config) parse decimal strings into these before a command is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from crossmargin.core.assets import AssetSpec
+from crossmargin.core.ids import AccountId, SubaccountId
+from crossmargin.core.numbers import Ratio
+
+
+class BorrowLendSide(StrEnum):
+    """Backpack's `BorrowLendSide`."""
+
+    BORROW = "Borrow"
+    LEND = "Lend"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigureAssets:
+    """List assets and their pools, or update their parameters (decimals never change)."""
+
+    specs: tuple[AssetSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CreateAccount:
+    """Open an account with its first subaccount."""
+
+
+@dataclass(frozen=True, slots=True)
+class CreateSubaccount:
+    """Open a further subaccount in an account."""
+
+    account_id: AccountId
+
+
+@dataclass(frozen=True, slots=True)
+class Deposit:
+    """Credit an on-chain deposit to a subaccount."""
+
+    subaccount_id: SubaccountId
+    symbol: str
+    quantity_atoms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Withdraw:
+    """Send funds out; optionally redeem lends and borrow for what the balance lacks."""
+
+    subaccount_id: SubaccountId
+    symbol: str
+    quantity_atoms: int
+    auto_borrow: bool = False
+    auto_lend_redeem: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Move funds between two subaccounts of one account."""
+
+    source_subaccount_id: SubaccountId
+    target_subaccount_id: SubaccountId
+    symbol: str
+    quantity_atoms: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExecuteBorrowLend:
+    """Backpack's `POST /api/v1/borrowLend`: borrow or lend, netting against the other side."""
+
+    subaccount_id: SubaccountId
+    symbol: str
+    side: BorrowLendSide
+    quantity_atoms: int
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateSettings:
+    """Change a subaccount's settings; `None` leaves a setting as it is."""
+
+    subaccount_id: SubaccountId
+    leverage_limit: Ratio | None = None
+    auto_lend: bool | None = None
+    auto_repay_borrows: bool | None = None
+    auto_borrow_settlements: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetMarkPrices:
+    """Set mark prices (USD per unit, WAD) of assets."""
+
+    prices_wad: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Let time pass: run everything that has fallen due (hourly interest)."""
+
+
+Command = (
+    ConfigureAssets
+    | CreateAccount
+    | CreateSubaccount
+    | Deposit
+    | Withdraw
+    | Transfer
+    | ExecuteBorrowLend
+    | UpdateSettings
+    | SetMarkPrices
+    | Tick
+)

@@ -1,0 +1,376 @@
+"""The engine: `execute(state, command, now)` is the only way state changes.
+
+Every command runs in one fixed order: (1) open a transaction over the state and charge the
+hourly interest that has fallen due; (2) validate and compute the command's movements inside the
+transaction; (3) check margin on the what-if state for voluntary actions; (4) commit, the only
+mutation; (5) return the events. A refusal at any step drops the transaction, so it leaves no
+trace. The engine is pure: no I/O, clock, randomness or logging; `now` is an argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import assert_never
+
+from crossmargin.core.accounts import LEVERAGE_LIMIT_MAX, LEVERAGE_LIMIT_MIN, Subaccount
+from crossmargin.core.accrual import accrue_due_interest
+from crossmargin.core.assets import AssetSpec
+from crossmargin.core.borrow_lend import borrow, describe, lend, redeem, repay
+from crossmargin.core.commands import (
+    BorrowLendSide,
+    Command,
+    ConfigureAssets,
+    CreateAccount,
+    CreateSubaccount,
+    Deposit,
+    ExecuteBorrowLend,
+    SetMarkPrices,
+    Tick,
+    Transfer,
+    UpdateSettings,
+    Withdraw,
+)
+from crossmargin.core.events import (
+    AccountCreated,
+    AssetsConfigured,
+    BorrowLendSource,
+    Deposited,
+    Event,
+    MarkPricesSet,
+    SettingsUpdated,
+    SubaccountCreated,
+    Transferred,
+    Withdrew,
+)
+from crossmargin.core.funding import apply_auto_settings, fund_outflow
+from crossmargin.core.ids import AccountId, SubaccountId
+from crossmargin.core.ledger import WORLD, entry, spot
+from crossmargin.core.limits import compute_max_borrowable, compute_max_withdrawal, is_margin_sufficient
+from crossmargin.core.numbers import format_scaled
+from crossmargin.core.pools import Pool
+from crossmargin.core.rejections import Rejection, RejectReason
+from crossmargin.core.state import EngineState
+from crossmargin.core.transaction import Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The command was applied; these are its events."""
+
+    events: tuple[Event, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """The command was refused and changed nothing."""
+
+    rejection: Rejection
+
+
+def execute(state: EngineState, command: Command, now_ms: int) -> Accepted | Rejected:
+    """Apply one command at time `now_ms`, or refuse it without a trace."""
+    if now_ms < state.now_ms:
+        return Rejected(
+            Rejection(RejectReason.CLOCK_MUST_NOT_GO_BACK, f"Time {now_ms} is before the engine's time {state.now_ms}")
+        )
+    tx = Transaction(state, now_ms)
+    accrue_due_interest(tx, now_ms)
+    refused = apply_command(tx, command)
+    if refused is not None:
+        return Rejected(refused)
+    tx.commit()
+    return Accepted(tuple(tx.events))
+
+
+def apply_command(tx: Transaction, command: Command) -> Rejection | None:
+    """Dispatch a command to its handler."""
+    match command:
+        case ConfigureAssets():
+            return configure_assets(tx, command)
+        case CreateAccount():
+            return create_account(tx)
+        case CreateSubaccount():
+            return create_subaccount(tx, command)
+        case Deposit():
+            return deposit(tx, command)
+        case Withdraw():
+            return withdraw(tx, command)
+        case Transfer():
+            return transfer(tx, command)
+        case ExecuteBorrowLend():
+            return execute_borrow_lend(tx, command)
+        case UpdateSettings():
+            return update_settings(tx, command)
+        case SetMarkPrices():
+            return set_mark_prices(tx, command)
+        case Tick():
+            return None
+        case _:
+            assert_never(command)
+
+
+def _subaccount(tx: Transaction, subaccount_id: SubaccountId) -> Subaccount | Rejection:
+    found = tx.subaccount(subaccount_id)
+    if found is None:
+        return Rejection(RejectReason.SUBACCOUNT_NOT_FOUND, f"Subaccount {subaccount_id} does not exist")
+    return found
+
+
+def _asset(tx: Transaction, symbol: str, quantity_atoms: int, *, stepped: bool) -> AssetSpec | Rejection:
+    spec = tx.spec(symbol)
+    if spec is None:
+        listed = ", ".join(sorted(tx.all_specs()))
+        return Rejection(RejectReason.ASSET_NOT_FOUND, f"Unknown asset {symbol!r}; listed assets are {listed}")
+    if quantity_atoms <= 0:
+        return Rejection(RejectReason.QUANTITY_MUST_BE_POSITIVE, "Quantity must be greater than zero")
+    if stepped and quantity_atoms % spec.step_atoms:
+        return Rejection(
+            RejectReason.QUANTITY_MUST_BE_MULTIPLE_OF_STEP,
+            f"Quantity must be a multiple of the {symbol} step size {format_scaled(spec.step_atoms, spec.decimals)}",
+        )
+    return spec
+
+
+def configure_assets(tx: Transaction, command: ConfigureAssets) -> Rejection | None:
+    """List new assets with empty pools, or update parameters of listed ones."""
+    for spec in command.specs:
+        listed = tx.spec(spec.symbol)
+        if listed is not None and listed.decimals != spec.decimals:
+            return Rejection(
+                RejectReason.ASSET_DECIMALS_MUST_NOT_CHANGE,
+                f"{spec.symbol} is listed with {listed.decimals} decimals; an asset's scale never changes",
+            )
+        if listed is None:
+            tx.pools[spec.symbol] = Pool(spec.symbol)
+        tx.specs[spec.symbol] = spec
+    tx.emit(AssetsConfigured(tuple(spec.symbol for spec in command.specs)))
+    return None
+
+
+def create_account(tx: Transaction) -> Rejection | None:
+    """Open an account with its first subaccount."""
+    account_id = AccountId(tx.take_id("next_account_id"))
+    subaccount_id = SubaccountId(tx.take_id("next_subaccount_id"))
+    tx.accounts[account_id] = [subaccount_id]
+    tx.subaccounts[subaccount_id] = Subaccount(subaccount_id, account_id)
+    tx.emit(AccountCreated(account_id, subaccount_id))
+    return None
+
+
+def create_subaccount(tx: Transaction, command: CreateSubaccount) -> Rejection | None:
+    """Open a further subaccount."""
+    members = tx.account_subaccounts(command.account_id)
+    if members is None:
+        return Rejection(RejectReason.ACCOUNT_NOT_FOUND, f"Account {command.account_id} does not exist")
+    subaccount_id = SubaccountId(tx.take_id("next_subaccount_id"))
+    tx.accounts[command.account_id] = [*members, subaccount_id]
+    tx.subaccounts[subaccount_id] = Subaccount(subaccount_id, command.account_id)
+    tx.emit(SubaccountCreated(command.account_id, subaccount_id))
+    return None
+
+
+def deposit(tx: Transaction, command: Deposit) -> Rejection | None:
+    """Credit a deposit, then apply auto-repay and auto-lend."""
+    subaccount = _subaccount(tx, command.subaccount_id)
+    if isinstance(subaccount, Rejection):
+        return subaccount
+    spec = _asset(tx, command.symbol, command.quantity_atoms, stepped=False)
+    if isinstance(spec, Rejection):
+        return spec
+    atoms = command.quantity_atoms
+    tx.post(entry(spec.symbol, (spot(command.subaccount_id), atoms), (WORLD, -atoms)))
+    tx.emit(Deposited(command.subaccount_id, spec.symbol, atoms, tx.now_ms))
+    apply_auto_settings(tx, command.subaccount_id)
+    return None
+
+
+def withdraw(tx: Transaction, command: Withdraw) -> Rejection | None:
+    """Send funds out, redeeming and borrowing as allowed; margin-checked."""
+    subaccount = _subaccount(tx, command.subaccount_id)
+    if isinstance(subaccount, Rejection):
+        return subaccount
+    spec = _asset(tx, command.symbol, command.quantity_atoms, stepped=False)
+    if isinstance(spec, Rejection):
+        return spec
+    trial = Transaction(tx, tx.now_ms)
+    refused = fund_outflow(
+        trial,
+        command.subaccount_id,
+        spec,
+        command.quantity_atoms,
+        auto_borrow=command.auto_borrow,
+        auto_lend_redeem=command.auto_lend_redeem or subaccount.auto_lend,
+    )
+    if refused:
+        return replace(refused, message=f"Withdrawal refused: {refused.message}")
+    trial.post(entry(spec.symbol, (spot(command.subaccount_id), -command.quantity_atoms), (WORLD, command.quantity_atoms)))
+    if not is_margin_sufficient(trial, command.subaccount_id):
+        most = compute_max_withdrawal(
+            tx,
+            command.subaccount_id,
+            spec.symbol,
+            auto_borrow=command.auto_borrow,
+            auto_lend_redeem=command.auto_lend_redeem,
+        )
+        return Rejection(
+            RejectReason.MARGIN_INSUFFICIENT,
+            f"Withdrawal would leave your available margin below zero: max withdrawal is {describe(spec, most)}",
+        )
+    trial.emit(Withdrew(command.subaccount_id, spec.symbol, command.quantity_atoms, tx.now_ms))
+    trial.commit()
+    return None
+
+
+def transfer(tx: Transaction, command: Transfer) -> Rejection | None:
+    """Move funds between subaccounts of one account; margin-checked on the sender."""
+    source = _subaccount(tx, command.source_subaccount_id)
+    if isinstance(source, Rejection):
+        return source
+    target = _subaccount(tx, command.target_subaccount_id)
+    if isinstance(target, Rejection):
+        return target
+    if source.subaccount_id == target.subaccount_id:
+        return Rejection(RejectReason.TRANSFER_TO_SELF, "A transfer needs two different subaccounts")
+    if source.account_id != target.account_id:
+        return Rejection(
+            RejectReason.TRANSFER_BETWEEN_ACCOUNTS,
+            f"Subaccounts {source.subaccount_id} and {target.subaccount_id} belong to different accounts",
+        )
+    spec = _asset(tx, command.symbol, command.quantity_atoms, stepped=False)
+    if isinstance(spec, Rejection):
+        return spec
+    trial = Transaction(tx, tx.now_ms)
+    atoms = command.quantity_atoms
+    refused = fund_outflow(trial, source.subaccount_id, spec, atoms, auto_borrow=False, auto_lend_redeem=source.auto_lend)
+    if refused:
+        return replace(refused, message=f"Transfer refused: {refused.message}")
+    trial.post(entry(spec.symbol, (spot(source.subaccount_id), -atoms), (spot(target.subaccount_id), atoms)))
+    if not is_margin_sufficient(trial, source.subaccount_id):
+        return Rejection(
+            RejectReason.MARGIN_INSUFFICIENT,
+            f"Transfer of {describe(spec, atoms)} would leave subaccount {source.subaccount_id}'s available margin below zero",
+        )
+    trial.emit(Transferred(source.subaccount_id, target.subaccount_id, spec.symbol, atoms, tx.now_ms))
+    apply_auto_settings(trial, target.subaccount_id)
+    trial.commit()
+    return None
+
+
+def execute_borrow_lend(tx: Transaction, command: ExecuteBorrowLend) -> Rejection | None:
+    """Borrow or lend, netting against an opposite position (Backpack's POST /borrowLend)."""
+    subaccount = _subaccount(tx, command.subaccount_id)
+    if isinstance(subaccount, Rejection):
+        return subaccount
+    spec = _asset(tx, command.symbol, command.quantity_atoms, stepped=True)
+    if isinstance(spec, Rejection):
+        return spec
+    holding = tx.holding(subaccount.subaccount_id, spec.symbol)
+    if command.side is BorrowLendSide.LEND:
+        if not holding.debt_atoms:
+            return lend(tx, subaccount.subaccount_id, spec, command.quantity_atoms, BorrowLendSource.MANUAL)
+        return _repay_by_lend(tx, subaccount, spec, command.quantity_atoms, holding.debt_atoms)
+    if subaccount.auto_lend:
+        return Rejection(
+            RejectReason.AUTO_LEND_MUST_BE_OFF,
+            "Auto-lend is on: turn it off to borrow or redeem manually (with auto-lend on, idle balances are lent again at once)",
+        )
+    if holding.lend_atoms:
+        atoms = _within_step(command.quantity_atoms, holding.lend_atoms, spec)
+        if atoms is None:
+            return Rejection(
+                RejectReason.BORROW_REQUIRES_LEND_REDEEM,
+                f"You lend {describe(spec, holding.lend_atoms)}: redeem it first (Borrow at most that much), then borrow",
+            )
+        return redeem(tx, subaccount.subaccount_id, spec, atoms, BorrowLendSource.MANUAL)
+    return _borrow_checked(tx, subaccount, spec, command.quantity_atoms)
+
+
+def _within_step(asked: int, whole: int, spec: AssetSpec) -> int | None:
+    """Return the amount to move when `asked` is meant against `whole`: all of it within a step."""
+    if asked <= whole:
+        return asked
+    return whole if asked - whole < spec.step_atoms else None
+
+
+def _repay_by_lend(tx: Transaction, subaccount: Subaccount, spec: AssetSpec, asked: int, debt: int) -> Rejection | None:
+    if subaccount.auto_lend:
+        return Rejection(
+            RejectReason.AUTO_LEND_MUST_BE_OFF,
+            "Auto-lend is on: it repays borrows by itself; turn it off to repay manually",
+        )
+    atoms = _within_step(asked, debt, spec)
+    if atoms is None:
+        return Rejection(
+            RejectReason.LEND_REQUIRES_BORROW_REPAY,
+            f"You owe {describe(spec, debt)}: repay it first (Lend at most that much), then lend",
+        )
+    return repay(tx, subaccount.subaccount_id, spec, atoms, BorrowLendSource.MANUAL)
+
+
+def _borrow_checked(tx: Transaction, subaccount: Subaccount, spec: AssetSpec, atoms: int) -> Rejection | None:
+    trial = Transaction(tx, tx.now_ms)
+    refused = borrow(trial, subaccount.subaccount_id, spec, atoms, BorrowLendSource.MANUAL)
+    if refused:
+        return refused
+    if not is_margin_sufficient(trial, subaccount.subaccount_id):
+        most = compute_max_borrowable(tx, subaccount.subaccount_id, spec.symbol)
+        return Rejection(
+            RejectReason.MARGIN_INSUFFICIENT,
+            f"Borrow would exceed your available margin: max borrowable is {describe(spec, most)}",
+        )
+    trial.commit()
+    return None
+
+
+def update_settings(tx: Transaction, command: UpdateSettings) -> Rejection | None:
+    """Change settings; a lower leverage limit is margin-checked; auto settings apply at once."""
+    subaccount = _subaccount(tx, command.subaccount_id)
+    if isinstance(subaccount, Rejection):
+        return subaccount
+    leverage = command.leverage_limit or subaccount.leverage_limit
+    if not LEVERAGE_LIMIT_MIN <= leverage <= LEVERAGE_LIMIT_MAX:
+        return Rejection(
+            RejectReason.LEVERAGE_LIMIT_OUT_OF_RANGE,
+            f"Leverage limit must be between {LEVERAGE_LIMIT_MIN} and {LEVERAGE_LIMIT_MAX}",
+        )
+    updated = Subaccount(
+        subaccount_id=subaccount.subaccount_id,
+        account_id=subaccount.account_id,
+        leverage_limit=leverage,
+        auto_lend=_choose(command.auto_lend, subaccount.auto_lend),
+        auto_repay_borrows=_choose(command.auto_repay_borrows, subaccount.auto_repay_borrows),
+        auto_borrow_settlements=_choose(command.auto_borrow_settlements, subaccount.auto_borrow_settlements),
+    )
+    tx.subaccounts[subaccount.subaccount_id] = updated
+    if leverage < subaccount.leverage_limit and not is_margin_sufficient(tx, subaccount.subaccount_id):
+        return Rejection(
+            RejectReason.MARGIN_INSUFFICIENT,
+            f"A leverage limit of {leverage}x would leave your available margin below zero: repay borrows first",
+        )
+    apply_auto_settings(tx, subaccount.subaccount_id)
+    tx.emit(
+        SettingsUpdated(
+            updated.subaccount_id,
+            updated.leverage_limit,
+            updated.auto_lend,
+            updated.auto_repay_borrows,
+            updated.auto_borrow_settlements,
+        )
+    )
+    return None
+
+
+def _choose(requested: bool | None, current: bool) -> bool:
+    return current if requested is None else requested
+
+
+def set_mark_prices(tx: Transaction, command: SetMarkPrices) -> Rejection | None:
+    """Set mark prices of listed assets."""
+    for symbol, price_wad in command.prices_wad:
+        if tx.spec(symbol) is None:
+            return Rejection(RejectReason.ASSET_NOT_FOUND, f"Unknown asset {symbol!r}")
+        if price_wad <= 0:
+            return Rejection(RejectReason.PRICE_MUST_BE_POSITIVE, f"The price of {symbol} must be greater than zero")
+        tx.mark_prices_wad[symbol] = price_wad
+    tx.emit(MarkPricesSet(command.prices_wad, tx.now_ms))
+    return None

@@ -1,0 +1,165 @@
+"""Events: the frozen outputs of the engine, in the past tense.
+
+Read models (history, balances shown to users, streams) are built from events; the engine's own
+state is rebuilt by replaying commands. Every borrow-lend movement names its source, so a user can
+always see why a borrow or lend exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from crossmargin.core.ids import AccountId, PositionId, SubaccountId
+from crossmargin.core.numbers import Ratio
+
+
+class BorrowLendEventType(StrEnum):
+    """Backpack's `BorrowLendEventType`."""
+
+    BORROW = "Borrow"
+    BORROW_REPAY = "BorrowRepay"
+    LEND = "Lend"
+    LEND_REDEEM = "LendRedeem"
+
+
+class BorrowLendSource(StrEnum):
+    """Backpack's `BorrowLendSource`: why a movement happened."""
+
+    MANUAL = "Manual"
+    AUTO_LEND = "AutoLend"
+    AUTO_BORROW_REPAY = "AutoBorrowRepay"
+    INTEREST = "Interest"
+    WITHDRAWAL = "Withdrawal"
+    SPOT_MARGIN = "SpotMargin"
+    LIQUIDATION = "Liquidation"
+    RECONCILIATION = "Reconciliation"
+
+
+@dataclass(frozen=True, slots=True)
+class AssetsConfigured:
+    """Assets were listed or their parameters changed."""
+
+    symbols: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountCreated:
+    """An account was opened with its first subaccount."""
+
+    account_id: AccountId
+    subaccount_id: SubaccountId
+
+
+@dataclass(frozen=True, slots=True)
+class SubaccountCreated:
+    """A further subaccount was opened."""
+
+    account_id: AccountId
+    subaccount_id: SubaccountId
+
+
+@dataclass(frozen=True, slots=True)
+class Deposited:
+    """Funds arrived from outside."""
+
+    subaccount_id: SubaccountId
+    symbol: str
+    quantity_atoms: int
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrew:
+    """Funds left to the outside."""
+
+    subaccount_id: SubaccountId
+    symbol: str
+    quantity_atoms: int
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Transferred:
+    """Funds moved between two subaccounts of one account."""
+
+    source_subaccount_id: SubaccountId
+    target_subaccount_id: SubaccountId
+    symbol: str
+    quantity_atoms: int
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class BorrowLendMoved:
+    """A borrow, repay, lend or redeem; `position_net_atoms` is the position after (+lend, -debt)."""
+
+    subaccount_id: SubaccountId
+    symbol: str
+    event_type: BorrowLendEventType
+    source: BorrowLendSource
+    quantity_atoms: int
+    position_id: PositionId
+    position_net_atoms: int
+    position_scaled_after: int
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFeeCharged:
+    """A new borrow paid interest from now to the next full hour, added to its debt."""
+
+    subaccount_id: SubaccountId
+    symbol: str
+    position_id: PositionId
+    quantity_atoms: int
+    rate_wad: int
+    interval_ms: int
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class InterestCharged:
+    """One pool's hourly interest: what borrowers paid, lenders got and the exchange kept."""
+
+    symbol: str
+    hour_ms: int
+    borrow_rate_wad: int
+    lend_rate_wad: int
+    borrowers_atoms: int
+    lenders_atoms: int
+    fee_atoms: int
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsUpdated:
+    """A subaccount's settings changed."""
+
+    subaccount_id: SubaccountId
+    leverage_limit: Ratio
+    auto_lend: bool
+    auto_repay_borrows: bool
+    auto_borrow_settlements: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MarkPricesSet:
+    """Mark prices changed."""
+
+    prices_wad: tuple[tuple[str, int], ...]
+    at_ms: int
+
+
+Event = (
+    AssetsConfigured
+    | AccountCreated
+    | SubaccountCreated
+    | Deposited
+    | Withdrew
+    | Transferred
+    | BorrowLendMoved
+    | EntryFeeCharged
+    | InterestCharged
+    | SettingsUpdated
+    | MarkPricesSet
+)

@@ -1,0 +1,53 @@
+"""Every expected "no" of the engine, named after the rule it enforces.
+
+A `Rejection` pairs a stable `RejectReason` (mapped to Backpack's error codes at the API edge)
+with a message a person can act on. A rejected command leaves no trace in the state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class RejectReason(StrEnum):
+    """Why a command was refused; values are stable and documented in docs/INVARIANTS.md."""
+
+    # Identity and input.
+    ACCOUNT_NOT_FOUND = "account_not_found"
+    SUBACCOUNT_NOT_FOUND = "subaccount_not_found"
+    ASSET_NOT_FOUND = "asset_not_found"
+    QUANTITY_MUST_BE_POSITIVE = "quantity_must_be_positive"
+    QUANTITY_MUST_BE_MULTIPLE_OF_STEP = "quantity_must_be_multiple_of_step"
+    PRICE_MUST_BE_POSITIVE = "price_must_be_positive"
+    MARK_PRICE_MISSING = "mark_price_missing"
+    CLOCK_MUST_NOT_GO_BACK = "clock_must_not_go_back"
+    ASSET_DECIMALS_MUST_NOT_CHANGE = "asset_decimals_must_not_change"
+    # Balances and positions.
+    BALANCE_INSUFFICIENT = "balance_insufficient"
+    LEND_INSUFFICIENT = "lend_insufficient"
+    BORROW_REQUIRES_LEND_REDEEM = "borrow_requires_lend_redeem"
+    LEND_REQUIRES_BORROW_REPAY = "lend_requires_borrow_repay"
+    AUTO_LEND_MUST_BE_OFF = "auto_lend_must_be_off"
+    # Margin.
+    MARGIN_INSUFFICIENT = "margin_insufficient"
+    LEVERAGE_LIMIT_OUT_OF_RANGE = "leverage_limit_out_of_range"
+    # Pools.
+    POOL_CLOSED = "pool_closed"
+    POOL_REPAY_ONLY = "pool_repay_only"
+    POOL_THROTTLED = "pool_throttled"
+    POOL_UTILIZATION_EXCEEDED = "pool_utilization_exceeded"
+    POOL_LIQUIDITY_INSUFFICIENT = "pool_liquidity_insufficient"
+    BORROW_LIMIT_EXCEEDED = "borrow_limit_exceeded"
+    OPEN_BORROW_LEND_LIMIT_EXCEEDED = "open_borrow_lend_limit_exceeded"
+    # Transfers.
+    TRANSFER_TO_SELF = "transfer_to_self"
+    TRANSFER_BETWEEN_ACCOUNTS = "transfer_between_accounts"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A refused command: the rule broken and what the person can do about it."""
+
+    reason: RejectReason
+    message: str

@@ -1,0 +1,37 @@
+"""EngineState: everything the engine reads and writes, held in memory behind one sequencer.
+
+Spot balances are ledger balances; borrow-lend positions hold scaled amounts; pools hold indices
+and scaled totals; `held` indexes which assets each subaccount has anything in, so margin work is
+proportional to what a subaccount holds, not to the number of listed assets. Only
+`Transaction.commit` (in `transaction.py`) changes an EngineState.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from crossmargin.core.accounts import Position, Subaccount
+from crossmargin.core.assets import AssetSpec
+from crossmargin.core.ids import AccountId, SubaccountId
+from crossmargin.core.ledger import LedgerAccount
+from crossmargin.core.pools import HourlyAccrual, Pool
+
+
+@dataclass(slots=True)
+class EngineState:
+    """The whole engine state."""
+
+    specs: dict[str, AssetSpec] = field(default_factory=dict)
+    pools: dict[str, Pool] = field(default_factory=dict)
+    accruals: dict[str, list[HourlyAccrual]] = field(default_factory=dict)
+    accounts: dict[AccountId, list[SubaccountId]] = field(default_factory=dict)
+    subaccounts: dict[SubaccountId, Subaccount] = field(default_factory=dict)
+    positions: dict[tuple[SubaccountId, str], Position] = field(default_factory=dict)
+    ledger: dict[tuple[LedgerAccount, str], int] = field(default_factory=dict)
+    held: dict[SubaccountId, set[str]] = field(default_factory=dict)
+    mark_prices_wad: dict[str, int] = field(default_factory=dict)
+    now_ms: int = 0
+    interest_hour_ms: int | None = None
+    next_account_id: int = 1
+    next_subaccount_id: int = 1
+    next_position_id: int = 1

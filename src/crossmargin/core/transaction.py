@@ -1,0 +1,233 @@
+"""Transaction: a what-if view of the state that a command writes into before it is accepted.
+
+Every command runs inside a transaction layered over the state (or over another transaction, for
+what-if questions such as "how much could this subaccount borrow?"). Reads see the layer's own
+writes first; `commit` applies them to the state in one step, the only mutation in the core. A
+rejected command simply drops its transaction, so it leaves no trace (TigerBeetle's rule).
+"""
+
+from __future__ import annotations
+
+from crossmargin.core.accounts import Position, Subaccount
+from crossmargin.core.assets import AssetSpec
+from crossmargin.core.events import Event
+from crossmargin.core.ids import AccountId, PositionId, SubaccountId
+from crossmargin.core.ledger import JournalEntry, LedgerAccount, spot
+from crossmargin.core.margin import Holding
+from crossmargin.core.pools import HourlyAccrual, Pool, debt_atoms, lend_atoms
+from crossmargin.core.state import EngineState
+
+_REMOVED = None
+
+
+class Transaction:
+    """Pending writes over a base state; read-through, write-local."""
+
+    def __init__(self, base: EngineState | Transaction, now_ms: int) -> None:
+        self.base = base
+        self.state: EngineState = base if isinstance(base, EngineState) else base.state
+        self.now_ms = now_ms
+        self.ledger: dict[tuple[LedgerAccount, str], int] = {}
+        self.pools: dict[str, Pool] = {}
+        self.positions: dict[tuple[SubaccountId, str], Position | None] = {}
+        self.subaccounts: dict[SubaccountId, Subaccount] = {}
+        self.accounts: dict[AccountId, list[SubaccountId]] = {}
+        self.specs: dict[str, AssetSpec] = {}
+        self.mark_prices_wad: dict[str, int] = {}
+        self.accruals: list[HourlyAccrual] = []
+        self.events: list[Event] = []
+        self.counters: dict[str, int] = {}
+        self.interest_hour_ms: int | None = base.interest_hour_ms
+
+    # Reads ---------------------------------------------------------------------------------
+
+    def balance(self, account: LedgerAccount, symbol: str) -> int:
+        """Return the signed ledger balance of an account in an asset."""
+        key = (account, symbol)
+        if key in self.ledger:
+            return self.ledger[key]
+        return self.base.balance(account, symbol) if isinstance(self.base, Transaction) else (
+            self.state.ledger.get(key, 0)
+        )
+
+    def spec(self, symbol: str) -> AssetSpec | None:
+        """Return an asset's spec, or None if it is not listed."""
+        found = self.specs.get(symbol)
+        if found is not None:
+            return found
+        return self.base.spec(symbol) if isinstance(self.base, Transaction) else (
+            self.state.specs.get(symbol)
+        )
+
+    def all_specs(self) -> dict[str, AssetSpec]:
+        """Return every listed asset's spec, as of this transaction."""
+        merged = self.base.all_specs() if isinstance(self.base, Transaction) else dict(
+            self.state.specs
+        )
+        merged.update(self.specs)
+        return merged
+
+    def pool(self, symbol: str) -> Pool:
+        """Return the pool of an asset (the asset is listed)."""
+        found = self.pools.get(symbol)
+        if found is not None:
+            return found
+        return self.base.pool(symbol) if isinstance(self.base, Transaction) else (
+            self.state.pools[symbol]
+        )
+
+    def position(self, subaccount_id: SubaccountId, symbol: str) -> Position | None:
+        """Return a subaccount's borrow-lend position in an asset, if any."""
+        key = (subaccount_id, symbol)
+        if key in self.positions:
+            return self.positions[key]
+        return self.base.position(subaccount_id, symbol) if isinstance(self.base, Transaction) else (
+            self.state.positions.get(key)
+        )
+
+    def subaccount(self, subaccount_id: SubaccountId) -> Subaccount | None:
+        """Return a subaccount, or None if it does not exist."""
+        found = self.subaccounts.get(subaccount_id)
+        if found is not None:
+            return found
+        return self.base.subaccount(subaccount_id) if isinstance(self.base, Transaction) else (
+            self.state.subaccounts.get(subaccount_id)
+        )
+
+    def account_subaccounts(self, account_id: AccountId) -> list[SubaccountId] | None:
+        """Return the subaccounts of an account, or None if it does not exist."""
+        found = self.accounts.get(account_id)
+        if found is not None:
+            return found
+        return self.base.account_subaccounts(account_id) if isinstance(self.base, Transaction) else (
+            self.state.accounts.get(account_id)
+        )
+
+    def mark_price(self, symbol: str) -> int:
+        """Return an asset's mark price (WAD USD per unit), 0 if none was ever set."""
+        found = self.mark_prices_wad.get(symbol)
+        if found is not None:
+            return found
+        return self.base.mark_price(symbol) if isinstance(self.base, Transaction) else (
+            self.state.mark_prices_wad.get(symbol, 0)
+        )
+
+    def held_symbols(self, subaccount_id: SubaccountId) -> set[str]:
+        """Return the assets a subaccount may hold anything in (a superset, never missing one)."""
+        symbols = (
+            self.base.held_symbols(subaccount_id)
+            if isinstance(self.base, Transaction)
+            else set(self.state.held.get(subaccount_id, ()))
+        )
+        symbols.update(symbol for (owner, symbol) in self.positions if owner == subaccount_id)
+        symbols.update(
+            symbol for (account, symbol) in self.ledger if account == spot(subaccount_id)
+        )
+        return symbols
+
+    def holding(self, subaccount_id: SubaccountId, symbol: str) -> Holding:
+        """Return what a subaccount has of one asset."""
+        position = self.position(subaccount_id, symbol)
+        spot_atoms = self.balance(spot(subaccount_id), symbol)
+        if position is None:
+            return Holding(spot_atoms=spot_atoms)
+        pool = self.pool(symbol)
+        return Holding(
+            spot_atoms=spot_atoms,
+            lend_atoms=lend_atoms(position.lend_scaled, pool.lend_index_ray),
+            debt_atoms=debt_atoms(position.debt_scaled, pool.borrow_index_ray),
+        )
+
+    def holdings(self, subaccount_id: SubaccountId) -> dict[str, Holding]:
+        """Return every non-empty holding of a subaccount."""
+        found = {symbol: self.holding(subaccount_id, symbol) for symbol in self.held_symbols(subaccount_id)}
+        return {symbol: holding for symbol, holding in found.items() if holding != Holding()}
+
+    def counter(self, name: str) -> int:
+        """Return the current value of an id counter."""
+        if name in self.counters:
+            return self.counters[name]
+        if isinstance(self.base, Transaction):
+            return self.base.counter(name)
+        value: int = getattr(self.state, name)
+        return value
+
+    # Writes --------------------------------------------------------------------------------
+
+    def take_id(self, name: str) -> int:
+        """Return the next id of a counter and advance it."""
+        value = self.counter(name)
+        self.counters[name] = value + 1
+        return value
+
+    def new_position_id(self) -> PositionId:
+        """Return a fresh position id."""
+        return PositionId(self.take_id("next_position_id"))
+
+    def post(self, journal_entry: JournalEntry) -> None:
+        """Apply a balanced journal entry to the pending ledger."""
+        assert journal_entry.is_balanced(), "INV-LEDGER-1: every journal entry balances per asset"
+        for posting in journal_entry.postings:
+            key = (posting.account, journal_entry.asset)
+            self.ledger[key] = self.balance(posting.account, journal_entry.asset) + posting.signed_atoms
+
+    def set_position(self, position: Position) -> None:
+        """Store a position; an empty one is removed (its id is never reused)."""
+        key = (position.subaccount_id, position.symbol)
+        self.positions[key] = _REMOVED if position.is_empty else position
+
+    def emit(self, event: Event) -> None:
+        """Record an event of the command."""
+        self.events.append(event)
+
+    # Commit --------------------------------------------------------------------------------
+
+    def commit(self) -> None:
+        """Apply every pending write to the base: the only mutation of engine state."""
+        if isinstance(self.base, Transaction):
+            self._commit_into(self.base)
+            return
+        self._commit_into_state(self.base)
+
+    def _commit_into(self, parent: Transaction) -> None:
+        parent.ledger.update(self.ledger)
+        parent.pools.update(self.pools)
+        parent.positions.update(self.positions)
+        parent.subaccounts.update(self.subaccounts)
+        parent.accounts.update(self.accounts)
+        parent.specs.update(self.specs)
+        parent.mark_prices_wad.update(self.mark_prices_wad)
+        parent.accruals.extend(self.accruals)
+        parent.events.extend(self.events)
+        parent.counters.update(self.counters)
+        parent.interest_hour_ms = self.interest_hour_ms
+
+    def _commit_into_state(self, state: EngineState) -> None:
+        touched: set[tuple[SubaccountId, str]] = set()
+        for (account, symbol), balance in self.ledger.items():
+            state.ledger[(account, symbol)] = balance
+            if account.kind == "spot":
+                touched.add((SubaccountId(account.owner), symbol))
+        for key, position in self.positions.items():
+            touched.add(key)
+            if position is None:
+                state.positions.pop(key, None)
+            else:
+                state.positions[key] = position
+        for subaccount_id, symbol in touched:
+            held = state.held.setdefault(subaccount_id, set())
+            if state.positions.get((subaccount_id, symbol)) or state.ledger.get((spot(subaccount_id), symbol)):
+                held.add(symbol)
+            else:
+                held.discard(symbol)
+        state.pools.update(self.pools)
+        state.subaccounts.update(self.subaccounts)
+        state.accounts.update(self.accounts)
+        state.specs.update(self.specs)
+        state.mark_prices_wad.update(self.mark_prices_wad)
+        for accrual in self.accruals:
+            state.accruals.setdefault(accrual.symbol, []).append(accrual)
+        for name, value in self.counters.items():
+            setattr(state, name, value)
+        state.interest_hour_ms = self.interest_hour_ms
+        state.now_ms = max(state.now_ms, self.now_ms)
