@@ -68,7 +68,7 @@ def parse_asset_specs(document: Mapping[str, Any]) -> tuple[AssetSpec, ...]:
         raise AssetConfigError("assets: the file lists no assets")
     unknown = set(document) - {"assets"}
     if unknown:
-        raise AssetConfigError(f"{sorted(unknown)[0]}: unknown top-level table")
+        raise AssetConfigError(f"{min(unknown)}: unknown top-level table")
     return tuple(_parse_asset(symbol, _table(body, f"assets.{symbol}")) for symbol, body in sorted(assets.items()))
 
 
@@ -84,10 +84,10 @@ def _parse_asset(symbol: str, body: dict[str, Any]) -> AssetSpec:
         raise AssetConfigError(f"{where}: an asset symbol is upper-case letters and digits")
     unknown = set(body) - ASSET_FIELDS
     if unknown:
-        raise AssetConfigError(f"{where}.{sorted(unknown)[0]}: unknown field")
+        raise AssetConfigError(f"{where}.{min(unknown)}: unknown field")
     missing = ASSET_FIELDS - set(body) - {"state"}
     if missing:
-        raise AssetConfigError(f"{where}.{sorted(missing)[0]}: missing")
+        raise AssetConfigError(f"{where}.{min(missing)}: missing")
     decimals = body["decimals"]
     if not isinstance(decimals, int) or isinstance(decimals, bool) or not 0 <= decimals <= DECIMALS_MAX:
         raise AssetConfigError(f"{where}.decimals: must be an integer from 0 to {DECIMALS_MAX}")
@@ -117,7 +117,7 @@ def _parse_asset(symbol: str, body: dict[str, Any]) -> AssetSpec:
 
 def _decimal(value: object, scale: int, where: str) -> int:
     if not isinstance(value, str):
-        raise AssetConfigError(f"{where}: must be a decimal string such as \"0.1\", not {value!r}")
+        raise AssetConfigError(f'{where}: must be a decimal string such as "0.1", not {value!r}')
     try:
         parsed = parse_decimal(value, scale)
     except ValueError as error:
@@ -147,7 +147,7 @@ def _quantity(value: object, decimals: int, where: str, *, positive: bool = Fals
 
 def _pool_state(value: object, where: str) -> PoolState:
     try:
-        return PoolState(value)
+        return PoolState(str(value))
     except ValueError as error:
         choices = ", ".join(state.value for state in PoolState)
         raise AssetConfigError(f"{where}: must be one of {choices}") from error
@@ -156,8 +156,10 @@ def _pool_state(value: object, where: str) -> PoolState:
 def _sqrt_function(value: object, where: str) -> SqrtFunction:
     body = _table(value, where)
     if body.get("type") != "sqrt":
-        raise AssetConfigError(f"{where}.type: must be \"sqrt\"")
-    return SqrtFunction(base=_fraction(body.get("base"), f"{where}.base"), factor=_ratio(body.get("factor"), f"{where}.factor"))
+        raise AssetConfigError(f'{where}.type: must be "sqrt"')
+    return SqrtFunction(
+        base=_fraction(body.get("base"), f"{where}.base"), factor=_ratio(body.get("factor"), f"{where}.factor")
+    )
 
 
 def _haircut(value: object, where: str) -> HaircutFunction:
@@ -165,9 +167,9 @@ def _haircut(value: object, where: str) -> HaircutFunction:
     weight = _fraction(body.get("weight"), f"{where}.weight")
     kind_body = _table(body.get("kind"), f"{where}.kind")
     try:
-        kind = HaircutKind(kind_body.get("type"))
+        kind = HaircutKind(str(kind_body.get("type")))
     except ValueError as error:
-        raise AssetConfigError(f"{where}.kind.type: must be \"identity\" or \"inverseSqrt\"") from error
+        raise AssetConfigError(f'{where}.kind.type: must be "identity" or "inverseSqrt"') from error
     if kind is HaircutKind.IDENTITY:
         return HaircutFunction(weight=weight)
     return HaircutFunction(

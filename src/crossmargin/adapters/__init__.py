@@ -1,0 +1,1 @@
+"""Adapters: journals on SQLite, PostgreSQL and in memory, behind the ports of `app`."""

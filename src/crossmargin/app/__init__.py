@@ -1,0 +1,1 @@
+"""The application shell: the sequencer service, clocks and the ports adapters implement."""

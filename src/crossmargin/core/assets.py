@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from crossmargin.core.numbers import Ratio
+from crossmargin.core.numbers import ZERO_RATIO, Ratio
 
 
 class PoolState(StrEnum):
@@ -36,8 +36,8 @@ class HaircutFunction:
 
     weight: Ratio
     kind: HaircutKind = HaircutKind.IDENTITY
-    base: Ratio = Ratio(0)
-    positive_curve_penalty: Ratio = Ratio(0)
+    base: Ratio = ZERO_RATIO
+    positive_curve_penalty: Ratio = ZERO_RATIO
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,4 +79,5 @@ class AssetSpec:
     @property
     def unit_atoms(self) -> int:
         """Return the number of atoms in one whole unit."""
-        return 10**self.decimals
+        unit: int = 10**self.decimals
+        return unit

@@ -40,7 +40,12 @@ def _check_ledger(state: EngineState) -> list[Check]:
     negative: list[str] = []
     for (account, symbol), balance in state.ledger.items():
         sums[symbol] += balance
-        must_be_claim = account.kind in (LedgerKind.SPOT, LedgerKind.LENDERS, LedgerKind.FEE_INCOME, LedgerKind.ROUNDING)
+        must_be_claim = account.kind in (
+            LedgerKind.SPOT,
+            LedgerKind.LENDERS,
+            LedgerKind.FEE_INCOME,
+            LedgerKind.ROUNDING,
+        )
         if must_be_claim and balance < 0:
             negative.append(f"{account.kind}:{account.owner} {symbol} {balance}")
     checks = [

@@ -94,7 +94,9 @@ def _moved(
 def check_pool_open(spec: AssetSpec, action: str) -> Rejection | None:
     """Refuse an action that adds to the pool's exposure unless the pool is open."""
     if spec.pool_state is PoolState.CLOSED:
-        return Rejection(RejectReason.POOL_CLOSED, f"The {spec.symbol} lending pool is closed: {action} is not possible")
+        return Rejection(
+            RejectReason.POOL_CLOSED, f"The {spec.symbol} lending pool is closed: {action} is not possible"
+        )
     if spec.pool_state is PoolState.REPAY_ONLY:
         return Rejection(
             RejectReason.POOL_REPAY_ONLY,
@@ -132,7 +134,9 @@ def lend(
     assert 0 <= claims_added <= atoms, "a lend never creates more claims than it brings"
     tx.post(entry(symbol, (spot(subaccount_id), -atoms), (LENDERS, claims_added), (ROUNDING, atoms - claims_added)))
     tx.pools[symbol] = pool_after
-    position = replace(position, lend_scaled=position.lend_scaled + minted, principal_atoms=position.principal_atoms + atoms)
+    position = replace(
+        position, lend_scaled=position.lend_scaled + minted, principal_atoms=position.principal_atoms + atoms
+    )
     tx.set_position(position)
     _moved(tx, position, BorrowLendEventType.LEND, source, atoms)
     return None
@@ -192,13 +196,15 @@ def redeem(
     assert claims_removed >= atoms, "a redeem removes at least the claims it pays out"
     tx.post(entry(symbol, (spot(subaccount_id), atoms), (LENDERS, -claims_removed), (ROUNDING, claims_removed - atoms)))
     tx.pools[symbol] = pool_after
-    position = replace(position, lend_scaled=position.lend_scaled - burned, principal_atoms=position.principal_atoms - atoms)
+    position = replace(
+        position, lend_scaled=position.lend_scaled - burned, principal_atoms=position.principal_atoms - atoms
+    )
     tx.set_position(position)
     _moved(tx, position, BorrowLendEventType.LEND_REDEEM, source, atoms)
     return None
 
 
-def _check_borrow_limits(tx: Transaction, spec: AssetSpec, pool_after: Pool, debt_after: int) -> Rejection | None:
+def _check_borrow_limits(spec: AssetSpec, pool_after: Pool, debt_after: int) -> Rejection | None:
     if debt_after > spec.borrow_limit_atoms:
         return Rejection(
             RejectReason.BORROW_LIMIT_EXCEEDED,
@@ -246,7 +252,7 @@ def borrow(
     supplied_after = pool_supplied(tx, symbol) + credited + fee_income + rounding
     refused = check_utilization(tx, spec, pool_credited.borrowed_atoms, supplied_after, "borrowing")
     refused = refused or _check_borrow_limits(
-        tx, spec, pool_credited, debt_atoms(position.debt_scaled + minted, pool.borrow_index_ray)
+        spec, pool_credited, debt_atoms(position.debt_scaled + minted, pool.borrow_index_ray)
     )
     if refused:
         return refused
@@ -266,7 +272,9 @@ def borrow(
         interest_lenders_atoms=pool.interest_lenders_atoms + credited,
         interest_fee_atoms=pool.interest_fee_atoms + fee_income,
     )
-    position = replace(position, debt_scaled=position.debt_scaled + minted, principal_atoms=position.principal_atoms + atoms)
+    position = replace(
+        position, debt_scaled=position.debt_scaled + minted, principal_atoms=position.principal_atoms + atoms
+    )
     tx.set_position(position)
     _moved(tx, position, BorrowLendEventType.BORROW, source, atoms)
     tx.emit(EntryFeeCharged(subaccount_id, symbol, position.position_id, fee, rate, interval, tx.now_ms))
@@ -295,7 +303,9 @@ def repay(
     assert 0 <= debt_removed <= atoms, "a repay removes at most the debt it pays"
     tx.post(entry(symbol, (spot(subaccount_id), -atoms), (BORROWERS, debt_removed), (ROUNDING, atoms - debt_removed)))
     tx.pools[symbol] = pool_after
-    position = replace(position, debt_scaled=position.debt_scaled - burned, principal_atoms=position.principal_atoms - atoms)
+    position = replace(
+        position, debt_scaled=position.debt_scaled - burned, principal_atoms=position.principal_atoms - atoms
+    )
     tx.set_position(position)
     _moved(tx, position, BorrowLendEventType.BORROW_REPAY, source, atoms)
     return None

@@ -82,7 +82,7 @@ def execute(state: EngineState, command: Command, now_ms: int) -> Accepted | Rej
     return Accepted(tuple(tx.events))
 
 
-def apply_command(tx: Transaction, command: Command) -> Rejection | None:
+def apply_command(tx: Transaction, command: Command) -> Rejection | None:  # noqa: C901, PLR0911 -- one arm per command
     """Dispatch a command to its handler."""
     match command:
         case ConfigureAssets():
@@ -203,7 +203,9 @@ def withdraw(tx: Transaction, command: Withdraw) -> Rejection | None:
     )
     if refused:
         return replace(refused, message=f"Withdrawal refused: {refused.message}")
-    trial.post(entry(spec.symbol, (spot(command.subaccount_id), -command.quantity_atoms), (WORLD, command.quantity_atoms)))
+    trial.post(
+        entry(spec.symbol, (spot(command.subaccount_id), -command.quantity_atoms), (WORLD, command.quantity_atoms))
+    )
     if not is_margin_sufficient(trial, command.subaccount_id):
         most = compute_max_withdrawal(
             tx,
@@ -221,12 +223,11 @@ def withdraw(tx: Transaction, command: Withdraw) -> Rejection | None:
     return None
 
 
-def transfer(tx: Transaction, command: Transfer) -> Rejection | None:
-    """Move funds between subaccounts of one account; margin-checked on the sender."""
+def _transfer_parties(tx: Transaction, command: Transfer) -> tuple[Subaccount, Subaccount, AssetSpec] | Rejection:
     source = _subaccount(tx, command.source_subaccount_id)
+    target = _subaccount(tx, command.target_subaccount_id)
     if isinstance(source, Rejection):
         return source
-    target = _subaccount(tx, command.target_subaccount_id)
     if isinstance(target, Rejection):
         return target
     if source.subaccount_id == target.subaccount_id:
@@ -237,18 +238,28 @@ def transfer(tx: Transaction, command: Transfer) -> Rejection | None:
             f"Subaccounts {source.subaccount_id} and {target.subaccount_id} belong to different accounts",
         )
     spec = _asset(tx, command.symbol, command.quantity_atoms, stepped=False)
-    if isinstance(spec, Rejection):
-        return spec
+    return spec if isinstance(spec, Rejection) else (source, target, spec)
+
+
+def transfer(tx: Transaction, command: Transfer) -> Rejection | None:
+    """Move funds between subaccounts of one account; margin-checked on the sender."""
+    parties = _transfer_parties(tx, command)
+    if isinstance(parties, Rejection):
+        return parties
+    source, target, spec = parties
     trial = Transaction(tx, tx.now_ms)
     atoms = command.quantity_atoms
-    refused = fund_outflow(trial, source.subaccount_id, spec, atoms, auto_borrow=False, auto_lend_redeem=source.auto_lend)
+    refused = fund_outflow(
+        trial, source.subaccount_id, spec, atoms, auto_borrow=False, auto_lend_redeem=source.auto_lend
+    )
     if refused:
         return replace(refused, message=f"Transfer refused: {refused.message}")
     trial.post(entry(spec.symbol, (spot(source.subaccount_id), -atoms), (spot(target.subaccount_id), atoms)))
     if not is_margin_sufficient(trial, source.subaccount_id):
         return Rejection(
             RejectReason.MARGIN_INSUFFICIENT,
-            f"Transfer of {describe(spec, atoms)} would leave subaccount {source.subaccount_id}'s available margin below zero",
+            f"Transfer of {describe(spec, atoms)} would leave subaccount {source.subaccount_id}'s "
+            "available margin below zero",
         )
     trial.emit(Transferred(source.subaccount_id, target.subaccount_id, spec.symbol, atoms, tx.now_ms))
     apply_auto_settings(trial, target.subaccount_id)
@@ -269,20 +280,25 @@ def execute_borrow_lend(tx: Transaction, command: ExecuteBorrowLend) -> Rejectio
         if not holding.debt_atoms:
             return lend(tx, subaccount.subaccount_id, spec, command.quantity_atoms, BorrowLendSource.MANUAL)
         return _repay_by_lend(tx, subaccount, spec, command.quantity_atoms, holding.debt_atoms)
+    return _borrow_side(tx, subaccount, spec, command.quantity_atoms, holding.lend_atoms)
+
+
+def _borrow_side(tx: Transaction, subaccount: Subaccount, spec: AssetSpec, asked: int, lent: int) -> Rejection | None:
     if subaccount.auto_lend:
         return Rejection(
             RejectReason.AUTO_LEND_MUST_BE_OFF,
-            "Auto-lend is on: turn it off to borrow or redeem manually (with auto-lend on, idle balances are lent again at once)",
+            "Auto-lend is on: turn it off to borrow or redeem manually "
+            "(with auto-lend on, idle balances are lent again at once)",
         )
-    if holding.lend_atoms:
-        atoms = _within_step(command.quantity_atoms, holding.lend_atoms, spec)
-        if atoms is None:
-            return Rejection(
-                RejectReason.BORROW_REQUIRES_LEND_REDEEM,
-                f"You lend {describe(spec, holding.lend_atoms)}: redeem it first (Borrow at most that much), then borrow",
-            )
-        return redeem(tx, subaccount.subaccount_id, spec, atoms, BorrowLendSource.MANUAL)
-    return _borrow_checked(tx, subaccount, spec, command.quantity_atoms)
+    if not lent:
+        return _borrow_checked(tx, subaccount, spec, asked)
+    atoms = _within_step(asked, lent, spec)
+    if atoms is None:
+        return Rejection(
+            RejectReason.BORROW_REQUIRES_LEND_REDEEM,
+            f"You lend {describe(spec, lent)}: redeem it first (Borrow at most that much), then borrow",
+        )
+    return redeem(tx, subaccount.subaccount_id, spec, atoms, BorrowLendSource.MANUAL)
 
 
 def _within_step(asked: int, whole: int, spec: AssetSpec) -> int | None:

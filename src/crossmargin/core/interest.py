@@ -37,9 +37,7 @@ def compute_borrow_rate(curve: RateCurve, utilization_wad: int) -> int:
     return curve.base.wad + curve.slope1.wad + steep
 
 
-def compute_lend_rate(
-    borrow_rate_wad: int, borrowed_atoms: int, lent_atoms: int, fee_wad: int
-) -> int:
+def compute_lend_rate(borrow_rate_wad: int, borrowed_atoms: int, lent_atoms: int, fee_wad: int) -> int:
     """Return the APR lenders earn (WAD, rounded down): borrow APR * borrowed * (1 - fee) / lent."""
     if lent_atoms == 0:
         return 0

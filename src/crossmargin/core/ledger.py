@@ -81,9 +81,7 @@ class JournalEntry:
 def entry(asset: str, *legs: tuple[LedgerAccount, int]) -> JournalEntry:
     """Build a balanced entry from signed legs (positive debits, negative credits); zeros drop."""
     postings = tuple(
-        Posting(account, Side.DEBIT if delta > 0 else Side.CREDIT, abs(delta))
-        for account, delta in legs
-        if delta != 0
+        Posting(account, Side.DEBIT if delta > 0 else Side.CREDIT, abs(delta)) for account, delta in legs if delta != 0
     )
     built = JournalEntry(asset, postings)
     assert built.is_balanced(), "INV-LEDGER-1: every journal entry balances per asset"

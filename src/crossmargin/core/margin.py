@@ -109,9 +109,7 @@ def leverage_floor_wad(leverage_limit: Ratio) -> int:
     return mul_div_up(WAD, WAD, leverage_limit.wad)
 
 
-def compute_asset_margin(
-    spec: AssetSpec, holding: Holding, mark_price_wad: int, imf_floor_wad: int
-) -> AssetMargin:
+def compute_asset_margin(spec: AssetSpec, holding: Holding, mark_price_wad: int, imf_floor_wad: int) -> AssetMargin:
     """Return the margin view of one holding."""
     quantity = holding.spot_atoms + holding.lend_atoms
     notional = value_down(quantity, mark_price_wad, spec.unit_atoms)

@@ -100,14 +100,16 @@ def parse_decimal(text: str, scale: int) -> int:
         if len(trimmed) > scale:
             raise ValueError(f"{text!r} has more than {scale} decimal places")
         fraction = trimmed
-    value = int(whole) * 10**scale + (int(fraction.ljust(scale, "0")) if scale else 0)
+    unit: int = 10**scale
+    value = int(whole) * unit + (int(fraction.ljust(scale, "0")) if scale else 0)
     return -value if negative else value
 
 
 def format_scaled(value: int, scale: int) -> str:
     """Format an integer scaled by 10**scale as a decimal string without trailing zeros."""
     sign = "-" if value < 0 else ""
-    whole, fraction = divmod(abs(value), 10**scale)
+    unit: int = 10**scale
+    whole, fraction = divmod(abs(value), unit)
     if scale == 0 or fraction == 0:
         return f"{sign}{whole}"
     digits = str(fraction).rjust(scale, "0").rstrip("0")

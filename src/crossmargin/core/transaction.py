@@ -46,8 +46,10 @@ class Transaction:
         key = (account, symbol)
         if key in self.ledger:
             return self.ledger[key]
-        return self.base.balance(account, symbol) if isinstance(self.base, Transaction) else (
-            self.state.ledger.get(key, 0)
+        return (
+            self.base.balance(account, symbol)
+            if isinstance(self.base, Transaction)
+            else (self.state.ledger.get(key, 0))
         )
 
     def spec(self, symbol: str) -> AssetSpec | None:
@@ -55,15 +57,11 @@ class Transaction:
         found = self.specs.get(symbol)
         if found is not None:
             return found
-        return self.base.spec(symbol) if isinstance(self.base, Transaction) else (
-            self.state.specs.get(symbol)
-        )
+        return self.base.spec(symbol) if isinstance(self.base, Transaction) else (self.state.specs.get(symbol))
 
     def all_specs(self) -> dict[str, AssetSpec]:
         """Return every listed asset's spec, as of this transaction."""
-        merged = self.base.all_specs() if isinstance(self.base, Transaction) else dict(
-            self.state.specs
-        )
+        merged = self.base.all_specs() if isinstance(self.base, Transaction) else dict(self.state.specs)
         merged.update(self.specs)
         return merged
 
@@ -72,17 +70,17 @@ class Transaction:
         found = self.pools.get(symbol)
         if found is not None:
             return found
-        return self.base.pool(symbol) if isinstance(self.base, Transaction) else (
-            self.state.pools[symbol]
-        )
+        return self.base.pool(symbol) if isinstance(self.base, Transaction) else (self.state.pools[symbol])
 
     def position(self, subaccount_id: SubaccountId, symbol: str) -> Position | None:
         """Return a subaccount's borrow-lend position in an asset, if any."""
         key = (subaccount_id, symbol)
         if key in self.positions:
             return self.positions[key]
-        return self.base.position(subaccount_id, symbol) if isinstance(self.base, Transaction) else (
-            self.state.positions.get(key)
+        return (
+            self.base.position(subaccount_id, symbol)
+            if isinstance(self.base, Transaction)
+            else (self.state.positions.get(key))
         )
 
     def subaccount(self, subaccount_id: SubaccountId) -> Subaccount | None:
@@ -90,8 +88,10 @@ class Transaction:
         found = self.subaccounts.get(subaccount_id)
         if found is not None:
             return found
-        return self.base.subaccount(subaccount_id) if isinstance(self.base, Transaction) else (
-            self.state.subaccounts.get(subaccount_id)
+        return (
+            self.base.subaccount(subaccount_id)
+            if isinstance(self.base, Transaction)
+            else (self.state.subaccounts.get(subaccount_id))
         )
 
     def account_subaccounts(self, account_id: AccountId) -> list[SubaccountId] | None:
@@ -99,8 +99,10 @@ class Transaction:
         found = self.accounts.get(account_id)
         if found is not None:
             return found
-        return self.base.account_subaccounts(account_id) if isinstance(self.base, Transaction) else (
-            self.state.accounts.get(account_id)
+        return (
+            self.base.account_subaccounts(account_id)
+            if isinstance(self.base, Transaction)
+            else (self.state.accounts.get(account_id))
         )
 
     def mark_price(self, symbol: str) -> int:
@@ -108,8 +110,10 @@ class Transaction:
         found = self.mark_prices_wad.get(symbol)
         if found is not None:
             return found
-        return self.base.mark_price(symbol) if isinstance(self.base, Transaction) else (
-            self.state.mark_prices_wad.get(symbol, 0)
+        return (
+            self.base.mark_price(symbol)
+            if isinstance(self.base, Transaction)
+            else (self.state.mark_prices_wad.get(symbol, 0))
         )
 
     def held_symbols(self, subaccount_id: SubaccountId) -> set[str]:
@@ -120,9 +124,7 @@ class Transaction:
             else set(self.state.held.get(subaccount_id, ()))
         )
         symbols.update(symbol for (owner, symbol) in self.positions if owner == subaccount_id)
-        symbols.update(
-            symbol for (account, symbol) in self.ledger if account == spot(subaccount_id)
-        )
+        symbols.update(symbol for (account, symbol) in self.ledger if account == spot(subaccount_id))
         return symbols
 
     def holding(self, subaccount_id: SubaccountId, symbol: str) -> Holding:
