@@ -2,7 +2,10 @@
 
 Spot balances are ledger balances; borrow-lend positions hold scaled amounts; pools hold indices
 and scaled totals; `held` indexes which assets each subaccount has anything in, so margin work is
-proportional to what a subaccount holds, not to the number of listed assets. Only
+proportional to what a subaccount holds, not to the number of listed assets. The lists at the end
+are the user-visible history (movements, entry fees, deposits, withdrawals, transfers): part of the
+state so that snapshots and replay restore it; hourly interest rows are derived from them and the
+pools' accrual records (`history.py`), never stored per position. Only
 `Transaction.commit` (in `transaction.py`) changes an EngineState.
 """
 
@@ -12,6 +15,7 @@ from dataclasses import dataclass, field
 
 from crossmargin.core.accounts import Position, Subaccount
 from crossmargin.core.assets import AssetSpec
+from crossmargin.core.events import BorrowLendMoved, Deposited, EntryFeeCharged, Transferred, Withdrew
 from crossmargin.core.ids import AccountId, SubaccountId
 from crossmargin.core.ledger import LedgerAccount
 from crossmargin.core.pools import HourlyAccrual, Pool
@@ -35,3 +39,8 @@ class EngineState:
     next_account_id: int = 1
     next_subaccount_id: int = 1
     next_position_id: int = 1
+    movements: list[BorrowLendMoved] = field(default_factory=list)
+    entry_fees: list[EntryFeeCharged] = field(default_factory=list)
+    deposits: list[Deposited] = field(default_factory=list)
+    withdrawals: list[Withdrew] = field(default_factory=list)
+    transfers: list[Transferred] = field(default_factory=list)

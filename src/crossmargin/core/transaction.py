@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from crossmargin.core.accounts import Position, Subaccount
 from crossmargin.core.assets import AssetSpec
-from crossmargin.core.events import Event
+from crossmargin.core.events import BorrowLendMoved, Deposited, EntryFeeCharged, Event, Transferred, Withdrew
 from crossmargin.core.ids import AccountId, PositionId, SubaccountId
 from crossmargin.core.ledger import JournalEntry, LedgerAccount, spot
 from crossmargin.core.margin import Holding
@@ -231,5 +231,23 @@ class Transaction:
             state.accruals.setdefault(accrual.symbol, []).append(accrual)
         for name, value in self.counters.items():
             setattr(state, name, value)
+        _record_history(state, self.events)
         state.interest_hour_ms = self.interest_hour_ms
         state.now_ms = max(state.now_ms, self.now_ms)
+
+
+def _record_history(state: EngineState, events: list[Event]) -> None:
+    for event in events:
+        match event:
+            case BorrowLendMoved():
+                state.movements.append(event)
+            case EntryFeeCharged():
+                state.entry_fees.append(event)
+            case Deposited():
+                state.deposits.append(event)
+            case Withdrew():
+                state.withdrawals.append(event)
+            case Transferred():
+                state.transfers.append(event)
+            case _:
+                pass
