@@ -1,0 +1,81 @@
+"""Repository rules (our version of TigerBeetle's tidy.zig), checked on every test run.
+
+The core is pure: it imports only the standard library and itself, and uses no floats,
+randomness, wall clock, printing or logging. Functions in the core stay short. Layers import one
+way: `core` knows nothing of `app`, `adapters`, `api` or `cli`; `app` and `adapters` know nothing
+of `api` or `cli`.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import tokenize
+from pathlib import Path
+
+import pytest
+
+SOURCE = Path(__file__).resolve().parent.parent / "src" / "crossmargin"
+CORE_BANNED_CALLS = ("float(", "random", "datetime.now", "time.time", "print(", "logging")
+FUNCTION_LINES_MAX = 70
+
+
+def python_files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.py"))
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+    return modules
+
+
+@pytest.mark.parametrize("path", python_files(SOURCE / "core"), ids=lambda path: path.name)
+def test_core_imports_only_the_standard_library_and_itself(path: Path) -> None:
+    for module in imported_modules(path):
+        top = module.split(".")[0]
+        allowed = top in sys.stdlib_module_names or top == "__future__" or module.startswith("crossmargin.core")
+        assert allowed, f"{path.name} imports {module}: the core imports only stdlib and crossmargin.core"
+
+
+@pytest.mark.parametrize("path", python_files(SOURCE / "core"), ids=lambda path: path.name)
+def test_core_uses_no_float_randomness_clock_or_output(path: Path) -> None:
+    with path.open("rb") as source:
+        tokens = tokenize.tokenize(source.readline)
+        code = "".join(token.string for token in tokens if token.type in (tokenize.NAME, tokenize.OP))
+    for banned in CORE_BANNED_CALLS:
+        assert banned not in code, f"{path.name} uses {banned!r}, which the pure core must not"
+
+
+@pytest.mark.parametrize("path", python_files(SOURCE / "core"), ids=lambda path: path.name)
+def test_core_functions_stay_under_seventy_lines(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            assert length <= FUNCTION_LINES_MAX, f"{path.name}:{node.name} is {length} lines"
+
+
+@pytest.mark.parametrize(
+    ("layer", "forbidden"),
+    [
+        ("core", ("crossmargin.app", "crossmargin.adapters", "crossmargin.api", "crossmargin.cli")),
+        ("app", ("crossmargin.api", "crossmargin.cli", "crossmargin.adapters")),
+        ("adapters", ("crossmargin.api", "crossmargin.cli")),
+    ],
+)
+def test_layers_import_one_way(layer: str, forbidden: tuple[str, ...]) -> None:
+    for path in python_files(SOURCE / layer):
+        for module in imported_modules(path):
+            assert not module.startswith(forbidden), f"{layer}/{path.name} imports {module}"
+
+
+def test_every_core_module_opens_with_a_docstring() -> None:
+    for path in python_files(SOURCE / "core"):
+        docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+        assert docstring, f"{path.name} has no module docstring defining its concept"
