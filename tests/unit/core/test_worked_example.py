@@ -100,7 +100,7 @@ def test_lender_interest_compounds_hourly(driver: Driver) -> None:
     entry_fee_share = sum(fee.quantity_atoms for fee in driver.state.entry_fees) * 9 // 10
     gained = driver.holding(lender, "USDC").lend_atoms - 10_000_000_000
     assert gained - (first + second) in range(entry_fee_share - 1, entry_fee_share + 1), (
-        "lenders hold the entry fee's share (90%) and the two hourly credits"
+        "lenders hold the entry fee's share (90%) and the two hourly hourly_credits"
     )
 
 
@@ -113,7 +113,7 @@ def test_a_month_of_lend_interest_earns_interest_on_interest(driver: Driver) -> 
     driver.tick(30 * 24 * HOUR_MS)
 
     rows = compute_interest_history(driver.state, lender)
-    credits = [row.quantity_atoms for row in reversed(rows)]
-    assert len(credits) == 30 * 24
-    assert credits[-1] > credits[0], "later hours pay on a larger, compounded balance"
-    assert sum(credits) > len(credits) * credits[0]
+    hourly_credits = [row.quantity_atoms for row in reversed(rows)]
+    assert len(hourly_credits) == 30 * 24
+    assert hourly_credits[-1] > hourly_credits[0], "later hours pay on a larger, compounded balance"
+    assert sum(hourly_credits) > len(hourly_credits) * hourly_credits[0]
