@@ -1,0 +1,22 @@
+"""Run every benchmark: `python -m bench` (or `make bench`)."""
+
+from __future__ import annotations
+
+import importlib
+
+BENCHMARKS = ("bench.engine", "bench.bench_journal")
+
+
+def main() -> None:
+    """Run each benchmark module's `main` in turn; a missing one is reported, not fatal."""
+    for name in BENCHMARKS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            print(f"{name}: not available ({error})")
+            continue
+        module.main()
+
+
+if __name__ == "__main__":
+    main()
