@@ -1,0 +1,118 @@
+"""The journal in PostgreSQL, selected by a `postgresql://` database URL (psycopg 3).
+
+A batch is written with one `COPY` in one transaction, and the session forces
+`synchronous_commit = on`, so COMMIT returns only once the batch is flushed to the server's WAL.
+The tables live in one schema (the connection's `search_path`, or `schema=`), so several
+journals can share a database. A session-level advisory lock on the schema keeps a second writer
+out; opening waits for it, which also waits out the session of a killed process: its last COMMIT,
+if it was in flight, lands or is rolled back before anything is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Final
+
+import psycopg
+from psycopg import sql
+
+from crossmargin.adapters.migrations import migrate_postgres
+from crossmargin.app.ports import JournalConflictError, JournalLockedError, JournalRecord
+
+READ_PAGE_ROWS: Final = 10_000
+SNAPSHOTS_KEPT: Final = 2
+# The advisory lock that marks the journal's one writer (an arbitrary, fixed lock class).
+WRITER_LOCK_CLASS: Final = 0x636E
+WRITER_LOCK_WAIT_MS: Final = 15_000
+
+
+class PostgresJournal:
+    """Journal and snapshots in one PostgreSQL schema."""
+
+    def __init__(self, url: str, *, schema: str | None = None, lock_wait_ms: int = WRITER_LOCK_WAIT_MS) -> None:
+        """Connect, take the writer lock (waiting up to `lock_wait_ms`), and migrate the schema."""
+        self._connection: psycopg.Connection[tuple[object, ...]] = psycopg.connect(url, autocommit=True)
+        try:
+            connection = self._connection
+            connection.execute("SET synchronous_commit = on")
+            if schema is not None:
+                connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+                connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+            connection.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(f"{max(int(lock_wait_ms), 1)}ms")))
+            try:
+                connection.execute("SELECT pg_advisory_lock(%s, hashtext(current_schema()))", (WRITER_LOCK_CLASS,))
+            except psycopg.errors.LockNotAvailable as error:
+                raise JournalLockedError(f"another session is writing this journal ({url}, {schema})") from error
+            connection.execute("SET lock_timeout = 0")
+            migrate_postgres(connection)
+        except BaseException:
+            self._connection.close()
+            raise
+
+    def append(self, records: Sequence[JournalRecord]) -> None:
+        """Append records with one COPY in one transaction; durable on return."""
+        if not records:
+            return
+        try:
+            with (
+                self._connection.transaction(),
+                self._connection.cursor() as cursor,
+                cursor.copy("COPY journal_entry (sequence, recorded_at_ms, command) FROM STDIN") as copy,
+            ):
+                for record in records:
+                    copy.write_row((record.sequence, record.recorded_at_ms, record.command))
+        except psycopg.errors.UniqueViolation as error:
+            raise JournalConflictError(f"sequence {records[0].sequence} or later is already journaled") from error
+
+    def read(self, after_sequence: int = 0) -> Iterator[JournalRecord]:
+        """Yield every record after `after_sequence`, in order, a page at a time."""
+        last = after_sequence
+        while True:
+            rows = self._connection.execute(
+                "SELECT sequence, recorded_at_ms, command FROM journal_entry "
+                "WHERE sequence > %s ORDER BY sequence LIMIT %s",
+                (last, READ_PAGE_ROWS),
+            ).fetchall()
+            for sequence, recorded_at_ms, command in rows:
+                assert isinstance(sequence, int), "sequences are integers"
+                assert isinstance(recorded_at_ms, int), "times are integers"
+                assert isinstance(command, str), "commands are JSON text"
+                yield JournalRecord(sequence, recorded_at_ms, command)
+                last = sequence
+            if len(rows) < READ_PAGE_ROWS:
+                return
+
+    def last_sequence(self) -> int:
+        """Return the highest journaled sequence, 0 when empty."""
+        row = self._connection.execute("SELECT coalesce(max(sequence), 0) FROM journal_entry").fetchone()
+        assert row is not None, "an aggregate returns a row"
+        assert isinstance(row[0], int), "sequences are integers"
+        return row[0]
+
+    def save_snapshot(self, sequence: int, state: str) -> None:
+        """Store a snapshot and drop all but the latest few; durable on return."""
+        with self._connection.transaction():
+            self._connection.execute(
+                "INSERT INTO snapshot (sequence, state) VALUES (%s, %s) "
+                "ON CONFLICT (sequence) DO UPDATE SET state = excluded.state",
+                (sequence, state),
+            )
+            self._connection.execute(
+                "DELETE FROM snapshot WHERE sequence NOT IN "
+                "(SELECT sequence FROM snapshot ORDER BY sequence DESC LIMIT %s)",
+                (SNAPSHOTS_KEPT,),
+            )
+
+    def load_latest_snapshot(self) -> tuple[int, str] | None:
+        """Return the latest snapshot as (sequence, state text), or None."""
+        row = self._connection.execute("SELECT sequence, state FROM snapshot ORDER BY sequence DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        sequence, state = row
+        assert isinstance(sequence, int), "snapshot sequences are integers"
+        assert isinstance(state, str), "snapshots are JSON text"
+        return sequence, state
+
+    def close(self) -> None:
+        """Close the connection, which releases the writer lock; closing twice is harmless."""
+        self._connection.close()

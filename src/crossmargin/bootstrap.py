@@ -1,0 +1,54 @@
+"""Composition root: pick the journal adapter, load the asset file, and open the service.
+
+With no database URL the journal is one SQLite file in the data directory (the default); a
+`postgresql://` (or `postgres://`) URL selects PostgreSQL; `sqlite:///path` names an SQLite file
+explicitly. This module is the only place that knows which adapters exist, so the service and
+the core stay free of any database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from crossmargin.adapters.postgres_journal import PostgresJournal
+from crossmargin.adapters.sqlite_journal import SqliteJournal
+from crossmargin.app.ports import Clock, Journal
+from crossmargin.app.service import BATCH_MAX_DEFAULT, SNAPSHOT_EVERY_DEFAULT, Service
+from crossmargin.asset_config import load_asset_specs
+
+POSTGRES_SCHEMES: Final = ("postgresql://", "postgres://")
+SQLITE_SCHEME: Final = "sqlite:///"
+
+
+def open_journal(database_url: str | None, data_dir: Path, *, schema: str | None = None) -> Journal:
+    """Open the journal a database URL names, or the SQLite file in `data_dir` when there is none."""
+    if not database_url:
+        return SqliteJournal.in_directory(data_dir)
+    if database_url.startswith(POSTGRES_SCHEMES):
+        return PostgresJournal(database_url, schema=schema)
+    if database_url.startswith(SQLITE_SCHEME):
+        path = Path(database_url.removeprefix(SQLITE_SCHEME))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteJournal(path)
+    raise ValueError(f"unsupported database URL {database_url!r}: use postgresql://... or sqlite:///path")
+
+
+def open_service(
+    database_url: str | None,
+    data_dir: Path,
+    clock: Clock,
+    assets_path: Path | None,
+    *,
+    schema: str | None = None,
+    batch_max: int = BATCH_MAX_DEFAULT,
+    snapshot_every: int = SNAPSHOT_EVERY_DEFAULT,
+) -> Service:
+    """Open the journal, rebuild the state, apply the asset file, and return the running service."""
+    specs = load_asset_specs(assets_path)
+    journal = open_journal(database_url, data_dir, schema=schema)
+    try:
+        return Service.open(journal, clock, specs, batch_max=batch_max, snapshot_every=snapshot_every)
+    except BaseException:
+        journal.close()
+        raise
