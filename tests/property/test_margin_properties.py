@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from fractions import Fraction
 
-import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from tests.strategies import (
@@ -89,27 +88,13 @@ def test_net_equity_does_not_rise_when_an_asset_only_owed_rises_in_price(
     assert _equity_at(specs, holdings, leverage, symbol, low) >= _equity_at(specs, holdings, leverage, symbol, high)
 
 
-def _weight_rounding_slack(haircut: HaircutFunction, notional_wad: int) -> int:
-    """Return how far rounding the weight to the wei may lower a value: notional * 1e-18, rounded up.
-
-    The core rounds the weight down to a whole wei before multiplying by the notional, so a value
-    can fall by up to notional / WAD when the notional grows by one wei and the weight drops one
-    wei (see the xfail tests below). Identity weights are constant, so they get no slack.
-    """
-    if haircut.kind is HaircutKind.IDENTITY:
-        return 0
-    return -(-notional_wad // WAD)
-
-
 @given(haircut=haircut_functions(), low=notionals_wad, high=notionals_wad)
 def test_collateral_value_does_not_fall_as_the_notional_grows(haircut: HaircutFunction, low: int, high: int) -> None:
     # Exact arithmetic: notional * weight(notional) grows with the notional for both kinds
     # (for inverseSqrt, N * b / (1 + p * sqrt(N)) has derivative b * (1 + p * sqrt(N) / 2) /
-    # (1 + p * sqrt(N))^2 > 0). Identity must hold exactly; inverseSqrt within the weight's
-    # rounding, a known core defect pinned by the xfail tests below.
+    # (1 + p * sqrt(N))^2 > 0), and the core rounds the exact value down once, so it holds exactly.
     low, high = min(low, high), max(low, high)
-    slack = _weight_rounding_slack(haircut, high)
-    assert compute_collateral_value(haircut, low) <= compute_collateral_value(haircut, high) + slack
+    assert compute_collateral_value(haircut, low) <= compute_collateral_value(haircut, high)
 
 
 @given(
@@ -126,8 +111,7 @@ def test_collateral_value_does_not_fall_as_the_quantity_grows(
     low, high = min(low, high), max(low, high)
     smaller = compute_asset_margin(spec, Holding(spot_atoms=low), price, WAD // 10)
     larger = compute_asset_margin(spec, Holding(spot_atoms=high), price, WAD // 10)
-    slack = _weight_rounding_slack(haircut, larger.balance_notional_wad)
-    assert smaller.collateral_value_wad <= larger.collateral_value_wad + slack
+    assert smaller.collateral_value_wad <= larger.collateral_value_wad
 
 
 @given(
@@ -139,7 +123,7 @@ def test_collateral_value_does_not_fall_as_the_quantity_grows(
     high=prices_wad(),
     leverage=leverage_limits(),
 )
-def test_net_equity_falls_at_most_by_weight_rounding_when_a_held_asset_rises_with_any_haircut(
+def test_net_equity_does_not_fall_when_a_held_asset_rises_with_any_haircut(
     specs: dict[str, AssetSpec],
     holdings: dict[str, Holding],
     symbol: str,
@@ -150,22 +134,15 @@ def test_net_equity_falls_at_most_by_weight_rounding_when_a_held_asset_rises_wit
 ) -> None:
     low, high = min(low, high), max(low, high)
     holdings = {**holdings, symbol: Holding(spot_atoms=quantity)}
-    notional_high = quantity * high // specs[symbol].unit_atoms
-    slack = _weight_rounding_slack(specs[symbol].haircut, notional_high)
-    assert (
-        _equity_at(specs, holdings, leverage, symbol, low)
-        <= _equity_at(specs, holdings, leverage, symbol, high) + slack
-    )
+    assert _equity_at(specs, holdings, leverage, symbol, low) <= _equity_at(specs, holdings, leverage, symbol, high)
 
 
-# Core bug, pinned: the inverseSqrt weight is rounded down to a whole wei *before* it multiplies
-# the notional, so one more wei of notional can drop the weight by one wei and the value by about
-# notional / 1e18 (here ~1e-12 USD). Collateral value, and so net equity, is then not monotone.
-# Fix: round once, e.g. value = min(N * weight, N * base / (1 + penalty)) with one division.
+# Regression, found by the property tests above: the inverseSqrt weight used to be rounded to a
+# whole wei *before* it multiplied the notional, so one more wei of notional could lower the value
+# by about notional / 1e18 (here ~1e-12 USD). The core now rounds the exact value once.
 SOL_NOTIONAL_AT_WEIGHT_STEP_WAD = 2_254_258_977_024_578_899_667_951
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: inverseSqrt collateral value falls when the notional grows by 1 wei")
 def test_sol_collateral_value_does_not_fall_when_the_notional_grows_by_one_wei() -> None:
     haircut = DEMO_SPECS["SOL"].haircut
     before = compute_collateral_value(haircut, SOL_NOTIONAL_AT_WEIGHT_STEP_WAD)
@@ -173,7 +150,6 @@ def test_sol_collateral_value_does_not_fall_when_the_notional_grows_by_one_wei()
     assert before <= after, f"value fell by {before - after} wei"
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: net equity falls when the price of a held SOL rises by 1e-18 USD")
 def test_net_equity_of_6666_sol_does_not_fall_when_the_price_rises_by_one_wei() -> None:
     holdings = {"SOL": Holding(spot_atoms=6_666 * 10**8)}
     price = 150_000_000_000_000_001_172  # 150.000000000000001172 USD, just below a weight step

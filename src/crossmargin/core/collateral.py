@@ -3,13 +3,15 @@
 *Haircut* is the discount applied to a holding; *weight* is what remains (weight = 1 - haircut)
 and what margin multiplies by. `identity` keeps the configured weight at every size;
 `inverseSqrt` lowers it for large holdings: weight(N) = min(weight, base / (1 + penalty * sqrt(N)))
-with N the holding's notional in USD. Values are USD scaled by WAD; collateral rounds down.
+with N the holding's notional in USD. Values are USD scaled by WAD. The collateral value is the
+exact real value rounded down *once*, so it never falls when the notional grows (rounding the
+weight and the square root separately would let it dip by a fraction of a cent at some sizes).
 """
 
 from __future__ import annotations
 
 from crossmargin.core.assets import HaircutFunction, HaircutKind
-from crossmargin.core.numbers import WAD, mul_div_down, mul_div_up, sqrt_wad_up
+from crossmargin.core.numbers import WAD, mul_div_down, mul_div_up, sqrt_wad_down, sqrt_wad_up
 
 
 def value_down(atoms: int, mark_price_wad: int, unit_atoms: int) -> int:
@@ -22,15 +24,43 @@ def value_up(atoms: int, mark_price_wad: int, unit_atoms: int) -> int:
     return mul_div_up(atoms, mark_price_wad, unit_atoms)
 
 
-def compute_collateral_weight(haircut: HaircutFunction, notional_wad: int) -> int:
-    """Return the collateral weight (WAD) of a holding of a given USD notional, rounded down."""
-    if haircut.kind is HaircutKind.IDENTITY:
-        return haircut.weight.wad
-    penalty = mul_div_up(haircut.positive_curve_penalty.wad, sqrt_wad_up(notional_wad), WAD)
-    curved = mul_div_down(haircut.base.wad, WAD, WAD + penalty)
-    return min(haircut.weight.wad, curved)
-
-
 def compute_collateral_value(haircut: HaircutFunction, notional_wad: int) -> int:
-    """Return notional * weight (WAD USD), rounded down."""
-    return mul_div_down(notional_wad, compute_collateral_weight(haircut, notional_wad), WAD)
+    """Return notional * weight(notional) (WAD USD), the exact value rounded down once."""
+    flat = mul_div_down(notional_wad, haircut.weight.wad, WAD)
+    if haircut.kind is HaircutKind.IDENTITY or notional_wad == 0:
+        return flat
+    return min(flat, _inverse_sqrt_value(haircut.base.wad, haircut.positive_curve_penalty.wad, notional_wad))
+
+
+def _inverse_sqrt_value(base_wad: int, penalty_wad: int, notional_wad: int) -> int:
+    """Return floor(N * base / (1 + penalty * sqrt(N))) for N in USD, all WAD-scaled, exactly.
+
+    A candidate c is at most the real value iff c * (WAD + penalty * sqrt(N)) <= N * base, that is
+    c * penalty * sqrt(N) <= N * base - c, which squares into integers. Bounds from the rounded
+    square root bracket the answer; a binary search settles it.
+    """
+    budget = notional_wad * base_wad
+
+    def fits(candidate: int) -> bool:
+        room = budget - candidate * WAD
+        if room < 0:
+            return False
+        return candidate * candidate * penalty_wad * penalty_wad * notional_wad <= room * room * WAD
+
+    low = budget // (WAD + mul_div_up(penalty_wad, sqrt_wad_up(notional_wad), WAD))
+    high = budget // (WAD + mul_div_down(penalty_wad, sqrt_wad_down(notional_wad), WAD)) + 1
+    assert fits(low), "the lower bound uses the larger denominator"
+    while high - low > 1:
+        middle = (low + high) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def compute_collateral_weight(haircut: HaircutFunction, notional_wad: int) -> int:
+    """Return the effective collateral weight (WAD) at a notional: value / notional, rounded down."""
+    if notional_wad == 0:
+        return haircut.weight.wad if haircut.kind is HaircutKind.IDENTITY else min(haircut.weight.wad, haircut.base.wad)
+    return mul_div_down(compute_collateral_value(haircut, notional_wad), WAD, notional_wad)

@@ -358,10 +358,13 @@ def update_settings(tx: Transaction, command: UpdateSettings) -> Rejection | Non
         auto_borrow_settlements=_choose(command.auto_borrow_settlements, subaccount.auto_borrow_settlements),
     )
     tx.subaccounts[subaccount.subaccount_id] = updated
-    if leverage < subaccount.leverage_limit and not is_margin_sufficient(tx, subaccount.subaccount_id):
+    # INV-MARGIN-1 covers every leverage change: one that leaves available < 0 is refused,
+    # even a raise (which helps, but may not help enough).
+    if leverage != subaccount.leverage_limit and not is_margin_sufficient(tx, subaccount.subaccount_id):
         return Rejection(
             RejectReason.MARGIN_INSUFFICIENT,
-            f"A leverage limit of {leverage}x would leave your available margin below zero: repay borrows first",
+            f"A leverage limit of {leverage}x would leave your available margin below zero: "
+            "add collateral or repay borrows first",
         )
     apply_auto_settings(tx, subaccount.subaccount_id)
     tx.emit(

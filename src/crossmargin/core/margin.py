@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from crossmargin.core.assets import AssetSpec, SqrtFunction
-from crossmargin.core.collateral import compute_collateral_weight, value_down, value_up
+from crossmargin.core.collateral import compute_collateral_value, compute_collateral_weight, value_down, value_up
 from crossmargin.core.numbers import WAD, Ratio, mul_div_down, mul_div_up, sqrt_wad_up
 
 
@@ -113,7 +113,7 @@ def compute_asset_margin(spec: AssetSpec, holding: Holding, mark_price_wad: int,
     """Return the margin view of one holding."""
     quantity = holding.spot_atoms + holding.lend_atoms
     notional = value_down(quantity, mark_price_wad, spec.unit_atoms)
-    weight = compute_collateral_weight(spec.haircut, notional)
+    collateral = compute_collateral_value(spec.haircut, notional)
     debt_notional = value_up(holding.debt_atoms, mark_price_wad, spec.unit_atoms)
     imf = mmf = 0
     if holding.debt_atoms:
@@ -125,8 +125,8 @@ def compute_asset_margin(spec: AssetSpec, holding: Holding, mark_price_wad: int,
         debt_atoms=holding.debt_atoms,
         mark_price_wad=mark_price_wad,
         balance_notional_wad=notional,
-        weight_wad=weight,
-        collateral_value_wad=mul_div_down(notional, weight, WAD),
+        weight_wad=compute_collateral_weight(spec.haircut, notional),
+        collateral_value_wad=collateral,
         debt_notional_wad=debt_notional,
         imf_wad=imf,
         mmf_wad=mmf,
