@@ -14,13 +14,13 @@ HOUR_MS = 3_600_000
 
 
 class FastClock:
-    """A clock that runs an hour every 50 ms of real time, starting just before a full hour."""
+    """A clock that runs an hour every 50 ms of real time, starting half an hour before a full hour."""
 
     def __init__(self) -> None:
         self.started = time.monotonic()
 
     def now_ms(self) -> int:
-        return 10 * HOUR_MS - 1_000 + int((time.monotonic() - self.started) * 72_000_000)
+        return 10 * HOUR_MS - HOUR_MS // 2 + int((time.monotonic() - self.started) * 72_000_000)
 
 
 def test_one_tick_is_submitted_per_full_hour() -> None:
