@@ -10,8 +10,13 @@ weight and the square root separately would let it dip by a fraction of a cent a
 
 from __future__ import annotations
 
+import math
+from typing import Final
+
 from crossmargin.core.assets import HaircutFunction, HaircutKind
-from crossmargin.core.numbers import WAD, mul_div_down, mul_div_up, sqrt_wad_down, sqrt_wad_up
+from crossmargin.core.numbers import WAD, mul_div_down, mul_div_up
+
+ROOT_SCALE: Final = 10**27
 
 
 def value_down(atoms: int, mark_price_wad: int, unit_atoms: int) -> int:
@@ -47,8 +52,10 @@ def _inverse_sqrt_value(base_wad: int, penalty_wad: int, notional_wad: int) -> i
             return False
         return candidate * candidate * penalty_wad * penalty_wad * notional_wad <= room * room * WAD
 
-    low = budget // (WAD + mul_div_up(penalty_wad, sqrt_wad_up(notional_wad), WAD))
-    high = budget // (WAD + mul_div_down(penalty_wad, sqrt_wad_down(notional_wad), WAD)) + 1
+    # sqrt(N in USD) to 27 decimals brackets the answer within an atom or two of USD-wei.
+    root = math.isqrt(notional_wad * ROOT_SCALE * ROOT_SCALE // WAD)
+    low = budget * ROOT_SCALE // (WAD * ROOT_SCALE + penalty_wad * (root + 1))
+    high = budget * ROOT_SCALE // (WAD * ROOT_SCALE + penalty_wad * root) + 1
     assert fits(low), "the lower bound uses the larger denominator"
     while high - low > 1:
         middle = (low + high) // 2
@@ -59,8 +66,10 @@ def _inverse_sqrt_value(base_wad: int, penalty_wad: int, notional_wad: int) -> i
     return low
 
 
-def compute_collateral_weight(haircut: HaircutFunction, notional_wad: int) -> int:
+def compute_collateral_weight(haircut: HaircutFunction, notional_wad: int, value_wad: int | None = None) -> int:
     """Return the effective collateral weight (WAD) at a notional: value / notional, rounded down."""
     if notional_wad == 0:
         return haircut.weight.wad if haircut.kind is HaircutKind.IDENTITY else min(haircut.weight.wad, haircut.base.wad)
-    return mul_div_down(compute_collateral_value(haircut, notional_wad), WAD, notional_wad)
+    if value_wad is None:
+        value_wad = compute_collateral_value(haircut, notional_wad)
+    return mul_div_down(value_wad, WAD, notional_wad)
