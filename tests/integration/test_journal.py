@@ -97,6 +97,18 @@ def test_large_command_text_is_stored_unchanged(database: Database) -> None:
         reopened.close()
 
 
+def test_backslashes_tabs_and_newlines_in_command_text_survive(database: Database) -> None:
+    texts = ['{"a":"back\\\\slash \\"quoted\\""}', "tab\there", "new\nline\r\n", "\\N"]
+    journal = database.open_journal()
+    journal.append([JournalRecord(number, 1, text) for number, text in enumerate(texts, 1)])
+    journal.close()
+    reopened = database.open_journal()
+    try:
+        assert [record.command for record in reopened.read()] == texts
+    finally:
+        reopened.close()
+
+
 def open_second_writer(database: Database) -> None:
     if database.kind == "postgres":
         PostgresJournal(POSTGRES_URL, schema=database.schema, lock_wait_ms=200)

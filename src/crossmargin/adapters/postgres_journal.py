@@ -20,6 +20,8 @@ from crossmargin.adapters.migrations import migrate_postgres
 from crossmargin.app.ports import JournalConflictError, JournalLockedError, JournalRecord
 
 READ_PAGE_ROWS: Final = 10_000
+# COPY's text format gives these characters a meaning; escaped, they arrive as written.
+COPY_TEXT_ESCAPES: Final = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 SNAPSHOTS_KEPT: Final = 2
 # The advisory lock that marks the journal's one writer (an arbitrary, fixed lock class).
 WRITER_LOCK_CLASS: Final = 0x636E
@@ -59,8 +61,13 @@ class PostgresJournal:
                 self._connection.cursor() as cursor,
                 cursor.copy("COPY journal_entry (sequence, recorded_at_ms, command) FROM STDIN") as copy,
             ):
-                for record in records:
-                    copy.write_row((record.sequence, record.recorded_at_ms, record.command))
+                # One block of COPY text for the whole batch: much cheaper than a call per row.
+                copy.write(
+                    "".join(
+                        f"{record.sequence}\t{record.recorded_at_ms}\t{record.command.translate(COPY_TEXT_ESCAPES)}\n"
+                        for record in records
+                    )
+                )
         except psycopg.errors.UniqueViolation as error:
             raise JournalConflictError(f"sequence {records[0].sequence} or later is already journaled") from error
 
