@@ -18,6 +18,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,9 +55,16 @@ def run_worker(database: Database, seed: int, kill_after_ack: int | None, delay_
     )
     assert worker.stdout is not None
     acked, done_line, killed = -1, None, False
-    deadline = time.monotonic() + WORKER_TIMEOUT_SECONDS
+    # A worker that hangs without printing must not hang the suite: a watchdog kills it.
+    timed_out = threading.Event()
+
+    def expire() -> None:
+        timed_out.set()
+        worker.kill()
+
+    watchdog = threading.Timer(WORKER_TIMEOUT_SECONDS, expire)
+    watchdog.start()
     for line in worker.stdout:
-        assert time.monotonic() < deadline, "the worker finishes well within its time limit"
         if line.startswith("ack "):
             acked = int(line.split()[1])
             if kill_after_ack is not None and acked >= kill_after_ack:
@@ -68,6 +76,8 @@ def run_worker(database: Database, seed: int, kill_after_ack: int | None, delay_
             done_line = line.strip()
     # Acks the worker printed before it died are acknowledgements too: read them all.
     remaining, errors = worker.communicate(timeout=WORKER_TIMEOUT_SECONDS)
+    watchdog.cancel()
+    assert not timed_out.is_set(), f"the worker finishes within {WORKER_TIMEOUT_SECONDS} s: {errors}"
     for line in remaining.splitlines():
         if line.startswith("ack "):
             acked = max(acked, int(line.split()[1]))
