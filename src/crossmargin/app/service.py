@@ -172,7 +172,10 @@ class Service:
     # Commands -------------------------------------------------------------------------------
 
     def submit(self, command: Command) -> Future[Result]:
-        """Queue a command; the future resolves once its batch is durable (or refused after the flush)."""
+        """Queue a command; the future resolves once its batch is durable (or refused after the flush).
+
+        Done-callbacks run on the sequencer thread: they must be quick and must not wait on the service.
+        """
         future: Future[Result] = Future()
         with self._submit_lock:
             self._check_open()

@@ -1,0 +1,311 @@
+"""Durable commands/s through the service (group commit) on SQLite and PostgreSQL.
+
+For each database, many submitter threads push a workload through `Service` (each keeps a window
+of commands in flight, as a server with many open requests would); a command counts once its batch
+is durable. Next to it, in the same run, the very rows the service journaled are appended again by
+the same adapter into a fresh journal, twice: in the service's own batches (the I/O share of the
+durable path) and in full batches of `BATCH_ROWS` (the batched raw append). Ratios compare durable
+commands/s with both, and with the same workload through `engine.execute` alone (no service, no
+journal, no threads): the ceiling a single Python sequencer can reach. A second scenario has
+blocking clients: one command in flight per thread, so batches are at most as large as the threads.
+Aims (issue): durable path >= 0.5x the batched raw append, and >= 20,000 durable commands/s on SQLite.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from bench.common import progress, save
+from crossmargin.adapters.postgres_journal import PostgresJournal
+from crossmargin.adapters.sqlite_journal import SqliteJournal
+from crossmargin.app.clock import ManualClock
+from crossmargin.app.ports import Journal, JournalRecord
+from crossmargin.app.service import Result, Service
+from crossmargin.asset_config import load_asset_specs
+from crossmargin.core.commands import (
+    BorrowLendSide,
+    Command,
+    ConfigureAssets,
+    CreateAccount,
+    Deposit,
+    ExecuteBorrowLend,
+    SetMarkPrices,
+)
+from crossmargin.core.engine import Accepted, execute
+from crossmargin.core.ids import SubaccountId
+from crossmargin.core.numbers import WAD
+from crossmargin.core.state import EngineState
+
+POSTGRES_URL = os.environ.get(
+    "CROSSMARGIN_BENCH_POSTGRES_URL",
+    os.environ.get("CROSSMARGIN_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test"),
+)
+SUBACCOUNTS = 512
+THREADS = 8
+WINDOW = 512
+COMMANDS = 120_000
+BLOCKING_THREADS = 64
+BLOCKING_COMMANDS = 20_000
+BATCH_ROWS = 4096
+START_MS = 1_700_000_000_000
+USDC = 10**6
+
+
+class RecordingJournal:
+    """Pass-through journal that keeps every appended batch, to replay the same rows raw."""
+
+    def __init__(self, inner: Journal) -> None:
+        self.inner = inner
+        self.batches: list[Sequence[JournalRecord]] = []
+
+    def append(self, records: Sequence[JournalRecord]) -> None:
+        self.inner.append(records)
+        self.batches.append(records)
+
+    def read(self, after_sequence: int = 0) -> Iterator[JournalRecord]:
+        return self.inner.read(after_sequence)
+
+    def last_sequence(self) -> int:
+        return self.inner.last_sequence()
+
+    def save_snapshot(self, sequence: int, state: str) -> None:
+        self.inner.save_snapshot(sequence, state)
+
+    def load_latest_snapshot(self) -> tuple[int, str] | None:
+        return self.inner.load_latest_snapshot()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def setup_commands() -> list[Command]:
+    """Return accounts with BTC collateral and one large USDC lender (the last subaccount)."""
+    lender = SubaccountId(SUBACCOUNTS + 1)
+    commands: list[Command] = [SetMarkPrices((("USDC", WAD), ("BTC", 60_000 * WAD)))]
+    commands += [CreateAccount() for _ in range(SUBACCOUNTS + 1)]
+    commands += [Deposit(SubaccountId(number), "BTC", 10**8) for number in range(1, SUBACCOUNTS + 1)]
+    commands += [
+        Deposit(lender, "USDC", 10**9 * USDC),
+        ExecuteBorrowLend(lender, "USDC", BorrowLendSide.LEND, 10**9 * USDC),
+    ]
+    return commands
+
+
+def thread_workload(thread: int, count: int, *, mixed: bool) -> list[Command]:
+    """Return one submitter's commands: its own subaccounts, so per-subaccount order holds."""
+    mine = [SubaccountId(number) for number in range(1, SUBACCOUNTS + 1) if number % THREADS == thread]
+    commands: list[Command] = []
+    while len(commands) < count:
+        for subaccount in mine:
+            if mixed:
+                commands += [
+                    Deposit(subaccount, "USDC", 100 * USDC),
+                    ExecuteBorrowLend(subaccount, "USDC", BorrowLendSide.BORROW, 50 * USDC),
+                    ExecuteBorrowLend(subaccount, "USDC", BorrowLendSide.LEND, 50 * USDC),
+                    Deposit(subaccount, "BTC", 1_000),
+                ]
+            else:
+                commands.append(Deposit(subaccount, "USDC", 100 * USDC))
+    return commands[:count]
+
+
+def pipelined_submitter(service: Service, commands: list[Command], accepted: list[int]) -> None:
+    """Submit with up to WINDOW commands in flight; count the accepted ones."""
+    pending: collections.deque[Future[Result]] = collections.deque()
+    count = 0
+    for command in commands:
+        if len(pending) >= WINDOW:
+            count += isinstance(pending.popleft().result(), Accepted)
+        pending.append(service.submit(command))
+    while pending:
+        count += isinstance(pending.popleft().result(), Accepted)
+    accepted.append(count)
+
+
+def blocking_submitter(service: Service, commands: list[Command], accepted: list[int]) -> None:
+    """Submit one command at a time and wait for it, like a client with one open request."""
+    accepted.append(sum(isinstance(service.execute(command), Accepted) for command in commands))
+
+
+def run_service(
+    open_journal: Callable[[], Journal],
+    submitter: Callable[[Service, list[Command], list[int]], None],
+    threads: int,
+    total: int,
+    *,
+    mixed: bool,
+) -> tuple[dict[str, float], list[Sequence[JournalRecord]]]:
+    """Run a workload through a fresh service; return its figures and the batches it journaled."""
+    journal = RecordingJournal(open_journal())
+    service = Service.open(journal, ManualClock(START_MS), load_asset_specs(), snapshot_every=10**9)
+    for command in setup_commands():
+        assert isinstance(service.execute(command), Accepted), command
+    journal.batches.clear()
+    workloads = [thread_workload(thread % THREADS, total // threads, mixed=mixed) for thread in range(threads)]
+    accepted: list[int] = []
+    workers = [threading.Thread(target=submitter, args=(service, work, accepted)) for work in workloads]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - started
+    batches = list(journal.batches)
+    service.close()
+    submitted = sum(len(work) for work in workloads)
+    rows = sum(len(batch) for batch in batches)
+    assert rows == sum(accepted), "every accepted command was journaled"
+    return (
+        {
+            "commands": submitted,
+            "accepted": rows,
+            "seconds": round(elapsed, 3),
+            "durable_commands_per_second": round(submitted / elapsed),
+            "durable_accepted_per_second": round(rows / elapsed),
+            "batches": len(batches),
+            "mean_batch_rows": round(rows / max(len(batches), 1), 1),
+        },
+        batches,
+    )
+
+
+def raw_append(open_journal: Callable[[], Journal], batches: Sequence[Sequence[JournalRecord]]) -> float:
+    """Append the given batches to a fresh journal with the same adapter; return rows/s."""
+    journal = open_journal()
+    rows = sum(len(batch) for batch in batches)
+    started = time.perf_counter()
+    for batch in batches:
+        journal.append(batch)
+    elapsed = time.perf_counter() - started
+    journal.close()
+    return rows / elapsed
+
+
+def rebatch(batches: Sequence[Sequence[JournalRecord]], size: int) -> list[list[JournalRecord]]:
+    """Return the same records, renumbered from 1, in batches of `size`."""
+    flat = [record for batch in batches for record in batch]
+    renumbered = [JournalRecord(number, record.recorded_at_ms, record.command) for number, record in enumerate(flat, 1)]
+    return [renumbered[start : start + size] for start in range(0, len(renumbered), size)]
+
+
+def engine_only(total: int, *, mixed: bool) -> float:
+    """Return commands/s of the same workload through `engine.execute` alone: no service, journal or threads."""
+    state = EngineState()
+    assert isinstance(execute(state, ConfigureAssets(load_asset_specs()), START_MS), Accepted)
+    for command in setup_commands():
+        assert isinstance(execute(state, command, START_MS), Accepted)
+    # Interleave the submitters' streams as the sequencer would see them.
+    streams = [thread_workload(thread, total // THREADS, mixed=mixed) for thread in range(THREADS)]
+    commands = [command for group in zip(*streams, strict=True) for command in group]
+    started = time.perf_counter()
+    for command in commands:
+        execute(state, command, START_MS)
+    return len(commands) / (time.perf_counter() - started)
+
+
+def measure_database(name: str, fresh_journal: Callable[[], Journal]) -> dict[str, object]:
+    """Measure one database: pipelined mixed and deposit-only workloads, blocking clients, raw appends."""
+    results: dict[str, object] = {}
+    for workload, mixed in (("mixed", True), ("deposits", False)):
+        progress(f"{name}: {COMMANDS:,} {workload} commands, {THREADS} submitters x {WINDOW} in flight")
+        figures, batches = run_service(fresh_journal, pipelined_submitter, THREADS, COMMANDS, mixed=mixed)
+        progress(f"{name}: raw append of the same {figures['accepted']:,} rows")
+        same_batches = raw_append(fresh_journal, _renumber(batches))
+        full_batches = raw_append(fresh_journal, rebatch(batches, BATCH_ROWS))
+        durable = figures["durable_accepted_per_second"]
+        bare = engine_only(COMMANDS, mixed=mixed)
+        figures |= {
+            "engine_only_commands_per_second": round(bare),
+            "ratio_to_engine_only": round(figures["durable_commands_per_second"] / bare, 3),
+            "raw_rows_per_second_same_batches": round(same_batches),
+            f"raw_rows_per_second_batches_of_{BATCH_ROWS}": round(full_batches),
+            "ratio_to_raw_same_batches": round(durable / same_batches, 3),
+            f"ratio_to_raw_batches_of_{BATCH_ROWS}": round(durable / full_batches, 3),
+        }
+        progress(
+            f"{name} {workload}: {figures['durable_commands_per_second']:,.0f} durable commands/s "
+            f"(mean batch {figures['mean_batch_rows']}); engine alone {bare:,.0f}/s; "
+            f"raw append {full_batches:,.0f} rows/s -> {figures[f'ratio_to_raw_batches_of_{BATCH_ROWS}']}x"
+        )
+        results[workload] = figures
+    progress(f"{name}: {BLOCKING_COMMANDS:,} deposits from {BLOCKING_THREADS} blocking clients")
+    blocking, _ = run_service(fresh_journal, blocking_submitter, BLOCKING_THREADS, BLOCKING_COMMANDS, mixed=False)
+    progress(f"{name} blocking: {blocking['durable_commands_per_second']:,.0f} durable commands/s")
+    results["blocking_clients"] = blocking
+    return results
+
+
+def _renumber(batches: Sequence[Sequence[JournalRecord]]) -> list[list[JournalRecord]]:
+    """Return the batches as they were, renumbered from 1 (the setup rows are not part of them)."""
+    renumbered: list[list[JournalRecord]] = []
+    number = 0
+    for batch in batches:
+        renumbered.append(
+            [
+                JournalRecord(number + offset, record.recorded_at_ms, record.command)
+                for offset, record in enumerate(batch, 1)
+            ]
+        )
+        number += len(batch)
+    return renumbered
+
+
+def postgres_reachable() -> bool:
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def main() -> None:
+    """Run the journal benchmark on SQLite and, when reachable, PostgreSQL; save the results."""
+    results: dict[str, object] = {
+        "threads": THREADS,
+        "window": WINDOW,
+        "subaccounts": SUBACCOUNTS,
+        "cpu_count": os.cpu_count(),
+        "load_average_before": os.getloadavg(),
+    }
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="crossmargin-bench-") as scratch:
+        counter = iter(range(10**6))
+        results["sqlite"] = measure_database(
+            "sqlite", lambda: SqliteJournal.in_directory(Path(scratch) / f"run{next(counter)}")
+        )
+    if postgres_reachable():
+        prefix = f"crossmargin_bench_{uuid.uuid4().hex[:8]}"
+        schemas: list[str] = []
+
+        def fresh_postgres() -> Journal:
+            schemas.append(f"{prefix}_{len(schemas)}")
+            return PostgresJournal(POSTGRES_URL, schema=schemas[-1])
+
+        try:
+            results["postgres"] = measure_database("postgres", fresh_postgres)
+        finally:
+            with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+                for schema in schemas:
+                    connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    else:
+        progress(f"postgres: skipped, {POSTGRES_URL} is unreachable (set CROSSMARGIN_BENCH_POSTGRES_URL)")
+        results["postgres"] = None
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
+    results["load_average_after"] = os.getloadavg()
+    path = save("journal", results)
+    print(f"journal benchmark: results in {path}")
+
+
+if __name__ == "__main__":
+    main()
