@@ -29,6 +29,7 @@ class Subaccount:
     auto_lend: bool = False
     auto_repay_borrows: bool = False
     auto_borrow_settlements: bool = True
+    api_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ def audit(state: EngineState) -> list[Check]:
         *_check_pools(state),
         *_check_positions(state),
         _check_held_index(state),
+        _check_api_key_index(state),
     ]
 
 
@@ -140,3 +141,14 @@ def _check_held_index(state: EngineState) -> Check:
         expected[subaccount_id].add(symbol)
     actual = {owner: symbols for owner, symbols in state.held.items() if symbols}
     return Check("INV-STATE-1", dict(expected) == actual, "held-asset index matches balances and positions")
+
+
+def _check_api_key_index(state: EngineState) -> Check:
+    expected = {
+        api_key: subaccount.subaccount_id
+        for subaccount in state.subaccounts.values()
+        for api_key in subaccount.api_keys
+    }
+    keys_total = sum(len(subaccount.api_keys) for subaccount in state.subaccounts.values())
+    ok = expected == state.api_keys and keys_total == len(expected)
+    return Check("INV-STATE-2", ok, "each API key signs for exactly one subaccount, as indexed")

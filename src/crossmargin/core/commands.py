@@ -30,14 +30,17 @@ class ConfigureAssets:
 
 @dataclass(frozen=True, slots=True)
 class CreateAccount:
-    """Open an account with its first subaccount."""
+    """Open an account with its first subaccount, signing with the given ED25519 public keys."""
+
+    api_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class CreateSubaccount:
-    """Open a further subaccount in an account."""
+    """Open a further subaccount in an account, signing with the given ED25519 public keys."""
 
     account_id: AccountId
+    api_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,7 +88,7 @@ def apply_command(tx: Transaction, command: Command) -> Rejection | None:  # noq
         case ConfigureAssets():
             return configure_assets(tx, command)
         case CreateAccount():
-            return create_account(tx)
+            return create_account(tx, command)
         case CreateSubaccount():
             return create_subaccount(tx, command)
         case Deposit():
@@ -147,12 +147,22 @@ def configure_assets(tx: Transaction, command: ConfigureAssets) -> Rejection | N
     return None
 
 
-def create_account(tx: Transaction) -> Rejection | None:
+def _check_api_keys(tx: Transaction, api_keys: tuple[str, ...]) -> Rejection | None:
+    for api_key in api_keys:
+        if api_keys.count(api_key) > 1 or tx.api_key_owner(api_key) is not None:
+            return Rejection(RejectReason.API_KEY_TAKEN, f"API key {api_key} already signs for a subaccount")
+    return None
+
+
+def create_account(tx: Transaction, command: CreateAccount) -> Rejection | None:
     """Open an account with its first subaccount."""
+    refused = _check_api_keys(tx, command.api_keys)
+    if refused:
+        return refused
     account_id = AccountId(tx.take_id("next_account_id"))
     subaccount_id = SubaccountId(tx.take_id("next_subaccount_id"))
     tx.accounts[account_id] = [subaccount_id]
-    tx.subaccounts[subaccount_id] = Subaccount(subaccount_id, account_id)
+    tx.subaccounts[subaccount_id] = Subaccount(subaccount_id, account_id, api_keys=command.api_keys)
     tx.emit(AccountCreated(account_id, subaccount_id))
     return None
 
@@ -162,9 +172,12 @@ def create_subaccount(tx: Transaction, command: CreateSubaccount) -> Rejection |
     members = tx.account_subaccounts(command.account_id)
     if members is None:
         return Rejection(RejectReason.ACCOUNT_NOT_FOUND, f"Account {command.account_id} does not exist")
+    refused = _check_api_keys(tx, command.api_keys)
+    if refused:
+        return refused
     subaccount_id = SubaccountId(tx.take_id("next_subaccount_id"))
     tx.accounts[command.account_id] = [*members, subaccount_id]
-    tx.subaccounts[subaccount_id] = Subaccount(subaccount_id, command.account_id)
+    tx.subaccounts[subaccount_id] = Subaccount(subaccount_id, command.account_id, api_keys=command.api_keys)
     tx.emit(SubaccountCreated(command.account_id, subaccount_id))
     return None
 
@@ -349,9 +362,8 @@ def update_settings(tx: Transaction, command: UpdateSettings) -> Rejection | Non
             RejectReason.LEVERAGE_LIMIT_OUT_OF_RANGE,
             f"Leverage limit must be between {LEVERAGE_LIMIT_MIN} and {LEVERAGE_LIMIT_MAX}",
         )
-    updated = Subaccount(
-        subaccount_id=subaccount.subaccount_id,
-        account_id=subaccount.account_id,
+    updated = replace(
+        subaccount,
         leverage_limit=leverage,
         auto_lend=_choose(command.auto_lend, subaccount.auto_lend),
         auto_repay_borrows=_choose(command.auto_repay_borrows, subaccount.auto_repay_borrows),

@@ -23,6 +23,7 @@ class RejectReason(StrEnum):
     MARK_PRICE_MISSING = "mark_price_missing"
     CLOCK_MUST_NOT_GO_BACK = "clock_must_not_go_back"
     ASSET_DECIMALS_MUST_NOT_CHANGE = "asset_decimals_must_not_change"
+    API_KEY_TAKEN = "api_key_taken"
     # Balances and positions.
     BALANCE_INSUFFICIENT = "balance_insufficient"
     LEND_INSUFFICIENT = "lend_insufficient"

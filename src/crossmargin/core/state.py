@@ -33,6 +33,7 @@ class EngineState:
     positions: dict[tuple[SubaccountId, str], Position] = field(default_factory=dict)
     ledger: dict[tuple[LedgerAccount, str], int] = field(default_factory=dict)
     held: dict[SubaccountId, set[str]] = field(default_factory=dict)
+    api_keys: dict[str, SubaccountId] = field(default_factory=dict)
     mark_prices_wad: dict[str, int] = field(default_factory=dict)
     now_ms: int = 0
     interest_hour_ms: int | None = None

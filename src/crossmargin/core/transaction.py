@@ -94,6 +94,15 @@ class Transaction:
             else (self.state.subaccounts.get(subaccount_id))
         )
 
+    def api_key_owner(self, api_key: str) -> SubaccountId | None:
+        """Return the subaccount an API key signs for, if any."""
+        for subaccount in self.subaccounts.values():
+            if api_key in subaccount.api_keys:
+                return subaccount.subaccount_id
+        if isinstance(self.base, Transaction):
+            return self.base.api_key_owner(api_key)
+        return self.state.api_keys.get(api_key)
+
     def account_subaccounts(self, account_id: AccountId) -> list[SubaccountId] | None:
         """Return the subaccounts of an account, or None if it does not exist."""
         found = self.accounts.get(account_id)
@@ -223,6 +232,8 @@ class Transaction:
             else:
                 held.discard(symbol)
         state.pools.update(self.pools)
+        for subaccount in self.subaccounts.values():
+            state.api_keys.update(dict.fromkeys(subaccount.api_keys, subaccount.subaccount_id))
         state.subaccounts.update(self.subaccounts)
         state.accounts.update(self.accounts)
         state.specs.update(self.specs)

@@ -9,12 +9,14 @@ from engine_driver import Driver
 from crossmargin.core.commands import (
     BorrowLendSide,
     ConfigureAssets,
+    CreateAccount,
     CreateSubaccount,
     Deposit,
     ExecuteBorrowLend,
     SetMarkPrices,
     Tick,
 )
+from crossmargin.core.events import AccountCreated, SubaccountCreated
 from crossmargin.core.ids import AccountId, SubaccountId
 from crossmargin.core.rejections import RejectReason
 
@@ -61,3 +63,17 @@ def test_an_asset_scale_never_changes(driver: Driver) -> None:
         ConfigureAssets((replace(driver.state.specs["BTC"], decimals=9),)), RejectReason.ASSET_DECIMALS_MUST_NOT_CHANGE
     )
     assert "8 decimals" in rejection.message
+
+
+def test_api_keys_are_registered_and_never_shared(driver: Driver) -> None:
+    (created,) = driver.accept(CreateAccount(api_keys=("key-a",)))
+    assert isinstance(created, AccountCreated)
+    assert driver.state.api_keys == {"key-a": created.subaccount_id}
+    rejection = driver.refuse(CreateAccount(api_keys=("key-a",)), RejectReason.API_KEY_TAKEN)
+    assert "key-a" in rejection.message
+    driver.refuse(CreateSubaccount(created.account_id, api_keys=("key-b", "key-b")), RejectReason.API_KEY_TAKEN)
+    (second,) = driver.accept(CreateSubaccount(created.account_id, api_keys=("key-b",)))
+    assert isinstance(second, SubaccountCreated)
+    assert driver.state.subaccounts[second.subaccount_id].api_keys == ("key-b",)
+    driver.settings(second.subaccount_id, auto_lend=True)
+    assert driver.state.subaccounts[second.subaccount_id].api_keys == ("key-b",), "settings keep the keys"
