@@ -28,13 +28,13 @@ sys.path.insert(0, str(Path(__file__).parent.parent))
 settings.register_profile(
     "dev",
     max_examples=60,
-    stateful_step_count=30,
+    stateful_step_count=50,
     deadline=None,
 )
 settings.register_profile(
     "ci",
     max_examples=300,
-    stateful_step_count=50,
+    stateful_step_count=80,
     deadline=None,
     database=None,
     print_blob=True,
@@ -42,8 +42,8 @@ settings.register_profile(
 )
 settings.register_profile(
     "nightly",
-    max_examples=3000,
-    stateful_step_count=100,
+    max_examples=2000,
+    stateful_step_count=200,
     deadline=None,
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
