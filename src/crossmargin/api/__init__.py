@@ -1,0 +1,1 @@
+"""The HTTP edge: Backpack's REST API, the operator API, authentication and error mapping."""
