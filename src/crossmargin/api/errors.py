@@ -1,0 +1,81 @@
+"""Map the engine's refusals to Backpack's `{"code", "message"}` errors and HTTP statuses.
+
+Every `RejectReason` maps to one of Backpack's `ApiErrorCode` values (the published enum) and a
+status; the message is the engine's own, written for the person reading it. The mapping is a
+`match` with `assert_never`, so a new reason without a mapping fails type checking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import assert_never
+
+from crossmargin.core.rejections import RejectReason
+
+BAD_REQUEST = 400
+UNAUTHORIZED = 401
+NOT_FOUND = 404
+
+
+@dataclass(frozen=True, slots=True)
+class ApiError:
+    """A Backpack error response: HTTP status, `code` and `message`."""
+
+    status: int
+    code: str
+    message: str
+
+    def body(self) -> dict[str, str]:
+        """Return the JSON body Backpack clients expect."""
+        return {"code": self.code, "message": self.message}
+
+
+def api_error_code(reason: RejectReason) -> tuple[int, str]:  # noqa: C901, PLR0911, PLR0912 -- one arm per group
+    """Return the HTTP status and Backpack error code of a refusal."""
+    match reason:
+        case RejectReason.ACCOUNT_NOT_FOUND | RejectReason.SUBACCOUNT_NOT_FOUND:
+            return NOT_FOUND, "RESOURCE_NOT_FOUND"
+        case RejectReason.ASSET_NOT_FOUND:
+            return BAD_REQUEST, "INVALID_ASSET"
+        case RejectReason.QUANTITY_MUST_BE_POSITIVE | RejectReason.QUANTITY_MUST_BE_MULTIPLE_OF_STEP:
+            return BAD_REQUEST, "INVALID_QUANTITY"
+        case RejectReason.PRICE_MUST_BE_POSITIVE | RejectReason.MARK_PRICE_MISSING:
+            return BAD_REQUEST, "INVALID_PRICE"
+        case (
+            RejectReason.CLOCK_MUST_NOT_GO_BACK
+            | RejectReason.ASSET_DECIMALS_MUST_NOT_CHANGE
+            | RejectReason.API_KEY_TAKEN
+            | RejectReason.TRANSFER_TO_SELF
+            | RejectReason.TRANSFER_BETWEEN_ACCOUNTS
+        ):
+            return BAD_REQUEST, "INVALID_CLIENT_REQUEST"
+        case RejectReason.BALANCE_INSUFFICIENT | RejectReason.LEND_INSUFFICIENT:
+            return BAD_REQUEST, "INSUFFICIENT_FUNDS"
+        case RejectReason.BORROW_REQUIRES_LEND_REDEEM:
+            return BAD_REQUEST, "BORROW_REQUIRES_LEND_REDEEM"
+        case RejectReason.LEND_REQUIRES_BORROW_REPAY:
+            return BAD_REQUEST, "LEND_REQUIRES_BORROW_REPAY"
+        case RejectReason.AUTO_LEND_MUST_BE_OFF:
+            return BAD_REQUEST, "PRECONDITION_FAILED"
+        case RejectReason.MARGIN_INSUFFICIENT:
+            return BAD_REQUEST, "INSUFFICIENT_MARGIN"
+        case RejectReason.LEVERAGE_LIMIT_OUT_OF_RANGE:
+            return BAD_REQUEST, "MAX_LEVERAGE_REACHED"
+        case RejectReason.POOL_CLOSED | RejectReason.POOL_REPAY_ONLY:
+            return BAD_REQUEST, "TRADING_PAUSED"
+        case (
+            RejectReason.POOL_THROTTLED
+            | RejectReason.POOL_UTILIZATION_EXCEEDED
+            | RejectReason.POOL_LIQUIDITY_INSUFFICIENT
+        ):
+            return BAD_REQUEST, "INSUFFICIENT_SUPPLY"
+        case RejectReason.BORROW_LIMIT_EXCEEDED | RejectReason.OPEN_BORROW_LEND_LIMIT_EXCEEDED:
+            return BAD_REQUEST, "BORROW_LIMIT"
+        case _:
+            assert_never(reason)
+
+
+def from_rejection(reason: RejectReason, message: str) -> ApiError:
+    """Return the API error of an engine refusal."""
+    status, code = api_error_code(reason)
+    return ApiError(status, code, message)
