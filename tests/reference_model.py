@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TypeVar
 
-from crossmargin.core.assets import AssetSpec, PoolState
+from crossmargin.core.assets import AssetSpec, PoolState, RateCurve
 from crossmargin.core.commands import (
     BorrowLendSide,
     Command,
@@ -85,7 +85,7 @@ from crossmargin.core.events import (
     Withdrew,
 )
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.ledger import LedgerKind
+from crossmargin.core.ledger import LedgerAccount, LedgerKind
 from crossmargin.core.pools import debt_atoms, lend_atoms
 from crossmargin.core.state import EngineState
 
@@ -534,6 +534,34 @@ class ReferenceModel:
     def _lend_index(state: EngineState, symbol: str) -> Fraction:
         """Return the pool's lend index after the command (indices never fall, so an upper bound)."""
         return Fraction(state.pools[symbol].lend_index_ray, RAY)
+
+
+def borrow_apr(curve: RateCurve, utilization: Fraction) -> Fraction:
+    """Return the two-slope borrow APR at a utilization, exactly (DESIGN.md: kink, steep above)."""
+    base, slope1, slope2 = (Fraction(ratio.wad, WAD) for ratio in (curve.base, curve.slope1, curve.slope2))
+    optimal = Fraction(curve.optimal_utilization.wad, WAD)
+    used = min(utilization, Fraction(1))
+    if used <= optimal:
+        return base + slope1 * used / optimal
+    return base + slope1 + slope2 * (used - optimal) / (1 - optimal)
+
+
+def borrow_apr_bounds(state: EngineState, symbol: str) -> tuple[Fraction, Fraction]:
+    """Return the APR the pool's utilization allows now: exact, and with the engine's rounding up.
+
+    Utilization is borrowed / supplied as the pool's ledger accounts show them, supplied being
+    lenders' claims plus the pool's reserves (fee income and rounding). The engine rounds the
+    utilization up to a wei and the rate up to a wei, so its rate lies within these bounds.
+    """
+    ledger = state.ledger
+    borrowed = -ledger.get((LedgerAccount(LedgerKind.BORROWERS), symbol), 0)
+    supplied = sum(
+        ledger.get((LedgerAccount(kind), symbol), 0)
+        for kind in (LedgerKind.LENDERS, LedgerKind.FEE_INCOME, LedgerKind.ROUNDING)
+    )
+    utilization = Fraction(borrowed, supplied) if supplied else Fraction(0)
+    curve = state.specs[symbol].rate_curve
+    return borrow_apr(curve, utilization), borrow_apr(curve, utilization + Fraction(1, WAD)) + Fraction(1, WAD)
 
 
 def tolerance_summary(model: ReferenceModel) -> Mapping[str, float]:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -47,7 +48,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from tests.reference_model import ReferenceModel
+from tests.reference_model import ReferenceModel, borrow_apr_bounds
 from tests.strategies import DEMO_PRICES_WAD, DEMO_SPECS, DEMO_SYMBOLS, clock_jumps_ms, leverage_limits
 
 from crossmargin.core.audit import audit
@@ -66,7 +67,7 @@ from crossmargin.core.commands import (
     Withdraw,
 )
 from crossmargin.core.engine import Accepted, Rejected, execute
-from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved
+from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved, EntryFeeCharged, InterestCharged
 from crossmargin.core.ids import AccountId, SubaccountId
 from crossmargin.core.ledger import LedgerKind, spot
 from crossmargin.core.limits import compute_max_borrowable, compute_max_withdrawal, compute_subaccount_margin
@@ -482,6 +483,27 @@ class EngineMachine(RuleBasedStateMachine):
         self.model.check(self.state)
 
     @invariant()
+    def interest_rates_follow_the_pool_utilization(self) -> None:
+        # The model takes APRs from the engine's events; this checks them against the rate curve
+        # at the utilization the pool had when the rate was fixed. That is the state before the
+        # step for the step's first hourly charge of a pool, and for an entry fee when the step
+        # charged no hour and moved nothing else in that pool first.
+        for step in self.steps:
+            if not isinstance(step.result, Accepted):
+                continue
+            changed: set[str] = set()  # pools whose utilization moved earlier in this step
+            for emitted in step.result.events:
+                if isinstance(emitted, InterestCharged | EntryFeeCharged) and emitted.symbol not in changed:
+                    rate = emitted.borrow_rate_wad if isinstance(emitted, InterestCharged) else emitted.rate_wad
+                    lowest, highest = borrow_apr_bounds(step.before, emitted.symbol)
+                    assert lowest <= Fraction(rate, WAD) <= highest, (
+                        f"{emitted.symbol} APR {float(Fraction(rate, WAD))} is off the curve at the pool's "
+                        f"utilization: expected [{float(lowest)}, {float(highest)}]"
+                    )
+                if isinstance(emitted, InterestCharged | BorrowLendMoved | EntryFeeCharged):
+                    changed.add(emitted.symbol)
+
+    @invariant()
     def rejected_command_changed_nothing(self) -> None:
         for step in self.steps:
             if isinstance(step.result, Rejected):
@@ -520,7 +542,11 @@ TestEngineStateful.settings = settings(max_examples=4 * settings().max_examples)
 @pytest.mark.slow
 def test_engine_keeps_every_invariant_over_long_random_runs() -> None:
     """Run the same machine with four times the steps, for `make test-slow` (nightly profile)."""
-    run_state_machine_as_test(EngineMachine, settings=settings(stateful_step_count=4 * settings().stateful_step_count))
+    profile = settings()
+    long_runs = settings(
+        max_examples=max(10, profile.max_examples // 4), stateful_step_count=4 * profile.stateful_step_count
+    )
+    run_state_machine_as_test(EngineMachine, settings=long_runs)
 
 
 def test_clone_state_equals_a_deepcopy_and_shares_no_container() -> None:
