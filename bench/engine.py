@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 from dataclasses import replace
 
 from bench.common import best_of, progress, save
@@ -45,7 +46,10 @@ def _prepared_state() -> EngineState:
     ]
     setup += [CreateAccount() for _ in range(SUBACCOUNTS + 1)]
     lender = SubaccountId(SUBACCOUNTS + 1)
-    setup += [Deposit(lender, "USDC", 10**9 * USDC), ExecuteBorrowLend(lender, "USDC", BorrowLendSide.LEND, 10**9 * USDC)]
+    setup += [
+        Deposit(lender, "USDC", 10**9 * USDC),
+        ExecuteBorrowLend(lender, "USDC", BorrowLendSide.LEND, 10**9 * USDC),
+    ]
     setup += [Deposit(SubaccountId(sub), "BTC", 10**8) for sub in range(1, SUBACCOUNTS + 1)]
     for command in setup:
         assert isinstance(execute(state, command, 0), Accepted)
@@ -151,13 +155,13 @@ def measure_accrual(pools: int = 1_000, few: int = 4_000, many: int = 100_000) -
         state = _state_with_positions(pools, positions)
         hours = iter(range(1, 1_000))
 
-        def one_hour(state: EngineState = state) -> None:
+        def one_hour(state: EngineState = state, hours: Iterator[int] = hours) -> None:
             assert isinstance(execute(state, Tick(), next(hours) * HOUR_MS), Accepted)
 
         timings[f"accrual_seconds_{positions}_positions"] = best_of(5, one_hour)
-    timings["accrual_growth_many_vs_few"] = timings[f"accrual_seconds_{many}_positions"] / timings[
-        f"accrual_seconds_{few}_positions"
-    ]
+    timings["accrual_growth_many_vs_few"] = (
+        timings[f"accrual_seconds_{many}_positions"] / timings[f"accrual_seconds_{few}_positions"]
+    )
     return timings
 
 

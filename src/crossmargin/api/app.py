@@ -1,0 +1,88 @@
+"""The HTTP application: Backpack's REST API and the operator API over one `Service`.
+
+Starlette routes (chosen for speed with a small surface; see docs/ARCHITECTURE.md), msgspec for
+JSON. Errors always take Backpack's shape `{"code", "message"}`: engine refusals through
+`errors.py`, malformed input as 400 naming the field, signature problems as 401, anything
+unexpected as 500 `SERVER_ERROR` (and logged).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from crossmargin.api.auth import AuthError
+from crossmargin.api.context import ApiContext, ApiRefusalError
+from crossmargin.api.inputs import InputError
+from crossmargin.api.responses import error_response, json_response
+from crossmargin.api.routes.admin import admin_routes
+from crossmargin.api.routes.borrow_lend import borrow_lend_routes
+from crossmargin.app.service import Service
+
+LOG = logging.getLogger("crossmargin.api")
+
+
+async def _on_failure(_: Request, error: Exception) -> Response:
+    assert isinstance(error, ApiRefusalError)
+    return error_response(error.status, error.code, error.message)
+
+
+async def _on_input(_: Request, error: Exception) -> Response:
+    assert isinstance(error, InputError)
+    return error_response(error.error.status, error.error.code, error.error.message)
+
+
+async def _on_auth(_: Request, error: Exception) -> Response:
+    return error_response(401, "UNAUTHORIZED", str(error))
+
+
+async def _on_http(_: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    code = "RESOURCE_NOT_FOUND" if error.status_code == 404 else "INVALID_CLIENT_REQUEST"
+    return error_response(error.status_code, code, str(error.detail))
+
+
+async def _on_unexpected(_: Request, error: Exception) -> Response:
+    LOG.error("unexpected error", exc_info=error)
+    return error_response(500, "SERVER_ERROR", "Internal server error: the operator's log has the details")
+
+
+def public_routes() -> list[Route]:
+    """Return the public routes that need no state."""
+
+    async def ping(_: Request) -> Response:
+        return PlainTextResponse("pong")
+
+    async def server_time(_: Request) -> Response:
+        return PlainTextResponse(str(int(time.time() * 1000)))
+
+    async def status(_: Request) -> Response:
+        return json_response({"status": "Ok"})
+
+    return [
+        Route("/api/v1/ping", ping, methods=["GET"]),
+        Route("/api/v1/time", server_time, methods=["GET"]),
+        Route("/api/v1/status", status, methods=["GET"]),
+    ]
+
+
+def create_app(service: Service, admin_token: str) -> Starlette:
+    """Build the application over a running service."""
+    context = ApiContext(service, admin_token)
+    routes = [*public_routes(), *borrow_lend_routes(context), *admin_routes(context)]
+    return Starlette(
+        routes=routes,
+        exception_handlers={
+            ApiRefusalError: _on_failure,
+            InputError: _on_input,
+            AuthError: _on_auth,
+            HTTPException: _on_http,
+            Exception: _on_unexpected,
+        },
+    )

@@ -1,0 +1,19 @@
+"""JSON responses with msgspec: fast, and amounts stay the decimal strings the views made them."""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.responses import Response
+
+JSON_MEDIA_TYPE = "application/json; charset=utf-8"
+_encoder = msgspec.json.Encoder()
+
+
+def json_response(payload: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Return a JSON response."""
+    return Response(_encoder.encode(payload), status_code=status, media_type=JSON_MEDIA_TYPE, headers=headers)
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    """Return Backpack's error shape."""
+    return json_response({"code": code, "message": message}, status)

@@ -1,0 +1,1 @@
+"""Route handlers: thin, they parse input, run one command or read, and render."""
