@@ -9,7 +9,7 @@ against `execute` itself.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hypothesis import event, given
 from hypothesis import strategies as st
@@ -30,7 +30,7 @@ from crossmargin.core.commands import (
 from crossmargin.core.engine import Accepted, Rejected, execute
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.limits import compute_max_borrowable, compute_max_withdrawal, is_margin_sufficient
-from crossmargin.core.numbers import WAD, Ratio
+from crossmargin.core.numbers import WAD
 from crossmargin.core.state import EngineState
 from crossmargin.core.transaction import Transaction
 
@@ -61,7 +61,10 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     """Build a state: pools supplied, a borrower with collateral, maybe a borrow and a price move."""
     state = EngineState()
     now = START_MS + draw(st.integers(0, 3_600_000 - 1))
-    _accept(state, ConfigureAssets(tuple(DEMO_SPECS.values())), now)
+    # The demo assets step by one atom; coarser steps check that the max is a multiple of the step.
+    steps = draw(st.fixed_dictionaries({symbol: st.sampled_from([1, 1, 100, 10_000]) for symbol in DEMO_SYMBOLS}))
+    specs = tuple(replace(spec, step_atoms=steps[symbol]) for symbol, spec in DEMO_SPECS.items())
+    _accept(state, ConfigureAssets(specs), now)
     _accept(state, CreateAccount(), now)
     _accept(state, CreateAccount(), now)
     _accept(state, SetMarkPrices(tuple(DEMO_PRICES_WAD.items())), now)
@@ -77,9 +80,10 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     existing = draw(st.sampled_from(DEMO_SYMBOLS))
     if draw(st.booleans()):
         most = compute_max_borrowable(Transaction(state, now), BORROWER, existing)
-        fraction = draw(st.integers(1, 100))
-        if most * fraction // 100 > 0:
-            _accept(state, ExecuteBorrowLend(BORROWER, existing, BorrowLendSide.BORROW, most * fraction // 100), now)
+        step = steps[existing]
+        part = most * draw(st.integers(1, 100)) // 100 // step * step
+        if part > 0:
+            _accept(state, ExecuteBorrowLend(BORROWER, existing, BorrowLendSide.BORROW, part), now)
     moved = draw(st.sampled_from(DEMO_SYMBOLS))
     factor_percent = draw(st.integers(50, 200))
     _accept(state, SetMarkPrices(((moved, DEMO_PRICES_WAD[moved] * factor_percent // 100),)), now)
@@ -93,8 +97,8 @@ def test_borrowing_max_borrowable_succeeds_and_one_step_more_is_refused(scenario
     state, now = scenario.state, scenario.now_ms
     step = state.specs[symbol].step_atoms
     most = compute_max_borrowable(Transaction(state, now), BORROWER, symbol)
-    assert most % step == 0
-    event("max borrowable is zero" if most == 0 else "max borrowable is positive")
+    assert most % step == 0, f"max borrowable {most} is a multiple of the step {step}"
+    event("max borrowable is zero" if most == 0 else f"max borrowable is positive (step {step})")
     beyond = copy.deepcopy(state)
     refused = execute(beyond, ExecuteBorrowLend(BORROWER, symbol, BorrowLendSide.BORROW, most + step), now)
     assert isinstance(refused, Rejected), f"borrowing {most + step} atoms of {symbol}, past the max {most}, is refused"
@@ -145,4 +149,3 @@ def test_ten_times_available_equity_is_borrowable_in_usdc_as_the_faq_says() -> N
     most = compute_max_borrowable(Transaction(state, now), BORROWER, "USDC")
     # The entry fee (one hour at the pool's rate) and sqrt IMF term shave a little off 10000.
     assert _units("USDC", 9_000) < most < _units("USDC", 10_000)
-    assert Ratio(most * WAD // _units("USDC", 1_000)) > Ratio(9 * WAD)

@@ -99,7 +99,7 @@ def test_crediting_lenders_never_credits_more_than_asked_nor_lowers_the_index(
 
 
 @given(lend_total=positive_atoms(10**24), lend_index=indices_ray(), asked=amounts)
-def test_crediting_lenders_loses_less_than_one_scaled_unit_per_lent_scaled_ray(
+def test_crediting_lenders_falls_short_of_the_ask_by_at_most_the_scaled_total_over_ray(
     lend_total: int, lend_index: int, asked: int
 ) -> None:
     # The new index is rounded down, so lenders may get up to lend_scaled_total / RAY atoms less
