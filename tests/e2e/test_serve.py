@@ -3,49 +3,12 @@
 from __future__ import annotations
 
 import base64
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
+from live_server import TOKEN, free_port, start, stop
 from nacl.signing import SigningKey
-
-TOKEN = "serve-test-token"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def start(data_dir: Path, port: int) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "crossmargin.cli.main", "serve", "--port", str(port), "--data-dir", str(data_dir)]
-    command += ["--admin-token", TOKEN, "--clock", "manual"]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "200"}
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=1).text == "pong":
-                return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError(f"the server did not answer within 30 s: {process.communicate()[0]}")
-
-
-def stop(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output
-    return output
 
 
 def signed_patch(port: int, api_key: str, api_secret: str, body: dict[str, object]) -> httpx.Response:
