@@ -1,0 +1,322 @@
+"""Every view's output validates against the 200 response schema of its path in Backpack's spec.
+
+The spec (`../shared/reference/backpack-openapi.yml`) is OpenAPI 3.0; its schemas are checked with
+JSON Schema 2020-12, `$ref`s resolved inside the spec. Two checks go beyond the spec's letter:
+`format: decimal` strings must be plain canonical decimals (no exponent, NaN, sign '+', leading or
+trailing zeros), times must parse in their declared format, integers must fit their declared
+width; and no object may carry a field the schema does not declare (`unevaluatedProperties`), so a
+misspelt name fails even where the spec leaves extra fields open. Without the spec beside the
+repository these tests are skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+import pytest
+import yaml
+from engine_driver import HOUR_MS, MINUTE_MS, Driver
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from crossmargin.api.views import (
+    JsonValue,
+    QueryError,
+    page,
+    view_account,
+    view_assets,
+    view_borrow_lend_history,
+    view_borrow_lend_markets,
+    view_borrow_lend_markets_history,
+    view_borrow_lend_position_history,
+    view_borrow_lend_positions,
+    view_capital,
+    view_capital_collateral,
+    view_collateral,
+    view_deposits,
+    view_interest_history,
+    view_mark_prices,
+    view_max_borrow,
+    view_max_withdrawal,
+    view_status,
+    view_time,
+    view_withdrawals,
+)
+from crossmargin.core.ids import SubaccountId
+from crossmargin.core.state import EngineState
+
+REFERENCE = Path(__file__).resolve().parents[3].parent / "shared" / "reference"
+SPEC_PATH = REFERENCE / "backpack-openapi.yml"
+
+pytestmark = pytest.mark.skipif(
+    not SPEC_PATH.exists(),
+    reason=f"Backpack's published spec is not at {SPEC_PATH} (../shared/reference is missing beside the "
+    "repository), so responses cannot be checked against it",
+)
+
+DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?")
+NAIVE_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})?")
+INTEGER_RANGES: Final = {
+    "uint8": (0, 2**8 - 1),
+    "uint16": (0, 2**16 - 1),
+    "uint32": (0, 2**32 - 1),
+    "uint64": (0, 2**64 - 1),
+    "int32": (-(2**31), 2**31 - 1),
+    "int64": (-(2**63), 2**63 - 1),
+}
+PAGED_PATHS: Final = (
+    "/wapi/v1/history/borrowLend",
+    "/wapi/v1/history/interest",
+    "/wapi/v1/history/borrowLend/positions",
+)
+
+Spec = dict[str, Any]
+View = Callable[[EngineState, SubaccountId], JsonValue]
+
+
+def format_checker() -> FormatChecker:
+    checker = FormatChecker(formats=())
+
+    @checker.checks("decimal")
+    def is_decimal(instance: object) -> bool:
+        return not isinstance(instance, str) or DECIMAL.fullmatch(instance) is not None
+
+    @checker.checks("naive-date-time", raises=ValueError)
+    def is_naive_date_time(instance: object) -> bool:
+        if not isinstance(instance, str):
+            return True
+        return NAIVE_DATE_TIME.fullmatch(instance) is not None and datetime.fromisoformat(instance).tzinfo is None
+
+    @checker.checks("date-time", raises=ValueError)
+    def is_date_time(instance: object) -> bool:
+        if not isinstance(instance, str):
+            return True
+        naive = instance.removesuffix("Z")
+        return instance.endswith("Z") and is_naive_date_time(naive)
+
+    for name, (low, high) in INTEGER_RANGES.items():
+
+        def in_range(instance: object, low: int = low, high: int = high) -> bool:
+            return not isinstance(instance, int) or low <= instance <= high
+
+        checker.checks(name)(in_range)
+    return checker
+
+
+def closed(schema: Any) -> Any:
+    """Return the schema where every object used as a value refuses fields nobody declared."""
+    if isinstance(schema, list):
+        return [closed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    result = {key: closed(value) for key, value in schema.items()}
+    if isinstance(result.get("properties"), dict):
+        result["properties"] = {name: _refuse_extra(value) for name, value in result["properties"].items()}
+    for key in ("items", "additionalProperties"):
+        if isinstance(result.get(key), dict):
+            result[key] = _refuse_extra(result[key])
+    return result
+
+
+def _refuse_extra(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "unevaluatedProperties": False}
+
+
+@pytest.fixture(scope="module")
+def spec() -> Spec:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loaded: Spec = yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=loader)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def validators(spec: Spec) -> Callable[[str], Draft202012Validator]:
+    components = closed(spec["components"])
+    checker = format_checker()
+    cache: dict[str, Draft202012Validator] = {}
+
+    def for_path(path: str) -> Draft202012Validator:
+        if path not in cache:
+            (body,) = spec["paths"][path]["get"]["responses"]["200"]["content"].values()
+            schema = {**_refuse_extra(copy.deepcopy(body["schema"])), "components": components}
+            Draft202012Validator.check_schema(schema)
+            cache[path] = Draft202012Validator(schema, format_checker=checker)
+        return cache[path]
+
+    return for_path
+
+
+def assert_valid(validator: Draft202012Validator, body: JsonValue) -> None:
+    errors = sorted(validator.iter_errors(body), key=lambda error: list(error.absolute_path))
+    assert not errors, "\n".join(f"{list(error.absolute_path)}: {error.message}" for error in errors[:10])
+
+
+@pytest.fixture(scope="module")
+def scenario() -> tuple[EngineState, dict[str, SubaccountId]]:
+    """A state that exercises every view: lends, borrows, repays, auto-lend, withdrawals, hours."""
+    driver = Driver()
+    driver.prices(USDC="1", USDT="1", BTC="60000", ETH="3000", SOL="150")
+    lender = driver.lender(USDC="100000", SOL="1000", BTC="2")
+    borrower = driver.account()
+    driver.deposit(borrower, "BTC", "1")
+    driver.deposit(borrower, "USDT", "5000")
+    driver.at(50 * MINUTE_MS).borrow(borrower, "USDC", "2000")
+    driver.borrow(borrower, "SOL", "12.5")
+    driver.tick(HOUR_MS)
+    driver.at(HOUR_MS + 250).lend(borrower, "SOL", "12.5")  # partial repay
+    driver.at(2 * HOUR_MS + 7).accept(driver.withdraw(borrower, "USDC", "2500", auto_borrow=True))
+    saver = driver.account()
+    driver.settings(saver, auto_lend=True)
+    driver.at(3 * HOUR_MS).deposit(saver, "USDC", "750.5")
+    closer = driver.account()
+    driver.deposit(closer, "ETH", "10")
+    driver.borrow(closer, "BTC", "0.01")
+    driver.tick(4 * HOUR_MS)
+    debt = driver.holding(closer, "BTC").debt_atoms
+    driver.deposit(closer, "BTC", "0.001")
+    driver.lend(closer, "BTC", driver.text("BTC", debt))  # closes the position
+    driver.tick(6 * HOUR_MS + 30 * MINUTE_MS)
+    empty = driver.account()
+    return driver.state, {"lender": lender, "borrower": borrower, "saver": saver, "closer": closer, "empty": empty}
+
+
+PRIVATE_VIEWS: Final[dict[str, View]] = {
+    "/api/v1/account": view_account,
+    "/api/v1/account/limits/borrow": lambda state, sub: view_max_borrow(state, sub, "USDC"),
+    "/api/v1/account/limits/withdrawal": lambda state, sub: view_max_withdrawal(
+        state, sub, "SOL", auto_borrow=True, auto_lend_redeem=True
+    ),
+    "/api/v1/borrowLend/positions": view_borrow_lend_positions,
+    "/api/v1/capital": view_capital,
+    "/api/v1/capital/collateral": view_capital_collateral,
+    "/wapi/v1/capital/deposits": view_deposits,
+    "/wapi/v1/capital/withdrawals": view_withdrawals,
+    "/wapi/v1/history/borrowLend": view_borrow_lend_history,
+    "/wapi/v1/history/interest": view_interest_history,
+    "/wapi/v1/history/borrowLend/positions": view_borrow_lend_position_history,
+}
+
+PUBLIC_VIEWS: Final[dict[str, Callable[[EngineState], JsonValue]]] = {
+    "/api/v1/assets": view_assets,
+    "/api/v1/collateral": view_collateral,
+    "/api/v1/borrowLend/markets": view_borrow_lend_markets,
+    "/api/v1/borrowLend/markets/history": lambda state: view_borrow_lend_markets_history(state, "1w"),
+    "/api/v1/markPrices": view_mark_prices,
+    "/api/v1/time": lambda state: view_time(state.now_ms),
+    "/api/v1/status": lambda _: view_status(),
+}
+
+
+@pytest.mark.parametrize("path", sorted(PUBLIC_VIEWS))
+def test_public_view_matches_the_spec(
+    path: str,
+    scenario: tuple[EngineState, dict[str, SubaccountId]],
+    validators: Callable[[str], Draft202012Validator],
+) -> None:
+    state, _ = scenario
+
+    body = PUBLIC_VIEWS[path](state)
+
+    assert body not in ([], {}, None), "the scenario fills every public view"
+    assert_valid(validators(path), body)
+
+
+@pytest.mark.parametrize("who", ["lender", "borrower", "saver", "closer", "empty"])
+@pytest.mark.parametrize("path", sorted(PRIVATE_VIEWS))
+def test_private_view_matches_the_spec(
+    path: str,
+    who: str,
+    scenario: tuple[EngineState, dict[str, SubaccountId]],
+    validators: Callable[[str], Draft202012Validator],
+) -> None:
+    state, subaccounts = scenario
+
+    body = PRIVATE_VIEWS[path](state, subaccounts[who])
+
+    assert_valid(validators(path), body)
+
+
+def test_the_scenario_reaches_every_kind_of_row(scenario: tuple[EngineState, dict[str, SubaccountId]]) -> None:
+    state, subs = scenario
+
+    sources = {str(row["source"]) for row in _rows(view_borrow_lend_history(state, subs["borrower"]))}
+    sources |= {str(row["source"]) for row in _rows(view_borrow_lend_history(state, subs["saver"]))}
+    kinds = {str(row["paymentType"]) for row in _rows(view_interest_history(state, subs["borrower"]))}
+    kinds |= {str(row["paymentType"]) for row in _rows(view_interest_history(state, subs["lender"]))}
+    states = {str(row["quantity"]) == "0" for row in _rows(view_borrow_lend_position_history(state, subs["closer"]))}
+    times = {str(row["timestamp"]) for row in _rows(view_borrow_lend_history(state, subs["borrower"]))}
+
+    assert sources == {"Manual", "Withdrawal", "AutoLend"}
+    assert kinds == {"EntryFee", "Borrow", "Lend"}
+    assert states == {True}, "the closer's position closed"
+    assert any("." in time for time in times), "a movement at a millisecond shows its fraction"
+    assert _rows(view_withdrawals(state, subs["borrower"])), "a withdrawal exists"
+    assert "marginFraction" in _object(view_capital_collateral(state, subs["borrower"]))
+
+
+def test_the_checks_refuse_what_backpack_clients_could_not_parse(
+    validators: Callable[[str], Draft202012Validator],
+) -> None:
+    status = validators("/api/v1/status")
+    max_borrow = validators("/api/v1/account/limits/borrow")
+    deposits = validators("/wapi/v1/capital/deposits")
+    deposit = {"id": 0, "source": "administrator", "status": "confirmed", "symbol": "USDC", "quantity": "1"}
+
+    for quantity in ("1e3", "NaN", "+1", "1.50", "01", "1.", ".5", 1):
+        with pytest.raises(ValidationError):
+            max_borrow.validate({"maxBorrowQuantity": quantity, "symbol": "USDC"})
+    for created in ("2026-01-01 00:50:00", "2026-01-01T00:50:00Z", "2026-13-01T00:50:00", 1767228600000):
+        with pytest.raises(ValidationError):
+            deposits.validate([{**deposit, "createdAt": created}])
+    with pytest.raises(ValidationError):
+        deposits.validate([{**deposit, "createdAt": "2026-01-01T00:50:00", "id": 2**31}])
+    with pytest.raises(ValidationError, match="Unevaluated properties"):
+        status.validate({"status": "Ok", "stauts": "Ok"})
+    with pytest.raises(ValidationError):
+        status.validate({"message": "up"})
+    deposits.validate([{**deposit, "createdAt": "2026-01-01T00:50:00.250"}])
+
+
+def test_paged_endpoints_declare_the_headers_page_sends(spec: Spec) -> None:
+    headers = set(page([]).headers())
+
+    for path in PAGED_PATHS:
+        declared = set(spec["paths"][path]["get"]["responses"]["200"]["headers"])
+        assert headers <= declared, path
+
+
+def test_query_errors_use_backpacks_error_codes(
+    spec: Spec, scenario: tuple[EngineState, dict[str, SubaccountId]]
+) -> None:
+    state, subs = scenario
+    codes = set(spec["components"]["schemas"]["ApiErrorCode"]["enum"])
+    refusals: list[Callable[[], object]] = [
+        lambda: view_account(state, SubaccountId(9999)),
+        lambda: view_max_borrow(state, subs["borrower"], "DOGE"),
+        lambda: view_borrow_lend_markets_history(state, "1h"),
+        lambda: view_borrow_lend_markets_history(state, "1d", "DOGE"),
+        lambda: view_borrow_lend_history(state, subs["borrower"], sources="Magic"),
+        lambda: view_interest_history(state, subs["borrower"], sort_direction="up"),
+        lambda: page([], limit=0),
+    ]
+
+    for refuse in refusals:
+        with pytest.raises(QueryError) as refused:
+            refuse()
+        assert refused.value.code in codes
+        assert refused.value.message
+
+
+def _rows(value: JsonValue) -> list[dict[str, JsonValue]]:
+    assert isinstance(value, list)
+    return [_object(item) for item in value]
+
+
+def _object(value: JsonValue) -> dict[str, JsonValue]:
+    assert isinstance(value, dict)
+    return value
