@@ -11,11 +11,13 @@ DESIGN.md: a borrow adds its amount plus an entry fee of amount * APR * ms_to_ne
 Method: the stateful test hands the model each accepted command with the engine's events. The
 model predicts every movement the command implies (auto-lend, auto-repay, redeem and borrow for
 a withdrawal, in the engine's documented order), checks each event against its prediction and
-applies it. The only inputs it takes from the engine are the APRs (from `InterestCharged` and
-`EntryFeeCharged`, allowed by the brief: utilization depends on pool reserves the model does not
-track), the hour's total charge (the lenders' income, itself checked against the model's debts),
-and the quantity of an "all of it" movement (repay-all, redeem-all), checked to lie within the
-position's tolerance. `check` then compares the engine's state with the model.
+applies it. What it takes from the engine: the APRs (from `InterestCharged` and
+`EntryFeeCharged`; the stateful test checks each against the rate curve at the pool's
+utilization with `borrow_apr_bounds`), the hour's total charge (the lenders' income, itself
+checked against the model's debts), the quantity of an "all of it" movement (repay-all,
+redeem-all; checked to lie within the position's tolerance), and the pool's indices, only to size
+the tolerance of one rounding (a scaled unit is worth index / 10**27 atoms). `check` then compares
+the engine's state with the model.
 
 Tolerance, and why (every term is one of the engine's documented roundings, all in the pool's
 favour; I is the pool's borrow index and J its lend index, both about 1.0):
@@ -48,7 +50,7 @@ Observed on 300 random runs of 50 steps (dev machine): debts at most 3.0 atoms a
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TypeVar
@@ -562,12 +564,3 @@ def borrow_apr_bounds(state: EngineState, symbol: str) -> tuple[Fraction, Fracti
     utilization = Fraction(borrowed, supplied) if supplied else Fraction(0)
     curve = state.specs[symbol].rate_curve
     return borrow_apr(curve, utilization), borrow_apr(curve, utilization + Fraction(1, WAD)) + Fraction(1, WAD)
-
-
-def tolerance_summary(model: ReferenceModel) -> Mapping[str, float]:
-    """Return the largest tolerances the model currently allows (for reports and statistics)."""
-    return {
-        "debt_slack_atoms": float(max((track.slack for track in model.debts.values()), default=0)),
-        "lend_below_atoms": float(max((track.below for track in model.lends.values()), default=0)),
-        "lend_above_atoms": float(max((track.above for track in model.lends.values()), default=0)),
-    }
