@@ -90,8 +90,18 @@ class Driver:
     def lend(self, sub: SubaccountId, symbol: str, quantity: str) -> tuple[Event, ...]:
         return self.accept(self.borrow_lend(sub, symbol, BorrowLendSide.LEND, quantity))
 
-    def withdraw(self, sub: SubaccountId, symbol: str, quantity: str, **options: bool) -> Withdraw:
-        return Withdraw(sub, symbol, self.atoms(symbol, quantity), **options)
+    def withdraw(
+        self,
+        sub: SubaccountId,
+        symbol: str,
+        quantity: str,
+        *,
+        auto_borrow: bool = False,
+        auto_lend_redeem: bool = False,
+    ) -> Withdraw:
+        return Withdraw(
+            sub, symbol, self.atoms(symbol, quantity), auto_borrow=auto_borrow, auto_lend_redeem=auto_lend_redeem
+        )
 
     def transfer(self, source: SubaccountId, target: SubaccountId, symbol: str, quantity: str) -> Transfer:
         return Transfer(source, target, symbol, self.atoms(symbol, quantity))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -54,7 +55,7 @@ class Exchange:
         method: str,
         path: str,
         instruction: str,
-        parameters: dict[str, object] | None = None,
+        parameters: Mapping[str, object] | None = None,
         *,
         timestamp_ms: int | None = None,
         window_ms: int = 5000,

@@ -9,20 +9,20 @@ unexpected as 500 `SERVER_ERROR` (and logged).
 from __future__ import annotations
 
 import logging
-import time
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
 from crossmargin.api.auth import AuthError
 from crossmargin.api.context import ApiContext, ApiRefusalError
 from crossmargin.api.inputs import InputError
-from crossmargin.api.responses import error_response, json_response
+from crossmargin.api.responses import error_response
 from crossmargin.api.routes.admin import admin_routes
 from crossmargin.api.routes.borrow_lend import borrow_lend_routes
+from crossmargin.api.routes.reads import private_read_routes, public_read_routes
+from crossmargin.api.views import QueryError
 from crossmargin.app.service import Service
 
 LOG = logging.getLogger("crossmargin.api")
@@ -36,6 +36,12 @@ async def _on_failure(_: Request, error: Exception) -> Response:
 async def _on_input(_: Request, error: Exception) -> Response:
     assert isinstance(error, InputError)
     return error_response(error.error.status, error.error.code, error.error.message)
+
+
+async def _on_query(_: Request, error: Exception) -> Response:
+    assert isinstance(error, QueryError)
+    status = 404 if error.code == "RESOURCE_NOT_FOUND" else 400
+    return error_response(status, error.code, error.message)
 
 
 async def _on_auth(_: Request, error: Exception) -> Response:
@@ -53,34 +59,21 @@ async def _on_unexpected(_: Request, error: Exception) -> Response:
     return error_response(500, "SERVER_ERROR", "Internal server error: the operator's log has the details")
 
 
-def public_routes() -> list[Route]:
-    """Return the public routes that need no state."""
-
-    async def ping(_: Request) -> Response:
-        return PlainTextResponse("pong")
-
-    async def server_time(_: Request) -> Response:
-        return PlainTextResponse(str(int(time.time() * 1000)))
-
-    async def status(_: Request) -> Response:
-        return json_response({"status": "Ok"})
-
-    return [
-        Route("/api/v1/ping", ping, methods=["GET"]),
-        Route("/api/v1/time", server_time, methods=["GET"]),
-        Route("/api/v1/status", status, methods=["GET"]),
-    ]
-
-
 def create_app(service: Service, admin_token: str) -> Starlette:
     """Build the application over a running service."""
     context = ApiContext(service, admin_token)
-    routes = [*public_routes(), *borrow_lend_routes(context), *admin_routes(context)]
+    routes = [
+        *public_read_routes(context),
+        *private_read_routes(context),
+        *borrow_lend_routes(context),
+        *admin_routes(context),
+    ]
     return Starlette(
         routes=routes,
         exception_handlers={
             ApiRefusalError: _on_failure,
             InputError: _on_input,
+            QueryError: _on_query,
             AuthError: _on_auth,
             HTTPException: _on_http,
             Exception: _on_unexpected,

@@ -61,6 +61,9 @@ class Withdraw:
     quantity_atoms: int
     auto_borrow: bool = False
     auto_lend_redeem: bool = False
+    address: str = ""
+    blockchain: str = ""
+    client_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

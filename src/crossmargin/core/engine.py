@@ -231,7 +231,17 @@ def withdraw(tx: Transaction, command: Withdraw) -> Rejection | None:
             RejectReason.MARGIN_INSUFFICIENT,
             f"Withdrawal would leave your available margin below zero: max withdrawal is {describe(spec, most)}",
         )
-    trial.emit(Withdrew(command.subaccount_id, spec.symbol, command.quantity_atoms, tx.now_ms))
+    trial.emit(
+        Withdrew(
+            command.subaccount_id,
+            spec.symbol,
+            command.quantity_atoms,
+            tx.now_ms,
+            command.address,
+            command.blockchain,
+            command.client_id,
+        )
+    )
     trial.commit()
     return None
 

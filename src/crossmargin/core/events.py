@@ -71,12 +71,15 @@ class Deposited:
 
 @dataclass(frozen=True, slots=True)
 class Withdrew:
-    """Funds left to the outside."""
+    """Funds left to the outside, to an address on a chain, with the client's own id if given."""
 
     subaccount_id: SubaccountId
     symbol: str
     quantity_atoms: int
     at_ms: int
+    address: str = ""
+    blockchain: str = ""
+    client_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

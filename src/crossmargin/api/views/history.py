@@ -122,29 +122,26 @@ def view_withdrawals(
     from_ms: int | None = None,
     to_ms: int | None = None,
 ) -> list[JsonValue]:
-    """Return `GET /wapi/v1/capital/withdrawals`: the subaccount's withdrawals, newest first.
-
-    The engine records no client id, so filtering on one finds nothing.
-    """
+    """Return `GET /wapi/v1/capital/withdrawals`: the subaccount's withdrawals, newest first."""
     require_subaccount(state, subaccount_id)
-    if client_id is not None:
-        return []
     rows: list[JsonValue] = [
         {
             "id": index,
-            "blockchain": blockchain_of(withdrawal.symbol),
+            "blockchain": withdrawal.blockchain or blockchain_of(withdrawal.symbol),
             "quantity": amount(withdrawal.quantity_atoms, state.specs[withdrawal.symbol]),
             "fee": WITHDRAWAL_FEE,
             "symbol": withdrawal.symbol,
             "status": CONFIRMED,
             "subaccountId": subaccount_id,
-            "toAddress": WITHDRAWAL_ADDRESS,
+            "toAddress": withdrawal.address or WITHDRAWAL_ADDRESS,
             "createdAt": naive_time(withdrawal.at_ms),
             "isInternal": False,
+            **({"clientId": withdrawal.client_id} if withdrawal.client_id else {}),
         }
         for index, withdrawal in enumerate(state.withdrawals)
         if withdrawal.subaccount_id == subaccount_id
         and withdrawal_id in (None, index)
+        and client_id in (None, withdrawal.client_id)
         and _within(withdrawal.at_ms, from_ms, to_ms)
     ]
     return rows[::-1]

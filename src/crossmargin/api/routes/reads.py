@@ -1,0 +1,201 @@
+"""GET routes: public market data and the signed account, capital and history queries.
+
+Each handler reads the state once through `Service.read` and renders it with a view; histories
+are paged with `limit`/`offset` and answer with Backpack's X-PAGE/X-TOTAL headers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from crossmargin.api import inputs, views
+from crossmargin.api.context import ApiContext
+from crossmargin.api.responses import json_response
+from crossmargin.api.signed import signed
+from crossmargin.core.commands import Withdraw
+from crossmargin.core.engine import Accepted
+from crossmargin.core.ids import SubaccountId
+from crossmargin.core.state import EngineState
+
+Parameters = dict[str, object]
+
+
+def _text(parameters: Parameters, name: str) -> str | None:
+    value = parameters.get(name)
+    return None if value is None else str(value)
+
+
+def _optional_int(parameters: Parameters, name: str) -> int | None:
+    return None if parameters.get(name) is None else inputs.integer(parameters, name)
+
+
+def public_read_routes(context: ApiContext) -> list[Route]:
+    """Return the public GET routes."""
+    read = context.service.read
+
+    async def assets(_: Request) -> Response:
+        return json_response(read(views.view_assets))
+
+    async def collateral(_: Request) -> Response:
+        return json_response(read(views.view_collateral))
+
+    async def markets(_: Request) -> Response:
+        return json_response(read(views.view_borrow_lend_markets))
+
+    async def markets_history(request: Request) -> Response:
+        interval = request.query_params.get("interval")
+        if interval is None:
+            raise inputs.InputError("interval is required (1d, 1w, 1month or 1year)")
+        symbol = request.query_params.get("symbol")
+        return json_response(read(lambda state: views.view_borrow_lend_markets_history(state, interval, symbol)))
+
+    async def mark_prices(request: Request) -> Response:
+        symbol, market_type = request.query_params.get("symbol"), request.query_params.get("marketType")
+        return json_response(read(lambda state: views.view_mark_prices(state, symbol, market_type)))
+
+    async def server_time(_: Request) -> Response:
+        return PlainTextResponse(views.view_time(int(time.time() * 1000)))
+
+    async def status(_: Request) -> Response:
+        return json_response(views.view_status())
+
+    async def ping(_: Request) -> Response:
+        return PlainTextResponse("pong")
+
+    return [
+        Route("/api/v1/assets", assets, methods=["GET"]),
+        Route("/api/v1/collateral", collateral, methods=["GET"]),
+        Route("/api/v1/borrowLend/markets", markets, methods=["GET"]),
+        Route("/api/v1/borrowLend/markets/history", markets_history, methods=["GET"]),
+        Route("/api/v1/markPrices", mark_prices, methods=["GET"]),
+        Route("/api/v1/time", server_time, methods=["GET"]),
+        Route("/api/v1/status", status, methods=["GET"]),
+        Route("/api/v1/ping", ping, methods=["GET"]),
+    ]
+
+
+def _paged(
+    context: ApiContext, parameters: Parameters, rows: Callable[[EngineState], list[views.JsonValue]]
+) -> Response:
+    found = context.service.read(rows)
+    page = views.page(found, _optional_int(parameters, "limit"), _optional_int(parameters, "offset"))
+    return json_response(page.rows, headers=page.headers())
+
+
+def private_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- one small closure per route
+    """Return the signed GET routes and the withdrawal request."""
+    read = context.service.read
+
+    async def account(_: Request, sub: SubaccountId, __: Parameters) -> Response:
+        return json_response(read(lambda state: views.view_account(state, sub)))
+
+    async def max_borrow(_: Request, sub: SubaccountId, parameters: Parameters) -> Response:
+        symbol = inputs.text(parameters, "symbol")
+        return json_response(read(lambda state: views.view_max_borrow(state, sub, symbol)))
+
+    async def max_withdrawal(_: Request, sub: SubaccountId, parameters: Parameters) -> Response:
+        symbol = inputs.text(parameters, "symbol")
+        borrow = inputs.optional_bool(parameters, "autoBorrow")
+        redeem = inputs.optional_bool(parameters, "autoLendRedeem")
+        return json_response(
+            read(
+                lambda state: views.view_max_withdrawal(state, sub, symbol, auto_borrow=borrow, auto_lend_redeem=redeem)
+            )
+        )
+
+    async def positions(_: Request, sub: SubaccountId, __: Parameters) -> Response:
+        return json_response(read(lambda state: views.view_borrow_lend_positions(state, sub)))
+
+    async def capital(_: Request, sub: SubaccountId, __: Parameters) -> Response:
+        return json_response(read(lambda state: views.view_capital(state, sub)))
+
+    async def capital_collateral(_: Request, sub: SubaccountId, __: Parameters) -> Response:
+        return json_response(read(lambda state: views.view_capital_collateral(state, sub)))
+
+    async def deposits(_: Request, sub: SubaccountId, p: Parameters) -> Response:
+        start, end = _optional_int(p, "from"), _optional_int(p, "to")
+        return _paged(context, p, lambda state: views.view_deposits(state, sub, start, end))
+
+    async def withdrawals(_: Request, sub: SubaccountId, p: Parameters) -> Response:
+        ident, client, start, end = (
+            _optional_int(p, "id"),
+            _text(p, "clientId"),
+            _optional_int(p, "from"),
+            _optional_int(p, "to"),
+        )
+        return _paged(context, p, lambda state: views.view_withdrawals(state, sub, ident, client, start, end))
+
+    async def borrow_lend_history(_: Request, sub: SubaccountId, p: Parameters) -> Response:
+        kind, sources, position, symbol, order = (
+            _text(p, name) for name in ("type", "sources", "positionId", "symbol", "sortDirection")
+        )
+        return _paged(
+            context, p, lambda state: views.view_borrow_lend_history(state, sub, kind, sources, position, symbol, order)
+        )
+
+    async def interest_history(_: Request, sub: SubaccountId, p: Parameters) -> Response:
+        asset, symbol, position, source, order = (
+            _text(p, name) for name in ("asset", "symbol", "positionId", "source", "sortDirection")
+        )
+        return _paged(
+            context, p, lambda state: views.view_interest_history(state, sub, asset, symbol, position, source, order)
+        )
+
+    async def position_history(_: Request, sub: SubaccountId, p: Parameters) -> Response:
+        symbol, side, state_filter, order = (_text(p, name) for name in ("symbol", "side", "state", "sortDirection"))
+        return _paged(
+            context,
+            p,
+            lambda state: views.view_borrow_lend_position_history(state, sub, symbol, side, state_filter, order),
+        )
+
+    async def request_withdrawal(_: Request, sub: SubaccountId, p: Parameters) -> Response:
+        spec = inputs.asset(p, "symbol", read(lambda state: dict(state.specs)))
+        command = Withdraw(
+            sub,
+            spec.symbol,
+            inputs.quantity(p, "quantity", spec, stepped=False),
+            auto_borrow=bool(inputs.optional_bool(p, "autoBorrow")),
+            auto_lend_redeem=bool(inputs.optional_bool(p, "autoLendRedeem")),
+            address=inputs.text(p, "address"),
+            blockchain=inputs.text(p, "blockchain"),
+            client_id=_text(p, "clientId") or "",
+        )
+        result: Accepted = await context.run(command)
+        assert result.events, "an accepted withdrawal has events"
+        newest = read(lambda state: views.view_withdrawals(state, sub))[0]
+        return json_response(newest)
+
+    return [
+        Route("/api/v1/account", signed(context, "accountQuery", account), methods=["GET"]),
+        Route("/api/v1/account/limits/borrow", signed(context, "maxBorrowQuantity", max_borrow), methods=["GET"]),
+        Route(
+            "/api/v1/account/limits/withdrawal",
+            signed(context, "maxWithdrawalQuantity", max_withdrawal),
+            methods=["GET"],
+        ),
+        Route("/api/v1/borrowLend/positions", signed(context, "borrowLendPositionQuery", positions), methods=["GET"]),
+        Route("/api/v1/capital", signed(context, "balanceQuery", capital), methods=["GET"]),
+        Route("/api/v1/capital/collateral", signed(context, "collateralQuery", capital_collateral), methods=["GET"]),
+        Route("/wapi/v1/capital/deposits", signed(context, "depositQueryAll", deposits), methods=["GET"]),
+        Route("/wapi/v1/capital/withdrawals", signed(context, "withdrawalQueryAll", withdrawals), methods=["GET"]),
+        Route("/wapi/v1/capital/withdrawals", signed(context, "withdraw", request_withdrawal), methods=["POST"]),
+        Route(
+            "/wapi/v1/history/borrowLend",
+            signed(context, "borrowHistoryQueryAll", borrow_lend_history),
+            methods=["GET"],
+        ),
+        Route(
+            "/wapi/v1/history/interest", signed(context, "interestHistoryQueryAll", interest_history), methods=["GET"]
+        ),
+        Route(
+            "/wapi/v1/history/borrowLend/positions",
+            signed(context, "borrowPositionHistoryQueryAll", position_history),
+            methods=["GET"],
+        ),
+    ]
