@@ -21,6 +21,8 @@ from crossmargin.api.inputs import InputError
 from crossmargin.api.responses import error_response
 from crossmargin.api.routes.admin import admin_routes
 from crossmargin.api.routes.borrow_lend import borrow_lend_routes
+from crossmargin.api.routes.docs import docs_routes
+from crossmargin.api.routes.markets import market_routes
 from crossmargin.api.routes.reads import private_read_routes, public_read_routes
 from crossmargin.api.views import QueryError
 from crossmargin.app.service import Service
@@ -64,6 +66,8 @@ def create_app(service: Service, admin_token: str) -> Starlette:
     context = ApiContext(service, admin_token)
     routes = [
         *public_read_routes(context),
+        *market_routes(context),
+        *docs_routes(context),
         *private_read_routes(context),
         *borrow_lend_routes(context),
         *admin_routes(context),
