@@ -1,0 +1,111 @@
+r"""Profiles: a subaccount's credentials saved on disk, so later commands can sign without flags.
+
+A *profile* is one JSON file, `<config dir>/profiles/<name>.json`, holding what
+`POST /admin/v1/accounts` returned (`accountId`, `subaccountId`, `apiKey`, `apiSecret`) and the
+server URL it was created on. The API secret is a private key: the file is created with mode
+0600 in a directory of mode 0700, and never written anywhere else. The config directory is
+`CROSSMARGIN_CONFIG_DIR` when set, else `$XDG_CONFIG_HOME/crossmargin` (`~/.config/crossmargin`),
+or `%APPDATA%\\crossmargin` on Windows. A profile named `default` is used when no other is chosen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from crossmargin.cli.client import Credentials
+
+DEFAULT_PROFILE: Final = "default"
+NAME_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+FILE_MODE: Final = 0o600
+DIRECTORY_MODE: Final = 0o700
+
+
+class ProfileError(ValueError):
+    """A profile name that is not allowed, a profile that does not exist, or a file that is not a profile."""
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """One saved subaccount: its ids, its credentials and the server it lives on."""
+
+    name: str
+    account_id: int
+    subaccount_id: int
+    credentials: Credentials
+    url: str | None
+
+    def as_json(self) -> dict[str, object]:
+        """Return the file's content."""
+        return {
+            "accountId": self.account_id,
+            "subaccountId": self.subaccount_id,
+            "apiKey": self.credentials.api_key,
+            "apiSecret": self.credentials.api_secret,
+            "url": self.url,
+        }
+
+
+def config_dir() -> Path:
+    """Return the directory the CLI keeps its files in (it may not exist yet)."""
+    override = os.environ.get("CROSSMARGIN_CONFIG_DIR")
+    if override:
+        return Path(override)
+    if os.name == "nt" and os.environ.get("APPDATA"):
+        return Path(os.environ["APPDATA"]) / "crossmargin"
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "crossmargin"
+
+
+def profile_path(name: str) -> Path:
+    """Return where the profile `name` is stored, refusing names that are not plain file names."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise ProfileError(f"profile name {name!r} must be letters, digits, '.', '_' or '-' (at most 64)")
+    return config_dir() / "profiles" / f"{name}.json"
+
+
+def save_profile(profile: Profile) -> Path:
+    """Write a profile readable by its owner only; return its path."""
+    path = profile_path(profile.name)
+    path.parent.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        json.dump(profile.as_json(), file, indent=2)
+        file.write("\n")
+    path.chmod(FILE_MODE)  # also when the file existed before with wider permissions
+    return path
+
+
+def profile_exists(name: str) -> bool:
+    """Return whether a profile of that name is saved."""
+    return profile_path(name).is_file()
+
+
+def load_profile(name: str) -> Profile:
+    """Read a saved profile."""
+    path = profile_path(name)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProfileError(
+            f"no profile {name!r} in {path.parent}: create one with `crossmargin account create --save {name}`"
+        ) from None
+    except json.JSONDecodeError as error:
+        raise ProfileError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise ProfileError(f"{path} must hold a JSON object")
+    try:
+        url = data.get("url")
+        return Profile(
+            name=name,
+            account_id=int(data["accountId"]),
+            subaccount_id=int(data["subaccountId"]),
+            credentials=Credentials(str(data["apiKey"]), str(data["apiSecret"])),
+            url=str(url) if url else None,
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise ProfileError(f"{path} lacks a valid field: {error}") from None
