@@ -1,4 +1,9 @@
-"""The `crossmargin` command: entry point and sub-commands."""
+"""The `crossmargin` command: entry point and sub-commands.
+
+`demo` plays the engine in the terminal and `serve` runs the HTTP server; every other
+sub-command is a client of a running server (`crossmargin.cli.commands`), sharing the options
+`--url`, `--admin-token`, `--profile`, `--api-key`/`--api-secret` and `--json`.
+"""
 
 from __future__ import annotations
 
@@ -56,7 +61,95 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--admin-token", default=None, help="operator token (default: CROSSMARGIN_ADMIN_TOKEN or a new random one)"
     )
+    _add_client_commands(commands)
     return parser
+
+
+def _client_options() -> argparse.ArgumentParser:
+    """Return the options every client command takes (as a parent parser)."""
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("server and credentials")
+    group.add_argument("--url", help="server URL (default: CROSSMARGIN_URL, the profile's, or http://127.0.0.1:8080)")
+    group.add_argument("--admin-token", help="operator token for operator commands (default: CROSSMARGIN_ADMIN_TOKEN)")
+    group.add_argument(
+        "--profile", help="sign with a profile saved by `account create --save NAME` (default: CROSSMARGIN_PROFILE)"
+    )
+    group.add_argument("--api-key", help="sign with this API key (default: CROSSMARGIN_API_KEY)")
+    group.add_argument("--api-secret", help="... and this API secret (default: CROSSMARGIN_API_SECRET)")
+    group.add_argument("--json", action="store_true", help="print the JSON the server sent, for scripts")
+    return common
+
+
+def _add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the commands that talk to a running server; each names its handler in `cli.commands`."""
+    common = [_client_options()]
+
+    def leaf(
+        parent: argparse._SubParsersAction[argparse.ArgumentParser], name: str, handler: str, text: str
+    ) -> argparse.ArgumentParser:
+        parser = parent.add_parser(name, parents=common, help=text, description=text)
+        parser.set_defaults(handler=handler)
+        return parser
+
+    def group(name: str, text: str) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+        return commands.add_parser(name, help=text, description=text).add_subparsers(dest="action", required=True)
+
+    account = group("account", "create subaccounts and change their settings")
+    create = leaf(account, "create", "account_create", "create an account with one subaccount and its API key pair")
+    create.add_argument(
+        "--save",
+        nargs="?",
+        const="default",
+        metavar="NAME",
+        help="save the credentials as a profile (default name: default) in the config dir, mode 0600",
+    )
+    create.add_argument("--force", action="store_true", help="overwrite a saved profile of that name")
+    settings = leaf(account, "set", "account_set", "change the subaccount's settings")
+    for flag in ("--auto-lend", "--auto-repay-borrows", "--auto-borrow-settlements"):
+        settings.add_argument(flag, choices=("on", "off"))
+    settings.add_argument("--leverage-limit", metavar="X", help="e.g. 10 (one knob for borrowing and futures)")
+
+    funds = leaf(commands, "deposit", "deposit", "credit an on-chain deposit (operator)")
+    funds.add_argument("symbol", help="asset, e.g. BTC")
+    funds.add_argument("quantity", help="decimal quantity, e.g. 1 or 0.5")
+    funds.add_argument("--subaccount", type=int, metavar="ID", help="subaccount id (default: the profile's)")
+
+    prices = group("prices", "set index prices (operator)")
+    leaf(prices, "set", "prices_set", "set index prices; marks follow").add_argument(
+        "prices", nargs="+", metavar="SYMBOL=PRICE", help="e.g. BTC=65000 ETH=3000"
+    )
+
+    clock = group("clock", "read or advance the server's manual clock (operator)")
+    leaf(clock, "show", "clock_show", "print the server's clock")
+    leaf(clock, "advance", "clock_advance", "advance the manual clock, running all that falls due").add_argument(
+        "duration", help="e.g. 90s, 15m, 2h, 3d, 1w, 1h30m"
+    )
+
+    for name, text in (
+        ("borrow", "borrow from a pool (entry fee to the next hour charged at once)"),
+        ("lend", "lend into a pool"),
+    ):
+        verb = leaf(commands, name, name, text)
+        verb.add_argument("symbol", help="asset, e.g. USDC")
+        verb.add_argument("quantity", help="decimal quantity")
+    for name, text in (("repay", "repay a borrow"), ("redeem", "redeem a lend")):
+        verb = leaf(commands, name, name, text)
+        verb.add_argument("symbol", help="asset, e.g. USDC")
+        verb.add_argument("quantity", nargs="?", help="decimal quantity (or --all)")
+        verb.add_argument("--all", action="store_true", help="the whole position, interest included")
+
+    leaf(commands, "status", "status", "a subaccount's cross-margin overview: equity, margin, per asset")
+    leaf(commands, "markets", "markets", "the lending pools: size, utilization, rates")
+    leaf(commands, "audit", "audit", "check every invariant on the live state (operator)")
+
+    history = group("history", "a subaccount's history")
+    for name, handler, text in (
+        ("interest", "history_interest", "entry fees and hourly interest paid or earned"),
+        ("borrow-lend", "history_borrow_lend", "borrows, repays, lends and redeems with their source"),
+    ):
+        rows = leaf(history, name, handler, text)
+        rows.add_argument("--symbol", help="only this asset")
+        rows.add_argument("--limit", type=int, default=100, help="at most this many rows, newest first (max 1000)")
 
 
 def _env_path(name: str) -> Path | None:
@@ -67,6 +160,11 @@ def _env_path(name: str) -> Path | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `crossmargin` command."""
     arguments = build_parser().parse_args(argv)
+    handler_name = getattr(arguments, "handler", None)
+    if handler_name is not None:
+        from crossmargin.cli import commands  # noqa: PLC0415 -- keep `--help` fast
+
+        return commands.run(arguments, getattr(commands, handler_name))
     console = Console()
     if arguments.command == "demo":
         from crossmargin.cli.demo import run_demo  # noqa: PLC0415 -- keep `--help` fast
