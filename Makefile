@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-slow check lint types bench clean
+.PHONY: run test test-slow check lint types bench clean client-venvs
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "crossmargin needs Python 3.11 or newer")'
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/crossmargin demo
 
-test: $(STAMP) lint types
+test: $(STAMP) lint types client-venvs
 	$(BIN)/python -m pytest -m "not slow" -q
 
 test-slow: $(STAMP)
@@ -33,8 +33,13 @@ types: $(STAMP)
 
 check: test
 
+# Real Backpack clients for tests/e2e/clients, each in its own venv (.venv-ccxt, .venv-bpx,
+# .venv-sdk: their `cryptography` pins conflict). Idempotent: a venv already at its pin is kept.
+client-venvs:
+	PYTHON=$(PYTHON) bash scripts/client-venvs.sh
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-ccxt .venv-bpx .venv-sdk .pytest_cache .mypy_cache .ruff_cache .hypothesis

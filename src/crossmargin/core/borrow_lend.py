@@ -157,8 +157,6 @@ def check_utilization(
             f"{action} is paused until borrowers repay or lenders add",
         )
     after = compute_utilization(borrowed_after, supplied_after)
-    if supplied_after <= 0 and borrowed_after > 0:
-        after = WAD
     if after > spec.max_utilization.wad:
         return Rejection(
             RejectReason.POOL_UTILIZATION_EXCEEDED,

@@ -41,28 +41,19 @@ def _inverse_sqrt_value(base_wad: int, penalty_wad: int, notional_wad: int) -> i
     """Return floor(N * base / (1 + penalty * sqrt(N))) for N in USD, all WAD-scaled, exactly.
 
     A candidate c is at most the real value iff c * (WAD + penalty * sqrt(N)) <= N * base, that is
-    c * penalty * sqrt(N) <= N * base - c, which squares into integers. Bounds from the rounded
-    square root bracket the answer; a binary search settles it.
+    c * penalty * sqrt(N) <= N * base - c, which squares into integers. The square root rounded
+    down and up at 27 decimals gives bounds one apart: the lower one is the answer, checked exactly.
     """
     budget = notional_wad * base_wad
-
-    def fits(candidate: int) -> bool:
-        room = budget - candidate * WAD
-        if room < 0:
-            return False
-        return candidate * candidate * penalty_wad * penalty_wad * notional_wad <= room * room * WAD
-
-    # sqrt(N in USD) to 27 decimals brackets the answer within an atom or two of USD-wei.
+    # sqrt(N in USD) to 27 decimals brackets the exact value within one USD-wei: the bounds differ
+    # by about value * penalty / (1e18 * 1e27), far below one for any representable holding.
     root = math.isqrt(notional_wad * ROOT_SCALE * ROOT_SCALE // WAD)
     low = budget * ROOT_SCALE // (WAD * ROOT_SCALE + penalty_wad * (root + 1))
     high = budget * ROOT_SCALE // (WAD * ROOT_SCALE + penalty_wad * root) + 1
-    assert fits(low), "the lower bound uses the larger denominator"
-    while high - low > 1:
-        middle = (low + high) // 2
-        if fits(middle):
-            low = middle
-        else:
-            high = middle
+    assert high - low <= 1, "the 27-digit root brackets the exact value within one"
+    room = budget - low * WAD
+    assert room >= 0, "the lower bound is below the exact value"
+    assert low * low * penalty_wad * penalty_wad * notional_wad <= room * room * WAD, "low * (1 + p sqrt N) <= N b"
     return low
 
 

@@ -70,6 +70,33 @@ def test_percent_encoded_values_are_accepted() -> None:
     )
 
 
+def test_a_query_boolean_sent_as_True_verifies_a_signature_over_true() -> None:
+    # bpx-py and backpack-exchange-sdk sign `autoBorrow=true` but pass the bool to requests,
+    # which puts `autoBorrow=True` in the query string: the server sees the text "True".
+    key = SigningKey.generate()
+    text = f"instruction=maxWithdrawalQuantity&autoBorrow=true&autoLendRedeem=false&symbol=BTC&timestamp={NOW_MS}&window=5000"
+    parameters = {"autoBorrow": "True", "autoLendRedeem": "False", "symbol": "BTC"}
+    authenticate(
+        headers_for(key, text),
+        signing_texts("maxWithdrawalQuantity", parameters, NOW_MS, 5000),
+        ReplayGuard(),
+        now_ms=NOW_MS,
+    )
+
+
+def test_a_comma_list_signed_percent_encoded_as_ccxt_does_is_accepted() -> None:
+    # ccxt signs its urlencoded query: `sources=Manual%2CAutoLend`, while the server decodes a comma.
+    key = SigningKey.generate()
+    text = f"instruction=borrowHistoryQueryAll&limit=10&sources=Manual%2CAutoLend&timestamp={NOW_MS}&window=5000"
+    parameters = {"limit": "10", "sources": "Manual,AutoLend"}
+    authenticate(
+        headers_for(key, text),
+        signing_texts("borrowHistoryQueryAll", parameters, NOW_MS, 5000),
+        ReplayGuard(),
+        now_ms=NOW_MS,
+    )
+
+
 def test_a_signature_over_other_parameters_is_refused() -> None:
     key = SigningKey.generate()
     text = f"instruction=borrowLendExecute&quantity=1&side=Borrow&symbol=USDC&timestamp={NOW_MS}&window=5000"

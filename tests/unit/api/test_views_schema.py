@@ -41,9 +41,14 @@ from crossmargin.api.views import (
     view_deposits,
     view_interest_history,
     view_mark_prices,
+    view_market,
+    view_markets,
     view_max_borrow,
     view_max_withdrawal,
+    view_securities,
     view_status,
+    view_ticker,
+    view_tickers,
     view_time,
     view_withdrawals,
 )
@@ -207,6 +212,10 @@ PUBLIC_VIEWS: Final[dict[str, Callable[[EngineState], JsonValue]]] = {
     "/api/v1/borrowLend/markets": view_borrow_lend_markets,
     "/api/v1/borrowLend/markets/history": lambda state: view_borrow_lend_markets_history(state, "1w"),
     "/api/v1/markPrices": view_mark_prices,
+    "/api/v1/markets": view_markets,
+    "/api/v1/market": lambda state: view_market(state, "BTC_USDC"),
+    "/api/v1/ticker": lambda state: view_ticker(state, "SOL_USDC", "1w"),
+    "/api/v1/tickers": view_tickers,
     "/api/v1/time": lambda state: view_time(state.now_ms),
     "/api/v1/status": lambda _: view_status(),
 }
@@ -224,6 +233,18 @@ def test_public_view_matches_the_spec(
 
     assert body not in ([], {}, None), "the scenario fills every public view"
     assert_valid(validators(path), body)
+
+
+def test_the_empty_securities_list_matches_the_spec(
+    scenario: tuple[EngineState, dict[str, SubaccountId]],
+    validators: Callable[[str], Draft202012Validator],
+) -> None:
+    state, _ = scenario
+
+    body = view_securities(state)
+
+    assert body == [], "crossmargin lists no tokenized stocks"
+    assert_valid(validators("/api/v1/securities"), body)
 
 
 @pytest.mark.parametrize("who", ["lender", "borrower", "saver", "closer", "empty"])
@@ -303,6 +324,9 @@ def test_query_errors_use_backpacks_error_codes(
         lambda: view_borrow_lend_history(state, subs["borrower"], sources="Magic"),
         lambda: view_interest_history(state, subs["borrower"], sort_direction="up"),
         lambda: page([], limit=0),
+        lambda: view_market(state, "DOGE_USDC"),
+        lambda: view_ticker(state, "BTC_USDC", "1h"),
+        lambda: view_markets(state, ["FUTURES"]),
     ]
 
     for refuse in refusals:
