@@ -44,13 +44,14 @@ class Output:
             self.console.file.write(json.dumps(value, indent=2) + "\n")
 
     def show(self, *renderables: RenderableType) -> None:
-        """Print tables or text for people (not in --json mode)."""
+        """Print tables, or plain text (never read as markup), for people (not in --json mode)."""
         if not self.as_json:
-            self.console.print(*renderables, soft_wrap=isinstance(renderables[0], str))
+            text = isinstance(renderables[0], str)
+            self.console.print(*renderables, soft_wrap=text, markup=not text)
 
     def note(self, text: str) -> None:
         """Tell people something on the side: on stdout normally, on stderr in --json mode."""
-        (self.errors if self.as_json else self.console).print(text, soft_wrap=True)
+        (self.errors if self.as_json else self.console).print(text, soft_wrap=True, markup=False)
 
 
 @dataclass(frozen=True, slots=True)
