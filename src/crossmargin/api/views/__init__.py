@@ -24,6 +24,7 @@ from crossmargin.api.views.history import (
     view_interest_history,
     view_withdrawals,
 )
+from crossmargin.api.views.markets import view_market, view_markets, view_securities, view_ticker, view_tickers
 from crossmargin.api.views.public import (
     view_assets,
     view_borrow_lend_markets,
@@ -55,9 +56,14 @@ __all__ = [
     "view_deposits",
     "view_interest_history",
     "view_mark_prices",
+    "view_market",
+    "view_markets",
     "view_max_borrow",
     "view_max_withdrawal",
+    "view_securities",
     "view_status",
+    "view_ticker",
+    "view_tickers",
     "view_time",
     "view_withdrawals",
 ]
