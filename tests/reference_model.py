@@ -287,7 +287,8 @@ class ReferenceModel:
             if self.spot.get(key, 0) > 0 and key in self.debts:
                 self._repay(key, cursor, state, source, None)
             idle = self.spot.get(key, 0)
-            if flags.auto_lend and idle > 0 and self.specs[symbol].pool_state is PoolState.OPEN:
+            buys_a_share = idle * RAY // state.pools[symbol].lend_index_ray > 0  # dust stays idle
+            if flags.auto_lend and idle > 0 and buys_a_share and self.specs[symbol].pool_state is PoolState.OPEN:
                 self._lend(key, idle, cursor, state, BorrowLendSource.AUTO_LEND)
 
     def _fund_outflow(

@@ -37,7 +37,11 @@ def api_error_code(reason: RejectReason) -> tuple[int, str]:  # noqa: C901, PLR0
             return NOT_FOUND, "RESOURCE_NOT_FOUND"
         case RejectReason.ASSET_NOT_FOUND:
             return BAD_REQUEST, "INVALID_ASSET"
-        case RejectReason.QUANTITY_MUST_BE_POSITIVE | RejectReason.QUANTITY_MUST_BE_MULTIPLE_OF_STEP:
+        case (
+            RejectReason.QUANTITY_MUST_BE_POSITIVE
+            | RejectReason.QUANTITY_MUST_BE_MULTIPLE_OF_STEP
+            | RejectReason.QUANTITY_BELOW_MINIMUM
+        ):
             return BAD_REQUEST, "INVALID_QUANTITY"
         case RejectReason.PRICE_MUST_BE_POSITIVE | RejectReason.MARK_PRICE_MISSING:
             return BAD_REQUEST, "INVALID_PRICE"

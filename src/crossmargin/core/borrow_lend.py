@@ -126,9 +126,14 @@ def lend(
             RejectReason.OPEN_BORROW_LEND_LIMIT_EXCEEDED,
             f"The {symbol} pool accepts at most {describe(spec, room)} more lending",
         )
+    minted = scaled_lend_to_mint(atoms, pool.lend_index_ray)
+    if minted == 0:
+        return Rejection(
+            RejectReason.QUANTITY_BELOW_MINIMUM,
+            f"Lend of {describe(spec, atoms)} is too small to buy any share of the {symbol} pool",
+        )
     position = _position_or_new(tx, subaccount_id, symbol)
     assert position.debt_scaled == 0, "lend is only called on a position without debt"
-    minted = scaled_lend_to_mint(atoms, pool.lend_index_ray)
     pool_after = replace(pool, lend_scaled_total=pool.lend_scaled_total + minted)
     claims_added = pool_after.lent_atoms - pool.lent_atoms
     assert 0 <= claims_added <= atoms, "a lend never creates more claims than it brings"

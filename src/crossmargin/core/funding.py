@@ -13,6 +13,7 @@ from crossmargin.core.borrow_lend import borrow, describe, lend, redeem, repay
 from crossmargin.core.events import BorrowLendSource
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import spot
+from crossmargin.core.pools import scaled_lend_to_mint
 from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.transaction import Transaction
 
@@ -33,8 +34,10 @@ def apply_auto_settings(tx: Transaction, subaccount_id: SubaccountId) -> None:
             assert refused is None, "a repay within the spot balance always succeeds"
         idle = tx.balance(spot(subaccount_id), symbol)
         if subaccount.auto_lend and idle and spec.pool_state is PoolState.OPEN:
-            room = spec.open_borrow_lend_limit_atoms - tx.pool(symbol).lent_atoms
-            if min(idle, room) > 0:
+            pool = tx.pool(symbol)
+            room = spec.open_borrow_lend_limit_atoms - pool.lent_atoms
+            # Dust too small to buy a share of the pool stays idle rather than being lost to rounding.
+            if min(idle, room) > 0 and scaled_lend_to_mint(min(idle, room), pool.lend_index_ray) > 0:
                 refused = lend(tx, subaccount_id, spec, min(idle, room), BorrowLendSource.AUTO_LEND)
                 assert refused is None, "an auto-lend within balance and limit always succeeds"
 

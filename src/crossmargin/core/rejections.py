@@ -19,6 +19,7 @@ class RejectReason(StrEnum):
     ASSET_NOT_FOUND = "asset_not_found"
     QUANTITY_MUST_BE_POSITIVE = "quantity_must_be_positive"
     QUANTITY_MUST_BE_MULTIPLE_OF_STEP = "quantity_must_be_multiple_of_step"
+    QUANTITY_BELOW_MINIMUM = "quantity_below_minimum"
     PRICE_MUST_BE_POSITIVE = "price_must_be_positive"
     MARK_PRICE_MISSING = "mark_price_missing"
     CLOCK_MUST_NOT_GO_BACK = "clock_must_not_go_back"

@@ -93,3 +93,20 @@ def test_margin_ratios_with_exposure_and_with_negative_equity() -> None:
     assert underwater.margin_fraction == Ratio(-WAD // 10)
     assert underwater.initial_margin_ratio is None
     assert underwater.is_liquidatable
+
+
+def test_a_lend_too_small_to_buy_a_share_is_refused_and_auto_lend_leaves_it_idle(driver: Driver) -> None:
+    driver.lender(USDC="1000")
+    borrower = driver.account()
+    driver.deposit(borrower, "BTC", "1")
+    driver.borrow(borrower, "USDC", "900")  # the entry fee lifts the lend index above one
+    driver.tick(50 * 3_600_000)
+    assert driver.state.pools["USDC"].lend_index_ray > 10**27
+    dust = driver.account()
+    driver.deposit(dust, "USDC", "0.000001")
+    rejection = driver.refuse(
+        ExecuteBorrowLend(dust, "USDC", BorrowLendSide.LEND, 1), RejectReason.QUANTITY_BELOW_MINIMUM
+    )
+    assert rejection.message == "Lend of 0.000001 USDC is too small to buy any share of the USDC pool"
+    driver.settings(dust, auto_lend=True)
+    assert driver.holding(dust, "USDC").spot_atoms == 1, "auto-lend leaves dust idle instead of losing it"
