@@ -1,0 +1,401 @@
+# ruff: noqa: INP001 -- a script, not a package
+"""Build src/crossmargin/data/openapi.json: our OpenAPI description, made from Backpack's spec and our routes.
+
+Backpack's published spec (`../shared/reference/backpack-openapi.yml` beside the repository) is not
+part of the package, so the description we serve is generated once with this script and committed.
+The routes come from the application itself (`create_app`), so the description covers exactly what
+the server answers: each Backpack route takes its operation from Backpack's spec (parameters,
+request body, response schemas, with the component schemas they reference), with the signature
+headers as security schemes and the error statuses we actually send; the operator API
+(`/admin/v1/...`, bearer token) and the documentation routes are described here.
+
+    python scripts/build_openapi.py            # rewrite the committed file
+    python scripts/build_openapi.py --check    # exit 1 if the committed file is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib.metadata
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+SPEC_PATH: Final = ROOT.parent / "shared" / "reference" / "backpack-openapi.yml"
+OUTPUT_PATH: Final = ROOT / "src" / "crossmargin" / "data" / "openapi.json"
+
+JSON: Final = "application/json; charset=utf-8"
+ERROR_REF: Final = {"$ref": "#/components/schemas/ApiErrorResponse"}
+SIGNATURE_HEADERS: Final = ("X-API-KEY", "X-SIGNATURE", "X-TIMESTAMP")
+SIGNED: Final[list[dict[str, list[str]]]] = [{"apiKey": [], "signature": [], "timestamp": []}]
+OPERATOR: Final[list[dict[str, list[str]]]] = [{"operatorToken": []}]
+SENT_STATUSES: Final = ("200", "400", "401", "404", "500")
+ERROR_DESCRIPTIONS: Final = {
+    "400": "Bad request: malformed input, or a refusal of the engine (the code says which).",
+    "401": "Unauthorized: signature headers missing, malformed, stale, replayed or wrong, or an unknown API key.",
+    "404": "Not found.",
+    "500": "Internal server error.",
+}
+
+Document = dict[str, Any]
+
+DESCRIPTION: Final = """\
+crossmargin speaks Backpack Exchange's REST API for borrowing and lending: the paths, parameters, \
+request and response schemas and error codes below are taken from Backpack's published OpenAPI \
+spec, for the routes this server answers, plus the operator API under `/admin/v1`.
+
+**Signed requests** carry `X-API-Key`, `X-Signature`, `X-Timestamp` and optionally `X-Window`. \
+Sign `instruction=<instruction>&<parameters sorted by key as k=v>&timestamp=<ms>&window=<ms>` with the \
+subaccount's ED25519 secret; the parameters are the query (GET) or the JSON body. Each operation's \
+description names its instruction. A signature is accepted once.
+
+**The operator API** (`/admin/v1/...`) takes `Authorization: Bearer <token>`.
+
+**Errors** always have the shape `{"code", "message"}`, `code` from Backpack's `ApiErrorCode`. \
+Amounts are decimal strings."""
+
+SECURITY_SCHEMES: Final = {
+    "apiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "Base64 ED25519 public key of the subaccount (from `POST /admin/v1/accounts`).",
+    },
+    "signature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Signature",
+        "description": "Base64 ED25519 signature of `instruction=<instruction>&<parameters sorted by key, k=v>"
+        "&timestamp=<X-Timestamp>&window=<X-Window>`, parameters from the query (GET) or the JSON body. "
+        "Each operation names its instruction.",
+    },
+    "timestamp": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Timestamp",
+        "description": "Unix time of the request in milliseconds; each signature is accepted once within its window.",
+    },
+    "operatorToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The operator token: `CROSSMARGIN_ADMIN_TOKEN`, or the one `crossmargin serve` prints at start.",
+    },
+}
+
+WINDOW_PARAMETER: Final = {
+    "name": "X-Window",
+    "in": "header",
+    "required": False,
+    "description": "Time the request is valid for in milliseconds (default `5000`, maximum `60000`).",
+    "schema": {"type": "integer", "format": "uint64", "minimum": 1, "maximum": 60000},
+}
+
+
+def _object(properties: dict[str, Any], required: list[str], description: str = "") -> Document:
+    schema: Document = {"type": "object", "required": required, "properties": properties}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+_ID: Final = {"type": "integer", "format": "uint32", "minimum": 1}
+_DECIMAL: Final = {"type": "string", "format": "decimal"}
+_SYMBOL: Final = {"type": "string", "description": "A listed asset, e.g. `USDC`."}
+
+OPERATOR_SCHEMAS: Final[dict[str, Document]] = {
+    "AdminCredentials": _object(
+        {
+            "accountId": _ID,
+            "subaccountId": _ID,
+            "apiKey": {"type": "string", "description": "Base64 ED25519 public key: send it as X-API-Key."},
+            "apiSecret": {"type": "string", "description": "Base64 32-byte ED25519 seed; shown once, never stored."},
+        },
+        ["accountId", "subaccountId", "apiKey", "apiSecret"],
+        "A new subaccount and its key pair.",
+    ),
+    "AdminCreateAccountRequest": {"type": "object", "description": "Empty: `{}`.", "properties": {}},
+    "AdminCreateSubaccountRequest": _object({"accountId": _ID}, ["accountId"]),
+    "AdminDepositRequest": _object(
+        {"subaccountId": _ID, "symbol": _SYMBOL, "quantity": _DECIMAL}, ["subaccountId", "symbol", "quantity"]
+    ),
+    "AdminDeposit": _object(
+        {"subaccountId": _ID, "symbol": _SYMBOL, "quantity": _DECIMAL}, ["subaccountId", "symbol", "quantity"]
+    ),
+    "AdminTransferRequest": _object(
+        {"fromSubaccountId": _ID, "toSubaccountId": _ID, "symbol": _SYMBOL, "quantity": _DECIMAL},
+        ["fromSubaccountId", "toSubaccountId", "symbol", "quantity"],
+    ),
+    "AdminTransfer": _object({"symbol": _SYMBOL, "quantity": _DECIMAL}, ["symbol", "quantity"]),
+    "AdminPrices": _object(
+        {
+            "prices": {
+                "type": "object",
+                "minProperties": 1,
+                "additionalProperties": _DECIMAL,
+                "description": 'Index price in USD per asset symbol, e.g. `{"BTC": "65000"}`.',
+            }
+        },
+        ["prices"],
+    ),
+    "AdminClockAdvanceRequest": _object(
+        {"seconds": {"type": "integer", "minimum": 0, "maximum": 366 * 24 * 3600}}, ["seconds"]
+    ),
+    "AdminClock": _object(
+        {"now": {"type": "integer", "format": "int64", "description": "Engine time in ms."}}, ["now"]
+    ),
+    "AdminAudit": _object(
+        {
+            "ok": {"type": "boolean"},
+            "checks": {
+                "type": "array",
+                "items": _object(
+                    {"invariant": {"type": "string"}, "ok": {"type": "boolean"}, "detail": {"type": "string"}},
+                    ["invariant", "ok", "detail"],
+                ),
+            },
+        },
+        ["ok", "checks"],
+    ),
+}
+
+
+def _error(code: str) -> Document:
+    return {"description": ERROR_DESCRIPTIONS[code], "content": {JSON: {"schema": ERROR_REF}}}
+
+
+def _ref(name: str) -> Document:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _operator(
+    operation_id: str, summary: str, response: str, request: str | None = None, *, not_found: bool = False
+) -> Document:
+    operation: Document = {
+        "tags": ["Operator"],
+        "summary": summary,
+        "operationId": operation_id,
+        "security": OPERATOR,
+        "responses": {"200": {"description": "Success.", "content": {JSON: {"schema": _ref(response)}}}},
+    }
+    if request is not None:
+        operation["requestBody"] = {"required": True, "content": {JSON: {"schema": _ref(request)}}}
+    codes = ["400", "401", "404", "500"] if not_found else ["400", "401", "500"]
+    operation["responses"] |= {code: _error(code) for code in codes}
+    return operation
+
+
+OPERATOR_OPERATIONS: Final[dict[tuple[str, str], Document]] = {
+    ("/admin/v1/accounts", "post"): _operator(
+        "admin_create_account",
+        "Create an account with one subaccount and its key pair.",
+        "AdminCredentials",
+        "AdminCreateAccountRequest",
+    ),
+    ("/admin/v1/subaccounts", "post"): _operator(
+        "admin_create_subaccount",
+        "Add a subaccount, with its own key pair, to an account.",
+        "AdminCredentials",
+        "AdminCreateSubaccountRequest",
+        not_found=True,
+    ),
+    ("/admin/v1/deposits", "post"): _operator(
+        "admin_deposit", "Credit an on-chain deposit.", "AdminDeposit", "AdminDepositRequest", not_found=True
+    ),
+    ("/admin/v1/transfers", "post"): _operator(
+        "admin_transfer",
+        "Transfer between two subaccounts of one account (margin-checked on the sender).",
+        "AdminTransfer",
+        "AdminTransferRequest",
+        not_found=True,
+    ),
+    ("/admin/v1/prices", "post"): _operator(
+        "admin_set_prices", "Set index prices of assets (marks follow).", "AdminPrices", "AdminPrices"
+    ),
+    ("/admin/v1/clock/advance", "post"): _operator(
+        "admin_advance_clock",
+        "Advance the manual clock, running everything that falls due.",
+        "AdminClock",
+        "AdminClockAdvanceRequest",
+    ),
+    ("/admin/v1/clock", "get"): _operator("admin_get_clock", "Get the engine time.", "AdminClock"),
+    ("/admin/v1/audit", "get"): _operator("admin_audit", "Check every invariant on the live state.", "AdminAudit"),
+}
+
+DOCUMENTATION_OPERATIONS: Final[dict[tuple[str, str], Document]] = {
+    ("/openapi.json", "get"): {
+        "tags": ["Documentation"],
+        "summary": "This OpenAPI description.",
+        "operationId": "get_openapi",
+        "responses": {
+            "200": {"description": "Success.", "content": {"application/json": {"schema": {"type": "object"}}}}
+        },
+    },
+    ("/docs", "get"): {
+        "tags": ["Documentation"],
+        "summary": "A page listing the operations of this description.",
+        "operationId": "get_docs",
+        "responses": {
+            "200": {"description": "Success.", "content": {"text/html; charset=utf-8": {"schema": {"type": "string"}}}}
+        },
+    },
+}
+
+OUR_TAGS: Final = [
+    {"name": "Operator", "description": "The operator API: accounts, deposits, transfers, prices, clock, audit."},
+    {"name": "Documentation", "description": "This description and its reading page."},
+]
+
+
+def served_routes() -> list[tuple[str, str]]:
+    """Return (path, lower-case method) of every route the application serves, HEAD left out."""
+    from crossmargin.adapters.memory_journal import MemoryJournal  # noqa: PLC0415 -- only when building
+    from crossmargin.api.app import create_app  # noqa: PLC0415
+    from crossmargin.app.clock import ManualClock  # noqa: PLC0415
+    from crossmargin.app.service import Service  # noqa: PLC0415
+    from crossmargin.asset_config import load_asset_specs  # noqa: PLC0415
+
+    service = Service.open(MemoryJournal(), ManualClock(0), load_asset_specs())
+    try:
+        app = create_app(service, "build-openapi")
+        found = []
+        for route in app.routes:
+            path = getattr(route, "path", None)
+            methods = getattr(route, "methods", None) or ()
+            found += [(path, method.lower()) for method in sorted(methods) if method != "HEAD" and path]
+        return found
+    finally:
+        service.close()
+
+
+def _refs(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value.rsplit("/", 1)[-1]
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def _backpack_operation(spec: Document, path: str, method: str) -> Document:
+    try:
+        operation: Document = copy.deepcopy(spec["paths"][path][method])
+    except KeyError:
+        raise SystemExit(f"{method.upper()} {path} is served but is neither in Backpack's spec nor ours") from None
+    parameters = operation.get("parameters", [])
+    signed = any(parameter["name"].upper() in SIGNATURE_HEADERS for parameter in parameters)
+    kept = [
+        parameter
+        for parameter in parameters
+        if parameter["name"].upper() not in (*SIGNATURE_HEADERS, "X-WINDOW")
+        and not (parameter.get("in") == "header" and parameter["name"].lower() == "authorization")
+    ]
+    if signed:
+        operation["security"] = SIGNED
+        kept = [*kept, WINDOW_PARAMETER]
+    if kept:
+        operation["parameters"] = kept
+    else:
+        operation.pop("parameters", None)
+    takes_input = bool(kept) or "requestBody" in operation
+    responses = {code: body for code, body in operation["responses"].items() if code in SENT_STATUSES}
+    if takes_input:
+        responses.setdefault("400", _error("400"))
+    if signed:
+        responses.setdefault("401", _error("401"))
+    if path not in {"/api/v1/ping", "/api/v1/time", "/api/v1/status"}:
+        responses.setdefault("500", _error("500"))
+    operation["responses"] = dict(sorted(responses.items()))
+    return operation
+
+
+def build(spec: Document, routes: list[tuple[str, str]]) -> Document:
+    """Return our description for the served routes, from Backpack's spec and our own operations."""
+    paths: dict[str, Document] = {}
+    for path, method in routes:
+        ours = OPERATOR_OPERATIONS.get((path, method)) or DOCUMENTATION_OPERATIONS.get((path, method))
+        operation = copy.deepcopy(ours) if ours is not None else _backpack_operation(spec, path, method)
+        paths.setdefault(path, {})[method] = operation
+    served = set(routes)
+    for key in (*OPERATOR_OPERATIONS, *DOCUMENTATION_OPERATIONS):
+        if key not in served:
+            raise SystemExit(f"{key[1].upper()} {key[0]} is described here but not served")
+
+    backpack_schemas: Document = spec["components"]["schemas"]
+    schemas: Document = {}
+    pending = sorted(set(_refs(paths)) | {"ApiErrorResponse"})
+    while pending:
+        name = pending.pop()
+        if name in schemas:
+            continue
+        if name in OPERATOR_SCHEMAS:
+            schemas[name] = copy.deepcopy(OPERATOR_SCHEMAS[name])
+        else:
+            schemas[name] = copy.deepcopy(backpack_schemas[name])
+        pending += [ref for ref in _refs(schemas[name]) if ref not in schemas]
+
+    used_tags = {tag for item in paths.values() for operation in item.values() for tag in operation.get("tags", [])}
+    tags = [tag for tag in spec.get("tags", []) if tag["name"] in used_tags]
+    tags += [tag for tag in OUR_TAGS if tag["name"] in used_tags]
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "crossmargin API",
+            "version": importlib.metadata.version("crossmargin"),
+            "description": DESCRIPTION,
+            "license": {"name": "Apache-2.0"},
+        },
+        "servers": [{"url": "/"}],
+        "tags": tags,
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": dict(sorted(schemas.items())),
+            "securitySchemes": SECURITY_SCHEMES,
+        },
+    }
+
+
+def render(document: Document) -> str:
+    """Return the description as the committed file's text."""
+    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+
+
+def build_text(spec_path: Path = SPEC_PATH) -> str:
+    """Return the text the committed file should have, built from the spec at `spec_path`."""
+    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+    return render(build(spec, served_routes()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write (or with --check, compare) the committed description."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--spec", type=Path, default=SPEC_PATH, help="Backpack's openapi.yml")
+    parser.add_argument("--output", type=Path, default=OUTPUT_PATH)
+    parser.add_argument("--check", action="store_true", help="exit 1 if the output file is out of date")
+    arguments = parser.parse_args(argv)
+    if not arguments.spec.exists():
+        sys.stderr.write(f"Backpack's spec is not at {arguments.spec}\n")
+        return 2
+    text = build_text(arguments.spec)
+    current = arguments.output.read_text(encoding="utf-8") if arguments.output.exists() else None
+    if arguments.check:
+        if current != text:
+            sys.stderr.write(f"{arguments.output} is out of date: run python scripts/build_openapi.py\n")
+            return 1
+        return 0
+    if current != text:
+        arguments.output.write_text(text, encoding="utf-8")
+        sys.stdout.write(f"wrote {arguments.output}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
