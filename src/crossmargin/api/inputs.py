@@ -17,6 +17,13 @@ from crossmargin.core.numbers import Ratio, format_scaled, parse_decimal
 
 BODY_BYTES_MAX: Final = 64 * 1024
 INVALID: Final = "INVALID_CLIENT_REQUEST"
+# Backpack's `Blockchain` enum, as its published spec lists it.
+BLOCKCHAINS: Final = (
+    "0G", "Aptos", "Arbitrum", "Avalanche", "Base", "Berachain", "Bitcoin", "BitcoinCash", "Bsc", "Cardano",
+    "Dogecoin", "Eclipse", "EqualsMoney", "Ethereum", "Fogo", "HyperEVM", "Hyperliquid", "Linea", "Litecoin",
+    "Monad", "Near", "Optimism", "Plasma", "Polygon", "Sei", "Sui", "Solana", "Stable", "Story", "Tron", "XRP",
+    "Zcash",
+)  # fmt: skip
 
 
 class InputError(Exception):
@@ -41,6 +48,14 @@ def text(values: Mapping[str, object], name: str) -> str:
         raise InputError(f"{name} is required")
     if not isinstance(value, str) or not value:
         raise InputError(f"{name} must be a non-empty string")
+    return value
+
+
+def choice(values: Mapping[str, object], name: str, allowed: tuple[str, ...]) -> str:
+    """Return a required string field that must be one of `allowed`."""
+    value = text(values, name)
+    if value not in allowed:
+        raise InputError(f"{name} {value!r} must be one of {', '.join(allowed)}")
     return value
 
 

@@ -42,8 +42,9 @@ def signed(context: ApiContext, instruction: str, handler: SignedHandler) -> End
     """Wrap a handler so it runs only for a correctly signed request of a known API key."""
 
     async def endpoint(request: Request) -> Response:
-        parameters = await read_parameters(request)
+        # The headers first: a request without a well-formed signature learns nothing about its input.
         headers = parse_signed_headers(dict(request.headers))
+        parameters = await read_parameters(request)
         texts = signing_texts(instruction, parameters, headers.timestamp_ms, headers.window_ms)
         authenticate(headers, texts, context.guard)
         subaccount_id = context.service.read(lambda state: state.api_keys.get(headers.api_key))

@@ -163,7 +163,7 @@ def private_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- on
             auto_borrow=bool(inputs.optional_bool(p, "autoBorrow")),
             auto_lend_redeem=bool(inputs.optional_bool(p, "autoLendRedeem")),
             address=inputs.text(p, "address"),
-            blockchain=inputs.text(p, "blockchain"),
+            blockchain=inputs.choice(p, "blockchain", inputs.BLOCKCHAINS),
             client_id=_text(p, "clientId") or "",
         )
         result: Accepted = await context.run(command)
