@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-BENCHMARKS = ("bench.engine", "bench.bench_journal")
+BENCHMARKS = ("bench.engine", "bench.bench_journal", "bench.bench_http")
 
 
 def main() -> None:
