@@ -192,3 +192,15 @@ def test_transfer_between_subaccounts_through_the_operator_api(exchange: Exchang
         },
     )
     assert (refused.status_code, refused.json()["code"]) == (400, "INSUFFICIENT_FUNDS")
+
+
+def test_a_repeated_signed_read_is_answered_but_a_repeated_write_is_not(exchange: Exchange) -> None:
+    keys = exchange.new_account()
+    first = exchange.signed(keys, "GET", "/api/v1/account", "accountQuery")
+    again = exchange.client.request("GET", str(first.request.url), headers=dict(first.request.headers))
+    assert (first.status_code, again.status_code) == (200, 200), "a read changes nothing, so repeating it is harmless"
+    write = exchange.signed(keys, "PATCH", "/api/v1/account", "accountUpdate", {"autoRepayBorrows": True})
+    replay = exchange.client.request(
+        "PATCH", "/api/v1/account", content=write.request.content, headers=dict(write.request.headers)
+    )
+    assert (write.status_code, replay.status_code) == (200, 401)
