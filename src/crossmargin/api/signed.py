@@ -49,7 +49,7 @@ def signed(context: ApiContext, instruction: str, handler: SignedHandler) -> End
         # A replayed write could move money twice, so writes are single-use; a replayed read changes
         # nothing and tells the replayer only what the captured response already did.
         authenticate(headers, texts, None if request.method == "GET" else context.guard)
-        subaccount_id = context.service.read(lambda state: state.api_keys.get(headers.api_key))
+        subaccount_id = context.service.peek(lambda state: state.api_keys.get(headers.api_key))
         if subaccount_id is None:
             raise AuthError("Unknown API key: create one with POST /admin/v1/accounts")
         return await handler(request, subaccount_id, parameters)

@@ -203,6 +203,18 @@ class Service:
             self._check_healthy()
             return function(self._state)
 
+    def peek(self, function: Callable[[EngineState], T]) -> T:
+        """Run a read without waiting for the batch in flight; only for one lookup in an add-only index.
+
+        Reads normally wait for the sequencer's lock, which it holds through a batch's durable
+        flush. A single lookup such as API key -> subaccount or the listed asset specs never
+        depends on un-durable state in a way that matters (keys and assets are only ever added,
+        and a command naming them is itself ordered by the sequencer), and one dict operation is
+        atomic in CPython, so the HTTP edge uses this to avoid stalling its event loop on fsync.
+        """
+        self._check_healthy()
+        return function(self._state)
+
     def audit(self) -> list[Check]:
         """Check every invariant on the live state."""
         return self.read(audit)

@@ -76,7 +76,7 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
     async def deposit(request: Request) -> Response:
         _check_token(context, request)
         parameters = await read_parameters(request)
-        specs = context.service.read(lambda state: dict(state.specs))
+        specs = context.service.peek(lambda state: dict(state.specs))
         spec = inputs.asset(parameters, "symbol", specs)
         atoms = inputs.quantity(parameters, "quantity", spec, stepped=False)
         subaccount_id = SubaccountId(inputs.integer(parameters, "subaccountId", minimum=1))
@@ -86,7 +86,7 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
     async def transfer(request: Request) -> Response:
         _check_token(context, request)
         parameters = await read_parameters(request)
-        specs = context.service.read(lambda state: dict(state.specs))
+        specs = context.service.peek(lambda state: dict(state.specs))
         spec = inputs.asset(parameters, "symbol", specs)
         command = Transfer(
             SubaccountId(inputs.integer(parameters, "fromSubaccountId", minimum=1)),

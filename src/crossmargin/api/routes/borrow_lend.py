@@ -17,7 +17,7 @@ def borrow_lend_routes(context: ApiContext) -> list[Route]:
     """Return the signed borrow-lend write routes bound to a context."""
 
     async def execute_borrow_lend(_: Request, subaccount_id: SubaccountId, parameters: dict[str, object]) -> Response:
-        specs = context.service.read(lambda state: dict(state.specs))
+        specs = context.service.peek(lambda state: dict(state.specs))
         spec = inputs.asset(parameters, "symbol", specs)
         side_text = inputs.text(parameters, "side")
         if side_text not in (BorrowLendSide.BORROW, BorrowLendSide.LEND):

@@ -155,7 +155,7 @@ def private_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- on
         )
 
     async def request_withdrawal(_: Request, sub: SubaccountId, p: Parameters) -> Response:
-        spec = inputs.asset(p, "symbol", read(lambda state: dict(state.specs)))
+        spec = inputs.asset(p, "symbol", context.service.peek(lambda state: dict(state.specs)))
         command = Withdraw(
             sub,
             spec.symbol,
