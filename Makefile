@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-slow check lint types bench clean client-venvs
+.PHONY: run demo test test-slow check lint types bench clean client-venvs
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "crossmargin needs Python 3.11 or newer")'
@@ -15,7 +15,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The main job: the server with demo markets on the embedded SQLite journal (./crossmargin-data).
 run: $(STAMP)
+	$(BIN)/crossmargin serve
+
+demo: $(STAMP)
 	$(BIN)/crossmargin demo
 
 test: $(STAMP) lint types client-venvs
