@@ -53,12 +53,16 @@ def default_assets_path() -> Path:
 
 def load_asset_specs(path: Path | None = None) -> tuple[AssetSpec, ...]:
     """Read and validate an asset file (the shipped demo set by default)."""
+    return parse_asset_specs(load_document(path))
+
+
+def load_document(path: Path | None = None) -> dict[str, Any]:
+    """Read an asset file as TOML (the shipped demo set by default)."""
     source = path or default_assets_path()
     try:
-        document = tomllib.loads(source.read_text(encoding="utf-8"))
+        return tomllib.loads(source.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise AssetConfigError(f"{source}: {error}") from error
-    return parse_asset_specs(document)
 
 
 def parse_asset_specs(document: Mapping[str, Any]) -> tuple[AssetSpec, ...]:
@@ -66,7 +70,7 @@ def parse_asset_specs(document: Mapping[str, Any]) -> tuple[AssetSpec, ...]:
     assets = _table(document.get("assets"), "assets")
     if not assets:
         raise AssetConfigError("assets: the file lists no assets")
-    unknown = set(document) - {"assets"}
+    unknown = set(document) - {"assets", "markets"}
     if unknown:
         raise AssetConfigError(f"{min(unknown)}: unknown top-level table")
     return tuple(_parse_asset(symbol, _table(body, f"assets.{symbol}")) for symbol, body in sorted(assets.items()))

@@ -15,7 +15,8 @@ from crossmargin.adapters.postgres_journal import PostgresJournal
 from crossmargin.adapters.sqlite_journal import SqliteJournal
 from crossmargin.app.ports import Clock, Journal
 from crossmargin.app.service import BATCH_MAX_DEFAULT, SNAPSHOT_EVERY_DEFAULT, Service
-from crossmargin.asset_config import load_asset_specs
+from crossmargin.asset_config import load_document, parse_asset_specs
+from crossmargin.market_config import parse_market_specs
 
 POSTGRES_SCHEMES: Final = ("postgresql://", "postgres://")
 SQLITE_SCHEME: Final = "sqlite:///"
@@ -45,10 +46,12 @@ def open_service(
     snapshot_every: int = SNAPSHOT_EVERY_DEFAULT,
 ) -> Service:
     """Open the journal, rebuild the state, apply the asset file, and return the running service."""
-    specs = load_asset_specs(assets_path)
+    document = load_document(assets_path)
+    specs = parse_asset_specs(document)
+    markets = parse_market_specs(document, specs)
     journal = open_journal(database_url, data_dir, schema=schema)
     try:
-        return Service.open(journal, clock, specs, batch_max=batch_max, snapshot_every=snapshot_every)
+        return Service.open(journal, clock, specs, markets, batch_max=batch_max, snapshot_every=snapshot_every)
     except BaseException:
         journal.close()
         raise

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import copy
 
-from crossmargin.asset_config import load_asset_specs
+from crossmargin.asset_config import load_document, parse_asset_specs
 from crossmargin.core.commands import (
     BorrowLendSide,
+    CancelOrder,
     Command,
     ConfigureAssets,
+    ConfigureMarkets,
     CreateAccount,
     CreateSubaccount,
     Deposit,
     ExecuteBorrowLend,
+    PlaceOrder,
     SetMarkPrices,
     Tick,
     Transfer,
@@ -20,14 +23,26 @@ from crossmargin.core.commands import (
     Withdraw,
 )
 from crossmargin.core.engine import Accepted, Rejected, execute
-from crossmargin.core.events import AccountCreated, Event, SubaccountCreated
+from crossmargin.core.events import AccountCreated, Event, OrderChanged, SubaccountCreated
 from crossmargin.core.ids import AccountId, SubaccountId
 from crossmargin.core.limits import compute_max_borrowable, compute_max_withdrawal, compute_subaccount_margin
 from crossmargin.core.margin import Holding, MarginSummary
 from crossmargin.core.numbers import Ratio, format_scaled, parse_decimal
+from crossmargin.core.orders import (
+    NO_FLAGS,
+    Order,
+    OrderFlags,
+    OrderId,
+    OrderSide,
+    OrderType,
+    SelfTradePrevention,
+    TimeInForce,
+)
+from crossmargin.core.perps import PerpPosition
 from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.state import EngineState
 from crossmargin.core.transaction import Transaction
+from crossmargin.market_config import parse_market_specs
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -39,7 +54,10 @@ class Driver:
     def __init__(self) -> None:
         self.state = EngineState()
         self.now_ms = 0
-        self.accept(ConfigureAssets(load_asset_specs()))
+        document = load_document()
+        assets = parse_asset_specs(document)
+        self.accept(ConfigureAssets(assets))
+        self.accept(ConfigureMarkets(parse_market_specs(document, assets)))
 
     def atoms(self, symbol: str, quantity: str) -> int:
         return parse_decimal(quantity, self.state.specs[symbol].decimals)
@@ -139,3 +157,71 @@ class Driver:
             self.deposit(sub, symbol, quantity)
             self.lend(sub, symbol, quantity)
         return sub
+
+    # Trading -------------------------------------------------------------------------------
+
+    def base_atoms(self, market: str, quantity: str) -> int:
+        return parse_decimal(quantity, self.state.markets[market].base_decimals)
+
+    def order(
+        self,
+        sub: SubaccountId,
+        market: str,
+        side: str,
+        quantity: str | None,
+        price: str | None = None,
+        *,
+        tif: TimeInForce = TimeInForce.GTC,
+        flags: OrderFlags = NO_FLAGS,
+        quote_quantity: str | None = None,
+        client_id: int | None = None,
+        stp: SelfTradePrevention = SelfTradePrevention.REJECT_TAKER,
+    ) -> PlaceOrder:
+        spec = self.state.markets[market]
+        return PlaceOrder(
+            sub,
+            market,
+            OrderSide.BID if side in {"buy", "Bid"} else OrderSide.ASK,
+            OrderType.LIMIT if price is not None else OrderType.MARKET,
+            self.base_atoms(market, quantity) if quantity is not None else None,
+            parse_decimal(price, 18) if price is not None else None,
+            parse_decimal(quote_quantity, spec.quote_decimals) if quote_quantity is not None else None,
+            tif,
+            client_id,
+            flags,
+            stp,
+        )
+
+    def place(
+        self,
+        sub: SubaccountId,
+        market: str,
+        side: str,
+        quantity: str | None,
+        price: str | None = None,
+        **options: object,
+    ) -> Order:
+        events = self.accept(self.order(sub, market, side, quantity, price, **options))  # type: ignore[arg-type]
+        placed = [
+            event.order for event in events if isinstance(event, OrderChanged) and event.order.subaccount_id == sub
+        ]
+        return placed[-1]
+
+    def cancel(self, sub: SubaccountId, market: str, order_id: OrderId) -> tuple[Event, ...]:
+        return self.accept(CancelOrder(sub, market, order_id))
+
+    def perp(self, sub: SubaccountId, market: str) -> PerpPosition | None:
+        return self.state.perp_positions.get((sub, market))
+
+    def maker(self, market: str, mid: str, spread: str, size: str) -> SubaccountId:
+        """Open a well-funded market maker quoting one bid and one ask around `mid`."""
+        sub = self.account()
+        for symbol in ("USDC", "BTC", "ETH", "SOL", "USDT"):
+            self.deposit(sub, symbol, "10000000" if symbol in {"USDC", "USDT"} else "10000")
+        middle, half = parse_decimal(mid, 18), parse_decimal(spread, 18)
+        self.place(sub, market, "buy", size, format_scaled(middle - half, 18))
+        self.place(sub, market, "sell", size, format_scaled(middle + half, 18))
+        return sub
+
+    def usdc(self, sub: SubaccountId) -> str:
+        return self.text("USDC", self.holding(sub, "USDC").spot_atoms)

@@ -75,6 +75,20 @@ def api_error_code(reason: RejectReason) -> tuple[int, str]:  # noqa: C901, PLR0
             return BAD_REQUEST, "INSUFFICIENT_SUPPLY"
         case RejectReason.BORROW_LIMIT_EXCEEDED | RejectReason.OPEN_BORROW_LEND_LIMIT_EXCEEDED:
             return BAD_REQUEST, "BORROW_LIMIT"
+        case RejectReason.MARKET_NOT_FOUND:
+            return NOT_FOUND, "INVALID_MARKET"
+        case RejectReason.MARKET_CLOSED:
+            return BAD_REQUEST, "TRADING_PAUSED"
+        case RejectReason.PRICE_REQUIRED | RejectReason.PRICE_MUST_BE_MULTIPLE_OF_TICK:
+            return BAD_REQUEST, "INVALID_PRICE"
+        case RejectReason.ORDER_INVALID | RejectReason.POST_ONLY_WOULD_TAKE | RejectReason.REDUCE_ONLY_NOT_REDUCED:
+            return BAD_REQUEST, "INVALID_ORDER"
+        case RejectReason.ORDER_NOT_FOUND:
+            return NOT_FOUND, "RESOURCE_NOT_FOUND"
+        case RejectReason.OPEN_INTEREST_LIMIT_EXCEEDED:
+            return BAD_REQUEST, "POSITION_LIMIT"
+        case RejectReason.NO_LIQUIDITY:
+            return BAD_REQUEST, "INSUFFICIENT_SUPPLY"
         case _:
             assert_never(reason)
 

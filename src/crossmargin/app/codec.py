@@ -20,12 +20,16 @@ from enum import Enum
 from typing import Any, Final, NewType, cast
 
 from crossmargin.core.commands import (
+    CancelAllOrders,
+    CancelOrder,
     Command,
     ConfigureAssets,
+    ConfigureMarkets,
     CreateAccount,
     CreateSubaccount,
     Deposit,
     ExecuteBorrowLend,
+    PlaceOrder,
     SetMarkPrices,
     Tick,
     Transfer,
@@ -37,7 +41,7 @@ from crossmargin.core.state import EngineState
 Encoder = Callable[[Any], object]
 Decoder = Callable[[object, str], object]
 
-SNAPSHOT_FORMAT_VERSION: Final = 1
+SNAPSHOT_FORMAT_VERSION: Final = 2
 COMMAND_TAG: Final = "type"
 COMMAND_TYPES: Final[tuple[type[Any], ...]] = (
     ConfigureAssets,
@@ -50,6 +54,10 @@ COMMAND_TYPES: Final[tuple[type[Any], ...]] = (
     UpdateSettings,
     SetMarkPrices,
     Tick,
+    ConfigureMarkets,
+    PlaceOrder,
+    CancelOrder,
+    CancelAllOrders,
 )
 
 
@@ -113,7 +121,7 @@ class TypeCodec:
 
     def _dataclass_encoder(self, declared: type[Any]) -> Encoder:
         hints = typing.get_type_hints(declared)
-        plan = [(field.name, self.encoder(hints[field.name])) for field in dataclasses.fields(declared)]
+        plan = [(field.name, self.encoder(hints[field.name])) for field in _stored_fields(declared)]
 
         def encode(value: object) -> object:
             return {name: encode_field(getattr(value, name)) for name, encode_field in plan}
@@ -170,7 +178,7 @@ class TypeCodec:
 
     def _dataclass_decoder(self, declared: type[Any]) -> Decoder:
         hints = typing.get_type_hints(declared)
-        plan = {field.name: self.decoder(hints[field.name]) for field in dataclasses.fields(declared)}
+        plan = {field.name: self.decoder(hints[field.name]) for field in _stored_fields(declared)}
         name = declared.__name__
 
         def decode(data: object, where: str) -> object:
@@ -257,6 +265,11 @@ class TypeCodec:
             return decoded
 
         return decode_pairs
+
+
+def _stored_fields(declared: type[Any]) -> list[dataclasses.Field[Any]]:
+    """Return the fields a value is stored by: all but the derived indexes (rebuilt on load)."""
+    return [field for field in dataclasses.fields(declared) if not field.metadata.get("derived")]
 
 
 def _identity(value: object) -> object:
@@ -355,4 +368,6 @@ def decode_state(text: str) -> EngineState:
         raise CodecError(f"snapshot: not JSON: {error}") from error
     if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT_VERSION:
         raise CodecError(f"snapshot: expected format {SNAPSHOT_FORMAT_VERSION}")
-    return cast("EngineState", _STATE_DECODER(data.get("state"), "state"))
+    state = cast("EngineState", _STATE_DECODER(data.get("state"), "state"))
+    state.rebuild_indexes()
+    return state

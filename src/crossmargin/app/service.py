@@ -26,8 +26,9 @@ from crossmargin.app.codec import decode_command, decode_state, encode_command, 
 from crossmargin.app.ports import Clock, Journal, JournalRecord
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.audit import Check, audit
-from crossmargin.core.commands import Command, ConfigureAssets, Tick
+from crossmargin.core.commands import Command, ConfigureAssets, ConfigureMarkets, Tick
 from crossmargin.core.engine import Accepted, Rejected, execute
+from crossmargin.core.markets import MarketSpec
 from crossmargin.core.state import EngineState
 
 T = TypeVar("T")
@@ -131,6 +132,7 @@ class Service:
         journal: Journal,
         clock: Clock,
         specs: Sequence[AssetSpec] = (),
+        markets: Sequence[MarketSpec] = (),
         *,
         batch_max: int = BATCH_MAX_DEFAULT,
         snapshot_every: int = SNAPSHOT_EVERY_DEFAULT,
@@ -153,7 +155,7 @@ class Service:
             snapshot_every=snapshot_every,
         )
         try:
-            service._configure(specs)
+            service._configure(specs, markets)
             if sequence - snapshot_sequence >= snapshot_every:
                 service.snapshot()
         except BaseException:
@@ -161,13 +163,17 @@ class Service:
             raise
         return service
 
-    def _configure(self, specs: Sequence[AssetSpec]) -> None:
+    def _configure(self, specs: Sequence[AssetSpec], markets: Sequence[MarketSpec] = ()) -> None:
         changed = self.read(lambda state: any(state.specs.get(spec.symbol) != spec for spec in specs))
-        if not changed:
-            return
-        result = self.execute(ConfigureAssets(tuple(specs)))
-        if isinstance(result, Rejected):
-            raise AssetConfigurationError(f"the asset configuration was refused: {result.rejection.message}")
+        if changed:
+            result = self.execute(ConfigureAssets(tuple(specs)))
+            if isinstance(result, Rejected):
+                raise AssetConfigurationError(f"the asset configuration was refused: {result.rejection.message}")
+        changed = self.read(lambda state: any(state.markets.get(spec.symbol) != spec for spec in markets))
+        if changed:
+            result = self.execute(ConfigureMarkets(tuple(markets)))
+            if isinstance(result, Rejected):
+                raise AssetConfigurationError(f"the market configuration was refused: {result.rejection.message}")
 
     # Commands -------------------------------------------------------------------------------
 

@@ -11,7 +11,17 @@ from enum import StrEnum
 
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.ids import AccountId, SubaccountId
+from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import Ratio
+from crossmargin.core.orders import (
+    NO_FLAGS,
+    OrderFlags,
+    OrderId,
+    OrderSide,
+    OrderType,
+    SelfTradePrevention,
+    TimeInForce,
+)
 
 
 class BorrowLendSide(StrEnum):
@@ -106,7 +116,53 @@ class SetMarkPrices:
 
 @dataclass(frozen=True, slots=True)
 class Tick:
-    """Let time pass: run everything that has fallen due (hourly interest)."""
+    """Let time pass: run everything that has fallen due (settlements, hourly interest and funding)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigureMarkets:
+    """List order books or update their parameters (their assets must be listed)."""
+
+    specs: tuple[MarketSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    """Backpack's `POST /api/v1/order`: a limit or market order.
+
+    A market order gives `quantity_atoms` or (spot only) `quote_quantity_atoms`; a limit order a
+    price on the tick grid and a quantity on the step grid.
+    """
+
+    subaccount_id: SubaccountId
+    market: str
+    side: OrderSide
+    order_type: OrderType
+    quantity_atoms: int | None
+    price_wad: int | None = None
+    quote_quantity_atoms: int | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    client_id: int | None = None
+    flags: OrderFlags = NO_FLAGS
+    self_trade_prevention: SelfTradePrevention = SelfTradePrevention.REJECT_TAKER
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    """Backpack's `DELETE /api/v1/order`: by order id or by client id."""
+
+    subaccount_id: SubaccountId
+    market: str
+    order_id: OrderId | None = None
+    client_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAllOrders:
+    """Backpack's `DELETE /api/v1/orders`: every open order of a subaccount in a market."""
+
+    subaccount_id: SubaccountId
+    market: str
 
 
 Command = (
@@ -120,4 +176,8 @@ Command = (
     | UpdateSettings
     | SetMarkPrices
     | Tick
+    | ConfigureMarkets
+    | PlaceOrder
+    | CancelOrder
+    | CancelAllOrders
 )

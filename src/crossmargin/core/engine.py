@@ -13,29 +13,34 @@ from dataclasses import dataclass, replace
 from typing import assert_never
 
 from crossmargin.core.accounts import LEVERAGE_LIMIT_MAX, LEVERAGE_LIMIT_MIN, Subaccount
-from crossmargin.core.accrual import accrue_due_interest
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.borrow_lend import borrow, describe, lend, redeem, repay
 from crossmargin.core.commands import (
     BorrowLendSide,
+    CancelAllOrders,
+    CancelOrder,
     Command,
     ConfigureAssets,
+    ConfigureMarkets,
     CreateAccount,
     CreateSubaccount,
     Deposit,
     ExecuteBorrowLend,
+    PlaceOrder,
     SetMarkPrices,
     Tick,
     Transfer,
     UpdateSettings,
     Withdraw,
 )
+from crossmargin.core.due_work import run_due_work
 from crossmargin.core.events import (
     AccountCreated,
     AssetsConfigured,
     BorrowLendSource,
     Deposited,
     Event,
+    MarketsConfigured,
     MarkPricesSet,
     SettingsUpdated,
     SubaccountCreated,
@@ -46,10 +51,13 @@ from crossmargin.core.funding import apply_auto_settings, fund_outflow
 from crossmargin.core.ids import AccountId, SubaccountId
 from crossmargin.core.ledger import WORLD, entry, spot
 from crossmargin.core.limits import compute_max_borrowable, compute_max_withdrawal, is_margin_sufficient
+from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS, MarketSpec
 from crossmargin.core.numbers import format_scaled
 from crossmargin.core.pools import Pool
 from crossmargin.core.rejections import Rejection, RejectReason
+from crossmargin.core.settlement import refresh_perp_marks
 from crossmargin.core.state import EngineState
+from crossmargin.core.trading import cancel_all_orders, cancel_order, place_order
 from crossmargin.core.transaction import Transaction
 
 
@@ -74,7 +82,7 @@ def execute(state: EngineState, command: Command, now_ms: int) -> Accepted | Rej
             Rejection(RejectReason.CLOCK_MUST_NOT_GO_BACK, f"Time {now_ms} is before the engine's time {state.now_ms}")
         )
     tx = Transaction(state, now_ms)
-    accrue_due_interest(tx, now_ms)
+    run_due_work(tx, now_ms)
     refused = apply_command(tx, command)
     if refused is not None:
         return Rejected(refused)
@@ -82,7 +90,7 @@ def execute(state: EngineState, command: Command, now_ms: int) -> Accepted | Rej
     return Accepted(tuple(tx.events))
 
 
-def apply_command(tx: Transaction, command: Command) -> Rejection | None:  # noqa: C901, PLR0911 -- one arm per command
+def apply_command(tx: Transaction, command: Command) -> Rejection | None:  # noqa: C901, PLR0911, PLR0912 -- one arm per command
     """Dispatch a command to its handler."""
     match command:
         case ConfigureAssets():
@@ -105,6 +113,14 @@ def apply_command(tx: Transaction, command: Command) -> Rejection | None:  # noq
             return set_mark_prices(tx, command)
         case Tick():
             return None
+        case ConfigureMarkets():
+            return configure_markets(tx, command)
+        case PlaceOrder():
+            return place_order(tx, command)
+        case CancelOrder():
+            return cancel_order(tx, command)
+        case CancelAllOrders():
+            return cancel_all_orders(tx, command)
         case _:
             assert_never(command)
 
@@ -414,4 +430,36 @@ def set_mark_prices(tx: Transaction, command: SetMarkPrices) -> Rejection | None
             return Rejection(RejectReason.PRICE_MUST_BE_POSITIVE, f"The price of {symbol} must be greater than zero")
         tx.mark_prices_wad[symbol] = price_wad
     tx.emit(MarkPricesSet(command.prices_wad, tx.now_ms))
+    refresh_perp_marks(tx)
+    if tx.state.perp_positions:
+        tx.mark_settlement_due(SETTLEMENT_INTERVAL_MS)
+    return None
+
+
+def _check_market(tx: Transaction, spec: MarketSpec) -> Rejection | None:
+    for symbol, decimals in ((spec.base, spec.base_decimals), (spec.quote, spec.quote_decimals)):
+        asset = tx.spec(symbol)
+        if asset is None:
+            return Rejection(RejectReason.ASSET_NOT_FOUND, f"{spec.symbol} trades {symbol!r}, which is not listed")
+        if asset.decimals != decimals:
+            return Rejection(
+                RejectReason.ORDER_INVALID,
+                f"{spec.symbol} must use {symbol}'s {asset.decimals} decimals, not {decimals}",
+            )
+    if not spec.grid_is_exact():
+        return Rejection(
+            RejectReason.ORDER_INVALID,
+            f"{spec.symbol}: one tick times one step must be a whole number of {spec.quote} atoms",
+        )
+    return None
+
+
+def configure_markets(tx: Transaction, command: ConfigureMarkets) -> Rejection | None:
+    """List order books, or update their parameters."""
+    for spec in command.specs:
+        refused = _check_market(tx, spec)
+        if refused:
+            return refused
+        tx.markets[spec.symbol] = spec
+    tx.emit(MarketsConfigured(tuple(spec.symbol for spec in command.specs)))
     return None

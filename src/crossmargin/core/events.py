@@ -12,6 +12,8 @@ from enum import StrEnum
 
 from crossmargin.core.ids import AccountId, PositionId, SubaccountId
 from crossmargin.core.numbers import Ratio
+from crossmargin.core.orders import Fill, Order
+from crossmargin.core.perps import PerpPosition
 
 
 class BorrowLendEventType(StrEnum):
@@ -24,7 +26,11 @@ class BorrowLendEventType(StrEnum):
 
 
 class BorrowLendSource(StrEnum):
-    """Backpack's `BorrowLendSource`: why a movement happened."""
+    """Backpack's `BorrowLendSource`: why a movement happened.
+
+    `Reconciliation` marks what a futures settlement did to cover a USDC shortfall (a redeemed
+    USDC lend, an auto-borrow of USDC); `SpotMargin` what an order's margin flags did.
+    """
 
     MANUAL = "Manual"
     AUTO_LEND = "AutoLend"
@@ -153,6 +159,99 @@ class MarkPricesSet:
     at_ms: int
 
 
+class SettlementSource(StrEnum):
+    """Backpack's `SettlementSource` (the ones we produce)."""
+
+    TRADING_FEES = "TradingFees"
+    FUNDING_PAYMENT = "FundingPayment"
+    REALIZE_PNL = "RealizePnl"
+
+
+@dataclass(frozen=True, slots=True)
+class MarketsConfigured:
+    """Markets were listed or their parameters changed."""
+
+    symbols: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderChanged:
+    """An order was placed, filled (partly or fully), cancelled or expired: its state after."""
+
+    order: Order
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Traded:
+    """A fill between a maker and a taker."""
+
+    fill: Fill
+
+
+@dataclass(frozen=True, slots=True)
+class PerpPositionChanged:
+    """A perp position changed size by a trade: its state after."""
+
+    position: PerpPosition
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """USDC moved by a settlement: realized PnL, trading fees or funding (signed, + is credit)."""
+
+    subaccount_id: SubaccountId
+    market: str
+    source: SettlementSource
+    quantity_atoms: int
+    position_id: PositionId
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class FundingPaid:
+    """An hourly funding payment of one position (signed, + is received), pending settlement."""
+
+    subaccount_id: SubaccountId
+    market: str
+    rate_wad: int
+    quantity_atoms: int
+    interval_end_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """Collateral sold on the book for USDC to cover a shortfall."""
+
+    symbol: str
+    quantity_atoms: int
+    proceeds_atoms: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShortfallCovered:
+    """A settlement left a USDC balance short; how it was covered, in the order the rules apply."""
+
+    subaccount_id: SubaccountId
+    symbol: str
+    short_atoms: int
+    redeemed_atoms: int
+    borrowed_atoms: int
+    conversions: tuple[Conversion, ...]
+    uncovered_atoms: int
+    auto_borrow_settlements: bool
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class PerpMarksSet:
+    """Perp mark prices were refreshed (median of index, best bid and best ask)."""
+
+    marks_wad: tuple[tuple[str, int], ...]
+    at_ms: int
+
+
 Event = (
     AssetsConfigured
     | AccountCreated
@@ -165,4 +264,12 @@ Event = (
     | InterestCharged
     | SettingsUpdated
     | MarkPricesSet
+    | MarketsConfigured
+    | OrderChanged
+    | Traded
+    | PerpPositionChanged
+    | Settled
+    | FundingPaid
+    | ShortfallCovered
+    | PerpMarksSet
 )

@@ -29,7 +29,7 @@ def apply_auto_settings(tx: Transaction, subaccount_id: SubaccountId) -> None:
         spec = tx.spec(symbol)
         assert spec is not None, "held assets are listed"
         holding = tx.holding(subaccount_id, symbol)
-        if holding.spot_atoms and holding.debt_atoms:
+        if holding.spot_atoms > 0 and holding.debt_atoms:
             refused = repay(tx, subaccount_id, spec, min(holding.spot_atoms, holding.debt_atoms), source)
             assert refused is None, "a repay within the spot balance always succeeds"
         idle = tx.balance(spot(subaccount_id), symbol)
@@ -50,13 +50,14 @@ def fund_outflow(
     *,
     auto_borrow: bool,
     auto_lend_redeem: bool,
+    source: BorrowLendSource = BorrowLendSource.WITHDRAWAL,
 ) -> Rejection | None:
     """Make `atoms` of spot balance available for an outflow, redeeming then borrowing if allowed."""
     symbol = spec.symbol
     holding = tx.holding(subaccount_id, symbol)
     short = atoms - holding.spot_atoms
     if short > 0 and auto_lend_redeem and holding.lend_atoms:
-        refused = redeem(tx, subaccount_id, spec, min(short, holding.lend_atoms), BorrowLendSource.WITHDRAWAL)
+        refused = redeem(tx, subaccount_id, spec, min(short, holding.lend_atoms), source)
         if refused:
             return refused
         holding = tx.holding(subaccount_id, symbol)
@@ -67,7 +68,7 @@ def fund_outflow(
                 RejectReason.BORROW_REQUIRES_LEND_REDEEM,
                 f"You lend {describe(spec, holding.lend_atoms)}: redeem it (autoLendRedeem) before borrowing {symbol}",
             )
-        return borrow(tx, subaccount_id, spec, short, BorrowLendSource.WITHDRAWAL)
+        return borrow(tx, subaccount_id, spec, short, source)
     if short > 0:
         hint = " (more is lent: allow autoLendRedeem to use it)" if holding.lend_atoms else ""
         return Rejection(

@@ -2,9 +2,11 @@
 
 A ledger account is a kind plus an owner (a subaccount id, or 0 for the exchange-wide accounts).
 Balances are signed atoms per asset, debits minus credits; a positive balance is a claim held
-(a subaccount's spot balance, lenders' claims, fee income), a negative one is owed (borrowers'
-debt, and `WORLD`, the outside world, which is minus everything ever deposited net of
-withdrawals). INV-LEDGER-1: each entry balances per asset. INV-LEDGER-2: per asset all balances
+(a subaccount's spot balance, what its open orders lock, lenders' claims, fee income), a negative
+one is owed (borrowers' debt, and `WORLD`, the outside world, which is minus everything ever
+deposited net of withdrawals). `PERP_CLEARING` (USDC) is the counterparty of every perp
+settlement: it pays out realized profits and funding, takes in losses, and keeps the rounding of
+values at mark. INV-LEDGER-1: each entry balances per asset. INV-LEDGER-2: per asset all balances
 sum to zero.
 """
 
@@ -24,6 +26,9 @@ class LedgerKind(StrEnum):
     BORROWERS = "borrowers"
     FEE_INCOME = "fee_income"
     ROUNDING = "rounding"
+    ORDERS = "orders"
+    TRADING_FEES = "trading_fees"
+    PERP_CLEARING = "perp_clearing"
 
 
 class LedgerAccount(NamedTuple):
@@ -38,11 +43,18 @@ LENDERS = LedgerAccount(LedgerKind.LENDERS)
 BORROWERS = LedgerAccount(LedgerKind.BORROWERS)
 FEE_INCOME = LedgerAccount(LedgerKind.FEE_INCOME)
 ROUNDING = LedgerAccount(LedgerKind.ROUNDING)
+TRADING_FEES = LedgerAccount(LedgerKind.TRADING_FEES)
+PERP_CLEARING = LedgerAccount(LedgerKind.PERP_CLEARING)
 
 
 def spot(subaccount_id: int) -> LedgerAccount:
     """Return the spot-balance ledger account of a subaccount."""
     return LedgerAccount(LedgerKind.SPOT, subaccount_id)
+
+
+def locked(subaccount_id: int) -> LedgerAccount:
+    """Return the ledger account holding what a subaccount's open spot orders lock."""
+    return LedgerAccount(LedgerKind.ORDERS, subaccount_id)
 
 
 class Side(StrEnum):

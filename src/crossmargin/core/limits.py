@@ -17,7 +17,9 @@ from crossmargin.core.events import BorrowLendSource
 from crossmargin.core.funding import fund_outflow
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import WORLD, entry, spot
-from crossmargin.core.margin import MarginSummary, compute_margin
+from crossmargin.core.margin import MarginSummary, PerpMargin, compute_margin, leverage_floor_wad
+from crossmargin.core.orders import Order
+from crossmargin.core.perp_margin import compute_perp_margin
 from crossmargin.core.transaction import Transaction
 
 
@@ -26,7 +28,25 @@ def compute_subaccount_margin(tx: Transaction, subaccount: Subaccount) -> Margin
     holdings = tx.holdings(subaccount.subaccount_id)
     specs = {symbol: spec for symbol in holdings if (spec := tx.spec(symbol)) is not None}
     prices = {symbol: tx.mark_price(symbol) for symbol in holdings}
-    return compute_margin(specs, prices, holdings, subaccount.leverage_limit)
+    return compute_margin(specs, prices, holdings, subaccount.leverage_limit, compute_perp_lines(tx, subaccount))
+
+
+def compute_perp_lines(tx: Transaction, subaccount: Subaccount) -> tuple[PerpMargin, ...]:
+    """Return the margin lines of a subaccount's perp positions and perp orders, by market."""
+    orders_by_market: dict[str, list[Order]] = {}
+    for order in tx.open_orders(subaccount.subaccount_id):
+        orders_by_market.setdefault(order.market, []).append(order)
+    markets = {position.market for position in tx.subaccount_perp_positions(subaccount.subaccount_id)}
+    floor = leverage_floor_wad(subaccount.leverage_limit)
+    lines = []
+    for market in sorted(markets | set(orders_by_market)):
+        spec = tx.market(market)
+        assert spec is not None, "positions and orders belong to listed markets"
+        if not spec.is_perp:
+            continue
+        position = tx.perp_position(subaccount.subaccount_id, market)
+        lines.append(compute_perp_margin(spec, position, orders_by_market.get(market, ()), tx.perp_mark(market), floor))
+    return tuple(lines)
 
 
 def is_margin_sufficient(tx: Transaction, subaccount_id: SubaccountId) -> bool:

@@ -20,11 +20,15 @@ from crossmargin.core.numbers import WAD, Ratio, mul_div_down, mul_div_up, sqrt_
 
 @dataclass(frozen=True, slots=True)
 class Holding:
-    """What a subaccount has of one asset: spot balance, lent and owed, in atoms."""
+    """What a subaccount has of one asset: spot balance, lent, owed and locked by orders, in atoms.
+
+    A spot balance is negative only when a settlement could not be covered; it counts as owed.
+    """
 
     spot_atoms: int = 0
     lend_atoms: int = 0
     debt_atoms: int = 0
+    locked_atoms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,34 @@ class AssetMargin:
 
 
 @dataclass(frozen=True, slots=True)
+class PerpMargin:
+    """The margin view of one perp position and its open orders, USD scaled by WAD.
+
+    `reserve_notional_wad` is how much further open orders could take the position's size
+    (the worse of all bids or all asks filling), valued at mark: it locks initial margin too.
+    """
+
+    market: str
+    quantity_atoms: int
+    mark_price_wad: int
+    notional_wad: int
+    reserve_notional_wad: int
+    unsettled_wad: int
+    imf_wad: int
+    mmf_wad: int
+
+    @property
+    def locked_wad(self) -> int:
+        """Return the initial margin of the position and its open orders."""
+        return mul_div_up(self.imf_wad, self.notional_wad + self.reserve_notional_wad, WAD)
+
+    @property
+    def maintenance_wad(self) -> int:
+        """Return the maintenance margin of the position."""
+        return mul_div_up(self.mmf_wad, self.notional_wad, WAD)
+
+
+@dataclass(frozen=True, slots=True)
 class MarginSummary:
     """A subaccount's cross-margin figures, USD scaled by WAD."""
 
@@ -52,11 +84,19 @@ class MarginSummary:
     borrow_liability_wad: int
     locked_wad: int
     maintenance_wad: int
+    perps: tuple[PerpMargin, ...] = ()
+    unsettled_wad: int = 0
+    perp_notional_wad: int = 0
 
     @property
     def net_equity_wad(self) -> int:
-        """Return collateral value minus borrow liability."""
-        return self.collateral_value_wad - self.borrow_liability_wad
+        """Return collateral value plus unsettled perp PnL minus borrow liability."""
+        return self.collateral_value_wad + self.unsettled_wad - self.borrow_liability_wad
+
+    @property
+    def exposure_wad(self) -> int:
+        """Return the total exposure: borrows plus perp notionals."""
+        return self.borrow_liability_wad + self.perp_notional_wad
 
     @property
     def available_wad(self) -> int:
@@ -71,9 +111,9 @@ class MarginSummary:
     @property
     def margin_fraction(self) -> Ratio | None:
         """Return net equity / total exposure, or None without exposure."""
-        if self.borrow_liability_wad == 0:
+        if self.exposure_wad == 0:
             return None
-        return Ratio(_signed_ratio(self.net_equity_wad, self.borrow_liability_wad))
+        return Ratio(_signed_ratio(self.net_equity_wad, self.exposure_wad))
 
     @property
     def initial_margin_ratio(self) -> Ratio | None:
@@ -111,18 +151,19 @@ def leverage_floor_wad(leverage_limit: Ratio) -> int:
 
 def compute_asset_margin(spec: AssetSpec, holding: Holding, mark_price_wad: int, imf_floor_wad: int) -> AssetMargin:
     """Return the margin view of one holding."""
-    quantity = holding.spot_atoms + holding.lend_atoms
+    quantity = max(holding.spot_atoms, 0) + holding.locked_atoms + holding.lend_atoms
+    owed = holding.debt_atoms + max(-holding.spot_atoms, 0)
     notional = value_down(quantity, mark_price_wad, spec.unit_atoms)
     collateral = compute_collateral_value(spec.haircut, notional)
-    debt_notional = value_up(holding.debt_atoms, mark_price_wad, spec.unit_atoms)
+    debt_notional = value_up(owed, mark_price_wad, spec.unit_atoms)
     imf = mmf = 0
-    if holding.debt_atoms:
+    if owed:
         imf = compute_margin_fraction(spec.imf, debt_notional, imf_floor_wad)
         mmf = compute_margin_fraction(spec.mmf, debt_notional, 0)
     return AssetMargin(
         symbol=spec.symbol,
         quantity_atoms=quantity,
-        debt_atoms=holding.debt_atoms,
+        debt_atoms=owed,
         mark_price_wad=mark_price_wad,
         balance_notional_wad=notional,
         weight_wad=compute_collateral_weight(spec.haircut, notional, collateral),
@@ -138,8 +179,9 @@ def compute_margin(
     mark_prices_wad: Mapping[str, int],
     holdings: Mapping[str, Holding],
     leverage_limit: Ratio,
+    perps: tuple[PerpMargin, ...] = (),
 ) -> MarginSummary:
-    """Return the cross-margin summary of a subaccount's holdings, in symbol order.
+    """Return the cross-margin summary of a subaccount's holdings and perp lines, in symbol order.
 
     An asset without a mark price counts zero as collateral; a debt always has a price (a
     borrow is refused without one, and prices are never removed).
@@ -153,6 +195,11 @@ def compute_margin(
         assets=lines,
         collateral_value_wad=sum(line.collateral_value_wad for line in lines),
         borrow_liability_wad=sum(line.debt_notional_wad for line in lines),
-        locked_wad=sum(mul_div_up(line.imf_wad, line.debt_notional_wad, WAD) for line in lines),
-        maintenance_wad=sum(mul_div_up(line.mmf_wad, line.debt_notional_wad, WAD) for line in lines),
+        locked_wad=sum(mul_div_up(line.imf_wad, line.debt_notional_wad, WAD) for line in lines)
+        + sum(perp.locked_wad for perp in perps),
+        maintenance_wad=sum(mul_div_up(line.mmf_wad, line.debt_notional_wad, WAD) for line in lines)
+        + sum(perp.maintenance_wad for perp in perps),
+        perps=perps,
+        unsettled_wad=sum(perp.unsettled_wad for perp in perps),
+        perp_notional_wad=sum(perp.notional_wad for perp in perps),
     )

@@ -42,6 +42,17 @@ class RejectReason(StrEnum):
     POOL_LIQUIDITY_INSUFFICIENT = "pool_liquidity_insufficient"
     BORROW_LIMIT_EXCEEDED = "borrow_limit_exceeded"
     OPEN_BORROW_LEND_LIMIT_EXCEEDED = "open_borrow_lend_limit_exceeded"
+    # Orders and markets.
+    MARKET_NOT_FOUND = "market_not_found"
+    MARKET_CLOSED = "market_closed"
+    PRICE_REQUIRED = "price_required"
+    PRICE_MUST_BE_MULTIPLE_OF_TICK = "price_must_be_multiple_of_tick"
+    ORDER_INVALID = "order_invalid"
+    ORDER_NOT_FOUND = "order_not_found"
+    POST_ONLY_WOULD_TAKE = "post_only_would_take"
+    REDUCE_ONLY_NOT_REDUCED = "reduce_only_not_reduced"
+    OPEN_INTEREST_LIMIT_EXCEEDED = "open_interest_limit_exceeded"
+    NO_LIQUIDITY = "no_liquidity"
     # Transfers.
     TRANSFER_TO_SELF = "transfer_to_self"
     TRANSFER_BETWEEN_ACCOUNTS = "transfer_between_accounts"

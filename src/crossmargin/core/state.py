@@ -5,7 +5,9 @@ and scaled totals; `held` indexes which assets each subaccount has anything in, 
 proportional to what a subaccount holds, not to the number of listed assets. The lists at the end
 are the user-visible history (movements, entry fees, deposits, withdrawals, transfers): part of the
 state so that snapshots and replay restore it; hourly interest rows are derived from them and the
-pools' accrual records (`history.py`), never stored per position. Only
+pools' accrual records (`history.py`), never stored per position. Trading adds the markets, the
+open orders (indexed by `books` and `open_order_ids`, both derived and rebuilt after a snapshot
+loads), perp positions and marks, and the trading history. Only
 `Transaction.commit` (in `transaction.py`) changes an EngineState.
 """
 
@@ -15,10 +17,26 @@ from dataclasses import dataclass, field
 
 from crossmargin.core.accounts import Position, Subaccount
 from crossmargin.core.assets import AssetSpec
-from crossmargin.core.events import BorrowLendMoved, Deposited, EntryFeeCharged, Transferred, Withdrew
+from crossmargin.core.book import Book
+from crossmargin.core.events import (
+    BorrowLendMoved,
+    Deposited,
+    EntryFeeCharged,
+    FundingPaid,
+    Settled,
+    ShortfallCovered,
+    Transferred,
+    Withdrew,
+)
 from crossmargin.core.ids import AccountId, SubaccountId
 from crossmargin.core.ledger import LedgerAccount
+from crossmargin.core.markets import MarketSpec
+from crossmargin.core.orders import Fill, Order, OrderId
+from crossmargin.core.perps import PerpPosition
 from crossmargin.core.pools import HourlyAccrual, Pool
+
+DERIVED = {"derived": True}
+"""Field metadata: an index rebuilt from other fields, never stored in a snapshot."""
 
 
 @dataclass(slots=True)
@@ -45,3 +63,29 @@ class EngineState:
     deposits: list[Deposited] = field(default_factory=list)
     withdrawals: list[Withdrew] = field(default_factory=list)
     transfers: list[Transferred] = field(default_factory=list)
+    markets: dict[str, MarketSpec] = field(default_factory=dict)
+    orders: dict[OrderId, Order] = field(default_factory=dict)
+    perp_positions: dict[tuple[SubaccountId, str], PerpPosition] = field(default_factory=dict)
+    perp_marks_wad: dict[str, int] = field(default_factory=dict)
+    open_interest_atoms: dict[str, int] = field(default_factory=dict)
+    settlement_due_ms: int | None = None
+    next_order_id: int = 1
+    next_trade_id: int = 1
+    closed_orders: list[Order] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    settlements: list[Settled] = field(default_factory=list)
+    funding_payments: list[FundingPaid] = field(default_factory=list)
+    shortfalls: list[ShortfallCovered] = field(default_factory=list)
+    books: dict[str, Book] = field(default_factory=dict, metadata=DERIVED, compare=False)
+    open_order_ids: dict[SubaccountId, dict[OrderId, None]] = field(
+        default_factory=dict, metadata=DERIVED, compare=False
+    )
+
+    def rebuild_indexes(self) -> None:
+        """Rebuild the derived indexes (books, open orders per subaccount) from the open orders."""
+        self.books = {symbol: Book() for symbol in self.markets}
+        self.open_order_ids = {}
+        for order_id in sorted(self.orders):
+            order = self.orders[order_id]
+            self.books[order.market].add(order)
+            self.open_order_ids.setdefault(order.subaccount_id, {})[order_id] = None

@@ -10,10 +10,25 @@ from __future__ import annotations
 
 from crossmargin.core.accounts import Position, Subaccount
 from crossmargin.core.assets import AssetSpec
-from crossmargin.core.events import BorrowLendMoved, Deposited, EntryFeeCharged, Event, Transferred, Withdrew
+from crossmargin.core.book import Book
+from crossmargin.core.events import (
+    BorrowLendMoved,
+    Deposited,
+    EntryFeeCharged,
+    Event,
+    FundingPaid,
+    Settled,
+    ShortfallCovered,
+    Traded,
+    Transferred,
+    Withdrew,
+)
 from crossmargin.core.ids import AccountId, PositionId, SubaccountId
-from crossmargin.core.ledger import JournalEntry, LedgerAccount, spot
+from crossmargin.core.ledger import JournalEntry, LedgerAccount, LedgerKind, locked, spot
 from crossmargin.core.margin import Holding
+from crossmargin.core.markets import MarketSpec
+from crossmargin.core.orders import Order, OrderId
+from crossmargin.core.perps import PerpPosition
 from crossmargin.core.pools import HourlyAccrual, Pool, debt_atoms, lend_atoms
 from crossmargin.core.state import EngineState
 
@@ -38,6 +53,12 @@ class Transaction:
         self.events: list[Event] = []
         self.counters: dict[str, int] = {}
         self.interest_hour_ms: int | None = base.interest_hour_ms
+        self.markets: dict[str, MarketSpec] = {}
+        self.orders: dict[OrderId, Order] = {}
+        self.perp_positions: dict[tuple[SubaccountId, str], PerpPosition] = {}
+        self.perp_marks_wad: dict[str, int] = {}
+        self.open_interest_atoms: dict[str, int] = {}
+        self.settlement_due_ms: int | None = base.settlement_due_ms
 
     # Reads ---------------------------------------------------------------------------------
 
@@ -125,6 +146,81 @@ class Transaction:
             else (self.state.mark_prices_wad.get(symbol, 0))
         )
 
+    def market(self, symbol: str) -> MarketSpec | None:
+        """Return a market's spec, or None if it is not listed."""
+        found = self.markets.get(symbol)
+        if found is not None:
+            return found
+        return self.base.market(symbol) if isinstance(self.base, Transaction) else self.state.markets.get(symbol)
+
+    def all_markets(self) -> dict[str, MarketSpec]:
+        """Return every listed market's spec, as of this transaction."""
+        merged = self.base.all_markets() if isinstance(self.base, Transaction) else dict(self.state.markets)
+        merged.update(self.markets)
+        return merged
+
+    def order(self, order_id: OrderId) -> Order | None:
+        """Return an order as of this transaction: open, or closed within it; None if unknown or closed before."""
+        found = self.orders.get(order_id)
+        if found is not None:
+            return found
+        return self.base.order(order_id) if isinstance(self.base, Transaction) else self.state.orders.get(order_id)
+
+    def open_orders(self, subaccount_id: SubaccountId) -> list[Order]:
+        """Return a subaccount's open orders as of this transaction, oldest first."""
+        ids = dict(self.state.open_order_ids.get(subaccount_id, {}))
+        layer: Transaction | EngineState = self
+        while isinstance(layer, Transaction):
+            ids.update(
+                (order_id, None) for order_id, order in layer.orders.items() if order.subaccount_id == subaccount_id
+            )
+            layer = layer.base
+        found = (self.order(order_id) for order_id in sorted(ids))
+        return [order for order in found if order is not None and order.is_open]
+
+    def book(self, market: str) -> Book:
+        """Return a market's committed book (orders opened within this transaction are not in it)."""
+        return self.state.books[market]
+
+    def perp_position(self, subaccount_id: SubaccountId, market: str) -> PerpPosition | None:
+        """Return a subaccount's position in a perp market, if any."""
+        key = (subaccount_id, market)
+        found = self.perp_positions.get(key)
+        if found is not None:
+            return found
+        if isinstance(self.base, Transaction):
+            return self.base.perp_position(subaccount_id, market)
+        return self.state.perp_positions.get(key)
+
+    def subaccount_perp_positions(self, subaccount_id: SubaccountId) -> list[PerpPosition]:
+        """Return a subaccount's perp positions (flat ones included until they go), by market."""
+        found = [
+            position
+            for market in sorted(self.all_markets())
+            if (position := self.perp_position(subaccount_id, market)) is not None
+        ]
+        return [position for position in found if not position.is_flat]
+
+    def perp_mark(self, market: str) -> int:
+        """Return a perp market's mark price (WAD), 0 if none yet."""
+        found = self.perp_marks_wad.get(market)
+        if found is not None:
+            return found
+        return (
+            self.base.perp_mark(market)
+            if isinstance(self.base, Transaction)
+            else self.state.perp_marks_wad.get(market, 0)
+        )
+
+    def open_interest(self, market: str) -> int:
+        """Return a perp market's open interest: the sum of its long positions, in base atoms."""
+        found = self.open_interest_atoms.get(market)
+        if found is not None:
+            return found
+        if isinstance(self.base, Transaction):
+            return self.base.open_interest(market)
+        return self.state.open_interest_atoms.get(market, 0)
+
     def held_symbols(self, subaccount_id: SubaccountId) -> set[str]:
         """Return the assets a subaccount may hold anything in (a superset, never missing one)."""
         symbols = (
@@ -133,20 +229,24 @@ class Transaction:
             else set(self.state.held.get(subaccount_id, ()))
         )
         symbols.update(symbol for (owner, symbol) in self.positions if owner == subaccount_id)
-        symbols.update(symbol for (account, symbol) in self.ledger if account == spot(subaccount_id))
+        symbols.update(
+            symbol for (account, symbol) in self.ledger if account in (spot(subaccount_id), locked(subaccount_id))
+        )
         return symbols
 
     def holding(self, subaccount_id: SubaccountId, symbol: str) -> Holding:
         """Return what a subaccount has of one asset."""
         position = self.position(subaccount_id, symbol)
         spot_atoms = self.balance(spot(subaccount_id), symbol)
+        locked_atoms = self.balance(locked(subaccount_id), symbol)
         if position is None:
-            return Holding(spot_atoms=spot_atoms)
+            return Holding(spot_atoms=spot_atoms, locked_atoms=locked_atoms)
         pool = self.pool(symbol)
         return Holding(
             spot_atoms=spot_atoms,
             lend_atoms=lend_atoms(position.lend_scaled, pool.lend_index_ray),
             debt_atoms=debt_atoms(position.debt_scaled, pool.borrow_index_ray),
+            locked_atoms=locked_atoms,
         )
 
     def holdings(self, subaccount_id: SubaccountId) -> dict[str, Holding]:
@@ -187,6 +287,20 @@ class Transaction:
         key = (position.subaccount_id, position.symbol)
         self.positions[key] = _REMOVED if position.is_empty else position
 
+    def set_order(self, order: Order) -> None:
+        """Store an order's new state (open or closed)."""
+        self.orders[order.order_id] = order
+
+    def set_perp_position(self, position: PerpPosition) -> None:
+        """Store a perp position (a flat one is removed at commit)."""
+        self.perp_positions[(position.subaccount_id, position.market)] = position
+
+    def mark_settlement_due(self, interval_ms: int) -> None:
+        """Ask for a settlement at the next interval boundary after now, unless one is due sooner."""
+        boundary = (self.now_ms // interval_ms + 1) * interval_ms
+        if self.settlement_due_ms is None or boundary < self.settlement_due_ms:
+            self.settlement_due_ms = boundary
+
     def emit(self, event: Event) -> None:
         """Record an event of the command."""
         self.events.append(event)
@@ -212,12 +326,18 @@ class Transaction:
         parent.events.extend(self.events)
         parent.counters.update(self.counters)
         parent.interest_hour_ms = self.interest_hour_ms
+        parent.markets.update(self.markets)
+        parent.orders.update(self.orders)
+        parent.perp_positions.update(self.perp_positions)
+        parent.perp_marks_wad.update(self.perp_marks_wad)
+        parent.open_interest_atoms.update(self.open_interest_atoms)
+        parent.settlement_due_ms = self.settlement_due_ms
 
     def _commit_into_state(self, state: EngineState) -> None:
         touched: set[tuple[SubaccountId, str]] = set()
         for (account, symbol), balance in self.ledger.items():
             state.ledger[(account, symbol)] = balance
-            if account.kind == "spot":
+            if account.kind in (LedgerKind.SPOT, LedgerKind.ORDERS):
                 touched.add((SubaccountId(account.owner), symbol))
         for key, position in self.positions.items():
             touched.add(key)
@@ -227,7 +347,11 @@ class Transaction:
                 state.positions[key] = position
         for subaccount_id, symbol in touched:
             held = state.held.setdefault(subaccount_id, set())
-            if state.positions.get((subaccount_id, symbol)) or state.ledger.get((spot(subaccount_id), symbol)):
+            if (
+                state.positions.get((subaccount_id, symbol))
+                or state.ledger.get((spot(subaccount_id), symbol))
+                or state.ledger.get((locked(subaccount_id), symbol))
+            ):
                 held.add(symbol)
             else:
                 held.discard(symbol)
@@ -242,9 +366,36 @@ class Transaction:
             state.accruals.setdefault(accrual.symbol, []).append(accrual)
         for name, value in self.counters.items():
             setattr(state, name, value)
+        self._commit_trading(state)
         _record_history(state, self.events)
         state.interest_hour_ms = self.interest_hour_ms
         state.now_ms = max(state.now_ms, self.now_ms)
+
+    def _commit_trading(self, state: EngineState) -> None:
+        for symbol, market in self.markets.items():
+            state.markets[symbol] = market
+            state.books.setdefault(symbol, Book())
+        for order_id, order in sorted(self.orders.items()):
+            before = state.orders.get(order_id)
+            if order.is_open:
+                state.orders[order_id] = order
+                if before is None:
+                    state.books[order.market].add(order)
+                    state.open_order_ids.setdefault(order.subaccount_id, {})[order_id] = None
+                continue
+            if before is not None:
+                del state.orders[order_id]
+                state.books[order.market].remove(before)
+                del state.open_order_ids[order.subaccount_id][order_id]
+            state.closed_orders.append(order)
+        for key, position in self.perp_positions.items():
+            if position.is_flat:
+                state.perp_positions.pop(key, None)
+            else:
+                state.perp_positions[key] = position
+        state.perp_marks_wad.update(self.perp_marks_wad)
+        state.open_interest_atoms.update(self.open_interest_atoms)
+        state.settlement_due_ms = self.settlement_due_ms
 
 
 def _record_history(state: EngineState, events: list[Event]) -> None:
@@ -261,4 +412,18 @@ def _record_history(state: EngineState, events: list[Event]) -> None:
             case Transferred():
                 state.transfers.append(event)
             case _:
-                pass
+                _record_trading_history(state, event)
+
+
+def _record_trading_history(state: EngineState, event: Event) -> None:
+    match event:
+        case Traded():
+            state.fills.append(event.fill)
+        case Settled():
+            state.settlements.append(event)
+        case FundingPaid():
+            state.funding_payments.append(event)
+        case ShortfallCovered():
+            state.shortfalls.append(event)
+        case _:
+            pass

@@ -1,0 +1,151 @@
+"""Orders and fills: Backpack's order model, exact.
+
+An order rests in its market's book at a price; `quantity_atoms` is what was asked and
+`executed_atoms` what has filled. Spot orders lock what they may spend (`locked_atoms` of the quote
+asset for a bid, of the base asset for an ask) so a resting order can always pay; perp orders lock
+nothing and reserve initial margin instead. Orders are frozen: every change is a new value
+written through the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import NewType
+
+from crossmargin.core.ids import SubaccountId
+
+OrderId = NewType("OrderId", int)
+
+
+class OrderSide(StrEnum):
+    """Backpack's `Side`."""
+
+    BID = "Bid"
+    ASK = "Ask"
+
+
+class OrderType(StrEnum):
+    """Backpack's `OrderTypeEnum`."""
+
+    LIMIT = "Limit"
+    MARKET = "Market"
+
+
+class TimeInForce(StrEnum):
+    """Backpack's `TimeInForce`."""
+
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class SelfTradePrevention(StrEnum):
+    """Backpack's `SelfTradePrevention`."""
+
+    REJECT_TAKER = "RejectTaker"
+    REJECT_MAKER = "RejectMaker"
+    REJECT_BOTH = "RejectBoth"
+
+
+class OrderStatus(StrEnum):
+    """Backpack's `OrderStatus` (the ones we use)."""
+
+    NEW = "New"
+    PARTIALLY_FILLED = "PartiallyFilled"
+    FILLED = "Filled"
+    CANCELLED = "Cancelled"
+    EXPIRED = "Expired"
+
+
+class ExpiryReason(StrEnum):
+    """Backpack's `OrderExpiryReason` (the ones we use)."""
+
+    FILL_OR_KILL = "FillOrKill"
+    IMMEDIATE_OR_CANCEL = "ImmediateOrCancel"
+    SELF_TRADE_PREVENTION = "SelfTradePrevention"
+    INSUFFICIENT_LIQUIDITY = "InsufficientLiquidity"
+    LIQUIDATION = "Liquidation"
+
+
+class SystemOrderType(StrEnum):
+    """Backpack's `SystemOrderType`: orders the exchange places on a user's behalf."""
+
+    NONE = ""
+    COLLATERAL_CONVERSION = "CollateralConversion"
+    LIQUIDATE_POSITION_ON_BOOK = "LiquidatePositionOnBook"
+
+
+OPEN_STATUSES = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFlags:
+    """Spot-margin flags of an order, and the order's own options."""
+
+    post_only: bool = False
+    reduce_only: bool = False
+    auto_borrow: bool = False
+    auto_borrow_repay: bool = False
+    auto_lend: bool = False
+    auto_lend_redeem: bool = False
+
+
+NO_FLAGS = OrderFlags()
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """An order and how far it has filled."""
+
+    order_id: OrderId
+    subaccount_id: SubaccountId
+    market: str
+    side: OrderSide
+    order_type: OrderType
+    time_in_force: TimeInForce
+    price_wad: int
+    quantity_atoms: int
+    created_ms: int
+    client_id: int | None = None
+    flags: OrderFlags = NO_FLAGS
+    self_trade_prevention: SelfTradePrevention = SelfTradePrevention.REJECT_TAKER
+    quote_quantity_atoms: int | None = None
+    system_order_type: SystemOrderType = SystemOrderType.NONE
+    executed_atoms: int = 0
+    executed_quote_atoms: int = 0
+    locked_atoms: int = 0
+    status: OrderStatus = OrderStatus.NEW
+    expiry_reason: ExpiryReason | None = None
+
+    @property
+    def remaining_atoms(self) -> int:
+        """Return the quantity still to fill."""
+        return self.quantity_atoms - self.executed_atoms
+
+    @property
+    def is_open(self) -> bool:
+        """Return whether the order can still fill."""
+        return self.status in OPEN_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One trade between a resting maker order and an incoming taker order."""
+
+    trade_id: int
+    market: str
+    price_wad: int
+    quantity_atoms: int
+    quote_atoms: int
+    taker_side: OrderSide
+    maker_order_id: OrderId
+    taker_order_id: OrderId
+    maker_subaccount_id: SubaccountId
+    taker_subaccount_id: SubaccountId
+    maker_fee_atoms: int
+    taker_fee_atoms: int
+    maker_fee_symbol: str
+    taker_fee_symbol: str
+    at_ms: int
+    system_order_type: SystemOrderType = SystemOrderType.NONE

@@ -1,0 +1,243 @@
+"""Settlement every 10 seconds: perp PnL, fees and funding realized into USDC.
+
+At each due 10-second boundary the perp marks are refreshed, then every position's unrealized PnL
+(value at mark, rounded toward minus infinity, minus basis), pending fees and pending funding move
+into its subaccount's USDC balance in one balanced entry against `PERP_CLEARING` (PnL and funding)
+and `TRADING_FEES` (fees). The position keeps its size; its basis becomes its value at mark.
+
+A subaccount left short of USDC is covered in a fixed order: (1) redeem its USDC lend; (2) if
+`autoBorrowSettlements` is on, borrow the rest (entry fee and hourly interest as any borrow);
+(3) otherwise sell other collateral for USDC on the book (IOC `CollateralConversion` orders).
+Other collateral is never sold while an auto-borrow can serve. What cannot be covered stays as a
+negative USDC balance, which margin counts as owed. Every step is recorded with its cause
+(`ShortfallCovered`, and `Reconciliation` as the borrow-lend source), so "why do I have a USDC
+borrow?" is one history query. A subaccount left with a profit gets its auto settings applied.
+"""
+
+from __future__ import annotations
+
+from crossmargin.core.accounts import Subaccount
+from crossmargin.core.borrow_lend import borrow, redeem
+from crossmargin.core.events import (
+    BorrowLendSource,
+    Conversion,
+    PerpMarksSet,
+    Settled,
+    SettlementSource,
+    ShortfallCovered,
+)
+from crossmargin.core.funding import apply_auto_settings
+from crossmargin.core.ids import SubaccountId
+from crossmargin.core.ledger import PERP_CLEARING, TRADING_FEES, entry, spot
+from crossmargin.core.markets import MarketKind, MarketSpec
+from crossmargin.core.matching import preview_fill
+from crossmargin.core.orders import Order, OrderFlags, OrderId, OrderSide, OrderType, SystemOrderType, TimeInForce
+from crossmargin.core.perps import PerpPosition
+from crossmargin.core.trading import run_order
+from crossmargin.core.transaction import Transaction
+
+
+def refresh_perp_marks(tx: Transaction) -> None:
+    """Set each perp mark to the median of its index price, best bid and best ask."""
+    changed = []
+    for symbol, spec in sorted(tx.all_markets().items()):
+        if not spec.is_perp:
+            continue
+        index = tx.mark_price(spec.base)
+        if not index:
+            continue
+        book = tx.book(symbol)
+        bid, ask = book.bids.best_price(), book.asks.best_price()
+        mark = index if bid is None or ask is None else sorted((index, bid, ask))[1]
+        if mark != tx.perp_mark(symbol):
+            tx.perp_marks_wad[symbol] = mark
+            changed.append((symbol, mark))
+    if changed:
+        tx.emit(PerpMarksSet(tuple(changed), tx.now_ms))
+
+
+def settle(tx: Transaction) -> None:
+    """Settle every perp position at `tx.now_ms` (a 10-second boundary), then cover shortfalls."""
+    tx.settlement_due_ms = None
+    refresh_perp_marks(tx)
+    markets = {symbol: spec for symbol, spec in tx.all_markets().items() if spec.kind is MarketKind.PERP}
+    marks = {symbol: tx.perp_mark(symbol) for symbol in markets}
+    owed: dict[str, dict[SubaccountId, int]] = {}
+    for position in all_perp_positions(tx):
+        spec = markets[position.market]
+        credit = _settle_position(tx, spec, position, marks[position.market])
+        if credit is not None:
+            per_asset = owed.setdefault(spec.quote, {})
+            per_asset[position.subaccount_id] = per_asset.get(position.subaccount_id, 0) + credit
+    for asset, per_subaccount in sorted(owed.items()):
+        _cover(tx, asset, per_subaccount)
+
+
+def all_perp_positions(tx: Transaction) -> list[PerpPosition]:
+    """Return every perp position as of the transaction, in (subaccount, market) order."""
+    merged = dict(tx.state.perp_positions)
+    layers: list[Transaction] = []
+    layer: Transaction | object = tx
+    while isinstance(layer, Transaction):
+        layers.append(layer)
+        layer = layer.base
+    for each in reversed(layers):
+        merged.update(each.perp_positions)
+    return [merged[key] for key in sorted(merged)]
+
+
+def _settle_position(tx: Transaction, spec: MarketSpec, position: PerpPosition, mark_wad: int) -> int | None:
+    value = spec.value_floor(position.quantity_atoms, mark_wad)
+    pnl = value - position.basis_atoms
+    fee = position.pending_fee_atoms
+    funding = position.pending_funding_atoms
+    if not (pnl or fee or funding):
+        return None
+    tx.set_perp_position(
+        PerpPosition(
+            position.position_id,
+            position.subaccount_id,
+            position.market,
+            position.quantity_atoms,
+            value,
+            position.entry_cost_atoms,
+            0,
+            0,
+            position.realized_pnl_atoms + pnl,
+            position.cumulative_funding_atoms,
+        )
+    )
+    account = position.subaccount_id
+    tx.post(
+        entry(spec.quote, (spot(account), pnl + funding - fee), (PERP_CLEARING, -(pnl + funding)), (TRADING_FEES, fee))
+    )
+    for source, amount in (
+        (SettlementSource.REALIZE_PNL, pnl),
+        (SettlementSource.TRADING_FEES, -fee),
+        (SettlementSource.FUNDING_PAYMENT, funding),
+    ):
+        if amount:
+            tx.emit(Settled(account, spec.symbol, source, amount, position.position_id, tx.now_ms))
+    return pnl + funding - fee
+
+
+def _cover(tx: Transaction, asset: str, per_subaccount: dict[SubaccountId, int]) -> None:
+    for subaccount_id, credit in sorted(per_subaccount.items()):
+        balance = tx.balance(spot(subaccount_id), asset)
+        subaccount = tx.subaccount(subaccount_id)
+        assert subaccount is not None, "positions belong to existing subaccounts"
+        if balance < 0:
+            cover_shortfall(tx, subaccount, asset, -balance)
+        elif credit > 0:
+            apply_auto_settings(tx, subaccount_id)
+
+
+def cover_shortfall(tx: Transaction, subaccount: Subaccount, asset: str, short: int) -> None:
+    """Cover a negative balance: redeem the lend, auto-borrow if allowed, else convert collateral."""
+    spec = tx.spec(asset)
+    assert spec is not None, "settlement assets are listed"
+    account = subaccount.subaccount_id
+    needed = short
+    redeemed = borrowed = 0
+    lent = tx.holding(account, asset).lend_atoms
+    if lent:
+        amount = min(short, lent)
+        if redeem(tx, account, spec, amount, BorrowLendSource.RECONCILIATION) is None:
+            redeemed, short = amount, short - amount
+    still_lent = tx.holding(account, asset).lend_atoms
+    can_borrow = short and subaccount.auto_borrow_settlements and not still_lent
+    if can_borrow and borrow(tx, account, spec, short, BorrowLendSource.RECONCILIATION) is None:
+        borrowed, short = short, 0
+    conversions: tuple[Conversion, ...] = ()
+    if short:
+        conversions = convert_collateral(tx, subaccount, asset, short)
+        short = max(0, short - sum(conversion.proceeds_atoms for conversion in conversions))
+    tx.emit(
+        ShortfallCovered(
+            account,
+            asset,
+            needed,
+            redeemed,
+            borrowed,
+            conversions,
+            short,
+            subaccount.auto_borrow_settlements,
+            tx.now_ms,
+        )
+    )
+
+
+def convert_collateral(tx: Transaction, subaccount: Subaccount, asset: str, short: int) -> tuple[Conversion, ...]:
+    """Sell other collateral for `asset` on its spot books until `short` is covered or nothing sells."""
+    done: list[Conversion] = []
+    for spec in _conversion_markets(tx, subaccount.subaccount_id, asset):
+        available = tx.balance(spot(subaccount.subaccount_id), spec.base)
+        quantity = _quantity_for(tx, spec, subaccount.subaccount_id, available - available % spec.step_atoms, short)
+        if quantity == 0:
+            continue
+        before = tx.balance(spot(subaccount.subaccount_id), asset)
+        order = Order(
+            order_id=OrderId(tx.take_id("next_order_id")),
+            subaccount_id=subaccount.subaccount_id,
+            market=spec.symbol,
+            side=OrderSide.ASK,
+            order_type=OrderType.MARKET,
+            time_in_force=TimeInForce.IOC,
+            price_wad=0,
+            quantity_atoms=quantity,
+            created_ms=tx.now_ms,
+            flags=OrderFlags(),
+            system_order_type=SystemOrderType.COLLATERAL_CONVERSION,
+        )
+        result = run_order(tx, spec, subaccount, order)
+        assert isinstance(result, Order), "a conversion within the spot balance is never refused"
+        proceeds = tx.balance(spot(subaccount.subaccount_id), asset) - before
+        done.append(Conversion(spec.base, result.executed_atoms, proceeds))
+        short -= proceeds
+        if short <= 0:
+            break
+    return tuple(done)
+
+
+def _conversion_markets(tx: Transaction, subaccount_id: SubaccountId, asset: str) -> list[MarketSpec]:
+    """Return the spot markets selling held collateral for `asset`: stablecoins first, then by symbol."""
+    found = [
+        spec
+        for spec in tx.all_markets().values()
+        if spec.kind is MarketKind.SPOT
+        and spec.quote == asset
+        and tx.balance(spot(subaccount_id), spec.base) >= spec.step_atoms
+    ]
+    return sorted(found, key=lambda spec: (tx.mark_price(spec.base) != tx.mark_price(asset), spec.symbol))
+
+
+def _quantity_for(tx: Transaction, spec: MarketSpec, subaccount_id: SubaccountId, most: int, short: int) -> int:
+    """Return the least quantity (whole steps, at most `most`) whose sale nets `short`, or `most`."""
+    if most <= 0:
+        return 0
+
+    def proceeds(quantity: int) -> int:
+        probe = Order(
+            OrderId(0),
+            subaccount_id,
+            spec.symbol,
+            OrderSide.ASK,
+            OrderType.MARKET,
+            TimeInForce.IOC,
+            0,
+            quantity,
+            tx.now_ms,
+        )
+        sold, quote = preview_fill(tx, spec, probe)
+        return quote - spec.taker_fee.apply_up(quote) if sold else 0
+
+    if proceeds(most) <= short:
+        return most
+    low, high = 0, most // spec.step_atoms
+    while high - low > 1:
+        middle = (low + high) // 2
+        if proceeds(middle * spec.step_atoms) >= short:
+            high = middle
+        else:
+            low = middle
+    return high * spec.step_atoms

@@ -1,0 +1,348 @@
+"""Placing and cancelling orders: validation, locking, matching, resting, margin.
+
+An order is tried in a what-if transaction: checked against its market's grid and options, its
+spot funds locked (borrowing or redeeming what it lacks when its margin flags allow, source
+`SpotMargin`), matched, and then either rested (GTC limit) or closed (filled, IOC, FOK, market).
+Only then is the subaccount's margin checked: an order that would leave available margin below
+zero is refused and leaves no trace, unless it only reduces a perp position without lowering
+available margin. System orders (collateral conversions) skip the margin check: they run to
+restore it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from crossmargin.core.accounts import Subaccount
+from crossmargin.core.borrow_lend import describe, lend, repay
+from crossmargin.core.commands import CancelAllOrders, CancelOrder, PlaceOrder
+from crossmargin.core.events import BorrowLendSource, OrderChanged
+from crossmargin.core.funding import apply_auto_settings, fund_outflow
+from crossmargin.core.ids import SubaccountId
+from crossmargin.core.ledger import entry, locked, spot
+from crossmargin.core.limits import compute_subaccount_margin
+from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS, BookState, MarketSpec
+from crossmargin.core.matching import close_order, crosses, match, preview_fill
+from crossmargin.core.numbers import format_scaled
+from crossmargin.core.orders import (
+    ExpiryReason,
+    Order,
+    OrderId,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    SystemOrderType,
+    TimeInForce,
+)
+from crossmargin.core.rejections import Rejection, RejectReason
+from crossmargin.core.transaction import Transaction
+
+
+def _reject(reason: RejectReason, message: str) -> Rejection:
+    return Rejection(reason, message)
+
+
+def _market(tx: Transaction, symbol: str) -> MarketSpec | Rejection:
+    spec = tx.market(symbol)
+    if spec is None:
+        listed = ", ".join(sorted(tx.all_markets()))
+        return _reject(RejectReason.MARKET_NOT_FOUND, f"Unknown market {symbol!r}; listed markets are {listed}")
+    return spec
+
+
+def _check_state(spec: MarketSpec, command: PlaceOrder) -> Rejection | None:
+    if spec.state in (BookState.CLOSED, BookState.CANCEL_ONLY):
+        return _reject(RejectReason.MARKET_CLOSED, f"{spec.symbol} is {spec.state}: no new orders")
+    if spec.state is BookState.POST_ONLY and not command.flags.post_only:
+        return _reject(RejectReason.MARKET_CLOSED, f"{spec.symbol} accepts post-only orders only")
+    return None
+
+
+def _check_shape(spec: MarketSpec, command: PlaceOrder) -> Rejection | None:
+    refused = _check_state(spec, command)
+    if refused is None and command.order_type is OrderType.LIMIT:
+        refused = _check_price(spec, command)
+    if refused:
+        return refused
+    if command.order_type is OrderType.MARKET and command.flags.post_only:
+        return _reject(RejectReason.ORDER_INVALID, "A market order cannot be post-only")
+    if (command.quantity_atoms is None) == (command.quote_quantity_atoms is None):
+        return _reject(RejectReason.ORDER_INVALID, "Give either quantity or (market orders) quoteQuantity")
+    if command.quote_quantity_atoms is not None and command.quote_quantity_atoms <= 0:
+        return _reject(RejectReason.QUANTITY_MUST_BE_POSITIVE, "quoteQuantity must be greater than zero")
+    if command.quantity_atoms is not None:
+        refused = _check_quantity(spec, command.quantity_atoms)
+    return refused or _check_options(spec, command)
+
+
+def _check_price(spec: MarketSpec, command: PlaceOrder) -> Rejection | None:
+    if command.price_wad is None:
+        return _reject(RejectReason.PRICE_REQUIRED, "A limit order needs a price")
+    if command.price_wad <= 0:
+        return _reject(RejectReason.PRICE_MUST_BE_POSITIVE, "The price must be greater than zero")
+    if command.price_wad % spec.tick_size_wad:
+        tick = format_scaled(spec.tick_size_wad, 18)
+        return _reject(
+            RejectReason.PRICE_MUST_BE_MULTIPLE_OF_TICK, f"Price must be a multiple of {spec.symbol}'s tick size {tick}"
+        )
+    if command.quote_quantity_atoms is not None:
+        return _reject(RejectReason.ORDER_INVALID, "quoteQuantity is for market orders only")
+    return None
+
+
+def _check_options(spec: MarketSpec, command: PlaceOrder) -> Rejection | None:
+    if command.flags.post_only and command.time_in_force is not TimeInForce.GTC:
+        return _reject(RejectReason.ORDER_INVALID, "A post-only order must be GTC")
+    spot_only = command.flags.auto_borrow or command.flags.auto_lend or command.quote_quantity_atoms is not None
+    if spec.is_perp and spot_only:
+        return _reject(RejectReason.ORDER_INVALID, "Spot-margin flags and quoteQuantity are for spot markets")
+    if not spec.is_perp and command.flags.reduce_only:
+        return _reject(RejectReason.ORDER_INVALID, "reduceOnly is for perpetual markets")
+    return None
+
+
+def _check_quantity(spec: MarketSpec, quantity: int) -> Rejection | None:
+    step = format_scaled(spec.step_atoms, spec.base_decimals)
+    if quantity <= 0:
+        return _reject(RejectReason.QUANTITY_MUST_BE_POSITIVE, "Quantity must be greater than zero")
+    if quantity % spec.step_atoms:
+        return _reject(
+            RejectReason.QUANTITY_MUST_BE_MULTIPLE_OF_STEP,
+            f"Quantity must be a multiple of {spec.symbol}'s step size {step}",
+        )
+    if quantity < spec.min_quantity_atoms:
+        least = format_scaled(spec.min_quantity_atoms, spec.base_decimals)
+        return _reject(RejectReason.QUANTITY_BELOW_MINIMUM, f"Quantity is below {spec.symbol}'s minimum of {least}")
+    return None
+
+
+def new_order(tx: Transaction, spec: MarketSpec, command: PlaceOrder, system: SystemOrderType) -> Order:
+    """Return the order a command asks for, with a fresh id (quantity 0 until a quote order is sized)."""
+    market_order = command.order_type is OrderType.MARKET
+    return Order(
+        order_id=OrderId(tx.take_id("next_order_id")),
+        subaccount_id=command.subaccount_id,
+        market=spec.symbol,
+        side=command.side,
+        order_type=command.order_type,
+        time_in_force=TimeInForce.IOC
+        if market_order and command.time_in_force is TimeInForce.GTC
+        else command.time_in_force,
+        price_wad=command.price_wad or 0,
+        quantity_atoms=command.quantity_atoms or 0,
+        created_ms=tx.now_ms,
+        client_id=command.client_id,
+        flags=command.flags,
+        self_trade_prevention=command.self_trade_prevention,
+        quote_quantity_atoms=command.quote_quantity_atoms,
+        system_order_type=system,
+    )
+
+
+def place_order(tx: Transaction, command: PlaceOrder) -> Rejection | None:
+    """Backpack's `POST /api/v1/order`."""
+    subaccount = tx.subaccount(command.subaccount_id)
+    if subaccount is None:
+        return _reject(RejectReason.SUBACCOUNT_NOT_FOUND, f"Subaccount {command.subaccount_id} does not exist")
+    spec = _market(tx, command.market)
+    if isinstance(spec, Rejection):
+        return spec
+    refused = _check_shape(spec, command)
+    if refused:
+        return refused
+    trial = Transaction(tx, tx.now_ms)
+    before = compute_subaccount_margin(tx, subaccount)
+    outcome = run_order(trial, spec, subaccount, new_order(trial, spec, command, SystemOrderType.NONE))
+    if isinstance(outcome, Rejection):
+        return outcome
+    after = compute_subaccount_margin(trial, subaccount)
+    sufficient = after.available_wad >= 0 and not after.is_liquidatable
+    improves = _only_reduces(tx, trial, spec, outcome) and after.available_wad >= before.available_wad
+    if not (sufficient or improves):
+        available = format_scaled(max(before.available_wad, 0), 18)
+        return _reject(
+            RejectReason.MARGIN_INSUFFICIENT,
+            f"Order would take your available margin below zero: you have {available} USD available",
+        )
+    trial.commit()
+    return None
+
+
+def _only_reduces(tx: Transaction, trial: Transaction, spec: MarketSpec, order: Order) -> bool:
+    if not spec.is_perp or order.is_open:
+        return False
+    before = tx.perp_position(order.subaccount_id, spec.symbol)
+    after = trial.perp_position(order.subaccount_id, spec.symbol)
+    size_before = abs(before.quantity_atoms) if before else 0
+    size_after = abs(after.quantity_atoms) if after else 0
+    same_side = before is not None and after is not None and (before.quantity_atoms >= 0) == (after.quantity_atoms >= 0)
+    return size_after < size_before and (size_after == 0 or same_side)
+
+
+def run_order(tx: Transaction, spec: MarketSpec, subaccount: Subaccount, order: Order) -> Order | Rejection:
+    """Lock, match and rest or close an order inside `tx`; return it as it ends up."""
+    prepared = _prepare(tx, spec, subaccount, order)
+    if not isinstance(prepared, Order) or not prepared.is_open:
+        return prepared
+    order = prepared
+    long_before = tx.open_interest(spec.symbol)
+    order, makers = match(tx, spec, order)
+    if spec.is_perp:
+        refused = _check_open_interest(tx, spec, long_before)
+        if refused:
+            return refused
+        if order.executed_atoms:
+            tx.mark_settlement_due(SETTLEMENT_INTERVAL_MS)
+    order = _rest_or_close(tx, order)
+    if not spec.is_perp:
+        _after_spot_fills(tx, spec, order)
+    for touched in sorted({subaccount.subaccount_id, *makers}):
+        apply_auto_settings(tx, touched)
+    return order
+
+
+def _prepare(tx: Transaction, spec: MarketSpec, subaccount: Subaccount, order: Order) -> Order | Rejection:
+    """Refuse a crossing post-only order, size it, expire an unfillable FOK, lock spot funds."""
+    best = tx.book(spec.symbol).opposite(order.side).best_price()
+    if order.flags.post_only and best is not None and crosses(order, best):
+        return _reject(
+            RejectReason.POST_ONLY_WOULD_TAKE,
+            f"Post-only order would trade at once against {spec.symbol} at {format_scaled(best, 18)}",
+        )
+    sized = _size(tx, spec, order)
+    if isinstance(sized, Rejection):
+        return sized
+    if sized.time_in_force is TimeInForce.FOK and preview_fill(tx, spec, sized)[0] < sized.quantity_atoms:
+        return _finish(tx, sized, OrderStatus.EXPIRED, ExpiryReason.FILL_OR_KILL)
+    return sized if spec.is_perp else _lock(tx, spec, subaccount, sized)
+
+
+def _size(tx: Transaction, spec: MarketSpec, order: Order) -> Order | Rejection:
+    """Size a quote-quantity market order and cap a reduce-only one to the position."""
+    if order.quote_quantity_atoms is not None:
+        quantity, _ = preview_fill(tx, spec, order, quote_budget=order.quote_quantity_atoms)
+        if quantity == 0:
+            return _reject(RejectReason.NO_LIQUIDITY, f"No liquidity in {spec.symbol} for that quote quantity")
+        return replace(order, quantity_atoms=quantity)
+    if order.flags.reduce_only:
+        position = tx.perp_position(order.subaccount_id, spec.symbol)
+        held = position.quantity_atoms if position else 0
+        reducing = (held > 0 and order.side is OrderSide.ASK) or (held < 0 and order.side is OrderSide.BID)
+        if not reducing:
+            return _reject(
+                RejectReason.REDUCE_ONLY_NOT_REDUCED, f"A reduce-only order must reduce your {spec.symbol} position"
+            )
+        return replace(order, quantity_atoms=min(order.quantity_atoms, abs(held)))
+    return order
+
+
+def _lock(tx: Transaction, spec: MarketSpec, subaccount: Subaccount, order: Order) -> Order | Rejection:
+    """Lock what a spot order may spend, borrowing or redeeming what is lacking if allowed."""
+    if order.side is OrderSide.ASK:
+        asset, need = spec.base, order.quantity_atoms
+    elif order.quote_quantity_atoms is not None:
+        asset, need = spec.quote, order.quote_quantity_atoms
+    elif order.order_type is OrderType.MARKET:
+        asset, need = spec.quote, preview_fill(tx, spec, order)[1]
+    else:
+        asset, need = spec.quote, spec.quote_atoms(order.quantity_atoms, order.price_wad)
+    asset_spec = tx.spec(asset)
+    assert asset_spec is not None, "a market's assets are listed"
+    if need == 0:
+        return order
+    refused = fund_outflow(
+        tx,
+        subaccount.subaccount_id,
+        asset_spec,
+        need,
+        auto_borrow=order.flags.auto_borrow,
+        auto_lend_redeem=order.flags.auto_lend_redeem or subaccount.auto_lend,
+        source=BorrowLendSource.SPOT_MARGIN,
+    )
+    if refused:
+        return replace(refused, message=f"Order needs {describe(asset_spec, need)}: {refused.message}")
+    account = subaccount.subaccount_id
+    tx.post(entry(asset, (spot(account), -need), (locked(account), need)))
+    return replace(order, locked_atoms=need)
+
+
+def _check_open_interest(tx: Transaction, spec: MarketSpec, long_before: int) -> Rejection | None:
+    after = tx.open_interest(spec.symbol)
+    if spec.open_interest_limit_atoms and after > spec.open_interest_limit_atoms and after > long_before:
+        limit = format_scaled(spec.open_interest_limit_atoms, spec.base_decimals)
+        return _reject(
+            RejectReason.OPEN_INTEREST_LIMIT_EXCEEDED, f"{spec.symbol} open interest would exceed its limit of {limit}"
+        )
+    return None
+
+
+def _rest_or_close(tx: Transaction, order: Order) -> Order:
+    if order.status is OrderStatus.EXPIRED:
+        return _finish(tx, order, OrderStatus.EXPIRED, order.expiry_reason)
+    if order.remaining_atoms == 0:
+        return _finish(tx, order, OrderStatus.FILLED)
+    if order.order_type is OrderType.MARKET or order.time_in_force is not TimeInForce.GTC:
+        return _finish(tx, order, OrderStatus.EXPIRED, ExpiryReason.IMMEDIATE_OR_CANCEL)
+    tx.set_order(order)
+    tx.emit(OrderChanged(order, tx.now_ms))
+    return order
+
+
+def _finish(tx: Transaction, order: Order, status: OrderStatus, reason: ExpiryReason | None = None) -> Order:
+    return close_order(tx, order, status, reason)
+
+
+def _after_spot_fills(tx: Transaction, spec: MarketSpec, order: Order) -> None:
+    """Apply an order's `autoBorrowRepay` and `autoLend` to what it received."""
+    if not order.executed_atoms or not (order.flags.auto_borrow_repay or order.flags.auto_lend):
+        return
+    received = spec.base if order.side is OrderSide.BID else spec.quote
+    asset = tx.spec(received)
+    assert asset is not None, "a market's assets are listed"
+    account = order.subaccount_id
+    holding = tx.holding(account, received)
+    if order.flags.auto_borrow_repay and holding.debt_atoms and holding.spot_atoms > 0:
+        refused = repay(tx, account, asset, min(holding.spot_atoms, holding.debt_atoms), BorrowLendSource.SPOT_MARGIN)
+        assert refused is None, "a repay within the spot balance always succeeds"
+    idle = tx.balance(spot(account), received)
+    if order.flags.auto_lend and idle > 0 and not tx.holding(account, received).debt_atoms:
+        lend(tx, account, asset, idle, BorrowLendSource.SPOT_MARGIN)
+
+
+def cancel_order(tx: Transaction, command: CancelOrder) -> Rejection | None:
+    """Backpack's `DELETE /api/v1/order`, by order id or client id."""
+    spec = _market(tx, command.market)
+    if isinstance(spec, Rejection):
+        return spec
+    if (command.order_id is None) == (command.client_id is None):
+        return _reject(RejectReason.ORDER_INVALID, "Give either orderId or clientId")
+    for order in tx.open_orders(command.subaccount_id):
+        if order.market != spec.symbol:
+            continue
+        if order.order_id == command.order_id or (
+            command.client_id is not None and order.client_id == command.client_id
+        ):
+            close_order(tx, order, OrderStatus.CANCELLED)
+            apply_auto_settings(tx, command.subaccount_id)
+            return None
+    which = f"id {command.order_id}" if command.order_id is not None else f"clientId {command.client_id}"
+    return _reject(RejectReason.ORDER_NOT_FOUND, f"No open {spec.symbol} order with {which}")
+
+
+def cancel_all_orders(tx: Transaction, command: CancelAllOrders) -> Rejection | None:
+    """Backpack's `DELETE /api/v1/orders`: cancel every open order of the subaccount in a market."""
+    spec = _market(tx, command.market)
+    if isinstance(spec, Rejection):
+        return spec
+    if tx.subaccount(command.subaccount_id) is None:
+        return _reject(RejectReason.SUBACCOUNT_NOT_FOUND, f"Subaccount {command.subaccount_id} does not exist")
+    cancel_subaccount_orders(tx, command.subaccount_id, spec.symbol)
+    return None
+
+
+def cancel_subaccount_orders(tx: Transaction, subaccount_id: SubaccountId, market: str | None = None) -> None:
+    """Cancel a subaccount's open orders (in one market, or all), then apply its auto settings."""
+    for order in tx.open_orders(subaccount_id):
+        if market is None or order.market == market:
+            close_order(tx, order, OrderStatus.CANCELLED)
+    apply_auto_settings(tx, subaccount_id)
