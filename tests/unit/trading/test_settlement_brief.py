@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from engine_driver import HOUR_MS, Driver
+
 from crossmargin.core.events import BorrowLendSource, Settled, SettlementSource, ShortfallCovered
 from crossmargin.core.ledger import spot
-from engine_driver import HOUR_MS, Driver
 
 SECOND_MS = 1_000
 
