@@ -22,8 +22,12 @@ from crossmargin.api.responses import error_response
 from crossmargin.api.routes.admin import admin_routes
 from crossmargin.api.routes.borrow_lend import borrow_lend_routes
 from crossmargin.api.routes.docs import docs_routes
+from crossmargin.api.routes.market_data import market_data_routes
 from crossmargin.api.routes.markets import market_routes
+from crossmargin.api.routes.orders import order_routes
 from crossmargin.api.routes.reads import private_read_routes, public_read_routes
+from crossmargin.api.routes.trading_reads import trading_read_routes
+from crossmargin.api.streams import stream_routes
 from crossmargin.api.views import QueryError
 from crossmargin.app.service import Service
 
@@ -71,6 +75,10 @@ def create_app(service: Service, admin_token: str) -> Starlette:
         *private_read_routes(context),
         *borrow_lend_routes(context),
         *admin_routes(context),
+        *market_data_routes(context),
+        *order_routes(context),
+        *trading_read_routes(context),
+        *stream_routes(context),
     ]
     return Starlette(
         routes=routes,
