@@ -151,21 +151,31 @@ def place_order(tx: Transaction, command: PlaceOrder) -> Rejection | None:
     if refused:
         return refused
     trial = Transaction(tx, tx.now_ms)
-    before = compute_subaccount_margin(tx, subaccount)
     outcome = run_order(trial, spec, subaccount, new_order(trial, spec, command, SystemOrderType.NONE))
     if isinstance(outcome, Rejection):
         return outcome
-    after = compute_subaccount_margin(trial, subaccount)
-    sufficient = after.available_wad >= 0 and not after.is_liquidatable
-    improves = _only_reduces(tx, trial, spec, outcome) and after.available_wad >= before.available_wad
-    if not (sufficient or improves):
-        available = format_scaled(max(before.available_wad, 0), 18)
-        return _reject(
-            RejectReason.MARGIN_INSUFFICIENT,
-            f"Order would take your available margin below zero: you have {available} USD available",
-        )
+    refused = _check_margin(tx, trial, spec, subaccount, outcome)
+    if refused:
+        return refused
     trial.commit()
     return None
+
+
+def _check_margin(
+    tx: Transaction, trial: Transaction, spec: MarketSpec, subaccount: Subaccount, order: Order
+) -> Rejection | None:
+    """Refuse an order leaving available margin < 0 or MMR >= 100%, unless it only reduces a perp position."""
+    after = compute_subaccount_margin(trial, subaccount)
+    if after.available_wad >= 0 and not after.is_liquidatable:
+        return None
+    before = compute_subaccount_margin(tx, subaccount)
+    if _only_reduces(tx, trial, spec, order) and after.available_wad >= before.available_wad:
+        return None
+    available = format_scaled(max(before.available_wad, 0), 18)
+    return _reject(
+        RejectReason.MARGIN_INSUFFICIENT,
+        f"Order would take your available margin below zero: you have {available} USD available",
+    )
 
 
 def _only_reduces(tx: Transaction, trial: Transaction, spec: MarketSpec, order: Order) -> bool:

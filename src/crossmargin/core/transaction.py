@@ -168,14 +168,15 @@ class Transaction:
 
     def open_orders(self, subaccount_id: SubaccountId) -> list[Order]:
         """Return a subaccount's open orders as of this transaction, oldest first."""
-        ids = dict(self.state.open_order_ids.get(subaccount_id, {}))
+        ids = self.state.open_order_ids.get(subaccount_id, {})
         layer: Transaction | EngineState = self
+        pending: list[OrderId] = []
         while isinstance(layer, Transaction):
-            ids.update(
-                (order_id, None) for order_id, order in layer.orders.items() if order.subaccount_id == subaccount_id
-            )
+            pending.extend(order_id for order_id, order in layer.orders.items() if order.subaccount_id == subaccount_id)
             layer = layer.base
-        found = (self.order(order_id) for order_id in sorted(ids))
+        if pending:
+            ids = dict.fromkeys(sorted({*ids, *pending}))
+        found = [self.order(order_id) for order_id in ids]
         return [order for order in found if order is not None and order.is_open]
 
     def book(self, market: str) -> Book:
@@ -193,13 +194,15 @@ class Transaction:
         return self.state.perp_positions.get(key)
 
     def subaccount_perp_positions(self, subaccount_id: SubaccountId) -> list[PerpPosition]:
-        """Return a subaccount's perp positions (flat ones included until they go), by market."""
-        found = [
+        """Return a subaccount's perp positions that are not flat, by market."""
+        markets = (
+            self.state.markets.keys() if not self.markets and isinstance(self.base, EngineState) else self.all_markets()
+        )
+        return [
             position
-            for market in sorted(self.all_markets())
-            if (position := self.perp_position(subaccount_id, market)) is not None
+            for market in sorted(markets)
+            if (position := self.perp_position(subaccount_id, market)) is not None and not position.is_flat
         ]
-        return [position for position in found if not position.is_flat]
 
     def perp_mark(self, market: str) -> int:
         """Return a perp market's mark price (WAD), 0 if none yet."""
