@@ -1,9 +1,12 @@
-"""Scheduler: on the wall clock, submit a Tick at every full hour so interest is charged on time.
+"""Scheduler: on the wall clock, submit a Tick when work falls due, so it happens on time.
 
-Every command already charges the hours that fell due before it, so correctness never depends on
-the scheduler; it makes the charge happen on the hour even when no command arrives, so that reads
-(balances, history) show the hour's interest promptly. On the manual clock `Service.advance_clock`
-does the same job and no scheduler runs.
+Every command already runs what fell due before it (hourly interest and funding, 10-second perp
+settlements), so correctness never depends on the scheduler; it makes that work happen on time
+even when no command arrives, so that reads (balances, history) show it promptly. It ticks just
+after every full hour, and, given a way to read the state's `settlement_due_ms`, when a
+settlement falls due: it reads that value at most every `settlement_poll_seconds` (a cheap
+lookup, never a busy loop) and submits one Tick per due value. On the manual clock
+`Service.advance_clock` does the same job and no scheduler runs.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from crossmargin.core.engine import Accepted, Rejected
 from crossmargin.core.interest import next_hour_ms
 
 SLEEP_SECONDS_MAX: Final = 60.0
+SETTLEMENT_POLL_SECONDS: Final = 1.0
 
 
 class HourlyScheduler:
-    """A daemon thread that submits `Tick()` just after every full hour of the clock."""
+    """A daemon thread that submits `Tick()` after every full hour and when a settlement falls due."""
 
     def __init__(
         self,
@@ -30,13 +34,20 @@ class HourlyScheduler:
         clock: Clock,
         *,
         poll_seconds_max: float = SLEEP_SECONDS_MAX,
+        settlement_due_ms: Callable[[], int | None] | None = None,
+        settlement_poll_seconds: float = SETTLEMENT_POLL_SECONDS,
     ) -> None:
         self._submit = submit
         self._clock = clock
         self._poll_seconds_max = poll_seconds_max
+        self._settlement_due_ms = settlement_due_ms
+        self._settlement_poll_seconds = settlement_poll_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="crossmargin-scheduler", daemon=True)
+        self._hour_due_ms = next_hour_ms(clock.now_ms())
+        self._settlement_ticked_ms: int | None = None
         self.ticks_submitted = 0
+        self.settlement_ticks_submitted = 0
 
     def start(self) -> None:
         """Start the thread."""
@@ -48,14 +59,32 @@ class HourlyScheduler:
         if self._thread.is_alive():
             self._thread.join()
 
-    def _run(self) -> None:
-        due_ms = next_hour_ms(self._clock.now_ms())
-        while not self._stop.is_set():
-            remaining_ms = due_ms - self._clock.now_ms()
-            if remaining_ms > 0:
-                # Sleep in bounded steps so a clock that jumps (suspend, NTP) is noticed soon.
-                self._stop.wait(min(remaining_ms / 1000, self._poll_seconds_max))
-                continue
+    def poll(self) -> float:
+        """Submit a Tick if an hour or a settlement is due; return how many seconds to wait before the next poll."""
+        now_ms = self._clock.now_ms()
+        if now_ms >= self._hour_due_ms:
             self._submit(Tick())
             self.ticks_submitted += 1
-            due_ms = next_hour_ms(self._clock.now_ms())
+            self._hour_due_ms = next_hour_ms(now_ms)
+            return 0.0
+        wait_ms = self._hour_due_ms - now_ms
+        if self._settlement_due_ms is None:
+            return min(wait_ms / 1000, self._poll_seconds_max)
+        due_ms = self._settlement_due_ms()
+        if due_ms is not None and due_ms <= now_ms and due_ms != self._settlement_ticked_ms:
+            # One Tick per due value: the next settlement, once this one runs, is due at a later boundary.
+            self._settlement_ticked_ms = due_ms
+            self._submit(Tick())
+            self.ticks_submitted += 1
+            self.settlement_ticks_submitted += 1
+            return 0.0
+        if due_ms is not None and due_ms > now_ms:
+            wait_ms = min(wait_ms, due_ms - now_ms)
+        return min(wait_ms / 1000, self._poll_seconds_max, self._settlement_poll_seconds)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            seconds = self.poll()
+            if seconds > 0:
+                # Sleep in bounded steps so a clock that jumps (suspend, NTP) is noticed soon.
+                self._stop.wait(seconds)
