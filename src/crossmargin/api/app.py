@@ -22,6 +22,7 @@ from crossmargin.api.responses import error_response
 from crossmargin.api.routes.admin import admin_routes
 from crossmargin.api.routes.borrow_lend import borrow_lend_routes
 from crossmargin.api.routes.docs import docs_routes
+from crossmargin.api.routes.explain import explain_routes
 from crossmargin.api.routes.market_data import market_data_routes
 from crossmargin.api.routes.markets import market_routes
 from crossmargin.api.routes.orders import order_routes
@@ -79,6 +80,7 @@ def create_app(service: Service, admin_token: str) -> Starlette:
         *order_routes(context),
         *trading_read_routes(context),
         *stream_routes(context),
+        *explain_routes(context),
     ]
     return Starlette(
         routes=routes,
