@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from crossmargin.core.ids import AccountId, PositionId, SubaccountId
 from crossmargin.core.numbers import Ratio
@@ -197,9 +198,11 @@ class PerpPositionChanged:
     at_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class Settled:
-    """USDC moved by a settlement: realized PnL, trading fees or funding (signed, + is credit)."""
+class Settled(NamedTuple):
+    """USDC moved by a settlement: realized PnL, trading fees or funding (signed, + is credit).
+
+    A NamedTuple rather than a frozen dataclass: a settlement pass makes one per moved position.
+    """
 
     subaccount_id: SubaccountId
     market: str

@@ -10,8 +10,6 @@ them in USDC (`FundingPayment`).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from crossmargin.core.events import FundingPaid
 from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS, MarketSpec
 from crossmargin.core.numbers import WAD
@@ -55,8 +53,7 @@ def pay_funding(tx: Transaction) -> None:
         if not signed:
             continue
         tx.set_perp_position(
-            replace(
-                position,
+            position._replace(
                 pending_funding_atoms=position.pending_funding_atoms + signed,
                 cumulative_funding_atoms=position.cumulative_funding_atoms + signed,
             )

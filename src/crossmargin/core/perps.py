@@ -11,15 +11,14 @@ entered at, giving `entryPrice`; it is display only and never moves money.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from crossmargin.core.ids import PositionId, SubaccountId
 from crossmargin.core.markets import MarketSpec
 
 
-@dataclass(frozen=True, slots=True)
-class PerpPosition:
-    """A subaccount's position in one perpetual market."""
+class PerpPosition(NamedTuple):
+    """A subaccount's position in one perpetual market (a NamedTuple: settlement makes 100,000s of them)."""
 
     position_id: PositionId
     subaccount_id: SubaccountId
@@ -64,8 +63,7 @@ def apply_trade(position: PerpPosition, signed_atoms: int, quote_atoms: int, fee
         entry = position.entry_cost_atoms * after // before
     else:
         entry = signed_quote * after // signed_atoms
-    return replace(
-        position,
+    return position._replace(
         quantity_atoms=after,
         basis_atoms=position.basis_atoms + signed_quote,
         entry_cost_atoms=entry,

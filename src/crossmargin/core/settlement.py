@@ -16,6 +16,8 @@ borrow?" is one history query. A subaccount left with a profit gets its auto set
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from crossmargin.core.accounts import Subaccount
 from crossmargin.core.borrow_lend import borrow, redeem
 from crossmargin.core.events import (
@@ -28,9 +30,10 @@ from crossmargin.core.events import (
 )
 from crossmargin.core.funding import apply_auto_settings
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.ledger import PERP_CLEARING, TRADING_FEES, entry, spot
+from crossmargin.core.ledger import PERP_CLEARING, TRADING_FEES, LedgerAccount, LedgerKind, spot
 from crossmargin.core.markets import MarketKind, MarketSpec
 from crossmargin.core.matching import preview_fill
+from crossmargin.core.numbers import WAD
 from crossmargin.core.orders import Order, OrderFlags, OrderId, OrderSide, OrderType, SystemOrderType, TimeInForce
 from crossmargin.core.perps import PerpPosition
 from crossmargin.core.trading import run_order
@@ -57,78 +60,90 @@ def refresh_perp_marks(tx: Transaction) -> None:
 
 
 def settle(tx: Transaction) -> None:
-    """Settle every perp position at `tx.now_ms` (a 10-second boundary), then cover shortfalls."""
+    """Settle every perp position at `tx.now_ms` (a 10-second boundary), then cover shortfalls.
+
+    One tight pass: per position a handful of integer operations, one new position and up to three
+    `Settled` rows; the USDC moves of all positions go into one balanced bulk posting per asset.
+    """
     tx.settlement_due_ms = None
     refresh_perp_marks(tx)
-    markets = {symbol: spec for symbol, spec in tx.all_markets().items() if spec.kind is MarketKind.PERP}
-    marks = {symbol: tx.perp_mark(symbol) for symbol in markets}
-    owed: dict[str, dict[SubaccountId, int]] = {}
+    pricing = {
+        symbol: (tx.perp_mark(symbol) * spec.quote_unit_atoms, spec.base_unit_atoms * WAD, spec.quote)
+        for symbol, spec in tx.all_markets().items()
+        if spec.kind is MarketKind.PERP
+    }
+    moved: dict[str, dict[SubaccountId, int]] = {}
+    totals: dict[str, list[int]] = {}
+    settled: dict[tuple[SubaccountId, str], PerpPosition] = {}
+    rows: list[Settled] = []
+    now = tx.now_ms
     for position in all_perp_positions(tx):
-        spec = markets[position.market]
-        credit = _settle_position(tx, spec, position, marks[position.market])
-        if credit is not None:
-            per_asset = owed.setdefault(spec.quote, {})
-            per_asset[position.subaccount_id] = per_asset.get(position.subaccount_id, 0) + credit
-    for asset, per_subaccount in sorted(owed.items()):
-        _cover(tx, asset, per_subaccount)
+        pid, account, market, quantity, basis, entry_cost, fee, funding, realized, cumulative = position
+        numerator, denominator, quote = pricing[market]
+        value = quantity * numerator // denominator
+        pnl = value - basis
+        if not (pnl or fee or funding):
+            continue
+        settled[(account, market)] = PerpPosition(
+            pid, account, market, quantity, value, entry_cost, 0, 0, realized + pnl, cumulative
+        )
+        per_asset = moved.get(quote)
+        if per_asset is None:
+            per_asset = moved[quote] = {}
+            totals[quote] = [0, 0]
+        per_asset[account] = per_asset.get(account, 0) + pnl + funding - fee
+        clearing_and_fees = totals[quote]
+        clearing_and_fees[0] -= pnl + funding
+        clearing_and_fees[1] += fee
+        if pnl:
+            rows.append(Settled(account, market, SettlementSource.REALIZE_PNL, pnl, pid, now))
+        if fee:
+            rows.append(Settled(account, market, SettlementSource.TRADING_FEES, -fee, pid, now))
+        if funding:
+            rows.append(Settled(account, market, SettlementSource.FUNDING_PAYMENT, funding, pid, now))
+    tx.perp_positions.update(settled)
+    tx.events.extend(rows)
+    for asset, per_subaccount in sorted(moved.items()):
+        deltas: dict[LedgerAccount, int] = {
+            LedgerAccount(LedgerKind.SPOT, account): amount for account, amount in per_subaccount.items()
+        }
+        deltas[PERP_CLEARING] = totals[asset][0]
+        deltas[TRADING_FEES] = totals[asset][1]
+        tx.post_deltas(asset, deltas)
+        _cover(tx, asset, deltas)
 
 
-def all_perp_positions(tx: Transaction) -> list[PerpPosition]:
-    """Return every perp position as of the transaction, in (subaccount, market) order."""
-    merged = dict(tx.state.perp_positions)
+def all_perp_positions(tx: Transaction) -> Iterable[PerpPosition]:
+    """Return every perp position as of the transaction (the state's order, then new ones)."""
     layers: list[Transaction] = []
     layer: Transaction | object = tx
     while isinstance(layer, Transaction):
-        layers.append(layer)
+        if layer.perp_positions:
+            layers.append(layer)
         layer = layer.base
+    if not layers:
+        return tx.state.perp_positions.values()
+    merged = dict(tx.state.perp_positions)
     for each in reversed(layers):
         merged.update(each.perp_positions)
-    return [merged[key] for key in sorted(merged)]
+    return merged.values()
 
 
-def _settle_position(tx: Transaction, spec: MarketSpec, position: PerpPosition, mark_wad: int) -> int | None:
-    value = spec.value_floor(position.quantity_atoms, mark_wad)
-    pnl = value - position.basis_atoms
-    fee = position.pending_fee_atoms
-    funding = position.pending_funding_atoms
-    if not (pnl or fee or funding):
-        return None
-    tx.set_perp_position(
-        PerpPosition(
-            position.position_id,
-            position.subaccount_id,
-            position.market,
-            position.quantity_atoms,
-            value,
-            position.entry_cost_atoms,
-            0,
-            0,
-            position.realized_pnl_atoms + pnl,
-            position.cumulative_funding_atoms,
-        )
-    )
-    account = position.subaccount_id
-    tx.post(
-        entry(spec.quote, (spot(account), pnl + funding - fee), (PERP_CLEARING, -(pnl + funding)), (TRADING_FEES, fee))
-    )
-    for source, amount in (
-        (SettlementSource.REALIZE_PNL, pnl),
-        (SettlementSource.TRADING_FEES, -fee),
-        (SettlementSource.FUNDING_PAYMENT, funding),
-    ):
-        if amount:
-            tx.emit(Settled(account, spec.symbol, source, amount, position.position_id, tx.now_ms))
-    return pnl + funding - fee
-
-
-def _cover(tx: Transaction, asset: str, per_subaccount: dict[SubaccountId, int]) -> None:
-    for subaccount_id, credit in sorted(per_subaccount.items()):
-        balance = tx.balance(spot(subaccount_id), asset)
+def _cover(tx: Transaction, asset: str, moved: dict[LedgerAccount, int]) -> None:
+    """Cover every balance the pass left negative; apply auto settings where it left a profit."""
+    ledger = tx.ledger  # settle has just posted every balance it moved into this layer
+    candidates = [
+        (account.owner, credit, balance)
+        for account, credit in moved.items()
+        if account.kind is LedgerKind.SPOT and ((balance := ledger.get((account, asset), 0)) < 0 or credit > 0)
+    ]
+    for owner, credit, balance in sorted(candidates):
+        subaccount_id = SubaccountId(owner)
         subaccount = tx.subaccount(subaccount_id)
         assert subaccount is not None, "positions belong to existing subaccounts"
         if balance < 0:
             cover_shortfall(tx, subaccount, asset, -balance)
-        elif credit > 0:
+        elif credit > 0 and (subaccount.auto_lend or subaccount.auto_repay_borrows):
             apply_auto_settings(tx, subaccount_id)
 
 

@@ -8,6 +8,8 @@ rejected command simply drops its transaction, so it leaves no trace (TigerBeetl
 
 from __future__ import annotations
 
+from typing import Any
+
 from crossmargin.core.accounts import Position, Subaccount
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.book import Book
@@ -298,6 +300,29 @@ class Transaction:
         """Store a perp position (a flat one is removed at commit)."""
         self.perp_positions[(position.subaccount_id, position.market)] = position
 
+    def post_deltas(self, asset: str, deltas: dict[LedgerAccount, int]) -> None:
+        """Apply many signed changes in one asset at once; they must balance (INV-LEDGER-1).
+
+        The bulk form of `post` for settlement passes over 100,000s of positions.
+        """
+        assert sum(deltas.values()) == 0, "INV-LEDGER-1: every journal entry balances per asset"
+        layers = [self.ledger]
+        layer: Transaction | EngineState = self.base
+        while isinstance(layer, Transaction):
+            layers.append(layer.ledger)
+            layer = layer.base
+        layers.append(self.state.ledger)
+        ledger = self.ledger
+        for account, delta in deltas.items():
+            if delta:
+                key = (account, asset)
+                for source in layers:
+                    if key in source:
+                        ledger[key] = source[key] + delta
+                        break
+                else:
+                    ledger[key] = delta
+
     def mark_settlement_due(self, interval_ms: int) -> None:
         """Ask for a settlement at the next interval boundary after now, unless one is due sooner."""
         boundary = (self.now_ms // interval_ms + 1) * interval_ms
@@ -338,26 +363,21 @@ class Transaction:
 
     def _commit_into_state(self, state: EngineState) -> None:
         touched: set[tuple[SubaccountId, str]] = set()
+        held_by = state.held
+        state.ledger.update(self.ledger)
         for (account, symbol), balance in self.ledger.items():
-            state.ledger[(account, symbol)] = balance
-            if account.kind in (LedgerKind.SPOT, LedgerKind.ORDERS):
-                touched.add((SubaccountId(account.owner), symbol))
+            if account.kind is LedgerKind.SPOT or account.kind is LedgerKind.ORDERS:
+                owner = SubaccountId(account.owner)
+                if balance and symbol in held_by.get(owner, ()):
+                    continue  # still held: nothing to re-index
+                touched.add((owner, symbol))
         for key, position in self.positions.items():
             touched.add(key)
             if position is None:
                 state.positions.pop(key, None)
             else:
                 state.positions[key] = position
-        for subaccount_id, symbol in touched:
-            held = state.held.setdefault(subaccount_id, set())
-            if (
-                state.positions.get((subaccount_id, symbol))
-                or state.ledger.get((spot(subaccount_id), symbol))
-                or state.ledger.get((locked(subaccount_id), symbol))
-            ):
-                held.add(symbol)
-            else:
-                held.discard(symbol)
+        _reindex_held(state, touched)
         state.pools.update(self.pools)
         for subaccount in self.subaccounts.values():
             state.api_keys.update(dict.fromkeys(subaccount.api_keys, subaccount.subaccount_id))
@@ -391,42 +411,46 @@ class Transaction:
                 state.books[order.market].remove(before)
                 del state.open_order_ids[order.subaccount_id][order_id]
             state.closed_orders.append(order)
+        positions = state.perp_positions
         for key, position in self.perp_positions.items():
             if position.is_flat:
-                state.perp_positions.pop(key, None)
+                positions.pop(key, None)
             else:
-                state.perp_positions[key] = position
+                positions[key] = position
         state.perp_marks_wad.update(self.perp_marks_wad)
         state.open_interest_atoms.update(self.open_interest_atoms)
         state.settlement_due_ms = self.settlement_due_ms
 
 
+def _reindex_held(state: EngineState, touched: set[tuple[SubaccountId, str]]) -> None:
+    for subaccount_id, symbol in touched:
+        held = state.held.setdefault(subaccount_id, set())
+        if (
+            state.positions.get((subaccount_id, symbol))
+            or state.ledger.get((spot(subaccount_id), symbol))
+            or state.ledger.get((locked(subaccount_id), symbol))
+        ):
+            held.add(symbol)
+        else:
+            held.discard(symbol)
+
+
 def _record_history(state: EngineState, events: list[Event]) -> None:
+    """Append the user-visible history rows among the events (dispatch by type: passes can be large)."""
+    lists: dict[type, list[Any]] = {
+        BorrowLendMoved: state.movements,
+        EntryFeeCharged: state.entry_fees,
+        Deposited: state.deposits,
+        Withdrew: state.withdrawals,
+        Transferred: state.transfers,
+        Settled: state.settlements,
+        FundingPaid: state.funding_payments,
+        ShortfallCovered: state.shortfalls,
+    }
+    fills = state.fills
     for event in events:
-        match event:
-            case BorrowLendMoved():
-                state.movements.append(event)
-            case EntryFeeCharged():
-                state.entry_fees.append(event)
-            case Deposited():
-                state.deposits.append(event)
-            case Withdrew():
-                state.withdrawals.append(event)
-            case Transferred():
-                state.transfers.append(event)
-            case _:
-                _record_trading_history(state, event)
-
-
-def _record_trading_history(state: EngineState, event: Event) -> None:
-    match event:
-        case Traded():
-            state.fills.append(event.fill)
-        case Settled():
-            state.settlements.append(event)
-        case FundingPaid():
-            state.funding_payments.append(event)
-        case ShortfallCovered():
-            state.shortfalls.append(event)
-        case _:
-            pass
+        target = lists.get(type(event))
+        if target is not None:
+            target.append(event)
+        elif type(event) is Traded:
+            fills.append(event.fill)
