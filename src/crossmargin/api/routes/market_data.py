@@ -1,13 +1,63 @@
-"""Placeholder: filled in by the trading API work."""
+"""Public market data routes: depth, recent trades, K-lines, open interest and funding rates.
+
+Each handler reads the state once through `Service.read` and renders it with a view
+(`views/market_data.py`, `views/perps.py`); `/api/v1/markPrices` is served with the other public
+reads. Nothing here may be cached: every answer changes with the next order.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
+from crossmargin.api import inputs, views
 from crossmargin.api.context import ApiContext
+from crossmargin.api.responses import json_response
+from crossmargin.api.routes.markets import NO_CACHE
+from crossmargin.api.views.market_data import view_depth, view_klines, view_trades
+from crossmargin.api.views.perps import view_funding_rates, view_open_interest
+
+
+def _optional_int(request: Request, name: str) -> int | None:
+    return None if request.query_params.get(name) is None else inputs.integer(request.query_params, name)
 
 
 def market_data_routes(context: ApiContext) -> list[BaseRoute]:
-    """Return the routes of this module."""
-    del context
-    return []
+    """Return the public market data routes."""
+    read = context.service.read
+
+    async def depth(request: Request) -> Response:
+        symbol, limit = inputs.text(request.query_params, "symbol"), _optional_int(request, "limit")
+        return json_response(read(lambda state: view_depth(state, symbol, limit)), headers=NO_CACHE)
+
+    async def trades(request: Request) -> Response:
+        symbol, limit = inputs.text(request.query_params, "symbol"), _optional_int(request, "limit")
+        return json_response(read(lambda state: view_trades(state, symbol, limit)), headers=NO_CACHE)
+
+    async def klines(request: Request) -> Response:
+        query = request.query_params
+        symbol, interval = inputs.text(query, "symbol"), inputs.text(query, "interval")
+        start, end = inputs.integer(query, "startTime"), _optional_int(request, "endTime")
+        price_type = query.get("priceType")
+        return json_response(
+            read(lambda state: view_klines(state, symbol, interval, start, end, price_type)), headers=NO_CACHE
+        )
+
+    async def open_interest(request: Request) -> Response:
+        symbol = request.query_params.get("symbol")
+        return json_response(read(lambda state: view_open_interest(state, symbol)), headers=NO_CACHE)
+
+    async def funding_rates(request: Request) -> Response:
+        symbol = inputs.text(request.query_params, "symbol")
+        found = read(lambda state: view_funding_rates(state, symbol))
+        page = views.page(found, _optional_int(request, "limit"), _optional_int(request, "offset"))
+        return json_response(page.rows, headers=page.headers())
+
+    return [
+        Route("/api/v1/depth", depth, methods=["GET"]),
+        Route("/api/v1/trades", trades, methods=["GET"]),
+        Route("/api/v1/klines", klines, methods=["GET"]),
+        Route("/api/v1/openInterest", open_interest, methods=["GET"]),
+        Route("/api/v1/fundingRates", funding_rates, methods=["GET"]),
+    ]

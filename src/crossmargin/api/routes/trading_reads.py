@@ -1,13 +1,71 @@
-"""Placeholder: filled in by the trading API work."""
+"""Signed trading reads: open perp positions and the order, fill, funding and settlement histories.
+
+Histories are paged with `limit`/`offset` and answer with Backpack's X-PAGE/X-TOTAL headers, the
+same way as the borrow-lend histories (`routes/reads.py`, whose helpers these reuse). A repeated
+`marketType` query parameter filters by several market types.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
+from crossmargin.api import order_inputs
 from crossmargin.api.context import ApiContext
+from crossmargin.api.responses import json_response
+from crossmargin.api.routes.reads import Parameters, _optional_int, _paged, _text
+from crossmargin.api.signed import signed
+from crossmargin.api.views.orders import view_fills, view_order_history
+from crossmargin.api.views.perps import view_funding_history, view_positions, view_settlement_history
+from crossmargin.core.ids import SubaccountId
 
 
 def trading_read_routes(context: ApiContext) -> list[BaseRoute]:
-    """Return the routes of this module."""
-    del context
-    return []
+    """Return the signed trading read routes bound to a context."""
+    read = context.service.read
+
+    async def positions(_: Request, sub: SubaccountId, p: Parameters) -> Response:
+        symbol, market_type = _text(p, "symbol"), _text(p, "marketType")
+        return json_response(read(lambda state: view_positions(state, sub, symbol, market_type)))
+
+    async def order_history(request: Request, sub: SubaccountId, p: Parameters) -> Response:
+        symbol, order, direction = _text(p, "symbol"), order_inputs.order_id(p), _text(p, "sortDirection")
+        types = request.query_params.getlist("marketType") or None
+        return _paged(context, p, lambda state: view_order_history(state, sub, symbol, order, types, direction))
+
+    async def fills(request: Request, sub: SubaccountId, p: Parameters) -> Response:
+        symbol, fill_type, direction = _text(p, "symbol"), _text(p, "fillType"), _text(p, "sortDirection")
+        start, end, order = _optional_int(p, "from"), _optional_int(p, "to"), order_inputs.order_id(p)
+        types = request.query_params.getlist("marketType") or None
+        return _paged(
+            context,
+            p,
+            lambda state: view_fills(
+                state,
+                sub,
+                symbol=symbol,
+                from_ms=start,
+                to_ms=end,
+                fill_type=fill_type,
+                order_id=order,
+                market_types=types,
+                sort_direction=direction,
+            ),
+        )
+
+    async def funding(_: Request, sub: SubaccountId, p: Parameters) -> Response:
+        symbol, direction = _text(p, "symbol"), _text(p, "sortDirection")
+        return _paged(context, p, lambda state: view_funding_history(state, sub, symbol, direction))
+
+    async def settlement(_: Request, sub: SubaccountId, p: Parameters) -> Response:
+        source, direction = _text(p, "source"), _text(p, "sortDirection")
+        return _paged(context, p, lambda state: view_settlement_history(state, sub, source, direction))
+
+    return [
+        Route("/api/v1/position", signed(context, "positionQuery", positions), methods=["GET"]),
+        Route("/wapi/v1/history/orders", signed(context, "orderHistoryQueryAll", order_history), methods=["GET"]),
+        Route("/wapi/v1/history/fills", signed(context, "fillHistoryQueryAll", fills), methods=["GET"]),
+        Route("/wapi/v1/history/funding", signed(context, "fundingHistoryQueryAll", funding), methods=["GET"]),
+        Route("/wapi/v1/history/settlement", signed(context, "settlementHistoryQueryAll", settlement), methods=["GET"]),
+    ]

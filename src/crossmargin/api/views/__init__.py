@@ -25,12 +25,12 @@ from crossmargin.api.views.history import (
     view_withdrawals,
 )
 from crossmargin.api.views.markets import view_market, view_markets, view_securities, view_ticker, view_tickers
+from crossmargin.api.views.perps import view_mark_prices
 from crossmargin.api.views.public import (
     view_assets,
     view_borrow_lend_markets,
     view_borrow_lend_markets_history,
     view_collateral,
-    view_mark_prices,
     view_status,
     view_time,
 )

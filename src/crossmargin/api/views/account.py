@@ -35,7 +35,7 @@ from crossmargin.core.transaction import Transaction
 # Settings the engine does not model yet, reported as constants. Fees are in basis points:
 # spot 8 / 10 as on a real Backpack account, futures 2 / 5 (Backpack's base tier, 0.02% / 0.05%).
 # The account-wide borrow and position limits are not enforced (the per-asset `borrowLimit` and
-# `openBorrowLendLimit` are); they show Backpack's default figure. No orders exist yet.
+# `openBorrowLendLimit` are); they show Backpack's default figure. There are no trigger orders.
 SPOT_MAKER_FEE_BPS: Final = "8"
 SPOT_TAKER_FEE_BPS: Final = "10"
 FUTURES_MAKER_FEE_BPS: Final = "2"
@@ -64,7 +64,7 @@ def view_account(state: EngineState, subaccount_id: SubaccountId) -> JsonObject:
         "futuresMakerFee": FUTURES_MAKER_FEE_BPS,
         "futuresTakerFee": FUTURES_TAKER_FEE_BPS,
         "leverageLimit": str(subaccount.leverage_limit),
-        "limitOrders": 0,
+        "limitOrders": len(state.open_order_ids.get(subaccount_id, {})),
         "liquidating": summary.is_liquidatable,
         "positionLimit": ACCOUNT_POSITION_LIMIT,
         "spotMakerFee": SPOT_MAKER_FEE_BPS,
@@ -149,13 +149,17 @@ def view_borrow_lend_positions(state: EngineState, subaccount_id: SubaccountId) 
 
 
 def view_capital(state: EngineState, subaccount_id: SubaccountId) -> JsonObject:
-    """Return `GET /api/v1/capital`: spot balances of every asset the subaccount holds in any form."""
+    """Return `GET /api/v1/capital`: spot balances of every asset held; `locked` is what open orders lock."""
     require_subaccount(state, subaccount_id)
     tx = reader(state)
     balances: JsonObject = {}
     for symbol, holding in sorted(tx.holdings(subaccount_id).items()):
         spec = state.specs[symbol]
-        balances[symbol] = {"available": amount(holding.spot_atoms, spec), "locked": "0", "staked": "0"}
+        balances[symbol] = {
+            "available": amount(holding.spot_atoms, spec),
+            "locked": amount(holding.locked_atoms, spec),
+            "staked": "0",
+        }
     return balances
 
 
@@ -176,7 +180,7 @@ def _collateral_rows(tx: Transaction, subaccount_id: SubaccountId, summary: Marg
                 "balanceNotional": wad(line.balance_notional_wad),
                 "collateralWeight": wad(line.weight_wad),
                 "collateralValue": wad(line.collateral_value_wad),
-                "openOrderQuantity": "0",
+                "openOrderQuantity": amount(holding.locked_atoms, spec),
                 "lendQuantity": amount(holding.lend_atoms, spec),
                 "availableQuantity": amount(holding.spot_atoms, spec),
             }

@@ -1,17 +1,19 @@
-"""Spot market views: GET /api/v1/markets, /api/v1/market, /api/v1/ticker, /api/v1/tickers, /api/v1/securities.
+"""Market views: GET /api/v1/markets, /api/v1/market, /api/v1/ticker, /api/v1/tickers, /api/v1/securities.
 
-Every listed asset other than the quote asset (USDC) has one spot market `<ASSET>_USDC`, so that
-clients that load markets before anything else (ccxt's `load_markets`) find the assets they
-borrow and lend. A market's quantity filter comes from its asset: `stepSize` and `minQuantity`
-are the asset's `stepSize`; its price filter from the quote asset: `tickSize` and `minPrice` are
-one step of USDC. crossmargin keeps no listing time, so every market was created at the clock's
-epoch, and every book is `Open`.
+The configured order books (`[markets.*]` in the asset file, spot and perpetual) are listed with
+their own filters: `tickSize` and `minPrice` one tick, `stepSize` the quantity step, `minQuantity`
+the minimum; perps add their IMF/MMF functions, `openInterestLimit`, the hourly
+`fundingInterval` (3600000 ms) and the funding bounds in basis points. Every listed asset other
+than the quote asset (USDC) that has no configured spot market still gets a spot market
+`<ASSET>_USDC` with filters from the assets (tick one step of USDC, step the asset's), so that
+clients that load markets before anything else (ccxt's `load_markets`) find every asset they
+borrow and lend. crossmargin keeps no listing time, so every market was created at the clock's
+epoch.
 
-Order books, trades and perpetual markets come in a later issue. Until then no trade has
-happened, so a ticker is the mark price alone: first, last, high and low price are today's mark,
-change is zero, volume and trades "0". A market whose asset has no mark price yet has no ticker
-(Backpack answers 204 for a market without data). No tokenized stocks are listed, so
-`/api/v1/securities` is empty.
+A ticker is still the mark price alone (a perp's own mark, else its asset's): first, last, high
+and low price are the mark, change is zero, volume and trades "0"; trade statistics are not
+summarized yet. A market without a price has no ticker (Backpack answers 204 for a market
+without data). No tokenized stocks are listed, so `/api/v1/securities` is empty.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Final
 
 from crossmargin.api.views.common import (
     QUOTE_SYMBOL,
+    WAD_DECIMALS,
     JsonObject,
     JsonValue,
     QueryError,
@@ -28,8 +31,10 @@ from crossmargin.api.views.common import (
     spot_market_symbol,
     wad,
 )
-from crossmargin.api.views.public import MARKET_TYPES
+from crossmargin.api.views.public import MARKET_TYPES, sqrt_function
 from crossmargin.core.assets import AssetSpec
+from crossmargin.core.markets import MarketSpec
+from crossmargin.core.numbers import format_scaled
 from crossmargin.core.state import EngineState
 
 SPOT: Final = "SPOT"
@@ -39,15 +44,26 @@ INVALID_MARKET: Final = "INVALID_MARKET"
 # Backpack's `TickerInterval`: the window a ticker summarises. With no trades yet both read alike.
 TICKER_INTERVALS: Final = ("1d", "1w")
 
+# Perp funding is charged every hour; Backpack gives the interval in ms and the bounds in basis points.
+FUNDING_INTERVAL_MS: Final = 3_600_000
+BPS_PER_UNIT: Final = 10_000
+
 # Backpack lists spot and perpetual markets unless asked for other types.
 DEFAULT_MARKET_TYPES: Final = (SPOT, "PERP")
 
 
 def _spot_markets(state: EngineState) -> dict[str, AssetSpec]:
-    """Return each spot market's symbol and its base asset, in symbol order (none without the quote asset)."""
+    """Return each asset-derived spot market's symbol and its base asset, in symbol order.
+
+    An asset that has a configured spot market is listed by that market instead.
+    """
     if QUOTE_SYMBOL not in state.specs:
         return {}
-    return {spot_market_symbol(symbol): spec for symbol, spec in sorted(state.specs.items()) if symbol != QUOTE_SYMBOL}
+    return {
+        spot_market_symbol(symbol): spec
+        for symbol, spec in sorted(state.specs.items())
+        if symbol != QUOTE_SYMBOL and spot_market_symbol(symbol) not in state.markets
+    }
 
 
 def _market(spec: AssetSpec, quote: AssetSpec) -> JsonObject:
@@ -68,32 +84,72 @@ def _market(spec: AssetSpec, quote: AssetSpec) -> JsonObject:
     }
 
 
-def _require_market(state: EngineState, symbol: str) -> AssetSpec:
-    markets = _spot_markets(state)
-    spec = markets.get(symbol)
-    if spec is None:
+def _configured_market(spec: MarketSpec) -> JsonObject:
+    tick = wad(spec.tick_size_wad)
+    body: JsonObject = {
+        "symbol": spec.symbol,
+        "baseSymbol": spec.base,
+        "quoteSymbol": spec.quote,
+        "marketType": spec.kind.value,
+        "filters": {
+            "price": {"minPrice": tick, "tickSize": tick},
+            "quantity": {
+                "minQuantity": format_scaled(max(spec.min_quantity_atoms, spec.step_atoms), spec.base_decimals),
+                "stepSize": format_scaled(spec.step_atoms, spec.base_decimals),
+            },
+        },
+        "orderBookState": spec.state.value,
+        "createdAt": naive_time(0),
+        "visible": True,
+    }
+    if spec.is_perp:
+        bound_bps = format_scaled(spec.funding_bound.wad * BPS_PER_UNIT, WAD_DECIMALS)
+        body |= {
+            "imfFunction": sqrt_function(spec.imf),
+            "mmfFunction": sqrt_function(spec.mmf),
+            "fundingInterval": FUNDING_INTERVAL_MS,
+            "fundingRateUpperBound": bound_bps,
+            "fundingRateLowerBound": f"-{bound_bps}" if spec.funding_bound.wad else "0",
+            "openInterestLimit": format_scaled(spec.open_interest_limit_atoms, spec.base_decimals),
+        }
+    return body
+
+
+def _listed(state: EngineState) -> dict[str, tuple[JsonObject, int | None]]:
+    """Return every listed market's body and the price its ticker shows (None without one), by symbol."""
+    listed: dict[str, tuple[JsonObject, int | None]] = {}
+    quote = state.specs.get(QUOTE_SYMBOL)
+    for symbol, asset in _spot_markets(state).items():
+        assert quote is not None, "asset-derived markets exist only with the quote asset listed"
+        listed[symbol] = (_market(asset, quote), state.mark_prices_wad.get(asset.symbol))
+    for symbol, spec in state.markets.items():
+        index = state.mark_prices_wad.get(spec.base)
+        price = (state.perp_marks_wad.get(symbol) or index) if spec.is_perp else index
+        listed[symbol] = (_configured_market(spec), price)
+    return dict(sorted(listed.items()))
+
+
+def _require_market(state: EngineState, symbol: str) -> tuple[JsonObject, int | None]:
+    markets = _listed(state)
+    found = markets.get(symbol)
+    if found is None:
         listed = ", ".join(markets) or "none"
         raise QueryError(f"Unknown market {symbol!r}; markets are {listed}", INVALID_MARKET)
-    return spec
+    return found
 
 
 def view_markets(state: EngineState, market_types: list[str] | None = None) -> list[JsonValue]:
-    """Return `GET /api/v1/markets`: every spot market, when spot markets are among the types asked for."""
+    """Return `GET /api/v1/markets`: every market of the types asked for (spot and perp by default)."""
     for market_type in market_types or ():
         if market_type not in MARKET_TYPES:
             raise QueryError(f"marketType must be one of {', '.join(MARKET_TYPES)}, not {market_type!r}")
-    if SPOT not in (market_types or DEFAULT_MARKET_TYPES):
-        return []
-    markets = _spot_markets(state)
-    if not markets:
-        return []
-    quote = state.specs[QUOTE_SYMBOL]
-    return [_market(spec, quote) for spec in markets.values()]
+    wanted = market_types or DEFAULT_MARKET_TYPES
+    return [body for body, _ in _listed(state).values() if body["marketType"] in wanted]
 
 
 def view_market(state: EngineState, symbol: str) -> JsonObject:
     """Return `GET /api/v1/market?symbol=`: one market, or INVALID_MARKET naming the listed ones."""
-    return _market(_require_market(state, symbol), state.specs[QUOTE_SYMBOL])
+    return _require_market(state, symbol)[0]
 
 
 def _check_interval(interval: str | None) -> None:
@@ -120,19 +176,14 @@ def _ticker(market: str, price_wad: int) -> JsonObject:
 def view_ticker(state: EngineState, symbol: str, interval: str | None = None) -> JsonObject | None:
     """Return `GET /api/v1/ticker?symbol=`: the market's ticker from its mark price, None (204) without one."""
     _check_interval(interval)
-    spec = _require_market(state, symbol)
-    price = state.mark_prices_wad.get(spec.symbol)
+    _, price = _require_market(state, symbol)
     return None if price is None else _ticker(symbol, price)
 
 
 def view_tickers(state: EngineState, interval: str | None = None) -> list[JsonValue]:
-    """Return `GET /api/v1/tickers`: the ticker of every market whose asset has a mark price."""
+    """Return `GET /api/v1/tickers`: the ticker of every market with a mark price."""
     _check_interval(interval)
-    return [
-        _ticker(market, state.mark_prices_wad[spec.symbol])
-        for market, spec in _spot_markets(state).items()
-        if spec.symbol in state.mark_prices_wad
-    ]
+    return [_ticker(market, price) for market, (_, price) in _listed(state).items() if price is not None]
 
 
 def view_securities(_: EngineState) -> list[JsonValue]:

@@ -17,13 +17,11 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from crossmargin.api.views.common import (
-    QUOTE_SYMBOL,
     JsonObject,
     JsonValue,
     QueryError,
     amount,
     reader,
-    spot_market_symbol,
     wad,
     zoned_time,
 )
@@ -46,7 +44,7 @@ HISTORY_INTERVALS_MS: Final = {
     "1year": 365 * MS_PER_DAY,
 }
 
-# Backpack's `MarketType` values; every market crossmargin has is a spot market against USDC.
+# Backpack's `MarketType` values; crossmargin has SPOT and PERP markets.
 MARKET_TYPES: Final = ("SPOT", "PERP", "IPERP", "DATED", "PREDICTION", "RFQ")
 
 # The engine knows no chains or names: these are the demo assets' (symbol when unknown, Solana
@@ -211,30 +209,6 @@ def view_borrow_lend_markets_history(state: EngineState, interval: str, symbol: 
     ]
     keyed.sort(key=lambda item: (item[0], item[1]), reverse=True)
     return [row for _, _, row in keyed]
-
-
-def view_mark_prices(state: EngineState, symbol: str | None = None, market_type: str | None = None) -> list[JsonValue]:
-    """Return `GET /api/v1/markPrices`: each spot market's mark price (the index price is the mark for now).
-
-    Backpack defaults to perpetual markets; crossmargin has only spot markets yet, so without a
-    `marketType` it returns those, and for any other type none.
-    """
-    if market_type is not None and market_type not in MARKET_TYPES:
-        raise QueryError(f"marketType must be one of {', '.join(MARKET_TYPES)}, not {market_type!r}")
-    if market_type not in (None, "SPOT"):
-        return []
-    markets = {
-        spot_market_symbol(asset): price
-        for asset, price in sorted(state.mark_prices_wad.items())
-        if asset != QUOTE_SYMBOL and asset in state.specs
-    }
-    if symbol is not None and symbol not in markets:
-        raise QueryError(f"Unknown market {symbol!r}", "INVALID_MARKET")
-    return [
-        {"indexPrice": wad(price), "markPrice": wad(price), "symbol": market}
-        for market, price in markets.items()
-        if symbol in (None, market)
-    ]
 
 
 def view_time(now_ms: int) -> str:

@@ -1,0 +1,156 @@
+"""Parse Backpack's order payloads into engine commands, refusing malformed input by field name.
+
+`POST /api/v1/order` (and each item of `POST /api/v1/orders`) becomes a `PlaceOrder`: quantities
+are base atoms at the market's base decimals, `quoteQuantity` quote atoms, prices WAD, all parsed
+exactly from decimal strings (never rounded). Grid rules the engine owns (tick, step, minimum,
+post-only, reduce-only) are left to it, so its messages are the ones a person reads; what is
+checked here is only what cannot reach it: a missing or mistyped field, an unknown enum value, a
+quantity finer than the asset itself, a `clientId` outside uint32, or an order type crossmargin
+does not offer (trigger, stop-loss and take-profit orders).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Final, TypeVar
+
+from crossmargin.api import inputs
+from crossmargin.api.context import ApiRefusalError
+from crossmargin.api.errors import from_rejection
+from crossmargin.core.commands import CancelAllOrders, CancelOrder, PlaceOrder
+from crossmargin.core.ids import SubaccountId
+from crossmargin.core.markets import MarketSpec
+from crossmargin.core.numbers import format_scaled, parse_decimal
+from crossmargin.core.orders import OrderFlags, OrderId, OrderSide, OrderType, SelfTradePrevention, TimeInForce
+from crossmargin.core.rejections import RejectReason
+
+CLIENT_ID_MAX: Final = 2**32 - 1
+ORDER_ID_MAX: Final = 2**63 - 1
+PRICE_DECIMALS: Final = 18
+# Fields of Backpack's OrderExecutePayload for order kinds crossmargin does not offer.
+UNSUPPORTED_FIELDS: Final = (
+    "triggerPrice",
+    "triggerQuantity",
+    "triggerBy",
+    "stopLossTriggerPrice",
+    "stopLossLimitPrice",
+    "stopLossTriggerBy",
+    "takeProfitTriggerPrice",
+    "takeProfitLimitPrice",
+    "takeProfitTriggerBy",
+    "slippageTolerance",
+    "slippageToleranceType",
+)
+E = TypeVar("E", bound=StrEnum)
+FLAG_FIELDS: Final = ("postOnly", "reduceOnly", "autoBorrow", "autoBorrowRepay", "autoLend", "autoLendRedeem")
+
+
+def require_market(markets: Mapping[str, MarketSpec], symbol: str) -> MarketSpec:
+    """Return a listed market, or refuse the symbol as the engine would (naming the listed ones)."""
+    spec = markets.get(symbol)
+    if spec is None:
+        listed = ", ".join(sorted(markets)) or "none"
+        error = from_rejection(RejectReason.MARKET_NOT_FOUND, f"Unknown market {symbol!r}; listed markets are {listed}")
+        raise ApiRefusalError(error.status, error.code, error.message)
+    return spec
+
+
+def _decimal(values: Mapping[str, object], name: str, decimals: int, step: str, code: str) -> int | None:
+    raw = values.get(name)
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise inputs.InputError(f'{name} must be a decimal string such as "1.5", not {type(raw).__name__}', code)
+    try:
+        return parse_decimal(raw, decimals)
+    except ValueError:
+        if raw.strip().lstrip("-").replace(".", "", 1).isdigit():
+            raise inputs.InputError(f"{name} {raw!r} is not a multiple of the step size {step}", code) from None
+        raise inputs.InputError(f'{name} {raw!r} is not a plain decimal number such as "1.5"', code) from None
+
+
+def _optional_enum(values: Mapping[str, object], name: str, enum: type[E]) -> E | None:
+    if values.get(name) is None:
+        return None
+    return enum(inputs.choice(values, name, tuple(member.value for member in enum)))
+
+
+def _client_id(values: Mapping[str, object]) -> int | None:
+    if values.get("clientId") is None:
+        return None
+    client_id = inputs.integer(values, "clientId", minimum=0)
+    if client_id > CLIENT_ID_MAX:
+        raise inputs.InputError(f"clientId must be at most {CLIENT_ID_MAX} (an unsigned 32-bit integer)")
+    return client_id
+
+
+def order_id(values: Mapping[str, object]) -> OrderId | None:
+    """Return the optional `orderId` (Backpack sends it as a string of digits)."""
+    raw = values.get("orderId")
+    if raw is None:
+        return None
+    text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
+    if not isinstance(text, str) or not text.isascii() or not text.isdigit() or int(text) > ORDER_ID_MAX:
+        raise inputs.InputError(f'orderId {raw!r} must be the id of an order: a string of digits such as "42"')
+    return OrderId(int(text))
+
+
+def client_id(values: Mapping[str, object]) -> int | None:
+    """Return the optional `clientId` (uint32)."""
+    return _client_id(values)
+
+
+def _flags(values: Mapping[str, object]) -> OrderFlags:
+    post, reduce, borrow, repay, lend, redeem = (bool(inputs.optional_bool(values, name)) for name in FLAG_FIELDS)
+    return OrderFlags(post, reduce, borrow, repay, lend, redeem)
+
+
+def place_order(
+    subaccount_id: SubaccountId, values: Mapping[str, object], markets: Mapping[str, MarketSpec]
+) -> PlaceOrder:
+    """Return the `PlaceOrder` an OrderExecutePayload asks for."""
+    given = sorted(name for name in UNSUPPORTED_FIELDS if values.get(name) is not None)
+    if given:
+        raise inputs.InputError(f"{given[0]}: trigger, stop-loss and take-profit orders are not offered")
+    spec = require_market(markets, inputs.text(values, "symbol"))
+    side = OrderSide(inputs.choice(values, "side", tuple(member.value for member in OrderSide)))
+    order_type = OrderType(inputs.choice(values, "orderType", tuple(member.value for member in OrderType)))
+    step = format_scaled(spec.step_atoms, spec.base_decimals)
+    tick = format_scaled(spec.tick_size_wad, PRICE_DECIMALS)
+    quote_step = format_scaled(1, spec.quote_decimals)
+    return PlaceOrder(
+        subaccount_id=subaccount_id,
+        market=spec.symbol,
+        side=side,
+        order_type=order_type,
+        quantity_atoms=_decimal(values, "quantity", spec.base_decimals, step, "INVALID_QUANTITY"),
+        price_wad=_decimal(values, "price", PRICE_DECIMALS, tick, "INVALID_PRICE"),
+        quote_quantity_atoms=_decimal(values, "quoteQuantity", spec.quote_decimals, quote_step, "INVALID_QUANTITY"),
+        time_in_force=_optional_enum(values, "timeInForce", TimeInForce) or TimeInForce.GTC,
+        client_id=_client_id(values),
+        flags=_flags(values),
+        self_trade_prevention=_optional_enum(values, "selfTradePrevention", SelfTradePrevention)
+        or SelfTradePrevention.REJECT_TAKER,
+    )
+
+
+def cancel_order(
+    subaccount_id: SubaccountId, values: Mapping[str, object], markets: Mapping[str, MarketSpec]
+) -> CancelOrder:
+    """Return the `CancelOrder` an OrderCancelPayload asks for: by `orderId` or by `clientId`, not both."""
+    spec = require_market(markets, inputs.text(values, "symbol"))
+    by_id, by_client = order_id(values), _client_id(values)
+    if (by_id is None) == (by_client is None):
+        raise inputs.InputError("Give either orderId or clientId (one of them)")
+    return CancelOrder(subaccount_id, spec.symbol, by_id, by_client)
+
+
+def cancel_all_orders(
+    subaccount_id: SubaccountId, values: Mapping[str, object], markets: Mapping[str, MarketSpec]
+) -> CancelAllOrders:
+    """Return the `CancelAllOrders` an OrderCancelAllPayload asks for."""
+    order_type = values.get("orderType")
+    if order_type not in (None, "RestingLimitOrder"):
+        raise inputs.InputError(f"orderType {order_type!r}: only resting limit orders exist (RestingLimitOrder)")
+    return CancelAllOrders(subaccount_id, require_market(markets, inputs.text(values, "symbol")).symbol)

@@ -1,0 +1,292 @@
+"""Order views: the order as `POST/GET/DELETE /api/v1/order` return it, open orders, order and fill history.
+
+Backpack shows an order two ways. The live answers (`/api/v1/order`, `/api/v1/orders`) use the
+`OrderType` shape: `createdAt` in epoch milliseconds, `executedQuantity` and
+`executedQuoteQuantity` always present. The history (`/wapi/v1/history/orders`) uses the `Order`
+shape: `createdAt` as a naive UTC date-time, plus `expiryReason` and `systemOrderType`. A live
+answer about an order that expired on arrival (FOK not fillable, IOC remainder, self-trade
+prevention) also carries `expiryReason`, which the spec's `OrderType` does not list but a person
+needs to tell why nothing filled. Quantities are base atoms at the market's base decimals, quote
+quantities at the quote asset's, prices WAD; nothing is rounded.
+
+History covers open and closed orders of the subaccount, newest first; fills list every trade in
+which the subaccount was the maker or the taker, with the fee it paid in the asset it paid it in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Final
+
+from crossmargin.api.views.common import (
+    RESOURCE_NOT_FOUND,
+    JsonObject,
+    JsonValue,
+    QueryError,
+    SortDirection,
+    choice,
+    naive_time,
+    require_subaccount,
+    sort_newest_first,
+    wad,
+)
+from crossmargin.api.views.public import MARKET_TYPES
+from crossmargin.core.ids import SubaccountId
+from crossmargin.core.markets import MarketSpec
+from crossmargin.core.numbers import format_scaled
+from crossmargin.core.orders import Fill, Order, OrderId, OrderSide, OrderStatus, OrderType, SystemOrderType
+from crossmargin.core.state import EngineState
+
+INVALID_MARKET: Final = "INVALID_MARKET"
+# Backpack's `FillType` filter: user fills, or fills of orders the exchange placed for the user.
+FILL_TYPES: Final = (
+    "User",
+    "BookLiquidation",
+    "Adl",
+    "Backstop",
+    "Liquidation",
+    "AllLiquidation",
+    "CollateralConversion",
+    "CollateralConversionAndSpotLiquidation",
+)
+FILL_TYPE_SYSTEM_ORDERS: Final = {
+    "User": (SystemOrderType.NONE,),
+    "CollateralConversion": (SystemOrderType.COLLATERAL_CONVERSION,),
+    "CollateralConversionAndSpotLiquidation": (SystemOrderType.COLLATERAL_CONVERSION,),
+    "BookLiquidation": (SystemOrderType.LIQUIDATE_POSITION_ON_BOOK,),
+    "Liquidation": (SystemOrderType.LIQUIDATE_POSITION_ON_BOOK,),
+    "AllLiquidation": (SystemOrderType.LIQUIDATE_POSITION_ON_BOOK,),
+}
+
+
+def base_text(spec: MarketSpec, atoms: int) -> str:
+    """Format base atoms of a market as a decimal string."""
+    return format_scaled(atoms, spec.base_decimals)
+
+
+def quote_text(spec: MarketSpec, atoms: int) -> str:
+    """Format quote atoms of a market as a decimal string."""
+    return format_scaled(atoms, spec.quote_decimals)
+
+
+def require_market(state: EngineState, symbol: str) -> MarketSpec:
+    """Return a listed market's spec, or refuse the symbol naming the listed ones."""
+    spec = state.markets.get(symbol)
+    if spec is None:
+        listed = ", ".join(sorted(state.markets)) or "none"
+        raise QueryError(f"Unknown market {symbol!r}; markets are {listed}", INVALID_MARKET)
+    return spec
+
+
+def check_market_types(market_types: list[str] | None) -> None:
+    """Refuse a `marketType` that is not one of Backpack's."""
+    for market_type in market_types or ():
+        if market_type not in MARKET_TYPES:
+            raise QueryError(f"marketType must be one of {', '.join(MARKET_TYPES)}, not {market_type!r}")
+
+
+def _common(order: Order, spec: MarketSpec) -> JsonObject:
+    body: JsonObject = {
+        "id": str(order.order_id),
+        "executedQuantity": base_text(spec, order.executed_atoms),
+        "executedQuoteQuantity": quote_text(spec, order.executed_quote_atoms),
+        "orderType": order.order_type.value,
+        "quantity": base_text(spec, order.quantity_atoms),
+        "selfTradePrevention": order.self_trade_prevention.value,
+        "side": order.side.value,
+        "status": order.status.value,
+        "symbol": order.market,
+        "timeInForce": order.time_in_force.value,
+    }
+    if order.client_id is not None:
+        body["clientId"] = order.client_id
+    if order.order_type is OrderType.LIMIT:
+        body["price"] = wad(order.price_wad)
+        body["postOnly"] = order.flags.post_only
+    if order.quote_quantity_atoms is not None:
+        body["quoteQuantity"] = quote_text(spec, order.quote_quantity_atoms)
+    return body
+
+
+def view_order(order: Order, spec: MarketSpec) -> JsonObject:
+    """Return an order in the `OrderType` shape of the live order endpoints (createdAt in ms)."""
+    body = _common(order, spec)
+    body["createdAt"] = order.created_ms
+    if spec.is_perp:
+        body["reduceOnly"] = order.flags.reduce_only
+    if order.status is OrderStatus.EXPIRED and order.expiry_reason is not None:
+        body["expiryReason"] = order.expiry_reason.value
+    return body
+
+
+def view_history_order(order: Order, spec: MarketSpec) -> JsonObject:
+    """Return an order in the `Order` shape of the order history (createdAt as a naive date-time)."""
+    body = _common(order, spec)
+    body["createdAt"] = naive_time(order.created_ms)
+    if order.expiry_reason is not None:
+        body["expiryReason"] = order.expiry_reason.value
+    if order.system_order_type is not SystemOrderType.NONE:
+        body["systemOrderType"] = order.system_order_type.value
+    return body
+
+
+def _open_orders(state: EngineState, subaccount_id: SubaccountId) -> Iterator[Order]:
+    for order_id in sorted(state.open_order_ids.get(subaccount_id, {})):
+        yield state.orders[order_id]
+
+
+def view_open_orders(
+    state: EngineState,
+    subaccount_id: SubaccountId,
+    symbol: str | None = None,
+    market_type: str | None = None,
+) -> list[JsonValue]:
+    """Return `GET /api/v1/orders`: the subaccount's open orders, oldest first, in one market or type."""
+    require_subaccount(state, subaccount_id)
+    check_market_types(None if market_type is None else [market_type])
+    if symbol is not None:
+        require_market(state, symbol)
+    return [
+        view_order(order, state.markets[order.market])
+        for order in _open_orders(state, subaccount_id)
+        if symbol in (None, order.market) and market_type in (None, state.markets[order.market].kind.value)
+    ]
+
+
+def find_open_order(
+    state: EngineState,
+    subaccount_id: SubaccountId,
+    symbol: str,
+    order_id: OrderId | None,
+    client_id: int | None,
+) -> Order:
+    """Return the subaccount's open order in a market by id or client id, or refuse with RESOURCE_NOT_FOUND."""
+    require_subaccount(state, subaccount_id)
+    spec = require_market(state, symbol)
+    if (order_id is None) == (client_id is None):
+        raise QueryError("Give either orderId or clientId (one of them)")
+    for order in _open_orders(state, subaccount_id):
+        if order.market == spec.symbol and (
+            order.order_id == order_id or (client_id is not None and order.client_id == client_id)
+        ):
+            return order
+    which = f"id {order_id}" if order_id is not None else f"clientId {client_id}"
+    raise QueryError(f"No open {symbol} order with {which}", RESOURCE_NOT_FOUND)
+
+
+def view_open_order(
+    state: EngineState,
+    subaccount_id: SubaccountId,
+    symbol: str,
+    order_id: OrderId | None = None,
+    client_id: int | None = None,
+) -> JsonObject:
+    """Return `GET /api/v1/order`: one open order, or RESOURCE_NOT_FOUND."""
+    order = find_open_order(state, subaccount_id, symbol, order_id, client_id)
+    return view_order(order, state.markets[order.market])
+
+
+def subaccount_orders(state: EngineState, subaccount_id: SubaccountId) -> list[Order]:
+    """Return every order of a subaccount, closed and open, oldest (lowest id) first."""
+    closed = [order for order in state.closed_orders if order.subaccount_id == subaccount_id]
+    return sorted([*closed, *_open_orders(state, subaccount_id)], key=lambda order: order.order_id)
+
+
+def view_order_history(
+    state: EngineState,
+    subaccount_id: SubaccountId,
+    symbol: str | None = None,
+    order_id: OrderId | None = None,
+    market_types: list[str] | None = None,
+    sort_direction: str | None = None,
+) -> list[JsonValue]:
+    """Return `GET /wapi/v1/history/orders`: the subaccount's orders, open and closed, newest first."""
+    require_subaccount(state, subaccount_id)
+    check_market_types(market_types)
+    if symbol is not None:
+        require_market(state, symbol)
+    rows: list[JsonValue] = [
+        view_history_order(order, state.markets[order.market])
+        for order in subaccount_orders(state, subaccount_id)
+        if symbol in (None, order.market)
+        and order_id in (None, order.order_id)
+        and (not market_types or state.markets[order.market].kind.value in market_types)
+    ]
+    newest_first = sort_newest_first(choice(SortDirection, sort_direction, "sortDirection"))
+    return rows[::-1] if newest_first else rows
+
+
+def _fill_row(state: EngineState, fill: Fill, *, is_maker: bool, client_ids: dict[OrderId, int]) -> JsonObject:
+    spec = state.markets[fill.market]
+    fee_symbol = fill.maker_fee_symbol if is_maker else fill.taker_fee_symbol
+    fee_atoms = fill.maker_fee_atoms if is_maker else fill.taker_fee_atoms
+    order_id = fill.maker_order_id if is_maker else fill.taker_order_id
+    side = fill.taker_side if not is_maker else (OrderSide.ASK if fill.taker_side is OrderSide.BID else OrderSide.BID)
+    row: JsonObject = {
+        "fee": format_scaled(fee_atoms, state.specs[fee_symbol].decimals),
+        "feeSymbol": fee_symbol,
+        "isMaker": is_maker,
+        "orderId": str(order_id),
+        "price": wad(fill.price_wad),
+        "quantity": base_text(spec, fill.quantity_atoms),
+        "side": side.value,
+        "symbol": fill.market,
+        "timestamp": naive_time(fill.at_ms),
+        "tradeId": fill.trade_id,
+    }
+    if order_id in client_ids:
+        row["clientId"] = str(client_ids[order_id])
+    if not is_maker and fill.system_order_type is not SystemOrderType.NONE:
+        row["systemOrderType"] = fill.system_order_type.value
+    return row
+
+
+def _fill_type_matches(fill: Fill, *, is_maker: bool, fill_type: str | None) -> bool:
+    if fill_type is None:
+        return True
+    system = SystemOrderType.NONE if is_maker else fill.system_order_type
+    return system in FILL_TYPE_SYSTEM_ORDERS.get(fill_type, ())
+
+
+def view_fills(  # noqa: PLR0913 -- one argument per query parameter of the endpoint
+    state: EngineState,
+    subaccount_id: SubaccountId,
+    *,
+    symbol: str | None = None,
+    from_ms: int | None = None,
+    to_ms: int | None = None,
+    fill_type: str | None = None,
+    order_id: OrderId | None = None,
+    market_types: list[str] | None = None,
+    sort_direction: str | None = None,
+) -> list[JsonValue]:
+    """Return `GET /wapi/v1/history/fills`: the subaccount's fills as maker or taker, newest first."""
+    require_subaccount(state, subaccount_id)
+    check_market_types(market_types)
+    if symbol is not None:
+        require_market(state, symbol)
+    if fill_type is not None and fill_type not in FILL_TYPES:
+        raise QueryError(f"fillType must be one of {', '.join(FILL_TYPES)}, not {fill_type!r}")
+    client_ids = {
+        order.order_id: order.client_id
+        for order in subaccount_orders(state, subaccount_id)
+        if order.client_id is not None
+    }
+    rows: list[JsonValue] = []
+    for fill in state.fills:
+        for is_maker, owner, own_order in (
+            (True, fill.maker_subaccount_id, fill.maker_order_id),
+            (False, fill.taker_subaccount_id, fill.taker_order_id),
+        ):
+            if (
+                owner == subaccount_id
+                and symbol in (None, fill.market)
+                and order_id in (None, own_order)
+                and (from_ms is None or fill.at_ms >= from_ms)
+                and (to_ms is None or fill.at_ms <= to_ms)
+                and (not market_types or state.markets[fill.market].kind.value in market_types)
+                and _fill_type_matches(fill, is_maker=is_maker, fill_type=fill_type)
+            ):
+                rows.append(_fill_row(state, fill, is_maker=is_maker, client_ids=client_ids))
+    newest_first = sort_newest_first(choice(SortDirection, sort_direction, "sortDirection"))
+    return rows[::-1] if newest_first else rows
