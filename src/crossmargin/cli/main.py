@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed demo prices and pool liquidity on a fresh journal",
     )
     serve.add_argument(
+        "--market-maker",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="in demo mode, quote every book around the index from a market-maker subaccount",
+    )
+    serve.add_argument(
         "--assets-file",
         type=Path,
         default=_env_path("CROSSMARGIN_ASSETS_FILE"),
@@ -182,6 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             demo=arguments.demo,
             assets_file=arguments.assets_file,
             admin_token=arguments.admin_token,
+            market_maker=arguments.market_maker,
         )
         run_server(options, console)
     return 0

@@ -1,9 +1,11 @@
 """`crossmargin serve`: the exchange over HTTP, on SQLite by default or PostgreSQL by URL.
 
-It opens the service (rebuilding state from the journal), starts the hourly scheduler on the wall
-clock, sets demo prices and a demo liquidity provider on a fresh journal (so borrowing works at
-once), prints where it listens, the admin token and a first command, and on Ctrl-C or SIGTERM
-stops taking requests, lets queued commands finish and closes the journal with a snapshot.
+It opens the service (rebuilding state from the journal), starts the scheduler on the wall clock
+(hourly interest and funding, 10-second settlements), sets demo prices and a demo liquidity
+provider on a fresh journal (so borrowing works at once), starts the demo market maker (unless
+`--no-market-maker`), prints where it listens, the admin token and a first command, and on
+Ctrl-C or SIGTERM stops taking requests, lets queued commands finish and closes the journal with
+a snapshot.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from rich.console import Console
 
 from crossmargin.api.app import create_app
 from crossmargin.app.clock import ManualClock, WallClock
+from crossmargin.app.market_maker import MarketMaker, ensure_market_maker
 from crossmargin.app.ports import Clock
 from crossmargin.app.scheduler import HourlyScheduler
 from crossmargin.app.service import Service
@@ -45,6 +48,7 @@ class ServeOptions:
     demo: bool
     assets_file: Path | None
     admin_token: str | None
+    market_maker: bool = True
 
 
 def _accept(service: Service, command: Command) -> Accepted:
@@ -77,12 +81,22 @@ def run_server(options: ServeOptions, console: Console) -> None:
     """Serve until interrupted; lose nothing on the way out."""
     clock: Clock = ManualClock(int(time.time() * 1000)) if options.clock == "manual" else WallClock()
     service = open_service(options.database_url, options.data_dir, clock, options.assets_file)
-    scheduler = HourlyScheduler(service.submit, clock) if options.clock == "wall" else None
+    scheduler = (
+        HourlyScheduler(
+            service.submit, clock, settlement_due_ms=lambda: service.peek(lambda state: state.settlement_due_ms)
+        )
+        if options.clock == "wall"
+        else None
+    )
+    maker: MarketMaker | None = None
     token = options.admin_token or os.environ.get("CROSSMARGIN_ADMIN_TOKEN") or secrets.token_urlsafe(24)
     try:
         seeded = seed_demo(service) if options.demo else False
         if scheduler is not None:
             scheduler.start()
+        if options.demo and options.market_maker:
+            maker = MarketMaker(service, ensure_market_maker(service)[0])
+            maker.start()
         where = options.database_url or f"SQLite in {options.data_dir}"
         url = f"http://{options.host}:{options.port}"
         console.print(
@@ -90,6 +104,12 @@ def run_server(options: ServeOptions, console: Console) -> None:
         )
         if seeded:
             console.print("Demo: prices set and every pool supplied by a demo lender.", soft_wrap=True)
+        if maker is not None:
+            console.print(
+                f"Demo: a market maker (subaccount {maker.subaccount_id}) quotes every book around the index "
+                "(--no-market-maker to turn it off).",
+                soft_wrap=True,
+            )
         console.print(f"Admin token: {token}", soft_wrap=True)
         console.print(
             "First command:\n"
@@ -105,6 +125,8 @@ def run_server(options: ServeOptions, console: Console) -> None:
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
+        if maker is not None:
+            maker.stop()
         if scheduler is not None:
             scheduler.stop()
         service.close()
