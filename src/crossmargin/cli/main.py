@@ -8,12 +8,15 @@ sub-command is a client of a running server (`crossmargin.cli.commands`), sharin
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+
+from crossmargin.cli.trading_args import add_trading_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,6 +159,7 @@ def _add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
         rows = leaf(history, name, handler, text)
         rows.add_argument("--symbol", help="only this asset")
         rows.add_argument("--limit", type=int, default=100, help="at most this many rows, newest first (max 1000)")
+    add_trading_commands(commands, common)
 
 
 def _env_path(name: str) -> Path | None:
@@ -170,7 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler_name is not None:
         from crossmargin.cli import commands  # noqa: PLC0415 -- keep `--help` fast
 
-        return commands.run(arguments, getattr(commands, handler_name))
+        module = importlib.import_module(getattr(arguments, "handler_module", commands.__name__))
+        return commands.run(arguments, getattr(module, handler_name))
     console = Console()
     if arguments.command == "demo":
         from crossmargin.cli.demo import run_demo  # noqa: PLC0415 -- keep `--help` fast
