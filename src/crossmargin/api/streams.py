@@ -1,13 +1,175 @@
-"""Placeholder: filled in by the WebSocket streams work."""
+"""Backpack's WebSocket API at `/ws` and at `/` (Backpack serves it at the root of its WS host).
+
+The `StreamHub` joins the three parts: a `StreamFeed` listening to the service on the sequencer
+thread (builds messages after each durable batch), a `Broadcaster` on the event loop (fans them
+out, one bounded queue per connection), and the connections. The feed hands each batch's
+messages to the loop with `call_soon_threadsafe` and returns at once, so streaming never slows the
+sequencer; a connection that falls `queue_size` messages behind is closed with code 1008 and the
+reason, and nobody else waits for it. Message shapes: `stream_messages.py`; requests and
+signatures: `stream_requests.py`.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+import msgspec
+from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from crossmargin.api.context import ApiContext
+from crossmargin.api.stream_feed import Outgoing, StreamFeed, private_topic
+from crossmargin.api.stream_messages import envelope, error_message
+from crossmargin.api.stream_requests import (
+    SILENT,
+    UNAUTHORIZED,
+    Method,
+    StreamRequest,
+    StreamRequestError,
+    check_stream,
+    is_private,
+    parse_request,
+    verify_subscription,
+)
+from crossmargin.api.views.common import JsonValue
+from crossmargin.app.broadcast import QUEUE_SIZE_DEFAULT, Broadcaster, Subscriber
+from crossmargin.app.service import Service
+from crossmargin.core.state import EngineState
+
+POLICY_VIOLATION = 1008
+CLOSE_REASON_MAX = 120
 
 
-def stream_routes(context: ApiContext) -> list[BaseRoute]:
-    """Return the WebSocket routes."""
-    del context
-    return []
+class StreamHub:
+    """The feed, the broadcaster and the event loop they meet on, for one service."""
+
+    def __init__(self, service: Service, queue_size: int = QUEUE_SIZE_DEFAULT) -> None:
+        """Start listening to `service` at once, so ids and 24-hour windows cover everything from now."""
+        self.service = service
+        self.broadcaster = Broadcaster(queue_size)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+        def start(state: EngineState) -> StreamFeed:
+            feed = StreamFeed(state, service.sequence, self.broadcaster.wants, self._deliver)
+            service.add_listener(feed.on_batch)
+            return feed
+
+        self.feed = service.read(start)
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Deliver to `loop` from now on (the loop the connections run on)."""
+        self._loop = loop
+
+    def close(self) -> None:
+        """Stop listening to the service."""
+        self.service.remove_listener(self.feed.on_batch)
+
+    def _deliver(self, messages: list[Outgoing]) -> None:
+        # On the sequencer thread: hand over and return; never wait on the loop.
+        loop = self._loop
+        if loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is connected
+            loop.call_soon_threadsafe(self._publish, messages)
+
+    def _publish(self, messages: list[Outgoing]) -> None:
+        for topic, stream, data in messages:
+            self.broadcaster.publish(topic, msgspec.json.encode(envelope(stream, data)).decode())
+
+
+@dataclass(slots=True)
+class _Connection:
+    """One client: its subscriber and the topic behind each stream name it follows."""
+
+    hub: StreamHub
+    subscriber: Subscriber
+    topics: dict[str, str] = field(default_factory=dict)
+
+    def reply(self, body: dict[str, JsonValue]) -> None:
+        self.hub.broadcaster.offer(self.subscriber, msgspec.json.encode(body).decode())
+
+    def handle(self, text: str | bytes) -> None:
+        request_id: JsonValue = None
+        try:
+            request = parse_request(text)
+            request_id = request.request_id
+            if request.method is Method.SUBSCRIBE:
+                self._subscribe(request)
+            else:
+                self._unsubscribe(request)
+        except StreamRequestError as error:
+            self.reply(error_message(error.code, error.message, error.request_id or request_id))
+            return
+        if request.request_id is not None:
+            self.reply({"id": request.request_id, "result": None})
+
+    def _subscribe(self, request: StreamRequest) -> None:
+        service = self.hub.service
+        markets = service.peek(lambda state: frozenset(state.markets))
+        for stream in request.streams:
+            check_stream(stream, markets)
+        subaccount = None
+        if any(is_private(stream) for stream in request.streams):
+            api_key = verify_subscription(request.signature)
+            subaccount = service.peek(lambda state: state.api_keys.get(api_key))
+            if subaccount is None:
+                raise StreamRequestError(UNAUTHORIZED, "Unknown API key: register it with the operator first")
+        for stream in request.streams:
+            if stream.startswith(SILENT):
+                continue
+            topic = private_topic(stream, subaccount) if subaccount is not None and is_private(stream) else stream
+            self.topics[stream] = topic
+            self.hub.broadcaster.subscribe(self.subscriber, topic)
+
+    def _unsubscribe(self, request: StreamRequest) -> None:
+        for stream in request.streams:
+            topic = self.topics.pop(stream, None)
+            if topic is not None:
+                self.hub.broadcaster.unsubscribe(self.subscriber, topic)
+
+
+async def _send_all(websocket: WebSocket, subscriber: Subscriber) -> None:
+    while True:
+        await websocket.send_text(await subscriber.queue.get())
+
+
+async def _receive_all(websocket: WebSocket, connection: _Connection) -> None:
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        connection.handle(message.get("text") or message.get("bytes") or b"")
+
+
+async def _serve(hub: StreamHub, websocket: WebSocket) -> None:
+    await websocket.accept()
+    hub.bind(asyncio.get_running_loop())
+    subscriber = hub.broadcaster.connect()
+    connection = _Connection(hub, subscriber)
+    tasks = {
+        asyncio.create_task(_send_all(websocket, subscriber)),
+        asyncio.create_task(_receive_all(websocket, connection)),
+        asyncio.create_task(subscriber.dropped.wait()),
+    }
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        hub.broadcaster.disconnect(subscriber)
+    if subscriber.dropped.is_set():
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await websocket.close(POLICY_VIOLATION, subscriber.drop_reason[:CLOSE_REASON_MAX])
+
+
+def stream_routes(context: ApiContext, hub: StreamHub | None = None) -> list[BaseRoute]:
+    """Return the WebSocket routes at `/ws` and `/`, over a hub for the context's service."""
+    stream_hub = hub or StreamHub(context.service)
+
+    async def endpoint(websocket: WebSocket) -> None:
+        await _serve(stream_hub, websocket)
+
+    return [WebSocketRoute("/ws", endpoint), WebSocketRoute("/", endpoint)]

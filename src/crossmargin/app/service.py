@@ -13,6 +13,7 @@ written stops the service (fail-stop): memory would otherwise be ahead of the jo
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -28,6 +29,7 @@ from crossmargin.core.assets import AssetSpec
 from crossmargin.core.audit import Check, audit
 from crossmargin.core.commands import Command, ConfigureAssets, ConfigureMarkets, Tick
 from crossmargin.core.engine import Accepted, Rejected, execute
+from crossmargin.core.events import Event
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.state import EngineState
 
@@ -36,6 +38,7 @@ Result = Accepted | Rejected
 
 BATCH_MAX_DEFAULT: Final = 4096
 SNAPSHOT_EVERY_DEFAULT: Final = 100_000
+LOG = logging.getLogger("crossmargin.service")
 
 
 class ServiceClosedError(RuntimeError):
@@ -63,6 +66,23 @@ class _ControlKind(StrEnum):
 class _Control:
     kind: _ControlKind
     future: Future[int]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchCommitted:
+    """What a listener hears after a batch is durable: its accepted events, in order, and the state after.
+
+    `state` may be read only during the callback (the sequencer holds its lock meanwhile);
+    `sequence` is the journal sequence of the batch's last accepted command.
+    """
+
+    events: tuple[Event, ...]
+    sequence: int
+    now_ms: int
+    state: EngineState
+
+
+Listener = Callable[[BatchCommitted], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +143,7 @@ class Service:
         self._submit_lock = threading.Lock()
         self._closed = False
         self._failure: BaseException | None = None
+        self._listeners: tuple[Listener, ...] = ()
         self._writer = threading.Thread(target=self._run, name="crossmargin-sequencer", daemon=True)
         self._writer.start()
 
@@ -200,6 +221,20 @@ class Service:
         result = self.execute(Tick())
         assert isinstance(result, Accepted), f"a Tick at the clock's time is always accepted: {result}"
         return result
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call `listener` on the sequencer thread after every durable batch with accepted commands.
+
+        It runs under the state lock, between the journal flush and the replies: it must be quick,
+        must never block or call back into the service (hand work to an event loop with
+        `loop.call_soon_threadsafe`). An exception it raises is logged and does not stop the service.
+        Adding a listener inside `read` starts it exactly after the state that read saw.
+        """
+        self._listeners = (*self._listeners, listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        """Stop calling a listener added with `add_listener`."""
+        self._listeners = tuple(known for known in self._listeners if known is not listener)
 
     # Reads ----------------------------------------------------------------------------------
 
@@ -324,10 +359,23 @@ class Service:
             if records:
                 self._journal.append(records)
                 self._sequence = sequence
+                self._notify(results, sequence, records[-1].recorded_at_ms)
         for submission, result in zip(batch, results, strict=True):
             submission.future.set_result(result)
         if self._sequence - self._snapshot_sequence >= self._snapshot_every:
             self._save_snapshot()
+
+    def _notify(self, results: list[Result], sequence: int, now_ms: int) -> None:
+        listeners = self._listeners
+        if not listeners:
+            return
+        events = tuple(event for result in results if isinstance(result, Accepted) for event in result.events)
+        batch = BatchCommitted(events, sequence, now_ms, self._state)
+        for listener in listeners:
+            try:
+                listener(batch)
+            except Exception:  # a broken listener (a stream) must not stop the exchange
+                LOG.exception("a batch listener failed; the service goes on")
 
     def _handle(self, control: _Control) -> bool:
         if control.kind is _ControlKind.SNAPSHOT:

@@ -1,0 +1,315 @@
+"""From committed batches to stream messages, on the sequencer thread.
+
+`StreamFeed.on_batch` is a `Service` listener: it runs after each durable batch, under the state
+lock, so it reads the books, marks and balances exactly as the batch left them. It keeps what the
+messages need across batches (each book's last depth update id, the 24-hour fill windows, each
+perp position's last size) and builds only the messages someone follows (`wants`), then hands
+them to `deliver` (which must not block: the hub posts them to its event loop).
+
+Topics: a public stream's topic is its name (`depth.BTC_USDC`); a private stream's topic is its
+name and the subaccount, `account.orderUpdate@7`, so one subaccount never sees another's events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Final
+
+from crossmargin.api.stream_messages import (
+    DepthUpdate,
+    Level,
+    MarkPrice,
+    balance_data,
+    depth_data,
+    fill_data,
+    mark_price_data,
+    order_data,
+    order_event_type,
+    position_data,
+    position_event_type,
+    ticker_data,
+    trade_data,
+)
+from crossmargin.api.stream_ticker import TickerWindow
+from crossmargin.api.views.common import JsonObject, reader
+from crossmargin.app.service import BatchCommitted
+from crossmargin.core.events import (
+    BorrowLendMoved,
+    Deposited,
+    EntryFeeCharged,
+    Event,
+    MarkPricesSet,
+    OrderChanged,
+    PerpMarksSet,
+    PerpPositionChanged,
+    Settled,
+    ShortfallCovered,
+    Traded,
+    Transferred,
+    Withdrew,
+)
+from crossmargin.core.ids import SubaccountId
+from crossmargin.core.orders import Fill, Order, OrderId, OrderSide, OrderStatus, OrderType, TimeInForce
+from crossmargin.core.perp_funding import compute_funding_rate
+from crossmargin.core.state import EngineState
+
+HOUR_MS: Final = 3_600_000
+ORDER_UPDATE: Final = "account.orderUpdate"
+POSITION_UPDATE: Final = "account.positionUpdate"
+BALANCE_UPDATE: Final = "account.balanceUpdate"
+
+Outgoing = tuple[str, str, JsonObject]
+"""(topic, stream name, data) of one message."""
+
+
+def private_topic(stream: str, subaccount_id: int) -> str:
+    """Return the topic of a private stream for one subaccount."""
+    return f"{stream}@{subaccount_id}"
+
+
+def rests(order: Order) -> bool:
+    """Return whether an order can ever rest in the book (and so change the depth)."""
+    return order.order_type is OrderType.LIMIT and order.time_in_force is TimeInForce.GTC
+
+
+def level_quantity(state: EngineState, market: str, side: OrderSide, price_wad: int) -> int:
+    """Return the total remaining quantity resting at one price of one side of a book."""
+    book = state.books.get(market)
+    if book is None:
+        return 0
+    book_side = book.side(side)
+    level = book_side.levels.get(book_side.sign * price_wad)
+    if level is None:
+        return 0
+    return sum(state.orders[order_id].remaining_atoms for order_id in level)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What one batch builds: the messages, and what it touched."""
+
+    state: EngineState
+    now_ms: int
+    out: list[Outgoing] = field(default_factory=list)
+    levels: dict[str, set[tuple[OrderSide, int]]] = field(default_factory=dict)
+    balances: dict[tuple[SubaccountId, str], None] = field(default_factory=dict)
+    settled: dict[tuple[SubaccountId, str], None] = field(default_factory=dict)
+    pending_fills: dict[OrderId, list[Fill]] = field(default_factory=dict)
+    traded_markets: dict[str, None] = field(default_factory=dict)
+
+
+class StreamFeed:
+    """Builds the stream messages of each committed batch."""
+
+    def __init__(
+        self,
+        state: EngineState,
+        sequence: int,
+        wants: Callable[[str], bool],
+        deliver: Callable[[list[Outgoing]], None],
+    ) -> None:
+        """Start from `state` at journal `sequence` (call inside `Service.read`, then add the listener)."""
+        self._wants = wants
+        self._deliver = deliver
+        self._start_sequence = sequence
+        self._depth_ids: dict[str, int] = {}
+        self._windows: dict[str, TickerWindow] = {}
+        for fill in state.fills:
+            self._window(fill.market).add(fill.at_ms, fill.price_wad, fill.quantity_atoms, fill.quote_atoms)
+        self._sizes = {key: position.quantity_atoms for key, position in state.perp_positions.items()}
+
+    def depth_id(self, market: str) -> int:
+        """Return the last depth update id of a book (the start sequence if it never changed since)."""
+        return self._depth_ids.get(market, self._start_sequence)
+
+    def on_batch(self, batch: BatchCommitted) -> None:
+        """Build the batch's messages and hand them on (the `Service` listener)."""
+        work = _Batch(batch.state, batch.now_ms)
+        for event in batch.events:
+            self._take(work, event)
+        self._finish(work, batch.sequence)
+        if work.out:
+            self._deliver(work.out)
+
+    def _window(self, market: str) -> TickerWindow:
+        window = self._windows.get(market)
+        if window is None:
+            window = self._windows[market] = TickerWindow()
+        return window
+
+    def _take(self, work: _Batch, event: Event) -> None:
+        match event:
+            case OrderChanged(order=order):
+                self._order_changed(work, order, event.at_ms)
+            case Traded(fill=fill):
+                self._traded(work, fill)
+            case PerpPositionChanged(position=position):
+                self._position_changed(work, position.subaccount_id, position.market, event)
+            case Settled():
+                work.settled[(event.subaccount_id, event.market)] = None
+                work.balances[(event.subaccount_id, "USDC")] = None
+            case PerpMarksSet(marks_wad=marks):
+                self._marks(work, ((symbol, mark) for symbol, mark in marks), event.at_ms)
+            case MarkPricesSet(prices_wad=prices):
+                spot = ((f"{asset}_USDC", price) for asset, price in prices)
+                self._marks(work, ((symbol, price) for symbol, price in spot if symbol in work.state.markets), 0)
+            case _:
+                for key in _balance_keys(event):
+                    work.balances[key] = None
+
+    # Orders and trades ----------------------------------------------------------------------
+
+    def _order_changed(self, work: _Batch, order: Order, at_ms: int) -> None:
+        spec = work.state.markets[order.market]
+        fills = work.pending_fills.pop(order.order_id, [])
+        new_taker = bool(fills) and fills[0].taker_order_id == order.order_id
+        if rests(order) and (order.is_open or not new_taker):
+            # A taker that never rested changed no level; every other resting order did.
+            work.levels.setdefault(order.market, set()).add((order.side, order.price_wad))
+        asset = spec.quote if order.side is OrderSide.BID else spec.base
+        work.balances[(order.subaccount_id, asset)] = None
+        topics = self._order_topics(order)
+        if not topics:
+            return
+        updates: list[JsonObject] = []
+        if new_taker:
+            fresh = replace(order, status=OrderStatus.NEW, executed_atoms=0, executed_quote_atoms=0, expiry_reason=None)
+            updates.append(order_data(spec, "orderAccepted", fresh, at_ms))
+        executed = order.executed_atoms - sum(fill.quantity_atoms for fill in fills)
+        executed_quote = order.executed_quote_atoms - sum(fill.quote_atoms for fill in fills)
+        for fill in fills:
+            executed += fill.quantity_atoms
+            executed_quote += fill.quote_atoms
+            status = OrderStatus.FILLED if executed == order.quantity_atoms else OrderStatus.PARTIALLY_FILLED
+            state = replace(order, status=status, executed_atoms=executed, executed_quote_atoms=executed_quote)
+            fee_symbol = fill.maker_fee_symbol if fill.maker_order_id == order.order_id else fill.taker_fee_symbol
+            updates.append(fill_data(spec, state, fill, work.state.specs[fee_symbol].decimals))
+        if not fills or order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
+            updates.append(order_data(spec, order_event_type(order), order, at_ms))
+        for data in updates:
+            work.out.extend((topic, stream, data) for topic, stream in topics)
+
+    def _order_topics(self, order: Order) -> list[tuple[str, str]]:
+        streams = (ORDER_UPDATE, f"{ORDER_UPDATE}.{order.market}")
+        topics = [(private_topic(stream, order.subaccount_id), stream) for stream in streams]
+        return [(topic, stream) for topic, stream in topics if self._wants(topic)]
+
+    def _traded(self, work: _Batch, fill: Fill) -> None:
+        work.pending_fills.setdefault(fill.maker_order_id, []).append(fill)
+        work.pending_fills.setdefault(fill.taker_order_id, []).append(fill)
+        self._window(fill.market).add(fill.at_ms, fill.price_wad, fill.quantity_atoms, fill.quote_atoms)
+        work.traded_markets[fill.market] = None
+        spec = work.state.markets[fill.market]
+        for subaccount in (fill.maker_subaccount_id, fill.taker_subaccount_id):
+            work.balances[(subaccount, spec.base)] = None
+            work.balances[(subaccount, spec.quote)] = None
+        stream = f"trade.{fill.market}"
+        if self._wants(stream):
+            work.out.append((stream, stream, trade_data(spec, fill)))
+
+    # Positions and marks --------------------------------------------------------------------
+
+    def _position_changed(
+        self, work: _Batch, subaccount: SubaccountId, market: str, event: PerpPositionChanged
+    ) -> None:
+        key = (subaccount, market)
+        before = self._sizes.get(key, 0)
+        after = event.position.quantity_atoms
+        if after:
+            self._sizes[key] = after
+        else:
+            self._sizes.pop(key, None)
+        work.settled.pop(key, None)
+        topics = self._position_topics(subaccount, market)
+        if topics:
+            spec = work.state.markets[market]
+            data = position_data(
+                spec, position_event_type(before, after), event.position, _mark(work.state, market), event.at_ms
+            )
+            work.out.extend((topic, stream, data) for topic, stream in topics)
+
+    def _position_topics(self, subaccount: SubaccountId, market: str) -> list[tuple[str, str]]:
+        streams = (POSITION_UPDATE, f"{POSITION_UPDATE}.{market}")
+        topics = [(private_topic(stream, subaccount), stream) for stream in streams]
+        return [(topic, stream) for topic, stream in topics if self._wants(topic)]
+
+    def _marks(self, work: _Batch, marks: Iterable[tuple[str, int]], at_ms: int) -> None:
+        state = work.state
+        next_funding_ms = (work.now_ms // HOUR_MS + 1) * HOUR_MS
+        for symbol, mark in marks:
+            stream = f"markPrice.{symbol}"
+            if not self._wants(stream):
+                continue
+            spec = state.markets[symbol]
+            index = state.mark_prices_wad.get(spec.base, 0)
+            rate = compute_funding_rate(reader(state), spec) if spec.is_perp else 0
+            when = at_ms or work.now_ms
+            work.out.append(
+                (stream, stream, mark_price_data(MarkPrice(symbol, mark, index, rate, next_funding_ms, when)))
+            )
+
+    # After every event ----------------------------------------------------------------------
+
+    def _finish(self, work: _Batch, sequence: int) -> None:
+        state = work.state
+        for market, touched in work.levels.items():
+            self._depth(work, market, touched, sequence)
+        for market in work.traded_markets:
+            window = self._window(market)
+            window.expire(work.now_ms)
+            stats = window.stats()
+            stream = f"ticker.{market}"
+            if stats is not None and self._wants(stream):
+                work.out.append((stream, stream, ticker_data(state.markets[market], stats, work.now_ms)))
+        for subaccount, market in work.settled:
+            position = state.perp_positions.get((subaccount, market))
+            topics = self._position_topics(subaccount, market)
+            if position is not None and topics:
+                data = position_data(
+                    state.markets[market], "positionAdjusted", position, _mark(state, market), work.now_ms
+                )
+                work.out.extend((topic, stream, data) for topic, stream in topics)
+        self._balances(work)
+
+    def _depth(self, work: _Batch, market: str, touched: set[tuple[OrderSide, int]], sequence: int) -> None:
+        first = self.depth_id(market) + 1
+        self._depth_ids[market] = sequence
+        stream = f"depth.{market}"
+        if not self._wants(stream):
+            return
+        asks: list[Level] = []
+        bids: list[Level] = []
+        for side, price in sorted(touched, key=lambda level: level[1]):
+            level = (price, level_quantity(work.state, market, side, price))
+            (bids if side is OrderSide.BID else asks).append(level)
+        update = DepthUpdate(tuple(asks), tuple(bids), first, sequence, work.now_ms)
+        work.out.append((stream, stream, depth_data(work.state.markets[market], update)))
+
+    def _balances(self, work: _Batch) -> None:
+        state = work.state
+        view = None
+        for subaccount, symbol in work.balances:
+            topic = private_topic(BALANCE_UPDATE, subaccount)
+            spec = state.specs.get(symbol)
+            if spec is None or not self._wants(topic):
+                continue
+            view = view or reader(state)
+            work.out.append((topic, BALANCE_UPDATE, balance_data(spec, view.holding(subaccount, symbol), work.now_ms)))
+
+
+def _mark(state: EngineState, market: str) -> int:
+    mark = state.perp_marks_wad.get(market)
+    if mark:
+        return mark
+    return state.mark_prices_wad.get(state.markets[market].base, 0)
+
+
+def _balance_keys(event: Event) -> Iterable[tuple[SubaccountId, str]]:
+    match event:
+        case Deposited() | Withdrew() | BorrowLendMoved() | EntryFeeCharged() | ShortfallCovered():
+            return ((event.subaccount_id, event.symbol),)
+        case Transferred():
+            return ((event.source_subaccount_id, event.symbol), (event.target_subaccount_id, event.symbol))
+        case _:
+            return ()

@@ -1,0 +1,124 @@
+"""What a WebSocket client may ask: Backpack's SUBSCRIBE / UNSUBSCRIBE frames, parsed and checked.
+
+A client sends `{"method": "SUBSCRIBE", "params": ["depth.BTC_USDC", ...]}`; private streams
+(`account.*`) need `"signature": [apiKey, signature, timestamp, window]`, an ED25519 signature of
+`instruction=subscribe&timestamp=<ms>&window=<ms>` exactly as ccxt and Backpack's own clients send
+it, checked by `crossmargin.api.auth`. Public streams are `depth.`, `trade.`, `ticker.` and
+`markPrice.` followed by a listed market; private ones are `account.orderUpdate`,
+`account.positionUpdate` (each optionally `.<market>`) and `account.balanceUpdate`.
+`account.rfqUpdate[.<market>]` is accepted and stays silent (there are no RFQs here), because ccxt
+subscribes to it alongside the order updates. An optional `"id"` (our addition, as in other
+exchanges' APIs) asks for an acknowledgement `{"id": ..., "result": null}` once the request took
+effect; without it, only refusals are answered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+import msgspec
+
+from crossmargin.api.auth import AuthError, authenticate, parse_signed_headers, signing_texts
+from crossmargin.api.views.common import JsonValue
+
+PUBLIC_PREFIXES: Final = ("depth", "trade", "ticker", "markPrice")
+PRIVATE_PER_MARKET: Final = ("account.orderUpdate", "account.positionUpdate", "account.rfqUpdate")
+PRIVATE_ACCOUNT_WIDE: Final = ("account.balanceUpdate", *PRIVATE_PER_MARKET)
+SILENT: Final = "account.rfqUpdate"
+
+INVALID_REQUEST: Final = 4000
+UNKNOWN_STREAM: Final = 4002
+UNAUTHORIZED: Final = 4006
+
+
+class Method(StrEnum):
+    """The two requests a client can make."""
+
+    SUBSCRIBE = "SUBSCRIBE"
+    UNSUBSCRIBE = "UNSUBSCRIBE"
+
+
+class StreamRequestError(Exception):
+    """A request that cannot be honoured; `code` goes back to the client with the message."""
+
+    def __init__(self, code: int, message: str, request_id: JsonValue = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRequest:
+    """A parsed request: its method, streams, optional id and signature fields."""
+
+    method: Method
+    streams: tuple[str, ...]
+    request_id: JsonValue
+    signature: tuple[str, str, str, str] | None
+
+
+def parse_request(text: str | bytes) -> StreamRequest:
+    """Parse one client frame; refuse anything but a well-formed SUBSCRIBE or UNSUBSCRIBE."""
+    try:
+        body = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        raise StreamRequestError(INVALID_REQUEST, "The request is not JSON") from None
+    if not isinstance(body, dict):
+        raise StreamRequestError(INVALID_REQUEST, 'The request must be an object like {"method":"SUBSCRIBE",...}')
+    request_id = body.get("id")
+    method = str(body.get("method", "")).upper()
+    if method not in Method.__members__:
+        raise StreamRequestError(INVALID_REQUEST, "method must be SUBSCRIBE or UNSUBSCRIBE", request_id)
+    params = body.get("params")
+    if not isinstance(params, list) or not params or not all(isinstance(name, str) for name in params):
+        raise StreamRequestError(INVALID_REQUEST, "params must be a non-empty list of stream names", request_id)
+    signature = body.get("signature")
+    if signature is not None and (
+        not isinstance(signature, list)
+        or len(signature) != 4
+        or not all(isinstance(part, str | int) for part in signature)
+    ):
+        raise StreamRequestError(
+            INVALID_REQUEST, "signature must be [apiKey, signature, timestamp, window]", request_id
+        )
+    parts = None if signature is None else (str(signature[0]), str(signature[1]), str(signature[2]), str(signature[3]))
+    return StreamRequest(Method(method), tuple(params), request_id, parts)
+
+
+def is_private(stream: str) -> bool:
+    """Return whether a stream name is an account stream (it needs a signature)."""
+    return stream.startswith("account.")
+
+
+def check_stream(stream: str, markets: frozenset[str] | set[str]) -> None:
+    """Refuse a stream name we do not serve, naming what we do."""
+    if stream in PRIVATE_ACCOUNT_WIDE:
+        return
+    prefix, _, market = stream.rpartition(".")
+    if (prefix in PUBLIC_PREFIXES or prefix in PRIVATE_PER_MARKET) and market in markets:
+        return
+    raise StreamRequestError(
+        UNKNOWN_STREAM,
+        f"Unknown stream {stream!r}: use depth.<symbol>, trade.<symbol>, ticker.<symbol>, markPrice.<symbol> "
+        "or account.orderUpdate, account.positionUpdate, account.balanceUpdate, with a listed market symbol",
+    )
+
+
+def verify_subscription(signature: tuple[str, str, str, str] | None, now_ms: int | None = None) -> str:
+    """Check a private subscription's signature; return its API key."""
+    if signature is None:
+        raise StreamRequestError(
+            UNAUTHORIZED, "Private streams need signature: [apiKey, signature, timestamp, window] of 'subscribe'"
+        )
+    api_key, signed, timestamp, window = signature
+    try:
+        headers = parse_signed_headers(
+            {"X-API-Key": api_key, "X-Signature": signed, "X-Timestamp": timestamp, "X-Window": window}
+        )
+        authenticate(headers, signing_texts("subscribe", {}, headers.timestamp_ms, headers.window_ms), None, now_ms)
+    except AuthError as error:
+        raise StreamRequestError(UNAUTHORIZED, str(error)) from None
+    return api_key
