@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import importlib
 
-BENCHMARKS = ("bench.engine", "bench.bench_journal", "bench.bench_http")
+BENCHMARKS = (
+    "bench.engine",
+    "bench.bench_journal",
+    "bench.bench_http",
+    "bench.bench_matching",
+    "bench.bench_settlement",
+)
 
 
 def main() -> None:
