@@ -1,0 +1,181 @@
+"""The trading commands against a real `crossmargin serve --demo`, whose market maker quotes every book.
+
+The brief's surprise, as a user meets it: a USDT-only account buys a BTC perp, the price falls,
+the clock passes a 10-second settlement, and a USDC borrow appears that `crossmargin explain
+borrows` explains. One server (manual clock) serves the module; each test makes its own profile.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from live_server import TOKEN, free_port, start, stop
+
+from crossmargin.cli.main import main
+
+DEADLINE_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> object:
+        return json.loads(self.out)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    process = start(tmp_path_factory.mktemp("journal"), port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+
+
+class Cli:
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self.capsys = capsys
+
+    def __call__(self, *arguments: str) -> Result:
+        self.capsys.readouterr()
+        code = main(list(arguments))
+        captured = self.capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    def ok(self, *arguments: str) -> str:
+        result = self(*arguments)
+        assert result.code == 0, f"{arguments}: {result.err}"
+        return result.out
+
+    def data(self, *arguments: str) -> object:
+        return json.loads(self.ok(*arguments, "--json"))
+
+
+@pytest.fixture
+def cli(server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    for name in ("CROSSMARGIN_PROFILE", "CROSSMARGIN_API_KEY", "CROSSMARGIN_API_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CROSSMARGIN_URL", server)
+    monkeypatch.setenv("CROSSMARGIN_ADMIN_TOKEN", TOKEN)
+    monkeypatch.setenv("CROSSMARGIN_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = Cli(capsys)
+    runner.ok("account", "create", "--save")
+    return runner
+
+
+def _filled_market_buy(cli: Cli, symbol: str, quantity: str) -> dict[str, object]:
+    """Buy at market, retrying until the market maker's first ladder is on the book."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while True:
+        order = cli.data("order", "place", symbol, "buy", quantity)
+        assert isinstance(order, dict)
+        if order["executedQuantity"] == quantity or time.monotonic() > deadline:
+            return order
+        time.sleep(0.1)
+
+
+def _best_ask(cli: Cli, symbol: str) -> Decimal | None:
+    depth = cli.data("book", symbol)
+    assert isinstance(depth, dict)
+    asks = [Decimal(price) for price, _ in depth["asks"]]
+    return min(asks) if asks else None
+
+
+def _wait_for_requote(cli: Cli, symbol: str, below: Decimal) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        ask = _best_ask(cli, symbol)
+        if ask is not None and ask < below:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"the market maker did not requote {symbol} below {below} within {DEADLINE_SECONDS} s")
+
+
+def test_a_usdt_only_perp_loss_is_auto_borrowed_and_explained(cli: Cli) -> None:
+    cli.ok("deposit", "USDT", "10000")
+    assert "You have no borrows." in cli.ok("explain", "borrows")
+    order = _filled_market_buy(cli, "BTC_USDC_PERP", "0.1")
+    assert order["status"] == "Filled", order
+    positions = cli.data("positions")
+    assert isinstance(positions, list)
+    (position,) = positions
+    assert position["symbol"] == "BTC_USDC_PERP"
+    assert Decimal(position["netQuantity"]) == Decimal("0.1")
+    assert "BTC_USDC_PERP" in cli.ok("positions")
+
+    cli.ok("prices", "set", "BTC=59000")
+    _wait_for_requote(cli, "BTC_USDC_PERP", Decimal(59500))
+    cli.ok("clock", "advance", "20s")
+
+    rows = cli.data("explain", "borrows", "USDC")
+    assert isinstance(rows, list)
+    (row,) = rows
+    assert row["source"] == "Reconciliation"
+    shortfall = row["shortfall"]
+    assert shortfall["autoBorrowSettlements"] is True
+    assert Decimal(shortfall["borrowed"]) == Decimal(row["quantity"]) == Decimal(shortfall["short"]) > 0
+    settled = sum(Decimal(part["quantity"]) for part in row["settlements"])
+    assert settled == -Decimal(shortfall["short"]), "the settled loss and fees are exactly what was short"
+    assert {part["source"] for part in row["settlements"]} == {"RealizePnl", "TradingFees"}
+
+    words = " ".join(cli.ok("explain", "borrows").split())
+    assert "the 10-second settlement of BTC_USDC_PERP realized" in words
+    assert f"your USDC balance was {shortfall['short']} short" in words
+    assert f"auto-borrow of settlements is on, so {row['quantity']} USDC was borrowed" in words
+    assert "Turn off autoBorrowSettlements" in words
+    assert cli("audit").code == 0
+
+
+def test_a_resting_order_is_listed_and_cancelled(cli: Cli) -> None:
+    cli.ok("deposit", "USDC", "1000")
+    placed = cli.data("order", "place", "SOL_USDC", "buy", "1", "--price", "100", "--post-only")
+    assert isinstance(placed, dict)
+    assert placed["status"] == "New"
+    assert placed["postOnly"] is True
+    listed = cli.ok("orders")
+    assert placed["id"] in listed
+    assert "SOL_USDC" in listed
+    open_orders = cli.data("orders", "SOL_USDC")
+    assert isinstance(open_orders, list)
+    (only,) = open_orders
+    assert only["id"] == placed["id"]
+    cancelled = cli.ok("order", "cancel", "SOL_USDC", str(placed["id"]))
+    assert f"Order {placed['id']} on SOL_USDC: buy 1 at 100, Cancelled" in " ".join(cancelled.split())
+    assert cli.data("orders") == []
+    assert "No open orders." in cli.ok("orders")
+
+
+def test_the_book_shows_the_market_maker_s_ladder(cli: Cli) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while _best_ask(cli, "ETH_USDC") is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    shown = cli.ok("book", "ETH_USDC", "--depth", "3")
+    lines = [line for line in shown.splitlines() if "ask" in line or "bid" in line]
+    assert [line.split()[1] for line in lines] == ["ask"] * 3 + ["bid"] * 3, shown
+    assert "spread" in shown
+
+
+def test_bad_input_is_refused_with_a_reason(cli: Cli) -> None:
+    refused = cli("order", "place", "BTC_USDC_PERP", "up", "0.1")
+    assert refused.code == 1
+    assert "is not a side: write buy or sell" in refused.err
+    refused = cli("order", "place", "BTC_USDC_PERP", "buy", "-1")
+    assert refused.code == 1
+    assert "is not a positive decimal quantity" in refused.err
+    refused = cli("order", "cancel", "BTC_USDC_PERP", "abc")
+    assert "is not an order id" in refused.err
+    refused = cli("order", "place", "BTC_USDC_PERP", "buy", "0.1", "--price", "60000.05")
+    assert refused.code == 1
+    assert refused.err.startswith("error INVALID_PRICE"), refused.err
+    assert "0.1" in refused.err, "the message names the tick size"
