@@ -8,6 +8,7 @@ borrows` explains. One server (manual clock) serves the module; each test makes 
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -179,3 +180,63 @@ def test_bad_input_is_refused_with_a_reason(cli: Cli) -> None:
     assert refused.code == 1
     assert refused.err.startswith("error INVALID_PRICE"), refused.err
     assert "0.1" in refused.err, "the message names the tick size"
+
+
+README = Path(__file__).resolve().parent.parent.parent / "README.md"
+
+
+def _readme_trading_lines() -> list[str]:
+    """Return the README tour's trading block: its `export` and `crossmargin` lines, in order."""
+    text = README.read_text(encoding="utf-8")
+    tour = text[text.index("## Five-minute tour") :]
+    block = tour[tour.index("**Trading**") :]
+    block = block[block.index("```sh") + len("```sh") : block.index("```", block.index("```sh") + 5)]
+    return [line.partition("#")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def fresh_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Cli]:
+    """A CLI against its own new server, so the README's prices are the first ones set."""
+    port = free_port()
+    process = start(tmp_path / "journal", port)
+    try:
+        for name in ("CROSSMARGIN_PROFILE", "CROSSMARGIN_API_KEY", "CROSSMARGIN_API_SECRET"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("CROSSMARGIN_URL", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("CROSSMARGIN_ADMIN_TOKEN", TOKEN)
+        monkeypatch.setenv("CROSSMARGIN_CONFIG_DIR", str(tmp_path / "config"))
+        monkeypatch.setenv("COLUMNS", "200")
+        yield Cli(capsys)
+    finally:
+        stop(process)
+
+
+def test_the_readme_trading_tour_runs_as_written(fresh_cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli = fresh_cli
+    lines = _readme_trading_lines()
+    assert len(lines) >= 8
+    _best_ask_within_deadline(cli)
+    shown = ""
+    for line in lines:
+        words = shlex.split(line)
+        if words[0] == "export":
+            name, _, value = words[1].partition("=")
+            monkeypatch.setenv(name, value)
+            continue
+        assert words[0] == "crossmargin", line
+        if words[1:3] == ["clock", "advance"]:
+            _wait_for_requote(cli, "BTC_USDC_PERP", Decimal(59500))
+        shown = cli.ok(*words[1:])
+    words_shown = " ".join(shown.split())
+    assert "the 10-second settlement of BTC_USDC_PERP realized -103 USDC of PnL and -3.0015 USDC of trading fees" in (
+        words_shown
+    ), words_shown
+    assert "your USDC balance was 106.0015 short; auto-borrow of settlements is on, so 106.0015 USDC was borrowed" in (
+        words_shown
+    )
+
+
+def _best_ask_within_deadline(cli: Cli) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while _best_ask(cli, "BTC_USDC_PERP") is None and time.monotonic() < deadline:
+        time.sleep(0.1)
