@@ -309,3 +309,58 @@ def test_self_trade_reject_both_expires_both(driver: Driver) -> None:
     assert [closed.order_id for closed in driver.state.closed_orders] == [mine.order_id, order.order_id]
     assert _spot(driver, sub, "BTC") == "1"
     assert _spot(driver, sub, "USDC") == "10000"
+
+
+def test_a_fok_does_not_count_its_own_subaccounts_orders_as_liquidity(driver: Driver) -> None:
+    other = _funded(driver, BTC="1")
+    sub = _funded(driver, BTC="1", USDC="20000")
+    driver.place(other, BTC, "sell", "0.1", "60000")
+    driver.place(sub, BTC, "sell", "0.1", "60000")
+    order = driver.place(sub, BTC, "buy", "0.2", "60000", tif=TimeInForce.FOK)
+    assert (order.status, order.expiry_reason, order.executed_atoms) == (
+        OrderStatus.EXPIRED,
+        ExpiryReason.FILL_OR_KILL,
+        0,
+    )
+    assert not driver.state.fills
+
+
+def test_a_quote_quantity_sized_past_the_subaccounts_own_order(driver: Driver) -> None:
+    other = _funded(driver, BTC="1")
+    sub = _funded(driver, BTC="1", USDC="20000")
+    driver.place(other, BTC, "sell", "0.1", "60000")
+    driver.place(sub, BTC, "sell", "0.1", "60000")
+    driver.place(other, BTC, "sell", "0.1", "60100")
+    order = driver.place(sub, BTC, "buy", None, quote_quantity="7000", stp=SelfTradePrevention.REJECT_MAKER)
+    # Sized without its own 0.1 at 60000: 6000 buys 0.1 there, 1000 buys 0.01663 at 60100.
+    assert driver.text("BTC", order.quantity_atoms) == "0.11663"
+    assert order.status is OrderStatus.FILLED
+    assert driver.text("USDC", order.executed_quote_atoms) == "6999.463"
+
+
+def test_a_quote_quantity_too_small_for_one_step_is_refused(driver: Driver) -> None:
+    maker = _funded(driver, BTC="1")
+    driver.place(maker, BTC, "sell", "0.1", "60000")
+    taker = _funded(driver, USDC="1000")
+    # One step (0.00001 BTC) costs 0.6 USDC.
+    driver.refuse(driver.order(taker, BTC, "buy", None, quote_quantity="0.5"), RejectReason.NO_LIQUIDITY)
+
+
+def test_a_quote_quantity_stops_at_the_first_level_it_cannot_afford(driver: Driver) -> None:
+    maker = _funded(driver, BTC="1")
+    driver.place(maker, BTC, "sell", "0.00001", "60000")
+    driver.place(maker, BTC, "sell", "0.1", "70000")
+    taker = _funded(driver, USDC="1000")
+    order = driver.place(taker, BTC, "buy", None, quote_quantity="1")
+    assert (driver.text("BTC", order.executed_atoms), order.status) == ("0.00001", OrderStatus.FILLED)
+    assert _spot(driver, taker, "USDC") == "999.4"
+
+
+def test_selling_the_whole_balance_drops_the_asset_from_the_held_index(driver: Driver) -> None:
+    maker = _funded(driver, USDC="100000")
+    driver.place(maker, BTC, "buy", "1", "60000")
+    seller = _funded(driver, BTC="0.5")
+    assert "BTC" in driver.state.held[seller]
+    driver.place(seller, BTC, "sell", "0.5", "60000")
+    assert "BTC" not in driver.state.held[seller]
+    assert "USDC" in driver.state.held[seller]

@@ -206,7 +206,10 @@ def test_cancel_of_an_unknown_or_foreign_order_is_refused(driver: Driver) -> Non
     assert rejection.message == f"No open BTC_USDC order with id {theirs.order_id}"
     rejection = driver.refuse(CancelOrder(sub, BTC, client_id=5), RejectReason.ORDER_NOT_FOUND)
     assert rejection.message == "No open BTC_USDC order with clientId 5"
+    mine = driver.place(sub, BTC, "buy", "0.1", "59000", client_id=4)
     driver.refuse(CancelOrder(sub, BTC, OrderId(12345)), RejectReason.ORDER_NOT_FOUND)
+    driver.refuse(CancelOrder(sub, BTC, client_id=5), RejectReason.ORDER_NOT_FOUND)
+    assert driver.state.orders[mine.order_id].status is OrderStatus.NEW
 
 
 def test_cancel_needs_exactly_one_of_order_id_and_client_id(driver: Driver) -> None:

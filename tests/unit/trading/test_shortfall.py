@@ -244,3 +244,21 @@ def test_lent_collateral_is_redeemed_and_sold_when_auto_borrow_is_off() -> None:
     assert driver.holding(trader, "USDT").lend_atoms == 10_000_000_000
     shortfall = _shortfall(_settle(driver), trader)
     assert shortfall.uncovered_atoms == 0
+
+
+def test_two_shortfalls_in_one_settlement_convert_against_the_book_in_turn(driver: Driver) -> None:
+    _maker(driver)
+    first = _loser(driver, {"USDT": "10000"}, auto_borrow_settlements=False)
+    second = _loser(driver, {"USDT": "10000"}, auto_borrow_settlements=False)
+    small, large = driver.account(), driver.account()
+    driver.deposit(small, "USDC", "10")
+    driver.deposit(large, "USDC", "100000")
+    exact = driver.place(small, "USDT_USDC", "buy", "3.51", "0.9999")
+    driver.place(large, "USDT_USDC", "buy", "100", "0.9999")
+    events = _settle(driver)
+    fills = [event.fill for event in events if isinstance(event, Traded)]
+    # The first conversion fills the small bid in full; the second skips it and trades with the large one.
+    assert [(fill.taker_subaccount_id, fill.maker_subaccount_id) for fill in fills] == [(first, small), (second, large)]
+    assert exact.order_id not in driver.state.orders
+    for sub in (first, second):
+        assert _shortfall(events, sub).conversions == (Conversion("USDT", 3_510_000, 3_508_245),)
