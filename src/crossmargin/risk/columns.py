@@ -1,0 +1,388 @@
+"""RiskColumns: the margin-relevant engine state as float64 columns, one row per subaccount.
+
+Per row and asset: the collateral quantity (spot + locked + lent, in whole units) and the owed
+quantity (debt + a negative spot balance). Per row and perp market: the signed position size (base
+units) and its unsettled constant: unsettled USDC at mark = size x mark + constant, where constant =
+(-basis - pending fee + pending funding) in USDC, so a new mark changes no row. Per row: the
+leverage floor 1 / leverageLimit (it moves initial margin only; the maintenance screen does not
+read it). Per asset and market: prices and the parameters of the weight and IMF/MMF functions,
+packed in small arrays the kernels index by the row constants below.
+
+Every value is converted once from the exact integers the engine holds (`int / int` is correctly
+rounded in Python: one rounding per value). `apply_events` re-reads from the state only the rows
+an event names; an interest accrual refreshes the rows with a position in that asset; a change of
+listed assets or markets rebuilds everything. Rows are appended as subaccounts appear, with the
+capacity doubled when full.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from crossmargin.core.assets import AssetSpec, HaircutKind, SqrtFunction
+from crossmargin.core.events import (
+    AccountCreated,
+    AssetsConfigured,
+    BorrowLendMoved,
+    Deposited,
+    EntryFeeCharged,
+    Event,
+    FundingPaid,
+    InterestCharged,
+    MarketsConfigured,
+    MarkPricesSet,
+    OrderChanged,
+    PerpMarksSet,
+    PerpPositionChanged,
+    SettingsUpdated,
+    Settled,
+    ShortfallCovered,
+    SubaccountCreated,
+    Traded,
+    Transferred,
+    Withdrew,
+)
+from crossmargin.core.ids import SubaccountId
+from crossmargin.core.margin import Holding, leverage_floor_wad
+from crossmargin.core.markets import MarketSpec
+from crossmargin.core.numbers import WAD
+from crossmargin.core.perps import PerpPosition
+from crossmargin.core.state import EngineState
+from crossmargin.core.transaction import Transaction
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+
+# Rows of the asset parameter array (shape (ASSET_PARAMS, assets)).
+PRICE, WEIGHT, HAIRCUT_BASE, HAIRCUT_PENALTY, HAIRCUT_FROM, MMF_BASE, MMF_FACTOR, MMF_FROM, MMF_PAD = range(9)
+ASSET_PARAMS = 9
+# Rows of the perp market parameter array (shape (MARKET_PARAMS, markets)).
+MARK, PERP_MMF_BASE, PERP_MMF_FACTOR, PERP_MMF_FROM, PERP_MMF_PAD, QUOTE_PAD = range(6)
+MARKET_PARAMS = 6
+
+THRESHOLD_SLACK = 1e-9
+"""Thresholds (where the weight curve or the MMF square root starts to bind) are lowered by this
+relative amount, far above the float error of computing them and of the notional compared."""
+PARAMETER_MAX = 100.0
+"""Weights, bases and factors above this would void the absolute padding derived in `screen.py`."""
+INITIAL_CAPACITY = 1024
+_OWNED_EVENTS = (
+    AccountCreated,
+    SubaccountCreated,
+    Deposited,
+    Withdrew,
+    BorrowLendMoved,
+    EntryFeeCharged,
+    SettingsUpdated,
+    Settled,
+    FundingPaid,
+    ShortfallCovered,
+)
+
+
+def _ratio(wad: int) -> float:
+    return wad / WAD
+
+
+def _weight_threshold(spec: AssetSpec) -> float:
+    """Return the notional below which the flat weight is the smaller one (no square root needed)."""
+    haircut = spec.haircut
+    weight, base, penalty = (
+        _ratio(haircut.weight.wad),
+        _ratio(haircut.base.wad),
+        _ratio(haircut.positive_curve_penalty.wad),
+    )
+    if haircut.kind is HaircutKind.IDENTITY or weight == 0.0:
+        return math.inf
+    if base <= weight:
+        return 0.0
+    if penalty == 0.0:
+        return math.inf
+    return ((base / weight - 1.0) / penalty) ** 2 * (1.0 - THRESHOLD_SLACK)
+
+
+def _mmf_threshold(function: SqrtFunction) -> float:
+    """Return the notional below which MMF is its base (factor x sqrt(N) <= base)."""
+    factor = _ratio(function.factor.wad)
+    if factor == 0.0:
+        return math.inf
+    return (_ratio(function.base.wad) / factor) ** 2 * (1.0 - THRESHOLD_SLACK)
+
+
+def _mmf_pad(function: SqrtFunction) -> float:
+    """Return what the engine's rounded-up square root and product can add to MMF (see screen.py)."""
+    return (_ratio(function.factor.wad) + 1.0) * 2e-18
+
+
+def _check_parameters(values: Iterable[float], name: str) -> None:
+    for value in values:
+        if not 0.0 <= value <= PARAMETER_MAX:
+            raise ValueError(f"{name}: parameter {value} is outside [0, {PARAMETER_MAX}] the risk screen supports")
+
+
+def asset_parameters(specs: Mapping[str, AssetSpec], symbols: tuple[str, ...]) -> Floats:
+    """Return the asset parameter array (prices zero) for the assets in column order."""
+    params = np.zeros((ASSET_PARAMS, len(symbols)), dtype=np.float64)
+    for index, symbol in enumerate(symbols):
+        spec = specs[symbol]
+        haircut = spec.haircut
+        column = (
+            0.0,
+            _ratio(haircut.weight.wad),
+            _ratio(haircut.base.wad) if haircut.kind is HaircutKind.INVERSE_SQRT else 0.0,
+            _ratio(haircut.positive_curve_penalty.wad),
+            _weight_threshold(spec),
+            _ratio(spec.mmf.base.wad),
+            _ratio(spec.mmf.factor.wad),
+            _mmf_threshold(spec.mmf),
+            _mmf_pad(spec.mmf),
+        )
+        _check_parameters((column[WEIGHT], column[HAIRCUT_BASE], column[MMF_BASE], column[MMF_FACTOR]), symbol)
+        params[:, index] = column
+    return params
+
+
+def market_parameters(markets: Mapping[str, MarketSpec], symbols: tuple[str, ...]) -> Floats:
+    """Return the perp market parameter array (marks zero) for the markets in column order."""
+    params = np.zeros((MARKET_PARAMS, len(symbols)), dtype=np.float64)
+    for index, symbol in enumerate(symbols):
+        spec = markets[symbol]
+        column = (
+            0.0,
+            _ratio(spec.mmf.base.wad),
+            _ratio(spec.mmf.factor.wad),
+            _mmf_threshold(spec.mmf),
+            _mmf_pad(spec.mmf),
+            1.0 / spec.quote_unit_atoms,
+        )
+        _check_parameters((column[PERP_MMF_BASE], column[PERP_MMF_FACTOR]), symbol)
+        params[:, index] = column
+    return params
+
+
+@dataclass(slots=True)
+class ColumnChanges:
+    """What one `apply_events` call changed: rows re-read, old prices of repriced columns, or a rebuild."""
+
+    rows: set[int] = field(default_factory=set)
+    asset_prices_before: dict[int, float] = field(default_factory=dict)
+    market_marks_before: dict[int, float] = field(default_factory=dict)
+    rebuilt: bool = False
+
+
+@dataclass(slots=True)
+class RiskColumns:
+    """Float64 columns of every subaccount's margin inputs; see the module docstring for the layout."""
+
+    asset_symbols: tuple[str, ...]
+    market_symbols: tuple[str, ...]
+    asset_specs: dict[str, AssetSpec]
+    market_specs: dict[str, MarketSpec]
+    asset_params: Floats
+    market_params: Floats
+    collateral: Floats
+    owed: Floats
+    perp_size: Floats
+    perp_unsettled: Floats
+    leverage_floor: Floats
+    subaccount_ids: Ints
+    rows: int = 0
+    row_of: dict[SubaccountId, int] = field(default_factory=dict)
+    headroom: Floats = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
+
+    @classmethod
+    def empty(
+        cls, specs: Mapping[str, AssetSpec], markets: Mapping[str, MarketSpec], capacity: int = INITIAL_CAPACITY
+    ) -> RiskColumns:
+        """Return columns for these assets and (perp) markets with no rows yet."""
+        assets = tuple(sorted(specs))
+        perps = tuple(sorted(symbol for symbol, spec in markets.items() if spec.is_perp))
+        capacity = max(capacity, 1)
+        return cls(
+            asset_symbols=assets,
+            market_symbols=perps,
+            asset_specs=dict(specs),
+            market_specs={symbol: markets[symbol] for symbol in perps},
+            asset_params=asset_parameters(specs, assets),
+            market_params=market_parameters(markets, perps),
+            collateral=np.zeros((capacity, len(assets)), dtype=np.float64),
+            owed=np.zeros((capacity, len(assets)), dtype=np.float64),
+            perp_size=np.zeros((capacity, len(perps)), dtype=np.float64),
+            perp_unsettled=np.zeros((capacity, len(perps)), dtype=np.float64),
+            leverage_floor=np.zeros(capacity, dtype=np.float64),
+            subaccount_ids=np.zeros(capacity, dtype=np.int64),
+            headroom=np.full(capacity, math.inf, dtype=np.float64),
+        )
+
+    @classmethod
+    def from_state(cls, state: EngineState) -> RiskColumns:
+        """Return columns mirroring every subaccount of an engine state, at its prices."""
+        columns = cls.empty(state.specs, state.markets, capacity=max(INITIAL_CAPACITY, len(state.subaccounts)))
+        for symbol, price in state.mark_prices_wad.items():
+            columns.set_price(symbol, price)
+        for market, mark in state.perp_marks_wad.items():
+            columns.set_mark(market, mark)
+        tx = Transaction(state, state.now_ms)
+        for subaccount_id in state.subaccounts:
+            columns.refresh_row(tx, subaccount_id)
+        return columns
+
+    @property
+    def capacity(self) -> int:
+        """Return how many rows fit before the arrays grow."""
+        return int(self.subaccount_ids.shape[0])
+
+    def set_price(self, symbol: str, price_wad: int) -> int | None:
+        """Set an asset's mark price; return its column (None for an asset not listed)."""
+        if symbol not in self.asset_specs:
+            return None
+        index = self.asset_symbols.index(symbol)
+        self.asset_params[PRICE, index] = _ratio(price_wad)
+        return index
+
+    def set_mark(self, market: str, mark_wad: int) -> int | None:
+        """Set a perp market's mark price; return its column (None for a market not mirrored)."""
+        if market not in self.market_specs:
+            return None
+        index = self.market_symbols.index(market)
+        self.market_params[MARK, index] = _ratio(mark_wad)
+        return index
+
+    def row(self, subaccount_id: SubaccountId) -> int:
+        """Return the row of a subaccount, appending one (growing the arrays) when it is new."""
+        found = self.row_of.get(subaccount_id)
+        if found is not None:
+            return found
+        if self.rows == self.capacity:
+            self._grow(self.capacity * 2)
+        row = self.rows
+        self.rows += 1
+        self.row_of[subaccount_id] = row
+        self.subaccount_ids[row] = subaccount_id
+        return row
+
+    def _grow(self, capacity: int) -> None:
+        def grown(array: Floats, fill: float = 0.0) -> Floats:
+            bigger = np.full((capacity, *array.shape[1:]), fill, dtype=array.dtype)
+            bigger[: array.shape[0]] = array
+            return bigger
+
+        self.collateral = grown(self.collateral)
+        self.owed = grown(self.owed)
+        self.perp_size = grown(self.perp_size)
+        self.perp_unsettled = grown(self.perp_unsettled)
+        self.leverage_floor = grown(self.leverage_floor)
+        self.headroom = grown(self.headroom, math.inf)
+        ids = np.zeros(capacity, dtype=np.int64)
+        ids[: self.rows] = self.subaccount_ids[: self.rows]
+        self.subaccount_ids = ids
+
+    def set_row(
+        self,
+        subaccount_id: SubaccountId,
+        holdings: Mapping[str, Holding],
+        positions: Mapping[str, PerpPosition],
+        leverage_floor_wad: int,
+    ) -> int:
+        """Write one subaccount's exact holdings and perp positions into its row; return the row."""
+        row = self.row(subaccount_id)
+        self.collateral[row] = 0.0
+        self.owed[row] = 0.0
+        for index, symbol in enumerate(self.asset_symbols):
+            holding = holdings.get(symbol)
+            if holding is None:
+                continue
+            unit = self.asset_specs[symbol].unit_atoms
+            self.collateral[row, index] = (
+                max(holding.spot_atoms, 0) + holding.locked_atoms + holding.lend_atoms
+            ) / unit
+            self.owed[row, index] = (holding.debt_atoms + max(-holding.spot_atoms, 0)) / unit
+        self.perp_size[row] = 0.0
+        self.perp_unsettled[row] = 0.0
+        for index, market in enumerate(self.market_symbols):
+            position = positions.get(market)
+            if position is None:
+                continue
+            spec = self.market_specs[market]
+            self.perp_size[row, index] = position.quantity_atoms / spec.base_unit_atoms
+            constant = -position.basis_atoms - position.pending_fee_atoms + position.pending_funding_atoms
+            self.perp_unsettled[row, index] = constant / spec.quote_unit_atoms
+        self.leverage_floor[row] = _ratio(leverage_floor_wad)
+        return row
+
+    def refresh_row(self, tx: Transaction, subaccount_id: SubaccountId) -> int:
+        """Re-read one subaccount's row from the engine (exact values, converted once)."""
+        subaccount = tx.subaccount(subaccount_id)
+        assert subaccount is not None, "rows mirror existing subaccounts"
+        positions = {
+            market: position
+            for market in self.market_symbols
+            if (position := tx.perp_position(subaccount_id, market)) is not None
+        }
+        return self.set_row(
+            subaccount_id, tx.holdings(subaccount_id), positions, leverage_floor_wad(subaccount.leverage_limit)
+        )
+
+    def apply_events(self, state: EngineState, events: Iterable[Event]) -> ColumnChanges:
+        """Bring the columns up to date with a committed command's events, re-reading touched rows only."""
+        changes = ColumnChanges()
+        touched: set[SubaccountId] = set()
+        interest: set[str] = set()
+        for event in events:
+            if isinstance(event, AssetsConfigured | MarketsConfigured):
+                changes.rebuilt = True
+            elif isinstance(event, MarkPricesSet):
+                self._reprice(event.prices_wad, changes)
+            elif isinstance(event, PerpMarksSet):
+                self._remark(event.marks_wad, changes)
+            elif isinstance(event, InterestCharged):
+                interest.add(event.symbol)
+            else:
+                touched.update(_subaccounts_named(event))
+        if changes.rebuilt:
+            return self._rebuild(state)
+        if interest:
+            touched.update(owner for (owner, symbol) in state.positions if symbol in interest)
+        tx = Transaction(state, state.now_ms)
+        changes.rows = {self.refresh_row(tx, subaccount_id) for subaccount_id in touched}
+        return changes
+
+    def _reprice(self, prices: tuple[tuple[str, int], ...], changes: ColumnChanges) -> None:
+        for symbol, price in prices:
+            if symbol in self.asset_specs:
+                index = self.asset_symbols.index(symbol)
+                changes.asset_prices_before.setdefault(index, float(self.asset_params[PRICE, index]))
+                self.set_price(symbol, price)
+
+    def _remark(self, marks: tuple[tuple[str, int], ...], changes: ColumnChanges) -> None:
+        for market, mark in marks:
+            if market in self.market_specs:
+                index = self.market_symbols.index(market)
+                changes.market_marks_before.setdefault(index, float(self.market_params[MARK, index]))
+                self.set_mark(market, mark)
+
+    def _rebuild(self, state: EngineState) -> ColumnChanges:
+        fresh = RiskColumns.from_state(state)
+        for name in RiskColumns.__slots__:
+            setattr(self, name, getattr(fresh, name))
+        return ColumnChanges(rows=set(range(self.rows)), rebuilt=True)
+
+
+def _subaccounts_named(event: Event) -> tuple[SubaccountId, ...]:
+    """Return the subaccounts whose margin inputs an event may have changed."""
+    if isinstance(event, Traded):
+        return (event.fill.maker_subaccount_id, event.fill.taker_subaccount_id)
+    if isinstance(event, Transferred):
+        return (event.source_subaccount_id, event.target_subaccount_id)
+    if isinstance(event, OrderChanged):
+        return (event.order.subaccount_id,)
+    if isinstance(event, PerpPositionChanged):
+        return (event.position.subaccount_id,)
+    if isinstance(event, _OWNED_EVENTS):
+        return (event.subaccount_id,)
+    return ()
