@@ -183,35 +183,61 @@ def cover_shortfall(tx: Transaction, subaccount: Subaccount, asset: str, short: 
 
 
 def convert_collateral(tx: Transaction, subaccount: Subaccount, asset: str, short: int) -> tuple[Conversion, ...]:
-    """Sell other collateral for `asset` on its spot books until `short` is covered or nothing sells."""
+    """Sell other collateral for `asset` on its spot books until `short` is covered or nothing sells.
+
+    Lent collateral counts: the conversion redeems what it sells beyond the spot balance (auto-lent
+    assets are collateral like any other), and sells only the spot balance if the pool refuses that.
+    """
     done: list[Conversion] = []
-    for spec in _conversion_markets(tx, subaccount.subaccount_id, asset):
-        available = tx.balance(spot(subaccount.subaccount_id), spec.base)
-        quantity = _quantity_for(tx, spec, subaccount.subaccount_id, available - available % spec.step_atoms, short)
+    account = subaccount.subaccount_id
+    for spec in _conversion_markets(tx, account, asset):
+        holding = tx.holding(account, spec.base)
+        most = holding.spot_atoms + holding.lend_atoms
+        quantity = _quantity_for(tx, spec, account, most - most % spec.step_atoms, short)
         if quantity == 0:
             continue
-        before = tx.balance(spot(subaccount.subaccount_id), asset)
-        order = Order(
-            order_id=OrderId(tx.take_id("next_order_id")),
-            subaccount_id=subaccount.subaccount_id,
-            market=spec.symbol,
-            side=OrderSide.ASK,
-            order_type=OrderType.MARKET,
-            time_in_force=TimeInForce.IOC,
-            price_wad=0,
-            quantity_atoms=quantity,
-            created_ms=tx.now_ms,
-            flags=OrderFlags(),
-            system_order_type=SystemOrderType.COLLATERAL_CONVERSION,
-        )
-        result = run_order(tx, spec, subaccount, order)
-        assert isinstance(result, Order), "a conversion within the spot balance is never refused"
-        proceeds = tx.balance(spot(subaccount.subaccount_id), asset) - before
+        before = tx.balance(spot(account), asset)
+        result = _sell(tx, spec, subaccount, quantity)
+        if result is None:
+            continue
+        proceeds = tx.balance(spot(account), asset) - before
         done.append(Conversion(spec.base, result.executed_atoms, proceeds))
         short -= proceeds
         if short <= 0:
             break
     return tuple(done)
+
+
+def _sell(tx: Transaction, spec: MarketSpec, subaccount: Subaccount, quantity: int) -> Order | None:
+    """Sell `quantity` redeeming its lend as needed; if the redeem is refused, sell the spot balance only."""
+    trial = Transaction(tx, tx.now_ms)
+    result = run_order(trial, spec, subaccount, _conversion_order(trial, spec, subaccount, quantity))
+    if isinstance(result, Order):
+        trial.commit()
+        return result
+    held = tx.balance(spot(subaccount.subaccount_id), spec.base)
+    quantity = min(quantity, held - held % spec.step_atoms)
+    if quantity <= 0:
+        return None
+    result = run_order(tx, spec, subaccount, _conversion_order(tx, spec, subaccount, quantity))
+    assert isinstance(result, Order), "a conversion within the spot balance is never refused"
+    return result
+
+
+def _conversion_order(tx: Transaction, spec: MarketSpec, subaccount: Subaccount, quantity: int) -> Order:
+    return Order(
+        order_id=OrderId(tx.take_id("next_order_id")),
+        subaccount_id=subaccount.subaccount_id,
+        market=spec.symbol,
+        side=OrderSide.ASK,
+        order_type=OrderType.MARKET,
+        time_in_force=TimeInForce.IOC,
+        price_wad=0,
+        quantity_atoms=quantity,
+        created_ms=tx.now_ms,
+        flags=OrderFlags(auto_lend_redeem=True),
+        system_order_type=SystemOrderType.COLLATERAL_CONVERSION,
+    )
 
 
 def _conversion_markets(tx: Transaction, subaccount_id: SubaccountId, asset: str) -> list[MarketSpec]:
@@ -221,7 +247,8 @@ def _conversion_markets(tx: Transaction, subaccount_id: SubaccountId, asset: str
         for spec in tx.all_markets().values()
         if spec.kind is MarketKind.SPOT
         and spec.quote == asset
-        and tx.balance(spot(subaccount_id), spec.base) >= spec.step_atoms
+        and tx.balance(spot(subaccount_id), spec.base) + tx.holding(subaccount_id, spec.base).lend_atoms
+        >= spec.step_atoms
     ]
     return sorted(found, key=lambda spec: (tx.mark_price(spec.base) != tx.mark_price(asset), spec.symbol))
 

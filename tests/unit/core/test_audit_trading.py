@@ -8,6 +8,7 @@ from dataclasses import replace
 from engine_driver import Driver
 
 from crossmargin.core.audit import audit
+from crossmargin.core.events import ShortfallCovered
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import TRADING_FEES, WORLD, locked, spot
 from crossmargin.core.orders import Order, OrderId, OrderSide, OrderStatus
@@ -207,3 +208,17 @@ def test_an_asset_held_only_as_a_lock_is_in_the_held_index(driver: Driver) -> No
     assert driver.state.ledger.get((spot(trader), "BTC"), 0) == 0
     assert "BTC" in driver.state.held[trader]
     assert failing(driver.state) == set()
+
+
+def test_a_negative_balance_is_allowed_only_as_far_as_a_shortfall_was_left_uncovered(driver: Driver) -> None:
+    state = trading_state(driver)
+    sub = open_order(state, "BTC_USDC", OrderSide.ASK).subaccount_id
+    state.shortfalls.append(ShortfallCovered(sub, "ETH", 5, 0, 0, (), 5, False, state.now_ms))
+    held = state.ledger.get((spot(sub), "ETH"), 0)
+    state.ledger[(spot(sub), "ETH")] = -5
+    state.ledger[(WORLD, "ETH")] = state.ledger.get((WORLD, "ETH"), 0) + held + 5
+    state.held[sub].add("ETH")
+    assert failing(state) == set()
+    state.ledger[(spot(sub), "ETH")] = -6
+    state.ledger[(WORLD, "ETH")] += 1
+    assert failing(state) == {"INV-LEDGER-3"}

@@ -6,7 +6,6 @@ Every scenario here has the same loss: 0.1 BTC perp bought at the maker's ask 60
 
 from __future__ import annotations
 
-import pytest
 from engine_driver import HOUR_MS, Driver
 
 from crossmargin.core.audit import audit
@@ -186,11 +185,6 @@ def test_what_nothing_can_cover_stays_a_negative_balance() -> None:
     assert usdc.debt_atoms == SHORT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="INV-LEDGER-3 (docs/INVARIANTS.md, core/audit.py) says spot balances are never negative, but an "
-    "uncovered settlement shortfall is left as a negative USDC balance by design (ARCHITECTURE.md): one must change",
-)
 def test_the_audit_holds_after_an_uncovered_shortfall() -> None:
     driver, _, _ = _uncovered()
     assert [check for check in audit(driver.state) if not check.ok] == []
@@ -230,11 +224,6 @@ def test_a_position_with_nothing_to_settle_is_skipped(driver: Driver) -> None:
     assert first not in settled
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core gap: convert_collateral only sells spot balances, so with autoLend on (every balance lent) and "
-    "autoBorrowSettlements off a shortfall stays uncovered while USDT sits in the lend pool",
-)
 def test_lent_collateral_is_redeemed_and_sold_when_auto_borrow_is_off() -> None:
     driver = Driver()
     driver.prices(USDC="1", USDT="1", BTC="60000", ETH="3000", SOL="150")
