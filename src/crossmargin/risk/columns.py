@@ -10,8 +10,10 @@ packed in small arrays the kernels index by the row constants below.
 
 Every value is converted once from the exact integers the engine holds (`int / int` is correctly
 rounded in Python: one rounding per value). `apply_events` re-reads from the state only the rows
-an event names; an interest accrual refreshes the rows with a position in that asset; a change of
-listed assets or markets rebuilds everything. Rows are appended as subaccounts appear, with the
+an event names. When a pool's borrow or lend index moved (hourly interest, an entry fee credited to
+lenders, a loss share), the rows with a lend or debt in that asset are re-read too: every index is
+compared with the one last seen, so no event type can slip through. A change of listed assets or
+markets rebuilds everything. Rows are appended as subaccounts appear, with the
 capacity doubled when full.
 """
 
@@ -33,7 +35,6 @@ from crossmargin.core.events import (
     EntryFeeCharged,
     Event,
     FundingPaid,
-    InterestCharged,
     MarketsConfigured,
     MarkPricesSet,
     OrderChanged,
@@ -194,6 +195,8 @@ class RiskColumns:
     rows: int = 0
     row_of: dict[SubaccountId, int] = field(default_factory=dict)
     headroom: Floats = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
+    pool_rows: dict[str, set[int]] = field(default_factory=dict)
+    pool_indexes: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @classmethod
     def empty(
@@ -230,6 +233,7 @@ class RiskColumns:
         tx = Transaction(state, state.now_ms)
         for subaccount_id in state.subaccounts:
             columns.refresh_row(tx, subaccount_id)
+        columns.pool_indexes = _indexes(state)
         return columns
 
     @property
@@ -296,12 +300,17 @@ class RiskColumns:
         for index, symbol in enumerate(self.asset_symbols):
             holding = holdings.get(symbol)
             if holding is None:
+                self.pool_rows.get(symbol, set()).discard(row)
                 continue
             unit = self.asset_specs[symbol].unit_atoms
             self.collateral[row, index] = (
                 max(holding.spot_atoms, 0) + holding.locked_atoms + holding.lend_atoms
             ) / unit
             self.owed[row, index] = (holding.debt_atoms + max(-holding.spot_atoms, 0)) / unit
+            if holding.lend_atoms or holding.debt_atoms:
+                self.pool_rows.setdefault(symbol, set()).add(row)
+            else:
+                self.pool_rows.get(symbol, set()).discard(row)
         self.perp_size[row] = 0.0
         self.perp_unsettled[row] = 0.0
         for index, market in enumerate(self.market_symbols):
@@ -332,7 +341,6 @@ class RiskColumns:
         """Bring the columns up to date with a committed command's events, re-reading touched rows only."""
         changes = ColumnChanges()
         touched: set[SubaccountId] = set()
-        interest: set[str] = set()
         for event in events:
             if isinstance(event, AssetsConfigured | MarketsConfigured):
                 changes.rebuilt = True
@@ -340,16 +348,20 @@ class RiskColumns:
                 self._reprice(event.prices_wad, changes)
             elif isinstance(event, PerpMarksSet):
                 self._remark(event.marks_wad, changes)
-            elif isinstance(event, InterestCharged):
-                interest.add(event.symbol)
             else:
                 touched.update(_subaccounts_named(event))
         if changes.rebuilt:
             return self._rebuild(state)
-        if interest:
-            touched.update(owner for (owner, symbol) in state.positions if symbol in interest)
         tx = Transaction(state, state.now_ms)
         changes.rows = {self.refresh_row(tx, subaccount_id) for subaccount_id in touched}
+        indexes = _indexes(state)
+        for symbol, pair in indexes.items():
+            if self.pool_indexes.get(symbol) != pair:
+                # Interest, an entry fee or a loss share moved an index: every lend and debt of the pool changed.
+                rows = self.pool_rows.get(symbol, set()) - changes.rows
+                ids = [SubaccountId(int(self.subaccount_ids[row])) for row in rows]
+                changes.rows.update(self.refresh_row(tx, subaccount_id) for subaccount_id in ids)
+        self.pool_indexes = indexes
         return changes
 
     def _reprice(self, prices: tuple[tuple[str, int], ...], changes: ColumnChanges) -> None:
@@ -371,6 +383,10 @@ class RiskColumns:
         for name in RiskColumns.__slots__:
             setattr(self, name, getattr(fresh, name))
         return ColumnChanges(rows=set(range(self.rows)), rebuilt=True)
+
+
+def _indexes(state: EngineState) -> dict[str, tuple[int, int]]:
+    return {symbol: (pool.borrow_index_ray, pool.lend_index_ray) for symbol, pool in state.pools.items()}
 
 
 def _subaccounts_named(event: Event) -> tuple[SubaccountId, ...]:
