@@ -20,6 +20,7 @@ from crossmargin.api.stream_messages import (
     DepthUpdate,
     Level,
     MarkPrice,
+    PositionContext,
     balance_data,
     depth_data,
     fill_data,
@@ -50,6 +51,7 @@ from crossmargin.core.events import (
     Withdrew,
 )
 from crossmargin.core.ids import SubaccountId
+from crossmargin.core.margin import leverage_floor_wad
 from crossmargin.core.orders import Fill, Order, OrderId, OrderSide, OrderStatus, OrderType, TimeInForce
 from crossmargin.core.perp_funding import compute_funding_rate
 from crossmargin.core.state import EngineState
@@ -224,9 +226,8 @@ class StreamFeed:
         topics = self._position_topics(subaccount, market)
         if topics:
             spec = work.state.markets[market]
-            data = position_data(
-                spec, position_event_type(before, after), event.position, _mark(work.state, market), event.at_ms
-            )
+            context = _position_context(work.state, subaccount, market, event.at_ms)
+            data = position_data(spec, position_event_type(before, after), event.position, context)
             work.out.extend((topic, stream, data) for topic, stream in topics)
 
     def _position_topics(self, subaccount: SubaccountId, market: str) -> list[tuple[str, str]]:
@@ -266,9 +267,8 @@ class StreamFeed:
             position = state.perp_positions.get((subaccount, market))
             topics = self._position_topics(subaccount, market)
             if position is not None and topics:
-                data = position_data(
-                    state.markets[market], "positionAdjusted", position, _mark(state, market), work.now_ms
-                )
+                context = _position_context(state, subaccount, market, work.now_ms)
+                data = position_data(state.markets[market], "positionAdjusted", position, context)
                 work.out.extend((topic, stream, data) for topic, stream in topics)
         self._balances(work)
 
@@ -298,11 +298,10 @@ class StreamFeed:
             work.out.append((topic, BALANCE_UPDATE, balance_data(spec, view.holding(subaccount, symbol), work.now_ms)))
 
 
-def _mark(state: EngineState, market: str) -> int:
-    mark = state.perp_marks_wad.get(market)
-    if mark:
-        return mark
-    return state.mark_prices_wad.get(state.markets[market].base, 0)
+def _position_context(state: EngineState, subaccount: SubaccountId, market: str, at_ms: int) -> PositionContext:
+    mark = state.perp_marks_wad.get(market) or state.mark_prices_wad.get(state.markets[market].base, 0)
+    floor = leverage_floor_wad(state.subaccounts[subaccount].leverage_limit)
+    return PositionContext(mark, floor, at_ms)
 
 
 def _balance_keys(event: Event) -> Iterable[tuple[SubaccountId, str]]:

@@ -253,8 +253,21 @@ def position_event_type(quantity_before: int, quantity_after: int) -> str:
     return POSITION_ADJUSTED
 
 
-def position_data(spec: MarketSpec, event_type: str, position: PerpPosition, mark_wad: int, at_ms: int) -> JsonObject:
-    """Return an `account.positionUpdate` message for a perp position at a mark price."""
+@dataclass(frozen=True, slots=True)
+class PositionContext:
+    """What a position message needs besides the position: the mark, the IMF floor, the time."""
+
+    mark_wad: int
+    imf_floor_wad: int
+    at_ms: int
+
+
+def position_data(spec: MarketSpec, event_type: str, position: PerpPosition, context: PositionContext) -> JsonObject:
+    """Return an `account.positionUpdate` message for a perp position at a mark price.
+
+    The IMF is at least 1 / the subaccount's leverage limit, as everywhere margin is reported.
+    """
+    mark_wad, at_ms = context.mark_wad, context.at_ms
     quantity = position.quantity_atoms
     entry = (
         abs(position.entry_cost_atoms) * spec.base_unit_atoms * WAD // (abs(quantity) * spec.quote_unit_atoms)
@@ -269,7 +282,7 @@ def position_data(spec: MarketSpec, event_type: str, position: PerpPosition, mar
         "b": price_text(entry),
         "B": price_text(entry),
         "l": "0",
-        "f": price_text(compute_margin_fraction(spec.imf, notional, 0)),
+        "f": price_text(compute_margin_fraction(spec.imf, notional, context.imf_floor_wad)),
         "M": price_text(mark_wad),
         "m": price_text(compute_margin_fraction(spec.mmf, notional, 0)),
         "q": format_scaled(quantity, spec.base_decimals),

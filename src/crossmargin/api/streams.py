@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
+import anyio
 import msgspec
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -135,12 +136,18 @@ async def _send_all(websocket: WebSocket, subscriber: Subscriber) -> None:
         await websocket.send_text(await subscriber.queue.get())
 
 
-async def _receive_all(websocket: WebSocket, connection: _Connection) -> None:
+async def _receive_all(websocket: WebSocket, connection: _Connection, scope: anyio.CancelScope) -> None:
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
+            scope.cancel()
             return
         connection.handle(message.get("text") or message.get("bytes") or b"")
+
+
+async def _watch_drop(subscriber: Subscriber, scope: anyio.CancelScope) -> None:
+    await subscriber.dropped.wait()
+    scope.cancel()
 
 
 async def _serve(hub: StreamHub, websocket: WebSocket) -> None:
@@ -148,17 +155,13 @@ async def _serve(hub: StreamHub, websocket: WebSocket) -> None:
     hub.bind(asyncio.get_running_loop())
     subscriber = hub.broadcaster.connect()
     connection = _Connection(hub, subscriber)
-    tasks = {
-        asyncio.create_task(_send_all(websocket, subscriber)),
-        asyncio.create_task(_receive_all(websocket, connection)),
-        asyncio.create_task(subscriber.dropped.wait()),
-    }
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        async with anyio.create_task_group() as group:
+            scope = group.cancel_scope
+            group.start_soon(_send_all, websocket, subscriber)
+            group.start_soon(_receive_all, websocket, connection, scope)
+            group.start_soon(_watch_drop, subscriber, scope)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
         hub.broadcaster.disconnect(subscriber)
     if subscriber.dropped.is_set():
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):

@@ -1,0 +1,402 @@
+"""Backpack's WebSocket streams through the ASGI app: subscribe, refusals, every stream's messages.
+
+Orders are placed through the service in-process (as the REST order routes would place them);
+what is checked is what a client reads on the socket. Each test asks for an acknowledgement
+(`"id"`) so that its subscription is known to be in place before the first order.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import pytest
+from nacl.signing import SigningKey
+from signing_client import ADMIN_TOKEN, Exchange, Keys
+from starlette.testclient import TestClient, WebSocketTestSession
+from starlette.types import Message
+
+from crossmargin.adapters.memory_journal import MemoryJournal
+from crossmargin.api.app import create_app
+from crossmargin.app.clock import ManualClock
+from crossmargin.app.service import Service
+from crossmargin.asset_config import load_document, parse_asset_specs
+from crossmargin.core.commands import CancelOrder, PlaceOrder
+from crossmargin.core.engine import Accepted
+from crossmargin.core.ids import SubaccountId
+from crossmargin.core.numbers import parse_decimal
+from crossmargin.core.orders import OrderId, OrderSide, OrderType, TimeInForce
+from crossmargin.market_config import parse_market_specs
+
+START_MS = 1_767_225_600_000  # 2026-01-01 00:00 UTC
+MISSING_MESSAGE_S = 30
+PRICES = {"USDC": "1", "USDT": "1", "BTC": "60000", "ETH": "3000", "SOL": "150"}
+
+
+@dataclass
+class Streams:
+    """A fresh exchange with markets, its service and a test client that speaks HTTP and WebSocket."""
+
+    service: Service
+    client: TestClient
+    exchange: Exchange
+
+    def account(self, **deposits: str) -> Keys:
+        keys = self.exchange.new_account()
+        for symbol, quantity in deposits.items():
+            self.exchange.deposit(keys, symbol, quantity)
+        return keys
+
+    def place(
+        self,
+        keys: Keys,
+        market: str,
+        side: str,
+        quantity: str,
+        price: str | None = None,
+        tif: TimeInForce = TimeInForce.GTC,
+    ) -> OrderId:
+        spec = self.service.read(lambda state: state.markets[market])
+        command = PlaceOrder(
+            SubaccountId(keys.subaccount_id),
+            market,
+            OrderSide.BID if side == "buy" else OrderSide.ASK,
+            OrderType.LIMIT if price else OrderType.MARKET,
+            parse_decimal(quantity, spec.base_decimals),
+            parse_decimal(price, 18) if price else None,
+            time_in_force=tif,
+        )
+        result = self.service.execute(command)
+        assert isinstance(result, Accepted), result
+        return self.service.read(lambda state: OrderId(state.next_order_id - 1))
+
+
+@pytest.fixture
+def streams() -> Iterator[Streams]:
+    document = load_document()
+    assets = parse_asset_specs(document)
+    service = Service.open(MemoryJournal(), ManualClock(START_MS), assets, parse_market_specs(document, assets))
+    try:
+        with TestClient(create_app(service, ADMIN_TOKEN)) as client:
+            exchange = Exchange(client)
+            assert exchange.admin("POST", "/admin/v1/prices", {"prices": PRICES}).status_code == 200
+            yield Streams(service, client, exchange)
+    finally:
+        service.close()
+
+
+def signature(keys: Keys, timestamp_ms: int | None = None, window_ms: int = 5000) -> list[str]:
+    """Sign a subscription as ccxt does: `instruction=subscribe&timestamp=..&window=..`."""
+    timestamp = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+    text = f"instruction=subscribe&timestamp={timestamp}&window={window_ms}"
+    signed = SigningKey(base64.b64decode(keys.api_secret)).sign(text.encode()).signature
+    return [keys.api_key, base64.b64encode(signed).decode(), str(timestamp), str(window_ms)]
+
+
+def subscribe(socket: WebSocketTestSession, *names: str, keys: Keys | None = None) -> None:
+    request: dict[str, Any] = {"method": "SUBSCRIBE", "params": list(names), "id": 7}
+    if keys is not None:
+        request["signature"] = signature(keys)
+    socket.send_json(request)
+    assert next_message(socket) == {"id": 7, "result": None}
+
+
+def next_message(socket: WebSocketTestSession) -> Any:
+    """Return the next message; fail (rather than hang) if none comes within a generous bound.
+
+    Every expected message is already built when the command that causes it returns (the
+    service's listener runs before the reply), so the bound only turns a missing message into a
+    failure; it is not a timing assertion.
+    """
+
+    async def within() -> Message:
+        with anyio.fail_after(MISSING_MESSAGE_S):
+            message: Message = await socket._send_rx.receive()  # TestClient has no receive timeout
+            return message
+
+    message = socket.portal.call(within)
+    assert message["type"] == "websocket.send", message
+    return json.loads(message["text"])
+
+
+def receive(socket: WebSocketTestSession, stream: str) -> dict[str, Any]:
+    """Return the data of the next message, which must be on `stream`."""
+    message = next_message(socket)
+    assert message["stream"] == stream, message
+    data: dict[str, Any] = message["data"]
+    return data
+
+
+def test_depth_sends_changed_levels_with_ids_that_follow_on(streams: Streams) -> None:
+    maker = streams.account(USDC="100000")
+    with streams.client.websocket_connect("/ws") as socket:
+        subscribe(socket, "depth.BTC_USDC")
+        streams.place(maker, "BTC_USDC", "buy", "0.1", "59000")
+        first = receive(socket, "depth.BTC_USDC")
+        order = streams.place(maker, "BTC_USDC", "buy", "0.2", "59000")
+        second = receive(socket, "depth.BTC_USDC")
+        streams.service.execute(CancelOrder(SubaccountId(maker.subaccount_id), "BTC_USDC", order))
+        third = receive(socket, "depth.BTC_USDC")
+
+    assert (first["e"], first["s"], first["a"], first["b"]) == ("depth", "BTC_USDC", [], [["59000", "0.1"]])
+    assert second["b"] == [["59000", "0.3"]], "a level reports its total after the change"
+    assert third["b"] == [["59000", "0.1"]]
+    assert second["U"] == first["u"] + 1, "U is the previous u + 1"
+    assert third["U"] == second["u"] + 1
+    assert third["u"] == streams.service.sequence, "u is the journal sequence of the batch that changed the book"
+    assert first["E"] == START_MS * 1000, "times are microseconds"
+
+
+def test_a_filled_level_goes_to_zero_and_the_trade_ticker_follow(streams: Streams) -> None:
+    buyer = streams.account(USDC="100000")
+    seller = streams.account(BTC="1")
+    with streams.client.websocket_connect("/") as socket:
+        subscribe(socket, "depth.BTC_USDC", "trade.BTC_USDC", "ticker.BTC_USDC")
+        bid = streams.place(buyer, "BTC_USDC", "buy", "0.1", "59000")
+        receive(socket, "depth.BTC_USDC")
+        ask = streams.place(seller, "BTC_USDC", "sell", "0.1", "58000")
+        trade = receive(socket, "trade.BTC_USDC")
+        depth = receive(socket, "depth.BTC_USDC")
+        ticker = receive(socket, "ticker.BTC_USDC")
+
+    assert trade == {
+        "e": "trade",
+        "E": START_MS * 1000,
+        "s": "BTC_USDC",
+        "p": "59000",
+        "q": "0.1",
+        "b": str(bid),
+        "a": str(ask),
+        "t": 1,
+        "T": START_MS * 1000,
+        "m": True,
+    }
+    assert depth["b"] == [["59000", "0"]], "an emptied level is sent with quantity 0"
+    assert depth["a"] == [], "a taker that never rested changes no level"
+    assert ticker == {
+        "e": "ticker",
+        "E": START_MS * 1000,
+        "s": "BTC_USDC",
+        "o": "59000",
+        "c": "59000",
+        "h": "59000",
+        "l": "59000",
+        "v": "0.1",
+        "V": "5900",
+        "n": 1,
+    }
+
+
+def test_ticker_rolls_over_24_hours_of_fills(streams: Streams) -> None:
+    buyer = streams.account(USDC="1000000")
+    seller = streams.account(BTC="10")
+    for price in ("59000", "61000"):
+        streams.place(buyer, "BTC_USDC", "buy", "0.1", price)
+        streams.place(seller, "BTC_USDC", "sell", "0.1", price)
+    streams.service.advance_clock(24 * 3600)
+    with streams.client.websocket_connect("/ws") as socket:
+        subscribe(socket, "ticker.BTC_USDC")
+        streams.place(buyer, "BTC_USDC", "buy", "0.2", "60000")
+        streams.place(seller, "BTC_USDC", "sell", "0.2", "60000")
+        ticker = receive(socket, "ticker.BTC_USDC")
+
+    assert (ticker["o"], ticker["h"], ticker["l"], ticker["v"], ticker["n"]) == ("60000", "60000", "60000", "0.2", 1)
+
+
+def test_mark_price_follows_index_prices_and_perp_marks(streams: Streams) -> None:
+    with streams.client.websocket_connect("/ws") as socket:
+        subscribe(socket, "markPrice.BTC_USDC", "markPrice.BTC_USDC_PERP")
+        streams.exchange.admin("POST", "/admin/v1/prices", {"prices": {**PRICES, "BTC": "61000"}})
+        spot = receive(socket, "markPrice.BTC_USDC")
+        streams.service.advance_clock(10)
+        perp = receive(socket, "markPrice.BTC_USDC_PERP")
+
+    assert (spot["e"], spot["p"], spot["i"], spot["f"]) == ("markPrice", "61000", "61000", "0")
+    assert (perp["s"], perp["p"], perp["i"]) == ("BTC_USDC_PERP", "61000", "61000")
+    assert perp["n"] == (START_MS + 3_600_000) * 1000, "the next funding is at the next full hour, in µs"
+
+
+def test_order_updates_reach_only_their_subaccount(streams: Streams) -> None:
+    buyer = streams.account(USDC="100000")
+    seller = streams.account(BTC="1")
+    with (
+        streams.client.websocket_connect("/ws") as mine,
+        streams.client.websocket_connect("/ws") as theirs,
+    ):
+        subscribe(mine, "account.orderUpdate", keys=buyer)
+        subscribe(theirs, "account.orderUpdate.BTC_USDC", keys=seller)
+        bid = streams.place(buyer, "BTC_USDC", "buy", "0.3", "59000")
+        accepted = receive(mine, "account.orderUpdate")
+        streams.place(seller, "BTC_USDC", "sell", "0.1", "59000")
+        maker_fill = receive(mine, "account.orderUpdate")
+        taker = [receive(theirs, "account.orderUpdate.BTC_USDC") for _ in range(2)]
+        streams.service.execute(CancelOrder(SubaccountId(buyer.subaccount_id), "BTC_USDC", bid))
+        cancelled = receive(mine, "account.orderUpdate")
+
+    assert accepted | {"E": 0, "T": 0} == {
+        "e": "orderAccepted",
+        "E": 0,
+        "s": "BTC_USDC",
+        "S": "Bid",
+        "o": "LIMIT",
+        "f": "GTC",
+        "q": "0.3",
+        "p": "59000",
+        "X": "New",
+        "i": str(bid),
+        "z": "0",
+        "Z": "0",
+        "V": "RejectTaker",
+        "r": False,
+        "y": False,
+        "O": "USER",
+        "T": 0,
+    }
+    assert (maker_fill["e"], maker_fill["X"], maker_fill["l"], maker_fill["L"], maker_fill["z"]) == (
+        "orderFill",
+        "PartiallyFilled",
+        "0.1",
+        "59000",
+        "0.1",
+    )
+    assert (maker_fill["m"], maker_fill["N"], maker_fill["t"]) == (True, "BTC", 1)
+    assert [update["e"] for update in taker] == ["orderAccepted", "orderFill"], "a taker is accepted, then fills"
+    assert (taker[1]["X"], taker[1]["m"], taker[1]["N"], taker[1]["Z"]) == ("Filled", False, "USDC", "5900")
+    assert (cancelled["e"], cancelled["X"], cancelled["z"]) == ("orderCancelled", "Cancelled", "0.1")
+
+
+def test_an_unfilled_immediate_order_is_reported_expired(streams: Streams) -> None:
+    buyer = streams.account(USDC="100000")
+    with streams.client.websocket_connect("/ws") as socket:
+        subscribe(socket, "account.orderUpdate", keys=buyer)
+        streams.place(buyer, "BTC_USDC", "buy", "0.1", "59000", tif=TimeInForce.IOC)
+        expired = receive(socket, "account.orderUpdate")
+
+    assert (expired["e"], expired["X"], expired["R"], expired["f"]) == (
+        "orderExpired",
+        "Expired",
+        "ImmediateOrCancel",
+        "IOC",
+    )
+
+
+def test_position_updates_open_adjust_and_close(streams: Streams) -> None:
+    long = streams.account(USDC="100000")
+    short = streams.account(USDC="100000")
+    third = streams.account(USDC="100000")
+    with streams.client.websocket_connect("/ws") as socket:
+        subscribe(socket, "account.positionUpdate", keys=long)
+        streams.place(short, "BTC_USDC_PERP", "sell", "0.3", "60000")
+        streams.place(long, "BTC_USDC_PERP", "buy", "0.2", "60000")
+        opened = receive(socket, "account.positionUpdate")
+        streams.place(long, "BTC_USDC_PERP", "buy", "0.1", "60000")
+        adjusted = receive(socket, "account.positionUpdate")
+        streams.place(third, "BTC_USDC_PERP", "buy", "0.3", "60000")
+        streams.place(long, "BTC_USDC_PERP", "sell", "0.3", "59000")
+        closed = receive(socket, "account.positionUpdate")
+
+    assert (opened["e"], opened["s"], opened["q"], opened["Q"], opened["B"], opened["M"]) == (
+        "positionOpened",
+        "BTC_USDC_PERP",
+        "0.2",
+        "0.2",
+        "60000",
+        "60000",
+    )
+    assert (opened["n"], opened["f"], opened["m"], opened["p"]) == ("12000", "0.1", "0.00666667", "0"), (
+        "IMF floors at 1 / leverage (10x)"
+    )
+    assert (adjusted["e"], adjusted["q"]) == ("positionAdjusted", "0.3")
+    assert (closed["e"], closed["q"]) == ("positionClosed", "0")
+
+
+def test_balance_updates_follow_deposits_and_orders(streams: Streams) -> None:
+    buyer = streams.account()
+    with streams.client.websocket_connect("/ws") as socket:
+        subscribe(socket, "account.balanceUpdate", keys=buyer)
+        streams.exchange.deposit(buyer, "USDC", "10000")
+        deposited = receive(socket, "account.balanceUpdate")
+        streams.place(buyer, "BTC_USDC", "buy", "0.1", "59000")
+        locked = receive(socket, "account.balanceUpdate")
+
+    assert deposited | {"E": 0, "T": 0} == {
+        "e": "balanceUpdate",
+        "E": 0,
+        "a": "USDC",
+        "A": "10000",
+        "L": "0",
+        "S": "0",
+        "l": "0",
+        "b": "0",
+        "T": 0,
+    }
+    assert (locked["a"], locked["A"], locked["L"]) == ("USDC", "4100", "5900")
+
+
+def test_unsubscribe_stops_the_stream(streams: Streams) -> None:
+    maker = streams.account(USDC="100000")
+    with streams.client.websocket_connect("/ws") as socket:
+        subscribe(socket, "depth.BTC_USDC", "trade.BTC_USDC")
+        socket.send_json({"method": "UNSUBSCRIBE", "params": ["depth.BTC_USDC"], "id": 8})
+        assert next_message(socket) == {"id": 8, "result": None}
+        streams.place(maker, "BTC_USDC", "buy", "0.1", "59000")
+        subscribe(socket, "depth.ETH_USDC")
+        streams.place(maker, "ETH_USDC", "buy", "1", "2900")
+        message = next_message(socket)
+
+    assert message["stream"] == "depth.ETH_USDC", "nothing arrived from the unsubscribed BTC book"
+
+
+@pytest.mark.parametrize(
+    ("request_body", "code", "words"),
+    [
+        ({"method": "SUBSCRIBE", "params": ["depth.DOGE_USDC"]}, 4002, "Unknown stream 'depth.DOGE_USDC'"),
+        ({"method": "SUBSCRIBE", "params": ["bookTicker.BTC_USDC"]}, 4002, "Unknown stream"),
+        ({"method": "LIST", "params": ["depth.BTC_USDC"]}, 4000, "SUBSCRIBE or UNSUBSCRIBE"),
+        ({"method": "SUBSCRIBE", "params": []}, 4000, "non-empty list"),
+        ({"method": "SUBSCRIBE", "params": ["account.orderUpdate"]}, 4006, "need signature"),
+        (
+            {"method": "SUBSCRIBE", "params": ["account.orderUpdate"], "signature": ["a", "b"]},
+            4000,
+            "[apiKey, signature, timestamp, window]",
+        ),
+    ],
+)
+def test_bad_requests_are_refused_with_a_reason(
+    streams: Streams, request_body: dict[str, Any], code: int, words: str
+) -> None:
+    with streams.client.websocket_connect("/ws") as socket:
+        socket.send_json(request_body)
+        refusal = next_message(socket)
+
+    assert refusal["error"]["code"] == code
+    assert words in refusal["error"]["message"]
+
+
+def test_a_subscription_signed_with_another_key_or_too_late_is_refused(streams: Streams) -> None:
+    mine = streams.account(USDC="1000")
+    other = streams.account()
+    forged = [mine.api_key, *signature(other)[1:]]
+    stale = signature(mine, timestamp_ms=int(time.time() * 1000) - 60_000)
+    with streams.client.websocket_connect("/ws") as socket:
+        socket.send_json({"method": "SUBSCRIBE", "params": ["account.orderUpdate"], "signature": forged})
+        bad = next_message(socket)
+        socket.send_json({"method": "SUBSCRIBE", "params": ["account.balanceUpdate"], "signature": stale})
+        late = next_message(socket)
+        socket.send_text("not json")
+        garbled = next_message(socket)
+        subscribe(socket, "account.balanceUpdate", keys=other)
+        streams.exchange.deposit(mine, "USDC", "5")
+        streams.exchange.deposit(other, "USDC", "7")
+        only_theirs = receive(socket, "account.balanceUpdate")
+
+    assert (bad["error"]["code"], bad["error"]["message"]) == (4006, bad["error"]["message"])
+    assert "Invalid signature" in bad["error"]["message"]
+    assert "expired" in late["error"]["message"]
+    assert garbled["error"]["code"] == 4000
+    assert only_theirs["A"] == "7", "a refused subscription follows nothing; the accepted one sees its own account"
