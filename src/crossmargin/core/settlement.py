@@ -194,8 +194,6 @@ def convert_collateral(tx: Transaction, subaccount: Subaccount, asset: str, shor
         holding = tx.holding(account, spec.base)
         most = holding.spot_atoms + holding.lend_atoms
         quantity = _quantity_for(tx, spec, account, most - most % spec.step_atoms, short)
-        if quantity == 0:
-            continue
         before = tx.balance(spot(account), asset)
         result = _sell(tx, spec, subaccount, quantity)
         if result is None:
@@ -241,7 +239,10 @@ def _conversion_order(tx: Transaction, spec: MarketSpec, subaccount: Subaccount,
 
 
 def _conversion_markets(tx: Transaction, subaccount_id: SubaccountId, asset: str) -> list[MarketSpec]:
-    """Return the spot markets selling held collateral for `asset`: stablecoins first, then by symbol."""
+    """Return the spot markets selling held collateral (at least a step, spot or lent) for `asset`.
+
+    Stablecoins first, then by symbol.
+    """
     found = [
         spec
         for spec in tx.all_markets().values()
@@ -254,9 +255,7 @@ def _conversion_markets(tx: Transaction, subaccount_id: SubaccountId, asset: str
 
 
 def _quantity_for(tx: Transaction, spec: MarketSpec, subaccount_id: SubaccountId, most: int, short: int) -> int:
-    """Return the least quantity (whole steps, at most `most`) whose sale nets `short`, or `most`."""
-    if most <= 0:
-        return 0
+    """Return the least quantity (whole steps, at most `most` > 0) whose sale nets `short`, or `most`."""
 
     def proceeds(quantity: int) -> int:
         probe = Order(
