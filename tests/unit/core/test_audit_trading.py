@@ -213,7 +213,9 @@ def test_an_asset_held_only_as_a_lock_is_in_the_held_index(driver: Driver) -> No
 def test_a_negative_balance_is_allowed_only_as_far_as_a_shortfall_was_left_uncovered(driver: Driver) -> None:
     state = trading_state(driver)
     sub = open_order(state, "BTC_USDC", OrderSide.ASK).subaccount_id
-    state.shortfalls.append(ShortfallCovered(sub, "ETH", 5, 0, 0, (), 5, False, state.now_ms))
+    state.shortfalls.append(
+        ShortfallCovered(sub, "ETH", 5, 0, 0, (), 5, auto_borrow_settlements=False, at_ms=state.now_ms)
+    )
     held = state.ledger.get((spot(sub), "ETH"), 0)
     state.ledger[(spot(sub), "ETH")] = -5
     state.ledger[(WORLD, "ETH")] = state.ledger.get((WORLD, "ETH"), 0) + held + 5
