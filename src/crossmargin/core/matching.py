@@ -39,10 +39,13 @@ def crosses(order: Order, price_wad: int) -> bool:
 def preview_fill(
     tx: Transaction, spec: MarketSpec, order: Order, *, quote_budget: int | None = None
 ) -> tuple[int, int]:
-    """Return (quantity, quote value) the book would give an order now, skipping its own orders.
+    """Return (quantity, quote value) the book would give an order now, as matching would walk it.
 
-    With `quote_budget`, the walk stops before spending more than it (whole steps only).
+    The order's own resting orders are passed over when self-trade prevention cancels the maker
+    (RejectMaker) and end the walk when it stops the taker (RejectTaker, RejectBoth), exactly as
+    `match` does. With `quote_budget`, the walk stops before spending more than it (whole steps only).
     """
+    stops_at_own = order.self_trade_prevention is not SelfTradePrevention.REJECT_MAKER
     wanted = order.quantity_atoms
     quantity = quote = 0
     for price, ids in tx.book(spec.symbol).opposite(order.side).iter_levels():
@@ -50,7 +53,11 @@ def preview_fill(
             break
         for maker_id in ids:
             maker = tx.order(maker_id)
-            if maker is None or not maker.is_open or maker.subaccount_id == order.subaccount_id:
+            if maker is None or not maker.is_open:
+                continue
+            if maker.subaccount_id == order.subaccount_id:
+                if stops_at_own:
+                    return quantity, quote
                 continue
             take = maker.remaining_atoms if quote_budget is not None else min(maker.remaining_atoms, wanted - quantity)
             if quote_budget is not None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 from engine_driver import HOUR_MS, Driver
 
 from crossmargin.core.audit import audit
 from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved, Event, ShortfallCovered
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.orders import TimeInForce
+from crossmargin.core.orders import ExpiryReason, OrderStatus, SelfTradePrevention, TimeInForce
 
 PERP = "BTC_USDC_PERP"
 START_MS = HOUR_MS + 60_000
@@ -88,11 +87,6 @@ def test_a_conversion_with_nothing_redeemable_and_no_spot_sells_nothing() -> Non
     assert driver.holding(trader, "USDC").spot_atoms == -shortfall.short_atoms
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: the FOK preview skips the taker's own resting orders, but matching meets them and "
-    "self-trade prevention (RejectTaker) expires the taker after part of it filled",
-)
 def test_a_fill_or_kill_order_never_ends_partly_filled(driver: Driver) -> None:
     maker = driver.account()
     driver.deposit(maker, "BTC", "10")
@@ -104,3 +98,26 @@ def test_a_fill_or_kill_order_never_ends_partly_filled(driver: Driver) -> None:
     driver.place(maker, "BTC_USDC", "sell", "1", "60002")
     order = driver.place(trader, "BTC_USDC", "buy", "2", "60010", tif=TimeInForce.FOK)
     assert order.executed_atoms in {0, order.quantity_atoms}, f"FOK ended {order.status} with {order.executed_atoms}"
+    # Matching would stop at the trader's own ask after 1 BTC, so the FOK cannot fill whole: it expires untouched.
+    assert order.status is OrderStatus.EXPIRED
+    assert order.expiry_reason is ExpiryReason.FILL_OR_KILL
+    assert order.executed_atoms == 0
+
+
+def test_a_fill_or_kill_order_rejecting_makers_walks_past_its_own_orders(driver: Driver) -> None:
+    maker = driver.account()
+    driver.deposit(maker, "BTC", "10")
+    trader = driver.account()
+    driver.deposit(trader, "USDC", "1000000")
+    driver.deposit(trader, "BTC", "1")
+    driver.place(maker, "BTC_USDC", "sell", "1", "60000")
+    own = driver.place(trader, "BTC_USDC", "sell", "1", "60001")
+    driver.place(maker, "BTC_USDC", "sell", "1", "60002")
+    order = driver.place(
+        trader, "BTC_USDC", "buy", "2", "60010", tif=TimeInForce.FOK, stp=SelfTradePrevention.REJECT_MAKER
+    )
+    assert order.status is OrderStatus.FILLED
+    assert order.executed_quote_atoms == driver.atoms("USDC", "120002")
+    assert own.order_id not in driver.state.orders
+    (expired,) = [o for o in driver.state.closed_orders if o.order_id == own.order_id]
+    assert expired.expiry_reason is ExpiryReason.SELF_TRADE_PREVENTION
