@@ -10,6 +10,7 @@ BENCHMARKS = (
     "bench.bench_http",
     "bench.bench_matching",
     "bench.bench_settlement",
+    "bench.bench_risk_sweep",
 )
 
 

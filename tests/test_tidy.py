@@ -64,9 +64,10 @@ def test_core_functions_stay_under_seventy_lines(path: Path) -> None:
 @pytest.mark.parametrize(
     ("layer", "forbidden"),
     [
-        ("core", ("crossmargin.app", "crossmargin.adapters", "crossmargin.api", "crossmargin.cli")),
+        ("core", ("crossmargin.app", "crossmargin.adapters", "crossmargin.api", "crossmargin.cli", "crossmargin.risk")),
         ("app", ("crossmargin.api", "crossmargin.cli", "crossmargin.adapters")),
         ("adapters", ("crossmargin.api", "crossmargin.cli")),
+        ("risk", ("crossmargin.app", "crossmargin.api", "crossmargin.cli", "crossmargin.adapters")),
     ],
 )
 def test_layers_import_one_way(layer: str, forbidden: tuple[str, ...]) -> None:

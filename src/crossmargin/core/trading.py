@@ -267,13 +267,21 @@ def _lock(tx: Transaction, spec: MarketSpec, subaccount: Subaccount, order: Orde
         need,
         auto_borrow=order.flags.auto_borrow,
         auto_lend_redeem=order.flags.auto_lend_redeem or subaccount.auto_lend,
-        source=BorrowLendSource.SPOT_MARGIN,
+        source=_FUNDING_SOURCES[order.system_order_type],
     )
     if refused:
         return replace(refused, message=f"Order needs {describe(asset_spec, need)}: {refused.message}")
     account = subaccount.subaccount_id
     tx.post(entry(asset, (spot(account), -need), (locked(account), need)))
     return replace(order, locked_atoms=need)
+
+
+_FUNDING_SOURCES = {
+    SystemOrderType.NONE: BorrowLendSource.SPOT_MARGIN,
+    SystemOrderType.COLLATERAL_CONVERSION: BorrowLendSource.RECONCILIATION,
+    SystemOrderType.LIQUIDATE_POSITION_ON_BOOK: BorrowLendSource.LIQUIDATION,
+}
+"""The source of a redemption or borrow that funds an order's lock: why the order was placed."""
 
 
 def _check_open_interest(tx: Transaction, spec: MarketSpec, long_before: int) -> Rejection | None:

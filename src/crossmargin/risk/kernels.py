@@ -53,7 +53,7 @@ def compiled(function: F) -> F:
     """Compile with numba (IEEE math, cached) when it is installed; otherwise return the function."""
     if numba is None:  # pragma: no cover - exercised only where numba is not installed
         return function
-    jitted: F = cast("F", numba.njit(cache=True, fastmath=False)(function))
+    jitted: F = cast("F", numba.njit(cache=True, fastmath=False, error_model="numpy")(function))
     return jitted
 
 
@@ -83,33 +83,72 @@ def margin_fraction(notional: float, base: float, factor: float, threshold: floa
     return max(base, factor * math.sqrt(notional))
 
 
+ROOT_GUESS = 128.0
+"""A power of two (so 1 / ROOT_GUESS is exact): sqrt(N) <= (N / ROOT_GUESS + ROOT_GUESS) / 2 for any N
+(AM-GM), tight around N = 16,384 USD. The first stage bounds every square root with it."""
+
+
 @compiled
-def row_headroom(
-    row: int, collateral: Floats, owed: Floats, size: Floats, unsettled: Floats, assets: Floats, markets: Floats
-) -> float:
-    """Return a lower bound of (net equity - maintenance) of one row, +inf without exposure."""
+def root_upper(notional: float) -> float:
+    """Return an upper bound of sqrt(notional) with no square root (AM-GM, padded by DELTA)."""
+    return (notional * (1.0 / ROOT_GUESS) + ROOT_GUESS) * 0.5 * (1.0 + DELTA)
+
+
+@compiled
+def cheap_asset_sums(row: int, collateral: Floats, owed: Floats, assets: Floats) -> tuple[float, float, float]:
+    """Return (positive, negative, cells to pad) of a row's assets with no root and no division.
+
+    The weight curve N b / (1 + p sqrt N) is bounded below by N b (1 - p r) with r >= sqrt N from
+    `root_upper` (1 / (1 + x) >= 1 - x), floored at 0; MMF above by max(base, factor r). Branch-free,
+    so an empty cell costs only its loads and adds exactly 0; every cell is padded (2 per asset).
+    """
     positive = 0.0
     negative = 0.0
-    pad = 0.0
-    exposed = False
+    for asset in range(collateral.shape[1]):
+        price = assets[PRICE, asset]
+        notional = collateral[row, asset] * price
+        flat = notional * assets[WEIGHT, asset]
+        curved = max(
+            0.0, notional * assets[HAIRCUT_BASE, asset] * (1.0 - assets[HAIRCUT_PENALTY, asset] * root_upper(notional))
+        )
+        positive += min(flat, curved) if notional >= assets[HAIRCUT_FROM, asset] else flat
+        debt = owed[row, asset] * price
+        fraction = max(assets[MMF_BASE, asset], assets[MMF_FACTOR, asset] * root_upper(debt))
+        negative += debt * (1.0 + fraction + assets[MMF_PAD, asset])
+    return positive, negative, 2.0 * collateral.shape[1]
+
+
+@compiled
+def precise_asset_sums(row: int, collateral: Floats, owed: Floats, assets: Floats) -> tuple[float, float, float]:
+    """Return (positive, negative, non-empty cells) of a row's assets with the exact formulas in float."""
+    positive = 0.0
+    negative = 0.0
+    cells = 0.0
     for asset in range(collateral.shape[1]):
         quantity = collateral[row, asset]
         if quantity > 0.0:
             positive += collateral_value(quantity, assets[PRICE, asset], asset, assets)
-            pad += LINE_PAD
+            cells += 1.0
         debt = owed[row, asset]
         if debt > 0.0:
-            exposed = True
             notional = debt * assets[PRICE, asset]
             fraction = margin_fraction(
                 notional, assets[MMF_BASE, asset], assets[MMF_FACTOR, asset], assets[MMF_FROM, asset]
             )
             negative += notional * (1.0 + fraction + assets[MMF_PAD, asset])
-            pad += LINE_PAD
+            cells += 1.0
+    return positive, negative, cells
+
+
+@compiled
+def perp_sums(row: int, size: Floats, unsettled: Floats, markets: Floats) -> tuple[float, float, float]:
+    """Return (positive, negative, pad) of a row's perp lines."""
+    positive = 0.0
+    negative = 0.0
+    pad = 0.0
     for market in range(size.shape[1]):
         quantity = size[row, market]
         if quantity != 0.0:
-            exposed = True
             notional = abs(quantity) * markets[MARK, market]
             if quantity > 0.0:
                 positive += notional
@@ -128,9 +167,43 @@ def row_headroom(
             positive += constant
         else:
             negative -= constant
-    if not exposed:
+    return positive, negative, pad
+
+
+@compiled
+def is_exposed(row: int, owed: Floats, size: Floats) -> bool:
+    """Return whether a row owes anything or holds a perp position (else maintenance is exactly 0)."""
+    for asset in range(owed.shape[1]):
+        if owed[row, asset] > 0.0:
+            return True
+    for market in range(size.shape[1]):  # noqa: SIM110 - numba compiles loops, not generators
+        if size[row, market] != 0.0:
+            return True
+    return False
+
+
+@compiled
+def row_headroom(
+    row: int, collateral: Floats, owed: Floats, size: Floats, unsettled: Floats, assets: Floats, markets: Floats
+) -> float:
+    """Return a lower bound of (net equity - maintenance) of one row, +inf without exposure.
+
+    Two stages: the cheap bounds (no root, no division) settle every row comfortably clear of the
+    boundary; the rest are recomputed with the exact formulas in float. Both are lower bounds.
+    """
+    if not is_exposed(row, owed, size):
         return INF
-    return positive * (1.0 - DELTA) - (negative * (1.0 + DELTA) + pad)
+    perp_positive, perp_negative, perp_pad = perp_sums(row, size, unsettled, markets)
+    positive, negative, cells = cheap_asset_sums(row, collateral, owed, assets)
+    headroom = (positive + perp_positive) * (1.0 - DELTA) - (
+        (negative + perp_negative) * (1.0 + DELTA) + cells * LINE_PAD + perp_pad
+    )
+    if headroom > 0.0:
+        return headroom
+    positive, negative, cells = precise_asset_sums(row, collateral, owed, assets)
+    return (positive + perp_positive) * (1.0 - DELTA) - (
+        (negative + perp_negative) * (1.0 + DELTA) + cells * LINE_PAD + perp_pad
+    )
 
 
 @compiled

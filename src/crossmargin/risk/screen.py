@@ -29,7 +29,12 @@ Why h is a lower bound (u = 2**-53, the unit roundoff; gamma(k) = k u / (1 - k u
    (`MMF_PAD`), and the rounded-up notional raises MMF x N by at most 1.5 x MMF x 1e-18. With every
    weight, base and factor <= 100 (checked when the columns are built), LINE_PAD = 1e-15 USD per
    non-zero cell covers them all; each open perp line adds one quote atom (`QUOTE_PAD`).
-5. Thresholds. Below `HAIRCUT_FROM` the flat weight is the smaller, below `MMF_FROM` MMF is its
+5. The first, cheap stage replaces each square root by the AM-GM upper bound (N / g + g) / 2 with
+   g a power of two (so exact), padded by DELTA, and the weight curve's 1 / (1 + x) by 1 - x (a
+   lower bound for x >= 0), floored at 0: collateral only falls and MMF only rises, so its
+   headroom is a lower bound too. Rows it leaves at <= 0 are recomputed with the true formulas.
+   Each cell is padded (2 per asset), whether empty or not.
+6. Thresholds. Below `HAIRCUT_FROM` the flat weight is the smaller, below `MMF_FROM` MMF is its
    base; both thresholds are lowered by 1e-9 relative, far more than the float error of the
    notional compared with them, so the shortcut never picks the wrong branch.
 
