@@ -5,7 +5,7 @@ from __future__ import annotations
 from engine_driver import HOUR_MS, Driver
 
 from crossmargin.core.audit import audit
-from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved, Event, ShortfallCovered
+from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved, BorrowLendSource, Event, ShortfallCovered
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.orders import ExpiryReason, OrderStatus, SelfTradePrevention, TimeInForce
 
@@ -45,6 +45,8 @@ def test_an_auto_lent_collateral_is_redeemed_and_sold_to_cover_a_settlement(driv
         and event.event_type is BorrowLendEventType.LEND_REDEEM
     ]
     assert [event.symbol for event in redeemed] == ["BTC"]
+    # Redeemed to cover a settlement shortfall: recorded as Reconciliation, like the USDC side's moves.
+    assert [event.source for event in redeemed] == [BorrowLendSource.RECONCILIATION]
 
 
 def _throttled_loser(spot_btc: str) -> tuple[Driver, SubaccountId, ShortfallCovered]:
