@@ -9,32 +9,45 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import socket
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import anyio
 import pytest
+import uvicorn
 from nacl.signing import SigningKey
 from signing_client import ADMIN_TOKEN, Exchange, Keys
+from starlette.applications import Starlette
 from starlette.testclient import TestClient, WebSocketTestSession
 from starlette.types import Message
+from websockets.sync.client import connect
 
 from crossmargin.adapters.memory_journal import MemoryJournal
 from crossmargin.api.app import create_app
+from crossmargin.api.context import ApiContext
+from crossmargin.api.streams import StreamHub, stream_routes
 from crossmargin.app.clock import ManualClock
 from crossmargin.app.service import Service
 from crossmargin.asset_config import load_document, parse_asset_specs
-from crossmargin.core.commands import CancelOrder, PlaceOrder
+from crossmargin.core.commands import CancelAllOrders, CancelOrder, CreateAccount, Deposit, PlaceOrder
 from crossmargin.core.engine import Accepted
+from crossmargin.core.events import AccountCreated
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.numbers import parse_decimal
+from crossmargin.core.numbers import WAD, parse_decimal
 from crossmargin.core.orders import OrderId, OrderSide, OrderType, TimeInForce
 from crossmargin.market_config import parse_market_specs
 
 START_MS = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 MISSING_MESSAGE_S = 30
+OPCODE_TEXT = 0x1
+OPCODE_CLOSE = 0x8
 PRICES = {"USDC": "1", "USDT": "1", "BTC": "60000", "ETH": "3000", "SOL": "150"}
 
 
@@ -400,3 +413,138 @@ def test_a_subscription_signed_with_another_key_or_too_late_is_refused(streams: 
     assert "expired" in late["error"]["message"]
     assert garbled["error"]["code"] == 4000
     assert only_theirs["A"] == "7", "a refused subscription follows nothing; the accepted one sees its own account"
+
+
+# A client that stops reading --------------------------------------------------------------------
+
+
+@contextmanager
+def live_streams(service: Service, queue_size: int) -> Iterator[tuple[StreamHub, int]]:
+    """Serve only the streams, over `service`, from uvicorn on a loopback port in this process."""
+    hub = StreamHub(service, queue_size)
+    app = Starlette(routes=stream_routes(ApiContext(service, ADMIN_TOKEN), hub))
+    listener = socket.socket()
+    # Accepted connections inherit a small send buffer (and no autotuning), so a client that stops
+    # reading blocks the server's writes after kilobytes rather than megabytes.
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws="websockets-sansio"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start within 30 s"
+        time.sleep(0.01)
+    try:
+        yield hub, port
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        hub.close()
+
+
+def frame(text: str) -> bytes:
+    """Encode a client text frame (masked, as RFC 6455 requires of clients)."""
+    payload = text.encode()
+    mask = os.urandom(4)
+    assert len(payload) < 126, "short frames are enough here"
+    return bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def read_frame(sock: socket.socket) -> tuple[int, bytes]:
+    """Read one unmasked server frame: (opcode, payload)."""
+
+    def exactly(count: int) -> bytes:
+        data = b""
+        while len(data) < count:
+            chunk = sock.recv(count - len(data))
+            assert chunk, "the server closed the connection without a close frame"
+            data += chunk
+        return data
+
+    first, second = exactly(2)
+    length = second & 0x7F
+    if length == 126:
+        length = int.from_bytes(exactly(2), "big")
+    elif length == 127:
+        length = int.from_bytes(exactly(8), "big")
+    return first & 0x0F, exactly(length)
+
+
+def stalled_client(port: int, stream: str) -> socket.socket:
+    """Open a WebSocket by hand with a tiny receive buffer, subscribe, read the ack, then stop reading."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += sock.recv(1)
+    assert response.startswith(b"HTTP/1.1 101"), response
+    sock.sendall(frame(json.dumps({"method": "SUBSCRIBE", "params": [stream], "id": 1})))
+    assert read_frame(sock) == (0x1, b'{"id":1,"result":null}')
+    return sock
+
+
+def test_a_client_that_stops_reading_is_dropped_while_others_and_the_sequencer_go_on() -> None:
+    document = load_document()
+    assets = parse_asset_specs(document)
+    service = Service.open(MemoryJournal(), ManualClock(START_MS), assets, parse_market_specs(document, assets))
+    try:
+        created = service.execute(CreateAccount())
+        assert isinstance(created, Accepted)
+        sub = next(event.subaccount_id for event in created.events if isinstance(event, AccountCreated))
+        assert isinstance(service.execute(Deposit(sub, "USDC", 10**15)), Accepted)
+        price = 50_000 * WAD
+
+        def place() -> None:
+            nonlocal price
+            price += WAD // 10
+            command = PlaceOrder(sub, "BTC_USDC", OrderSide.BID, OrderType.LIMIT, 1000, price)
+            assert isinstance(service.execute(command, MISSING_MESSAGE_S), Accepted), "the sequencer goes on"
+
+        with live_streams(service, queue_size=64) as (hub, port):
+            stalled = stalled_client(port, "depth.BTC_USDC")
+            with connect(f"ws://127.0.0.1:{port}/") as reader:
+                reader.send(json.dumps({"method": "SUBSCRIBE", "params": ["depth.BTC_USDC"], "id": 2}))
+                assert json.loads(reader.recv(timeout=MISSING_MESSAGE_S)) == {"id": 2, "result": None}
+                last_ids: list[int] = []
+                target: list[int] = []
+
+                def read_all() -> None:
+                    while not target or not last_ids or last_ids[-1] < target[0]:
+                        last_ids.append(json.loads(reader.recv(timeout=MISSING_MESSAGE_S))["data"]["u"])
+
+                reading = threading.Thread(target=read_all)
+                reading.start()
+                rounds = 0
+                while hub.broadcaster.dropped_count == 0:
+                    rounds += 1
+                    assert rounds <= 100, "100 rounds of 200 orders never filled the stalled client's queue"
+                    for _ in range(200):  # one by one: a message each
+                        place()
+                    cancelled = service.execute(CancelAllOrders(sub, "BTC_USDC"), MISSING_MESSAGE_S)
+                    assert isinstance(cancelled, Accepted)
+                target.append(service.sequence + 1)
+                place()
+                reading.join(MISSING_MESSAGE_S)
+                assert not reading.is_alive(), "the reading client got its last update"
+            frames = [read_frame(stalled)]
+            while frames[-1][0] != OPCODE_CLOSE:
+                frames.append(read_frame(stalled))
+            stalled.close()
+    finally:
+        service.close()
+
+    assert hub.broadcaster.dropped_count == 1, "only the stalled client was dropped"
+    assert last_ids[-1] == service.sequence, "the reading client got every update up to the last command"
+    assert all(later == earlier + 1 for earlier, later in pairwise(last_ids)), "one message per command, none lost"
+    close_code = int.from_bytes(frames[-1][1][:2], "big")
+    assert close_code == 1008
+    assert frames[-1][1][2:].startswith(b"Slow consumer"), frames[-1][1]
+    assert all(opcode == OPCODE_TEXT for opcode, _ in frames[:-1]), "before the close frame, only the messages it had"
