@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 from signing_client import Exchange
-
 from tests.e2e.trading_exchange import START_MS, advance, funded, placed, trading_exchange
 
 

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 import pytest
 from nacl.signing import SigningKey
 from signing_client import Exchange, Keys
-
 from tests.e2e.trading_exchange import funded, order, placed, trading_exchange
 
 

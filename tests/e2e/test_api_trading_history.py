@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 from signing_client import Exchange, Keys
-
 from tests.e2e.trading_exchange import advance, funded, placed, trading_exchange
 
 

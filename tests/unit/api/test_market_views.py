@@ -1,4 +1,4 @@
-"""Spot market views: one `<ASSET>_USDC` market per listed asset, tickers from the mark price alone."""
+"""Market views: the configured spot and perp books (or one `<ASSET>_USDC` per asset without them), tickers from marks."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from engine_driver import Driver
 
 from crossmargin.api.views import (
+    JsonValue,
     QueryError,
     view_market,
     view_markets,
@@ -25,18 +26,23 @@ def driver() -> Driver:
     return driver
 
 
-def test_every_listed_asset_but_the_quote_has_one_spot_market_against_usdc(driver: Driver) -> None:
-    markets = view_markets(driver.state)
-
-    assert [market["symbol"] for market in markets if isinstance(market, dict)] == [
-        "BTC_USDC",
-        "ETH_USDC",
-        "SOL_USDC",
-        "USDT_USDC",
-    ]
+ALL_MARKETS = ["BTC_USDC", "BTC_USDC_PERP", "ETH_USDC", "ETH_USDC_PERP", "SOL_USDC", "SOL_USDC_PERP", "USDT_USDC"]
 
 
-def test_a_market_takes_its_quantity_step_from_its_asset_and_its_tick_from_usdc(driver: Driver) -> None:
+def _symbols(markets: list[JsonValue]) -> list[str]:
+    return [str(market["symbol"]) for market in markets if isinstance(market, dict)]
+
+
+def _assets_only(state: EngineState) -> EngineState:
+    """Return the state as it was before order books were configured: assets only."""
+    return dataclasses.replace(state, markets={}, books={})
+
+
+def test_every_configured_book_is_listed_spot_and_perp_in_symbol_order(driver: Driver) -> None:
+    assert _symbols(view_markets(driver.state)) == ALL_MARKETS
+
+
+def test_a_configured_market_shows_its_own_tick_and_step(driver: Driver) -> None:
     market = view_market(driver.state, "BTC_USDC")
 
     assert market == {
@@ -45,8 +51,8 @@ def test_a_market_takes_its_quantity_step_from_its_asset_and_its_tick_from_usdc(
         "quoteSymbol": "USDC",
         "marketType": "SPOT",
         "filters": {
-            "price": {"minPrice": "0.000001", "tickSize": "0.000001"},
-            "quantity": {"minQuantity": "0.00000001", "stepSize": "0.00000001"},
+            "price": {"minPrice": "0.1", "tickSize": "0.1"},
+            "quantity": {"minQuantity": "0.00001", "stepSize": "0.00001"},
         },
         "orderBookState": "Open",
         "createdAt": "1970-01-01T00:00:00",
@@ -55,25 +61,50 @@ def test_a_market_takes_its_quantity_step_from_its_asset_and_its_tick_from_usdc(
     assert view_markets(driver.state)[0] == market
 
 
+def test_a_perp_market_shows_its_margin_functions_limit_and_hourly_funding(driver: Driver) -> None:
+    market = view_market(driver.state, "SOL_USDC_PERP")
+
+    assert {key: market[key] for key in ("marketType", "fundingInterval", "openInterestLimit")} == {
+        "marketType": "PERP",
+        "fundingInterval": 3_600_000,
+        "openInterestLimit": "500000",
+    }
+    assert market["mmfFunction"] == {"type": "sqrt", "base": "0.0125", "factor": "0.0000765"}
+    assert (market["fundingRateUpperBound"], market["fundingRateLowerBound"]) == ("100", "-100")
+
+
+def test_without_configured_books_each_asset_gets_a_spot_market_with_asset_filters(driver: Driver) -> None:
+    state = _assets_only(driver.state)
+
+    market = view_market(state, "BTC_USDC")
+
+    assert _symbols(view_markets(state)) == ["BTC_USDC", "ETH_USDC", "SOL_USDC", "USDT_USDC"]
+    assert market["filters"] == {
+        "price": {"minPrice": "0.000001", "tickSize": "0.000001"},
+        "quantity": {"minQuantity": "0.00000001", "stepSize": "0.00000001"},
+    }
+
+
 def test_an_unknown_market_is_refused_naming_the_listed_ones(driver: Driver) -> None:
-    for symbol in ("DOGE_USDC", "USDC_USDC", "BTC", "BTC_USDC_PERP"):
-        with pytest.raises(QueryError, match="markets are BTC_USDC, ETH_USDC, SOL_USDC, USDT_USDC") as refused:
+    for symbol in ("DOGE_USDC", "USDC_USDC", "BTC", "DOGE_USDC_PERP"):
+        with pytest.raises(QueryError, match="markets are BTC_USDC, BTC_USDC_PERP, ETH_USDC") as refused:
             view_market(driver.state, symbol)
         assert refused.value.code == "INVALID_MARKET"
 
 
-def test_markets_of_other_types_are_none_yet_and_a_bad_type_is_refused(driver: Driver) -> None:
-    assert len(view_markets(driver.state, ["SPOT"])) == 4
-    assert len(view_markets(driver.state, ["PERP", "SPOT"])) == 4
-    assert view_markets(driver.state, ["PERP"]) == []
+def test_markets_filter_by_type_and_a_bad_type_is_refused(driver: Driver) -> None:
+    assert _symbols(view_markets(driver.state, ["SPOT"])) == ["BTC_USDC", "ETH_USDC", "SOL_USDC", "USDT_USDC"]
+    assert _symbols(view_markets(driver.state, ["PERP"])) == ["BTC_USDC_PERP", "ETH_USDC_PERP", "SOL_USDC_PERP"]
+    assert len(view_markets(driver.state, ["PERP", "SPOT"])) == len(ALL_MARKETS)
     assert view_markets(driver.state, ["RFQ"]) == []
     with pytest.raises(QueryError, match="marketType must be one of"):
         view_markets(driver.state, ["FUTURES"])
 
 
-def test_without_the_quote_asset_there_are_no_markets(driver: Driver) -> None:
+def test_without_the_quote_asset_or_books_there_are_no_markets(driver: Driver) -> None:
     state = dataclasses.replace(
-        driver.state, specs={symbol: spec for symbol, spec in driver.state.specs.items() if symbol != "USDC"}
+        _assets_only(driver.state),
+        specs={symbol: spec for symbol, spec in driver.state.specs.items() if symbol != "USDC"},
     )
 
     assert view_markets(state) == []
@@ -119,7 +150,15 @@ def test_tickers_list_every_priced_market_in_symbol_order(driver: Driver) -> Non
     tickers = view_tickers(driver.state, "1d")
 
     prices = {str(t["symbol"]): t["lastPrice"] for t in tickers if isinstance(t, dict)}
-    assert prices == {"BTC_USDC": "60000", "ETH_USDC": "3000.25", "SOL_USDC": "150", "USDT_USDC": "1"}
+    assert prices == {
+        "BTC_USDC": "60000",
+        "BTC_USDC_PERP": "60000",
+        "ETH_USDC": "3000.25",
+        "ETH_USDC_PERP": "3000.25",
+        "SOL_USDC": "150",
+        "SOL_USDC_PERP": "150",
+        "USDT_USDC": "1",
+    }
     assert list(prices) == sorted(prices)
 
 

@@ -239,20 +239,29 @@ def test_history_keeps_only_the_interval_and_all_markets_newest_first(driver: Dr
     assert unknown.value.code == "INVALID_MARKET"
 
 
-def test_mark_prices_list_spot_markets_with_index_equal_to_mark(driver: Driver) -> None:
+def test_mark_prices_list_spot_markets_with_index_equal_to_mark_then_perps(driver: Driver) -> None:
     prices = by_symbol(view_mark_prices(driver.state))
 
-    assert sorted(prices) == ["BTC_USDC", "ETH_USDC", "SOL_USDC", "USDT_USDC"]
+    assert list(prices) == [
+        "BTC_USDC",
+        "ETH_USDC",
+        "SOL_USDC",
+        "USDT_USDC",
+        "BTC_USDC_PERP",
+        "ETH_USDC_PERP",
+        "SOL_USDC_PERP",
+    ]
     assert prices["BTC_USDC"] == {"indexPrice": "60000", "markPrice": "60000", "symbol": "BTC_USDC"}
     assert view_mark_prices(driver.state, "SOL_USDC") == [
         {"indexPrice": "150", "markPrice": "150", "symbol": "SOL_USDC"}
     ]
-    assert view_mark_prices(driver.state, market_type="PERP") == []
+    assert len(rows(view_mark_prices(driver.state, market_type="PERP"))) == 3
     assert len(rows(view_mark_prices(driver.state, market_type="SPOT"))) == 4
+    assert view_mark_prices(driver.state, market_type="RFQ") == []
     with pytest.raises(QueryError):
         view_mark_prices(driver.state, market_type="FUTURES")
     with pytest.raises(QueryError):
-        view_mark_prices(driver.state, "BTC_USDC_PERP")
+        view_mark_prices(driver.state, "DOGE_USDC_PERP")
 
 
 # Account -------------------------------------------------------------------------------------
