@@ -147,7 +147,7 @@ def place_order(tx: Transaction, command: PlaceOrder) -> Rejection | None:
     spec = _market(tx, command.market)
     if isinstance(spec, Rejection):
         return spec
-    refused = _check_shape(spec, command)
+    refused = _check_shape(spec, command) or _check_priced(tx, spec)
     if refused:
         return refused
     trial = Transaction(tx, tx.now_ms)
@@ -158,6 +158,16 @@ def place_order(tx: Transaction, command: PlaceOrder) -> Rejection | None:
     if refused:
         return refused
     trial.commit()
+    return None
+
+
+def _check_priced(tx: Transaction, spec: MarketSpec) -> Rejection | None:
+    """Refuse a perp order before the market has a mark: valued at 0, a short would show its price as profit."""
+    if spec.is_perp and not tx.perp_mark(spec.symbol):
+        return _reject(
+            RejectReason.MARK_PRICE_MISSING,
+            f"{spec.symbol} has no mark price yet: it trades once {spec.base} has an index price",
+        )
     return None
 
 

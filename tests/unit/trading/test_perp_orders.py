@@ -179,3 +179,16 @@ def test_a_short_against_a_resting_bid_fills_at_the_bid(driver: Driver) -> None:
     assert _position(driver, trader).basis_atoms == -5_999_500_000
     assert _position(driver, maker).quantity_atoms == 10_000_000
     assert driver.state.open_interest_atoms[PERP] == 10_000_000
+
+
+def test_a_perp_without_a_mark_price_cannot_be_traded() -> None:
+    # Regression: with no BTC index the perp mark was 0, so a short of 10 BTC on 10 USDC showed its
+    # whole 600,000 USDC value as unsettled profit, passed the margin check and settled it into USDC.
+    driver = Driver()
+    driver.prices(USDC="1")
+    trader = driver.account()
+    driver.deposit(trader, "USDC", "10")
+    rejection = driver.refuse(driver.order(trader, PERP, "sell", "10", "60000"), RejectReason.MARK_PRICE_MISSING)
+    assert rejection.message == "BTC_USDC_PERP has no mark price yet: it trades once BTC has an index price"
+    driver.prices(BTC="60000")
+    assert driver.place(trader, PERP, "sell", "0.001", "60000").status is OrderStatus.NEW
