@@ -30,12 +30,15 @@ def test_bpx_py_borrows_and_reads_account_capital_collateral_and_history(tmp_pat
 
     assert [market["symbol"] for market in ok(opened, "get_markets")] == [
         "BTC_USDC",
+        "BTC_USDC_PERP",
         "ETH_USDC",
+        "ETH_USDC_PERP",
         "SOL_USDC",
+        "SOL_USDC_PERP",
         "USDT_USDC",
     ]
     assert ok(opened, "get_ticker")["lastPrice"] == "60000"
-    assert len(ok(opened, "get_tickers")) == 4
+    assert len(ok(opened, "get_tickers")) == 7
     assert ok(opened, "get_balances")["USDC"] == {"available": "1000", "locked": "0", "staked": "0"}
     assert ok(opened, "execute_borrow_lend") == ""
     assert ok(opened, "update_account") == ""

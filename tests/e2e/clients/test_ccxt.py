@@ -28,7 +28,15 @@ def test_ccxt_loads_markets_reads_balances_and_tickers_borrows_and_sees_the_inte
         read = exchange.run_client(VENV, SCRIPT, credentials, "read")
 
     markets = ok(opened, "load_markets")
-    assert markets["symbols"] == ["BTC/USDC", "ETH/USDC", "SOL/USDC", "USDT/USDC"]
+    assert markets["symbols"] == [
+        "BTC/USDC",
+        "BTC/USDC:USDC",
+        "ETH/USDC",
+        "ETH/USDC:USDC",
+        "SOL/USDC",
+        "SOL/USDC:USDC",
+        "USDT/USDC",
+    ]
     btc = markets["BTC/USDC"]
     assert (btc["id"], btc["base"], btc["quote"], btc["type"], btc["spot"], btc["active"]) == (
         "BTC_USDC",
@@ -38,8 +46,8 @@ def test_ccxt_loads_markets_reads_balances_and_tickers_borrows_and_sees_the_inte
         True,
         True,
     )
-    assert btc["precision"] == {"amount": 1e-08, "price": 1e-06}
-    assert btc["limits"]["amount"]["min"] == 1e-08
+    assert btc["precision"] == {"amount": 1e-05, "price": 0.1}, "the BTC_USDC book's step and tick"
+    assert btc["limits"]["amount"]["min"] == 1e-05
     assert ok(opened, "fetch_balance") == {
         "BTC": {"free": 1.0, "used": 0.0, "total": 1.0},
         "USDC": {"free": 1000.0, "used": 0.0, "total": 1000.0},

@@ -26,14 +26,17 @@ def test_backpack_exchange_sdk_borrows_and_reads_account_capital_and_history(tmp
         exchange.advance(3600)
         read = exchange.run_client(VENV, SCRIPT, credentials, "read")
 
-    assert len(ok(opened, "get_markets")) == 4
+    assert len(ok(opened, "get_markets")) == 7
     market = ok(opened, "get_market")
     assert (market["symbol"], market["marketType"], market["orderBookState"]) == ("BTC_USDC", "SPOT", "Open")
     assert ok(opened, "get_ticker")["lastPrice"] == "60000"
     assert {ticker["symbol"] for ticker in ok(opened, "get_tickers")} == {
         "BTC_USDC",
+        "BTC_USDC_PERP",
         "ETH_USDC",
+        "ETH_USDC_PERP",
         "SOL_USDC",
+        "SOL_USDC_PERP",
         "USDT_USDC",
     }
     assert ok(opened, "get_balances")["BTC"]["available"] == "1"
