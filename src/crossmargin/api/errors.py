@@ -89,6 +89,10 @@ def api_error_code(reason: RejectReason) -> tuple[int, str]:  # noqa: C901, PLR0
             return BAD_REQUEST, "POSITION_LIMIT"
         case RejectReason.NO_LIQUIDITY:
             return BAD_REQUEST, "INSUFFICIENT_SUPPLY"
+        case RejectReason.NOT_LIQUIDATABLE:
+            return BAD_REQUEST, "PRECONDITION_FAILED"
+        case RejectReason.ACCOUNT_LIQUIDATING:
+            return BAD_REQUEST, "ACCOUNT_LIQUIDATING"
         case _:
             assert_never(reason)
 

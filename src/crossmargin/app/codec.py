@@ -29,6 +29,7 @@ from crossmargin.core.commands import (
     CreateSubaccount,
     Deposit,
     ExecuteBorrowLend,
+    Liquidate,
     PlaceOrder,
     SetMarkPrices,
     Tick,
@@ -58,6 +59,7 @@ COMMAND_TYPES: Final[tuple[type[Any], ...]] = (
     PlaceOrder,
     CancelOrder,
     CancelAllOrders,
+    Liquidate,
 )
 
 

@@ -1,7 +1,8 @@
 """Accounts, subaccounts and borrow-lend positions.
 
 An account owns one or more subaccounts; each subaccount is one cross-margin account with its
-own settings. Per asset a subaccount has at most one borrow-lend position, which is either a lend
+own settings; `liquidating` is set while a liquidation is under way (only actions that improve
+the account are accepted then). Per asset a subaccount has at most one borrow-lend position, which is either a lend
 (scaled lend > 0) or a borrow (scaled debt > 0), never both. `principal_atoms` is what was put in
 (lend) or taken out (borrow) net of redemptions and repayments, so the position's cumulative
 interest is its value minus its principal. Spot balances live in the ledger, not here.
@@ -30,6 +31,7 @@ class Subaccount:
     auto_repay_borrows: bool = False
     auto_borrow_settlements: bool = True
     api_keys: tuple[str, ...] = ()
+    liquidating: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from crossmargin.core.book import BookSide
+from crossmargin.core.events import LendIndexCut
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import BORROWERS, FEE_INCOME, LENDERS, ROUNDING, LedgerKind
 from crossmargin.core.numbers import RAY
 from crossmargin.core.orders import Order, OrderId, OrderSide, OrderStatus
-from crossmargin.core.pools import debt_atoms, lend_atoms
+from crossmargin.core.pools import HourlyAccrual, debt_atoms, lend_atoms
 from crossmargin.core.state import EngineState
 
 CLAIM_KINDS = (
@@ -113,13 +114,23 @@ def _check_pools(state: EngineState) -> list[Check]:
 
 
 def _check_indices(state: EngineState, symbol: str) -> Check:
+    """Check that indices never decrease, except the lend index by a recorded cut (`LendIndexCut`)."""
     pool = state.pools[symbol]
-    ok = pool.borrow_index_ray >= RAY and pool.lend_index_ray >= RAY
+    cuts = [cut for cut in state.lend_index_cuts if cut.symbol == symbol]
+    ok = pool.borrow_index_ray >= RAY and (pool.lend_index_ray >= RAY or bool(cuts))
     previous_borrow, previous_lend = RAY, RAY
-    for accrual in state.accruals.get(symbol, []):
-        ok = ok and accrual.borrow_index_after_ray >= accrual.borrow_index_before_ray >= previous_borrow
-        ok = ok and accrual.lend_index_after_ray >= accrual.lend_index_before_ray >= previous_lend
-        previous_borrow, previous_lend = accrual.borrow_index_after_ray, accrual.lend_index_after_ray
+    steps: list[tuple[int, int, HourlyAccrual | LendIndexCut]] = [
+        (accrual.hour_ms, 0, accrual) for accrual in state.accruals.get(symbol, [])
+    ]
+    steps += [(cut.at_ms, 1, cut) for cut in cuts]
+    for _, _, step in sorted(steps, key=lambda item: item[:2]):
+        if isinstance(step, LendIndexCut):
+            ok = ok and step.lend_index_before_ray >= previous_lend >= 0 and step.lend_index_after_ray >= 0
+            previous_lend = step.lend_index_after_ray
+            continue
+        ok = ok and step.borrow_index_after_ray >= step.borrow_index_before_ray >= previous_borrow
+        ok = ok and step.lend_index_after_ray >= step.lend_index_before_ray >= previous_lend
+        previous_borrow, previous_lend = step.borrow_index_after_ray, step.lend_index_after_ray
     ok = ok and pool.borrow_index_ray >= previous_borrow and pool.lend_index_ray >= previous_lend
     return Check(
         "INV-POOL-2",

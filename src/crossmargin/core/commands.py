@@ -165,6 +165,13 @@ class CancelAllOrders:
     market: str
 
 
+@dataclass(frozen=True, slots=True)
+class Liquidate:
+    """Run up to a fixed number of liquidation steps on a subaccount at MMR >= 100% (or liquidating)."""
+
+    subaccount_id: SubaccountId
+
+
 Command = (
     ConfigureAssets
     | CreateAccount
@@ -180,4 +187,5 @@ Command = (
     | PlaceOrder
     | CancelOrder
     | CancelAllOrders
+    | Liquidate
 )

@@ -26,6 +26,7 @@ from crossmargin.core.commands import (
     CreateSubaccount,
     Deposit,
     ExecuteBorrowLend,
+    Liquidate,
     PlaceOrder,
     SetMarkPrices,
     Tick,
@@ -49,8 +50,10 @@ from crossmargin.core.events import (
 )
 from crossmargin.core.funding import apply_auto_settings, fund_outflow
 from crossmargin.core.ids import AccountId, SubaccountId
+from crossmargin.core.insurance import INSURANCE_FUND_ID, ensure_insurance_fund
 from crossmargin.core.ledger import WORLD, entry, spot
 from crossmargin.core.limits import compute_max_borrowable, compute_max_withdrawal, is_margin_sufficient
+from crossmargin.core.liquidation import liquidate
 from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS, MarketSpec
 from crossmargin.core.numbers import format_scaled
 from crossmargin.core.pools import Pool
@@ -121,6 +124,8 @@ def apply_command(tx: Transaction, command: Command) -> Rejection | None:  # noq
             return cancel_order(tx, command)
         case CancelAllOrders():
             return cancel_all_orders(tx, command)
+        case Liquidate():
+            return liquidate(tx, command)
         case _:
             assert_never(command)
 
@@ -130,6 +135,17 @@ def _subaccount(tx: Transaction, subaccount_id: SubaccountId) -> Subaccount | Re
     if found is None:
         return Rejection(RejectReason.SUBACCOUNT_NOT_FOUND, f"Subaccount {subaccount_id} does not exist")
     return found
+
+
+def refuse_while_liquidating(subaccount: Subaccount, action: str) -> Rejection | None:
+    """Refuse an action that does not improve a subaccount while it is being liquidated."""
+    if not subaccount.liquidating:
+        return None
+    return Rejection(
+        RejectReason.ACCOUNT_LIQUIDATING,
+        f"Subaccount {subaccount.subaccount_id} is being liquidated: {action} is not possible until it ends "
+        "(deposits, repays, reduce-only orders and transfers in are)",
+    )
 
 
 def _asset(tx: Transaction, symbol: str, quantity_atoms: int, *, stepped: bool) -> AssetSpec | Rejection:
@@ -199,7 +215,9 @@ def create_subaccount(tx: Transaction, command: CreateSubaccount) -> Rejection |
 
 
 def deposit(tx: Transaction, command: Deposit) -> Rejection | None:
-    """Credit a deposit, then apply auto-repay and auto-lend."""
+    """Credit a deposit, then apply auto-repay and auto-lend (a deposit to subaccount 0 funds the insurance fund)."""
+    if command.subaccount_id == INSURANCE_FUND_ID:
+        ensure_insurance_fund(tx)
     subaccount = _subaccount(tx, command.subaccount_id)
     if isinstance(subaccount, Rejection):
         return subaccount
@@ -218,6 +236,9 @@ def withdraw(tx: Transaction, command: Withdraw) -> Rejection | None:
     subaccount = _subaccount(tx, command.subaccount_id)
     if isinstance(subaccount, Rejection):
         return subaccount
+    refused = refuse_while_liquidating(subaccount, "a withdrawal")
+    if refused:
+        return refused
     spec = _asset(tx, command.symbol, command.quantity_atoms, stepped=False)
     if isinstance(spec, Rejection):
         return spec
@@ -286,6 +307,9 @@ def transfer(tx: Transaction, command: Transfer) -> Rejection | None:
     if isinstance(parties, Rejection):
         return parties
     source, target, spec = parties
+    refused = refuse_while_liquidating(source, "a transfer out")
+    if refused:
+        return refused
     trial = Transaction(tx, tx.now_ms)
     atoms = command.quantity_atoms
     refused = fund_outflow(
@@ -323,6 +347,9 @@ def execute_borrow_lend(tx: Transaction, command: ExecuteBorrowLend) -> Rejectio
 
 
 def _borrow_side(tx: Transaction, subaccount: Subaccount, spec: AssetSpec, asked: int, lent: int) -> Rejection | None:
+    refused = refuse_while_liquidating(subaccount, "borrowing or redeeming")
+    if refused:
+        return refused
     if subaccount.auto_lend:
         return Rejection(
             RejectReason.AUTO_LEND_MUST_BE_OFF,
@@ -383,6 +410,10 @@ def update_settings(tx: Transaction, command: UpdateSettings) -> Rejection | Non
     if isinstance(subaccount, Rejection):
         return subaccount
     leverage = command.leverage_limit or subaccount.leverage_limit
+    if leverage > subaccount.leverage_limit:
+        refused = refuse_while_liquidating(subaccount, "raising the leverage limit")
+        if refused:
+            return refused
     if not LEVERAGE_LIMIT_MIN <= leverage <= LEVERAGE_LIMIT_MAX:
         return Rejection(
             RejectReason.LEVERAGE_LIMIT_OUT_OF_RANGE,

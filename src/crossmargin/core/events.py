@@ -30,7 +30,9 @@ class BorrowLendSource(StrEnum):
     """Backpack's `BorrowLendSource`: why a movement happened.
 
     `Reconciliation` marks what a futures settlement did to cover a USDC shortfall (a redeemed
-    USDC lend, an auto-borrow of USDC); `SpotMargin` what an order's margin flags did.
+    USDC lend, an auto-borrow of USDC); `SpotMargin` what an order's margin flags did;
+    `Liquidation` what a liquidation step repaid or redeemed; `LiquidationBackstop` and
+    `BackstopProvider` the two sides of a position the insurance fund took over.
     """
 
     MANUAL = "Manual"
@@ -41,6 +43,10 @@ class BorrowLendSource(StrEnum):
     SPOT_MARGIN = "SpotMargin"
     LIQUIDATION = "Liquidation"
     RECONCILIATION = "Reconciliation"
+    LIQUIDATION_BACKSTOP = "LiquidationBackstop"
+    BACKSTOP_PROVIDER = "BackstopProvider"
+    LIQUIDATION_ADL = "LiquidationAdl"
+    ADL_PROVIDER = "AdlProvider"
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +261,110 @@ class PerpMarksSet:
     at_ms: int
 
 
+class LiquidationStepKind(StrEnum):
+    """What one liquidation step did."""
+
+    REDEEM = "Redeem"
+    REPAY = "Repay"
+    REDUCE_POSITION = "ReducePosition"
+    BUY_BORROWED = "BuyBorrowed"
+    SELL_COLLATERAL = "SellCollateral"
+
+
+@dataclass(frozen=True, slots=True)
+class LiquidationStarted:
+    """A subaccount reached MMR >= 100%: it is now `liquidating` and its open orders are cancelled."""
+
+    subaccount_id: SubaccountId
+    maintenance_wad: int
+    net_equity_wad: int
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class LiquidationStepped:
+    """One partial liquidation step: what moved, the 1% fee to the insurance fund, MMR around it."""
+
+    subaccount_id: SubaccountId
+    kind: LiquidationStepKind
+    symbol: str
+    quantity_atoms: int
+    quote_atoms: int
+    fee_atoms: int
+    fee_symbol: str
+    order_id: int
+    mmr_before_wad: int
+    mmr_after_wad: int
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class LiquidationFinished:
+    """A liquidation ended: back at its target (`backstopped` False) or taken over by the fund."""
+
+    subaccount_id: SubaccountId
+    maintenance_wad: int
+    net_equity_wad: int
+    backstopped: bool
+    at_ms: int
+
+
+class TakenOver(NamedTuple):
+    """One holding the insurance fund took over: spot, lent and owed atoms of an asset."""
+
+    symbol: str
+    spot_atoms: int
+    lend_atoms: int
+    debt_atoms: int
+
+
+class PerpTakenOver(NamedTuple):
+    """One perp position the insurance fund took over, with its basis and pending amounts."""
+
+    market: str
+    quantity_atoms: int
+    basis_atoms: int
+    pending_fee_atoms: int
+    pending_funding_atoms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Backstopped:
+    """The insurance fund took over everything of a subaccount at its bankruptcy price."""
+
+    subaccount_id: SubaccountId
+    fund_subaccount_id: SubaccountId
+    net_equity_wad: int
+    holdings: tuple[TakenOver, ...]
+    perps: tuple[PerpTakenOver, ...]
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class AutoDeleveraged:
+    """The fund closed part of a perp position against an opposite one; `loss_atoms` the share it bore."""
+
+    market: str
+    fund_subaccount_id: SubaccountId
+    counterparty_subaccount_id: SubaccountId
+    quantity_atoms: int
+    quote_atoms: int
+    loss_atoms: int
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class LendIndexCut:
+    """Lenders of a pool bore a loss: the lend index fell (INV-POOL-2's recorded exception)."""
+
+    symbol: str
+    lend_index_before_ray: int
+    lend_index_after_ray: int
+    loss_atoms: int
+    debt_forgiven_atoms: int
+    at_ms: int
+
+
 Event = (
     AssetsConfigured
     | AccountCreated
@@ -275,4 +385,10 @@ Event = (
     | FundingPaid
     | ShortfallCovered
     | PerpMarksSet
+    | LiquidationStarted
+    | LiquidationStepped
+    | LiquidationFinished
+    | Backstopped
+    | AutoDeleveraged
+    | LendIndexCut
 )

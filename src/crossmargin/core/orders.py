@@ -74,6 +74,7 @@ class SystemOrderType(StrEnum):
     NONE = ""
     COLLATERAL_CONVERSION = "CollateralConversion"
     LIQUIDATE_POSITION_ON_BOOK = "LiquidatePositionOnBook"
+    LIQUIDATE_POSITION_ON_ADL = "LiquidatePositionOnAdl"
 
 
 OPEN_STATUSES = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})

@@ -53,6 +53,9 @@ class RejectReason(StrEnum):
     REDUCE_ONLY_NOT_REDUCED = "reduce_only_not_reduced"
     OPEN_INTEREST_LIMIT_EXCEEDED = "open_interest_limit_exceeded"
     NO_LIQUIDITY = "no_liquidity"
+    # Liquidation.
+    NOT_LIQUIDATABLE = "not_liquidatable"
+    ACCOUNT_LIQUIDATING = "account_liquidating"
     # Transfers.
     TRANSFER_TO_SELF = "transfer_to_self"
     TRANSFER_BETWEEN_ACCOUNTS = "transfer_between_accounts"

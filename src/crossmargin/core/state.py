@@ -7,7 +7,8 @@ are the user-visible history (movements, entry fees, deposits, withdrawals, tran
 state so that snapshots and replay restore it; hourly interest rows are derived from them and the
 pools' accrual records (`history.py`), never stored per position. Trading adds the markets, the
 open orders (indexed by `books` and `open_order_ids`, both derived and rebuilt after a snapshot
-loads), perp positions and marks, and the trading history. Only
+loads), perp positions and marks, and the trading history. Liquidation adds its steps, the
+insurance fund's takeovers, auto-deleverages and lend-index cuts (the audit reads the cuts). Only
 `Transaction.commit` (in `transaction.py`) changes an EngineState.
 """
 
@@ -19,10 +20,14 @@ from crossmargin.core.accounts import Position, Subaccount
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.book import Book
 from crossmargin.core.events import (
+    AutoDeleveraged,
+    Backstopped,
     BorrowLendMoved,
     Deposited,
     EntryFeeCharged,
     FundingPaid,
+    LendIndexCut,
+    LiquidationStepped,
     Settled,
     ShortfallCovered,
     Transferred,
@@ -76,6 +81,10 @@ class EngineState:
     settlements: list[Settled] = field(default_factory=list)
     funding_payments: list[FundingPaid] = field(default_factory=list)
     shortfalls: list[ShortfallCovered] = field(default_factory=list)
+    liquidation_steps: list[LiquidationStepped] = field(default_factory=list)
+    backstops: list[Backstopped] = field(default_factory=list)
+    auto_deleverages: list[AutoDeleveraged] = field(default_factory=list)
+    lend_index_cuts: list[LendIndexCut] = field(default_factory=list)
     books: dict[str, Book] = field(default_factory=dict, metadata=DERIVED, compare=False)
     open_order_ids: dict[SubaccountId, dict[OrderId, None]] = field(
         default_factory=dict, metadata=DERIVED, compare=False

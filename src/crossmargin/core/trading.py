@@ -147,7 +147,7 @@ def place_order(tx: Transaction, command: PlaceOrder) -> Rejection | None:
     spec = _market(tx, command.market)
     if isinstance(spec, Rejection):
         return spec
-    refused = _check_shape(spec, command) or _check_priced(tx, spec)
+    refused = _check_liquidating(subaccount, command) or _check_shape(spec, command) or _check_priced(tx, spec)
     if refused:
         return refused
     trial = Transaction(tx, tx.now_ms)
@@ -158,6 +158,16 @@ def place_order(tx: Transaction, command: PlaceOrder) -> Rejection | None:
     if refused:
         return refused
     trial.commit()
+    return None
+
+
+def _check_liquidating(subaccount: Subaccount, command: PlaceOrder) -> Rejection | None:
+    """Refuse any order but a reduce-only one while the subaccount is being liquidated."""
+    if subaccount.liquidating and not command.flags.reduce_only:
+        return _reject(
+            RejectReason.ACCOUNT_LIQUIDATING,
+            f"Subaccount {subaccount.subaccount_id} is being liquidated: only reduce-only orders are accepted",
+        )
     return None
 
 
@@ -290,6 +300,7 @@ _FUNDING_SOURCES = {
     SystemOrderType.NONE: BorrowLendSource.SPOT_MARGIN,
     SystemOrderType.COLLATERAL_CONVERSION: BorrowLendSource.RECONCILIATION,
     SystemOrderType.LIQUIDATE_POSITION_ON_BOOK: BorrowLendSource.LIQUIDATION,
+    SystemOrderType.LIQUIDATE_POSITION_ON_ADL: BorrowLendSource.LIQUIDATION,
 }
 """The source of a redemption or borrow that funds an order's lock: why the order was placed."""
 

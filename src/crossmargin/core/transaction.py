@@ -14,11 +14,15 @@ from crossmargin.core.accounts import Position, Subaccount
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.book import Book
 from crossmargin.core.events import (
+    AutoDeleveraged,
+    Backstopped,
     BorrowLendMoved,
     Deposited,
     EntryFeeCharged,
     Event,
     FundingPaid,
+    LendIndexCut,
+    LiquidationStepped,
     Settled,
     ShortfallCovered,
     Traded,
@@ -446,6 +450,10 @@ def _record_history(state: EngineState, events: list[Event]) -> None:
         Settled: state.settlements,
         FundingPaid: state.funding_payments,
         ShortfallCovered: state.shortfalls,
+        LiquidationStepped: state.liquidation_steps,
+        Backstopped: state.backstops,
+        AutoDeleveraged: state.auto_deleverages,
+        LendIndexCut: state.lend_index_cuts,
     }
     fills = state.fills
     for event in events:

@@ -79,7 +79,8 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
         specs = context.service.peek(lambda state: dict(state.specs))
         spec = inputs.asset(parameters, "symbol", specs)
         atoms = inputs.quantity(parameters, "quantity", spec, stepped=False)
-        subaccount_id = SubaccountId(inputs.integer(parameters, "subaccountId", minimum=1))
+        # Subaccount 0 is the insurance fund: the operator may top it up.
+        subaccount_id = SubaccountId(inputs.integer(parameters, "subaccountId", minimum=0))
         await context.run(Deposit(subaccount_id, spec.symbol, atoms))
         return json_response({"subaccountId": subaccount_id, "symbol": spec.symbol, "quantity": parameters["quantity"]})
 

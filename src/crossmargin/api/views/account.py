@@ -65,7 +65,7 @@ def view_account(state: EngineState, subaccount_id: SubaccountId) -> JsonObject:
         "futuresTakerFee": FUTURES_TAKER_FEE_BPS,
         "leverageLimit": str(subaccount.leverage_limit),
         "limitOrders": len(state.open_order_ids.get(subaccount_id, {})),
-        "liquidating": summary.is_liquidatable,
+        "liquidating": subaccount.liquidating or summary.is_liquidatable,
         "positionLimit": ACCOUNT_POSITION_LIMIT,
         "spotMakerFee": SPOT_MAKER_FEE_BPS,
         "spotTakerFee": SPOT_TAKER_FEE_BPS,

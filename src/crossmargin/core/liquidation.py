@@ -1,0 +1,193 @@
+"""Liquidation: bring a subaccount at MMR >= 100% back to a safe target, in partial steps.
+
+`Liquidate(subaccount)` is a journaled command (the app's risk monitor submits it for confirmed
+candidates), so replay repeats it exactly. It is refused (`NOT_LIQUIDATABLE`) unless the
+subaccount is at MMR >= 100% (maintenance margin >= net equity, with some maintenance) or already
+`liquidating`; the insurance fund itself is never liquidated.
+
+1. **Start.** The subaccount becomes `liquidating` and all its open orders are cancelled. While
+   liquidating it accepts only actions that improve it (deposits, repays, reduce-only orders,
+   transfers in); the rest is refused with `ACCOUNT_LIQUIDATING`.
+2. **Steps.** Each command runs at most `STEPS_PER_COMMAND` steps, re-evaluating margin before
+   each. First its lends are redeemed whole (source `Liquidation`; a pool that cannot pay keeps
+   the lend as collateral). Then the largest exposure line (perp notional or borrow notional) gets
+   one step (`liquidation_steps.py`); if that line cannot progress within the price band, the next
+   one is tried.
+3. **The guard.** A step never raises the maintenance margin ratio MMR = maintenance / net equity:
+   it is applied only if, without its fee, net equity after x maintenance before >= net equity
+   before x maintenance after (so the health, net equity / maintenance, never falls). The 1% fee
+   may then take at most half of the step's improvement: MMR after the fee <= the mean of MMR
+   before and MMR after without the fee. When the full fee would take more, it is lowered to the
+   largest that does not (a binary search over what-if runs). A perp's MMF (about 0.7%) is below
+   1%, so without this a perp step's fee would undo all it gains.
+4. **Target.** The liquidation ends, clearing `liquidating`, once MMR <= 50%
+   (net equity >= 2 x maintenance; with no exposure left, net equity >= 0) — it does not go on to
+   liquidate more than that.
+5. **Backstop.** When net equity is zero or below, or no line can progress, the insurance fund
+   takes over everything the subaccount has at its bankruptcy price (`backstop.py`), and if that
+   leaves the fund's value below zero the loss is shared (`loss_sharing.py`).
+
+Every step is an event (`LiquidationStepped`, kept in `EngineState.liquidation_steps`) with the
+MMR before and after, and every borrow-lend movement it causes has source `Liquidation`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Final
+
+from crossmargin.core.accounts import Subaccount
+from crossmargin.core.backstop import backstop
+from crossmargin.core.borrow_lend import redeem
+from crossmargin.core.commands import Liquidate
+from crossmargin.core.events import BorrowLendSource, LiquidationFinished, LiquidationStarted, LiquidationStepped
+from crossmargin.core.insurance import INSURANCE_FUND_ID, ensure_insurance_fund
+from crossmargin.core.limits import compute_subaccount_margin
+from crossmargin.core.liquidation_steps import Line, StepResult, exposure_lines, run_step
+from crossmargin.core.margin import MarginSummary
+from crossmargin.core.numbers import format_scaled
+from crossmargin.core.rejections import Rejection, RejectReason
+from crossmargin.core.trading import cancel_subaccount_orders
+from crossmargin.core.transaction import Transaction
+
+STEPS_PER_COMMAND: Final = 8
+TARGET_EQUITY_PER_MAINTENANCE: Final = 2
+"""The target: net equity >= 2 x maintenance, i.e. MMR <= 50%."""
+
+
+def liquidate(tx: Transaction, command: Liquidate) -> Rejection | None:
+    """Start or continue the liquidation of a subaccount."""
+    subaccount = tx.subaccount(command.subaccount_id)
+    if subaccount is None:
+        return Rejection(RejectReason.SUBACCOUNT_NOT_FOUND, f"Subaccount {command.subaccount_id} does not exist")
+    summary = compute_subaccount_margin(tx, subaccount)
+    if subaccount.subaccount_id == INSURANCE_FUND_ID or not (subaccount.liquidating or summary.is_liquidatable):
+        return Rejection(
+            RejectReason.NOT_LIQUIDATABLE,
+            f"Subaccount {command.subaccount_id} is not liquidatable: maintenance margin "
+            f"{format_scaled(summary.maintenance_wad, 18)} USD is below its net equity "
+            f"{format_scaled(summary.net_equity_wad, 18)} USD",
+        )
+    ensure_insurance_fund(tx)
+    if not subaccount.liquidating:
+        subaccount = _start(tx, subaccount, summary)
+    for _ in range(STEPS_PER_COMMAND):
+        summary = compute_subaccount_margin(tx, subaccount)
+        if is_at_target(summary):
+            _finish(tx, subaccount, summary, backstopped=False)
+            return None
+        if summary.net_equity_wad > 0:
+            _redeem_lends(tx, subaccount)
+            summary = compute_subaccount_margin(tx, subaccount)
+        if summary.net_equity_wad <= 0 or not _step(tx, subaccount, summary):
+            backstop(tx, subaccount)
+            _finish(tx, subaccount, compute_subaccount_margin(tx, subaccount), backstopped=True)
+            return None
+    return None
+
+
+def is_at_target(summary: MarginSummary) -> bool:
+    """Return whether a liquidation may stop: MMR <= 50% (or no exposure and no negative equity)."""
+    return summary.net_equity_wad >= TARGET_EQUITY_PER_MAINTENANCE * summary.maintenance_wad
+
+
+def is_no_worse(before: MarginSummary, after: MarginSummary) -> bool:
+    """Return whether `after`'s MMR is at most `before`'s (before has positive equity and maintenance)."""
+    return after.net_equity_wad * before.maintenance_wad >= before.net_equity_wad * after.maintenance_wad
+
+
+def fee_keeps_half(before: MarginSummary, bare: MarginSummary, charged: MarginSummary) -> bool:
+    """Return whether a step's fee leaves at least half of the MMR improvement the step makes without it.
+
+    With MMR r = maintenance / net equity: r(charged) <= (r(before) + r(bare)) / 2, cross-multiplied
+    (equity before is positive; a bare result with no equity left allows no fee that makes equity negative).
+    """
+    e0, m0 = before.net_equity_wad, before.maintenance_wad
+    ez, mz = bare.net_equity_wad, bare.maintenance_wad
+    e1, m1 = charged.net_equity_wad, charged.maintenance_wad
+    return e1 >= 0 and 2 * m1 * e0 * ez <= e1 * (m0 * ez + mz * e0)
+
+
+def _start(tx: Transaction, subaccount: Subaccount, summary: MarginSummary) -> Subaccount:
+    started = replace(subaccount, liquidating=True)
+    tx.subaccounts[subaccount.subaccount_id] = started
+    cancel_subaccount_orders(tx, subaccount.subaccount_id)
+    tx.emit(LiquidationStarted(subaccount.subaccount_id, summary.maintenance_wad, summary.net_equity_wad, tx.now_ms))
+    return started
+
+
+def _finish(tx: Transaction, subaccount: Subaccount, summary: MarginSummary, *, backstopped: bool) -> None:
+    tx.subaccounts[subaccount.subaccount_id] = replace(subaccount, liquidating=False)
+    tx.emit(
+        LiquidationFinished(
+            subaccount.subaccount_id, summary.maintenance_wad, summary.net_equity_wad, backstopped, tx.now_ms
+        )
+    )
+
+
+def _redeem_lends(tx: Transaction, subaccount: Subaccount) -> None:
+    """Redeem each lend whole (exact: equity does not move); a pool that cannot pay keeps it."""
+    account = subaccount.subaccount_id
+    for symbol in sorted(tx.held_symbols(account)):
+        lent = tx.holding(account, symbol).lend_atoms
+        spec = tx.spec(symbol)
+        assert spec is not None, "held assets are listed"
+        trial = Transaction(tx, tx.now_ms)
+        if lent and redeem(trial, account, spec, lent, BorrowLendSource.LIQUIDATION) is None:
+            trial.commit()
+
+
+def _step(tx: Transaction, subaccount: Subaccount, before: MarginSummary) -> bool:
+    """Run one guarded step on the largest line that can progress; return whether one did."""
+    return any(_guarded_step(tx, subaccount, before, line) for line in exposure_lines(before))
+
+
+def _attempt(
+    tx: Transaction, subaccount: Subaccount, line: Line, fee_limit: int | None
+) -> tuple[Transaction, StepResult | None, MarginSummary]:
+    trial = Transaction(tx, tx.now_ms)
+    result = run_step(trial, subaccount, line, fee_limit)
+    return trial, result, compute_subaccount_margin(trial, subaccount)
+
+
+def _guarded_step(tx: Transaction, subaccount: Subaccount, before: MarginSummary, line: Line) -> bool:
+    trial, result, after = _attempt(tx, subaccount, line, 0)
+    if result is None or not is_no_worse(before, after):
+        return False
+    bare = after
+    if result.full_fee_atoms:
+        full = _attempt(tx, subaccount, line, None)
+        if fee_keeps_half(before, bare, full[2]):
+            trial, result, after = full
+        else:
+            low, high = 0, result.full_fee_atoms
+            while high - low > 1:
+                middle = (low + high) // 2
+                candidate = _attempt(tx, subaccount, line, middle)
+                if fee_keeps_half(before, bare, candidate[2]):
+                    low, (trial, result, after) = middle, candidate
+                else:
+                    high = middle
+    assert result is not None, "the kept attempt made progress"
+    trial.emit(
+        LiquidationStepped(
+            subaccount.subaccount_id,
+            result.kind,
+            result.symbol,
+            result.quantity_atoms,
+            result.quote_atoms,
+            result.fee_atoms,
+            result.fee_symbol,
+            result.order_id,
+            _mmr(before),
+            _mmr(after),
+            tx.now_ms,
+        )
+    )
+    trial.commit()
+    return True
+
+
+def _mmr(summary: MarginSummary) -> int:
+    ratio = summary.maintenance_margin_ratio
+    return ratio.wad if ratio is not None else 0

@@ -1,0 +1,258 @@
+"""One partial liquidation step on one exposure line: a perp position or a borrow.
+
+A step works on one line and does the least that makes progress there:
+
+- **perp position**: an IOC reduce-only limit order for about a quarter of the size (whole steps,
+  at least one step), priced at mark x (1 - band) for a sell, mark x (1 + band) for a buy, rounded
+  to the tick inward so it stays inside the band (system order type `LiquidatePositionOnBook`);
+- **borrow of asset A**: repay from A's spot balance if there is any; else, when A is not USDC and
+  USDC is held, buy A on `A_USDC` (about a quarter of the debt, as much as the USDC pays for at
+  the band's price) and repay; else sell the largest other collateral for USDC on its `X_USDC`
+  book (about a quarter of the debt's value) and repay when A is USDC
+  (system order type `CollateralConversion`).
+
+Every order-book conversion pays the liquidation fee, 1% of its notional, to the insurance fund
+in the asset the account received (rounded up, never more than it received). A perp step's fee is
+USDC: the fund is credited at once from `PERP_CLEARING` and the fee enters the position's basis,
+so the account pays it with the position's PnL at the next 10-second settlement. `fee_limit`
+caps the fee (the guard in `liquidation.py` lowers it when the full fee would raise the MMR).
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+from crossmargin.core.accounts import Subaccount
+from crossmargin.core.borrow_lend import repay
+from crossmargin.core.events import BorrowLendSource, LiquidationStepKind
+from crossmargin.core.insurance import INSURANCE_FUND_ID
+from crossmargin.core.ledger import PERP_CLEARING, entry, spot
+from crossmargin.core.margin import MarginSummary
+from crossmargin.core.markets import MarketKind, MarketSpec
+from crossmargin.core.numbers import WAD, Ratio, mul_div_down, mul_div_up
+from crossmargin.core.orders import Order, OrderFlags, OrderId, OrderSide, OrderType, SystemOrderType, TimeInForce
+from crossmargin.core.trading import run_order
+from crossmargin.core.transaction import Transaction
+
+LIQUIDATION_FEE: Final = Ratio(WAD // 100)
+"""The fee on each order-book conversion of a liquidation, to the insurance fund: 1%."""
+PRICE_BAND: Final = Ratio(WAD * 5 // 100)
+"""How far from mark a liquidation order may trade: 5%."""
+STEP_DIVISOR: Final = 4
+"""A step takes about 1 / STEP_DIVISOR of the line it works on."""
+SETTLEMENT_ASSET: Final = "USDC"
+
+
+class StepResult(NamedTuple):
+    """What one step did: its kind, asset or market, quantity, quote value and fee."""
+
+    kind: LiquidationStepKind
+    symbol: str
+    quantity_atoms: int
+    quote_atoms: int
+    fee_atoms: int
+    full_fee_atoms: int
+    fee_symbol: str
+    order_id: int
+
+
+class Line(NamedTuple):
+    """An exposure line of a subaccount: a perp market or a borrowed asset, with its notional."""
+
+    notional_wad: int
+    symbol: str
+    is_perp: bool
+
+
+def exposure_lines(summary: MarginSummary) -> list[Line]:
+    """Return the subaccount's exposure lines, largest notional first (then by symbol)."""
+    lines = [Line(perp.notional_wad, perp.market, is_perp=True) for perp in summary.perps if perp.notional_wad]
+    lines += [
+        Line(asset.debt_notional_wad, asset.symbol, is_perp=False)
+        for asset in summary.assets
+        if asset.debt_notional_wad
+    ]
+    return sorted(lines, key=lambda line: (-line.notional_wad, line.symbol))
+
+
+def run_step(tx: Transaction, subaccount: Subaccount, line: Line, fee_limit: int | None) -> StepResult | None:
+    """Run one step on a line inside `tx`; return what it did, or None if it could do nothing."""
+    if line.is_perp:
+        return _reduce_perp(tx, subaccount, line.symbol, fee_limit)
+    return _work_off_debt(tx, subaccount, line, fee_limit)
+
+
+def _fee(full: int, fee_limit: int | None) -> int:
+    return full if fee_limit is None else min(full, fee_limit)
+
+
+def _step_size(size: int, step: int) -> int:
+    """Return about a quarter of `size` in whole steps, at least one step, at most `size`."""
+    quarter = size // STEP_DIVISOR // step * step
+    return min(size, max(quarter, step))
+
+
+def _band_price(spec: MarketSpec, mark_wad: int, side: OrderSide) -> int:
+    """Return the band's limit price on the tick grid, rounded toward the mark."""
+    tick = spec.tick_size_wad
+    if side is OrderSide.ASK:
+        lowest = mul_div_up(mark_wad, WAD - PRICE_BAND.wad, WAD)
+        return -(-lowest // tick) * tick
+    return mul_div_down(mark_wad, WAD + PRICE_BAND.wad, WAD) // tick * tick
+
+
+def _system_order(
+    tx: Transaction, subaccount: Subaccount, spec: MarketSpec, side: OrderSide, quantity: int, price: int
+) -> Order:
+    system = SystemOrderType.LIQUIDATE_POSITION_ON_BOOK if spec.is_perp else SystemOrderType.COLLATERAL_CONVERSION
+    order = Order(
+        order_id=OrderId(tx.take_id("next_order_id")),
+        subaccount_id=subaccount.subaccount_id,
+        market=spec.symbol,
+        side=side,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.IOC,
+        price_wad=price,
+        quantity_atoms=quantity,
+        created_ms=tx.now_ms,
+        flags=OrderFlags(reduce_only=spec.is_perp),
+        system_order_type=system,
+    )
+    result = run_order(tx, spec, subaccount, order)
+    assert isinstance(result, Order), "a liquidation order within the position or the balance is never refused"
+    return result
+
+
+def _reduce_perp(tx: Transaction, subaccount: Subaccount, market: str, fee_limit: int | None) -> StepResult | None:
+    spec = tx.market(market)
+    position = tx.perp_position(subaccount.subaccount_id, market)
+    assert spec is not None, "a perp line belongs to a listed market"
+    assert position is not None, "a perp line has a position"
+    side = OrderSide.ASK if position.quantity_atoms > 0 else OrderSide.BID
+    quantity = _step_size(abs(position.quantity_atoms), spec.step_atoms)
+    order = _system_order(tx, subaccount, spec, side, quantity, _band_price(spec, tx.perp_mark(market), side))
+    if not order.executed_atoms:
+        return None
+    full = LIQUIDATION_FEE.apply_up(order.executed_quote_atoms)
+    fee = _fee(full, fee_limit)
+    after = tx.perp_position(subaccount.subaccount_id, market)
+    assert after is not None, "a position that traded exists"
+    tx.set_perp_position(after._replace(basis_atoms=after.basis_atoms + fee))
+    tx.post(entry(spec.quote, (spot(INSURANCE_FUND_ID), fee), (PERP_CLEARING, -fee)))
+    return StepResult(
+        LiquidationStepKind.REDUCE_POSITION,
+        market,
+        order.executed_atoms,
+        order.executed_quote_atoms,
+        fee,
+        full,
+        spec.quote,
+        order.order_id,
+    )
+
+
+def _repay_from_spot(tx: Transaction, subaccount: Subaccount, symbol: str) -> int:
+    """Repay as much of the debt in `symbol` as its spot balance allows; return what was repaid."""
+    holding = tx.holding(subaccount.subaccount_id, symbol)
+    amount = min(holding.spot_atoms, holding.debt_atoms)
+    if amount <= 0:
+        return 0
+    spec = tx.spec(symbol)
+    assert spec is not None, "held assets are listed"
+    refused = repay(tx, subaccount.subaccount_id, spec, amount, BorrowLendSource.LIQUIDATION)
+    assert refused is None, "a repay within the spot balance always succeeds"
+    return amount
+
+
+def _work_off_debt(tx: Transaction, subaccount: Subaccount, line: Line, fee_limit: int | None) -> StepResult | None:
+    repaid = _repay_from_spot(tx, subaccount, line.symbol)
+    if repaid:
+        return StepResult(LiquidationStepKind.REPAY, line.symbol, repaid, 0, 0, 0, line.symbol, 0)
+    if line.symbol != SETTLEMENT_ASSET and tx.balance(spot(subaccount.subaccount_id), SETTLEMENT_ASSET) > 0:
+        bought = _buy_borrowed(tx, subaccount, line.symbol, fee_limit)
+        if bought is not None:
+            return bought
+    for spec in _collateral_markets(tx, subaccount, line.symbol):
+        sold = _sell_collateral(tx, subaccount, spec, line, fee_limit)
+        if sold is not None:
+            return sold
+    return None
+
+
+def spot_market(tx: Transaction, base: str, quote: str) -> MarketSpec | None:
+    """Return the spot market trading `base` for `quote`, if one is listed."""
+    for spec in sorted(tx.all_markets().values(), key=lambda market: market.symbol):
+        if spec.kind is MarketKind.SPOT and spec.base == base and spec.quote == quote:
+            return spec
+    return None
+
+
+def _buy_borrowed(tx: Transaction, subaccount: Subaccount, symbol: str, fee_limit: int | None) -> StepResult | None:
+    spec = spot_market(tx, symbol, SETTLEMENT_ASSET)
+    if spec is None:
+        return None
+    account = subaccount.subaccount_id
+    debt = tx.holding(account, symbol).debt_atoms
+    price = _band_price(spec, tx.mark_price(symbol), OrderSide.BID)
+    want = _step_size(-(-debt // spec.step_atoms) * spec.step_atoms, spec.step_atoms)
+    affordable = tx.balance(spot(account), SETTLEMENT_ASSET) // spec.quote_atoms(spec.step_atoms, price)
+    quantity = min(want, affordable * spec.step_atoms)
+    if quantity == 0:
+        return None
+    order = _system_order(tx, subaccount, spec, OrderSide.BID, quantity, price)
+    if not order.executed_atoms:
+        return None
+    full = LIQUIDATION_FEE.apply_up(order.executed_atoms)
+    fee = min(_fee(full, fee_limit), tx.balance(spot(account), symbol))
+    tx.post(entry(symbol, (spot(account), -fee), (spot(INSURANCE_FUND_ID), fee)))
+    _repay_from_spot(tx, subaccount, symbol)
+    return StepResult(
+        LiquidationStepKind.BUY_BORROWED,
+        spec.symbol,
+        order.executed_atoms,
+        order.executed_quote_atoms,
+        fee,
+        full,
+        symbol,
+        order.order_id,
+    )
+
+
+def _collateral_markets(tx: Transaction, subaccount: Subaccount, owed: str) -> list[MarketSpec]:
+    """Return the `X_USDC` markets of held collateral X (not the owed asset), largest value first."""
+    account = subaccount.subaccount_id
+    found: list[tuple[int, str, MarketSpec]] = []
+    for symbol in sorted(tx.held_symbols(account) - {owed, SETTLEMENT_ASSET}):
+        spec = spot_market(tx, symbol, SETTLEMENT_ASSET)
+        held = tx.balance(spot(account), symbol)
+        if spec is not None and held >= spec.step_atoms:
+            found.append((-held * tx.mark_price(symbol) // spec.base_unit_atoms, symbol, spec))
+    return [spec for _, _, spec in sorted(found)]
+
+
+def _sell_collateral(
+    tx: Transaction, subaccount: Subaccount, spec: MarketSpec, line: Line, fee_limit: int | None
+) -> StepResult | None:
+    account = subaccount.subaccount_id
+    price = _band_price(spec, tx.mark_price(spec.base), OrderSide.ASK)
+    target_wad = -(-line.notional_wad // STEP_DIVISOR)
+    want = -(-target_wad * spec.base_unit_atoms // tx.mark_price(spec.base))
+    held = tx.balance(spot(account), spec.base)
+    quantity = min(-(-want // spec.step_atoms) * spec.step_atoms, held - held % spec.step_atoms)
+    order = _system_order(tx, subaccount, spec, OrderSide.ASK, quantity, price)
+    if not order.executed_atoms:
+        return None
+    full = LIQUIDATION_FEE.apply_up(order.executed_quote_atoms)
+    fee = min(_fee(full, fee_limit), max(tx.balance(spot(account), spec.quote), 0))
+    tx.post(entry(spec.quote, (spot(account), -fee), (spot(INSURANCE_FUND_ID), fee)))
+    _repay_from_spot(tx, subaccount, line.symbol)
+    return StepResult(
+        LiquidationStepKind.SELL_COLLATERAL,
+        spec.symbol,
+        order.executed_atoms,
+        order.executed_quote_atoms,
+        fee,
+        full,
+        spec.quote,
+        order.order_id,
+    )
