@@ -246,9 +246,74 @@ DOCUMENTATION_OPERATIONS: Final[dict[tuple[str, str], Document]] = {
     },
 }
 
+_EXPLAINED_BORROW: Final = _object(
+    {
+        "symbol": _SYMBOL,
+        "quantity": _DECIMAL,
+        "source": {"$ref": "#/components/schemas/BorrowLendSource"},
+        "positionId": {"type": "string"},
+        "timestamp": {"type": "string", "format": "naive-date-time"},
+        "entryFee": _DECIMAL,
+        "settlements": {
+            "type": "array",
+            "description": "For `Reconciliation`: the settled rows of that instant (signed, + is credit).",
+            "items": _object(
+                {"symbol": {"type": "string"}, "source": {"type": "string"}, "quantity": _DECIMAL},
+                ["symbol", "source", "quantity"],
+            ),
+        },
+        "shortfall": {
+            "type": "object",
+            "nullable": True,
+            "description": "For `Reconciliation`: how short the balance was and how it was covered, in order.",
+            "properties": {
+                "symbol": _SYMBOL,
+                "short": _DECIMAL,
+                "redeemedLend": _DECIMAL,
+                "borrowed": _DECIMAL,
+                "converted": {"type": "array", "items": {"type": "object"}},
+                "uncovered": _DECIMAL,
+                "autoBorrowSettlements": {"type": "boolean"},
+            },
+        },
+        "orders": {
+            "type": "array",
+            "description": "For `SpotMargin`: the orders placed with `autoBorrow` at the borrow's instant.",
+            "items": {"type": "object"},
+        },
+    },
+    ["symbol", "quantity", "source", "positionId", "timestamp", "entryFee", "settlements", "shortfall", "orders"],
+    "One borrow and what caused it.",
+)
+
+EXTENSION_SCHEMAS: Final[dict[str, Document]] = {
+    "ExplainedBorrows": {"type": "array", "items": _EXPLAINED_BORROW},
+}
+
+EXTENSION_OPERATIONS: Final[dict[tuple[str, str], Document]] = {
+    ("/api/v1/explain/borrows", "get"): {
+        "tags": ["Explanations"],
+        "summary": "Why each borrow exists (a crossmargin extension).",
+        "description": "**Instruction:** `borrowExplanationQuery`\n\nEach borrow, newest first, with the records that "
+        "caused it: the settlement and its shortfall (`Reconciliation`), the orders (`SpotMargin`).",
+        "operationId": "get_borrow_explanations",
+        "security": SIGNED,
+        "parameters": [
+            {"name": "symbol", "in": "query", "required": False, "schema": {"type": "string"}},
+            {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
+            WINDOW_PARAMETER,
+        ],
+        "responses": {
+            "200": {"description": "Success.", "content": {JSON: {"schema": _ref("ExplainedBorrows")}}},
+            **{code: _error(code) for code in ("400", "401", "404", "500")},
+        },
+    },
+}
+
 OUR_TAGS: Final = [
     {"name": "Operator", "description": "The operator API: accounts, deposits, transfers, prices, clock, audit."},
     {"name": "Documentation", "description": "This description and its reading page."},
+    {"name": "Explanations", "description": "crossmargin extensions that say why the engine did something."},
 ]
 
 
@@ -321,11 +386,15 @@ def build(spec: Document, routes: list[tuple[str, str]]) -> Document:
     """Return our description for the served routes, from Backpack's spec and our own operations."""
     paths: dict[str, Document] = {}
     for path, method in routes:
-        ours = OPERATOR_OPERATIONS.get((path, method)) or DOCUMENTATION_OPERATIONS.get((path, method))
+        ours = (
+            OPERATOR_OPERATIONS.get((path, method))
+            or DOCUMENTATION_OPERATIONS.get((path, method))
+            or EXTENSION_OPERATIONS.get((path, method))
+        )
         operation = copy.deepcopy(ours) if ours is not None else _backpack_operation(spec, path, method)
         paths.setdefault(path, {})[method] = operation
     served = set(routes)
-    for key in (*OPERATOR_OPERATIONS, *DOCUMENTATION_OPERATIONS):
+    for key in (*OPERATOR_OPERATIONS, *DOCUMENTATION_OPERATIONS, *EXTENSION_OPERATIONS):
         if key not in served:
             raise SystemExit(f"{key[1].upper()} {key[0]} is described here but not served")
 
@@ -336,8 +405,8 @@ def build(spec: Document, routes: list[tuple[str, str]]) -> Document:
         name = pending.pop()
         if name in schemas:
             continue
-        if name in OPERATOR_SCHEMAS:
-            schemas[name] = copy.deepcopy(OPERATOR_SCHEMAS[name])
+        if name in OPERATOR_SCHEMAS or name in EXTENSION_SCHEMAS:
+            schemas[name] = copy.deepcopy((OPERATOR_SCHEMAS | EXTENSION_SCHEMAS)[name])
         else:
             schemas[name] = copy.deepcopy(backpack_schemas[name])
         pending += [ref for ref in _refs(schemas[name]) if ref not in schemas]
