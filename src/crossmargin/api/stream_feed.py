@@ -75,6 +75,15 @@ def rests(order: Order) -> bool:
     return order.order_type is OrderType.LIMIT and order.time_in_force is TimeInForce.GTC
 
 
+def book_update_id(state: EngineState) -> int:
+    """Return the update id of every book in `state`: what `GET /api/v1/depth` reports as `lastUpdateId`.
+
+    It is the same count as `views.market_data.view_depth` prints (orders placed + trades + orders
+    closed), so it grows with every change of any book; a test checks that the two agree.
+    """
+    return state.next_order_id + state.next_trade_id + len(state.closed_orders)
+
+
 def level_quantity(state: EngineState, market: str, side: OrderSide, price_wad: int) -> int:
     """Return the total remaining quantity resting at one price of one side of a book."""
     book = state.books.get(market)
@@ -107,14 +116,13 @@ class StreamFeed:
     def __init__(
         self,
         state: EngineState,
-        sequence: int,
         wants: Callable[[str], bool],
         deliver: Callable[[list[Outgoing]], None],
     ) -> None:
-        """Start from `state` at journal `sequence` (call inside `Service.read`, then add the listener)."""
+        """Start from `state` (call inside `Service.read`, then add the listener there)."""
         self._wants = wants
         self._deliver = deliver
-        self._start_sequence = sequence
+        self._start_id = book_update_id(state)
         self._depth_ids: dict[str, int] = {}
         self._windows: dict[str, TickerWindow] = {}
         for fill in state.fills:
@@ -122,15 +130,15 @@ class StreamFeed:
         self._sizes = {key: position.quantity_atoms for key, position in state.perp_positions.items()}
 
     def depth_id(self, market: str) -> int:
-        """Return the last depth update id of a book (the start sequence if it never changed since)."""
-        return self._depth_ids.get(market, self._start_sequence)
+        """Return the last depth update id of a book (the id at the start if it never changed since)."""
+        return self._depth_ids.get(market, self._start_id)
 
     def on_batch(self, batch: BatchCommitted) -> None:
         """Build the batch's messages and hand them on (the `Service` listener)."""
         work = _Batch(batch.state, batch.now_ms)
         for event in batch.events:
             self._take(work, event)
-        self._finish(work, batch.sequence)
+        self._finish(work)
         if work.out:
             self._deliver(work.out)
 
@@ -252,10 +260,11 @@ class StreamFeed:
 
     # After every event ----------------------------------------------------------------------
 
-    def _finish(self, work: _Batch, sequence: int) -> None:
+    def _finish(self, work: _Batch) -> None:
         state = work.state
+        update_id = book_update_id(state)
         for market, touched in work.levels.items():
-            self._depth(work, market, touched, sequence)
+            self._depth(work, market, touched, update_id)
         for market in work.traded_markets:
             window = self._window(market)
             window.expire(work.now_ms)
@@ -272,9 +281,9 @@ class StreamFeed:
                 work.out.extend((topic, stream, data) for topic, stream in topics)
         self._balances(work)
 
-    def _depth(self, work: _Batch, market: str, touched: set[tuple[OrderSide, int]], sequence: int) -> None:
+    def _depth(self, work: _Batch, market: str, touched: set[tuple[OrderSide, int]], update_id: int) -> None:
         first = self.depth_id(market) + 1
-        self._depth_ids[market] = sequence
+        self._depth_ids[market] = update_id
         stream = f"depth.{market}"
         if not self._wants(stream):
             return
@@ -283,7 +292,7 @@ class StreamFeed:
         for side, price in sorted(touched, key=lambda level: level[1]):
             level = (price, level_quantity(work.state, market, side, price))
             (bids if side is OrderSide.BID else asks).append(level)
-        update = DepthUpdate(tuple(asks), tuple(bids), first, sequence, work.now_ms)
+        update = DepthUpdate(tuple(asks), tuple(bids), first, update_id, work.now_ms)
         work.out.append((stream, stream, depth_data(work.state.markets[market], update)))
 
     def _balances(self, work: _Batch) -> None:

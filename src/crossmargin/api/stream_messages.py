@@ -8,11 +8,13 @@ Backpack's stream documentation and the captures and parser in ccxt 4.5.90's `cc
 
 - `depth.<symbol>`: `e` "depth", `E`, `s`, `a` and `b` ([price, quantity] of each changed level, the
   level's total after the change, "0" when it emptied), `U` first and `u` last update id, `T`.
-  Update ids: `u` is the journal sequence of the last command of the batch that changed the book,
-  and `U` is the previous message's `u` + 1 for that market (so `U` = previous `u` + 1, as Backpack
-  promises). `GET /api/v1/depth` must report `lastUpdateId` = `Service.sequence` read in the same
-  `Service.read` as the book; a client then drops messages with `u` <= lastUpdateId and applies the
-  rest (the one straddling it included), which is what ccxt does.
+  Update ids: one counter for all books, read from the state after the batch (orders placed +
+  trades + orders closed: `stream_feed.book_update_id`, the same `lastUpdateId` that
+  `GET /api/v1/depth` reports, read with its book in one `Service.read`). `u` is the counter
+  after the batch that changed this book and `U` the previous message's `u` + 1 for the same
+  market, so `U` = previous `u` + 1 as Backpack promises and the ranges leave no gap. A client
+  drops messages with `u` <= the snapshot's lastUpdateId and applies the rest (the one whose range
+  holds it included), which is what ccxt does.
 - `trade.<symbol>`: `e` "trade", `E`, `s`, `p`, `q`, `b` buyer's order id, `a` seller's order id,
   `t` trade id, `T`, `m` whether the buyer was the maker.
 - `ticker.<symbol>`: `e` "ticker", `E`, `s`, `o` first, `c` last, `h` high, `l` low price of the
