@@ -33,12 +33,9 @@ def accrue_due_interest(tx: Transaction, now_ms: int) -> None:
     if tx.interest_hour_ms is None:
         tx.interest_hour_ms = floor_hour_ms(now_ms)
         return
-    specs: list[AssetSpec] | None = None
     while tx.interest_hour_ms + MS_PER_HOUR <= now_ms:
         hour_ms = tx.interest_hour_ms + MS_PER_HOUR
-        if specs is None:
-            specs = [spec for _, spec in sorted(tx.all_specs().items())]
-        for spec in specs:
+        for _, spec in sorted(tx.all_specs().items()):
             accrue_pool_hour(tx, spec, hour_ms)
         tx.interest_hour_ms = hour_ms
 
