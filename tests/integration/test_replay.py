@@ -20,12 +20,14 @@ from crossmargin.app.clock import ManualClock
 from crossmargin.app.codec import encode_command, encode_state
 from crossmargin.app.ports import Journal, JournalRecord
 from crossmargin.app.service import AssetConfigurationError, ReplayError, Service, rebuild_state, replay
-from crossmargin.asset_config import load_asset_specs
-from crossmargin.core.commands import ConfigureAssets, Withdraw
+from crossmargin.asset_config import load_asset_specs, load_document, parse_asset_specs
+from crossmargin.core.commands import ConfigureAssets, ConfigureMarkets, Withdraw
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import WORLD
+from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import Ratio
 from crossmargin.core.state import EngineState
+from crossmargin.market_config import parse_market_specs
 
 
 def run_workload(database: Database, seed: int, count: int, snapshot_every: int) -> tuple[str, int]:
@@ -99,6 +101,11 @@ def test_replay_from_an_older_snapshot_replays_the_tail() -> None:
     assert encode_state(state) == before
 
 
+def load_market_specs() -> tuple[MarketSpec, ...]:
+    document = load_document()
+    return parse_market_specs(document, parse_asset_specs(document))
+
+
 def test_changed_asset_config_is_journaled_so_replay_needs_no_file(database: Database) -> None:
     database.open_service().close()
     usdc = next(spec for spec in load_asset_specs() if spec.symbol == "USDC")
@@ -109,6 +116,7 @@ def test_changed_asset_config_is_journaled_so_replay_needs_no_file(database: Dat
     records = list(journal.read())
     assert [record.command for record in records] == [
         encode_command(ConfigureAssets(load_asset_specs())),
+        encode_command(ConfigureMarkets(load_market_specs())),
         encode_command(ConfigureAssets((changed,))),
     ]
     service = Service.open(journal, ManualClock(0), ())
@@ -123,7 +131,7 @@ def test_unchanged_asset_config_adds_nothing_to_the_journal(database: Database) 
     database.open_service().close()
     journal = database.open_journal()
     try:
-        assert journal.last_sequence() == 1
+        assert journal.last_sequence() == 2  # the asset and the market configuration, once
     finally:
         journal.close()
 

@@ -19,11 +19,12 @@ from crossmargin.app.clock import ManualClock
 from crossmargin.app.codec import decode_command, encode_command
 from crossmargin.app.ports import JournalRecord
 from crossmargin.app.service import Service
-from crossmargin.asset_config import load_asset_specs
+from crossmargin.asset_config import load_document, parse_asset_specs
 from crossmargin.core.commands import (
     BorrowLendSide,
     Command,
     ConfigureAssets,
+    ConfigureMarkets,
     CreateAccount,
     CreateSubaccount,
     Deposit,
@@ -38,6 +39,7 @@ from crossmargin.core.engine import Accepted, execute
 from crossmargin.core.ids import AccountId, SubaccountId
 from crossmargin.core.numbers import WAD
 from crossmargin.core.state import EngineState
+from crossmargin.market_config import parse_market_specs
 
 # 2023-11-14 22:50 UTC: ten minutes before a full hour, so the first borrows pay entry fees.
 START_MS = 1_700_002_200_000
@@ -149,9 +151,12 @@ class Reference:
 def run_reference(groups: list[Group], start_ms: int = START_MS) -> Reference:
     """Execute the asset set-up and the stream in memory, as the service would."""
     state = EngineState()
-    configure = ConfigureAssets(load_asset_specs())
-    assert isinstance(execute(state, configure, start_ms), Accepted)
-    records = [JournalRecord(1, start_ms, encode_command(configure))]
+    document = load_document()
+    assets = parse_asset_specs(document)
+    records = []
+    for configure in (ConfigureAssets(assets), ConfigureMarkets(parse_market_specs(document, assets))):
+        assert isinstance(execute(state, configure, start_ms), Accepted)
+        records.append(JournalRecord(len(records) + 1, start_ms, encode_command(configure)))
     outcomes: list[Outcome] = []
     for index, now_ms, command in flatten(groups, start_ms):
         accepted = isinstance(execute(state, command, now_ms), Accepted)
