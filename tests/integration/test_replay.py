@@ -166,3 +166,20 @@ def test_snapshot_that_breaks_an_invariant_stops_the_start() -> None:
     assert text != journal.snapshots[sequence]
     with pytest.raises(ReplayError, match="INV-LEDGER-2"):
         Service.open(journal, ManualClock(START_MS), load_asset_specs())
+
+
+def test_a_snapshot_of_an_older_layout_is_skipped_and_the_journal_replayed() -> None:
+    journal = MemoryJournal()
+    clock = ManualClock(START_MS)
+    service = Service.open(journal, clock, load_asset_specs())
+    apply_stream(service, clock, build_stream(16, 40))
+    expected = service.read(encode_state)
+    service.close()
+    sequence, _ = journal.reopen().load_latest_snapshot() or (0, "")
+    assert sequence > 0
+    journal.save_snapshot(sequence, '{"format": 1, "state": {}}')
+    reopened = Service.open(journal, ManualClock(START_MS), load_asset_specs())
+    try:
+        assert reopened.read(encode_state) == expected
+    finally:
+        reopened.close()

@@ -67,6 +67,10 @@ class CodecError(ValueError):
     """Text that does not decode into the declared type; the message says where."""
 
 
+class SnapshotFormatError(CodecError):
+    """A snapshot written by another version of the state's layout; the journal alone rebuilds it."""
+
+
 def _fail(where: str, expected: str, value: object) -> CodecError:
     shown = repr(value)
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
@@ -368,8 +372,10 @@ def decode_state(text: str) -> EngineState:
         data = json.loads(text)
     except ValueError as error:  # JSONDecodeError, or an integer past Python's digit limit
         raise CodecError(f"snapshot: not JSON: {error}") from error
-    if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT_VERSION:
-        raise CodecError(f"snapshot: expected format {SNAPSHOT_FORMAT_VERSION}")
+    if not isinstance(data, dict):
+        raise CodecError("snapshot: expected an object")
+    if data.get("format") != SNAPSHOT_FORMAT_VERSION:
+        raise SnapshotFormatError(f"snapshot: format {data.get('format')!r}, expected {SNAPSHOT_FORMAT_VERSION}")
     state = cast("EngineState", _STATE_DECODER(data.get("state"), "state"))
     state.rebuild_indexes()
     return state

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Final, Self, TypeVar
 
 from crossmargin.app.clock import ManualClock
-from crossmargin.app.codec import decode_command, decode_state, encode_command, encode_state
+from crossmargin.app.codec import SnapshotFormatError, decode_command, decode_state, encode_command, encode_state
 from crossmargin.app.ports import Clock, Journal, JournalRecord
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.audit import Check, audit
@@ -109,7 +109,12 @@ def replay(state: EngineState, records: Iterable[JournalRecord], after_sequence:
 def rebuild_state(journal: Journal) -> tuple[EngineState, int, int]:
     """Return the state rebuilt from the latest snapshot and the journal, its sequence, and the snapshot's."""
     latest = journal.load_latest_snapshot()
-    state, snapshot_sequence = (EngineState(), 0) if latest is None else (decode_state(latest[1]), latest[0])
+    state, snapshot_sequence = EngineState(), 0
+    if latest is not None:
+        try:
+            state, snapshot_sequence = decode_state(latest[1]), latest[0]
+        except SnapshotFormatError:
+            LOG.warning("the latest snapshot has an older layout; rebuilding from the whole journal")
     sequence = replay(state, journal.read(snapshot_sequence), snapshot_sequence)
     return state, sequence, snapshot_sequence
 
