@@ -99,7 +99,7 @@ def test_orders_off_the_grid_or_unknown_markets_get_backpacks_codes(exchange: Ex
     assert (off_step.status_code, off_step.json()["code"]) == (400, "INVALID_QUANTITY")
     assert "step size 0.00001" in off_step.json()["message"]
     assert (too_fine.status_code, too_fine.json()["code"]) == (400, "INVALID_QUANTITY")
-    assert (unknown.status_code, unknown.json()["code"]) == (404, "INVALID_MARKET")
+    assert (unknown.status_code, unknown.json()["code"]) == (400, "INVALID_MARKET")
     assert "listed markets are BTC_USDC, BTC_USDC_PERP" in unknown.json()["message"]
     assert bad_side.json() == {"code": "INVALID_CLIENT_REQUEST", "message": "side 'Buy' must be one of Bid, Ask"}
     assert number.json()["message"] == 'quantity must be a decimal string such as "1.5", not float'

@@ -16,14 +16,11 @@ from enum import StrEnum
 from typing import Final, TypeVar
 
 from crossmargin.api import inputs
-from crossmargin.api.context import ApiRefusalError
-from crossmargin.api.errors import from_rejection
 from crossmargin.core.commands import CancelAllOrders, CancelOrder, PlaceOrder
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import format_scaled, parse_decimal
 from crossmargin.core.orders import OrderFlags, OrderId, OrderSide, OrderType, SelfTradePrevention, TimeInForce
-from crossmargin.core.rejections import RejectReason
 
 CLIENT_ID_MAX: Final = 2**32 - 1
 ORDER_ID_MAX: Final = 2**63 - 1
@@ -47,12 +44,11 @@ FLAG_FIELDS: Final = ("postOnly", "reduceOnly", "autoBorrow", "autoBorrowRepay",
 
 
 def require_market(markets: Mapping[str, MarketSpec], symbol: str) -> MarketSpec:
-    """Return a listed market, or refuse the symbol as the engine would (naming the listed ones)."""
+    """Return a listed market, or refuse the symbol (400 INVALID_MARKET, as the market queries do)."""
     spec = markets.get(symbol)
     if spec is None:
         listed = ", ".join(sorted(markets)) or "none"
-        error = from_rejection(RejectReason.MARKET_NOT_FOUND, f"Unknown market {symbol!r}; listed markets are {listed}")
-        raise ApiRefusalError(error.status, error.code, error.message)
+        raise inputs.InputError(f"Unknown market {symbol!r}; listed markets are {listed}", "INVALID_MARKET")
     return spec
 
 
