@@ -153,7 +153,7 @@ def run_reference(groups: list[Group], start_ms: int = START_MS) -> Reference:
     state = EngineState()
     document = load_document()
     assets = parse_asset_specs(document)
-    records = []
+    records: list[JournalRecord] = []
     for configure in (ConfigureAssets(assets), ConfigureMarkets(parse_market_specs(document, assets))):
         assert isinstance(execute(state, configure, start_ms), Accepted)
         records.append(JournalRecord(len(records) + 1, start_ms, encode_command(configure)))

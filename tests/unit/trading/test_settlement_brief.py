@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine_driver import HOUR_MS, Driver
 
 from crossmargin.core.events import BorrowLendSource, Settled, SettlementSource, ShortfallCovered
+from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import spot
 
 SECOND_MS = 1_000
@@ -17,7 +18,7 @@ def _market(driver: Driver) -> None:
     driver.maker("USDT_USDC", "1", "0.0001", "100000")
 
 
-def _losing_long(driver: Driver, **settings: object) -> int:
+def _losing_long(driver: Driver, **settings: object) -> SubaccountId:
     """A USDT-only trader buys 0.1 BTC perp, then BTC falls 1,000: a loss to settle in USDC."""
     trader = driver.account()
     driver.deposit(trader, "USDT", "10000")
@@ -36,8 +37,8 @@ def test_a_usdt_only_account_auto_borrows_usdc_for_a_settled_loss() -> None:
     position = driver.perp(trader, "BTC_USDC_PERP")
     assert position is not None
     assert driver.text("BTC", position.quantity_atoms) == "0.1"
-    # Bought 0.1 at 65005 (the maker's ask), marked at 64000... the book's median: bid 64995? no:
-    # the mark is the median of index 64000, bid 64995 and ask 65005, so 64995.
+    # Bought 0.1 at the maker's ask of 65005. The mark is the median of the index (64000), the best
+    # bid (64995) and the best ask (65005): 64995, so the settled PnL is 0.1 x (64995 - 65005) = -1.
     settled = [row for row in driver.state.settlements if row.subaccount_id == trader]
     sources = {row.source: driver.text("USDC", row.quantity_atoms) for row in settled}
     assert sources[SettlementSource.REALIZE_PNL] == "-1"
