@@ -252,7 +252,12 @@ def _size(tx: Transaction, spec: MarketSpec, order: Order) -> Order | Rejection:
     if order.quote_quantity_atoms is not None:
         quantity, _ = preview_fill(tx, spec, order, quote_budget=order.quote_quantity_atoms)
         if quantity == 0:
-            return _reject(RejectReason.NO_LIQUIDITY, f"No liquidity in {spec.symbol} for that quote quantity")
+            step = format_scaled(spec.step_atoms, spec.base_decimals)
+            return _reject(
+                RejectReason.NO_LIQUIDITY,
+                f"quoteQuantity buys less than one {spec.symbol} step ({step} {spec.base}) "
+                "at the prices on the book now, or the book is empty",
+            )
         return replace(order, quantity_atoms=quantity)
     if order.flags.reduce_only:
         position = tx.perp_position(order.subaccount_id, spec.symbol)
@@ -322,9 +327,24 @@ def _rest_or_close(tx: Transaction, order: Order) -> Order:
         return _finish(tx, order, OrderStatus.FILLED)
     if order.order_type is OrderType.MARKET or order.time_in_force is not TimeInForce.GTC:
         return _finish(tx, order, OrderStatus.EXPIRED, ExpiryReason.IMMEDIATE_OR_CANCEL)
+    order = _release_excess(tx, order)
     tx.set_order(order)
     tx.emit(OrderChanged(order, tx.now_ms))
     return order
+
+
+def _release_excess(tx: Transaction, order: Order) -> Order:
+    """Give back what a resting spot bid saved by filling below its limit: it keeps only what the rest needs."""
+    spec = tx.market(order.market)
+    assert spec is not None, "orders belong to listed markets"
+    if spec.is_perp or order.side is OrderSide.ASK:
+        return order
+    excess = order.locked_atoms - spec.quote_atoms(order.remaining_atoms, order.price_wad)
+    if excess <= 0:
+        return order
+    account = order.subaccount_id
+    tx.post(entry(spec.quote, (locked(account), -excess), (spot(account), excess)))
+    return replace(order, locked_atoms=order.locked_atoms - excess)
 
 
 def _finish(tx: Transaction, order: Order, status: OrderStatus, reason: ExpiryReason | None = None) -> Order:

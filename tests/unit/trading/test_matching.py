@@ -127,16 +127,17 @@ def test_a_bid_filled_below_its_limit_gets_the_excess_lock_back(driver: Driver) 
     assert_locks_match_orders(driver)
 
 
-def test_a_partly_filled_limit_bid_rests_with_the_rest_locked(driver: Driver) -> None:
+def test_a_partly_filled_limit_bid_rests_with_only_what_the_rest_needs_locked(driver: Driver) -> None:
     maker = _funded(driver, BTC="1")
     driver.place(maker, BTC, "sell", "0.1", "59000")
     taker = _funded(driver, USDC="20000")
     order = driver.place(taker, BTC, "buy", "0.3", "60000")
     assert order.status is OrderStatus.PARTIALLY_FILLED
-    # Locked 18000 at the limit; the fill spent 5900 at the maker's price. The 100 saved stays locked
-    # with the order until it closes (0.2 left at 60000 needs 12000).
-    assert driver.text("USDC", order.locked_atoms) == "12100"
-    assert _locked(driver, taker, "USDC") == "12100"
+    # Locked 18000 at the limit; the fill spent 5900 at the maker's price. The 100 saved goes back
+    # to the balance at once: 0.2 left at 60000 needs 12000.
+    assert driver.text("USDC", order.locked_atoms) == "12000"
+    assert _locked(driver, taker, "USDC") == "12000"
+    assert _spot(driver, taker, "USDC") == "2100"
     assert order.order_id in driver.state.orders
     assert driver.state.books[BTC].bids.best_price() == driver.state.orders[order.order_id].price_wad
     assert_locks_match_orders(driver)
@@ -193,7 +194,9 @@ def test_a_market_order_with_no_liquidity_expires_unfilled(driver: Driver) -> No
 def test_a_quote_quantity_order_with_no_liquidity_is_refused(driver: Driver) -> None:
     taker = _funded(driver, USDC="1000")
     rejection = driver.refuse(driver.order(taker, BTC, "buy", None, quote_quantity="100"), RejectReason.NO_LIQUIDITY)
-    assert rejection.message == "No liquidity in BTC_USDC for that quote quantity"
+    assert rejection.message == (
+        "quoteQuantity buys less than one BTC_USDC step (0.00001 BTC) at the prices on the book now, or the book is empty"
+    )
 
 
 def test_a_market_bid_with_an_empty_book_locks_nothing_and_expires(driver: Driver) -> None:
