@@ -165,9 +165,30 @@ def _printed(value: object) -> str:
 
 def _instruction(case: Case) -> str:
     description = case.operation.definition.raw.get("description", "")
-    marker = "**Instruction:** `"
+    batch = "**Batch commands instruction:** `"
+    marker = batch if batch in description else "**Instruction:** `"
     start = description.index(marker) + len(marker)
     return str(description[start : description.index("`", start)])
+
+
+def _wire_batch(case: Case) -> list[object] | None:
+    """Return a JSON array body (a batch, signed item by item), or None for any other body."""
+    body: object = case.body if case.method.upper() != "GET" else None
+    return list(body) if isinstance(body, list) else None
+
+
+def _signed_text(case: Case, timestamp: int, window: int) -> str:
+    """Return what a client signs: one instruction run per batch item, or the sorted parameters."""
+    items = _wire_batch(case)
+    runs = [item if isinstance(item, dict) else {} for item in items] if items is not None else [_wire_parameters(case)]
+    texts = [
+        "&".join(
+            [f"instruction={_instruction(case)}"]
+            + [f"{key}={_printed(value)}" for key, value in sorted(run.items()) if value is not None]
+        )
+        for run in runs
+    ]
+    return "&".join([*texts, f"timestamp={timestamp}&window={window}"])
 
 
 def sign(case: Case, api: Api) -> None:
@@ -175,10 +196,8 @@ def sign(case: Case, api: Api) -> None:
     if "operatorToken" in _security(case):
         case.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
         return
-    parameters = _wire_parameters(case)
     timestamp, window = api.timestamp(), 60_000
-    pairs = "&".join(f"{key}={_printed(value)}" for key, value in sorted(parameters.items()) if value is not None)
-    text = f"instruction={_instruction(case)}{'&' + pairs if pairs else ''}&timestamp={timestamp}&window={window}"
+    text = _signed_text(case, timestamp, window)
     signature = SigningKey(base64.b64decode(api.keys.api_secret)).sign(text.encode()).signature
     case.headers.update(
         {
