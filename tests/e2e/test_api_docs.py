@@ -83,7 +83,8 @@ def test_signed_and_operator_routes_declare_their_security() -> None:
             security = {name for requirement in operation.get("security", []) for name in requirement}
             if path.startswith("/admin/"):
                 assert security == {"operatorToken"}, (method, path)
-            elif "instruction:**" in operation.get("description", "").lower():  # batches: "**Batch commands instruction:**"
+            # "**Instruction:**", or for batches "**Batch commands instruction:**"
+            elif "instruction:**" in operation.get("description", "").lower():
                 assert security == {"apiKey", "signature", "timestamp"}, (method, path)
                 assert "401" in operation["responses"], (method, path)
             else:
