@@ -157,33 +157,67 @@ def _check_interval(interval: str | None) -> None:
         raise QueryError(f"interval must be one of {', '.join(TICKER_INTERVALS)}, not {interval!r}")
 
 
-def _ticker(market: str, price_wad: int) -> JsonObject:
-    price = wad(price_wad)
+_INTERVAL_MS: Final = {"1d": 86_400_000, "1w": 7 * 86_400_000}
+
+
+def _ticker(state: EngineState, market: str, price_wad: int, interval: str | None) -> JsonObject:
+    """Return a market's ticker over the interval (1d by default) from its fills; the mark when none traded."""
+    since = state.now_ms - _INTERVAL_MS.get(interval or "1d", _INTERVAL_MS["1d"])
+    traded = []
+    for fill in reversed(state.fills):  # fills are in time order: walk back to the window's start
+        if fill.at_ms < since:
+            break
+        if fill.market == market:
+            traded.append(fill)
+    spec = state.markets.get(market)
+    if not traded or spec is None:
+        price = wad(price_wad)
+        return {
+            "symbol": market,
+            "firstPrice": price,
+            "lastPrice": price,
+            "priceChange": "0",
+            "priceChangePercent": "0",
+            "high": price,
+            "low": price,
+            "volume": "0",
+            "quoteVolume": "0",
+            "trades": "0",
+        }
+    first, last = traded[-1].price_wad, traded[0].price_wad
+    change = last - first
     return {
         "symbol": market,
-        "firstPrice": price,
-        "lastPrice": price,
-        "priceChange": "0",
-        "priceChangePercent": "0",
-        "high": price,
-        "low": price,
-        "volume": "0",
-        "quoteVolume": "0",
-        "trades": "0",
+        "firstPrice": wad(first),
+        "lastPrice": wad(last),
+        "priceChange": wad(change),
+        "priceChangePercent": format_scaled(_toward_zero(change * 10**6, first), 6),  # a fraction, as Backpack's
+        "high": wad(max(fill.price_wad for fill in traded)),
+        "low": wad(min(fill.price_wad for fill in traded)),
+        "volume": format_scaled(sum(fill.quantity_atoms for fill in traded), spec.base_decimals),
+        "quoteVolume": format_scaled(sum(fill.quote_atoms for fill in traded), spec.quote_decimals),
+        "trades": str(len(traded)),
     }
 
 
+def _toward_zero(numerator: int, denominator: int) -> int:
+    quotient = abs(numerator) // denominator
+    return quotient if numerator >= 0 else -quotient
+
+
 def view_ticker(state: EngineState, symbol: str, interval: str | None = None) -> JsonObject | None:
-    """Return `GET /api/v1/ticker?symbol=`: the market's ticker from its mark price, None (204) without one."""
+    """Return `GET /api/v1/ticker?symbol=`: the market's ticker from its fills (or mark), None (204) without a price."""
     _check_interval(interval)
     _, price = _require_market(state, symbol)
-    return None if price is None else _ticker(symbol, price)
+    return None if price is None else _ticker(state, symbol, price, interval)
 
 
 def view_tickers(state: EngineState, interval: str | None = None) -> list[JsonValue]:
-    """Return `GET /api/v1/tickers`: the ticker of every market with a mark price."""
+    """Return `GET /api/v1/tickers`: the ticker of every market with a price."""
     _check_interval(interval)
-    return [_ticker(market, price) for market, (_, price) in _listed(state).items() if price is not None]
+    return [
+        _ticker(state, market, price, interval) for market, (_, price) in _listed(state).items() if price is not None
+    ]
 
 
 def view_securities(_: EngineState) -> list[JsonValue]:
