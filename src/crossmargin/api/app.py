@@ -9,6 +9,7 @@ unexpected as 500 `SERVER_ERROR` (and logged).
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -23,6 +24,7 @@ from crossmargin.api.routes.admin import admin_routes
 from crossmargin.api.routes.borrow_lend import borrow_lend_routes
 from crossmargin.api.routes.docs import docs_routes
 from crossmargin.api.routes.explain import explain_routes
+from crossmargin.api.routes.liquidation_price import liquidation_price_routes
 from crossmargin.api.routes.market_data import market_data_routes
 from crossmargin.api.routes.markets import market_routes
 from crossmargin.api.routes.orders import order_routes
@@ -31,6 +33,9 @@ from crossmargin.api.routes.trading_reads import trading_read_routes
 from crossmargin.api.streams import stream_routes
 from crossmargin.api.views import QueryError
 from crossmargin.app.service import Service
+
+if TYPE_CHECKING:
+    from crossmargin.app.risk_monitor import RiskMonitor
 
 LOG = logging.getLogger("crossmargin.api")
 
@@ -66,9 +71,9 @@ async def _on_unexpected(_: Request, error: Exception) -> Response:
     return error_response(500, "SERVER_ERROR", "Internal server error: the operator's log has the details")
 
 
-def create_app(service: Service, admin_token: str) -> Starlette:
-    """Build the application over a running service."""
-    context = ApiContext(service, admin_token)
+def create_app(service: Service, admin_token: str, *, risk_monitor: RiskMonitor | None = None) -> Starlette:
+    """Build the application over a running service (and its risk monitor, which operator price moves wait for)."""
+    context = ApiContext(service, admin_token, risk_monitor=risk_monitor)
     routes = [
         *public_read_routes(context),
         *market_routes(context),
@@ -81,6 +86,7 @@ def create_app(service: Service, admin_token: str) -> Starlette:
         *trading_read_routes(context),
         *stream_routes(context),
         *explain_routes(context),
+        *liquidation_price_routes(context),
     ]
     return Starlette(
         routes=routes,

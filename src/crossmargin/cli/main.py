@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from crossmargin.cli.simulate_args import add_simulate_command
 from crossmargin.cli.trading_args import add_trading_commands
 
 
@@ -62,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="in demo mode, quote every book around the index from a market-maker subaccount",
     )
     serve.add_argument(
+        "--risk-monitor",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="screen every account after each batch and liquidate those at MMR >= 100%%",
+    )
+    serve.add_argument(
         "--assets-file",
         type=Path,
         default=_env_path("CROSSMARGIN_ASSETS_FILE"),
@@ -71,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--admin-token", default=None, help="operator token (default: CROSSMARGIN_ADMIN_TOKEN or a new random one)"
     )
     _add_client_commands(commands)
+    add_simulate_command(commands)
     return parser
 
 
@@ -177,6 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         module = importlib.import_module(getattr(arguments, "handler_module", commands.__name__))
         return commands.run(arguments, getattr(module, handler_name))
     console = Console()
+    if arguments.command == "simulate":
+        from crossmargin.cli.simulate import run_simulate  # noqa: PLC0415 -- keep `--help` fast
+
+        return run_simulate(arguments, console)
     if arguments.command == "demo":
         from crossmargin.cli.demo import run_demo  # noqa: PLC0415 -- keep `--help` fast
 
@@ -194,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             assets_file=arguments.assets_file,
             admin_token=arguments.admin_token,
             market_maker=arguments.market_maker,
+            risk_monitor=arguments.risk_monitor,
         )
         run_server(options, console)
     return 0

@@ -3,9 +3,9 @@
 It opens the service (rebuilding state from the journal), starts the scheduler on the wall clock
 (hourly interest and funding, 10-second settlements), sets demo prices and a demo liquidity
 provider on a fresh journal (so borrowing works at once), starts the demo market maker (unless
-`--no-market-maker`), prints where it listens, the admin token and a first command, and on
-Ctrl-C or SIGTERM stops taking requests, lets queued commands finish and closes the journal with
-a snapshot.
+`--no-market-maker`) and the risk monitor that liquidates (unless `--no-risk-monitor`), prints
+where it listens, the admin token and a first command, and on Ctrl-C or SIGTERM stops taking
+requests, lets queued commands finish and closes the journal with a snapshot.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from crossmargin.api.app import create_app
 from crossmargin.app.clock import ManualClock, WallClock
 from crossmargin.app.market_maker import MarketMaker, ensure_market_maker
 from crossmargin.app.ports import Clock
+from crossmargin.app.risk_monitor import RiskMonitor
 from crossmargin.app.scheduler import HourlyScheduler
 from crossmargin.app.service import Service
 from crossmargin.bootstrap import open_service
@@ -49,6 +50,7 @@ class ServeOptions:
     assets_file: Path | None
     admin_token: str | None
     market_maker: bool = True
+    risk_monitor: bool = True
 
 
 def _accept(service: Service, command: Command) -> Accepted:
@@ -89,6 +91,7 @@ def run_server(options: ServeOptions, console: Console) -> None:
         else None
     )
     maker: MarketMaker | None = None
+    monitor = RiskMonitor(service) if options.risk_monitor else None
     token = options.admin_token or os.environ.get("CROSSMARGIN_ADMIN_TOKEN") or secrets.token_urlsafe(24)
     try:
         seeded = seed_demo(service) if options.demo else False
@@ -97,6 +100,8 @@ def run_server(options: ServeOptions, console: Console) -> None:
         if options.demo and options.market_maker:
             maker = MarketMaker(service, ensure_market_maker(service)[0])
             maker.start()
+        if monitor is not None:
+            monitor.start()
         where = options.database_url or f"SQLite in {options.data_dir}"
         url = f"http://{options.host}:{options.port}"
         console.print(
@@ -117,7 +122,9 @@ def run_server(options: ServeOptions, console: Console) -> None:
             "-H 'Content-Type: application/json' -d '{}'",
             soft_wrap=True,
         )
-        config = uvicorn.Config(create_app(service, token), host=options.host, port=options.port, log_level="warning")
+        config = uvicorn.Config(
+            create_app(service, token, risk_monitor=monitor), host=options.host, port=options.port, log_level="warning"
+        )
         # uvicorn shuts down gracefully, then re-raises the signal it caught; with SIGTERM's default
         # action that would end the process before the journal is closed, so make it an exception.
         signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -125,6 +132,8 @@ def run_server(options: ServeOptions, console: Console) -> None:
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
+        if monitor is not None:
+            monitor.stop()
         if maker is not None:
             maker.stop()
         if scheduler is not None:

@@ -11,6 +11,7 @@ from crossmargin.app.clock import ManualClock
 from crossmargin.app.risk_monitor import RiskMonitor
 from crossmargin.app.service import Service
 from crossmargin.asset_config import load_document, parse_asset_specs
+from crossmargin.cli.main import build_parser
 from crossmargin.core.commands import (
     BorrowLendSide,
     Command,
@@ -206,3 +207,9 @@ def test_a_falling_perp_long_is_reduced_on_its_book(service: Service, monitor: R
     assert {step.subaccount_id for step in steps} == {trader}
     assert not service.read(lambda state: _liquidatable(state, trader))
     assert _holding(service, INSURANCE_FUND_ID, "USDC").spot_atoms == sum(step.fee_atoms for step in steps) > 0
+
+
+def test_serve_runs_the_monitor_unless_told_not_to() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["serve"]).risk_monitor
+    assert not parser.parse_args(["serve", "--no-risk-monitor"]).risk_monitor

@@ -106,6 +106,7 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
             raise inputs.InputError('prices must be an object of symbol to decimal string, e.g. {"BTC": "65000"}')
         pairs = tuple((str(symbol), inputs.price(given, str(symbol))) for symbol in sorted(given))
         await context.run(SetMarkPrices(pairs))
+        await context.settle_risk()
         return json_response({"prices": given})
 
     async def advance_clock(request: Request) -> Response:
@@ -118,6 +119,7 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
             raise ApiRefusalError(400, "INVALID_CLIENT_REQUEST", "The clock can be advanced only with --clock manual")
         context.service.clock.advance(seconds)
         await context.run(Tick())
+        await context.settle_risk()
         return json_response({"now": context.service.clock.now_ms()})
 
     async def clock(request: Request) -> Response:
