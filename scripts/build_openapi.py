@@ -33,6 +33,11 @@ OUTPUT_PATH: Final = ROOT / "src" / "crossmargin" / "data" / "openapi.json"
 JSON: Final = "application/json; charset=utf-8"
 ERROR_REF: Final = {"$ref": "#/components/schemas/ApiErrorResponse"}
 SIGNATURE_HEADERS: Final = ("X-API-KEY", "X-SIGNATURE", "X-TIMESTAMP")
+# Backpack's spec lists no signature headers or instruction for these, yet its server answers 401
+# without a signature; crossmargin signs them with the instruction named here.
+SIGNED_DESPITE_SPEC: Final = {
+    ("/api/v1/borrowLend/position/liquidationPrice", "get"): "borrowLendPositionLiquidationPrice",
+}
 SIGNED: Final[list[dict[str, list[str]]]] = [{"apiKey": [], "signature": [], "timestamp": []}]
 OPERATOR: Final[list[dict[str, list[str]]]] = [{"operatorToken": []}]
 SENT_STATUSES: Final = ("200", "400", "401", "404", "500")
@@ -357,6 +362,10 @@ def _backpack_operation(spec: Document, path: str, method: str) -> Document:
         raise SystemExit(f"{method.upper()} {path} is served but is neither in Backpack's spec nor ours") from None
     parameters = operation.get("parameters", [])
     signed = any(parameter["name"].upper() in SIGNATURE_HEADERS for parameter in parameters)
+    instruction = SIGNED_DESPITE_SPEC.get((path, method))
+    if instruction is not None:
+        signed = True
+        operation["description"] = f"{operation.get('description', '')}\n\n**Instruction:** `{instruction}`".strip()
     kept = [
         parameter
         for parameter in parameters

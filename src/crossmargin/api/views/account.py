@@ -21,6 +21,7 @@ from crossmargin.api.views.common import (
     require_subaccount,
     wad,
 )
+from crossmargin.api.views.liquidation_price import liquidation_price_text
 from crossmargin.api.views.public import sqrt_function
 from crossmargin.core.accounts import Position, Subaccount
 from crossmargin.core.collateral import value_down, value_up
@@ -128,8 +129,7 @@ def _position(tx: Transaction, subaccount: Subaccount, position: Position) -> Js
         "netExposureQuantity": amount(net, spec),
         "netExposureNotional": wad(notional),
         "symbol": position.symbol,
-        # No liquidation engine yet, so no estimate: "0", as Backpack itself sends when it has none.
-        "estLiquidationPrice": "0",
+        "estLiquidationPrice": liquidation_price_text(tx, subaccount.subaccount_id, position.symbol),
     }
 
 

@@ -34,6 +34,7 @@ from crossmargin.api.views.common import (
     spot_market_symbol,
     wad,
 )
+from crossmargin.api.views.liquidation_price import liquidation_price_text
 from crossmargin.api.views.orders import base_text, quote_text, require_market
 from crossmargin.api.views.public import MARKET_TYPES, sqrt_function
 from crossmargin.core.events import FundingPaid, Settled
@@ -61,8 +62,6 @@ SETTLEMENT_SOURCES: Final = (
     "TradingFees",
     "TradingFeesSystem",
 )
-# No liquidation engine yet (issue 5 computes a real estimate): "0", as Backpack sends when it has none.
-NO_LIQUIDATION_PRICE: Final = "0"
 
 
 def _price_of(spec: MarketSpec, quote_atoms: int, quantity_atoms: int) -> int:
@@ -88,7 +87,7 @@ def _position(state: EngineState, spec: MarketSpec, position: PerpPosition, line
     return {
         "breakEvenPrice": wad(_price_of(spec, funded_cost, quantity)),
         "entryPrice": wad(_price_of(spec, position.entry_cost_atoms, quantity)),
-        "estLiquidationPrice": NO_LIQUIDATION_PRICE,
+        "estLiquidationPrice": liquidation_price_text(reader(state), position.subaccount_id, spec.base),
         "imf": wad(line.imf_wad),
         "imfFunction": sqrt_function(spec.imf),
         "markPrice": wad(mark),
