@@ -25,7 +25,6 @@ from crossmargin.api.routes.borrow_lend import borrow_lend_routes
 from crossmargin.api.routes.docs import docs_routes
 from crossmargin.api.routes.explain import explain_routes
 from crossmargin.api.routes.liquidation_price import liquidation_price_routes
-from crossmargin.api.routes.liquidation_price import liquidation_price_routes
 from crossmargin.api.routes.market_data import market_data_routes
 from crossmargin.api.routes.markets import market_routes
 from crossmargin.api.routes.orders import order_routes
@@ -87,7 +86,6 @@ def create_app(service: Service, admin_token: str, *, risk_monitor: RiskMonitor 
         *trading_read_routes(context),
         *stream_routes(context),
         *explain_routes(context),
-        *liquidation_price_routes(context),
         *liquidation_price_routes(context),
     ]
     return Starlette(
