@@ -9,7 +9,8 @@ and whatever equity or deficit it had becomes the fund's:
   holds the opposite side in that asset, its lend and debt are netted (lenders' claims burn
   against the debt, rounding to the pool);
 - a negative spot balance the fund ends with (an uncovered settlement loss) is borrowed from the
-  pool where it can lend it (source `BackstopProvider`), so lenders can share it as a debt;
+  pool where it can lend it, past the throttle (source `BackstopProvider`), so lenders can share
+  it as a debt;
 - perp positions move with their size, basis, entry cost and pending fees and funding, merged into
   the fund's position in the market (open interest follows).
 
@@ -179,5 +180,9 @@ def _borrow_what_the_fund_is_short(tx: Transaction) -> None:
         assert spec is not None, "held assets are listed"
         trial = Transaction(tx, tx.now_ms)
         short = -holding.spot_atoms
-        if short > 0 and not holding.lend_atoms and not borrow(trial, INSURANCE_FUND_ID, spec, short, BACKSTOP):
+        if (
+            short > 0
+            and not holding.lend_atoms
+            and not borrow(trial, INSURANCE_FUND_ID, spec, short, BACKSTOP, forced=True)
+        ):
             trial.commit()

@@ -172,9 +172,19 @@ def check_utilization(
 
 
 def redeem(
-    tx: Transaction, subaccount_id: SubaccountId, spec: AssetSpec, atoms: int, source: BorrowLendSource
+    tx: Transaction,
+    subaccount_id: SubaccountId,
+    spec: AssetSpec,
+    atoms: int,
+    source: BorrowLendSource,
+    *,
+    forced: bool = False,
 ) -> Rejection | None:
-    """Take `atoms` of a lend back into the spot balance; all of it if `atoms` is the whole claim."""
+    """Take `atoms` of a lend back into the spot balance; all of it if `atoms` is the whole claim.
+
+    `forced` is a liquidation's redemption: liquidations never pause, so it passes the throttle and
+    `maxUtilization`, bounded only by the pool's liquidity.
+    """
     symbol = spec.symbol
     position = tx.position(subaccount_id, symbol)
     pool = tx.pool(symbol)
@@ -190,7 +200,8 @@ def redeem(
             RejectReason.POOL_LIQUIDITY_INSUFFICIENT,
             f"The {symbol} pool can pay out at most {describe(spec, liquidity)} now; the rest is borrowed",
         )
-    refused = check_utilization(tx, spec, pool.borrowed_atoms, pool_supplied(tx, symbol) - atoms, "redeeming")
+    supplied_after = pool_supplied(tx, symbol) - atoms
+    refused = None if forced else check_utilization(tx, spec, pool.borrowed_atoms, supplied_after, "redeeming")
     if refused:
         return refused
     burned = position.lend_scaled if atoms == claim else scaled_lend_to_burn(atoms, pool.lend_index_ray)
@@ -224,9 +235,19 @@ def _check_borrow_limits(spec: AssetSpec, pool_after: Pool, debt_after: int) -> 
 
 
 def borrow(
-    tx: Transaction, subaccount_id: SubaccountId, spec: AssetSpec, atoms: int, source: BorrowLendSource
+    tx: Transaction,
+    subaccount_id: SubaccountId,
+    spec: AssetSpec,
+    atoms: int,
+    source: BorrowLendSource,
+    *,
+    forced: bool = False,
 ) -> Rejection | None:
-    """Borrow `atoms` into the spot balance, charging the entry fee into the debt. No margin check."""
+    """Borrow `atoms` into the spot balance, charging the entry fee into the debt. No margin check.
+
+    `forced` is the backstop's borrow of what the insurance fund is short: it passes the throttle
+    and `maxUtilization` (liquidations never pause), bounded by liquidity and the borrow limits.
+    """
     symbol = spec.symbol
     refused = check_pool_open(spec, "borrowing")
     if refused:
@@ -253,7 +274,7 @@ def borrow(
     fee_income = fee - credited
     rounding = debt_added - atoms - fee
     supplied_after = pool_supplied(tx, symbol) + credited + fee_income + rounding
-    refused = check_utilization(tx, spec, pool_credited.borrowed_atoms, supplied_after, "borrowing")
+    refused = None if forced else check_utilization(tx, spec, pool_credited.borrowed_atoms, supplied_after, "borrowing")
     refused = refused or _check_borrow_limits(
         spec, pool_credited, debt_atoms(position.debt_scaled + minted, pool.borrow_index_ray)
     )

@@ -355,7 +355,11 @@ class AutoDeleveraged:
 
 @dataclass(frozen=True, slots=True)
 class LendIndexCut:
-    """Lenders of a pool bore a loss: the lend index fell (INV-POOL-2's recorded exception)."""
+    """Lenders of a pool bore a loss: the lend index fell (INV-POOL-2's recorded exception).
+
+    `movements_before` counts the borrow-lend movements recorded before the cut, so the interest
+    history can tell which lends it hit even among movements of the same millisecond.
+    """
 
     symbol: str
     lend_index_before_ray: int
@@ -363,6 +367,7 @@ class LendIndexCut:
     loss_atoms: int
     debt_forgiven_atoms: int
     at_ms: int
+    movements_before: int
 
 
 Event = (

@@ -18,13 +18,17 @@ from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.transaction import Transaction
 
 
-def apply_auto_settings(tx: Transaction, subaccount_id: SubaccountId) -> None:
-    """Repay borrows from idle balances and lend the rest, as the subaccount's settings ask."""
+def apply_auto_settings(tx: Transaction, subaccount_id: SubaccountId, cause: BorrowLendSource | None = None) -> None:
+    """Repay borrows from idle balances and lend the rest, as the subaccount's settings ask.
+
+    The movements' source is the setting (`AutoLend`, `AutoBorrowRepay`) unless a `cause` is
+    given: a liquidation's trades record what the settings do with their proceeds as `Liquidation`.
+    """
     subaccount = tx.subaccount(subaccount_id)
     assert subaccount is not None, "auto settings apply to an existing subaccount"
     if not (subaccount.auto_lend or subaccount.auto_repay_borrows):
         return
-    source = BorrowLendSource.AUTO_LEND if subaccount.auto_lend else BorrowLendSource.AUTO_BORROW_REPAY
+    source = cause or (BorrowLendSource.AUTO_LEND if subaccount.auto_lend else BorrowLendSource.AUTO_BORROW_REPAY)
     for symbol in sorted(tx.held_symbols(subaccount_id)):
         spec = tx.spec(symbol)
         assert spec is not None, "held assets are listed"
@@ -38,7 +42,7 @@ def apply_auto_settings(tx: Transaction, subaccount_id: SubaccountId) -> None:
             room = spec.open_borrow_lend_limit_atoms - pool.lent_atoms
             # Dust too small to buy a share of the pool stays idle rather than being lost to rounding.
             if min(idle, room) > 0 and scaled_lend_to_mint(min(idle, room), pool.lend_index_ray) > 0:
-                refused = lend(tx, subaccount_id, spec, min(idle, room), BorrowLendSource.AUTO_LEND)
+                refused = lend(tx, subaccount_id, spec, min(idle, room), cause or BorrowLendSource.AUTO_LEND)
                 assert refused is None, "an auto-lend within balance and limit always succeeds"
 
 

@@ -4,6 +4,11 @@ Hourly interest is charged per pool in O(1) by moving an index, so no per-positi
 charge time. A position's row for hour H is recovered exactly from what the state keeps anyway:
 its scaled amount at H (the last movement before H) and the pool's index before and after H. The
 rows of one position telescope to its cumulative interest. Entry fees are recorded when charged.
+
+A loss-sharing cut of the lend index (`LendIndexCut`) is a `Lend` row with a negative quantity
+(what the lend lost: its claim at the index after minus at the index before), rate 0 and interval
+0, so a lender sees the loss where its interest is listed and the rows still add up to value minus
+principal. Backpack's `PaymentType` has no value for a loss share; a negative `Lend` is our choice.
 """
 
 from __future__ import annotations
@@ -45,9 +50,11 @@ class InterestRow:
 def compute_interest_history(state: EngineState, subaccount_id: SubaccountId) -> list[InterestRow]:
     """Return every interest row of a subaccount, newest first."""
     timelines: dict[PositionId, list[BorrowLendMoved]] = defaultdict(list)
-    for movement in state.movements:
+    numbers: dict[PositionId, list[int]] = defaultdict(list)
+    for number, movement in enumerate(state.movements):
         if movement.subaccount_id == subaccount_id:
             timelines[movement.position_id].append(movement)
+            numbers[movement.position_id].append(number)
     rows = [
         InterestRow(
             fee.subaccount_id,
@@ -62,8 +69,9 @@ def compute_interest_history(state: EngineState, subaccount_id: SubaccountId) ->
         for fee in state.entry_fees
         if fee.subaccount_id == subaccount_id and fee.quantity_atoms
     ]
-    for movements in timelines.values():
+    for position_id, movements in timelines.items():
         rows.extend(_hourly_rows(state, movements))
+        rows.extend(_cut_rows(state, movements, numbers[position_id]))
     rows.sort(key=lambda row: (row.at_ms, row.position_id, row.kind), reverse=True)
     return rows
 
@@ -105,4 +113,22 @@ def _hourly_rows(state: EngineState, movements: list[BorrowLendMoved]) -> list[I
                     accrual.hour_ms,
                 )
             )
+    return rows
+
+
+def _cut_rows(state: EngineState, movements: list[BorrowLendMoved], numbers: list[int]) -> list[InterestRow]:
+    """Return a lend position's losses to lend-index cuts: its scaled lend when each cut came."""
+    first = movements[0]
+    if first.event_type not in (BorrowLendEventType.LEND, BorrowLendEventType.LEND_REDEEM):
+        return []
+    rows: list[InterestRow] = []
+    for cut in state.lend_index_cuts:
+        held = bisect_left(numbers, cut.movements_before) - 1  # the last movement before the cut
+        if cut.symbol != first.symbol or held < 0 or movements[held].position_scaled_after == 0:
+            continue
+        scaled = movements[held].position_scaled_after
+        lost = lend_atoms(scaled, cut.lend_index_after_ray) - lend_atoms(scaled, cut.lend_index_before_ray)
+        rows.append(
+            InterestRow(first.subaccount_id, first.symbol, first.position_id, InterestKind.LEND, lost, 0, 0, cut.at_ms)
+        )
     return rows

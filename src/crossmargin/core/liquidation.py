@@ -111,7 +111,7 @@ def fee_keeps_half(before: MarginSummary, bare: MarginSummary, charged: MarginSu
 def _start(tx: Transaction, subaccount: Subaccount, summary: MarginSummary) -> Subaccount:
     started = replace(subaccount, liquidating=True)
     tx.subaccounts[subaccount.subaccount_id] = started
-    cancel_subaccount_orders(tx, subaccount.subaccount_id)
+    cancel_subaccount_orders(tx, subaccount.subaccount_id, cause=BorrowLendSource.LIQUIDATION)
     tx.emit(LiquidationStarted(subaccount.subaccount_id, summary.maintenance_wad, summary.net_equity_wad, tx.now_ms))
     return started
 
@@ -126,14 +126,14 @@ def _finish(tx: Transaction, subaccount: Subaccount, summary: MarginSummary, *, 
 
 
 def _redeem_lends(tx: Transaction, subaccount: Subaccount) -> None:
-    """Redeem each lend whole (exact: equity does not move); a pool that cannot pay keeps it."""
+    """Redeem each lend whole (equity does not move), past the throttle; a pool that cannot pay keeps it."""
     account = subaccount.subaccount_id
     for symbol in sorted(tx.held_symbols(account)):
         lent = tx.holding(account, symbol).lend_atoms
         spec = tx.spec(symbol)
         assert spec is not None, "held assets are listed"
         trial = Transaction(tx, tx.now_ms)
-        if lent and redeem(trial, account, spec, lent, BorrowLendSource.LIQUIDATION) is None:
+        if lent and redeem(trial, account, spec, lent, BorrowLendSource.LIQUIDATION, forced=True) is None:
             trial.commit()
 
 

@@ -118,7 +118,7 @@ def _system_order(
         flags=OrderFlags(reduce_only=spec.is_perp),
         system_order_type=system,
     )
-    result = run_order(tx, spec, subaccount, order)
+    result = run_order(tx, spec, subaccount, order, BorrowLendSource.LIQUIDATION)
     assert isinstance(result, Order), "a liquidation order within the position or the balance is never refused"
     return result
 

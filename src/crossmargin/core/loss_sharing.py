@@ -9,7 +9,9 @@ The fund's deficit is its value below zero (`insurance.fund_value_wad`). It is s
    mark value of `x` moved against the counterparty by its share of the loss: at most the
    deficit left, at most its PnL on the closed part (`profit x x / size`), at most
    the mark value itself. The trade is a `Fill` with system order type `LiquidatePositionOnAdl`
-   (no fees) and an `AutoDeleveraged` event; both positions settle it at the next settlement.
+   (no fees; each side is recorded as a filled IOC system order of that type, at the ADL price,
+   which is generally off the tick grid) and an `AutoDeleveraged` event; both positions settle it
+   at the next settlement.
    ADL stops once the deficit is covered (the fund keeps what is left of its position).
 2. **Lend-index cut.** What is left is borne by the lenders of the assets the fund owes, largest
    debt first: the pool's lend index falls so lenders' claims shrink by the loss (rounded so they
@@ -26,15 +28,27 @@ from __future__ import annotations
 from dataclasses import replace
 from fractions import Fraction
 
-from crossmargin.core.events import AutoDeleveraged, LendIndexCut, PerpPositionChanged, Traded
+from crossmargin.core.events import AutoDeleveraged, BorrowLendMoved, LendIndexCut, PerpPositionChanged, Traded
 from crossmargin.core.insurance import INSURANCE_FUND_ID, fund_value_wad
 from crossmargin.core.ledger import BORROWERS, LENDERS, ROUNDING, entry
 from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS, MarketSpec
+from crossmargin.core.matching import close_order
 from crossmargin.core.numbers import RAY, WAD, mul_div_down, mul_div_up
-from crossmargin.core.orders import Fill, OrderId, OrderSide, SystemOrderType
+from crossmargin.core.orders import (
+    Fill,
+    Order,
+    OrderFlags,
+    OrderId,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    SystemOrderType,
+    TimeInForce,
+)
 from crossmargin.core.perps import PerpPosition, apply_trade
 from crossmargin.core.pools import scaled_debt_to_burn
 from crossmargin.core.settlement import all_perp_positions
+from crossmargin.core.state import EngineState
 from crossmargin.core.transaction import Transaction
 
 USD_ATOMS_PER_UNIT = 10**6
@@ -101,17 +115,21 @@ def _close_against(tx: Transaction, spec: MarketSpec, fund: PerpPosition, other:
         tx.open_interest_atoms[spec.symbol] = tx.open_interest(spec.symbol) + long_change
         tx.set_perp_position(after)
         tx.emit(PerpPositionChanged(after, tx.now_ms))
+    price = quote * spec.base_unit_atoms * WAD // (size * spec.quote_unit_atoms)
+    fund_side = OrderSide.ASK if fund_sells else OrderSide.BID
+    fund_order = _adl_order(tx, spec, fund, fund_side, size, quote, price)
+    other_order = _adl_order(tx, spec, other, OrderSide.BID if fund_sells else OrderSide.ASK, size, quote, price)
     tx.emit(
         Traded(
             Fill(
                 trade_id=tx.take_id("next_trade_id"),
                 market=spec.symbol,
-                price_wad=quote * spec.base_unit_atoms * WAD // (size * spec.quote_unit_atoms),
+                price_wad=price,
                 quantity_atoms=size,
                 quote_atoms=quote,
-                taker_side=OrderSide.ASK if fund_sells else OrderSide.BID,
-                maker_order_id=OrderId(0),
-                taker_order_id=OrderId(0),
+                taker_side=fund_side,
+                maker_order_id=other_order,
+                taker_order_id=fund_order,
                 maker_subaccount_id=other.subaccount_id,
                 taker_subaccount_id=INSURANCE_FUND_ID,
                 maker_fee_atoms=0,
@@ -126,6 +144,33 @@ def _close_against(tx: Transaction, spec: MarketSpec, fund: PerpPosition, other:
     tx.emit(AutoDeleveraged(spec.symbol, INSURANCE_FUND_ID, other.subaccount_id, size, quote, loss, tx.now_ms))
     tx.mark_settlement_due(SETTLEMENT_INTERVAL_MS)
     return loss
+
+
+def _adl_order(
+    tx: Transaction, spec: MarketSpec, position: PerpPosition, side: OrderSide, size: int, quote: int, price: int
+) -> OrderId:
+    """Record one side of an ADL trade as a filled system order; return its id.
+
+    Its price is the ADL price, quote / size rounded down to the WAD: the mark moved by the loss
+    share, not a book price, so it is generally off the tick grid (the quote is exact).
+    """
+    order = Order(
+        order_id=OrderId(tx.take_id("next_order_id")),
+        subaccount_id=position.subaccount_id,
+        market=spec.symbol,
+        side=side,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.IOC,
+        price_wad=price,
+        quantity_atoms=size,
+        created_ms=tx.now_ms,
+        flags=OrderFlags(reduce_only=True),
+        system_order_type=SystemOrderType.LIQUIDATE_POSITION_ON_ADL,
+        executed_atoms=size,
+        executed_quote_atoms=quote,
+    )
+    close_order(tx, order, OrderStatus.FILLED)
+    return order.order_id
 
 
 def _cut_lend_indices(tx: Transaction, deficit_wad: int) -> None:
@@ -166,5 +211,16 @@ def _cut(tx: Transaction, symbol: str, deficit_wad: int) -> int:
             position, debt_scaled=position.debt_scaled - burn, principal_atoms=max(0, position.principal_atoms - loss)
         )
     )
-    tx.emit(LendIndexCut(symbol, pool.lend_index_ray, index_after, claims_removed, loss, tx.now_ms))
+    cut = LendIndexCut(symbol, pool.lend_index_ray, index_after, claims_removed, loss, tx.now_ms, _movements(tx))
+    tx.emit(cut)
     return mul_div_down(loss, price, spec.unit_atoms)
+
+
+def _movements(tx: Transaction) -> int:
+    """Return how many borrow-lend movements are recorded so far: the state's and every pending layer's."""
+    count = len(tx.state.movements)
+    layer: Transaction | EngineState = tx
+    while isinstance(layer, Transaction):
+        count += sum(type(event) is BorrowLendMoved for event in layer.events)
+        layer = layer.base
+    return count

@@ -209,8 +209,13 @@ def _only_reduces(tx: Transaction, trial: Transaction, spec: MarketSpec, order: 
     return size_after < size_before and (size_after == 0 or same_side)
 
 
-def run_order(tx: Transaction, spec: MarketSpec, subaccount: Subaccount, order: Order) -> Order | Rejection:
-    """Lock, match and rest or close an order inside `tx`; return it as it ends up."""
+def run_order(
+    tx: Transaction, spec: MarketSpec, subaccount: Subaccount, order: Order, cause: BorrowLendSource | None = None
+) -> Order | Rejection:
+    """Lock, match and rest or close an order inside `tx`; return it as it ends up.
+
+    `cause` is the source of what the taker's auto settings then do (a liquidation's `Liquidation`).
+    """
     prepared = _prepare(tx, spec, subaccount, order)
     if not isinstance(prepared, Order) or not prepared.is_open:
         return prepared
@@ -227,7 +232,7 @@ def run_order(tx: Transaction, spec: MarketSpec, subaccount: Subaccount, order: 
     if not spec.is_perp:
         _after_spot_fills(tx, spec, order)
     for touched in sorted({subaccount.subaccount_id, *makers}):
-        apply_auto_settings(tx, touched)
+        apply_auto_settings(tx, touched, cause if touched == subaccount.subaccount_id else None)
     return order
 
 
@@ -399,9 +404,11 @@ def cancel_all_orders(tx: Transaction, command: CancelAllOrders) -> Rejection | 
     return None
 
 
-def cancel_subaccount_orders(tx: Transaction, subaccount_id: SubaccountId, market: str | None = None) -> None:
-    """Cancel a subaccount's open orders (in one market, or all), then apply its auto settings."""
+def cancel_subaccount_orders(
+    tx: Transaction, subaccount_id: SubaccountId, market: str | None = None, cause: BorrowLendSource | None = None
+) -> None:
+    """Cancel a subaccount's open orders (in one market, or all), then apply its auto settings (source `cause`)."""
     for order in tx.open_orders(subaccount_id):
         if market is None or order.market == market:
             close_order(tx, order, OrderStatus.CANCELLED)
-    apply_auto_settings(tx, subaccount_id)
+    apply_auto_settings(tx, subaccount_id, cause)

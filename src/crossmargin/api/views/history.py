@@ -227,7 +227,9 @@ def view_interest_history(
     """Return `GET /wapi/v1/history/interest`: entry fees and hourly interest, newest first.
 
     Quantities are positive: `paymentType` says whether it was paid (`Borrow`, `EntryFee`) or
-    earned (`Lend`). `interval` is the span the payment covers, in milliseconds.
+    earned (`Lend`). `interval` is the span the payment covers, in milliseconds. The one exception
+    is a lender's share of a loss (a lend-index cut): a `Lend` row with a negative quantity,
+    `interestRate` 0 and `interval` 0 (Backpack's `PaymentType` has no value for it).
     """
     require_subaccount(state, subaccount_id)
     if choice(InterestPaymentSource, source, "source") is InterestPaymentSource.UNREALIZED_PNL:

@@ -55,7 +55,8 @@ FILL_TYPE_SYSTEM_ORDERS: Final = {
     "CollateralConversionAndSpotLiquidation": (SystemOrderType.COLLATERAL_CONVERSION,),
     "BookLiquidation": (SystemOrderType.LIQUIDATE_POSITION_ON_BOOK,),
     "Liquidation": (SystemOrderType.LIQUIDATE_POSITION_ON_BOOK,),
-    "AllLiquidation": (SystemOrderType.LIQUIDATE_POSITION_ON_BOOK,),
+    "AllLiquidation": (SystemOrderType.LIQUIDATE_POSITION_ON_BOOK, SystemOrderType.LIQUIDATE_POSITION_ON_ADL),
+    "Adl": (SystemOrderType.LIQUIDATE_POSITION_ON_ADL,),
 }
 
 
@@ -236,16 +237,23 @@ def _fill_row(state: EngineState, fill: Fill, *, is_maker: bool, client_ids: dic
     }
     if order_id in client_ids:
         row["clientId"] = str(client_ids[order_id])
-    if not is_maker and fill.system_order_type is not SystemOrderType.NONE:
-        row["systemOrderType"] = fill.system_order_type.value
+    system = _own_system_order_type(fill, is_maker=is_maker)
+    if system is not SystemOrderType.NONE:
+        row["systemOrderType"] = system.value
     return row
+
+
+def _own_system_order_type(fill: Fill, *, is_maker: bool) -> SystemOrderType:
+    """Return the system order type of one side of a fill: an ADL's two sides are both system orders."""
+    if is_maker and fill.system_order_type is not SystemOrderType.LIQUIDATE_POSITION_ON_ADL:
+        return SystemOrderType.NONE
+    return fill.system_order_type
 
 
 def _fill_type_matches(fill: Fill, *, is_maker: bool, fill_type: str | None) -> bool:
     if fill_type is None:
         return True
-    system = SystemOrderType.NONE if is_maker else fill.system_order_type
-    return system in FILL_TYPE_SYSTEM_ORDERS.get(fill_type, ())
+    return _own_system_order_type(fill, is_maker=is_maker) in FILL_TYPE_SYSTEM_ORDERS.get(fill_type, ())
 
 
 def view_fills(  # noqa: PLR0913 -- one argument per query parameter of the endpoint
