@@ -210,4 +210,8 @@ def _table(value: object) -> str:
             f"<tr><th>{html.escape(str(key))}</th><td>{_table(item)}</td></tr>" for key, item in value.items()
         )
         return f"<table>{rows}</table>"
+    if value is None:
+        return "&mdash;"
+    if isinstance(value, list):
+        return html.escape(", ".join(str(item) for item in value)) or "none"
     return html.escape(str(value))
