@@ -11,6 +11,7 @@ BENCHMARKS = (
     "bench.bench_matching",
     "bench.bench_settlement",
     "bench.bench_risk_sweep",
+    "bench.bench_liquidation",
 )
 
 
