@@ -1,5 +1,16 @@
 """RiskColumns: the margin-relevant engine state as float64 columns, one row per subaccount.
 
+Layout: rows are grouped in tiles of `TILE_ROWS`; inside a tile each asset (or market) is a
+contiguous run of `TILE_ROWS` values, so an array has shape (tiles, assets, TILE_ROWS) and row r
+lives at [r // TILE_ROWS, :, r % TILE_ROWS]. A sweep streams through memory once, tile after tile,
+while its per-row sums stay in L1 and every inner loop runs over contiguous lanes (so the compiler
+vectorizes it, square roots and divisions included); a price tick reads one contiguous run per tile
+of the asset's two arrays instead of one cache line per row. Per tile and asset the arrays
+`*_max` hold the largest |value| of the run (0: the run is empty, the screen skips it; below a
+threshold: no lane of the run needs a square root). `set_row` keeps them exact, and the per-row
+flag `exposed` (the row owes something or holds a perp position: quantities only, so no price
+change can alter it).
+
 Per row and asset: the collateral quantity (spot + locked + lent, in whole units) and the owed
 quantity (debt + a negative spot balance). Per row and perp market: the signed position size (base
 units) and its unsettled constant: unsettled USDC at mark = size x mark + constant, where constant =
@@ -58,6 +69,7 @@ from crossmargin.core.transaction import Transaction
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
 
 # Rows of the asset parameter array (shape (ASSET_PARAMS, assets)).
 PRICE, WEIGHT, HAIRCUT_BASE, HAIRCUT_PENALTY, HAIRCUT_FROM, MMF_BASE, MMF_FACTOR, MMF_FROM, MMF_PAD = range(9)
@@ -72,6 +84,10 @@ relative amount, far above the float error of computing them and of the notional
 PARAMETER_MAX = 100.0
 """Weights, bases and factors above this would void the absolute padding derived in `screen.py`."""
 INITIAL_CAPACITY = 1024
+TILE_ROWS = 256
+"""Rows per tile: 16 assets x 2 arrays x 256 x 8 bytes = 64 KiB read per tile, per-row sums 6 KiB."""
+MAX_COLUMNS = 1_000
+"""Assets + perp markets the screen supports: it bounds the terms per row the error analysis counts."""
 _OWNED_EVENTS = (
     AccountCreated,
     SubaccountCreated,
@@ -84,6 +100,46 @@ _OWNED_EVENTS = (
     FundingPaid,
     ShortfallCovered,
 )
+
+
+def tiled(values: Floats) -> Floats:
+    """Return row-major values (rows x columns) in the tiled layout, zero-padded to whole tiles."""
+    rows, width = values.shape
+    tiles = -(-rows // TILE_ROWS)
+    padded = np.zeros((tiles * TILE_ROWS, width), dtype=np.float64)
+    padded[:rows] = values
+    return np.ascontiguousarray(padded.reshape(tiles, TILE_ROWS, width).transpose(0, 2, 1))
+
+
+def untiled(tiles: Floats, rows: int) -> Floats:
+    """Return the first `rows` rows of a tiled array as a row-major (rows x columns) array."""
+    width = tiles.shape[1]
+    values: Floats = tiles.transpose(0, 2, 1).reshape(tiles.shape[0] * tiles.shape[2], width)[:rows]
+    return values
+
+
+def tile_maxima(tiles: Floats) -> Floats:
+    """Return the largest |value| of every tile and column (shape (tiles, columns))."""
+    maxima: Floats = np.abs(tiles).max(axis=2)
+    return maxima
+
+
+def exposure(owed: Floats, size: Floats) -> Bools:
+    """Return per row (row-major inputs) whether it owes anything or holds a perp position."""
+    flags: Bools = (owed > 0.0).any(axis=1) | (size != 0.0).any(axis=1)
+    return flags
+
+
+def gather(tiles: Floats, rows: Ints) -> Floats:
+    """Return the values of some rows (rows x columns) of a tiled array."""
+    values: Floats = tiles[rows // TILE_ROWS, :, rows % TILE_ROWS]
+    return values
+
+
+def column_values(tiles: Floats, column: int, rows: int) -> Floats:
+    """Return one column of a tiled array as a vector over the first `rows` rows (a copy)."""
+    values: Floats = tiles[:, column, :].reshape(-1)[:rows]
+    return values
 
 
 def _ratio(wad: int) -> float:
@@ -190,8 +246,13 @@ class RiskColumns:
     owed: Floats
     perp_size: Floats
     perp_unsettled: Floats
+    collateral_max: Floats
+    owed_max: Floats
+    perp_size_max: Floats
+    perp_unsettled_max: Floats
     leverage_floor: Floats
     subaccount_ids: Ints
+    exposed: Bools
     rows: int = 0
     row_of: dict[SubaccountId, int] = field(default_factory=dict)
     headroom: Floats = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
@@ -202,10 +263,13 @@ class RiskColumns:
     def empty(
         cls, specs: Mapping[str, AssetSpec], markets: Mapping[str, MarketSpec], capacity: int = INITIAL_CAPACITY
     ) -> RiskColumns:
-        """Return columns for these assets and (perp) markets with no rows yet."""
+        """Return columns for these assets and (perp) markets with no rows yet (capacity: whole tiles)."""
         assets = tuple(sorted(specs))
         perps = tuple(sorted(symbol for symbol, spec in markets.items() if spec.is_perp))
-        capacity = max(capacity, 1)
+        if len(assets) + len(perps) > MAX_COLUMNS:
+            raise ValueError(f"the risk screen supports at most {MAX_COLUMNS} assets and perp markets together")
+        tiles = max(-(-capacity // TILE_ROWS), 1)
+        capacity = tiles * TILE_ROWS
         return cls(
             asset_symbols=assets,
             market_symbols=perps,
@@ -213,12 +277,17 @@ class RiskColumns:
             market_specs={symbol: markets[symbol] for symbol in perps},
             asset_params=asset_parameters(specs, assets),
             market_params=market_parameters(markets, perps),
-            collateral=np.zeros((capacity, len(assets)), dtype=np.float64),
-            owed=np.zeros((capacity, len(assets)), dtype=np.float64),
-            perp_size=np.zeros((capacity, len(perps)), dtype=np.float64),
-            perp_unsettled=np.zeros((capacity, len(perps)), dtype=np.float64),
+            collateral=np.zeros((tiles, len(assets), TILE_ROWS), dtype=np.float64),
+            owed=np.zeros((tiles, len(assets), TILE_ROWS), dtype=np.float64),
+            perp_size=np.zeros((tiles, len(perps), TILE_ROWS), dtype=np.float64),
+            perp_unsettled=np.zeros((tiles, len(perps), TILE_ROWS), dtype=np.float64),
+            collateral_max=np.zeros((tiles, len(assets)), dtype=np.float64),
+            owed_max=np.zeros((tiles, len(assets)), dtype=np.float64),
+            perp_size_max=np.zeros((tiles, len(perps)), dtype=np.float64),
+            perp_unsettled_max=np.zeros((tiles, len(perps)), dtype=np.float64),
             leverage_floor=np.zeros(capacity, dtype=np.float64),
             subaccount_ids=np.zeros(capacity, dtype=np.int64),
+            exposed=np.zeros(capacity, dtype=np.bool_),
             headroom=np.full(capacity, math.inf, dtype=np.float64),
         )
 
@@ -271,17 +340,25 @@ class RiskColumns:
         return row
 
     def _grow(self, capacity: int) -> None:
-        def grown(array: Floats, fill: float = 0.0) -> Floats:
-            bigger = np.full((capacity, *array.shape[1:]), fill, dtype=array.dtype)
+        def grown(array: Floats, size: int, fill: float = 0.0) -> Floats:
+            bigger = np.full((size, *array.shape[1:]), fill, dtype=array.dtype)
             bigger[: array.shape[0]] = array
             return bigger
 
-        self.collateral = grown(self.collateral)
-        self.owed = grown(self.owed)
-        self.perp_size = grown(self.perp_size)
-        self.perp_unsettled = grown(self.perp_unsettled)
-        self.leverage_floor = grown(self.leverage_floor)
-        self.headroom = grown(self.headroom, math.inf)
+        tiles = capacity // TILE_ROWS
+        self.collateral = grown(self.collateral, tiles)
+        self.owed = grown(self.owed, tiles)
+        self.perp_size = grown(self.perp_size, tiles)
+        self.perp_unsettled = grown(self.perp_unsettled, tiles)
+        self.collateral_max = grown(self.collateral_max, tiles)
+        self.owed_max = grown(self.owed_max, tiles)
+        self.perp_size_max = grown(self.perp_size_max, tiles)
+        self.perp_unsettled_max = grown(self.perp_unsettled_max, tiles)
+        self.leverage_floor = grown(self.leverage_floor, capacity)
+        self.headroom = grown(self.headroom, capacity, math.inf)
+        exposed = np.zeros(capacity, dtype=np.bool_)
+        exposed[: self.rows] = self.exposed[: self.rows]
+        self.exposed = exposed
         ids = np.zeros(capacity, dtype=np.int64)
         ids[: self.rows] = self.subaccount_ids[: self.rows]
         self.subaccount_ids = ids
@@ -295,34 +372,66 @@ class RiskColumns:
     ) -> int:
         """Write one subaccount's exact holdings and perp positions into its row; return the row."""
         row = self.row(subaccount_id)
-        self.collateral[row] = 0.0
-        self.owed[row] = 0.0
+        tile, lane = divmod(row, TILE_ROWS)
+        collateral = np.zeros(len(self.asset_symbols), dtype=np.float64)
+        owed = np.zeros(len(self.asset_symbols), dtype=np.float64)
         for index, symbol in enumerate(self.asset_symbols):
             holding = holdings.get(symbol)
             if holding is None:
                 self.pool_rows.get(symbol, set()).discard(row)
                 continue
             unit = self.asset_specs[symbol].unit_atoms
-            self.collateral[row, index] = (
-                max(holding.spot_atoms, 0) + holding.locked_atoms + holding.lend_atoms
-            ) / unit
-            self.owed[row, index] = (holding.debt_atoms + max(-holding.spot_atoms, 0)) / unit
+            collateral[index] = (max(holding.spot_atoms, 0) + holding.locked_atoms + holding.lend_atoms) / unit
+            owed[index] = (holding.debt_atoms + max(-holding.spot_atoms, 0)) / unit
             if holding.lend_atoms or holding.debt_atoms:
                 self.pool_rows.setdefault(symbol, set()).add(row)
             else:
                 self.pool_rows.get(symbol, set()).discard(row)
-        self.perp_size[row] = 0.0
-        self.perp_unsettled[row] = 0.0
+        size = np.zeros(len(self.market_symbols), dtype=np.float64)
+        unsettled = np.zeros(len(self.market_symbols), dtype=np.float64)
         for index, market in enumerate(self.market_symbols):
             position = positions.get(market)
             if position is None:
                 continue
             spec = self.market_specs[market]
-            self.perp_size[row, index] = position.quantity_atoms / spec.base_unit_atoms
+            size[index] = position.quantity_atoms / spec.base_unit_atoms
             constant = -position.basis_atoms - position.pending_fee_atoms + position.pending_funding_atoms
-            self.perp_unsettled[row, index] = constant / spec.quote_unit_atoms
+            unsettled[index] = constant / spec.quote_unit_atoms
+        self.collateral[tile, :, lane] = collateral
+        self.owed[tile, :, lane] = owed
+        self.perp_size[tile, :, lane] = size
+        self.perp_unsettled[tile, :, lane] = unsettled
+        self._refresh_maxima(tile)
+        self.exposed[row] = bool(exposure(owed[None, :], size[None, :])[0])
         self.leverage_floor[row] = _ratio(leverage_floor_wad)
         return row
+
+    def _refresh_maxima(self, tile: int) -> None:
+        """Recompute the per-column maxima of one tile (exact, so an emptied run is skipped again)."""
+        self.collateral_max[tile] = tile_maxima(self.collateral[tile : tile + 1])[0]
+        self.owed_max[tile] = tile_maxima(self.owed[tile : tile + 1])[0]
+        self.perp_size_max[tile] = tile_maxima(self.perp_size[tile : tile + 1])[0]
+        self.perp_unsettled_max[tile] = tile_maxima(self.perp_unsettled[tile : tile + 1])[0]
+
+    @property
+    def cells(self) -> tuple[Floats, Floats, Floats, Floats]:
+        """Return the tiled (collateral, owed, perp size, perp unsettled) arrays, as the kernels take them."""
+        return (self.collateral, self.owed, self.perp_size, self.perp_unsettled)
+
+    @property
+    def maxima(self) -> tuple[Floats, Floats, Floats, Floats]:
+        """Return the per-tile maxima of the same four arrays."""
+        return (self.collateral_max, self.owed_max, self.perp_size_max, self.perp_unsettled_max)
+
+    def row_values(self, row: int) -> tuple[Floats, Floats, Floats, Floats]:
+        """Return one row's (collateral, owed, perp size, perp unsettled) vectors (views into the tiles)."""
+        tile, lane = divmod(row, TILE_ROWS)
+        return (
+            self.collateral[tile, :, lane],
+            self.owed[tile, :, lane],
+            self.perp_size[tile, :, lane],
+            self.perp_unsettled[tile, :, lane],
+        )
 
     def refresh_row(self, tx: Transaction, subaccount_id: SubaccountId) -> int:
         """Re-read one subaccount's row from the engine (exact values, converted once)."""

@@ -1,6 +1,8 @@
 """The numpy fallback of the screening kernels: the same bounds, vectorized over blocks of rows.
 
-Used when numba is not installed. Rows are processed in blocks so the temporaries stay in cache.
+Used when numba is not installed. Rows are processed in blocks so the temporaries stay in cache;
+each block of tiles is first copied to row-major order (rows x columns). Cells are padded only
+where non-empty here (the kernels pad every asset cell): both are bounds the analysis covers.
 The sums run in a different order than the compiled loop (numpy sums pairwise); the error bound
 of `screen.py` covers any order. Cells holding nothing contribute exactly zero, as in the loop.
 """
@@ -25,10 +27,12 @@ from crossmargin.risk.columns import (
     PERP_MMF_PAD,
     PRICE,
     QUOTE_PAD,
+    TILE_ROWS,
     WEIGHT,
     Floats,
+    untiled,
 )
-from crossmargin.risk.kernels import DELTA, LINE_PAD
+from crossmargin.risk.kernels import DELTA, LINE_PAD, Tiles
 
 BLOCK_ROWS = 4096
 
@@ -76,14 +80,15 @@ def block_headroom(
     return np.where(exposed, headroom, np.inf)
 
 
-def screen_all(
-    rows: int, collateral: Floats, owed: Floats, size: Floats, unsettled: Floats, assets: Floats, markets: Floats
-) -> Floats:
-    """Return every row's headroom, computed block by block."""
+def screen_all(rows: int, cells: Tiles, assets: Floats, markets: Floats) -> Floats:
+    """Return every row's headroom, computed a block of tiles at a time from the tiled arrays."""
     headroom = np.empty(rows, dtype=np.float64)
-    for start in range(0, rows, BLOCK_ROWS):
-        block = slice(start, min(start + BLOCK_ROWS, rows))
-        headroom[block] = block_headroom(collateral[block], owed[block], size[block], unsettled[block], assets, markets)
+    tiles = BLOCK_ROWS // TILE_ROWS
+    for first in range(0, -(-rows // TILE_ROWS), tiles):
+        start = first * TILE_ROWS
+        count = min(BLOCK_ROWS, rows - start)
+        collateral, owed, size, unsettled = (untiled(array[first : first + tiles], count) for array in cells)
+        headroom[start : start + count] = block_headroom(collateral, owed, size, unsettled, assets, markets)
     return headroom
 
 

@@ -55,7 +55,7 @@ from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.state import EngineState
 from crossmargin.core.transaction import Transaction
 from crossmargin.risk import kernels, numpy_screen
-from crossmargin.risk.columns import MARK, PRICE, ColumnChanges, Ints, RiskColumns
+from crossmargin.risk.columns import MARK, PRICE, ColumnChanges, Ints, RiskColumns, column_values, gather
 
 
 class RiskScreen:
@@ -75,21 +75,11 @@ class RiskScreen:
         """Recompute every row's headroom; return the candidate rows (headroom <= 0)."""
         c = self.columns
         if not self.compiled:
-            c.headroom[: c.rows] = numpy_screen.screen_all(
-                c.rows, c.collateral, c.owed, c.perp_size, c.perp_unsettled, c.asset_params, c.market_params
-            )
+            c.headroom[: c.rows] = numpy_screen.screen_all(c.rows, c.cells, c.asset_params, c.market_params)
             return np.flatnonzero(c.headroom[: c.rows] <= 0.0)
         out = self._buffer()
         count = kernels.screen_all(
-            c.rows,
-            c.collateral,
-            c.owed,
-            c.perp_size,
-            c.perp_unsettled,
-            c.asset_params,
-            c.market_params,
-            c.headroom,
-            out,
+            c.rows, c.cells, c.maxima, c.exposed, c.asset_params, c.market_params, c.headroom, out
         )
         return out[:count].copy()
 
@@ -114,15 +104,13 @@ class RiskScreen:
         c = self.columns
         after = float(c.asset_params[PRICE, asset])
         if not self.compiled:
-            quantity, debt = c.collateral[: c.rows, asset], c.owed[: c.rows, asset]
+            quantity, debt = column_values(c.collateral, asset, c.rows), column_values(c.owed, asset, c.rows)
             lower, _ = numpy_screen.asset_term_bounds(quantity, debt, after, asset, c.asset_params)
             _, upper = numpy_screen.asset_term_bounds(quantity, debt, before, asset, c.asset_params)
             numpy_screen.shift_headroom(c.headroom[: c.rows], (quantity > 0.0) | (debt > 0.0), lower, upper)
             return self.candidates()
         out = self._buffer()
-        count = kernels.reprice_asset(
-            c.rows, c.collateral, c.owed, asset, c.asset_params, before, after, c.headroom, out
-        )
+        count = kernels.reprice_asset(c.rows, c.cells, c.maxima, asset, c.asset_params, before, after, c.headroom, out)
         return out[:count].copy()
 
     def reprice_market(self, market: int, before: float) -> Ints:
@@ -130,31 +118,27 @@ class RiskScreen:
         c = self.columns
         after = float(c.market_params[MARK, market])
         if not self.compiled:
-            size = c.perp_size[: c.rows, market]
+            size = column_values(c.perp_size, market, c.rows)
             lower, _ = numpy_screen.perp_term_bounds(size, after, market, c.market_params)
             _, upper = numpy_screen.perp_term_bounds(size, before, market, c.market_params)
             numpy_screen.shift_headroom(c.headroom[: c.rows], size != 0.0, lower, upper)
             return self.candidates()
         out = self._buffer()
-        count = kernels.reprice_market(c.rows, c.perp_size, market, c.market_params, before, after, c.headroom, out)
+        count = kernels.reprice_market(
+            c.rows, c.cells, c.maxima, market, c.market_params, before, after, c.headroom, out
+        )
         return out[:count].copy()
 
     def rescreen_rows(self, rows: Ints) -> None:
         """Recompute the headroom of the given rows from their columns."""
         c = self.columns
         if not self.compiled:
+            collateral, owed, size, unsettled = (gather(array, rows) for array in c.cells)
             c.headroom[rows] = numpy_screen.block_headroom(
-                c.collateral[rows],
-                c.owed[rows],
-                c.perp_size[rows],
-                c.perp_unsettled[rows],
-                c.asset_params,
-                c.market_params,
+                collateral, owed, size, unsettled, c.asset_params, c.market_params
             )
             return
-        kernels.screen_some(
-            rows, c.collateral, c.owed, c.perp_size, c.perp_unsettled, c.asset_params, c.market_params, c.headroom
-        )
+        kernels.screen_some(rows, c.cells, c.maxima, c.exposed, c.asset_params, c.market_params, c.headroom)
 
     def candidates(self) -> Ints:
         """Return the rows whose current headroom is <= 0."""

@@ -14,7 +14,7 @@ from crossmargin.core.ids import SubaccountId
 from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.numbers import WAD
 from crossmargin.core.transaction import Transaction
-from crossmargin.risk.columns import MARK, PRICE, RiskColumns
+from crossmargin.risk.columns import MARK, PRICE, RiskColumns, gather, tile_maxima, untiled
 from crossmargin.risk.screen import RiskScreen, confirm
 
 PERP = "BTC_USDC_PERP"
@@ -55,23 +55,24 @@ def test_columns_match_the_exact_holdings_and_positions(driver: Driver) -> None:
     columns = RiskColumns.from_state(driver.state)
     assert columns.rows == len(driver.state.subaccounts)
     for sub in (borrower, trader, short):
-        row = columns.row_of[sub]
         collateral, owed = _exact_row(driver, columns, sub)
-        np.testing.assert_array_equal(columns.collateral[row], collateral)
-        np.testing.assert_array_equal(columns.owed[row], owed)
+        row_collateral, row_owed, _, _ = columns.row_values(columns.row_of[sub])
+        np.testing.assert_array_equal(row_collateral, collateral)
+        np.testing.assert_array_equal(row_owed, owed)
     usdc, btc = columns.asset_symbols.index("USDC"), columns.asset_symbols.index("BTC")
     row = columns.row_of[borrower]
-    assert columns.collateral[row, btc] == 1.0
-    assert columns.collateral[row, usdc] == 0.0
-    assert 20000.0 < columns.owed[row, usdc] < 20001.0  # plus the entry fee
-    assert columns.collateral[columns.row_of[trader], usdc] == 5000.0  # spot + the order's lock
+    collateral, owed, _, _ = columns.row_values(row)
+    assert collateral[btc] == 1.0
+    assert collateral[usdc] == 0.0
+    assert 20000.0 < owed[usdc] < 20001.0  # plus the entry fee
+    assert columns.row_values(columns.row_of[trader])[0][usdc] == 5000.0  # spot + the order's lock
     market = columns.market_symbols.index(PERP)
-    assert columns.perp_size[columns.row_of[trader], market] == 0.2
-    assert columns.perp_size[columns.row_of[short], market] == -0.1
+    assert columns.row_values(columns.row_of[trader])[2][market] == 0.2
+    assert columns.row_values(columns.row_of[short])[2][market] == -0.1
     position = driver.perp(trader, PERP)
     assert position is not None
     constant = (-position.basis_atoms - position.pending_fee_atoms + position.pending_funding_atoms) / 10**6
-    assert columns.perp_unsettled[columns.row_of[trader], market] == constant
+    assert columns.row_values(columns.row_of[trader])[3][market] == constant
     assert columns.asset_params[PRICE, btc] == 60000.0
     assert columns.leverage_floor[row] == 0.1
 
@@ -155,11 +156,11 @@ def test_incremental_columns_equal_a_rebuild_after_random_commands(data: st.Data
 
 def _assert_same(columns: RiskColumns, fresh: RiskColumns) -> None:
     assert fresh.rows <= columns.rows
-    order = [columns.row_of[sub] for sub in fresh.subaccount_ids[: fresh.rows].tolist()]
-    np.testing.assert_array_equal(columns.collateral[order], fresh.collateral[: fresh.rows])
-    np.testing.assert_array_equal(columns.owed[order], fresh.owed[: fresh.rows])
-    np.testing.assert_array_equal(columns.perp_size[order], fresh.perp_size[: fresh.rows])
-    np.testing.assert_array_equal(columns.perp_unsettled[order], fresh.perp_unsettled[: fresh.rows])
+    order = np.array([columns.row_of[sub] for sub in fresh.subaccount_ids[: fresh.rows].tolist()], dtype=np.int64)
+    for mine, theirs in zip(columns.cells, fresh.cells, strict=True):
+        np.testing.assert_array_equal(gather(mine, order), untiled(theirs, fresh.rows))
+    for tiles, maxima in zip(columns.cells, columns.maxima, strict=True):
+        np.testing.assert_array_equal(maxima, tile_maxima(tiles), "the tile maxima are exact")
     np.testing.assert_array_equal(columns.leverage_floor[order], fresh.leverage_floor[: fresh.rows])
     np.testing.assert_array_equal(columns.asset_params, fresh.asset_params)
     np.testing.assert_array_equal(columns.market_params[MARK], fresh.market_params[MARK])
