@@ -253,11 +253,26 @@ def _check_books(state: EngineState) -> Check:
     indexed = {owner: set(ids) for owner, ids in state.open_order_ids.items() if ids}
     if indexed != dict(owners):
         problems.append("the per-subaccount open-order index disagrees with the open orders")
+    if state.perp_order_totals != _perp_order_totals(state):
+        problems.append("the per-subaccount perp order totals disagree with the open orders")
     return Check(
         "INV-ORDER-2",
         not problems,
         "; ".join(problems[:5]) or "every open order rests once in its book, levels in time order",
     )
+
+
+def _perp_order_totals(state: EngineState) -> dict[tuple[SubaccountId, str], tuple[int, int]]:
+    totals: dict[tuple[SubaccountId, str], tuple[int, int]] = {}
+    for order in state.orders.values():
+        if state.markets[order.market].is_perp:
+            bids, asks = totals.get((order.subaccount_id, order.market), (0, 0))
+            bid = order.side is OrderSide.BID
+            totals[(order.subaccount_id, order.market)] = (
+                bids + (order.remaining_atoms if bid else 0),
+                asks + (0 if bid else order.remaining_atoms),
+            )
+    return totals
 
 
 def _check_book_side(

@@ -18,8 +18,8 @@ from crossmargin.core.funding import fund_outflow
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import WORLD, entry, spot
 from crossmargin.core.margin import MarginSummary, PerpMargin, compute_margin, leverage_floor_wad
-from crossmargin.core.orders import Order
-from crossmargin.core.perp_margin import compute_perp_margin
+from crossmargin.core.perp_margin import compute_perp_margin_from_totals
+from crossmargin.core.state import EngineState
 from crossmargin.core.transaction import Transaction
 
 
@@ -32,20 +32,23 @@ def compute_subaccount_margin(tx: Transaction, subaccount: Subaccount) -> Margin
 
 
 def compute_perp_lines(tx: Transaction, subaccount: Subaccount) -> tuple[PerpMargin, ...]:
-    """Return the margin lines of a subaccount's perp positions and perp orders, by market."""
-    orders_by_market: dict[str, list[Order]] = {}
-    for order in tx.open_orders(subaccount.subaccount_id):
-        orders_by_market.setdefault(order.market, []).append(order)
-    markets = {position.market for position in tx.subaccount_perp_positions(subaccount.subaccount_id)}
+    """Return the margin lines of a subaccount's perp positions and perp orders, by market.
+
+    O(perp markets): open orders count through their per-market totals, not one by one.
+    """
     floor = leverage_floor_wad(subaccount.leverage_limit)
+    account = subaccount.subaccount_id
     lines = []
-    for market in sorted(markets | set(orders_by_market)):
-        spec = tx.market(market)
-        assert spec is not None, "positions and orders belong to listed markets"
+    markets = tx.state.markets if not tx.markets and isinstance(tx.base, EngineState) else tx.all_markets()
+    for market in sorted(markets):
+        spec = markets[market]
         if not spec.is_perp:
             continue
-        position = tx.perp_position(subaccount.subaccount_id, market)
-        lines.append(compute_perp_margin(spec, position, orders_by_market.get(market, ()), tx.perp_mark(market), floor))
+        position = tx.perp_position(account, market)
+        totals = tx.perp_order_totals(account, market)
+        if (position is None or position.is_flat) and totals == (0, 0):
+            continue
+        lines.append(compute_perp_margin_from_totals(spec, position, totals, tx.perp_mark(market), floor))
     return tuple(lines)
 
 

@@ -27,14 +27,26 @@ def compute_perp_margin(
     mark_price_wad: int,
     imf_floor_wad: int,
 ) -> PerpMargin:
-    """Return the margin line of one perp market of a subaccount."""
-    quantity = position.quantity_atoms if position else 0
+    """Return the margin line of one perp market of a subaccount, from its open orders there."""
     bids = asks = 0
     for order in open_orders:
         if order.side is OrderSide.BID:
             bids += order.remaining_atoms
         else:
             asks += order.remaining_atoms
+    return compute_perp_margin_from_totals(spec, position, (bids, asks), mark_price_wad, imf_floor_wad)
+
+
+def compute_perp_margin_from_totals(
+    spec: MarketSpec,
+    position: PerpPosition | None,
+    open_totals: tuple[int, int],
+    mark_price_wad: int,
+    imf_floor_wad: int,
+) -> PerpMargin:
+    """Return the margin line of one perp market from the open bid and ask quantities there."""
+    bids, asks = open_totals
+    quantity = position.quantity_atoms if position else 0
     worst = max(abs(quantity + bids), abs(quantity - asks), abs(quantity))
     unit = spec.base_unit_atoms
     notional = value_up(abs(quantity), mark_price_wad, unit)

@@ -36,7 +36,7 @@ from crossmargin.core.events import (
 from crossmargin.core.ids import AccountId, SubaccountId
 from crossmargin.core.ledger import LedgerAccount
 from crossmargin.core.markets import MarketSpec
-from crossmargin.core.orders import Fill, Order, OrderId
+from crossmargin.core.orders import Fill, Order, OrderId, OrderSide
 from crossmargin.core.perps import PerpPosition
 from crossmargin.core.pools import HourlyAccrual, Pool
 
@@ -89,12 +89,32 @@ class EngineState:
     open_order_ids: dict[SubaccountId, dict[OrderId, None]] = field(
         default_factory=dict, metadata=DERIVED, compare=False
     )
+    perp_order_totals: dict[tuple[SubaccountId, str], tuple[int, int]] = field(
+        default_factory=dict, metadata=DERIVED, compare=False
+    )
 
     def rebuild_indexes(self) -> None:
-        """Rebuild the derived indexes (books, open orders per subaccount) from the open orders."""
+        """Rebuild the derived indexes (books, open orders, perp order totals) from the open orders."""
         self.books = {symbol: Book() for symbol in self.markets}
         self.open_order_ids = {}
+        self.perp_order_totals = {}
         for order_id in sorted(self.orders):
             order = self.orders[order_id]
             self.books[order.market].add(order)
             self.open_order_ids.setdefault(order.subaccount_id, {})[order_id] = None
+            self.count_perp_order(order, 1)
+
+    def count_perp_order(self, order: Order, sign: int) -> None:
+        """Add (+1) or take out (-1) an open perp order's remaining quantity in its owner's totals."""
+        if not self.markets[order.market].is_perp:
+            return
+        key = (order.subaccount_id, order.market)
+        bids, asks = self.perp_order_totals.get(key, (0, 0))
+        if order.side is OrderSide.BID:
+            bids += sign * order.remaining_atoms
+        else:
+            asks += sign * order.remaining_atoms
+        if bids or asks:
+            self.perp_order_totals[key] = (bids, asks)
+        else:
+            self.perp_order_totals.pop(key, None)

@@ -33,7 +33,7 @@ from crossmargin.core.ids import AccountId, PositionId, SubaccountId
 from crossmargin.core.ledger import JournalEntry, LedgerAccount, LedgerKind, locked, spot
 from crossmargin.core.margin import Holding
 from crossmargin.core.markets import MarketSpec
-from crossmargin.core.orders import Order, OrderId
+from crossmargin.core.orders import Order, OrderId, OrderSide
 from crossmargin.core.perps import PerpPosition
 from crossmargin.core.pools import HourlyAccrual, Pool, debt_atoms, lend_atoms
 from crossmargin.core.state import EngineState
@@ -184,6 +184,25 @@ class Transaction:
             ids = dict.fromkeys(sorted({*ids, *pending}))
         found = [self.order(order_id) for order_id in ids]
         return [order for order in found if order is not None and order.is_open]
+
+    def perp_order_totals(self, subaccount_id: SubaccountId, market: str) -> tuple[int, int]:
+        """Return the open bid and ask quantities of a subaccount's orders in a perp market, as of this transaction."""
+        bids, asks = self.state.perp_order_totals.get((subaccount_id, market), (0, 0))
+        changed: dict[OrderId, Order] = {}
+        layer: Transaction | EngineState = self
+        while isinstance(layer, Transaction):
+            for order_id, order in layer.orders.items():
+                if order.subaccount_id == subaccount_id and order.market == market:
+                    changed.setdefault(order_id, order)  # the topmost layer's version wins
+            layer = layer.base
+        for order_id, order in changed.items():
+            for version, sign in ((self.state.orders.get(order_id), -1), (order, 1)):
+                if version is not None and version.is_open:
+                    if version.side is OrderSide.BID:
+                        bids += sign * version.remaining_atoms
+                    else:
+                        asks += sign * version.remaining_atoms
+        return bids, asks
 
     def book(self, market: str) -> Book:
         """Return a market's committed book (orders opened within this transaction are not in it)."""
@@ -404,7 +423,10 @@ class Transaction:
             state.books.setdefault(symbol, Book())
         for order_id, order in sorted(self.orders.items()):
             before = state.orders.get(order_id)
+            if before is not None:
+                state.count_perp_order(before, -1)
             if order.is_open:
+                state.count_perp_order(order, 1)
                 state.orders[order_id] = order
                 if before is None:
                     state.books[order.market].add(order)

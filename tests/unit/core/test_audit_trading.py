@@ -155,6 +155,25 @@ def test_a_stale_open_order_index_is_flagged(driver: Driver) -> None:
     assert failing(state) == {"INV-ORDER-2"}
 
 
+def test_stale_perp_order_totals_are_flagged(driver: Driver) -> None:
+    state = trading_state(driver)
+    resting = open_order(state, "BTC_USDC_PERP", OrderSide.ASK)
+    key = (resting.subaccount_id, "BTC_USDC_PERP")
+    bids, asks = state.perp_order_totals[key]
+    state.perp_order_totals[key] = (bids, asks + 1)
+    assert failing(state) == {"INV-ORDER-2"}
+
+
+def test_perp_order_totals_are_rebuilt_with_the_other_indexes(driver: Driver) -> None:
+    state = trading_state(driver)
+    kept = dict(state.perp_order_totals)
+    assert any(asks for _, asks in kept.values())
+    assert any(bids for bids, _ in kept.values())
+    state.perp_order_totals.clear()
+    state.rebuild_indexes()
+    assert state.perp_order_totals == kept
+
+
 def test_a_crossed_book_is_flagged(driver: Driver) -> None:
     state = trading_state(driver)
     bid = open_order(state, "BTC_USDC_PERP", OrderSide.BID)
