@@ -16,11 +16,13 @@ Why h is a lower bound (u = 2**-53, the unit roundoff; gamma(k) = k u / (1 - k u
    (two inputs, product, weight, root, penalty, sum, quotient, min/max exact), so it is within
    gamma(10) of the real value of the formula. IEEE sqrt and division round correctly.
 3. Sums. T terms summed in any order add gamma(T - 1) relative to the sum of the (non-negative)
-   terms. With T <= 2 x (assets + markets) + 2 and at most 4,000 columns, every sum is within
-   gamma(8,020) < 1e-12 of the real one... for realistic T (16 assets) within gamma(50) < 6e-15.
-   DELTA = 1e-12 is taken as the margin: P x (1 - DELTA) <= real P, N x (1 + DELTA) >= real N.
-   The spare (DELTA minus the actual error, >= 2u relative to P + N) also covers the rounding of
-   the final P' - N', so h <= real P - real N.
+   terms. P has one term per asset and two per market, N one per asset and four per market (short
+   value, MMF term, the line's pad, a negative constant), so T <= 4 x (assets + markets) and with
+   at most `MAX_COLUMNS` = 1,000 columns (checked) every sum is within gamma(4,000) < 4.5e-13 of
+   the real one; for realistic T (16 assets) within gamma(16) < 2e-15. DELTA = 1e-12 is taken as
+   the margin: P x (1 - DELTA) <= real P, N x (1 + DELTA) >= real N. The spare (DELTA minus the
+   actual error, >= 2u relative to P + N) also covers the rounding of the final P' - N', so
+   h <= real P - real N.
 4. The engine's own roundings all go against the account (numbers.py: collateral rounds down,
    debt and margin up), by at most 1e-18 USD per operation, except a perp's value at mark, which
    is floored to a quote atom. The floor of a notional moves a collateral value by at most
@@ -28,19 +30,26 @@ Why h is a lower bound (u = 2**-53, the unit roundoff; gamma(k) = k u / (1 - k u
    and product raise MMF by at most (factor + 1) x 1e-18, padded per asset as (factor + 1) x 2e-18
    (`MMF_PAD`), and the rounded-up notional raises MMF x N by at most 1.5 x MMF x 1e-18. With every
    weight, base and factor <= 100 (checked when the columns are built), LINE_PAD = 1e-15 USD per
-   non-zero cell covers them all; each open perp line adds one quote atom (`QUOTE_PAD`).
-5. The first, cheap stage replaces each square root by the AM-GM upper bound (N / g + g) / 2 with
-   g a power of two (so exact), padded by DELTA, and the weight curve's 1 / (1 + x) by 1 - x (a
-   lower bound for x >= 0), floored at 0: collateral only falls and MMF only rises, so its
-   headroom is a lower bound too. Rows it leaves at <= 0 are recomputed with the true formulas.
-   Each cell is padded (2 per asset), whether empty or not.
-6. Thresholds. Below `HAIRCUT_FROM` the flat weight is the smaller, below `MMF_FROM` MMF is its
+   cell covers them all. The compiled sweep pads every asset cell of a row (2 x assets x LINE_PAD,
+   empty or not: no count, no branch); the numpy fallback pads the non-empty ones. Each open perp
+   line adds one quote atom plus LINE_PAD (`QUOTE_PAD`), added to N as one more term.
+5. Thresholds. Below `HAIRCUT_FROM` the flat weight is the smaller, below `MMF_FROM` MMF is its
    base; both thresholds are lowered by 1e-9 relative, far more than the float error of the
-   notional compared with them, so the shortcut never picks the wrong branch.
+   notional compared with them, so the shortcut never picks the wrong branch. The compiled sweep
+   makes the choice once per tile and asset from the tile's largest quantity (see `kernels.py`):
+   the same choice each lane would make, so the same bits.
+
+All of it is float64 with IEEE rounding (numba `fastmath=False`): float32 for the roots would
+save about 2 ms of a 1,000,000-row sweep but needs a margin near 1e-6 instead of 1e-12, and
+`fastmath` lets the compiler reassociate the sums and assume no infinities (the thresholds of
+identity weights are +inf), which voids the bound above; neither is used.
 
 A price change of one asset moves every holding row's exact headroom by t(after) - t(before) of
 that asset's line alone; the incremental update adds a lower bound of t(after) minus an upper bound
-of t(before), then steps to the next float toward -inf, so h stays a lower bound. The float error
+of t(before), then steps down: from s = fl(h + d) it keeps s - |s| x 2**-51. A real x with
+fl(x) = s has |x - s| <= 2**-53 |s| (s normal), and s - |s| x 2**-51 rounds to within 2**-53 |s| of
+the exact difference, so the result is at most s - 3 x 2**-53 |s| <= x. Where s is subnormal
+the sum was exact (a sum that lands below the normal range is exact). So h stays a lower bound. The float error
 of a long run of updates only lowers h (more false positives); a full `sweep` resets it.
 False positives are rows within about DELTA x (P + N) + the pads of the boundary; `confirm` drops
 them with the exact integer math.
