@@ -42,18 +42,28 @@ def _inverse_sqrt_value(base_wad: int, penalty_wad: int, notional_wad: int) -> i
 
     A candidate c is at most the real value iff c * (WAD + penalty * sqrt(N)) <= N * base, that is
     c * penalty * sqrt(N) <= N * base - c, which squares into integers. The square root rounded
-    down and up at 27 decimals gives bounds one apart: the lower one is the answer, checked exactly.
+    down and up at 27 decimals brackets the answer; the exact check picks it within the bracket.
     """
     budget = notional_wad * base_wad
-    # sqrt(N in USD) to 27 decimals brackets the exact value within one USD-wei: the bounds differ
-    # by about value * penalty / (1e18 * 1e27), far below one for any representable holding.
+
+    def at_most_exact(candidate: int) -> bool:
+        room = budget - candidate * WAD
+        return room >= 0 and candidate * candidate * penalty_wad * penalty_wad * notional_wad <= room * room * WAD
+
+    # sqrt(N in USD) to 27 decimals brackets the answer: with the root rounded up the value is at
+    # most the exact one, with it rounded down (plus one) at least. The bracket is a few wei wide
+    # (wider only for absurd holdings); the largest candidate in it that passes the exact check is
+    # the answer, found by bisection since the check is monotone in the candidate.
     root = math.isqrt(notional_wad * ROOT_SCALE * ROOT_SCALE // WAD)
     low = budget * ROOT_SCALE // (WAD * ROOT_SCALE + penalty_wad * (root + 1))
     high = budget * ROOT_SCALE // (WAD * ROOT_SCALE + penalty_wad * root) + 1
-    assert high - low <= 1, "the 27-digit root brackets the exact value within one"
-    room = budget - low * WAD
-    assert room >= 0, "the lower bound is below the exact value"
-    assert low * low * penalty_wad * penalty_wad * notional_wad <= room * room * WAD, "low * (1 + p sqrt N) <= N b"
+    assert at_most_exact(low), "the lower bound is at most the exact value"
+    while high - low > 1:
+        middle = (low + high) // 2
+        if at_most_exact(middle):
+            low = middle
+        else:
+            high = middle
     return low
 
 
