@@ -25,8 +25,9 @@ After every step:
   and then it ends flat (no balance, lend, debt or perp position);
 - the insurance fund's spot balance in each asset grew by exactly the step fees of that command
   in that asset, plus, for a takeover, the spot balances it took over and what it borrowed to
-  cover a negative one (the recorded backstop amounts: the fund's `Borrow` movements less the
-  debts it took over, which arrive as `Borrow` movements too; ADL moves positions, not balances);
+  cover a negative one (the recorded backstop amounts: the fund's `Borrow` and `LendRedeem`
+  movements less the debts it took over, which arrive as `Borrow` movements too; ADL moves
+  positions, not balances);
 - a `LendIndexCut` happens only in a takeover that left the fund's value negative: the fund's
   value after the command, less the value of the debt the cuts forgave, is below zero; the pool's
   lenders lose exactly the cut's loss in total (the lend index fell by it), each lender's claim
@@ -398,7 +399,7 @@ class LiquidationMachine(RuleBasedStateMachine):
                 case Backstopped(holdings=holdings):
                     for row in holdings:  # a debt arrives as a fund `Borrow` movement but moves no balance
                         expected[row.symbol] = expected.get(row.symbol, 0) + row.spot_atoms - row.debt_atoms
-                case BorrowLendMoved(event_type=BorrowLendEventType.BORROW) if (
+                case BorrowLendMoved(event_type=BorrowLendEventType.BORROW | BorrowLendEventType.LEND_REDEEM) if (
                     emitted.subaccount_id == INSURANCE_FUND_ID
                 ):
                     expected[emitted.symbol] = expected.get(emitted.symbol, 0) + emitted.quantity_atoms

@@ -8,9 +8,10 @@ and whatever equity or deficit it had becomes the fund's:
 - borrow-lend positions move by their scaled amounts (pool totals do not change); where the fund
   holds the opposite side in that asset, its lend and debt are netted (lenders' claims burn
   against the debt, rounding to the pool);
-- a negative spot balance the fund ends with (an uncovered settlement loss) is borrowed from the
-  pool where it can lend it, past the throttle (source `BackstopProvider`), so lenders can share
-  it as a debt;
+- a negative spot balance the fund ends with (an uncovered settlement loss) is covered from the
+  fund's lend in that asset, then borrowed from the pool, past the throttle but within liquidity
+  (source `BackstopProvider`), so lenders can share it as a debt; what neither covers is recorded
+  as the fund's uncovered `ShortfallCovered` row;
 - perp positions move with their size, basis, entry cost and pending fees and funding, merged into
   the fund's position in the market (open interest follows).
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from crossmargin.core.accounts import Position, Subaccount
-from crossmargin.core.borrow_lend import borrow
+from crossmargin.core.borrow_lend import borrow, redeem
 from crossmargin.core.events import (
     Backstopped,
     BorrowLendEventType,
@@ -32,6 +33,7 @@ from crossmargin.core.events import (
     BorrowLendSource,
     PerpPositionChanged,
     PerpTakenOver,
+    ShortfallCovered,
     TakenOver,
 )
 from crossmargin.core.ids import SubaccountId
@@ -173,16 +175,46 @@ def _take_perp(tx: Transaction, position: PerpPosition) -> PerpTakenOver:
 
 
 def _borrow_what_the_fund_is_short(tx: Transaction) -> None:
-    """Turn a negative spot balance the fund took over into a pool debt, where the pool can lend it."""
+    """Cover a negative spot balance the fund took over: redeem its lend, then borrow from the pool.
+
+    Both pass the throttle (liquidations never pause) but not the pool's liquidity; what stays
+    uncovered is recorded as the fund's `ShortfallCovered` row, so the audit (INV-LEDGER-3) reads
+    the negative balance as owed, as it does for a settlement's uncovered shortfall.
+    """
     for symbol in sorted(tx.held_symbols(INSURANCE_FUND_ID)):
         holding = tx.holding(INSURANCE_FUND_ID, symbol)
+        short = -holding.spot_atoms
+        if short <= 0:
+            continue
         spec = tx.spec(symbol)
         assert spec is not None, "held assets are listed"
+        redeemed = borrowed = 0
         trial = Transaction(tx, tx.now_ms)
-        short = -holding.spot_atoms
-        if (
-            short > 0
-            and not holding.lend_atoms
-            and not borrow(trial, INSURANCE_FUND_ID, spec, short, BACKSTOP, forced=True)
+        if holding.lend_atoms and not redeem(
+            trial, INSURANCE_FUND_ID, spec, min(short, holding.lend_atoms), BACKSTOP, forced=True
         ):
             trial.commit()
+            redeemed = min(short, holding.lend_atoms)
+        trial = Transaction(tx, tx.now_ms)
+        left = short - redeemed
+        if (
+            left
+            and not tx.holding(INSURANCE_FUND_ID, symbol).lend_atoms
+            and not borrow(trial, INSURANCE_FUND_ID, spec, left, BACKSTOP, forced=True)
+        ):
+            trial.commit()
+            borrowed = left
+        if short - redeemed - borrowed:
+            tx.emit(
+                ShortfallCovered(
+                    INSURANCE_FUND_ID,
+                    symbol,
+                    short,
+                    redeemed,
+                    borrowed,
+                    conversions=(),
+                    uncovered_atoms=short - redeemed - borrowed,
+                    auto_borrow_settlements=False,
+                    at_ms=tx.now_ms,
+                )
+            )

@@ -17,6 +17,7 @@ from crossmargin.core.events import (
     BorrowLendMoved,
     BorrowLendSource,
     LiquidationStepKind,
+    ShortfallCovered,
 )
 from crossmargin.core.history import InterestKind, compute_interest_history
 from crossmargin.core.ids import SubaccountId
@@ -295,3 +296,64 @@ def test_adl_fills_have_orders_a_price_and_their_system_order_type_on_both_sides
         item for item in _objects(view_order_history(driver.state, seller)) if item["id"] == str(fill.maker_order_id)
     ]
     assert (shown["systemOrderType"], shown["status"]) == ("LiquidatePositionOnAdl", "Filled")
+
+
+# Found by the liquidation machine's reasoning: a fund short the pool cannot lend -----------------
+
+
+def _fund_short(driver: Driver, fund_lend: str, drained: str) -> tuple[object, ...]:
+    """A long perp loses 13,930 USDC past its collateral; the fund takes it over, lending `fund_lend` USDC."""
+    driver.lender(USDC="100000")
+    if fund_lend != "0":
+        driver.deposit(INSURANCE_FUND_ID, "USDC", fund_lend)
+        driver.lend(INSURANCE_FUND_ID, "USDC", fund_lend)
+    seller = driver.account()
+    driver.deposit(seller, "USDC", "100000")
+    driver.place(seller, "BTC_USDC_PERP", "sell", "1", "60000")
+    trader = driver.account()
+    driver.deposit(trader, "USDC", "6100")
+    driver.place(trader, "BTC_USDC_PERP", "buy", "1")
+    driver.settings(trader, auto_borrow_settlements=False)
+    if drained != "0":
+        borrower = driver.account()
+        driver.deposit(borrower, "BTC", "30")
+        driver.borrow(borrower, "USDC", drained)
+    driver.prices(BTC="40000")
+    driver.tick(20_000)
+    assert driver.usdc(trader) == "-13930"
+    return driver.accept(Liquidate(trader))
+
+
+def _fund_shortfalls(events: tuple[object, ...]) -> list[ShortfallCovered]:
+    return [e for e in events if isinstance(e, ShortfallCovered) and e.subaccount_id == INSURANCE_FUND_ID]
+
+
+def test_a_fund_short_the_pool_cannot_lend_is_recorded_as_uncovered(driver: Driver) -> None:
+    events = _fund_short(driver, "0", "89000")
+    (short,) = _fund_shortfalls(events)
+    assert (short.symbol, short.redeemed_atoms, short.borrowed_atoms) == ("USDC", 0, 0)
+    assert driver.text("USDC", short.uncovered_atoms) == "13930"
+    assert driver.usdc(INSURANCE_FUND_ID) == "-13930"  # owed, and the audit (at teardown) reads it so
+
+
+def test_the_fund_s_lend_covers_its_short_first_then_a_borrow(driver: Driver) -> None:
+    events = _fund_short(driver, "5000", "0")
+    assert not _fund_shortfalls(events)
+    moves = [(m.event_type, driver.text("USDC", m.quantity_atoms)) for m in _moves(events, INSURANCE_FUND_ID)]
+    assert moves == [(BorrowLendEventType.LEND_REDEEM, "5000"), (BorrowLendEventType.BORROW, "8930")]
+    assert driver.usdc(INSURANCE_FUND_ID) == "0"
+
+
+def test_a_large_fund_lend_covers_the_whole_short(driver: Driver) -> None:
+    events = _fund_short(driver, "20000", "0")
+    assert not _fund_shortfalls(events)
+    moves = [(m.event_type, driver.text("USDC", m.quantity_atoms)) for m in _moves(events, INSURANCE_FUND_ID)]
+    assert moves == [(BorrowLendEventType.LEND_REDEEM, "13930")]
+
+
+def test_a_fund_lend_the_pool_cannot_pay_leaves_the_short_uncovered(driver: Driver) -> None:
+    events = _fund_short(driver, "20000", "107500")
+    (short,) = _fund_shortfalls(events)
+    assert (short.redeemed_atoms, short.borrowed_atoms) == (0, 0)
+    assert driver.text("USDC", short.uncovered_atoms) == "13930"
+    assert driver.holding(INSURANCE_FUND_ID, "USDC").lend_atoms > 0
