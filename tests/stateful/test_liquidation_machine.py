@@ -39,7 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import pytest
-from hypothesis import event, settings
+from hypothesis import currently_in_test_context, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from tests.stateful.test_trading_machine import ASSETS, MARKETS, START_MS, clone_state
@@ -233,7 +233,7 @@ class LiquidationMachine(RuleBasedStateMachine):
         step = self.state.specs[symbol].step_atoms
         quantity = max(step, most * percent // 100 // step * step)
         result = self._run(ExecuteBorrowLend(trader, symbol, BorrowLendSide.BORROW, quantity))
-        event(f"borrow near max: {'accepted' if isinstance(result, Accepted) else result.rejection.reason}")
+        _note(f"borrow near max: {'accepted' if isinstance(result, Accepted) else result.rejection.reason}")
 
     @rule(trader=traders, symbol=st.sampled_from(sorted(DEMO_PRICES_WAD)), percent=st.integers(10, 100))
     def lend(self, trader: SubaccountId, symbol: str, percent: int) -> None:
@@ -258,7 +258,7 @@ class LiquidationMachine(RuleBasedStateMachine):
         quantity = notional * spec.base_unit_atoms // self.state.perp_marks_wad[symbol] // spec.step_atoms
         quantity = max(spec.min_quantity_atoms, quantity * spec.step_atoms)
         result = self._run(PlaceOrder(trader, symbol, side, OrderType.MARKET, quantity, None, None, TimeInForce.GTC))
-        event(f"perp near max: {'accepted' if isinstance(result, Accepted) else result.rejection.reason}")
+        _note(f"perp near max: {'accepted' if isinstance(result, Accepted) else result.rejection.reason}")
 
     @rule(trader=traders, symbol=st.sampled_from(SPOT_MARKETS), usd=st.integers(100, 20_000))
     def buy_on_margin(self, trader: SubaccountId, symbol: str, usd: int) -> None:
@@ -330,7 +330,7 @@ class LiquidationMachine(RuleBasedStateMachine):
                     ran += 1
                     assert ran <= SWEEP_LIMIT, f"the sweep does not end: subaccount {subaccount_id}"
                     self._liquidate_one(subaccount_id)
-        event(f"liquidations in a sweep: {min(ran, 5)}{'+' if ran > 5 else ''}")
+        _note(f"liquidations in a sweep: {min(ran, 5)}{'+' if ran > 5 else ''}")
 
     def _candidates(self) -> list[SubaccountId]:
         return [sid for sid in sorted(self.state.subaccounts) if sid != INSURANCE_FUND_ID and self._is_candidate(sid)]
@@ -347,7 +347,7 @@ class LiquidationMachine(RuleBasedStateMachine):
         self.liquidations.append(Liquidation(subaccount_id, due, clone_state(self.state), result.events, self.now_ms))
         for emitted in result.events:
             if isinstance(emitted, (LiquidationFinished, Backstopped, LendIndexCut)):
-                event(f"liquidation: {type(emitted).__name__}")
+                _note(f"liquidation: {type(emitted).__name__}")
 
     # Invariants -----------------------------------------------------------------------------
 
@@ -446,6 +446,12 @@ class LiquidationMachine(RuleBasedStateMachine):
             f"lenders' claims fell by {lost_total}, the cut's loss is {cut.loss_atoms} ({lenders} lenders' rounding)"
         )
         assert cut.debt_forgiven_atoms <= cut.loss_atoms
+
+
+def _note(text: str) -> None:
+    """Count a path reached (shown by --hypothesis-show-statistics), when running under hypothesis."""
+    if currently_in_test_context():
+        event(text)
 
 
 TestLiquidationMachine = LiquidationMachine.TestCase

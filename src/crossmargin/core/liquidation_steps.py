@@ -7,9 +7,12 @@ A step works on one line and does the least that makes progress there:
   to the tick inward so it stays inside the band (system order type `LiquidatePositionOnBook`);
 - **borrow of asset A**: repay from A's spot balance if there is any; else, when A is not USDC and
   USDC is held, buy A on `A_USDC` (about a quarter of the debt, as much as the USDC pays for at
-  the band's price) and repay; else sell the largest other collateral for USDC on its `X_USDC`
-  book (about a quarter of the debt's value) and repay when A is USDC
-  (system order type `CollateralConversion`).
+  the band's price) and repay — if the USDC held pays for a step but the book sells none within
+  the band (or there is no `A_USDC` book), the line makes no progress: selling collateral for
+  more USDC would not repay A (it once let a dust debt convert collateral a step at a time, for
+  ever, while a stuck perp waited for the backstop); else (too little USDC, or A is USDC) sell the
+  largest other collateral for USDC on its `X_USDC` book (about a quarter of the debt's value)
+  and repay when A is USDC (system order type `CollateralConversion`).
 
 Every order-book conversion pays the liquidation fee, 1% of its notional, to the insurance fund
 in the asset the account received (rounded up, never more than it received). A perp step's fee is
@@ -170,7 +173,7 @@ def _work_off_debt(tx: Transaction, subaccount: Subaccount, line: Line, fee_limi
         return StepResult(LiquidationStepKind.REPAY, line.symbol, repaid, 0, 0, 0, line.symbol, 0)
     if line.symbol != SETTLEMENT_ASSET and tx.balance(spot(subaccount.subaccount_id), SETTLEMENT_ASSET) > 0:
         bought = _buy_borrowed(tx, subaccount, line.symbol, fee_limit)
-        if bought is not None:
+        if bought is not None or _book_cannot_sell(tx, subaccount, line.symbol):
             return bought
     for spec in _collateral_markets(tx, subaccount, line.symbol):
         sold = _sell_collateral(tx, subaccount, spec, line, fee_limit)
@@ -216,6 +219,15 @@ def _buy_borrowed(tx: Transaction, subaccount: Subaccount, symbol: str, fee_limi
         symbol,
         order.order_id,
     )
+
+
+def _book_cannot_sell(tx: Transaction, subaccount: Subaccount, symbol: str) -> bool:
+    """Return whether buying `symbol` back failed for want of a book, not of USDC (then more USDC would not help)."""
+    spec = spot_market(tx, symbol, SETTLEMENT_ASSET)
+    if spec is None:
+        return True
+    price = _band_price(spec, tx.mark_price(symbol), OrderSide.BID)
+    return tx.balance(spot(subaccount.subaccount_id), SETTLEMENT_ASSET) >= spec.quote_atoms(spec.step_atoms, price)
 
 
 def _collateral_markets(tx: Transaction, subaccount: Subaccount, owed: str) -> list[MarketSpec]:

@@ -357,3 +357,29 @@ def test_a_fund_lend_the_pool_cannot_pay_leaves_the_short_uncovered(driver: Driv
     assert (short.redeemed_atoms, short.borrowed_atoms) == (0, 0)
     assert driver.text("USDC", short.uncovered_atoms) == "13930"
     assert driver.holding(INSURANCE_FUND_ID, "USDC").lend_atoms > 0
+
+
+# Found by the liquidation machine: a debt that more USDC cannot repay ---------------------------
+
+
+def test_a_debt_the_book_cannot_buy_back_goes_to_the_fund_rather_than_converting_collateral(driver: Driver) -> None:
+    # A BTC debt with USDC held and no BTC ask in the band: selling ETH for more USDC repays
+    # nothing. It used to count as progress (ETH's weight is below USDC's), so a liquidation with
+    # a stuck perp and a dust debt converted collateral a step at a time and never reached its
+    # backstop (the liquidation machine's finding).
+    driver.lender(BTC="10")
+    trader = driver.account()
+    driver.deposit(trader, "USDC", "1000")
+    driver.deposit(trader, "ETH", "2")
+    driver.accept(driver.withdraw(trader, "BTC", "0.08", auto_borrow=True))
+    maker = driver.account()
+    driver.deposit(maker, "USDC", "100000")
+    driver.place(maker, "ETH_USDC", "buy", "10", "2990")
+    driver.prices(BTC="78000")
+    assert driver.margin(trader).net_equity_wad > 0
+    assert driver.margin(trader).is_liquidatable
+
+    events = driver.accept(Liquidate(trader))
+
+    assert not [step for step in driver.state.liquidation_steps if step.kind is LiquidationStepKind.SELL_COLLATERAL]
+    assert [event for event in events if isinstance(event, Backstopped)]
