@@ -44,7 +44,7 @@ from crossmargin.core.events import (
     Settled,
 )
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.insurance import INSURANCE_FUND_ID
+from crossmargin.core.insurance import INSURANCE_FUND_ID, fund_value_wad
 from crossmargin.core.rejections import RejectReason
 from crossmargin.core.state import EngineState
 from crossmargin.core.transaction import Transaction
@@ -78,6 +78,7 @@ class Look:
     acts: bool
     candidates: tuple[SubaccountId, ...]
     liquidating: tuple[SubaccountId, ...]
+    fund_in_deficit: bool = False
 
 
 @dataclass(slots=True)
@@ -201,8 +202,12 @@ class RiskMonitor:
         look = self._service.read(lambda state: self.look(state, force=self._force))
         self._force = False
         rounds = 0
+        fund_asked = False
         while look.acts and rounds < ROUNDS_PER_WAKE_MAX and not self._stop.is_set():
             targets = [*look.liquidating, *self._confirm(look.candidates)]
+            if look.fund_in_deficit and not fund_asked:  # once per wake: sharing may not cover it all
+                targets.append(INSURANCE_FUND_ID)
+                fund_asked = True
             if not targets or not self._liquidate(targets):
                 break
             rounds += 1
@@ -246,7 +251,14 @@ class RiskMonitor:
             for subaccount_id in self._screen.subaccounts(rows)
             if subaccount_id != INSURANCE_FUND_ID and subaccount_id not in self._liquidating
         )
-        return Look(self._seen, acts=True, candidates=candidates, liquidating=tuple(sorted(self._liquidating)))
+        fund_in_deficit = INSURANCE_FUND_ID in state.subaccounts and fund_value_wad(tx) < 0
+        return Look(
+            self._seen,
+            acts=True,
+            candidates=candidates,
+            liquidating=tuple(sorted(self._liquidating)),
+            fund_in_deficit=fund_in_deficit,
+        )
 
     def _follow_liquidations(self, events: tuple[Event, ...]) -> None:
         for event in events:

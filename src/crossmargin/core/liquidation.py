@@ -3,7 +3,9 @@
 `Liquidate(subaccount)` is a journaled command (the app's risk monitor submits it for confirmed
 candidates), so replay repeats it exactly. It is refused (`NOT_LIQUIDATABLE`) unless the
 subaccount is at MMR >= 100% (maintenance margin >= net equity, with some maintenance) or already
-`liquidating`; the insurance fund itself is never liquidated.
+`liquidating`. The insurance fund itself is never liquidated: `Liquidate` on the fund shares its
+deficit when it has one (it holds what it took over, unhedged, so a later price move can push it
+below zero after the backstop) — ADL, then lend-index cuts — and is refused otherwise.
 
 1. **Start.** The subaccount becomes `liquidating` and all its open orders are cancelled. While
    liquidating it accepts only actions that improve it (deposits, repays, reduce-only orders,
@@ -41,9 +43,10 @@ from crossmargin.core.backstop import backstop
 from crossmargin.core.borrow_lend import redeem
 from crossmargin.core.commands import Liquidate
 from crossmargin.core.events import BorrowLendSource, LiquidationFinished, LiquidationStarted, LiquidationStepped
-from crossmargin.core.insurance import INSURANCE_FUND_ID, ensure_insurance_fund
+from crossmargin.core.insurance import INSURANCE_FUND_ID, ensure_insurance_fund, fund_value_wad
 from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.liquidation_steps import Line, StepResult, exposure_lines, run_step
+from crossmargin.core.loss_sharing import share_fund_loss
 from crossmargin.core.margin import MarginSummary
 from crossmargin.core.numbers import format_scaled
 from crossmargin.core.rejections import Rejection, RejectReason
@@ -60,8 +63,10 @@ def liquidate(tx: Transaction, command: Liquidate) -> Rejection | None:
     subaccount = tx.subaccount(command.subaccount_id)
     if subaccount is None:
         return Rejection(RejectReason.SUBACCOUNT_NOT_FOUND, f"Subaccount {command.subaccount_id} does not exist")
+    if subaccount.subaccount_id == INSURANCE_FUND_ID:
+        return _share_the_funds_loss(tx)
     summary = compute_subaccount_margin(tx, subaccount)
-    if subaccount.subaccount_id == INSURANCE_FUND_ID or not (subaccount.liquidating or summary.is_liquidatable):
+    if not (subaccount.liquidating or summary.is_liquidatable):
         return Rejection(
             RejectReason.NOT_LIQUIDATABLE,
             f"Subaccount {command.subaccount_id} is not liquidatable: maintenance margin "
@@ -83,6 +88,18 @@ def liquidate(tx: Transaction, command: Liquidate) -> Rejection | None:
             backstop(tx, subaccount)
             _finish(tx, subaccount, compute_subaccount_margin(tx, subaccount), backstopped=True)
             return None
+    return None
+
+
+def _share_the_funds_loss(tx: Transaction) -> Rejection | None:
+    """`Liquidate` on the fund itself: share its deficit if it has one (it went below zero after a takeover)."""
+    value = fund_value_wad(tx)
+    if value >= 0:
+        return Rejection(
+            RejectReason.NOT_LIQUIDATABLE,
+            f"The insurance fund is worth {format_scaled(value, 18)} USD: it has no loss to share",
+        )
+    share_fund_loss(tx)
     return None
 
 

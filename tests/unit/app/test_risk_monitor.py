@@ -26,7 +26,7 @@ from crossmargin.core.commands import (
 from crossmargin.core.engine import Accepted
 from crossmargin.core.events import AccountCreated, BorrowLendEventType, BorrowLendSource, LiquidationStepKind
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.insurance import INSURANCE_FUND_ID
+from crossmargin.core.insurance import INSURANCE_FUND_ID, fund_value_wad
 from crossmargin.core.limits import compute_max_withdrawal, compute_subaccount_margin
 from crossmargin.core.margin import Holding
 from crossmargin.core.numbers import parse_decimal
@@ -213,3 +213,23 @@ def test_serve_runs_the_monitor_unless_told_not_to() -> None:
     parser = build_parser()
     assert parser.parse_args(["serve"]).risk_monitor
     assert not parser.parse_args(["serve", "--no-risk-monitor"]).risk_monitor
+
+
+def test_a_fund_pushed_below_zero_after_a_takeover_shares_its_loss(service: Service, monitor: RiskMonitor) -> None:
+    # A 1 BTC perp long with no bid in the band goes whole to the fund at 54,250; BTC then falls to
+    # 40,000, so the fund's value goes below zero with nobody left to liquidate: the monitor has the
+    # fund share its loss (ADL against the profitable short).
+    _lender(service)
+    seller = _account(service, USDC="100000")
+    one_btc = _atoms(service, "BTC", "1")
+    _accept(service, PlaceOrder(seller, "BTC_USDC_PERP", OrderSide.ASK, OrderType.LIMIT, one_btc, 60000 * 10**18))
+    trader = _account(service, USDC="6100")
+    _accept(service, PlaceOrder(trader, "BTC_USDC_PERP", OrderSide.BID, OrderType.MARKET, one_btc))
+    _prices(service, BTC="54250")
+    assert monitor.settle()
+    assert service.read(lambda state: (INSURANCE_FUND_ID, "BTC_USDC_PERP") in state.perp_positions)
+    _prices(service, BTC="40000")
+    assert monitor.settle()
+    adls = service.read(lambda state: list(state.auto_deleverages))
+    assert [adl.counterparty_subaccount_id for adl in adls] == [seller]
+    assert service.read(lambda state: fund_value_wad(Transaction(state, state.now_ms))) >= 0

@@ -14,6 +14,7 @@ from crossmargin.core.ids import SubaccountId
 from crossmargin.core.insurance import INSURANCE_FUND_ID, fund_value_wad
 from crossmargin.core.numbers import RAY
 from crossmargin.core.orders import SystemOrderType
+from crossmargin.core.rejections import RejectReason
 from crossmargin.core.transaction import Transaction
 
 from .test_liquidation_perps import long_btc_perp
@@ -176,3 +177,21 @@ def test_liquidation_state_and_command_survive_the_journal_codec(driver: Driver)
     assert restored.lend_index_cuts == driver.state.lend_index_cuts
     assert restored.backstops == driver.state.backstops
     driver.state.subaccounts[trader] = replace(driver.state.subaccounts[trader], liquidating=False)
+
+
+def test_a_fund_that_falls_below_zero_after_a_takeover_shares_its_loss(driver: Driver) -> None:
+    # The fund takes over a whole 1 BTC long with positive equity; BTC then keeps falling, so the
+    # fund's value goes below zero long after the backstop. `Liquidate` on the fund shares it.
+    trader = long_btc_perp(driver)
+    driver.prices(BTC="54250")
+    driver.accept(Liquidate(trader))
+    refusal = driver.refuse(Liquidate(INSURANCE_FUND_ID), RejectReason.NOT_LIQUIDATABLE)
+    assert "no loss to share" in refusal.message
+    (seller,) = [owner for owner, _ in driver.state.perp_positions if owner not in (trader, INSURANCE_FUND_ID)]
+    driver.prices(BTC="40000")
+    driver.tick(driver.now_ms + 20_000)
+    assert fund_value_wad(Transaction(driver.state, driver.now_ms)) < 0
+    driver.accept(Liquidate(INSURANCE_FUND_ID))
+    (adl,) = driver.state.auto_deleverages
+    assert adl.counterparty_subaccount_id == seller
+    assert fund_value_wad(Transaction(driver.state, driver.now_ms)) >= 0
