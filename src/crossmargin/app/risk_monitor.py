@@ -44,7 +44,7 @@ from crossmargin.core.events import (
     Settled,
 )
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.insurance import INSURANCE_FUND_ID, fund_value_wad
+from crossmargin.core.insurance import INSURANCE_FUND_ID, fund_has_loss_to_share
 from crossmargin.core.rejections import RejectReason
 from crossmargin.core.state import EngineState
 from crossmargin.core.transaction import Transaction
@@ -251,7 +251,7 @@ class RiskMonitor:
             for subaccount_id in self._screen.subaccounts(rows)
             if subaccount_id != INSURANCE_FUND_ID and subaccount_id not in self._liquidating
         )
-        fund_in_deficit = INSURANCE_FUND_ID in state.subaccounts and fund_value_wad(tx) < 0
+        fund_in_deficit = fund_has_loss_to_share(tx)
         return Look(
             self._seen,
             acts=True,

@@ -20,6 +20,8 @@ from crossmargin.core.transaction import Transaction
 
 INSURANCE_FUND_ID: Final = SubaccountId(0)
 INSURANCE_ACCOUNT_ID: Final = AccountId(0)
+LOSS_DUST_WAD: Final = 10**12
+"""One micro-dollar: a deficit this small is rounding left by a lend-index cut, not a loss to share again."""
 
 
 def ensure_insurance_fund(tx: Transaction) -> Subaccount:
@@ -38,3 +40,8 @@ def fund_value_wad(tx: Transaction) -> int:
     summary = compute_subaccount_margin(tx, ensure_insurance_fund(tx))
     held = sum(line.balance_notional_wad for line in summary.assets)
     return held + summary.unsettled_wad - summary.borrow_liability_wad
+
+
+def fund_has_loss_to_share(tx: Transaction) -> bool:
+    """Return whether the fund exists and is worth less than zero by more than rounding dust."""
+    return tx.subaccount(INSURANCE_FUND_ID) is not None and fund_value_wad(tx) < -LOSS_DUST_WAD

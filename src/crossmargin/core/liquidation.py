@@ -43,7 +43,7 @@ from crossmargin.core.backstop import backstop
 from crossmargin.core.borrow_lend import redeem
 from crossmargin.core.commands import Liquidate
 from crossmargin.core.events import BorrowLendSource, LiquidationFinished, LiquidationStarted, LiquidationStepped
-from crossmargin.core.insurance import INSURANCE_FUND_ID, ensure_insurance_fund, fund_value_wad
+from crossmargin.core.insurance import INSURANCE_FUND_ID, ensure_insurance_fund, fund_has_loss_to_share, fund_value_wad
 from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.liquidation_steps import Line, StepResult, exposure_lines, run_step
 from crossmargin.core.loss_sharing import share_fund_loss
@@ -93,8 +93,8 @@ def liquidate(tx: Transaction, command: Liquidate) -> Rejection | None:
 
 def _share_the_funds_loss(tx: Transaction) -> Rejection | None:
     """`Liquidate` on the fund itself: share its deficit if it has one (it went below zero after a takeover)."""
-    value = fund_value_wad(tx)
-    if value >= 0:
+    if not fund_has_loss_to_share(tx):
+        value = fund_value_wad(tx)
         return Rejection(
             RejectReason.NOT_LIQUIDATABLE,
             f"The insurance fund is worth {format_scaled(value, 18)} USD: it has no loss to share",

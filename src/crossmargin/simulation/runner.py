@@ -50,7 +50,7 @@ from crossmargin.core.events import (
     LiquidationStarted,
 )
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.insurance import INSURANCE_FUND_ID, fund_value_wad
+from crossmargin.core.insurance import INSURANCE_FUND_ID, fund_has_loss_to_share, fund_value_wad
 from crossmargin.core.interest import compute_utilization
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import WAD, format_scaled, parse_decimal
@@ -268,7 +268,7 @@ class Simulation:
             candidates = self._screen_candidates()
             targets = sorted(set(confirm(self.state, candidates)) | self.liquidating)
             if not targets:
-                return commands
+                return commands + self._share_fund_loss()
             for subaccount_id in targets:
                 result = self.execute(Liquidate(subaccount_id))
                 commands += 1
@@ -281,6 +281,13 @@ class Simulation:
             f"liquidation did not converge in {SWEEP_ROUNDS_MAX} rounds at {self.now_ms}: "
             f"still liquidating {sorted(self.liquidating)[:10]}"
         )
+
+    def _share_fund_loss(self) -> int:
+        """Have the fund share its loss if it fell below zero after a takeover, as the risk monitor does."""
+        if not fund_has_loss_to_share(Transaction(self.state, self.state.now_ms)):
+            return 0
+        self.execute(Liquidate(INSURANCE_FUND_ID))
+        return 1
 
     def check(self, where: str) -> None:
         """Run the audit and the exact post-sweep check; raise `SimulationError` naming what failed."""
