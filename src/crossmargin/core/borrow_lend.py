@@ -65,13 +65,14 @@ def _position_or_new(tx: Transaction, subaccount_id: SubaccountId, symbol: str) 
     return Position(tx.new_position_id(), subaccount_id, symbol)
 
 
-def _moved(
+def record_movement(
     tx: Transaction,
     position: Position,
     event_type: BorrowLendEventType,
     source: BorrowLendSource,
     quantity_atoms: int,
 ) -> None:
+    """Emit the borrow-lend movement of a position that just changed (its net amount after)."""
     pool = tx.pool(position.symbol)
     net = lend_atoms(position.lend_scaled, pool.lend_index_ray) - debt_atoms(
         position.debt_scaled, pool.borrow_index_ray
@@ -143,7 +144,7 @@ def lend(
         position, lend_scaled=position.lend_scaled + minted, principal_atoms=position.principal_atoms + atoms
     )
     tx.set_position(position)
-    _moved(tx, position, BorrowLendEventType.LEND, source, atoms)
+    record_movement(tx, position, BorrowLendEventType.LEND, source, atoms)
     return None
 
 
@@ -214,7 +215,7 @@ def redeem(
         position, lend_scaled=position.lend_scaled - burned, principal_atoms=position.principal_atoms - atoms
     )
     tx.set_position(position)
-    _moved(tx, position, BorrowLendEventType.LEND_REDEEM, source, atoms)
+    record_movement(tx, position, BorrowLendEventType.LEND_REDEEM, source, atoms)
     return None
 
 
@@ -300,7 +301,7 @@ def borrow(
         position, debt_scaled=position.debt_scaled + minted, principal_atoms=position.principal_atoms + atoms
     )
     tx.set_position(position)
-    _moved(tx, position, BorrowLendEventType.BORROW, source, atoms)
+    record_movement(tx, position, BorrowLendEventType.BORROW, source, atoms)
     tx.emit(EntryFeeCharged(subaccount_id, symbol, position.position_id, fee, rate, interval, tx.now_ms))
     return None
 
@@ -331,5 +332,5 @@ def repay(
         position, debt_scaled=position.debt_scaled - burned, principal_atoms=position.principal_atoms - atoms
     )
     tx.set_position(position)
-    _moved(tx, position, BorrowLendEventType.BORROW_REPAY, source, atoms)
+    record_movement(tx, position, BorrowLendEventType.BORROW_REPAY, source, atoms)
     return None

@@ -28,7 +28,16 @@ from __future__ import annotations
 from dataclasses import replace
 from fractions import Fraction
 
-from crossmargin.core.events import AutoDeleveraged, BorrowLendMoved, LendIndexCut, PerpPositionChanged, Traded
+from crossmargin.core.borrow_lend import record_movement
+from crossmargin.core.events import (
+    AutoDeleveraged,
+    BorrowLendEventType,
+    BorrowLendMoved,
+    BorrowLendSource,
+    LendIndexCut,
+    PerpPositionChanged,
+    Traded,
+)
 from crossmargin.core.insurance import INSURANCE_FUND_ID, fund_value_wad
 from crossmargin.core.ledger import BORROWERS, LENDERS, ROUNDING, entry
 from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS, MarketSpec
@@ -206,13 +215,15 @@ def _cut(tx: Transaction, symbol: str, deficit_wad: int) -> int:
         entry(symbol, (LENDERS, -claims_removed), (BORROWERS, debt_removed), (ROUNDING, claims_removed - debt_removed))
     )
     tx.pools[symbol] = after
-    tx.set_position(
-        replace(
-            position, debt_scaled=position.debt_scaled - burn, principal_atoms=max(0, position.principal_atoms - loss)
-        )
+    forgiven = replace(
+        position, debt_scaled=position.debt_scaled - burn, principal_atoms=max(0, position.principal_atoms - loss)
     )
+    tx.set_position(forgiven)
     cut = LendIndexCut(symbol, pool.lend_index_ray, index_after, claims_removed, loss, tx.now_ms, _movements(tx))
     tx.emit(cut)
+    # The fund's debt falls by the loss the lenders bore: a repay in its history (so its hourly
+    # interest rows follow its real debt), by the backstop provider.
+    record_movement(tx, forgiven, BorrowLendEventType.BORROW_REPAY, BorrowLendSource.BACKSTOP_PROVIDER, loss)
     return mul_div_down(loss, price, spec.unit_atoms)
 
 

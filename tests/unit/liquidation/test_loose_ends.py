@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine_driver import Driver
+from engine_driver import HOUR_MS, Driver
 
 from crossmargin.api.views.common import JsonValue
 from crossmargin.api.views.history import view_borrow_lend_position_history, view_interest_history
@@ -383,3 +383,24 @@ def test_a_debt_the_book_cannot_buy_back_goes_to_the_fund_rather_than_converting
 
     assert not [step for step in driver.state.liquidation_steps if step.kind is LiquidationStepKind.SELL_COLLATERAL]
     assert [event for event in events if isinstance(event, Backstopped)]
+
+
+def test_the_fund_s_hourly_interest_after_a_cut_follows_its_real_debt(driver: Driver) -> None:
+    # A lend-index cut forgives part of the fund's debt; it is recorded as a repay by the backstop
+    # provider, so the next hour's derived interest row is what the debt really grew by.
+    _, trader = _crash_with_a_cut(driver)
+    driver.accept(Liquidate(trader))
+    (cut,) = driver.state.lend_index_cuts
+    (forgiven,) = [
+        movement
+        for movement in driver.state.movements
+        if movement.subaccount_id == INSURANCE_FUND_ID and movement.event_type is BorrowLendEventType.BORROW_REPAY
+    ]
+    assert (forgiven.source, forgiven.quantity_atoms) == (BorrowLendSource.BACKSTOP_PROVIDER, cut.loss_atoms)
+    debt_before = driver.holding(INSURANCE_FUND_ID, "USDC").debt_atoms
+    hour = (driver.now_ms // HOUR_MS + 1) * HOUR_MS
+    driver.tick(hour)
+    grown = driver.holding(INSURANCE_FUND_ID, "USDC").debt_atoms - debt_before
+    (row,) = [row for row in compute_interest_history(driver.state, INSURANCE_FUND_ID) if row.at_ms == hour]
+    assert row.kind is InterestKind.BORROW
+    assert row.quantity_atoms == grown
