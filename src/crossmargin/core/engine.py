@@ -462,9 +462,20 @@ def set_mark_prices(tx: Transaction, command: SetMarkPrices) -> Rejection | None
         tx.mark_prices_wad[symbol] = price_wad
     tx.emit(MarkPricesSet(command.prices_wad, tx.now_ms))
     refresh_perp_marks(tx)
-    if tx.state.perp_positions:
+    if tx.state.perp_positions or _a_book_holds_a_mark(tx):
         tx.mark_settlement_due(SETTLEMENT_INTERVAL_MS)
     return None
+
+
+def _a_book_holds_a_mark(tx: Transaction) -> bool:
+    """Return whether some perp mark sits away from its index because the book's spread clamps it.
+
+    Then the next settlement boundary refreshes it again, once quotes have followed the index.
+    """
+    return any(
+        spec.is_perp and tx.mark_price(spec.base) and tx.perp_mark(symbol) != tx.mark_price(spec.base)
+        for symbol, spec in tx.all_markets().items()
+    )
 
 
 def _check_market(tx: Transaction, spec: MarketSpec) -> Rejection | None:

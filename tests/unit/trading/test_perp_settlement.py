@@ -218,3 +218,20 @@ def test_funding_is_paid_only_in_markets_with_a_rate(driver: Driver) -> None:
     assert {(sub, rate) for sub, rate, _ in _funding(events)} == {(trader, 5 * WAD // 1000), (maker, 5 * WAD // 1000)}
     assert _position(driver, trader, "ETH_USDC_PERP").cumulative_funding_atoms == 0
     assert _position(driver, eth_maker, "ETH_USDC_PERP").quantity_atoms == -10_000_000
+
+
+def test_a_mark_clamped_by_stale_quotes_follows_the_index_once_they_move() -> None:
+    # No perp position is open, so no settlement is due for PnL; but the index jumped past the
+    # book's spread, so the mark is held at the best bid until quotes follow and it is refreshed.
+    driver = Driver().at(HOUR_MS)
+    driver.prices(BTC="60000", USDC="1", USDT="1", ETH="3000", SOL="150")
+    maker = driver.maker("BTC_USDC_PERP", "60000", "5", "1")
+    driver.at(HOUR_MS + 1_000).prices(BTC="58000")
+    assert driver.state.perp_marks_wad["BTC_USDC_PERP"] == 59995 * 10**18
+    assert driver.state.settlement_due_ms == HOUR_MS + 10_000
+    driver.accept(CancelAllOrders(maker, "BTC_USDC_PERP"))
+    driver.place(maker, "BTC_USDC_PERP", "buy", "1", "57995")
+    driver.place(maker, "BTC_USDC_PERP", "sell", "1", "58005")
+    driver.tick(HOUR_MS + 10_000)
+    assert driver.state.perp_marks_wad["BTC_USDC_PERP"] == 58000 * 10**18
+    assert driver.state.settlement_due_ms is None
