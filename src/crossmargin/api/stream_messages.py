@@ -4,7 +4,7 @@ Every message travels as `{"stream": "<name>", "data": {...}}`; `data` uses Back
 field names, amounts are exact decimal strings, `E` (event time) and `T` (engine time) are
 microseconds (our engine times are milliseconds, so they end in 000). The field lists follow
 Backpack's stream documentation and the captures and parser in ccxt 4.5.90's `ccxt/pro/backpack.py`
-(see /work/shared/reference/backpack-response-examples.json):
+(see `../shared/reference/backpack-response-examples.json` beside the repository):
 
 - `depth.<symbol>`: `e` "depth", `E`, `s`, `a` and `b` ([price, quantity] of each changed level, the
   level's total after the change, "0" when it emptied), `U` first and `u` last update id, `T`.
