@@ -16,49 +16,29 @@ import stat
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from live_server import TOKEN, free_port, start, stop
+from cli_harness import Result, live_server, point_cli_at, run_in_process
+from live_server import TOKEN, free_port
 
 from crossmargin.cli import tables
 from crossmargin.cli.commands import _advance_steps
 from crossmargin.cli.durations import format_duration, parse_duration
-from crossmargin.cli.main import main
 
 README = Path(__file__).resolve().parent.parent.parent / "README.md"
 
 
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> object:
-        return json.loads(self.out)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    process = start(tmp_path_factory.mktemp("journal"), port)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
+    with live_server(tmp_path_factory.mktemp("journal")) as url:
+        yield url
 
 
 @pytest.fixture
 def cli(server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
-    for name in ("CROSSMARGIN_PROFILE", "CROSSMARGIN_API_KEY", "CROSSMARGIN_API_SECRET"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CROSSMARGIN_URL", server)
-    monkeypatch.setenv("CROSSMARGIN_ADMIN_TOKEN", TOKEN)
-    monkeypatch.setenv("CROSSMARGIN_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("COLUMNS", "200")
+    point_cli_at(monkeypatch, server, tmp_path / "config")
     return Cli(server, tmp_path / "config", capsys)
 
 
@@ -69,10 +49,7 @@ class Cli:
         self.capsys = capsys
 
     def __call__(self, *arguments: str) -> Result:
-        self.capsys.readouterr()
-        code = main(list(arguments))
-        captured = self.capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+        return run_in_process(self.capsys, arguments)
 
     def ok(self, *arguments: str) -> Result:
         result = self(*arguments)

@@ -11,36 +11,20 @@ import json
 import shlex
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from cli_harness import Result, live_server, point_cli_at, run_in_process
 from live_server import TOKEN, free_port, start, stop
-
-from crossmargin.cli.main import main
 
 DEADLINE_SECONDS = 20
 
 
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> object:
-        return json.loads(self.out)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    process = start(tmp_path_factory.mktemp("journal"), port)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
+    with live_server(tmp_path_factory.mktemp("journal")) as url:
+        yield url
 
 
 class Cli:
@@ -48,10 +32,7 @@ class Cli:
         self.capsys = capsys
 
     def __call__(self, *arguments: str) -> Result:
-        self.capsys.readouterr()
-        code = main(list(arguments))
-        captured = self.capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+        return run_in_process(self.capsys, arguments)
 
     def ok(self, *arguments: str) -> str:
         result = self(*arguments)
@@ -64,12 +45,7 @@ class Cli:
 
 @pytest.fixture
 def cli(server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
-    for name in ("CROSSMARGIN_PROFILE", "CROSSMARGIN_API_KEY", "CROSSMARGIN_API_SECRET"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CROSSMARGIN_URL", server)
-    monkeypatch.setenv("CROSSMARGIN_ADMIN_TOKEN", TOKEN)
-    monkeypatch.setenv("CROSSMARGIN_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("COLUMNS", "200")
+    point_cli_at(monkeypatch, server, tmp_path / "config")
     runner = Cli(capsys)
     runner.ok("account", "create", "--save")
     return runner
