@@ -30,6 +30,7 @@ from crossmargin.api.routes.markets import market_routes
 from crossmargin.api.routes.orders import order_routes
 from crossmargin.api.routes.reads import private_read_routes, public_read_routes
 from crossmargin.api.routes.trading_reads import trading_read_routes
+from crossmargin.api.routes.web import web_routes
 from crossmargin.api.streams import stream_routes
 from crossmargin.api.views import QueryError
 from crossmargin.app.service import Service
@@ -87,6 +88,7 @@ def create_app(service: Service, admin_token: str, *, risk_monitor: RiskMonitor 
         *stream_routes(context),
         *explain_routes(context),
         *liquidation_price_routes(context),
+        *web_routes(),
     ]
     return Starlette(
         routes=routes,

@@ -1,0 +1,84 @@
+"""Browser tests: a real `crossmargin serve` on loopback, driven through Debian's Chromium by Playwright.
+
+Playwright only drives the system browser (`/usr/bin/chromium`, from `apt-get install -y chromium`);
+it never downloads one. Without that browser the tests skip with a note saying how to enable them,
+except under CI=true, where a missing browser is a failure.
+
+Each test gets a fresh browser context (no shared storage) and leaves a full-page screenshot in
+`test-artifacts/browser/<test>.png`, pass or fail. A page that logs a JavaScript error or an
+uncaught exception fails its test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
+
+import live_server
+from web_harness import Server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Return Chromium, launched by Playwright with the flags this project allows."""
+    if not CHROMIUM.exists():
+        reason = f"browser tests need Debian's chromium at {CHROMIUM}: apt-get install -y chromium"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true requires the browser: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 -- only when a browser exists
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Return a live demo server on a manual clock, shared by one test module."""
+    port = live_server.free_port()
+    process = live_server.start(tmp_path_factory.mktemp("web-data"), port)
+    url = f"http://127.0.0.1:{port}"
+    admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {live_server.TOKEN}"}, timeout=30)
+    try:
+        yield Server(url, admin)
+        audit = admin.get("/admin/v1/audit").json()
+        assert audit["ok"], audit
+    finally:
+        admin.close()
+        live_server.stop(process)
+
+
+@pytest.fixture
+def page(browser: Any, server: Server, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Return a page in a fresh context; screenshot it afterwards and fail on any script error."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=server.url)
+    context.set_default_timeout(10_000)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+    opened.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    try:
+        yield opened
+    finally:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+        opened.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        context.close()
+    assert not errors, f"the page logged errors: {errors}"

@@ -1,0 +1,26 @@
+"""The page's shell and assets: served locally with a strict content policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from web_harness import Server
+
+
+def test_every_page_path_serves_the_shell_with_a_strict_policy(server: Server) -> None:
+    for path in ("/", "/lend", "/models/margin", "/futures", "/spot"):
+        response = httpx.get(server.url + path)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/html")
+        assert "default-src 'self'" in response.headers["content-security-policy"]
+        assert '<script type="module" src="/static/js/main.js">' in response.text
+
+
+def test_assets_come_from_this_server_only(server: Server, page: Any) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto("/lend")
+    page.wait_for_load_state("networkidle")
+    assert requested
+    assert all(url.startswith((server.url, "data:")) for url in requested), requested

@@ -1,0 +1,43 @@
+"""What browser tests share: a live server and its operator client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+
+@dataclass
+class Server:
+    """A live server and an operator client for it."""
+
+    url: str
+    admin: httpx.Client
+
+    def operator(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """Send an operator request; return its JSON (asserting success)."""
+        response = self.admin.request(method, path, json=body if body is not None else {} if method != "GET" else None)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def new_account(self, deposits: dict[str, str] | None = None) -> dict[str, Any]:
+        """Create an account (one subaccount and its key pair), credited with `deposits`."""
+        created = self.operator("POST", "/admin/v1/accounts")
+        for symbol, quantity in (deposits or {}).items():
+            self.deposit(created["subaccountId"], symbol, quantity)
+        return dict(created)
+
+    def deposit(self, subaccount_id: int, symbol: str, quantity: str) -> None:
+        """Credit a deposit."""
+        self.operator(
+            "POST", "/admin/v1/deposits", {"subaccountId": subaccount_id, "symbol": symbol, "quantity": quantity}
+        )
+
+    def advance(self, seconds: int) -> None:
+        """Advance the manual clock."""
+        self.operator("POST", "/admin/v1/clock/advance", {"seconds": seconds})
+
+    def prices(self, prices: dict[str, str]) -> None:
+        """Set index prices."""
+        self.operator("POST", "/admin/v1/prices", {"prices": prices})
