@@ -35,6 +35,7 @@ def test_serve_prints_how_to_start_stops_gracefully_and_restarts_with_its_state(
         output = stop(server)
     assert f"listening on http://127.0.0.1:{port}" in output
     assert f"Admin token: {TOKEN}" in output
+    assert f"Web page: http://127.0.0.1:{port}/lend" in output
     assert f"curl -s -X POST http://127.0.0.1:{port}/admin/v1/accounts -H 'Authorization: Bearer {TOKEN}'" in output
     assert "Stopped; every acknowledged command is in the journal." in output
 

@@ -117,6 +117,10 @@ def run_server(options: ServeOptions, console: Console) -> None:
             )
         console.print(f"Admin token: {token}", soft_wrap=True)
         console.print(
+            f"Web page: {url}/lend  (sign in with an API key and secret, or as operator with the admin token)",
+            soft_wrap=True,
+        )
+        console.print(
             "First command:\n"
             f"  curl -s -X POST {url}/admin/v1/accounts -H 'Authorization: Bearer {token}' "
             "-H 'Content-Type: application/json' -d '{}'",
