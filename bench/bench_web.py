@@ -1,0 +1,140 @@
+"""How fast the web page loads, in Debian's chromium, against a trivial page from the same server.
+
+A real `crossmargin serve --clock manual` (demo markets, fresh SQLite journal) runs in its own
+process; Playwright drives `/usr/bin/chromium` (never a downloaded browser). Each round opens a fresh
+browser context (cold cache), then:
+
+- baseline: `GET /api/v1/ping` shown as a page, until its load event;
+- the Lend page: `/lend` until the pools table shows the USDC pool (what a user waits for);
+- the Lend page again in the same context (warm: assets revalidated by ETag, answered 304).
+
+It reports the median of ROUNDS rounds of each, the ratio of the Lend page to the baseline (the
+machine is shared and noisy, so the ratio is the figure to compare), and what the page costs on the
+wire: requests and bytes of our own assets (nothing is fetched from elsewhere).
+
+    python -m bench.bench_web      # about 30 s; writes bench/results/web.json
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Final
+
+import httpx
+from playwright.sync_api import Browser, Page, Response, sync_playwright
+
+from bench.common import progress, save
+
+CHROMIUM: Final = Path("/usr/bin/chromium")
+FLAGS: Final = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+TOKEN: Final = "bench-web-token"
+ROUNDS: Final = 15
+READY: Final = '[data-testid="pool-USDC"]'
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _serve(data_dir: str, port: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "crossmargin.cli.main", "serve", "--port", str(port), "--data-dir", data_dir]
+    command += ["--admin-token", TOKEN, "--clock", "manual"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=1).text == "pong":
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the server did not answer within 30 s")
+
+
+def _timed(page: Page, url: str, ready: str | None) -> float:
+    started = time.perf_counter()
+    page.goto(url, wait_until="load")
+    if ready is not None:
+        page.wait_for_selector(ready)
+    return (time.perf_counter() - started) * 1000
+
+
+def _round(browser: Browser, url: str) -> tuple[float, float, float, list[tuple[str, int, int]]]:
+    context = browser.new_context()
+    page = context.new_page()
+    seen: list[tuple[str, int, int]] = []
+
+    def record(response: Response) -> None:
+        seen.append((response.url, response.status, int(response.headers.get("content-length", "0"))))
+
+    baseline = _timed(page, f"{url}/api/v1/ping", None)
+    page.on("response", record)
+    cold = _timed(page, f"{url}/lend", READY)
+    page.remove_listener("response", record)
+    warm = _timed(page, f"{url}/lend", READY)
+    context.close()
+    return baseline, cold, warm, seen
+
+
+def main() -> None:
+    """Run the rounds and report medians and ratios."""
+    if not CHROMIUM.exists():
+        print(f"bench_web: skipped, it needs Debian's chromium at {CHROMIUM} (apt-get install -y chromium)")
+        return
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as data_dir:
+        server = _serve(data_dir, port)
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+                rounds = []
+                for index in range(ROUNDS):
+                    progress(f"web page load, round {index + 1}/{ROUNDS}")
+                    rounds.append(_round(browser, url))
+                browser.close()
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+    _report(rounds, url)
+
+
+def _report(rounds: list[tuple[float, float, float, list[tuple[str, int, int]]]], url: str) -> None:
+    baseline = statistics.median(r[0] for r in rounds)
+    cold = statistics.median(r[1] for r in rounds)
+    warm = statistics.median(r[2] for r in rounds)
+    requests = rounds[-1][3]
+    own = [entry for entry in requests if entry[0].startswith(url)]
+    assets = sum(size for address, _, size in own if "/static/" in address or address.endswith("/lend"))
+    results = {
+        "rounds": ROUNDS,
+        "baseline_ping_page_ms": round(baseline, 1),
+        "lend_page_cold_ms": round(cold, 1),
+        "lend_page_warm_ms": round(warm, 1),
+        "cold_over_baseline": round(cold / baseline, 2),
+        "warm_over_baseline": round(warm / baseline, 2),
+        "requests": len(requests),
+        "requests_elsewhere": len(requests) - len(own),
+        "page_bytes": assets,
+    }
+    path = save("web", results)
+    print(
+        f"web page: /lend ready in {cold:.0f} ms cold ({cold / baseline:.2f}x the trivial page's {baseline:.0f} ms), "
+        f"{warm:.0f} ms warm ({warm / baseline:.2f}x); {len(requests)} requests, none elsewhere: "
+        f"{len(requests) - len(own) == 0}; page and assets {assets / 1024:.1f} KiB  → {os.path.relpath(path)}"
+    )
+
+
+if __name__ == "__main__":
+    main()
