@@ -291,9 +291,85 @@ _EXPLAINED_BORROW: Final = _object(
     "One borrow and what caused it.",
 )
 
+_SQRT_FUNCTION: Final = _object(
+    {"type": {"type": "string", "enum": ["sqrt"]}, "base": _DECIMAL, "factor": _DECIMAL},
+    ["type", "base", "factor"],
+    "max(base, factor * sqrt(notional in USD)).",
+)
+
 EXTENSION_SCHEMAS: Final[dict[str, Document]] = {
     "ExplainedBorrows": {"type": "array", "items": _EXPLAINED_BORROW},
+    "MarginModel": _object(
+        {
+            "symbol": _SYMBOL,
+            "imfFunction": _SQRT_FUNCTION,
+            "points": {
+                "type": "array",
+                "description": "40 points per decade, notional $10 to $1,000,000,000 (10^(k/40) to 4 significant "
+                "digits).",
+                "items": _object(
+                    {
+                        "notional": {**_DECIMAL, "description": "Borrow notional in USD."},
+                        "imf": {**_DECIMAL, "description": "Initial margin fraction at that notional."},
+                        "maxLeverage": {
+                            **_DECIMAL,
+                            "nullable": True,
+                            "description": "1 / imf, rounded down to 4 decimals (null for an IMF of 0).",
+                        },
+                    },
+                    ["notional", "imf", "maxLeverage"],
+                ),
+            },
+        },
+        ["symbol", "imfFunction", "points"],
+        "Max initial leverage against a borrow's notional, by the engine's own IMF function.",
+    ),
+    "InterestRateModel": _object(
+        {
+            "symbol": _SYMBOL,
+            "utilization": {**_DECIMAL, "description": "The pool's utilization now."},
+            "borrowInterestRate": {**_DECIMAL, "description": "Borrow APR now."},
+            "lendInterestRate": {**_DECIMAL, "description": "Lend APR now."},
+            "optimalUtilization": _DECIMAL,
+            "maxUtilization": _DECIMAL,
+            "fee": _DECIMAL,
+            "points": {
+                "type": "array",
+                "description": "101 points, utilization 0.00 to 1.00.",
+                "items": _object(
+                    {"utilization": _DECIMAL, "borrowInterestRate": _DECIMAL, "lendInterestRate": _DECIMAL},
+                    ["utilization", "borrowInterestRate", "lendInterestRate"],
+                ),
+            },
+        },
+        [
+            "symbol",
+            "utilization",
+            "borrowInterestRate",
+            "lendInterestRate",
+            "optimalUtilization",
+            "maxUtilization",
+            "fee",
+            "points",
+        ],
+        "Borrow and lend APR against utilization, by the engine's own rate functions.",
+    ),
 }
+
+
+def _model(operation_id: str, summary: str, description: str, schema: str) -> Document:
+    return {
+        "tags": ["Models"],
+        "summary": summary,
+        "description": description,
+        "operationId": operation_id,
+        "parameters": [{"name": "symbol", "in": "query", "required": True, "schema": {"type": "string"}}],
+        "responses": {
+            "200": {"description": "Success.", "content": {JSON: {"schema": _ref(schema)}}},
+            **{code: _error(code) for code in ("400", "500")},
+        },
+    }
+
 
 EXTENSION_OPERATIONS: Final[dict[tuple[str, str], Document]] = {
     ("/api/v1/explain/borrows", "get"): {
@@ -313,13 +389,48 @@ EXTENSION_OPERATIONS: Final[dict[tuple[str, str], Document]] = {
             **{code: _error(code) for code in ("400", "401", "404", "500")},
         },
     },
+    ("/api/v1/models/margin", "get"): _model(
+        "get_margin_model",
+        "Max initial leverage against borrow size (a crossmargin extension).",
+        "For a listed asset, the initial margin fraction of a borrow-lend position and 1 / IMF at notionals "
+        "from $10 to $1,000,000,000, computed by the engine's margin function.",
+        "MarginModel",
+    ),
+    ("/api/v1/models/interestRate", "get"): _model(
+        "get_interest_rate_model",
+        "Borrow and lend APR against utilization (a crossmargin extension).",
+        "For a listed asset, the pool's borrow APR (its rate curve) and lend APR (borrow APR x utilization x "
+        "(1 - fee), rounded down) at utilizations 0.00 to 1.00, and the pool's utilization and rates now.",
+        "InterestRateModel",
+    ),
 }
 
 OUR_TAGS: Final = [
     {"name": "Operator", "description": "The operator API: accounts, deposits, transfers, prices, clock, audit."},
     {"name": "Documentation", "description": "This description and its reading page."},
     {"name": "Explanations", "description": "crossmargin extensions that say why the engine did something."},
+    {"name": "Models", "description": "crossmargin extensions: the margin and interest-rate curves of each asset."},
+    {"name": "Web page", "description": "The web page's HTML shell, served at each of its paths."},
 ]
+
+
+def page_operation(path: str) -> Document:
+    """Return the description of one path of the web page (each serves the same HTML shell)."""
+    return {
+        "tags": ["Web page"],
+        "summary": f"The web page at {path} (one HTML shell; the page routes itself).",
+        "operationId": "get_page" + path.replace("/", "_").rstrip("_"),
+        "responses": {
+            "200": {"description": "Success.", "content": {"text/html; charset=utf-8": {"schema": {"type": "string"}}}}
+        },
+    }
+
+
+def page_operations() -> dict[tuple[str, str], Document]:
+    """Return the operations of every path the web page serves its shell at."""
+    from crossmargin.api.routes.web import PAGE_PATHS  # noqa: PLC0415 -- only when building
+
+    return {(path, "get"): page_operation(path) for path in PAGE_PATHS}
 
 
 def served_routes() -> list[tuple[str, str]]:
@@ -394,16 +505,18 @@ def _backpack_operation(spec: Document, path: str, method: str) -> Document:
 def build(spec: Document, routes: list[tuple[str, str]]) -> Document:
     """Return our description for the served routes, from Backpack's spec and our own operations."""
     paths: dict[str, Document] = {}
+    pages = page_operations()
     for path, method in routes:
         ours = (
             OPERATOR_OPERATIONS.get((path, method))
             or DOCUMENTATION_OPERATIONS.get((path, method))
             or EXTENSION_OPERATIONS.get((path, method))
+            or pages.get((path, method))
         )
         operation = copy.deepcopy(ours) if ours is not None else _backpack_operation(spec, path, method)
         paths.setdefault(path, {})[method] = operation
     served = set(routes)
-    for key in (*OPERATOR_OPERATIONS, *DOCUMENTATION_OPERATIONS, *EXTENSION_OPERATIONS):
+    for key in (*OPERATOR_OPERATIONS, *DOCUMENTATION_OPERATIONS, *EXTENSION_OPERATIONS, *pages):
         if key not in served:
             raise SystemExit(f"{key[1].upper()} {key[0]} is described here but not served")
 

@@ -27,6 +27,7 @@ from crossmargin.api.routes.explain import explain_routes
 from crossmargin.api.routes.liquidation_price import liquidation_price_routes
 from crossmargin.api.routes.market_data import market_data_routes
 from crossmargin.api.routes.markets import market_routes
+from crossmargin.api.routes.models import model_routes
 from crossmargin.api.routes.orders import order_routes
 from crossmargin.api.routes.reads import private_read_routes, public_read_routes
 from crossmargin.api.routes.trading_reads import trading_read_routes
@@ -88,6 +89,7 @@ def create_app(service: Service, admin_token: str, *, risk_monitor: RiskMonitor 
         *stream_routes(context),
         *explain_routes(context),
         *liquidation_price_routes(context),
+        *model_routes(context),
         *web_routes(),
     ]
     return Starlette(
