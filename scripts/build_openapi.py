@@ -354,6 +354,62 @@ EXTENSION_SCHEMAS: Final[dict[str, Document]] = {
         ],
         "Borrow and lend APR against utilization, by the engine's own rate functions.",
     ),
+    "BorrowLendPreview": _object(
+        {
+            "symbol": _SYMBOL,
+            "side": {"$ref": "#/components/schemas/BorrowLendSide"},
+            "quantity": _DECIMAL,
+            "action": {
+                "type": "string",
+                "enum": ["Borrow", "Repay", "Lend", "Redeem"],
+                "description": "What the side does to the position: Lend on a debt repays it, Borrow on a lend "
+                "redeems it.",
+            },
+            "accepted": {"type": "boolean", "description": "Whether `POST /api/v1/borrowLend` would accept it."},
+            "code": {"type": "string", "nullable": True, "description": "The refusal's error code, if refused."},
+            "message": {"type": "string", "nullable": True, "description": "The refusal's message, if refused."},
+            "entryFee": {**_DECIMAL, "description": "Charged at once on a new borrow (interest to the next hour)."},
+            "hourlyInterest": {**_DECIMAL, "description": "The debt's interest in the next full hour after it."},
+            "hourlyLendInterest": {**_DECIMAL, "description": "The lend's interest in the next full hour after it."},
+            "borrowInterestRate": {**_DECIMAL, "description": "The pool's borrow APR after it."},
+            "lendInterestRate": {**_DECIMAL, "description": "The pool's lend APR after it."},
+            "netQuantityAfter": {**_DECIMAL, "description": "The position after it (negative: a debt)."},
+            "netEquityAvailable": _DECIMAL,
+            "netEquityAvailableAfter": _DECIMAL,
+            "marginFraction": {**_DECIMAL, "nullable": True, "description": "Net equity / exposure (null: none)."},
+            "marginFractionAfter": {**_DECIMAL, "nullable": True},
+            "maxBorrowQuantity": {**_DECIMAL, "description": "The most a manual borrow could take now."},
+            "availableQuantity": {**_DECIMAL, "description": "The free spot balance of the asset now."},
+            "estLiquidationPriceAfter": {
+                **_DECIMAL,
+                "nullable": True,
+                "description": "The asset's price at which the subaccount would become liquidatable (null: none).",
+            },
+        },
+        [
+            "symbol",
+            "side",
+            "quantity",
+            "action",
+            "accepted",
+            "code",
+            "message",
+            "entryFee",
+            "hourlyInterest",
+            "hourlyLendInterest",
+            "borrowInterestRate",
+            "lendInterestRate",
+            "netQuantityAfter",
+            "netEquityAvailable",
+            "netEquityAvailableAfter",
+            "marginFraction",
+            "marginFractionAfter",
+            "maxBorrowQuantity",
+            "availableQuantity",
+            "estLiquidationPriceAfter",
+        ],
+        "What `POST /api/v1/borrowLend` would do, computed by the engine and dropped.",
+    ),
 }
 
 
@@ -386,6 +442,31 @@ EXTENSION_OPERATIONS: Final[dict[tuple[str, str], Document]] = {
         ],
         "responses": {
             "200": {"description": "Success.", "content": {JSON: {"schema": _ref("ExplainedBorrows")}}},
+            **{code: _error(code) for code in ("400", "401", "404", "500")},
+        },
+    },
+    ("/api/v1/borrowLend/preview", "get"): {
+        "tags": ["Borrow Lend"],
+        "summary": "Preview a borrow, repay, lend or redeem (a crossmargin extension).",
+        "description": "**Instruction:** `borrowLendPreview`\n\nRuns what `POST /api/v1/borrowLend` would do with "
+        "the same parameters in a transaction that is never committed: its refusal (`accepted: false`, with the "
+        "code and message the POST would answer) or its entry fee, next hour's interest, the pool's rates and the "
+        "margin figures after it. Malformed input is a 400 as for the POST.",
+        "operationId": "get_borrow_lend_preview",
+        "security": SIGNED,
+        "parameters": [
+            {"name": "symbol", "in": "query", "required": True, "schema": {"type": "string"}},
+            {
+                "name": "side",
+                "in": "query",
+                "required": True,
+                "schema": {"$ref": "#/components/schemas/BorrowLendSide"},
+            },
+            {"name": "quantity", "in": "query", "required": True, "schema": _DECIMAL},
+            WINDOW_PARAMETER,
+        ],
+        "responses": {
+            "200": {"description": "Success.", "content": {JSON: {"schema": _ref("BorrowLendPreview")}}},
             **{code: _error(code) for code in ("400", "401", "404", "500")},
         },
     },

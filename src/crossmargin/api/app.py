@@ -22,6 +22,7 @@ from crossmargin.api.inputs import InputError
 from crossmargin.api.responses import error_response
 from crossmargin.api.routes.admin import admin_routes
 from crossmargin.api.routes.borrow_lend import borrow_lend_routes
+from crossmargin.api.routes.borrow_lend_preview import borrow_lend_preview_routes
 from crossmargin.api.routes.docs import docs_routes
 from crossmargin.api.routes.explain import explain_routes
 from crossmargin.api.routes.liquidation_price import liquidation_price_routes
@@ -82,6 +83,7 @@ def create_app(service: Service, admin_token: str, *, risk_monitor: RiskMonitor 
         *docs_routes(context),
         *private_read_routes(context),
         *borrow_lend_routes(context),
+        *borrow_lend_preview_routes(context),
         *admin_routes(context),
         *market_data_routes(context),
         *order_routes(context),
