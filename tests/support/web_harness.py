@@ -41,3 +41,19 @@ class Server:
     def prices(self, prices: dict[str, str]) -> None:
         """Set index prices."""
         self.operator("POST", "/admin/v1/prices", {"prices": prices})
+
+
+def sign_in(page: Any, account: dict[str, Any], *, remember: bool = False) -> None:
+    """Sign the page in through the sign-in dialog with the account's pasted API key and secret."""
+    from playwright.sync_api import expect  # noqa: PLC0415 -- only browser tests import this helper
+
+    page.get_by_test_id("session-button").click()
+    dialog = page.get_by_test_id("session-dialog")
+    dialog.get_by_role("tab", name="Paste keys").click()
+    dialog.get_by_label("API key").fill(account["apiKey"])
+    dialog.get_by_label("API secret").fill(account["apiSecret"])
+    if remember:
+        dialog.get_by_label("Remember on this device").check()
+    dialog.get_by_role("button", name="Sign in", exact=True).click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("session-label")).not_to_be_empty()

@@ -1,1 +1,198 @@
-// placeholder
+// @ts-check
+/**
+ * The page's entry: builds the shared context (API client, session, change feed, toasts), the
+ * navigation and the router. Pages are ES modules loaded on demand; each exports
+ * `mount(root, ctx)` and may return a cleanup. Links inside the page never reload it.
+ */
+
+import { createApi } from "./api.js";
+import { fill, h } from "./dom.js";
+import { time } from "./format.js";
+import { connectLive } from "./live.js";
+import { createSession } from "./session.js";
+import { createSignInDialog, messageOf } from "./signin.js";
+
+/** @typedef {"engine" | "session" | "poll"} ChangeReason */
+/**
+ * @typedef {object} Ctx
+ * @property {import("./api.js").Api} api
+ * @property {import("./session.js").SessionState} session
+ * @property {(fn: (reason: ChangeReason) => void) => () => void} onChange
+ * @property {(text: string, kind?: "info" | "error") => void} notify
+ * @property {() => void} signIn opens the sign-in dialog
+ */
+/** @typedef {{title: string, nav: string, load: () => Promise<any>}} Route */
+
+const ENGINE_DEBOUNCE_MS = 100;
+const POLL_MS = 15_000;
+const TOAST_MS = 6_000;
+
+/** @type {Record<string, Route>} */
+const ROUTES = {
+  "/": { title: "Lend", nav: "lend", load: () => import("./lend.js") },
+  "/lend": { title: "Lend", nav: "lend", load: () => import("./lend.js") },
+  "/models/margin": { title: "Margin models", nav: "models", load: () => import("./models.js") },
+  "/futures": { title: "Futures", nav: "futures", load: () => import("./futures.js") },
+  "/spot": { title: "Spot", nav: "spot", load: () => import("./spot.js") },
+};
+
+const root = /** @type {HTMLElement} */ (document.getElementById("main"));
+const toasts = /** @type {HTMLElement} */ (document.getElementById("toasts"));
+const clock = /** @type {HTMLElement} */ (document.querySelector('[data-testid="engine-time"]'));
+const sessionLabel = /** @type {HTMLElement} */ (document.querySelector('[data-testid="session-label"]'));
+const sessionButton = /** @type {HTMLButtonElement} */ (document.querySelector('[data-testid="session-button"]'));
+
+/** @param {string} text @param {"info" | "error"} [kind] */
+function notify(text, kind = "info") {
+  const toast = h("div", { class: `toast ${kind}`, text });
+  toasts.append(toast);
+  setTimeout(() => toast.remove(), kind === "error" ? TOAST_MS * 2 : TOAST_MS);
+}
+
+const session = createSession();
+const api = createApi({ signer: session.signer, adminToken: session.adminToken });
+const openSignIn = createSignInDialog(session, api, notify);
+
+/** @type {Set<(reason: ChangeReason) => void>} */
+const listeners = new Set();
+/** @param {ChangeReason} reason */
+function emit(reason) {
+  for (const fn of [...listeners]) {
+    try {
+      fn(reason);
+    } catch (error) {
+      notify(messageOf(error), "error");
+    }
+  }
+}
+
+let engineNow = 0;
+/** @param {number} ms */
+function showEngineTime(ms) {
+  if (!Number.isFinite(ms) || ms < engineNow) return;
+  engineNow = ms;
+  clock.textContent = time(ms);
+  clock.setAttribute("datetime", new Date(ms).toISOString());
+}
+/** The engine's own clock (manual in demos), read from the pools' timestamp: /api/v1/time is wall time. */
+async function refreshClock() {
+  try {
+    const pools = await api.get("/api/v1/borrowLend/markets");
+    if (Array.isArray(pools) && pools[0]?.timestamp) showEngineTime(Date.parse(pools[0].timestamp));
+  } catch {
+    clock.textContent = "offline";
+  }
+}
+listeners.add(refreshClock);
+
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let engineTimer;
+connectLive((update) => {
+  if (typeof update.T === "number") showEngineTime(update.T);
+  if (engineTimer === undefined) {
+    engineTimer = setTimeout(() => {
+      engineTimer = undefined;
+      emit("engine");
+    }, ENGINE_DEBOUNCE_MS);
+  }
+});
+setInterval(() => document.visibilityState === "visible" && emit("poll"), POLL_MS);
+document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && emit("poll"));
+
+function renderSession() {
+  const state = session.state;
+  sessionLabel.textContent = !state.signedIn ? "" : state.subaccountId === null ? `Key ${String(state.apiKey).slice(0, 8)}…` : `Subaccount #${state.subaccountId}`;
+  sessionButton.textContent = state.signedIn ? "Account" : "Log in";
+}
+session.onChange(() => {
+  renderSession();
+  emit("session");
+});
+sessionButton.addEventListener("click", openSignIn);
+
+/** @type {Ctx} */
+const ctx = {
+  api,
+  get session() {
+    return session.state;
+  },
+  onChange(fn) {
+    listeners.add(fn);
+    return () => listeners.delete(fn);
+  },
+  notify,
+  signIn: openSignIn,
+};
+
+/** @type {(() => void) | null} */
+let cleanup = null;
+let generation = 0;
+
+/** A context for one mounted page: its change listeners end with it. */
+function pageContext() {
+  /** @type {Set<() => void>} */
+  const owned = new Set();
+  /** @type {Ctx} */
+  const scoped = Object.create(ctx, {
+    onChange: {
+      value: (/** @type {(reason: ChangeReason) => void} */ fn) => {
+        const off = ctx.onChange(fn);
+        owned.add(off);
+        return () => (off(), owned.delete(off));
+      },
+    },
+  });
+  return { scoped, end: () => owned.forEach((off) => off()) };
+}
+
+async function route() {
+  const mine = ++generation;
+  cleanup?.();
+  cleanup = null;
+  const path = location.pathname.replace(/(.)\/$/, "$1");
+  const found = ROUTES[path];
+  document.querySelectorAll("[data-nav]").forEach((link) => {
+    if (link.getAttribute("data-nav") === found?.nav) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  });
+  if (!found) {
+    document.title = "Not found · crossmargin";
+    fill(root, h("div", { class: "notice" }, h("h1", { text: "Page not found" }), h("a", { href: "/lend", text: "Go to Lend" })));
+    return;
+  }
+  document.title = `${found.title} · crossmargin`;
+  fill(root, h("p", { class: "loading", text: "Loading…" }));
+  let page;
+  try {
+    page = await found.load();
+  } catch (error) {
+    if (mine === generation) fill(root, h("div", { class: "notice", role: "alert" }, h("h1", { text: `The ${found.title} page could not be loaded` }), h("p", { text: "Reload to try again. " + messageOf(error) })));
+    return;
+  }
+  if (mine !== generation) return;
+  const { scoped, end } = pageContext();
+  fill(root);
+  try {
+    const own = page.mount(root, scoped);
+    cleanup = () => (end(), typeof own === "function" && own());
+  } catch (error) {
+    end();
+    fill(root, h("div", { class: "notice", role: "alert" }, h("h1", { text: `The ${found.title} page failed to start` }), h("p", { text: messageOf(error) })));
+  }
+}
+
+document.addEventListener("click", (event) => {
+  const link = event.target instanceof Element ? event.target.closest("a[href]") : null;
+  if (!(link instanceof HTMLAnchorElement) || event.defaultPrevented || event.button !== 0) return;
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey || link.target || link.origin !== location.origin) return;
+  if (!(link.pathname in ROUTES)) return;
+  event.preventDefault();
+  if (link.pathname !== location.pathname) history.pushState(null, "", link.pathname);
+  route();
+});
+window.addEventListener("popstate", route);
+
+renderSession();
+refreshClock();
+route();
+session.restore().then((why) => why && notify(why, "error"));

@@ -1,0 +1,117 @@
+// @ts-check
+/**
+ * The page's HTTP client: public GETs, signed requests (Backpack ED25519) and operator requests.
+ * Every non-2xx answer throws an ApiError carrying the server's `code` and `message`.
+ */
+
+import { signingText } from "./signing.js";
+
+const WINDOW_MS = 10_000;
+
+export class ApiError extends Error {
+  /**
+   * @param {number} status HTTP status (0 when the server could not be reached)
+   * @param {string} code
+   * @param {string} message
+   */
+  constructor(status, code, message) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** @typedef {Record<string, unknown>} Params */
+/** @typedef {import("./signing.js").Signer} Signer */
+/**
+ * @typedef {object} Api
+ * @property {(path: string, params?: Params) => Promise<any>} get
+ * @property {(instruction: string, method: string, path: string, params?: Params) => Promise<any>} signed
+ * @property {(method: string, path: string, body?: unknown) => Promise<any>} admin
+ */
+
+/**
+ * @param {string} path
+ * @param {Params} [params]
+ * @returns {string}
+ */
+export function withQuery(path, params) {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params ?? {})) {
+    if (value !== undefined && value !== null) query.append(key, String(value));
+  }
+  const text = query.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+/**
+ * Send a request; return its JSON (or text, or null for an empty body).
+ * @param {string} url
+ * @param {RequestInit} init
+ * @returns {Promise<any>}
+ */
+async function send(url, init) {
+  let response;
+  try {
+    response = await fetch(url, init);
+  } catch {
+    throw new ApiError(0, "NETWORK", "The server cannot be reached");
+  }
+  const text = await response.text();
+  let body = null;
+  if (text) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
+  }
+  if (!response.ok) {
+    const code = body && typeof body === "object" && body.code ? String(body.code) : `HTTP_${response.status}`;
+    const message = body && typeof body === "object" && body.message ? String(body.message) : `${response.status} ${response.statusText}`;
+    throw new ApiError(response.status, code, message);
+  }
+  return body;
+}
+
+/**
+ * @param {{signer: () => Signer | null, adminToken: () => string | null}} credentials
+ * @returns {Api}
+ */
+export function createApi(credentials) {
+  let lastTimestamp = 0;
+  /** A fresh timestamp per request: ED25519 is deterministic and the server refuses a replayed signature. */
+  const timestamp = () => (lastTimestamp = Math.max(Date.now(), lastTimestamp + 1));
+  return {
+    get: (path, params) => send(withQuery(path, params), { headers: { Accept: "application/json" } }),
+    async signed(instruction, method, path, params = {}) {
+      const signer = credentials.signer();
+      if (!signer) throw new ApiError(401, "UNAUTHORIZED", "Sign in first");
+      const upper = method.toUpperCase();
+      const ts = timestamp();
+      const headers = /** @type {Record<string, string>} */ ({
+        "X-API-Key": signer.apiKey,
+        "X-Signature": await signer.sign(signingText(instruction, params, ts, WINDOW_MS)),
+        "X-Timestamp": String(ts),
+        "X-Window": String(WINDOW_MS),
+        Accept: "application/json",
+      });
+      if (upper === "GET" || (upper === "DELETE" && Object.keys(params).length === 0)) {
+        return send(withQuery(path, params), { method: upper, headers });
+      }
+      headers["Content-Type"] = "application/json";
+      return send(path, { method: upper, headers, body: JSON.stringify(params) });
+    },
+    async admin(method, path, body) {
+      const token = credentials.adminToken();
+      if (!token) throw new ApiError(401, "UNAUTHORIZED", "Connect as the operator first");
+      const upper = method.toUpperCase();
+      /** @type {Record<string, string>} */
+      const headers = { Authorization: `Bearer ${token}`, Accept: "application/json" };
+      if (upper === "GET") return send(path, { headers });
+      headers["Content-Type"] = "application/json";
+      return send(path, { method: upper, headers, body: JSON.stringify(body ?? {}) });
+    },
+  };
+}

@@ -1,0 +1,57 @@
+// @ts-check
+/** Tiny DOM builders: elements from data, never from HTML strings, so server text is always escaped. */
+
+/** @typedef {string | number | Node | null | undefined | false} Child */
+/** @typedef {Record<string, unknown>} Attrs */
+
+/**
+ * Build an element. attrs: `class`, `text`, `on<Event>` (a listener), `aria-*`, `data-*` and any
+ * other attribute; `true` sets an empty attribute, `false`/`null`/`undefined` leave it out.
+ * @param {string} tag
+ * @param {Attrs | null} [attrs]
+ * @param {...(Child | Child[])} children
+ * @returns {HTMLElement}
+ */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs ?? {})) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name === "text") el.textContent = String(value);
+    else if (name === "class") el.className = String(value);
+    else if (name.startsWith("on") && typeof value === "function") {
+      el.addEventListener(name.slice(2).toLowerCase(), /** @type {EventListener} */ (value));
+    } else el.setAttribute(name, value === true ? "" : String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+/**
+ * Append children (strings become text nodes; nested arrays are flattened; empty ones are skipped).
+ * @param {Element} el
+ * @param {(Child | Child[])[]} children
+ */
+export function append(el, children) {
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/**
+ * Remove every child of an element.
+ * @param {Element} el
+ */
+export function clear(el) {
+  el.replaceChildren();
+}
+
+/**
+ * Replace an element's children.
+ * @param {Element} el
+ * @param {...(Child | Child[])} children
+ */
+export function fill(el, ...children) {
+  clear(el);
+  append(el, children);
+}

@@ -1,0 +1,137 @@
+// @ts-check
+/**
+ * Exact display of the server's decimal strings. Money is never turned into a float: digits are
+ * moved and cut as text (BigInt where a rounding is needed). Anything that is not a plain decimal
+ * string is shown as "—".
+ */
+
+const DASH = "—";
+const PLAIN = /^(-?)(\d+)(?:\.(\d+))?$/;
+
+/**
+ * @typedef {{negative: boolean, whole: string, fraction: string}} Parts
+ */
+
+/**
+ * @param {unknown} value
+ * @returns {Parts | null}
+ */
+function parse(value) {
+  if (typeof value !== "string" && typeof value !== "number" && typeof value !== "bigint") return null;
+  const match = PLAIN.exec(String(value).trim());
+  if (!match) return null;
+  const whole = match[2].replace(/^0+(?=\d)/, "");
+  const fraction = match[3] ?? "";
+  const zero = /^0*$/.test(whole + fraction);
+  return { negative: match[1] === "-" && !zero, whole, fraction };
+}
+
+/**
+ * Round a decimal to `digits` places (half away from zero when `mode` is "half", else toward zero).
+ * @param {Parts} parts
+ * @param {number} digits
+ * @param {"half" | "down"} mode
+ * @returns {Parts}
+ */
+function round(parts, digits, mode) {
+  if (parts.fraction.length <= digits) return { ...parts, fraction: parts.fraction.padEnd(digits, "0") };
+  const kept = BigInt(parts.whole + parts.fraction.slice(0, digits));
+  const carry = mode === "half" && parts.fraction[digits] >= "5" ? 1n : 0n;
+  const text = (kept + carry).toString().padStart(digits + 1, "0");
+  const whole = text.slice(0, text.length - digits);
+  const fraction = text.slice(text.length - digits);
+  const zero = /^0*$/.test(whole + fraction);
+  return { negative: parts.negative && !zero, whole, fraction };
+}
+
+/**
+ * @param {string} whole
+ * @returns {string}
+ */
+function group(whole) {
+  return whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+/**
+ * @param {Parts} parts
+ * @param {string} [prefix]
+ * @returns {string}
+ */
+function render(parts, prefix = "") {
+  const fraction = parts.fraction ? `.${parts.fraction}` : "";
+  return `${parts.negative ? "-" : ""}${prefix}${group(parts.whole)}${fraction}`;
+}
+
+/**
+ * Move the decimal point `shift` places to the right (exactly, as text).
+ * @param {Parts} parts
+ * @param {number} shift
+ * @returns {Parts}
+ */
+function shifted(parts, shift) {
+  const fraction = parts.fraction.padEnd(shift, "0");
+  const whole = (parts.whole + fraction.slice(0, shift)).replace(/^0+(?=\d)/, "");
+  return { ...parts, whole, fraction: fraction.slice(shift) };
+}
+
+/**
+ * An amount with thousands separators: every digit the server sent, or at most `maxDecimals`
+ * (cut toward zero, never rounded up), without trailing zeros.
+ * amount("1234567.891") → "1,234,567.891"; amount("1.23456789", 4) → "1.2345".
+ * @param {unknown} value
+ * @param {number} [maxDecimals]
+ * @returns {string}
+ */
+export function amount(value, maxDecimals) {
+  let parts = parse(value);
+  if (!parts) return DASH;
+  if (maxDecimals !== undefined) parts = round(parts, maxDecimals, "down");
+  const fraction = parts.fraction.replace(/0+$/, "");
+  return render({ ...parts, fraction, negative: parts.negative && !/^0*$/.test(parts.whole + fraction) });
+}
+
+/**
+ * A rate as a percentage with `digits` decimals (rounded half away from zero): "0.0512" → "5.12%".
+ * @param {unknown} value
+ * @param {number} [digits]
+ * @returns {string}
+ */
+export function percent(value, digits = 2) {
+  const parts = parse(value);
+  if (!parts) return DASH;
+  return `${render(round(shifted(parts, 2), digits, "half"))}%`;
+}
+
+/**
+ * US dollars with cents (rounded half away from zero): "1234.567" → "$1,234.57", "-5" → "-$5.00".
+ * @param {unknown} value
+ * @returns {string}
+ */
+export function usd(value) {
+  const parts = parse(value);
+  if (!parts) return DASH;
+  return render(round(parts, 2, "half"), "$");
+}
+
+/**
+ * A leverage: at most `digits` decimals (cut toward zero), no trailing zeros: "4.1299" → "4.12×", "10" → "10×".
+ * @param {unknown} value
+ * @param {number} [digits]
+ * @returns {string}
+ */
+export function leverage(value, digits = 2) {
+  const text = amount(value, digits);
+  return text === DASH ? DASH : `${text}×`;
+}
+
+/**
+ * A moment in UTC: 1767225600000 → "2026-01-01 00:00:00 UTC". Accepts epoch ms or an ISO string.
+ * @param {unknown} value
+ * @returns {string}
+ */
+export function time(value) {
+  const naive = typeof value === "string" && /^\d{4}-\d\d-\d\dT[\d:.]+$/.test(value);
+  const ms = typeof value === "string" && !/^\d+$/.test(value) ? Date.parse(naive ? `${value}Z` : value) : Number(value);
+  if (value === null || value === undefined || value === "" || !Number.isFinite(ms)) return DASH;
+  return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
