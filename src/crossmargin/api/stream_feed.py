@@ -6,6 +6,9 @@ messages need across batches (each book's last depth update id, the 24-hour fill
 perp position's last size) and builds only the messages someone follows (`wants`), then hands
 them to `deliver` (which must not block: the hub posts them to its event loop).
 
+`engine.update` (ours) says, once per batch, what kinds of thing changed besides orders, trades and
+books, so a page knows to refetch.
+
 Topics: a public stream's topic is its name (`depth.BTC_USDC`); a private stream's topic is its
 name and the subaccount, `account.orderUpdate@7`, so one subaccount never sees another's events.
 """
@@ -17,12 +20,15 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from crossmargin.api.stream_messages import (
+    ENGINE_UPDATE,
     DepthUpdate,
     Level,
     MarkPrice,
     PositionContext,
     balance_data,
     depth_data,
+    engine_update_data,
+    engine_update_kinds,
     fill_data,
     mark_price_data,
     order_data,
@@ -139,6 +145,10 @@ class StreamFeed:
         for event in batch.events:
             self._take(work, event)
         self._finish(work)
+        if self._wants(ENGINE_UPDATE):
+            kinds = engine_update_kinds(batch.events)
+            if kinds:
+                work.out.append((ENGINE_UPDATE, ENGINE_UPDATE, engine_update_data(batch.now_ms, kinds)))
         if work.out:
             self._deliver(work.out)
 

@@ -35,6 +35,11 @@ Backpack's stream documentation and the captures and parser in ccxt 4.5.90's `cc
   as Backpack sends when it has none), `f` IMF, `M` mark price, `m` MMF, `q` net quantity
   (signed), `Q` net exposure quantity (absolute), `n` net exposure notional, `i` position id,
   `p` realized PnL, `P` unrealized PnL, `T`.
+- `engine.update` (a crossmargin extension, public): `e` "engineUpdate", `E` (µs) and `T` (engine
+  time in **milliseconds**, as `GET /admin/v1/clock` reports it), `k` the sorted kinds of change in
+  the batch (`engine_update_kinds`). One message per durable batch that changed anything but
+  orders, trades and books, so a page refetches what it shows; a Tick that charged nothing is
+  "clock".
 - `account.balanceUpdate`: not in Backpack's published documentation; ccxt 4.5.90 parses `e`
   "balanceUpdate", `a` asset, `A` available, `L` locked, `S` staked. We send those (staked "0")
   and add, in the same style, `l` lent and `b` borrowed (debt), `E`, `T`: absolute values after the
@@ -43,12 +48,39 @@ Backpack's stream documentation and the captures and parser in ccxt 4.5.90's `cc
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
 from crossmargin.api.views.common import JsonObject, JsonValue
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.collateral import value_up
+from crossmargin.core.events import (
+    AccountCreated,
+    AssetsConfigured,
+    AutoDeleveraged,
+    Backstopped,
+    BorrowLendMoved,
+    Deposited,
+    EntryFeeCharged,
+    Event,
+    FundingPaid,
+    InterestCharged,
+    LendIndexCut,
+    LiquidationFinished,
+    LiquidationStarted,
+    LiquidationStepped,
+    MarketsConfigured,
+    MarkPricesSet,
+    PerpMarksSet,
+    PerpPositionChanged,
+    SettingsUpdated,
+    Settled,
+    ShortfallCovered,
+    SubaccountCreated,
+    Transferred,
+    Withdrew,
+)
 from crossmargin.core.margin import Holding, compute_margin_fraction
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import WAD, format_scaled
@@ -66,6 +98,35 @@ POSITION_OPENED: Final = "positionOpened"
 POSITION_ADJUSTED: Final = "positionAdjusted"
 POSITION_CLOSED: Final = "positionClosed"
 
+ENGINE_UPDATE: Final = "engine.update"
+CLOCK: Final = "clock"
+# The kind of change each event is, for `engine.update`; orders, trades and books are left out.
+UPDATE_KINDS: Final[dict[type, str]] = {
+    AssetsConfigured: "config",
+    MarketsConfigured: "config",
+    AccountCreated: "accounts",
+    SubaccountCreated: "accounts",
+    Deposited: "deposit",
+    Withdrew: "withdrawal",
+    Transferred: "transfer",
+    BorrowLendMoved: "borrowLend",
+    EntryFeeCharged: "borrowLend",
+    InterestCharged: "interest",
+    SettingsUpdated: "settings",
+    MarkPricesSet: "prices",
+    PerpMarksSet: "prices",
+    PerpPositionChanged: "position",
+    Settled: "settlement",
+    ShortfallCovered: "settlement",
+    FundingPaid: "funding",
+    LiquidationStarted: "liquidation",
+    LiquidationStepped: "liquidation",
+    LiquidationFinished: "liquidation",
+    Backstopped: "liquidation",
+    AutoDeleveraged: "liquidation",
+    LendIndexCut: "liquidation",
+}
+
 Level = tuple[int, int]
 """A price level: (price WAD, total quantity in base atoms)."""
 
@@ -73,6 +134,29 @@ Level = tuple[int, int]
 def micros(ms: int) -> int:
     """Return milliseconds as Backpack's microsecond timestamps."""
     return ms * MICROS_PER_MS
+
+
+def engine_update_kinds(events: Iterable[Event]) -> list[str]:
+    """Return the sorted kinds of change among a batch's events; "clock" for a batch without events.
+
+    An hour charged ("interest") also counts as "clock": the engine's hour moved on.
+    """
+    kinds: set[str] = set()
+    empty = True
+    for event in events:
+        empty = False
+        kind = UPDATE_KINDS.get(type(event))
+        if kind is not None:
+            kinds.add(kind)
+    if empty or "interest" in kinds:
+        kinds.add(CLOCK)
+    return sorted(kinds)
+
+
+def engine_update_data(now_ms: int, kinds: list[str]) -> JsonObject:
+    """Return an `engine.update` message: what kinds of thing changed, and the engine's time."""
+    listed: list[JsonValue] = [*kinds]
+    return {"e": "engineUpdate", "E": micros(now_ms), "T": now_ms, "k": listed}
 
 
 def price_text(price_wad: int) -> str:

@@ -4,7 +4,7 @@ A client sends `{"method": "SUBSCRIBE", "params": ["depth.BTC_USDC", ...]}`; pri
 (`account.*`) need `"signature": [apiKey, signature, timestamp, window]`, an ED25519 signature of
 `instruction=subscribe&timestamp=<ms>&window=<ms>` exactly as ccxt and Backpack's own clients send
 it, checked by `crossmargin.api.auth`. Public streams are `depth.`, `trade.`, `ticker.` and
-`markPrice.` followed by a listed market; private ones are `account.orderUpdate`,
+`markPrice.` followed by a listed market, and `engine.update` (ours); private ones are `account.orderUpdate`,
 `account.positionUpdate` (each optionally `.<market>`) and `account.balanceUpdate`.
 `account.rfqUpdate[.<market>]` is accepted and stays silent (there are no RFQs here), because ccxt
 subscribes to it alongside the order updates. An optional `"id"` (our addition, as in other
@@ -24,6 +24,7 @@ from crossmargin.api.auth import AuthError, authenticate, parse_signed_headers, 
 from crossmargin.api.views.common import JsonValue
 
 PUBLIC_PREFIXES: Final = ("depth", "trade", "ticker", "markPrice")
+PUBLIC_WHOLE: Final = ("engine.update",)
 PRIVATE_PER_MARKET: Final = ("account.orderUpdate", "account.positionUpdate", "account.rfqUpdate")
 PRIVATE_ACCOUNT_WIDE: Final = ("account.balanceUpdate", *PRIVATE_PER_MARKET)
 SILENT: Final = "account.rfqUpdate"
@@ -95,7 +96,7 @@ def is_private(stream: str) -> bool:
 
 def check_stream(stream: str, markets: frozenset[str] | set[str]) -> None:
     """Refuse a stream name we do not serve, naming what we do."""
-    if stream in PRIVATE_ACCOUNT_WIDE:
+    if stream in PRIVATE_ACCOUNT_WIDE or stream in PUBLIC_WHOLE:
         return
     prefix, _, market = stream.rpartition(".")
     if (prefix in PUBLIC_PREFIXES or prefix in PRIVATE_PER_MARKET) and market in markets:
@@ -103,7 +104,8 @@ def check_stream(stream: str, markets: frozenset[str] | set[str]) -> None:
     raise StreamRequestError(
         UNKNOWN_STREAM,
         f"Unknown stream {stream!r}: use depth.<symbol>, trade.<symbol>, ticker.<symbol>, markPrice.<symbol> "
-        "or account.orderUpdate, account.positionUpdate, account.balanceUpdate, with a listed market symbol",
+        "with a listed market symbol, engine.update, "
+        "or account.orderUpdate[.<symbol>], account.positionUpdate[.<symbol>], account.balanceUpdate",
     )
 
 
