@@ -32,7 +32,7 @@ export function h(tag, attrs, ...children) {
  * @param {(Child | Child[])[]} children
  */
 export function append(el, children) {
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -54,4 +54,38 @@ export function clear(el) {
 export function fill(el, ...children) {
   clear(el);
   append(el, children);
+}
+
+/**
+ * Give focus back to whatever opened a dialog when it closes.
+ * @param {HTMLDialogElement} dialog
+ */
+export function returnFocusOnClose(dialog) {
+  /** @type {HTMLElement | null} */
+  let opener = null;
+  const showModal = dialog.showModal.bind(dialog);
+  dialog.showModal = () => {
+    opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    showModal();
+  };
+  dialog.addEventListener("close", () => opener?.isConnected && opener.focus());
+}
+
+/** @typedef {{label: string, num?: boolean}} Column */
+/** @typedef {{testid?: string, cells: (Child | Child[])[]}} Row */
+
+/**
+ * A data table: a header row of `columns`, one row per `rows` item (numeric columns right-aligned),
+ * or one line saying `empty` when there are no rows.
+ * @param {Column[]} columns
+ * @param {Row[]} rows
+ * @param {string} [empty]
+ * @returns {HTMLElement}
+ */
+export function table(columns, rows, empty = "Nothing yet.") {
+  const head = h("tr", null, columns.map((c) => h("th", { scope: "col", class: c.num ? "num" : null, text: c.label })));
+  const body = rows.length
+    ? rows.map((row) => h("tr", { "data-testid": row.testid }, row.cells.map((cell, i) => h("td", { class: columns[i]?.num ? "num" : null }, cell))))
+    : [h("tr", null, h("td", { class: "empty", colspan: String(columns.length), text: empty }))];
+  return h("table", { class: "table" }, h("thead", null, head), h("tbody", null, body));
 }

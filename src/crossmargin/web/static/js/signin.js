@@ -5,25 +5,10 @@
  */
 
 import { ApiError } from "./api.js";
-import { fill, h } from "./dom.js";
+import { fill, h, returnFocusOnClose } from "./dom.js";
 
 /** @typedef {import("./session.js").Session} Session */
 /** @typedef {import("./api.js").Api} Api */
-
-/**
- * Give focus back to whatever opened a dialog when it closes.
- * @param {HTMLDialogElement} dialog
- */
-export function returnFocusOnClose(dialog) {
-  /** @type {HTMLElement | null} */
-  let opener = null;
-  const showModal = dialog.showModal.bind(dialog);
-  dialog.showModal = () => {
-    opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
-    showModal();
-  };
-  dialog.addEventListener("close", () => opener?.isConnected && opener.focus());
-}
 
 /**
  * @param {unknown} error
