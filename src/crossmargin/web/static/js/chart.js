@@ -40,14 +40,14 @@ const SVG = "http://www.w3.org/2000/svg";
  * @property {(y: number) => string} yTick
  * @property {string} xTitle
  * @property {string} yTitle
- * @property {number} [width]                   viewBox size; the svg scales to its box
- * @property {number} [height]
+ * @property {number} [height]                  at most this tall (px); the width follows the container
  *
  * @typedef {Object} Chart
  * @property {HTMLElement} element              a <figure> holding the svg, the tooltip and the legend
  * @property {(data: ChartData) => void} update
  * @property {(index: number | null) => void} select   move the cursor (null hides it)
  * @property {() => number | null} selected
+ * @property {() => void} destroy                stop following the container's size
  */
 
 /**
@@ -167,12 +167,11 @@ const KEY_STEPS = /** @type {Record<string, (i: number, last: number) => number>
  * @returns {Chart}
  */
 export function lineChart(options) {
-  const width = options.width ?? 720;
-  const height = options.height ?? 300;
+  let width = 720;
+  let height = options.height ?? 300;
   const box = { left: 64, right: width - 20, top: 28, bottom: height - 44 };
   const svg = /** @type {SVGSVGElement} */ (
     svgEl("svg", {
-      viewBox: `0 0 ${width} ${height}`,
       role: "img",
       tabindex: 0,
       class: "chart-svg",
@@ -187,13 +186,7 @@ export function lineChart(options) {
     rules: svgEl("g", { class: "chart-rules" }),
     cursor: svgEl("g", { class: "chart-cursor", visibility: "hidden" }),
   };
-  const plot = svgEl("rect", {
-    class: "chart-plot",
-    x: box.left,
-    y: box.top,
-    width: box.right - box.left,
-    height: box.bottom - box.top,
-  });
+  const plot = svgEl("rect", { class: "chart-plot" });
   svg.append(plot, layers.grid, layers.axes, layers.series, layers.rules, layers.cursor);
   const tooltip = document.createElement("div");
   tooltip.className = "chart-tooltip";
@@ -214,8 +207,20 @@ export function lineChart(options) {
   /** @type {number | null} */
   let cursor = null;
 
+  /** Size the drawing to the figure's width (1 unit = 1 CSS pixel, so text keeps its size). */
+  function layout() {
+    width = Math.max(280, Math.round(figure.clientWidth || 720));
+    height = Math.min(options.height ?? 300, Math.max(220, Math.round(width * 0.45)));
+    Object.assign(box, { right: width - 20, bottom: height - 44 });
+    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    for (const [name, value] of Object.entries({ x: box.left, y: box.top, width: box.right - box.left, height: box.bottom - box.top })) {
+      plot.setAttribute(name, String(value));
+    }
+  }
+
   /** @param {ChartData} next */
   function draw(next) {
+    layout();
     const { xs } = next;
     const x0 = xs[0];
     const x1 = xs[xs.length - 1];
@@ -253,9 +258,11 @@ export function lineChart(options) {
   function drawGrid(xTicks, yTicks, xScale) {
     const grid = [];
     const labels = [];
-    for (const t of xTicks) {
+    const every = Math.ceil((xTicks.length * 52) / (box.right - box.left)); // label every n-th tick when crowded
+    for (const [i, t] of xTicks.entries()) {
       const x = px(xScale.map(t));
       grid.push(svgEl("line", { x1: x, x2: x, y1: box.top, y2: box.bottom }));
+      if (i % every !== 0) continue;
       const label = svgEl("text", { x, y: box.bottom + 18, "text-anchor": "middle" });
       label.textContent = options.xTick(t);
       labels.push(label);
@@ -320,15 +327,18 @@ export function lineChart(options) {
     placeTooltip(x, yScale.map(data.series[0].ys[cursor]));
   }
 
-  /** Put the tooltip beside the cursor point, on the side with room. @param {number} x @param {number} y */
+  /** Put the tooltip beside the cursor point, on the side with room, inside the figure. @param {number} x @param {number} y */
   function placeTooltip(x, y) {
     const frame = svg.getBoundingClientRect();
     const origin = figure.getBoundingClientRect();
     const scale = frame.width / width || 1;
-    const flip = x > (box.left + box.right) / 2;
-    tooltip.style.left = `${frame.left - origin.left + x * scale}px`;
-    tooltip.style.top = `${frame.top - origin.top + Math.max(box.top, y - 40) * scale}px`;
-    tooltip.style.transform = flip ? "translateX(calc(-100% - 12px))" : "translateX(12px)";
+    const at = frame.left - origin.left + x * scale;
+    const room = figure.clientWidth;
+    const wide = tooltip.offsetWidth;
+    let left = at + 12;
+    if (left + wide > room) left = at - 12 - wide;
+    tooltip.style.left = `${Math.max(0, Math.min(left, room - wide))}px`;
+    tooltip.style.top = `${frame.top - origin.top + Math.max(box.top, y - 44) * scale}px`;
   }
 
   /** @param {PointerEvent} event */
@@ -364,6 +374,13 @@ export function lineChart(options) {
   svg.addEventListener("pointerleave", onLeave);
   svg.addEventListener("blur", () => select(null));
   svg.addEventListener("keydown", onKey);
+  const resized = new ResizeObserver(() => {
+    if (data && Math.round(figure.clientWidth) !== width) {
+      draw(data);
+      select(cursor);
+    }
+  });
+  resized.observe(figure);
 
   return {
     element: figure,
@@ -375,5 +392,6 @@ export function lineChart(options) {
     },
     select,
     selected: () => cursor,
+    destroy: () => resized.disconnect(),
   };
 }

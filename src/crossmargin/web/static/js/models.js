@@ -249,5 +249,7 @@ export function mount(root, ctx) {
   return () => {
     disposed = true;
     unsubscribe();
+    leverageChart.destroy();
+    rateChart.destroy();
   };
 }
