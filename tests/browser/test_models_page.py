@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from web_harness import Server, sign_in
 
 TIMES = "\N{MULTIPLICATION SIGN}"
+LIVE_MS = 5_000  # the live feed (engine.update) refreshes well within this; the 15 s poll would not
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 
 
@@ -87,7 +88,7 @@ def test_hovering_the_leverage_curve_shows_the_servers_point_nearest_the_pointer
     expect(chart).to_have_attribute("data-x-scale", "log")
     expect(chart).to_have_attribute(
         "aria-label",
-        f"Max initial leverage of a BTC borrow against its notional size: "
+        f"Max initial leverage of BTC borrows against their notional size: "
         f"{points[0]['maxLeverage']}{TIMES} at {_dollars(points[0]['notional'])}, "
         f"{points[-1]['maxLeverage']}{TIMES} at {_dollars(points[-1]['notional'])}. "
         "Focus the chart and use the arrow keys, Home and End to read each point.",
@@ -131,6 +132,29 @@ def test_the_leverage_chart_reads_point_by_point_from_the_keyboard(server: Serve
     expect(tooltip).to_be_empty()
 
 
+def test_a_linked_asset_opens_selected_and_another_asset_shows_its_own_curves(server: Server, page: Any) -> None:
+    page.goto("/models/margin?symbol=ETH")
+    assets = page.get_by_role("group", name="Asset")
+    expect(assets.get_by_role("button", name="ETH", exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(assets.get_by_role("button", name="BTC", exact=True)).to_have_attribute("aria-pressed", "false")
+    expect(page.get_by_role("heading", name="Max initial leverage of ETH borrows")).to_be_visible()
+
+    assets.get_by_role("button", name="SOL", exact=True).click()
+    expect(page).to_have_url(f"{server.url}/models/margin?symbol=SOL")
+    points = _margin_points(server, "SOL")
+    page.get_by_test_id("leverage-chart").focus()
+    page.keyboard.press("End")
+    expect(_leverage_tooltip(page)).to_have_text(_tooltip_text(points[-1]))
+    rates = _rate_model(server, "SOL")
+    page.get_by_test_id("rate-chart").focus()
+    page.keyboard.press("Home")
+    first = rates["points"][0]
+    expect(_rate_tooltip(page)).to_have_text(
+        f"0% utilization → borrow {_percent(first['borrowInterestRate'])} APR, "
+        f"lend {_percent(first['lendInterestRate'])} APR"
+    )
+
+
 def test_the_rate_chart_marks_the_current_utilization_and_follows_a_borrow_without_reload(
     server: Server, page: Any
 ) -> None:
@@ -164,7 +188,7 @@ def test_the_rate_chart_marks_the_current_utilization_and_follows_a_borrow_witho
     )
     after = _rate_model(server, "BTC")
     assert Decimal(after["utilization"]) > Decimal(before["utilization"])
-    expect(now).to_have_attribute("data-value", after["utilization"], timeout=20_000)
+    expect(now).to_have_attribute("data-value", after["utilization"], timeout=LIVE_MS)
     expect(now).to_have_text(f"Now {_percent(after['utilization'])}")
     assert now.locator("line").bounding_box()["x"] > x_before
     assert page.evaluate("window.sameDocument") is True
@@ -178,5 +202,5 @@ def test_signed_in_the_leverage_chart_draws_the_subaccounts_leverage_limit(serve
     expect(limit).to_have_attribute("data-value", "10")
     expect(limit).to_have_text(f"Your leverage limit 10{TIMES}")
     _signed(server, account, "PATCH", "/api/v1/account", "accountUpdate", {"leverageLimit": "4"})
-    expect(limit).to_have_attribute("data-value", "4", timeout=20_000)
+    expect(limit).to_have_attribute("data-value", "4", timeout=LIVE_MS)
     expect(limit).to_have_text(f"Your leverage limit 4{TIMES}")

@@ -52,7 +52,7 @@ function leverageData(model, limit) {
     series: [{ name: "Max initial leverage (1 / IMF)", ys: points.map((p) => Number(p.maxLeverage)), className: "series-leverage" }],
     rules,
     describe: (i) => `${dollars(points[i].notional)} → ${points[i].maxLeverage}× max initial leverage`,
-    label: `Max initial leverage of a ${model.symbol} borrow against its notional size: ${first.maxLeverage}× at ${dollars(first.notional)}, ${last.maxLeverage}× at ${dollars(last.notional)}.`,
+    label: `Max initial leverage of ${model.symbol} borrows against their notional size: ${first.maxLeverage}× at ${dollars(first.notional)}, ${last.maxLeverage}× at ${dollars(last.notional)}.`,
   };
 }
 
@@ -88,7 +88,7 @@ function leverageSummary(model) {
   const flat = points.filter((p) => p.maxLeverage === points[0].maxLeverage);
   const edge = flat[flat.length - 1];
   const last = points[points.length - 1];
-  const base = `Up to ${dollars(edge.notional)} a ${model.symbol} borrow needs ${percent(edge.imf)} initial margin: ${edge.maxLeverage}× max leverage.`;
+  const base = `Up to ${dollars(edge.notional)}, ${model.symbol} borrows need ${percent(edge.imf)} initial margin: ${edge.maxLeverage}× max leverage.`;
   if (edge === last) return base;
   return `${base} Beyond that the IMF grows with the square root of the notional, so ${dollars(last.notional)} gets only ${last.maxLeverage}×.`;
 }
@@ -232,7 +232,7 @@ export function mount(root, ctx) {
     const key = `${sym}|${limit}`;
     if (key !== shownLeverage) {
       shownLeverage = key;
-      leverageTitle.textContent = `Max initial leverage of a ${sym} borrow`;
+      leverageTitle.textContent = `Max initial leverage of ${sym} borrows`;
       leverageText.textContent = leverageSummary(margin);
       limitText.textContent = limit
         ? `The dashed line is your subaccount's leverage limit (${leverage(limit, 4)}): your leverage never goes above it, even where the curve allows more.`
