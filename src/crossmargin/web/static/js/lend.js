@@ -1,0 +1,211 @@
+// @ts-check
+/**
+ * The Lend page: every borrow-lend pool; the selected asset's Borrow / Repay / Lend / Redeem
+ * actions (each a dialog that previews the server's answer before confirming); your active
+ * borrows and lends; interest and borrow-lend history with the reason for each automatic
+ * movement; and the cross-margin overview in the right column. Everything is fetched again on
+ * every ctx.onChange (engine update, sign-in or out, slow poll); signed out, the pools still show
+ * and the account parts invite signing in.
+ */
+
+import { h, fill } from "./dom.js";
+import { mountOverview } from "./overview.js";
+import { abs, decimalsOfStep, sign } from "./lend_decimal.js";
+import { availableOf, loadLendData, netQuantityOf } from "./lend_data.js";
+import { openLendDialog } from "./lend_dialog.js";
+import { movementsTable, interestTable } from "./lend_history.js";
+import { assetPanel } from "./lend_panel.js";
+import { poolsTable } from "./lend_pools.js";
+import { positionsTable } from "./lend_positions.js";
+import { amount } from "./format.js";
+
+/** @typedef {import("./lend_data.js").LendData} LendData */
+/** @typedef {import("./lend_panel.js").Action} Action */
+/**
+ * @typedef {object} Ctx
+ * @property {import("./lend_data.js").LendApi} api
+ * @property {{signedIn: boolean, subaccountId: number | null}} session
+ * @property {(fn: (reason: string) => void) => () => void} onChange
+ * @property {(text: string, kind?: "info" | "error") => void} notify
+ * @property {() => void} [signIn] opens the sign-in dialog
+ */
+
+/** Decimals allowed when a pool does not say its step size. */
+const DEFAULT_DECIMALS = 18;
+
+/**
+ * @param {string} title
+ * @param {string} testid
+ * @returns {{section: HTMLElement, body: HTMLElement}}
+ */
+function section(title, testid) {
+  const id = `lend-${testid}-title`;
+  const body = h("div", { class: "lend-section-body" });
+  const section = h("section", { class: "card lend-section", "aria-labelledby": id, "data-testid": testid }, h("h2", { id, text: title }), body);
+  return { section, body };
+}
+
+/**
+ * Run `render`, then give focus back to the element with the same focus key if it had it.
+ * @param {HTMLElement} root
+ * @param {() => void} render
+ */
+function keepingFocus(root, render) {
+  const active = document.activeElement;
+  const key = active instanceof HTMLElement && root.contains(active) ? active.dataset.focusKey : undefined;
+  render();
+  if (key) {
+    const again = root.querySelector(`[data-focus-key="${CSS.escape(key)}"]`);
+    if (again instanceof HTMLElement && again !== document.activeElement) again.focus();
+  }
+}
+
+/**
+ * @param {HTMLElement} root
+ * @param {Ctx} ctx
+ * @returns {() => void}
+ */
+export function mount(root, ctx) {
+  /** @type {string | null} */
+  let selected = null;
+  /** @type {LendData | null} */
+  let data = null;
+  let generation = 0;
+  let disposed = false;
+  /** @type {(() => void) | null} */
+  let closeDialog = null;
+
+  const pools = section("Borrow and lend", "lend-pools");
+  const panel = h("div", { class: "lend-panel-slot" });
+  const positions = section("Your borrows and lends", "lend-positions");
+  const interest = section("Interest history", "lend-interest");
+  const movements = section("Borrow-lend history", "lend-movements");
+  const overview = h("aside", { class: "lend-side", "aria-label": "Cross-margin overview" });
+  fill(
+    root,
+    h(
+      "div",
+      { class: "lend-page" },
+      h("div", { class: "lend-main" }, pools.section, panel, positions.section, interest.section, movements.section),
+      overview,
+    ),
+  );
+  const stopOverview = mountOverview(overview, /** @type {any} */ (ctx));
+
+  /** @param {string} symbol */
+  function select(symbol) {
+    if (symbol === selected) return;
+    selected = symbol;
+    if (data?.mine) data.mine.maxBorrow = null;
+    render();
+    void refresh();
+  }
+
+  /** @param {string} symbol @returns {number} */
+  function decimalsOf(symbol) {
+    const step = data?.pools.find((pool) => pool.symbol === symbol)?.stepSize;
+    return typeof step === "string" ? decimalsOfStep(step) : DEFAULT_DECIMALS;
+  }
+
+  /** @param {string} symbol @returns {Promise<string>} */
+  async function netQuantity(symbol) {
+    const list = await ctx.api.signed("borrowLendPositionQuery", "GET", "/api/v1/borrowLend/positions");
+    return netQuantityOf(Array.isArray(list) ? list : [], symbol);
+  }
+
+  /**
+   * @param {Action} action
+   * @param {string} symbol
+   * @returns {() => Promise<string>}
+   */
+  function maxAmount(action, symbol) {
+    if (action === "Borrow") {
+      return async () => {
+        const body = await ctx.api.signed("maxBorrowQuantity", "GET", "/api/v1/account/limits/borrow", { symbol });
+        return String(body.maxBorrowQuantity);
+      };
+    }
+    if (action === "Lend") {
+      return async () => {
+        const balances = await ctx.api.signed("balanceQuery", "GET", "/api/v1/capital");
+        return String(balances?.[symbol]?.available ?? "0");
+      };
+    }
+    const wanted = action === "Repay" ? -1 : 1;
+    return async () => {
+      const net = await netQuantity(symbol);
+      return sign(net) === wanted ? abs(net) : "0";
+    };
+  }
+
+  /** @param {Action} action @param {string} symbol @returns {string} */
+  function boundOf(action, symbol) {
+    const mine = data?.mine;
+    if (!mine) return "";
+    const net = netQuantityOf(mine.positions, symbol);
+    const unit = ` ${symbol}`;
+    const available = `Available: ${amount(availableOf(mine, symbol))}${unit}`;
+    if (action === "Borrow") return `Max borrowable: ${mine.maxBorrow === null ? "—" : amount(mine.maxBorrow) + unit}`;
+    if (action === "Repay") return `Borrowed: ${amount(abs(net))}${unit} · ${available}`;
+    if (action === "Redeem") return `Lent: ${amount(net)}${unit}`;
+    return available;
+  }
+
+  /** @param {Action} action */
+  function openAction(action) {
+    const symbol = selected;
+    if (!symbol) return;
+    closeDialog?.();
+    closeDialog = openLendDialog({
+      api: ctx.api,
+      notify: ctx.notify,
+      action,
+      symbol,
+      decimals: decimalsOf(symbol),
+      bound: boundOf(action, symbol),
+      maxAmount: maxAmount(action, symbol),
+      returnFocus: () => {
+        closeDialog = null;
+        const opener = root.querySelector(`[data-focus-key="action-${action}"]`);
+        if (opener instanceof HTMLElement) opener.focus();
+      },
+      onDone: () => void refresh(),
+    });
+  }
+
+  function render() {
+    if (!data || disposed) return;
+    const current = data;
+    keepingFocus(root, () => {
+      fill(
+        pools.body,
+        h("p", { class: "lend-intro", text: "Select an asset to borrow or lend it. Rates are yearly (APR); interest is charged every hour." }),
+        current.poolsError ? h("p", { class: "lend-error", role: "status", text: current.poolsError }) : null,
+        poolsTable(current.pools, selected, select),
+      );
+      fill(panel, selected ? assetPanel(selected, current.pools.find((pool) => pool.symbol === selected), current.mine, openAction, ctx.signIn) : null);
+      const mine = current.mine;
+      const invite = (/** @type {string} */ what) => h("p", { class: "lend-invite", text: `Sign in to see ${what}.` });
+      fill(positions.body, mine ? positionsTable(mine.positions) : invite("your active borrows and lends"));
+      fill(interest.body, mine ? interestTable(mine.interest) : invite("your interest history"));
+      fill(movements.body, mine ? movementsTable(mine.movements, mine.explanations) : invite("your borrow-lend history"));
+    });
+  }
+
+  async function refresh() {
+    const mine = (generation += 1);
+    const loaded = await loadLendData(ctx.api, ctx.session.signedIn, selected);
+    if (disposed || mine !== generation) return;
+    data = loaded;
+    render();
+  }
+
+  const unsubscribe = ctx.onChange(() => void refresh());
+  void refresh();
+  return () => {
+    disposed = true;
+    unsubscribe();
+    closeDialog?.();
+    if (typeof stopOverview === "function") stopOverview();
+  };
+}

@@ -1,0 +1,49 @@
+// @ts-check
+/**
+ * Your active borrows and lends: one row per borrow-lend position with its net quantity
+ * (negative = borrowed), cumulative interest (paid on a borrow, earned on a lend), mark price and
+ * estimated liquidation price.
+ */
+
+import { h } from "./dom.js";
+import { amount, usd } from "./format.js";
+import { sign } from "./lend_decimal.js";
+
+/** @typedef {import("./lend_data.js").Position} Position */
+
+/**
+ * @param {Position} position
+ * @returns {HTMLElement}
+ */
+function positionRow(position) {
+  const symbol = String(position.symbol);
+  const borrowed = sign(position.netQuantity) < 0;
+  const liquidation = sign(String(position.estLiquidationPrice ?? "0")) > 0 ? usd(position.estLiquidationPrice) : "—";
+  return h(
+    "tr",
+    { "data-testid": `position-${symbol}` },
+    h("th", { scope: "row", text: symbol }),
+    h("td", { text: borrowed ? "Borrow" : "Lend", class: borrowed ? "lend-borrowed" : "lend-lent" }),
+    h("td", { class: "num", "data-testid": "net-quantity", text: amount(position.netQuantity) }),
+    h("td", { class: "num", "data-testid": "cumulative-interest", text: amount(position.cumulativeInterest) }),
+    h("td", { class: "num", text: usd(position.markPrice) }),
+    h("td", { class: "num", "data-testid": "est-liquidation-price", text: liquidation }),
+  );
+}
+
+/**
+ * @param {Position[]} positions
+ * @returns {HTMLElement} the table, or a line saying there is none
+ */
+export function positionsTable(positions) {
+  const open = positions.filter((position) => sign(position.netQuantity) !== 0);
+  if (!open.length) return h("p", { class: "empty", "data-testid": "positions-empty", text: "No active borrows or lends." });
+  const head = ["Asset", "Side", "Net quantity", "Cumulative interest", "Mark price", "Est. liquidation price"];
+  return h(
+    "table",
+    { class: "table lend-table", "data-testid": "positions" },
+    h("caption", { class: "lend-sr-only", text: "Your active borrows and lends" }),
+    h("thead", null, h("tr", null, head.map((label, index) => h("th", { scope: "col", class: index > 1 ? "num" : null, text: label })))),
+    h("tbody", null, open.map(positionRow)),
+  );
+}

@@ -1,0 +1,305 @@
+"""The Lend page in a real browser: pools, the four dialogs with the server's preview, positions, interest, history.
+
+Every amount the page shows is compared with the server's own string for it, read by signed
+requests from the test (formatted the way the page's format.js does: thousands separators, every
+digit the server sent; rates as percentages rounded half up).
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import time
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import httpx
+from nacl.signing import SigningKey
+from playwright.sync_api import expect
+from web_harness import Server, sign_in
+
+# A fresh timestamp per request: ED25519 signatures are deterministic and the server refuses a replay.
+_CLOCK = itertools.count(int(time.time() * 1000))
+
+
+def _printed(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _signed(
+    server: Server,
+    account: dict[str, Any],
+    method: str,
+    path: str,
+    instruction: str,
+    params: Mapping[str, object] | None = None,
+) -> Any:
+    """Send a Backpack-signed request as the account; return its JSON (None for an empty body), expecting 200."""
+    params = params or {}
+    timestamp, window = max(next(_CLOCK), int(time.time() * 1000)), 5000
+    pairs = "".join(f"{key}={_printed(value)}&" for key, value in sorted(params.items()))
+    text = f"instruction={instruction}&{pairs}timestamp={timestamp}&window={window}"
+    signature = SigningKey(base64.b64decode(account["apiSecret"])).sign(text.encode()).signature
+    headers = {
+        "X-API-Key": account["apiKey"],
+        "X-Signature": base64.b64encode(signature).decode(),
+        "X-Timestamp": str(timestamp),
+        "X-Window": str(window),
+    }
+    if method == "GET":
+        query = {key: _printed(value) for key, value in params.items()}
+        response = httpx.request(method, server.url + path, params=query, headers=headers)
+    else:
+        response = httpx.request(method, server.url + path, json=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json() if response.content else None
+
+
+def _amount(decimal: str) -> str:
+    """The page's display of an amount: thousands separators and every digit the server sent."""
+    return f"{Decimal(decimal):,}"
+
+
+def _percent(decimal: str, digits: int = 2) -> str:
+    """The page's display of a rate: a percentage rounded half up to `digits` decimals."""
+    return f"{(Decimal(decimal) * 100).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):,}%"
+
+
+def _preview(server: Server, account: dict[str, Any], side: str, quantity: str, symbol: str = "USDC") -> Any:
+    params = {"symbol": symbol, "side": side, "quantity": quantity}
+    return _signed(server, account, "GET", "/api/v1/borrowLend/preview", "borrowLendPreview", params)
+
+
+def _positions(server: Server, account: dict[str, Any]) -> dict[str, dict[str, str]]:
+    rows = _signed(server, account, "GET", "/api/v1/borrowLend/positions", "borrowLendPositionQuery")
+    return {row["symbol"]: row for row in rows}
+
+
+def _interest(server: Server, account: dict[str, Any]) -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = _signed(server, account, "GET", "/wapi/v1/history/interest", "interestHistoryQueryAll")
+    return rows
+
+
+def _open_usdc(page: Any, account: dict[str, Any] | None = None) -> Any:
+    """Open the Lend page (signed in as `account` if given), select USDC and return its panel."""
+    page.goto("/lend")
+    if account is not None:
+        sign_in(page, account)
+    asset = page.get_by_test_id("pool-USDC").get_by_role("button", name="USDC", exact=True)
+    asset.click()
+    expect(asset).to_have_attribute("aria-pressed", "true")
+    return page.get_by_test_id("asset-panel")
+
+
+def _open_dialog(page: Any, action: str) -> Any:
+    page.get_by_test_id("asset-panel").get_by_role("button", name=action, exact=True).click()
+    dialog = page.get_by_test_id("lend-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Amount")).to_be_focused()
+    return dialog
+
+
+def test_signed_out_every_pool_shows_and_the_account_parts_invite_signing_in(server: Server, page: Any) -> None:
+    pools = httpx.get(server.url + "/api/v1/borrowLend/markets").json()
+    page.goto("/lend")
+    for pool in pools:
+        row = page.get_by_test_id(f"pool-{pool['symbol']}")
+        expect(row.locator("td")).to_have_text(
+            [
+                _amount(pool["lentQuantity"]),
+                _amount(pool["borrowedQuantity"]),
+                _percent(pool["utilization"]),
+                _percent(pool["lendInterestRate"]),
+                _percent(pool["borrowInterestRate"]),
+            ]
+        )
+    panel = _open_usdc(page)
+    expect(panel.get_by_test_id("lend-sign-in-invite")).to_contain_text("Sign in")
+    expect(panel.get_by_role("button", name="Borrow", exact=True)).to_have_count(0)
+    expect(page.get_by_test_id("lend-positions")).to_contain_text("Sign in to see your active borrows and lends.")
+    panel.get_by_role("button", name="Open the sign-in dialog").click()
+    expect(page.get_by_test_id("session-dialog")).to_be_visible()
+
+
+def test_borrow_see_the_fee_and_hourly_interest_live_then_repay_all_to_zero(server: Server, page: Any) -> None:
+    account = server.new_account({"BTC": "1"})
+    panel = _open_usdc(page, account)
+    limit = _signed(server, account, "GET", "/api/v1/account/limits/borrow", "maxBorrowQuantity", {"symbol": "USDC"})
+    expect(panel.get_by_test_id("max-borrowable")).to_have_text(f"{_amount(limit['maxBorrowQuantity'])} USDC")
+
+    dialog = _open_dialog(page, "Borrow")
+    expect(dialog.get_by_test_id("dialog-bound")).to_have_text(
+        f"Max borrowable: {_amount(limit['maxBorrowQuantity'])} USDC"
+    )
+    dialog.get_by_label("Amount").fill("100")
+    preview = _preview(server, account, "Borrow", "100")
+    assert preview["accepted"] is True
+    assert preview["action"] == "Borrow"
+    expect(dialog.get_by_test_id("preview-entry-fee")).to_have_text(f"{_amount(preview['entryFee'])} USDC")
+    expect(dialog.get_by_test_id("preview-hourly")).to_have_text(f"{_amount(preview['hourlyInterest'])} USDC")
+    expect(dialog.get_by_test_id("preview-apr")).to_have_text(_percent(preview["borrowInterestRate"]))
+    expect(dialog.get_by_test_id("preview-position-after")).to_have_text(f"{_amount(preview['netQuantityAfter'])} USDC")
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog).to_be_hidden()
+
+    position = _positions(server, account)["USDC"]
+    assert position["netQuantity"] == f"-{Decimal(100) + Decimal(preview['entryFee'])}"
+    row = page.get_by_test_id("position-USDC")
+    expect(row.get_by_test_id("net-quantity")).to_have_text(_amount(position["netQuantity"]))
+    expect(row.get_by_test_id("cumulative-interest")).to_have_text(_amount(position["cumulativeInterest"]))
+    [fee] = [row for row in _interest(server, account) if row["paymentType"] == "EntryFee"]
+    assert fee["quantity"] == preview["entryFee"]
+    interest = page.get_by_test_id("interest-history")
+    expect(interest.locator('[data-type="EntryFee"]').get_by_test_id("interest-amount")).to_have_text(
+        f"{_amount(fee['quantity'])} USDC"
+    )
+    movement = page.get_by_test_id("borrow-lend-history").get_by_test_id("movement-row").first
+    expect(movement).to_contain_text("Manual")
+    expect(movement.get_by_test_id("movement-why")).to_contain_text(
+        f"you borrowed 100 USDC yourself (entry fee {fee['quantity']} USDC)"
+    )
+
+    page.evaluate("window.sameDocument = true")
+    server.advance(3600)
+    hourly = next(row for row in _interest(server, account) if row["paymentType"] == "Borrow")
+    expect(interest.locator('[data-type="Borrow"]').first.get_by_test_id("interest-amount")).to_have_text(
+        f"{_amount(hourly['quantity'])} USDC"
+    )
+    position = _positions(server, account)["USDC"]
+    expect(row.get_by_test_id("cumulative-interest")).to_have_text(_amount(position["cumulativeInterest"]))
+    assert page.evaluate("window.sameDocument") is True
+
+    server.deposit(account["subaccountId"], "USDC", "1")
+    expect(panel.get_by_test_id("available-balance")).to_have_text("101 USDC")
+    dialog = _open_dialog(page, "Repay")
+    dialog.get_by_role("button", name="Max").click()
+    expect(dialog.get_by_label("Amount")).to_have_value(position["netQuantity"].removeprefix("-"))
+    expect(dialog.get_by_test_id("preview-position-after")).to_have_text("0 USDC")
+    dialog.get_by_label("Amount").press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("position-USDC")).to_have_count(0)
+    assert "USDC" not in _positions(server, account)
+    balances = _signed(server, account, "GET", "/api/v1/capital", "balanceQuery")
+    assert Decimal(balances["USDC"]["available"]) == 101 + Decimal(position["netQuantity"])
+    expect(panel.get_by_test_id("debt")).to_have_text("0 USDC")
+    expect(panel.get_by_role("button", name="Repay", exact=True)).to_be_disabled()
+
+
+def test_an_over_limit_borrow_shows_the_servers_refusal(server: Server, page: Any) -> None:
+    account = server.new_account({"BTC": "0.01"})
+    _open_usdc(page, account)
+    limit = _signed(server, account, "GET", "/api/v1/account/limits/borrow", "maxBorrowQuantity", {"symbol": "USDC"})
+    over = str(int(Decimal(limit["maxBorrowQuantity"])) + 1000)
+    dialog = _open_dialog(page, "Borrow")
+    dialog.get_by_label("Amount").fill(over)
+    preview = _preview(server, account, "Borrow", over)
+    assert preview["accepted"] is False
+    assert preview["code"] == "INSUFFICIENT_MARGIN"
+    assert preview["message"].startswith("Borrow would exceed your available margin")
+    expect(dialog.get_by_test_id("dialog-error")).to_have_text(preview["message"])
+    expect(dialog.get_by_test_id("dialog-error")).to_have_attribute("role", "alert")
+    expect(dialog.get_by_role("button", name="Confirm")).to_be_disabled()
+    dialog.get_by_label("Amount").fill("12.5")
+    expect(dialog.get_by_test_id("dialog-error")).to_be_empty()
+    expect(dialog.get_by_role("button", name="Confirm")).to_be_enabled()
+    dialog.get_by_label("Amount").fill("1.1234567")
+    expect(dialog.get_by_test_id("dialog-error")).to_have_text("USDC amounts have at most 6 decimals")
+
+
+def test_with_auto_lend_on_a_manual_borrow_shows_the_servers_message(server: Server, page: Any) -> None:
+    account = server.new_account({"BTC": "1"})
+    _signed(server, account, "PATCH", "/api/v1/account", "accountUpdate", {"autoLend": True})
+    panel = _open_usdc(page, account)
+    expect(panel.get_by_test_id("auto-lend-note")).to_contain_text("a manual borrow or repay needs it off")
+    dialog = _open_dialog(page, "Borrow")
+    dialog.get_by_label("Amount").fill("10")
+    preview = _preview(server, account, "Borrow", "10")
+    assert preview["accepted"] is False
+    assert preview["message"].startswith("Auto-lend is on: turn it off to borrow")
+    expect(dialog.get_by_test_id("dialog-error")).to_have_text(preview["message"])
+    expect(dialog.get_by_role("button", name="Confirm")).to_be_disabled()
+
+
+def test_lend_then_redeem_the_whole_lend(server: Server, page: Any) -> None:
+    account = server.new_account({"USDC": "500"})
+    panel = _open_usdc(page, account)
+    expect(panel.get_by_test_id("available-balance")).to_have_text("500 USDC")
+    expect(panel.get_by_role("button", name="Redeem", exact=True)).to_be_disabled()
+    dialog = _open_dialog(page, "Lend")
+    dialog.get_by_role("button", name="Max").click()
+    expect(dialog.get_by_label("Amount")).to_have_value("500")
+    preview = _preview(server, account, "Lend", "500")
+    assert preview["action"] == "Lend"
+    expect(dialog.get_by_test_id("preview-hourly")).to_have_text(f"{_amount(preview['hourlyLendInterest'])} USDC")
+    expect(dialog.get_by_test_id("preview-apr")).to_have_text(_percent(preview["lendInterestRate"]))
+    expect(dialog.get_by_test_id("preview-entry-fee")).to_have_count(0)
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog).to_be_hidden()
+    lent = _positions(server, account)["USDC"]["netQuantity"]
+    assert lent == preview["netQuantityAfter"]  # the pool's shares round in its favour: at most 500
+    expect(page.get_by_test_id("position-USDC").get_by_test_id("net-quantity")).to_have_text(_amount(lent))
+    expect(panel.get_by_test_id("lent")).to_have_text(f"{_amount(lent)} USDC")
+    expect(panel.get_by_test_id("available-balance")).to_have_text("0 USDC")
+
+    dialog = _open_dialog(page, "Redeem")
+    dialog.get_by_role("button", name="Max").click()
+    expect(dialog.get_by_label("Amount")).to_have_value(lent)
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("position-USDC")).to_have_count(0)
+    assert "USDC" not in _positions(server, account)
+    expect(panel.get_by_test_id("available-balance")).to_have_text(f"{_amount(lent)} USDC")
+    history = page.get_by_test_id("borrow-lend-history").get_by_test_id("movement-row")
+    expect(history.locator("td:nth-child(3)")).to_have_text(["Redeem", "Lend"])
+
+
+def test_dialogs_work_from_the_keyboard_and_give_focus_back(server: Server, page: Any) -> None:
+    account = server.new_account({"BTC": "1"})
+    page.goto("/lend")
+    sign_in(page, account)
+    page.get_by_test_id("pool-USDC").get_by_role("button", name="USDC", exact=True).focus()
+    page.keyboard.press("Enter")
+    borrow = page.get_by_test_id("asset-panel").get_by_role("button", name="Borrow", exact=True)
+    borrow.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_test_id("lend-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Amount")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(borrow).to_be_focused()
+
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_label("Amount")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_role("button", name="Max")).to_be_focused()
+    page.keyboard.press("Enter")
+    limit = _signed(server, account, "GET", "/api/v1/account/limits/borrow", "maxBorrowQuantity", {"symbol": "USDC"})
+    expect(dialog.get_by_label("Amount")).to_have_value(limit["maxBorrowQuantity"])
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    expect(borrow).to_be_focused()
+
+
+def test_a_settlement_borrow_says_why_in_words(server: Server, page: Any) -> None:
+    account = server.new_account({"BTC": "1"})
+    order = {"symbol": "BTC_USDC_PERP", "side": "Bid", "orderType": "Market", "quantity": "0.1"}
+    _signed(server, account, "POST", "/api/v1/order", "orderExecute", order)
+    mark = httpx.get(server.url + "/api/v1/markPrices", params={"symbol": "BTC_USDC_PERP"}).json()[0]["indexPrice"]
+    try:
+        server.prices({"BTC": str(Decimal(mark) - 2000)})
+        server.advance(10)
+        [borrow] = _signed(server, account, "GET", "/api/v1/explain/borrows", "borrowExplanationQuery")
+    finally:
+        server.prices({"BTC": mark})
+    assert borrow["source"] == "Reconciliation"
+    page.goto("/lend")
+    sign_in(page, account)
+    row = page.get_by_test_id("borrow-lend-history").locator('[data-source="Reconciliation"]')
+    expect(row).to_contain_text("Settlement")
+    expect(row.get_by_test_id("movement-why")).to_contain_text(
+        f"auto-borrow of settlements is on, so {borrow['quantity']} USDC was borrowed "
+        f"(entry fee {borrow['entryFee']} USDC)"
+    )
+    expect(row.get_by_test_id("movement-why")).to_contain_text("the 10-second settlement of BTC_USDC_PERP realized")
