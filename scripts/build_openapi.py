@@ -126,6 +126,19 @@ OPERATOR_SCHEMAS: Final[dict[str, Document]] = {
     ),
     "AdminCreateAccountRequest": {"type": "object", "description": "Empty: `{}`.", "properties": {}},
     "AdminCreateSubaccountRequest": _object({"accountId": _ID}, ["accountId"]),
+    "AdminSubaccounts": {
+        "type": "array",
+        "description": "Every subaccount but the insurance fund (subaccount 0), by id.",
+        "items": _object(
+            {
+                "subaccountId": _ID,
+                "accountId": _ID,
+                "apiKeyCount": {"type": "integer", "minimum": 0, "description": "How many API keys sign for it."},
+                "liquidating": {"type": "boolean", "description": "Whether a liquidation is under way."},
+            },
+            ["subaccountId", "accountId", "apiKeyCount", "liquidating"],
+        ),
+    },
     "AdminDepositRequest": _object(
         {"subaccountId": _ID, "symbol": _SYMBOL, "quantity": _DECIMAL}, ["subaccountId", "symbol", "quantity"]
     ),
@@ -209,6 +222,26 @@ OPERATOR_OPERATIONS: Final[dict[tuple[str, str], Document]] = {
         "AdminCreateSubaccountRequest",
         not_found=True,
     ),
+    ("/admin/v1/subaccounts", "get"): _operator(
+        "admin_list_subaccounts", "List the subaccounts (the insurance fund left out).", "AdminSubaccounts"
+    ),
+    ("/admin/v1/subaccounts/{subaccountId}/apiKeys", "post"): {
+        **_operator(
+            "admin_add_api_key",
+            "Add a fresh key pair to an existing subaccount (its other keys keep working).",
+            "AdminCredentials",
+            "AdminCreateAccountRequest",
+            not_found=True,
+        ),
+        "parameters": [
+            {
+                "name": "subaccountId",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "format": "uint32", "minimum": 1},
+            }
+        ],
+    },
     ("/admin/v1/deposits", "post"): _operator(
         "admin_deposit", "Credit an on-chain deposit.", "AdminDeposit", "AdminDepositRequest", not_found=True
     ),

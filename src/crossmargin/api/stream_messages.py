@@ -57,6 +57,7 @@ from crossmargin.core.assets import AssetSpec
 from crossmargin.core.collateral import value_up
 from crossmargin.core.events import (
     AccountCreated,
+    ApiKeyAdded,
     AssetsConfigured,
     AutoDeleveraged,
     Backstopped,
@@ -106,6 +107,7 @@ UPDATE_KINDS: Final[dict[type, str]] = {
     MarketsConfigured: "config",
     AccountCreated: "accounts",
     SubaccountCreated: "accounts",
+    ApiKeyAdded: "accounts",
     Deposited: "deposit",
     Withdrew: "withdrawal",
     Transferred: "transfer",

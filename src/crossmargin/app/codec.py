@@ -20,6 +20,7 @@ from enum import Enum
 from typing import Any, Final, NewType, cast
 
 from crossmargin.core.commands import (
+    AddApiKey,
     CancelAllOrders,
     CancelOrder,
     Command,
@@ -60,6 +61,7 @@ COMMAND_TYPES: Final[tuple[type[Any], ...]] = (
     CancelOrder,
     CancelAllOrders,
     Liquidate,
+    AddApiKey,
 )
 
 

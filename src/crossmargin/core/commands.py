@@ -54,6 +54,14 @@ class CreateSubaccount:
 
 
 @dataclass(frozen=True, slots=True)
+class AddApiKey:
+    """Let one more ED25519 public key sign for an existing subaccount; its other keys keep working."""
+
+    subaccount_id: SubaccountId
+    api_key: str
+
+
+@dataclass(frozen=True, slots=True)
 class Deposit:
     """Credit an on-chain deposit to a subaccount."""
 
@@ -176,6 +184,7 @@ Command = (
     ConfigureAssets
     | CreateAccount
     | CreateSubaccount
+    | AddApiKey
     | Deposit
     | Withdraw
     | Transfer

@@ -16,6 +16,7 @@ from crossmargin.core.accounts import LEVERAGE_LIMIT_MAX, LEVERAGE_LIMIT_MIN, Su
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.borrow_lend import borrow, describe, lend, redeem, repay
 from crossmargin.core.commands import (
+    AddApiKey,
     BorrowLendSide,
     CancelAllOrders,
     CancelOrder,
@@ -37,6 +38,7 @@ from crossmargin.core.commands import (
 from crossmargin.core.due_work import run_due_work
 from crossmargin.core.events import (
     AccountCreated,
+    ApiKeyAdded,
     AssetsConfigured,
     BorrowLendSource,
     Deposited,
@@ -102,6 +104,8 @@ def apply_command(tx: Transaction, command: Command) -> Rejection | None:  # noq
             return create_account(tx, command)
         case CreateSubaccount():
             return create_subaccount(tx, command)
+        case AddApiKey():
+            return add_api_key(tx, command)
         case Deposit():
             return deposit(tx, command)
         case Withdraw():
@@ -211,6 +215,24 @@ def create_subaccount(tx: Transaction, command: CreateSubaccount) -> Rejection |
     tx.accounts[command.account_id] = [*members, subaccount_id]
     tx.subaccounts[subaccount_id] = Subaccount(subaccount_id, command.account_id, api_keys=command.api_keys)
     tx.emit(SubaccountCreated(command.account_id, subaccount_id))
+    return None
+
+
+def add_api_key(tx: Transaction, command: AddApiKey) -> Rejection | None:
+    """Register one more signing key for a subaccount (never the insurance fund's: it has none)."""
+    if command.subaccount_id == INSURANCE_FUND_ID:
+        return Rejection(
+            RejectReason.SUBACCOUNT_NOT_FOUND,
+            f"Subaccount {INSURANCE_FUND_ID} is the insurance fund: it is run by the engine and takes no API keys",
+        )
+    subaccount = _subaccount(tx, command.subaccount_id)
+    if isinstance(subaccount, Rejection):
+        return subaccount
+    refused = _check_api_keys(tx, (command.api_key,))
+    if refused:
+        return refused
+    tx.subaccounts[subaccount.subaccount_id] = replace(subaccount, api_keys=(*subaccount.api_keys, command.api_key))
+    tx.emit(ApiKeyAdded(subaccount.subaccount_id, command.api_key))
     return None
 
 

@@ -73,6 +73,14 @@ class SubaccountCreated:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiKeyAdded:
+    """A subaccount got one more API key (an ED25519 public key) to sign with."""
+
+    subaccount_id: SubaccountId
+    api_key: str
+
+
+@dataclass(frozen=True, slots=True)
 class Deposited:
     """Funds arrived from outside."""
 
@@ -374,6 +382,7 @@ Event = (
     AssetsConfigured
     | AccountCreated
     | SubaccountCreated
+    | ApiKeyAdded
     | Deposited
     | Withdrew
     | Transferred

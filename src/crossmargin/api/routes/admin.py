@@ -1,7 +1,10 @@
 """The operator API under /admin/v1 (DESIGN §3), guarded by a bearer token.
 
 Accounts come with a fresh ED25519 key pair: the public key is journaled with the subaccount, the
-32-byte seed is returned once and never stored. Amounts are decimal strings, as everywhere.
+32-byte seed is returned once and never stored. `POST /admin/v1/subaccounts/{id}/apiKeys` adds
+another pair to an existing subaccount (the web page's operator sign-in: the operator cannot read
+a secret back, so it makes a new one); `GET /admin/v1/subaccounts` lists the subaccounts.
+Amounts are decimal strings, as everywhere.
 """
 
 from __future__ import annotations
@@ -18,11 +21,22 @@ from crossmargin.api import inputs
 from crossmargin.api.context import ApiContext, ApiRefusalError
 from crossmargin.api.responses import json_response
 from crossmargin.api.signed import read_parameters
+from crossmargin.api.views.common import JsonValue
 from crossmargin.app.clock import ManualClock
 from crossmargin.core.audit import audit
-from crossmargin.core.commands import CreateAccount, CreateSubaccount, Deposit, SetMarkPrices, Tick, Transfer
+from crossmargin.core.commands import (
+    AddApiKey,
+    CreateAccount,
+    CreateSubaccount,
+    Deposit,
+    SetMarkPrices,
+    Tick,
+    Transfer,
+)
 from crossmargin.core.events import AccountCreated, SubaccountCreated
 from crossmargin.core.ids import AccountId, SubaccountId
+from crossmargin.core.insurance import INSURANCE_FUND_ID
+from crossmargin.core.state import EngineState
 
 SECONDS_PER_ADVANCE_MAX = 366 * 24 * 3600
 
@@ -32,6 +46,23 @@ def _check_token(context: ApiContext, request: Request) -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), context.admin_token.encode()):
         raise ApiRefusalError(401, "UNAUTHORIZED", "The operator API needs 'Authorization: Bearer <admin token>'")
+
+
+def view_subaccounts(state: EngineState) -> list[JsonValue]:
+    """Return every subaccount but the insurance fund, by id: its account, how many keys sign for it, liquidating.
+
+    `liquidating` is the engine's flag (a liquidation under way), as the risk monitor sets it.
+    """
+    return [
+        {
+            "subaccountId": subaccount.subaccount_id,
+            "accountId": subaccount.account_id,
+            "apiKeyCount": len(subaccount.api_keys),
+            "liquidating": subaccount.liquidating,
+        }
+        for subaccount_id, subaccount in sorted(state.subaccounts.items())
+        if subaccount_id != INSURANCE_FUND_ID
+    ]
 
 
 def _key_pair() -> tuple[str, str]:
@@ -71,6 +102,22 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
                 "apiKey": public,
                 "apiSecret": secret,
             }
+        )
+
+    async def list_subaccounts(request: Request) -> Response:
+        _check_token(context, request)
+        return json_response(context.service.read(view_subaccounts))
+
+    async def add_api_key(request: Request) -> Response:
+        _check_token(context, request)
+        await read_parameters(request)
+        path = {"subaccountId": request.path_params["subaccountId"]}
+        subaccount_id = SubaccountId(inputs.integer(path, "subaccountId"))
+        public, secret = _key_pair()
+        await context.run(AddApiKey(subaccount_id, public))
+        account_id = context.service.peek(lambda state: state.subaccounts[subaccount_id].account_id)
+        return json_response(
+            {"accountId": account_id, "subaccountId": subaccount_id, "apiKey": public, "apiSecret": secret}
         )
 
     async def deposit(request: Request) -> Response:
@@ -141,6 +188,8 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
     return [
         Route("/admin/v1/accounts", create_account, methods=["POST"]),
         Route("/admin/v1/subaccounts", create_subaccount, methods=["POST"]),
+        Route("/admin/v1/subaccounts", list_subaccounts, methods=["GET"]),
+        Route("/admin/v1/subaccounts/{subaccountId}/apiKeys", add_api_key, methods=["POST"]),
         Route("/admin/v1/deposits", deposit, methods=["POST"]),
         Route("/admin/v1/transfers", transfer, methods=["POST"]),
         Route("/admin/v1/prices", prices, methods=["POST"]),
