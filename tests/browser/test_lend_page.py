@@ -12,6 +12,7 @@ import itertools
 import time
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from nacl.signing import SigningKey
 from playwright.sync_api import expect
 from web_harness import Server, sign_in
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 # A fresh timestamp per request: ED25519 signatures are deterministic and the server refuses a replay.
 _CLOCK = itertools.count(int(time.time() * 1000))
 
@@ -140,6 +142,8 @@ def test_borrow_see_the_fee_and_hourly_interest_live_then_repay_all_to_zero(serv
     expect(dialog.get_by_test_id("preview-hourly")).to_have_text(f"{_amount(preview['hourlyInterest'])} USDC")
     expect(dialog.get_by_test_id("preview-apr")).to_have_text(_percent(preview["borrowInterestRate"]))
     expect(dialog.get_by_test_id("preview-position-after")).to_have_text(f"{_amount(preview['netQuantityAfter'])} USDC")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "lend_borrow_dialog_preview.png"))
     dialog.get_by_role("button", name="Confirm").click()
     expect(dialog).to_be_hidden()
 

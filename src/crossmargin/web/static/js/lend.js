@@ -72,8 +72,8 @@ export function mount(root, ctx) {
   let data = null;
   let generation = 0;
   let disposed = false;
-  /** @type {(() => void) | null} */
-  let closeDialog = null;
+  /** @type {{close: () => void, refresh: () => void} | null} */
+  let dialog = null;
 
   const pools = section("Borrow and lend", "lend-pools");
   const panel = h("div", { class: "lend-panel-slot" });
@@ -155,8 +155,8 @@ export function mount(root, ctx) {
   function openAction(action) {
     const symbol = selected;
     if (!symbol) return;
-    closeDialog?.();
-    closeDialog = openLendDialog({
+    dialog?.close();
+    dialog = openLendDialog({
       api: ctx.api,
       notify: ctx.notify,
       action,
@@ -165,7 +165,7 @@ export function mount(root, ctx) {
       bound: boundOf(action, symbol),
       maxAmount: maxAmount(action, symbol),
       returnFocus: () => {
-        closeDialog = null;
+        dialog = null;
         const opener = root.querySelector(`[data-focus-key="action-${action}"]`);
         if (opener instanceof HTMLElement) opener.focus();
       },
@@ -200,12 +200,15 @@ export function mount(root, ctx) {
     render();
   }
 
-  const unsubscribe = ctx.onChange(() => void refresh());
+  const unsubscribe = ctx.onChange(() => {
+    dialog?.refresh();
+    void refresh();
+  });
   void refresh();
   return () => {
     disposed = true;
     unsubscribe();
-    closeDialog?.();
+    dialog?.close();
     if (typeof stopOverview === "function") stopOverview();
   };
 }

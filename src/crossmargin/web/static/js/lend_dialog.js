@@ -51,7 +51,7 @@ function previewItem(label, testid) {
 /**
  * Open the dialog; it removes itself when closed.
  * @param {DialogOptions} options
- * @returns {() => void} closes the dialog
+ * @returns {{close: () => void, refresh: () => void}} close it; ask the server again (after an engine change)
  */
 export function openLendDialog(options) {
   const { api, action, symbol } = options;
@@ -71,6 +71,7 @@ export function openLendDialog(options) {
     position: previewItem("Position after", "preview-position-after"),
     available: previewItem("Available after", "preview-available-after"),
     margin: previewItem("Margin fraction after", "preview-margin-after"),
+    liquidation: previewItem("Est. liquidation price after", "preview-liquidation-after"),
   };
   const shown = action === "Borrow" ? Object.values(items) : Object.values(items).filter((item) => item !== items.fee);
   const preview = h("dl", { class: "lend-preview", "aria-live": "polite", "data-testid": "dialog-preview" }, shown.flatMap((item) => item.row));
@@ -129,6 +130,8 @@ export function openLendDialog(options) {
     items.position.value.textContent = `${amount(answer.netQuantityAfter)}${unit}`;
     items.available.value.textContent = usd(answer.netEquityAvailableAfter);
     items.margin.value.textContent = answer.marginFractionAfter == null ? "—" : percent(answer.marginFractionAfter);
+    const liquidation = answer.estLiquidationPriceAfter;
+    items.liquidation.value.textContent = liquidation != null && sign(String(liquidation)) > 0 ? usd(liquidation) : "—";
     if (action === "Borrow" && answer.maxBorrowQuantity != null) {
       boundText.textContent = `Max borrowable: ${amount(answer.maxBorrowQuantity)}${unit}`;
     }
@@ -233,7 +236,10 @@ export function openLendDialog(options) {
   document.body.append(dialog);
   dialog.showModal();
   input.focus();
-  return () => {
-    if (dialog.open) dialog.close();
+  return {
+    close: () => dialog.open && dialog.close(),
+    refresh: () => {
+      if (dialog.open && !busy && input.value.trim() !== "") schedule();
+    },
   };
 }

@@ -17,7 +17,7 @@ const PAYMENT_WORDS = /** @type {Record<string, string>} */ ({
 /**
  * @param {string} testid
  * @param {string} caption
- * @param {string[]} head
+ * @param {{label: string, num?: boolean}[]} head the columns (numeric ones right-aligned)
  * @param {HTMLElement[]} rows
  * @param {string} empty
  * @returns {HTMLElement}
@@ -28,7 +28,7 @@ function table(testid, caption, head, rows, empty) {
     "table",
     { class: "table lend-table lend-history", "data-testid": testid },
     h("caption", { class: "lend-sr-only", text: caption }),
-    h("thead", null, h("tr", null, head.map((label) => h("th", { scope: "col", text: label })))),
+    h("thead", null, h("tr", null, head.map((column) => h("th", { scope: "col", class: column.num ? "num" : null, text: column.label })))),
     h("tbody", null, body),
   );
 }
@@ -49,7 +49,7 @@ export function interestTable(rows) {
       h("td", { class: "num", "data-testid": "interest-amount", text: `${amount(row.quantity)} ${row.symbol}` }),
     ),
   );
-  return table("interest-history", "Interest history", ["Time", "Asset", "Type", "Rate (APR)", "Amount"], body, "No interest yet.");
+  return table("interest-history", "Interest history", [{ label: "Time" }, { label: "Asset" }, { label: "Type" }, { label: "Rate (APR)", num: true }, { label: "Amount", num: true }], body, "No interest yet.");
 }
 
 /**
@@ -74,7 +74,7 @@ export function movementsTable(movements, explanations) {
   return table(
     "borrow-lend-history",
     "Borrow-lend history",
-    ["Time", "Asset", "Event", "Quantity", "Source", "Why"],
+    [{ label: "Time" }, { label: "Asset" }, { label: "Event" }, { label: "Quantity", num: true }, { label: "Source" }, { label: "Why" }],
     body,
     "No borrows or lends yet.",
   );
