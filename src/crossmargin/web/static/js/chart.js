@@ -213,9 +213,8 @@ export function lineChart(options) {
     height = Math.min(options.height ?? 300, Math.max(220, Math.round(width * 0.45)));
     Object.assign(box, { right: width - 20, bottom: height - 44 });
     svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-    for (const [name, value] of Object.entries({ x: box.left, y: box.top, width: box.right - box.left, height: box.bottom - box.top })) {
-      plot.setAttribute(name, String(value));
-    }
+    const area = { x: box.left, y: box.top, width: box.right - box.left, height: box.bottom - box.top };
+    for (const [name, value] of Object.entries(area)) plot.setAttribute(name, String(value));
   }
 
   /** @param {ChartData} next */
@@ -274,7 +273,8 @@ export function lineChart(options) {
       label.textContent = options.yTick(t);
       labels.push(label);
     }
-    const xTitle = svgEl("text", { x: (box.left + box.right) / 2, y: height - 6, "text-anchor": "middle", class: "chart-title" });
+    const middle = (box.left + box.right) / 2;
+    const xTitle = svgEl("text", { x: middle, y: height - 6, "text-anchor": "middle", class: "chart-title" });
     xTitle.textContent = options.xTitle;
     const yTitle = svgEl("text", { x: box.left, y: box.top - 12, "text-anchor": "middle", class: "chart-title" });
     yTitle.textContent = options.yTitle;
@@ -327,7 +327,10 @@ export function lineChart(options) {
     placeTooltip(x, yScale.map(data.series[0].ys[cursor]));
   }
 
-  /** Put the tooltip beside the cursor point, on the side with room, inside the figure. @param {number} x @param {number} y */
+  /**
+   * Put the tooltip beside the cursor point, on the side with room, inside the figure.
+   * @param {number} x @param {number} y
+   */
   function placeTooltip(x, y) {
     const frame = svg.getBoundingClientRect();
     const origin = figure.getBoundingClientRect();

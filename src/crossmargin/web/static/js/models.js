@@ -34,34 +34,45 @@ function compactDollars(value) {
 /** Axis label for a fraction as a percentage: 0.05 → "5%". @param {number} value */
 const percentTick = (value) => `${Number((value * 100).toPrecision(6))}%`;
 
+/** The server's points that have a leverage (an IMF of zero has none). @param {MarginModel} model */
+const leveragePoints = (model) => model.points.filter((p) => p.maxLeverage !== null);
+
+/** @param {MarginPoint} point */
+const describeLeverage = (point) => `${dollars(point.notional)} → ${point.maxLeverage}× max initial leverage`;
+
 /**
- * The leverage chart's data: the server's points with a leverage (an IMF of zero has none).
- * @param {MarginModel} model @param {string | null} limit
+ * The leverage chart's data, with the subaccount's leverage limit as a dashed line.
+ * @param {MarginModel} model @param {MarginPoint[]} points non-empty @param {string | null} limit
  * @returns {import("./chart.js").ChartData}
  */
-function leverageData(model, limit) {
-  const points = model.points.filter((p) => p.maxLeverage !== null);
-  const first = points[0];
-  const last = points[points.length - 1];
+function leverageData(model, points, limit) {
+  const [first, last] = [points[0], points[points.length - 1]];
   /** @type {import("./chart.js").Rule[]} */
-  const rules = limit
-    ? [{ axis: "y", value: Number(limit), label: `Your leverage limit ${leverage(limit, 4)}`, className: "chart-rule-limit", data: { testid: "leverage-limit", value: limit } }]
-    : [];
+  const rules = [];
+  if (limit) {
+    const label = `Your leverage limit ${leverage(limit, 4)}`;
+    const data = { testid: "leverage-limit", value: limit };
+    rules.push({ axis: "y", value: Number(limit), label, className: "chart-rule-limit", data });
+  }
+  const ys = points.map((p) => Number(p.maxLeverage));
   return {
     xs: points.map((p) => Number(p.notional)),
-    series: [{ name: "Max initial leverage (1 / IMF)", ys: points.map((p) => Number(p.maxLeverage)), className: "series-leverage" }],
+    series: [{ name: "Max initial leverage (1 / IMF)", ys, className: "series-leverage" }],
     rules,
-    describe: (i) => `${dollars(points[i].notional)} → ${points[i].maxLeverage}× max initial leverage`,
-    label: `Max initial leverage of ${model.symbol} borrows against their notional size: ${first.maxLeverage}× at ${dollars(first.notional)}, ${last.maxLeverage}× at ${dollars(last.notional)}.`,
+    describe: (i) => describeLeverage(points[i]),
+    label:
+      `Max initial leverage of ${model.symbol} borrows against their notional size: ` +
+      `${first.maxLeverage}× at ${dollars(first.notional)}, ${last.maxLeverage}× at ${dollars(last.notional)}.`,
   };
 }
 
 /**
+ * The rate chart's data: borrow and lend APR, with utilization now, the optimal kink and the maximum marked.
  * @param {RateModel} model
  * @returns {import("./chart.js").ChartData}
  */
 function rateData(model) {
-  const points = model.points;
+  const { points, utilization, optimalUtilization, maxUtilization } = model;
   return {
     xs: points.map((p) => Number(p.utilization)),
     series: [
@@ -69,12 +80,25 @@ function rateData(model) {
       { name: "Lend APR", ys: points.map((p) => Number(p.lendInterestRate)), className: "series-lend" },
     ],
     rules: [
-      { axis: "x", value: Number(model.utilization), label: `Now ${percent(model.utilization)}`, className: "chart-rule-now", row: 0, data: { testid: "current-utilization", value: model.utilization } },
-      { axis: "x", value: Number(model.optimalUtilization), label: `Optimal ${percent(model.optimalUtilization, 0)}`, className: "chart-rule-kink", row: 1, data: { testid: "optimal-utilization", value: model.optimalUtilization } },
-      { axis: "x", value: Number(model.maxUtilization), label: `Max ${percent(model.maxUtilization, 0)}`, className: "chart-rule-max", row: 2 },
+      {
+        axis: "x", value: Number(utilization), label: `Now ${percent(utilization)}`, className: "chart-rule-now",
+        row: 0, data: { testid: "current-utilization", value: utilization },
+      },
+      {
+        axis: "x", value: Number(optimalUtilization), label: `Optimal ${percent(optimalUtilization, 0)}`,
+        className: "chart-rule-kink", row: 1, data: { testid: "optimal-utilization", value: optimalUtilization },
+      },
+      {
+        axis: "x", value: Number(maxUtilization), label: `Max ${percent(maxUtilization, 0)}`,
+        className: "chart-rule-max", row: 2,
+      },
     ],
-    describe: (i) => `${percent(points[i].utilization, 0)} utilization → borrow ${percent(points[i].borrowInterestRate)} APR, lend ${percent(points[i].lendInterestRate)} APR`,
-    label: `${model.symbol} borrow and lend interest rates (APR) against pool utilization from 0% to 100%; utilization now ${percent(model.utilization)}, optimal ${percent(model.optimalUtilization, 0)}.`,
+    describe: (i) =>
+      `${percent(points[i].utilization, 0)} utilization → ` +
+      `borrow ${percent(points[i].borrowInterestRate)} APR, lend ${percent(points[i].lendInterestRate)} APR`,
+    label:
+      `${model.symbol} borrow and lend interest rates (APR) against pool utilization from 0% to 100%; ` +
+      `utilization now ${percent(utilization)}, optimal ${percent(optimalUtilization, 0)}.`,
   };
 }
 
@@ -83,20 +107,26 @@ function rateData(model) {
  * @param {MarginModel} model
  */
 function leverageSummary(model) {
-  const points = model.points.filter((p) => p.maxLeverage !== null);
-  if (points.length === 0) return `${model.symbol} borrows have no initial margin.`;
+  const points = leveragePoints(model);
+  if (points.length === 0) return `${model.symbol} borrows need no initial margin.`;
   const flat = points.filter((p) => p.maxLeverage === points[0].maxLeverage);
   const edge = flat[flat.length - 1];
   const last = points[points.length - 1];
-  const base = `Up to ${dollars(edge.notional)}, ${model.symbol} borrows need ${percent(edge.imf)} initial margin: ${edge.maxLeverage}× max leverage.`;
+  const base =
+    `Up to ${dollars(edge.notional)}, ${model.symbol} borrows need ${percent(edge.imf)} initial margin: ` +
+    `${edge.maxLeverage}× max leverage.`;
   if (edge === last) return base;
-  return `${base} Beyond that the IMF grows with the square root of the notional, so ${dollars(last.notional)} gets only ${last.maxLeverage}×.`;
+  return (
+    `${base} Beyond that the IMF grows with the square root of the notional, ` +
+    `so ${dollars(last.notional)} gets only ${last.maxLeverage}×.`
+  );
 }
 
 /** @param {RateModel} model */
 function rateSummary(model) {
   return (
-    `Now ${percent(model.utilization)} of the lent ${model.symbol} is borrowed: borrowers pay ${percent(model.borrowInterestRate)} APR, ` +
+    `Now ${percent(model.utilization)} of the lent ${model.symbol} is borrowed: ` +
+    `borrowers pay ${percent(model.borrowInterestRate)} APR, ` +
     `lenders earn ${percent(model.lendInterestRate)} APR. The borrow rate rises gently up to the optimal utilization ` +
     `(${percent(model.optimalUtilization, 0)}) and steeply after it; borrows stop at ${percent(model.maxUtilization, 0)}.`
   );
@@ -140,13 +170,16 @@ export function mount(root, ctx) {
         class: "models-text",
         text:
           "Every borrow locks initial margin: its notional (USD value) times the initial margin fraction (IMF). " +
-            "Max initial leverage is 1 / IMF. The IMF grows with the size of the borrow, so larger positions get less leverage. " +
+            "Max initial leverage is 1 / IMF. The IMF grows with the size of the borrow, " +
+            "so larger positions get less leverage. " +
             "Hover a chart, or focus it and use the arrow keys, to read each point.",
       }),
       assets,
       error,
-      h("section", { class: "card models-card", "aria-labelledby": "models-leverage-title" }, leverageTitle, leverageText, leverageChart.element, limitText),
-      h("section", { class: "card models-card", "aria-labelledby": "models-rate-title" }, rateTitle, rateText, rateChart.element),
+      h("section", { class: "card models-card", "aria-labelledby": "models-leverage-title" },
+        leverageTitle, leverageText, leverageChart.element, limitText),
+      h("section", { class: "card models-card", "aria-labelledby": "models-rate-title" },
+        rateTitle, rateText, rateChart.element),
     ),
   );
 
@@ -161,9 +194,11 @@ export function mount(root, ctx) {
   function drawAssets() {
     fill(
       assets,
-      symbols.map((s) =>
-        h("button", { type: "button", class: "models-asset", text: s, "aria-pressed": String(s === symbol), "data-testid": `asset-${s}`, onclick: () => choose(s) }),
-      ),
+      symbols.map((s) => {
+        const pressed = String(s === symbol);
+        const attrs = { type: "button", class: "models-asset", text: s, "aria-pressed": pressed, "data-testid": `asset-${s}` };
+        return h("button", { ...attrs, onclick: () => choose(s) });
+      }),
     );
   }
 
@@ -172,7 +207,9 @@ export function mount(root, ctx) {
     if (next === symbol) return;
     symbol = next;
     history.replaceState(history.state, "", `${location.pathname}?symbol=${encodeURIComponent(next)}`);
-    for (const button of assets.querySelectorAll("button")) button.setAttribute("aria-pressed", String(button.textContent === next));
+    for (const button of assets.querySelectorAll("button")) {
+      button.setAttribute("aria-pressed", String(button.textContent === next));
+    }
     leverageChart.select(null);
     rateChart.select(null);
     refresh();
@@ -235,9 +272,11 @@ export function mount(root, ctx) {
       leverageTitle.textContent = `Max initial leverage of ${sym} borrows`;
       leverageText.textContent = leverageSummary(margin);
       limitText.textContent = limit
-        ? `The dashed line is your subaccount's leverage limit (${leverage(limit, 4)}): your leverage never goes above it, even where the curve allows more.`
+        ? `The dashed line is your subaccount's leverage limit (${leverage(limit, 4)}): ` +
+          "your leverage never goes above it, even where the curve allows more."
         : "Sign in to see your subaccount's leverage limit on the chart.";
-      leverageChart.update(leverageData(margin, limit));
+      const points = leveragePoints(margin);
+      if (points.length > 0) leverageChart.update(leverageData(margin, points, limit));
     }
     rateTitle.textContent = `${sym} interest rates against utilization`;
     rateText.textContent = rateSummary(rates);
