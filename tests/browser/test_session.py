@@ -1,0 +1,109 @@
+"""Signing in: pasted API keys (signed in the browser), remembering them, the operator login, signing out."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from live_server import TOKEN
+from nacl.signing import SigningKey
+from playwright.sync_api import expect
+from web_harness import Server, sign_in
+
+STORAGE_KEY = "crossmargin.session"
+
+
+def stored(page: Any) -> Any:
+    return page.evaluate(f"localStorage.getItem('{STORAGE_KEY}')")
+
+
+def open_keys_tab(page: Any) -> Any:
+    page.get_by_test_id("session-button").click()
+    dialog = page.get_by_test_id("session-dialog")
+    dialog.get_by_role("tab", name="Paste keys").click()
+    return dialog
+
+
+def test_pasted_keys_sign_requests_in_the_browser_and_the_secret_stays_in_memory(server: Server, page: Any) -> None:
+    account = server.new_account({"BTC": "1.5"})
+    page.goto("/spot")
+    expect(page.get_by_test_id("balances")).to_have_text("Sign in to see your balances.")
+    sign_in(page, account)
+    expect(page.get_by_test_id("session-label")).to_have_text(f"Key {account['apiKey'][:8]}…")
+    expect(page.get_by_test_id("balance-BTC")).to_contain_text("1.5")
+    assert stored(page) is None
+    page.reload()
+    expect(page.get_by_test_id("session-label")).to_be_empty()
+    expect(page.get_by_test_id("session-button")).to_have_text("Log in")
+
+
+def test_a_secret_of_another_key_is_refused_in_words_and_nothing_is_stored(server: Server, page: Any) -> None:
+    mine, other = server.new_account(), server.new_account()
+    page.goto("/spot")
+    dialog = open_keys_tab(page)
+    dialog.get_by_label("API key").fill(mine["apiKey"])
+    dialog.get_by_label("API secret").fill(other["apiSecret"])
+    dialog.get_by_label("Remember on this device").check()
+    dialog.get_by_role("button", name="Sign in", exact=True).click()
+    expect(dialog.get_by_role("alert")).to_have_text("Sign-in failed: The API secret does not belong to this API key")
+    expect(dialog).to_be_visible()
+    expect(page.get_by_test_id("session-label")).to_be_empty()
+    assert stored(page) is None
+
+
+def test_an_unknown_key_pair_is_refused_with_the_servers_message(server: Server, page: Any) -> None:
+    seed = bytes(SigningKey.generate())
+    page.goto("/spot")
+    dialog = open_keys_tab(page)
+    dialog.get_by_label("API secret").fill(base64.b64encode(seed).decode())
+    dialog.get_by_role("button", name="Sign in", exact=True).click()
+    expect(dialog.get_by_role("alert")).to_have_text(
+        "Sign-in failed: Unknown API key: create one with POST /admin/v1/accounts"
+    )
+    assert stored(page) is None
+
+
+def test_remember_on_this_device_survives_a_reload_until_sign_out(server: Server, page: Any) -> None:
+    account = server.new_account({"USDC": "250"})
+    page.goto("/spot")
+    sign_in(page, account, remember=True)
+    assert account["apiSecret"] in stored(page)
+    page.reload()
+    expect(page.get_by_test_id("session-label")).to_have_text(f"Key {account['apiKey'][:8]}…")
+    expect(page.get_by_test_id("balance-USDC")).to_contain_text("250")
+    page.get_by_test_id("session-button").click()
+    dialog = page.get_by_test_id("session-dialog")
+    expect(dialog).to_contain_text("remembered on this device")
+    dialog.get_by_role("button", name="Sign out").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("session-label")).to_be_empty()
+    assert stored(page) is None
+    page.reload()
+    expect(page.get_by_test_id("balances")).to_have_text("Sign in to see your balances.")
+
+
+def test_the_operator_creates_an_account_then_acts_as_another_subaccount(server: Server, page: Any) -> None:
+    existing = server.new_account({"ETH": "2"})
+    page.goto("/spot")
+    page.get_by_test_id("session-button").click()
+    dialog = page.get_by_test_id("session-dialog")
+    dialog.get_by_role("tab", name="Operator").click()
+    dialog.get_by_label("Admin token").fill("wrong-token")
+    dialog.get_by_role("button", name="Connect").click()
+    expect(dialog.get_by_test_id("operator-error")).to_contain_text("Cannot connect:")
+    dialog.get_by_label("Admin token").fill(TOKEN)
+    dialog.get_by_role("button", name="Connect").click()
+    expect(dialog.get_by_test_id("operator-error")).to_be_empty()
+    dialog.get_by_role("button", name="New account").click()
+    expect(dialog).to_be_hidden()
+    label = page.get_by_test_id("session-label")
+    expect(label).to_have_text(f"Subaccount #{existing['subaccountId'] + 1}")
+    expect(page.get_by_test_id("balances")).to_contain_text("No balances yet")
+
+    page.get_by_test_id("session-button").click()
+    dialog.get_by_role("tab", name="Operator").click()
+    dialog.get_by_role("button", name="Connect").click()
+    dialog.get_by_test_id(f"use-subaccount-{existing['subaccountId']}").click()
+    expect(dialog).to_be_hidden()
+    expect(label).to_have_text(f"Subaccount #{existing['subaccountId']}")
+    expect(page.get_by_test_id("balance-ETH")).to_contain_text("2")
