@@ -188,6 +188,7 @@ def test_borrow_see_the_fee_and_hourly_interest_live_then_repay_all_to_zero(serv
     assert Decimal(balances["USDC"]["available"]) == 101 + Decimal(position["netQuantity"])
     expect(panel.get_by_test_id("debt")).to_have_text("0 USDC")
     expect(panel.get_by_role("button", name="Repay", exact=True)).to_be_disabled()
+    expect(panel.get_by_role("button", name="Borrow", exact=True)).to_be_focused()  # not lost with the disabled opener
 
 
 def test_an_over_limit_borrow_shows_the_servers_refusal(server: Server, page: Any) -> None:

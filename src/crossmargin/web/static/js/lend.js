@@ -46,6 +46,23 @@ function section(title, testid) {
 }
 
 /**
+ * Focus an action button of the asset panel, or the first enabled one if it is disabled now.
+ * @param {HTMLElement} root
+ * @param {string} action
+ * @returns {boolean} whether something took focus
+ */
+function focusAction(root, action) {
+  for (const selector of [`[data-focus-key="action-${action}"]:not(:disabled)`, '[data-focus-key^="action-"]:not(:disabled)']) {
+    const found = root.querySelector(selector);
+    if (found instanceof HTMLElement) {
+      found.focus();
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
  * Run `render`, then give focus back to the element with the same focus key if it had it.
  * @param {HTMLElement} root
  * @param {() => void} render
@@ -54,10 +71,13 @@ function keepingFocus(root, render) {
   const active = document.activeElement;
   const key = active instanceof HTMLElement && root.contains(active) ? active.dataset.focusKey : undefined;
   render();
-  if (key) {
-    const again = root.querySelector(`[data-focus-key="${CSS.escape(key)}"]`);
-    if (again instanceof HTMLElement && again !== document.activeElement) again.focus();
+  if (!key || root.contains(document.activeElement)) return;
+  if (key.startsWith("action-")) {
+    focusAction(root, key.slice("action-".length));
+    return;
   }
+  const again = root.querySelector(`[data-focus-key="${CSS.escape(key)}"]`);
+  if (again instanceof HTMLElement) again.focus();
 }
 
 /**
@@ -156,7 +176,7 @@ export function mount(root, ctx) {
     const symbol = selected;
     if (!symbol) return;
     dialog?.close();
-    dialog = openLendDialog({
+    const opened = openLendDialog({
       api: ctx.api,
       notify: ctx.notify,
       action,
@@ -165,12 +185,13 @@ export function mount(root, ctx) {
       bound: boundOf(action, symbol),
       maxAmount: maxAmount(action, symbol),
       returnFocus: () => {
+        if (dialog !== opened) return;
         dialog = null;
-        const opener = root.querySelector(`[data-focus-key="action-${action}"]`);
-        if (opener instanceof HTMLElement) opener.focus();
+        focusAction(root, action);
       },
       onDone: () => void refresh(),
     });
+    dialog = opened;
   }
 
   function render() {
