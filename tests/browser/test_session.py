@@ -107,3 +107,23 @@ def test_the_operator_creates_an_account_then_acts_as_another_subaccount(server:
     expect(dialog).to_be_hidden()
     expect(label).to_have_text(f"Subaccount #{existing['subaccountId']}")
     expect(page.get_by_test_id("balance-ETH")).to_contain_text("2")
+
+
+def test_the_sign_in_dialog_works_from_the_keyboard(server: Server, page: Any) -> None:
+    account = server.new_account({"BTC": "0.25"})
+    page.goto("/spot")
+    opener = page.get_by_test_id("session-button")
+    opener.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_test_id("session-dialog")
+    expect(dialog).to_be_visible()
+    assert page.evaluate("document.activeElement.closest('dialog') !== null")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(opener).to_be_focused()
+    page.keyboard.press("Enter")
+    dialog.get_by_label("API key").fill(account["apiKey"])
+    dialog.get_by_label("API secret").fill(account["apiSecret"])
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("balance-BTC").get_by_role("cell")).to_have_text(["BTC", "0.25", "0", "0"])
