@@ -302,7 +302,7 @@ def test_a_settlement_borrow_says_why_in_words(server: Server, page: Any) -> Non
     page.goto("/lend")
     sign_in(page, account)
     row = page.get_by_test_id("borrow-lend-history").locator('[data-source="Reconciliation"]')
-    expect(row).to_contain_text("Settlement")
+    expect(row).to_contain_text("Reconciliation")
     expect(row.get_by_test_id("movement-why")).to_contain_text(
         f"auto-borrow of settlements is on, so {borrow['quantity']} USDC was borrowed "
         f"(entry fee {borrow['entryFee']} USDC)"

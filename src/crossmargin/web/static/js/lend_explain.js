@@ -24,24 +24,6 @@ export const EVENT_WORDS = /** @type {Record<string, string>} */ ({
   LendRedeem: "Redeem",
 });
 
-/** Sources as a person says them. */
-export const SOURCE_WORDS = /** @type {Record<string, string>} */ ({
-  Manual: "Manual",
-  AutoLend: "Auto-lend",
-  AutoBorrowRepay: "Auto-repay",
-  Interest: "Interest",
-  Withdrawal: "Withdrawal",
-  SpotMargin: "Spot margin",
-  Liquidation: "Liquidation",
-  Reconciliation: "Settlement",
-  LiquidationBackstop: "Backstop",
-  BackstopProvider: "Backstop",
-  LiquidationAdl: "ADL",
-  AdlProvider: "ADL",
-  DustConversion: "Dust conversion",
-  Rfq: "RFQ",
-});
-
 /**
  * @param {string} timestamp the server's naive UTC time "2026-11-24T00:00:20.5"
  * @returns {string} "2026-11-24 00:00:20 UTC"

@@ -6,7 +6,7 @@
 
 import { h } from "./dom.js";
 import { amount, percent, time } from "./format.js";
-import { EVENT_WORDS, SOURCE_WORDS, reasons } from "./lend_explain.js";
+import { EVENT_WORDS, reasons } from "./lend_explain.js";
 
 const PAYMENT_WORDS = /** @type {Record<string, string>} */ ({
   EntryFee: "Entry fee",
@@ -67,7 +67,7 @@ export function movementsTable(movements, explanations) {
       h("td", { text: String(row.symbol) }),
       h("td", { text: EVENT_WORDS[row.eventType] ?? String(row.eventType) }),
       h("td", { class: "num", text: amount(row.quantity) }),
-      h("td", { text: SOURCE_WORDS[row.source] ?? String(row.source) }),
+      h("td", { text: String(row.source) }),
       h("td", { class: "lend-why", "data-testid": "movement-why", text: why(row) }),
     ),
   );
