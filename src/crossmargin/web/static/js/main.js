@@ -147,7 +147,11 @@ function pageContext() {
 
 async function route() {
   const mine = ++generation;
-  cleanup?.();
+  try {
+    cleanup?.();
+  } catch (error) {
+    notify(messageOf(error), "error");
+  }
   cleanup = null;
   const path = location.pathname.replace(/(.)\/$/, "$1");
   const found = ROUTES[path];

@@ -65,7 +65,7 @@ export function mountOverview(el, ctx) {
     h("div", { class: "overview-head" }, h("h2", { id: "overview-title", text: "Cross margin" }), leverageButton, bolt),
     body,
   );
-  const signedIn = [h("dl", { class: "metrics" }, Object.values(metrics).map((m) => m.nodes)), explain, repay.row, settle.row, error];
+  const signedIn = [h("dl", { class: "metrics" }, Object.values(metrics).flatMap((m) => m.nodes)), explain, repay.row, settle.row, error];
   el.append(card);
 
   /** @param {any} collateral @param {any} settings */
