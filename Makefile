@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test test-slow check lint types bench clean client-venvs
+.PHONY: run demo test test-slow check lint lint-js types bench clean client-venvs
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "crossmargin needs Python 3.11 or newer")'
@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/crossmargin demo
 
 # The core must keep 100% branch coverage (docs/STYLE.md); the other layers are covered by their own suites.
-test: $(STAMP) lint types client-venvs
+test: $(STAMP) lint lint-js types client-venvs
 	$(BIN)/python -m pytest -m "not slow" -q --cov=crossmargin.core --cov-branch --cov-fail-under=100 --cov-report=term-missing:skip-covered
 
 test-slow: $(STAMP)
@@ -32,6 +32,15 @@ test-slow: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+
+# The web page's plain ES modules are type-checked by TypeScript (--checkJs, strict), from npm into
+# node_modules. Without Node.js this is skipped with a note, except under CI=true.
+lint-js:
+	@if command -v npm >/dev/null 2>&1; then \
+		test node_modules/.package-lock.json -nt package-lock.json || npm ci --no-audit --no-fund --ignore-scripts --loglevel=error; \
+		./node_modules/.bin/tsc -p jsconfig.json && echo "tsc --checkJs: the web page's modules type-check"; \
+	elif [ "$${CI:-}" = true ]; then echo "CI=true needs Node.js and npm to type-check the web page" >&2; exit 1; \
+	else echo "lint-js skipped: install Node.js and npm to type-check the web page's modules"; fi
 
 types: $(STAMP)
 	$(BIN)/mypy
@@ -47,4 +56,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .venv-ccxt .venv-bpx .venv-sdk .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-ccxt .venv-bpx .venv-sdk .pytest_cache .mypy_cache .ruff_cache .hypothesis node_modules test-artifacts
