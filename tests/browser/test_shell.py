@@ -24,3 +24,22 @@ def test_assets_come_from_this_server_only(server: Server, page: Any) -> None:
     page.wait_for_load_state("networkidle")
     assert requested
     assert all(url.startswith((server.url, "data:")) for url in requested), requested
+
+
+ASSET_BUDGET_BYTES = 200 * 1024
+"""All of the page's own files together, uncompressed: the page must stay small."""
+
+
+def test_assets_are_compressed_revalidated_and_within_budget(server: Server) -> None:
+    from crossmargin.api.routes.web import static_directory  # noqa: PLC0415
+
+    files = [path for path in static_directory().rglob("*") if path.is_file()]
+    assert sum(path.stat().st_size for path in files) <= ASSET_BUDGET_BYTES
+    script = httpx.get(server.url + "/static/js/main.js", headers={"Accept-Encoding": "gzip"})
+    assert script.status_code == 200
+    assert script.headers["content-encoding"] == "gzip"
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert script.headers["cache-control"] == "no-cache"
+    again = httpx.get(server.url + "/static/js/main.js", headers={"If-None-Match": script.headers["etag"]})
+    assert again.status_code == 304
+    assert httpx.get(server.url + "/static/js/no-such-module.js").status_code == 404
