@@ -212,6 +212,28 @@ def test_an_over_limit_borrow_shows_the_servers_refusal(server: Server, page: An
     expect(dialog.get_by_test_id("dialog-error")).to_have_text("USDC amounts have at most 6 decimals")
 
 
+def test_a_borrow_the_server_refuses_at_confirm_shows_its_message(server: Server, page: Any) -> None:
+    """A preview that said yes (stale by the time of Confirm) does not hide the POST's own refusal."""
+    account = server.new_account({"BTC": "0.01"})
+    _open_usdc(page, account)
+    limit = _signed(server, account, "GET", "/api/v1/account/limits/borrow", "maxBorrowQuantity", {"symbol": "USDC"})
+    over = str(int(Decimal(limit["maxBorrowQuantity"])) + 1000)
+    expected = _preview(server, account, "Borrow", over)["message"]
+    stale = {**_preview(server, account, "Borrow", "1"), "quantity": over, "accepted": True}
+    page.route("**/api/v1/borrowLend/preview?*", lambda route: route.fulfill(json=stale))
+    dialog = _open_dialog(page, "Borrow")
+    dialog.get_by_label("Amount").fill(over)
+    expect(dialog.get_by_test_id("preview-entry-fee")).to_have_text(f"{_amount(stale['entryFee'])} USDC")
+    with page.expect_response("**/api/v1/borrowLend") as answer:
+        dialog.get_by_role("button", name="Confirm").click()
+    assert answer.value.status == 400
+    assert answer.value.json()["code"] == "INSUFFICIENT_MARGIN"
+    expect(dialog.get_by_test_id("dialog-error")).to_have_text(expected)
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name="Confirm")).to_be_enabled()
+    assert "USDC" not in _positions(server, account)
+
+
 def test_with_auto_lend_on_a_manual_borrow_shows_the_servers_message(server: Server, page: Any) -> None:
     account = server.new_account({"BTC": "1"})
     _signed(server, account, "PATCH", "/api/v1/account", "accountUpdate", {"autoLend": True})
