@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from playwright.sync_api import expect
-from web_harness import Server, sign_in
+from web_harness import Server, sign_in, wait_live
 
 
 def amount(text: str) -> str:
@@ -56,6 +56,7 @@ def test_spot_lists_markets_with_last_price_and_your_balances_live(server: Serve
     sign_in(page, account)
     cells = page.get_by_test_id("balance-SOL").get_by_role("cell")
     expect(cells).to_have_text(["SOL", "12.25", "0", "0"])
+    wait_live(page)
     server.deposit(account["subaccountId"], "SOL", "0.75")
     expect(cells).to_have_text(["SOL", "13", "0", "0"])
 

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from playwright.sync_api import expect
-from web_harness import Server, sign_in
+from web_harness import Server, sign_in, wait_live
 
 METRICS = {"net-equity": "netEquity", "available": "netEquityAvailable", "imr": "imf", "mmr": "mmf"}
 
@@ -44,6 +44,7 @@ def test_the_overview_shows_the_servers_collateral_strings_and_follows_a_deposit
 ) -> None:
     account = signed_in(server, page, {"BTC": "0.5", "USDC": "1234.5678"})
     expect_overview_equals(page, server.signed(account, "collateralQuery", "GET", "/api/v1/capital/collateral"))
+    wait_live(page)
     server.deposit(account["subaccountId"], "USDC", "1000")
     after = server.signed(account, "collateralQuery", "GET", "/api/v1/capital/collateral")
     expect_overview_equals(page, after)
@@ -61,6 +62,7 @@ def test_the_overview_shows_the_servers_collateral_strings_and_follows_a_deposit
 
 def test_the_engine_clock_follows_a_clock_advance_without_reload(server: Server, page: Any) -> None:
     page.goto("/spot")
+    wait_live(page)
     before = server.operator("GET", "/admin/v1/clock")["now"]
     expect(page.get_by_test_id("engine-time")).to_have_attribute("datetime", iso(before))
     server.advance(3600)

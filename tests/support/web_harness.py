@@ -81,3 +81,10 @@ def sign_in(page: Any, account: dict[str, Any], *, remember: bool = False) -> No
     dialog.get_by_role("button", name="Sign in", exact=True).click()
     expect(dialog).to_be_hidden()
     expect(page.get_by_test_id("session-label")).not_to_be_empty()
+
+
+def wait_live(page: Any) -> None:
+    """Wait until the page's live feed is subscribed, so an engine change from now on reaches it without a poll."""
+    from playwright.sync_api import expect  # noqa: PLC0415 -- only browser tests import this helper
+
+    expect(page.locator("html")).to_have_attribute("data-live", "on")

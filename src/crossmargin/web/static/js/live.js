@@ -11,9 +11,10 @@ const BACKOFF_MS = [500, 1000, 2000, 5000, 10000, 30000];
 
 /**
  * @param {(update: EngineUpdate) => void} onUpdate
+ * @param {(subscribed: boolean) => void} [onStatus] told when the subscription starts (acknowledged) and when it drops
  * @returns {() => void} close for good
  */
-export function connectLive(onUpdate) {
+export function connectLive(onUpdate, onStatus = () => {}) {
   const url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws`;
   let attempt = 0;
   let closed = false;
@@ -36,9 +37,11 @@ export function connectLive(onUpdate) {
         return;
       }
       if (message && message.stream === STREAM && message.data) onUpdate(message.data);
+      else if (message && message.id === 1 && message.result === null) onStatus(true);
     });
     socket.addEventListener("close", () => {
       socket = null;
+      onStatus(false);
       if (closed) return;
       retry = setTimeout(open, BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]);
       attempt += 1;

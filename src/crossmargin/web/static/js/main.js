@@ -87,15 +87,27 @@ listeners.add(refreshClock);
 
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let engineTimer;
-connectLive((update) => {
-  if (typeof update.T === "number") showEngineTime(update.T);
-  if (engineTimer === undefined) {
-    engineTimer = setTimeout(() => {
-      engineTimer = undefined;
-      emit("engine");
-    }, ENGINE_DEBOUNCE_MS);
-  }
-});
+/** Tell the pages the engine changed, at most once per ENGINE_DEBOUNCE_MS. */
+function engineChanged() {
+  if (engineTimer !== undefined) return;
+  engineTimer = setTimeout(() => {
+    engineTimer = undefined;
+    emit("engine");
+  }, ENGINE_DEBOUNCE_MS);
+}
+let wasLive = false;
+connectLive(
+  (update) => {
+    if (typeof update.T === "number") showEngineTime(update.T);
+    engineChanged();
+  },
+  (subscribed) => {
+    document.documentElement.dataset.live = subscribed ? "on" : "off";
+    clock.title = subscribed ? "Engine clock · live updates on" : "Engine clock · live updates off (reconnecting)";
+    if (subscribed && wasLive) engineChanged(); // updates may have been missed while disconnected
+    wasLive ||= subscribed;
+  },
+);
 setInterval(() => document.visibilityState === "visible" && emit("poll"), POLL_MS);
 document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && emit("poll"));
 
