@@ -9,6 +9,7 @@ import { createApi } from "./api.js";
 import { fill, h } from "./dom.js";
 import { time } from "./format.js";
 import { connectLive } from "./live.js";
+import { createOperatorBar } from "./operator.js";
 import { createSession } from "./session.js";
 import { createSignInDialog, messageOf } from "./signin.js";
 
@@ -52,6 +53,7 @@ function notify(text, kind = "info") {
 const session = createSession();
 const api = createApi({ signer: session.signer, adminToken: session.adminToken });
 const openSignIn = createSignInDialog(session, api, notify);
+document.querySelector("header.topbar")?.after(createOperatorBar(session, api, notify));
 
 /** @type {Set<(reason: ChangeReason) => void>} */
 const listeners = new Set();
