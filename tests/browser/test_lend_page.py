@@ -330,3 +330,72 @@ def test_a_settlement_borrow_says_why_in_words(server: Server, page: Any) -> Non
         f"(entry fee {borrow['entryFee']} USDC)"
     )
     expect(row.get_by_test_id("movement-why")).to_contain_text("the 10-second settlement of BTC_USDC_PERP realized")
+
+
+def test_usdc_is_selected_at_first_and_the_address_names_the_selected_asset(server: Server, page: Any) -> None:
+    page.goto("/lend")
+    expect(page.get_by_test_id("pool-USDC").get_by_role("button", name="USDC", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    panel = page.get_by_test_id("asset-panel")
+    expect(panel.get_by_role("heading", name="USDC", exact=True)).to_be_visible()
+    assert "symbol=" not in page.url
+    page.get_by_test_id("pool-ETH").get_by_role("button", name="ETH", exact=True).click()
+    expect(panel.get_by_role("heading", name="ETH", exact=True)).to_be_visible()
+    assert page.url.endswith("/lend?symbol=ETH")
+    page.reload()
+    expect(panel.get_by_role("heading", name="ETH", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("pool-ETH").get_by_role("button", name="ETH", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    page.goto("/lend?symbol=sol")
+    expect(panel.get_by_role("heading", name="SOL", exact=True)).to_be_visible()
+    page.goto("/lend?symbol=NOPE")
+    expect(panel.get_by_role("heading", name="USDC", exact=True)).to_be_visible()
+    assert page.url.endswith("/lend?symbol=USDC")
+
+
+def test_repay_and_redeem_from_the_position_rows(server: Server, page: Any) -> None:
+    account = server.new_account({"BTC": "1", "ETH": "3", "USDC": "1"})  # 1 USDC pays the entry fee back
+    borrow = {"symbol": "USDC", "side": "Borrow", "quantity": "100"}
+    _signed(server, account, "POST", "/api/v1/borrowLend", "borrowLendExecute", borrow)
+    _signed(
+        server,
+        account,
+        "POST",
+        "/api/v1/borrowLend",
+        "borrowLendExecute",
+        {**borrow, "symbol": "ETH", "side": "Lend", "quantity": "2"},
+    )
+    page.goto("/lend")
+    sign_in(page, account)
+    usdc, eth = page.get_by_test_id("position-USDC"), page.get_by_test_id("position-ETH")
+    expect(usdc.get_by_role("button")).to_have_text(["Repay"])
+    expect(eth.get_by_role("button")).to_have_text(["Redeem"])
+    panel = page.get_by_test_id("asset-panel")
+    expect(panel.get_by_role("heading", name="USDC", exact=True)).to_be_visible()
+
+    redeem = eth.get_by_role("button", name="Redeem ETH")
+    redeem.click()
+    dialog = page.get_by_test_id("lend-dialog")
+    expect(dialog.get_by_role("heading", name="Redeem ETH")).to_be_visible()
+    expect(dialog.get_by_label("Amount")).to_be_focused()
+    expect(panel.get_by_role("heading", name="ETH", exact=True)).to_be_visible()
+    lent = _positions(server, account)["ETH"]["netQuantity"]
+    expect(dialog.get_by_test_id("dialog-bound")).to_have_text(f"Lent: {_amount(lent)} ETH")
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(redeem).to_be_focused()
+
+    usdc.get_by_role("button", name="Repay USDC").click()
+    expect(dialog.get_by_role("heading", name="Repay USDC")).to_be_visible()
+    expect(panel.get_by_role("heading", name="USDC", exact=True)).to_be_visible()
+    dialog.get_by_role("button", name="Max").click()
+    debt = _positions(server, account)["USDC"]["netQuantity"]
+    expect(dialog.get_by_label("Amount")).to_have_value(debt.removeprefix("-"))
+    expect(dialog.get_by_test_id("preview-position-after")).to_have_text("0 USDC")
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog).to_be_hidden()
+    expect(usdc).to_have_count(0)
+    assert "USDC" not in _positions(server, account)
+    expect(eth.get_by_test_id("net-quantity")).to_have_text(_amount(lent))

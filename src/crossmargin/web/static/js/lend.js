@@ -3,7 +3,9 @@
  * The Lend page: every borrow-lend pool; the selected asset's Borrow / Repay / Lend / Redeem
  * actions (each a dialog that previews the server's answer before confirming); your active
  * borrows and lends; interest and borrow-lend history with the reason for each automatic
- * movement; and the cross-margin overview in the right column. Everything is fetched again on
+ * movement; and the cross-margin overview in the right column. The asset named by `?symbol=` is
+ * selected, else USDC (or the first pool), so its actions show at once; selecting another asset
+ * writes it back to the address. Everything is fetched again on
  * every ctx.onChange (engine update, sign-in or out, slow poll); signed out, the pools still show
  * and the account parts invite signing in.
  */
@@ -32,6 +34,20 @@ import { amount } from "./format.js";
 
 /** Decimals allowed when a pool does not say its step size. */
 const DEFAULT_DECIMALS = 18;
+/** The asset selected when the address names none. */
+const DEFAULT_SYMBOL = "USDC";
+
+/**
+ * The asset to select when `wanted` has no pool: USDC, else the first pool (null if none).
+ * @param {any[]} pools
+ * @param {string} wanted
+ * @returns {string | null} null to keep `wanted`
+ */
+function fallbackSymbol(pools, wanted) {
+  const symbols = pools.map((pool) => String(pool.symbol));
+  if (!symbols.length || symbols.includes(wanted)) return null;
+  return symbols.includes(DEFAULT_SYMBOL) ? DEFAULT_SYMBOL : symbols[0];
+}
 
 /**
  * @param {string} title
@@ -86,8 +102,8 @@ function keepingFocus(root, render) {
  * @returns {() => void}
  */
 export function mount(root, ctx) {
-  /** @type {string | null} */
-  let selected = null;
+  /** @type {string | null} the address's asset or USDC at first, checked against the pools once loaded */
+  let selected = new URLSearchParams(location.search).get("symbol")?.trim().toUpperCase() || DEFAULT_SYMBOL;
   /** @type {LendData | null} */
   let data = null;
   let generation = 0;
@@ -116,6 +132,9 @@ export function mount(root, ctx) {
   function select(symbol) {
     if (symbol === selected) return;
     selected = symbol;
+    const url = new URL(location.href);
+    url.searchParams.set("symbol", symbol);
+    history.replaceState(history.state, "", url);
     if (data?.mine) data.mine.maxBorrow = null;
     render();
     void refresh();
@@ -171,8 +190,14 @@ export function mount(root, ctx) {
     return available;
   }
 
-  /** @param {Action} action */
-  function openAction(action) {
+  /**
+   * Open an action's dialog for the selected asset, or for `symbol` (selected first) from a
+   * position row, whose button gets focus back when it closes, if it is still there.
+   * @param {Action} action
+   * @param {string} [fromRow] the asset of the position row that asked
+   */
+  function openAction(action, fromRow) {
+    if (fromRow) select(fromRow);
     const symbol = selected;
     if (!symbol) return;
     dialog?.close();
@@ -187,7 +212,9 @@ export function mount(root, ctx) {
       returnFocus: () => {
         if (dialog !== opened) return;
         dialog = null;
-        focusAction(root, action);
+        const row = fromRow && root.querySelector(`[data-focus-key="${CSS.escape(`position-${action}-${fromRow}`)}"]`);
+        if (row instanceof HTMLElement) row.focus();
+        else focusAction(root, action);
       },
       onDone: () => void refresh(),
     });
@@ -204,10 +231,11 @@ export function mount(root, ctx) {
         current.poolsError ? h("p", { class: "lend-error", role: "status", text: current.poolsError }) : null,
         poolsTable(current.pools, selected, select),
       );
-      fill(panel, selected ? assetPanel(selected, current.pools.find((pool) => pool.symbol === selected), current.mine, openAction, ctx.signIn) : null);
+      const pool = current.pools.find((candidate) => candidate.symbol === selected);
+      fill(panel, selected && pool ? assetPanel(selected, pool, current.mine, openAction, ctx.signIn) : null);
       const mine = current.mine;
       const invite = (/** @type {string} */ what) => h("p", { class: "lend-invite", text: `Sign in to see ${what}.` });
-      fill(positions.body, mine ? positionsTable(mine.positions) : invite("your active borrows and lends"));
+      fill(positions.body, mine ? positionsTable(mine.positions, openAction) : invite("your active borrows and lends"));
       fill(interest.body, mine ? interestTable(mine.interest) : invite("your interest history"));
       fill(movements.body, mine ? movementsTable(mine.movements, mine.explanations) : invite("your borrow-lend history"));
     });
@@ -218,7 +246,9 @@ export function mount(root, ctx) {
     const loaded = await loadLendData(ctx.api, ctx.session.signedIn, selected);
     if (disposed || mine !== generation) return;
     data = loaded;
-    render();
+    const other = selected === null ? null : fallbackSymbol(loaded.pools, selected);
+    if (other) select(other);
+    else render();
   }
 
   const unsubscribe = ctx.onChange(() => {

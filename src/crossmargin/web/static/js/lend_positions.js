@@ -2,7 +2,8 @@
 /**
  * Your active borrows and lends: one row per borrow-lend position with its net quantity
  * (negative = borrowed), cumulative interest (paid on a borrow, earned on a lend), mark price and
- * estimated liquidation price.
+ * estimated liquidation price, and a quick Repay (a borrow) or Redeem (a lend) button that opens
+ * the same dialog as the asset panel's.
  */
 
 import { h } from "./dom.js";
@@ -10,15 +11,28 @@ import { amount, usd } from "./format.js";
 import { sign } from "./lend_decimal.js";
 
 /** @typedef {import("./lend_data.js").Position} Position */
+/** @typedef {import("./lend_panel.js").Action} Action */
+/** @typedef {(action: Action, symbol: string) => void} OnAction */
 
 /**
  * @param {Position} position
+ * @param {OnAction} onAction
  * @returns {HTMLElement}
  */
-function positionRow(position) {
+function positionRow(position, onAction) {
   const symbol = String(position.symbol);
   const borrowed = sign(position.netQuantity) < 0;
   const liquidation = sign(String(position.estLiquidationPrice ?? "0")) > 0 ? usd(position.estLiquidationPrice) : "—";
+  /** @type {Action} */
+  const action = borrowed ? "Repay" : "Redeem";
+  const quick = h("button", {
+    type: "button",
+    class: "lend-quick",
+    "aria-label": `${action} ${symbol}`,
+    "data-focus-key": `position-${action}-${symbol}`,
+    text: action,
+    onclick: () => onAction(action, symbol),
+  });
   return h(
     "tr",
     { "data-testid": `position-${symbol}` },
@@ -28,14 +42,16 @@ function positionRow(position) {
     h("td", { class: "num", "data-testid": "cumulative-interest", text: amount(position.cumulativeInterest) }),
     h("td", { class: "num", text: usd(position.markPrice) }),
     h("td", { class: "num", "data-testid": "est-liquidation-price", text: liquidation }),
+    h("td", { class: "lend-row-action" }, quick),
   );
 }
 
 /**
  * @param {Position[]} positions
+ * @param {OnAction} onAction opens the action's dialog for the asset
  * @returns {HTMLElement} the table, or a line saying there is none
  */
-export function positionsTable(positions) {
+export function positionsTable(positions, onAction) {
   const open = positions.filter((position) => sign(position.netQuantity) !== 0);
   if (!open.length) return h("p", { class: "empty", "data-testid": "positions-empty", text: "No active borrows or lends." });
   const head = ["Asset", "Side", "Net quantity", "Cumulative interest", "Mark price", "Est. liquidation price"];
@@ -43,7 +59,16 @@ export function positionsTable(positions) {
     "table",
     { class: "table lend-table", "data-testid": "positions" },
     h("caption", { class: "lend-sr-only", text: "Your active borrows and lends" }),
-    h("thead", null, h("tr", null, head.map((label, index) => h("th", { scope: "col", class: index > 1 ? "num" : null, text: label })))),
-    h("tbody", null, open.map(positionRow)),
+    h(
+      "thead",
+      null,
+      h(
+        "tr",
+        null,
+        head.map((label, index) => h("th", { scope: "col", class: index > 1 ? "num" : null, text: label })),
+        h("th", { scope: "col" }, h("span", { class: "sr-only", text: "Action" })),
+      ),
+    ),
+    h("tbody", null, open.map((position) => positionRow(position, onAction))),
   );
 }
