@@ -122,7 +122,7 @@ export function mount(root, ctx) {
     h(
       "div",
       { class: "lend-page" },
-      h("div", { class: "lend-main" }, pools.section, panel, positions.section, interest.section, movements.section),
+      h("div", { class: "lend-main" }, h("h1", { class: "lend-title", text: "Lend" }), pools.section, panel, positions.section, interest.section, movements.section),
       overview,
     ),
   );

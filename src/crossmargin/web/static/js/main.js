@@ -203,9 +203,18 @@ document.addEventListener("click", (event) => {
   const link = event.target instanceof Element ? event.target.closest("a[href]") : null;
   if (!(link instanceof HTMLAnchorElement) || event.defaultPrevented || event.button !== 0) return;
   if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey || link.target || link.origin !== location.origin) return;
+  if (link.hash && link.pathname === location.pathname) {
+    // An in-page link (the skip link): move focus there without touching the history or the page.
+    const target = document.getElementById(decodeURIComponent(link.hash.slice(1)));
+    if (!target) return;
+    event.preventDefault();
+    target.focus();
+    return;
+  }
   if (!(link.pathname in ROUTES)) return;
   event.preventDefault();
-  if (link.pathname !== location.pathname) history.pushState(null, "", link.pathname);
+  const address = link.pathname + link.search;
+  if (address !== location.pathname + location.search) history.pushState(null, "", address);
   route();
 });
 window.addEventListener("popstate", route);

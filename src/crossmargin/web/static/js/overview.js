@@ -54,7 +54,7 @@ export function mountOverview(el, ctx) {
   };
   const explain = h("p", { class: "explain", id: "auto-lend-explain", text: AUTO_LEND_OFF });
   const leverageButton = h("button", { type: "button", class: "leverage", "data-testid": "leverage-button", text: "—", onclick: changeLeverage });
-  const bolt = h("button", { type: "button", class: "bolt", "data-testid": "auto-lend-toggle", "aria-pressed": "false", "aria-label": "Auto-lend", "aria-describedby": explain.id, text: "⚡", onclick: () => toggle("autoLend", "Auto-lend") });
+  const bolt = h("button", { type: "button", class: "bolt", "data-testid": "auto-lend-toggle", "aria-pressed": "false", "aria-label": "Auto-lend", text: "⚡", onclick: () => toggle("autoLend", "Auto-lend") });
   const repay = switchRow("auto-repay-switch", "Auto-repay borrows", () => toggle("autoRepayBorrows", "Auto-repay borrows"));
   const settle = switchRow("auto-borrow-switch", "Auto-borrow settlements", () => toggle("autoBorrowSettlements", "Auto-borrow settlements"));
   const controls = [leverageButton, bolt, repay.control, settle.control];
@@ -93,11 +93,13 @@ export function mountOverview(el, ctx) {
     if (!ctx.session.signedIn) {
       account = null;
       controls.forEach((c) => c.setAttribute("disabled", ""));
+      bolt.removeAttribute("aria-describedby"); // the explanation is shown only when signed in
       leverageButton.textContent = "—";
       fill(body, h("p", { class: "hint", text: "Sign in to see your cross-margin account." }), h("button", { type: "button", class: "primary", text: "Log in", onclick: ctx.signIn }));
       return;
     }
     if (body.firstChild !== signedIn[0]) fill(body, signedIn);
+    bolt.setAttribute("aria-describedby", explain.id);
     try {
       const [collateral, settings] = await Promise.all([
         ctx.api.signed("collateralQuery", "GET", "/api/v1/capital/collateral"),

@@ -57,7 +57,7 @@ export function createSignInDialog(session, api, notify) {
 
   const keysForm = h(
     "form",
-    { class: "panel", id: "panel-keys", role: "tabpanel", "aria-labelledby": "tab-keys" },
+    { class: "panel" },
     field("api-key", "API key", { name: "apiKey", placeholder: "base64 public key (optional: derived from the secret)" }),
     field("api-secret", "API secret", { name: "apiSecret", type: "password", required: true }),
     h("p", { class: "hint", text: "Requests are signed in this browser; the secret is never sent anywhere." }),
@@ -115,13 +115,13 @@ export function createSignInDialog(session, api, notify) {
         ),
       );
     }
-    const head = h("thead", null, h("tr", null, ...["Subaccount", "Account", "Keys", ""].map((text) => h("th", { scope: "col", text }))));
+    const head = h("thead", null, h("tr", null, ...["Subaccount", "Account", "Keys"].map((text) => h("th", { scope: "col", text })), h("th", { scope: "col" }, h("span", { class: "sr-only", text: "Action" }))));
     fill(subaccounts, rows.length ? h("table", { class: "table" }, head, body) : h("p", { class: "hint", text: "No subaccounts yet." }));
   }
 
   const operatorForm = h(
     "form",
-    { class: "panel", id: "panel-operator", role: "tabpanel", "aria-labelledby": "tab-operator", hidden: true },
+    { class: "panel" },
     field("admin-token", "Admin token", { name: "token", type: "password", required: true }),
     h("button", { type: "submit", class: "primary", text: "Connect" }),
     operatorError,
@@ -147,13 +147,29 @@ export function createSignInDialog(session, api, notify) {
     h("button", { type: "button", role: "tab", id: "tab-keys", "aria-controls": "panel-keys", text: "Paste keys" }),
     h("button", { type: "button", role: "tab", id: "tab-operator", "aria-controls": "panel-operator", text: "Operator" }),
   ];
-  const panels = [keysForm, operatorForm];
-  /** @param {number} index */
-  const select = (index) => {
-    tabs.forEach((tab, i) => tab.setAttribute("aria-selected", String(i === index)));
+  // A tab panel wraps each form (role=tabpanel is not allowed on a <form>).
+  const panels = [
+    h("div", { role: "tabpanel", id: "panel-keys", "aria-labelledby": "tab-keys" }, keysForm),
+    h("div", { role: "tabpanel", id: "panel-operator", "aria-labelledby": "tab-operator" }, operatorForm),
+  ];
+  /** Show tab `index`; only the selected tab is in the Tab order, the arrow keys move between tabs. */
+  const select = (/** @type {number} */ index, focus = false) => {
+    tabs.forEach((tab, i) => {
+      tab.setAttribute("aria-selected", String(i === index));
+      tab.tabIndex = i === index ? 0 : -1;
+    });
     panels.forEach((panel, i) => (panel.hidden = i !== index));
+    if (focus) tabs[index].focus();
   };
-  tabs.forEach((tab, i) => tab.addEventListener("click", () => select(i)));
+  tabs.forEach((tab, i) => {
+    tab.addEventListener("click", () => select(i));
+    tab.addEventListener("keydown", (event) => {
+      const moves = /** @type {Record<string, number>} */ ({ ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 });
+      if (!(event.key in moves)) return;
+      event.preventDefault();
+      select((moves[event.key] + tabs.length) % tabs.length, true);
+    });
+  });
   select(0);
 
   const signOut = h("button", {
