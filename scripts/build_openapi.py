@@ -541,7 +541,7 @@ def page_operation(path: str) -> Document:
 
 
 def page_operations() -> dict[tuple[str, str], Document]:
-    """Return the operations of every path the web page serves its shell at."""
+    """Return the operations of every path the web page serves its shell at (its files are a Mount, not listed)."""
     from crossmargin.api.routes.web import PAGE_PATHS  # noqa: PLC0415 -- only when building
 
     return {(path, "get"): page_operation(path) for path in PAGE_PATHS}

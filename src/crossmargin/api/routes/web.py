@@ -25,7 +25,7 @@ from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from crossmargin.api.responses import error_response
 
@@ -119,5 +119,6 @@ def web_routes() -> list[BaseRoute]:
 
     return [
         *(Route(path, page, methods=["GET", "HEAD"]) for path in PAGE_PATHS),
-        Route("/static/{name:path}", static, methods=["GET", "HEAD"]),
+        # A Mount, not a Route: the files are not API operations (the OpenAPI description lists Routes).
+        Mount("/static", routes=[Route("/{name:path}", static, methods=["GET", "HEAD"])]),
     ]
