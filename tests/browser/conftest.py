@@ -33,9 +33,13 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Return Chromium, launched by Playwright with the flags this project allows."""
+    """Return Chromium, launched by Playwright with the flags this project allows.
+
+    Module-scoped on purpose: Playwright's sync API keeps an asyncio loop running on this thread
+    while it is open, so a session-wide browser would make every later test's `asyncio.run` fail.
+    """
     if not CHROMIUM.exists():
         reason = f"browser tests need Debian's chromium at {CHROMIUM}: apt-get install -y chromium"
         if os.environ.get("CI") == "true":
