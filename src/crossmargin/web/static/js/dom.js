@@ -89,3 +89,41 @@ export function table(columns, rows, empty = "Nothing yet.") {
     : [h("tr", null, h("td", { class: "empty", colspan: String(columns.length), text: empty }))];
   return h("table", { class: "table" }, h("thead", null, head), h("tbody", null, body));
 }
+
+/**
+ * Join the Tab order (with a focus ring, so arrow keys can scroll it) only while `box` scrolls sideways.
+ * @param {HTMLElement} box
+ */
+function syncScrollable(box) {
+  const scrolls = box.scrollWidth > box.clientWidth + 1;
+  if (scrolls) box.tabIndex = 0;
+  else box.removeAttribute("tabindex");
+}
+
+/**
+ * A box that scrolls its (wide) table sideways inside itself, so the page never does on a narrow
+ * screen. It is a group named `label` and, while its content is wider than it, keyboard-focusable,
+ * so arrow keys can scroll it. Fill it with `fillScroll` to keep its scroll position.
+ * @param {string} label the accessible name ("Perpetual markets table")
+ * @param {Attrs | null} [attrs] more attributes (data-testid, ...)
+ * @param {...(Child | Child[])} children
+ * @returns {HTMLElement}
+ */
+export function scrollBox(label, attrs, ...children) {
+  const extra = attrs?.class ? ` ${attrs.class}` : "";
+  const box = h("div", { ...attrs, class: `table-scroll${extra}`, role: "group", "aria-label": label }, ...children);
+  new ResizeObserver(() => syncScrollable(box)).observe(box);
+  return box;
+}
+
+/**
+ * Replace a scroll box's content, keeping how far it was scrolled sideways.
+ * @param {HTMLElement} box made by scrollBox
+ * @param {...(Child | Child[])} children
+ */
+export function fillScroll(box, ...children) {
+  const left = box.scrollLeft;
+  fill(box, ...children);
+  box.scrollLeft = left;
+  syncScrollable(box);
+}

@@ -1,7 +1,7 @@
 // @ts-check
 /** The Futures page: every perp market (mark, index, funding, open interest) and your perp positions. */
 
-import { fill, h, table } from "./dom.js";
+import { fill, fillScroll, h, scrollBox, table } from "./dom.js";
 import { amount, percent, time } from "./format.js";
 import { mountOverview } from "./overview.js";
 
@@ -26,8 +26,8 @@ function signed(value) {
  * @param {Ctx} ctx
  */
 export function mount(root, ctx) {
-  const markets = h("div", { "data-testid": "perp-markets" }, h("p", { class: "loading", text: "Loading markets…" }));
-  const positions = h("div", { "data-testid": "perp-positions" });
+  const markets = scrollBox("Perpetual markets table", { "data-testid": "perp-markets" }, h("p", { class: "loading", text: "Loading markets…" }));
+  const positions = scrollBox("Positions table", { "data-testid": "perp-positions" });
   const error = h("p", { class: "error", role: "alert" });
   const side = h("aside");
   fill(
@@ -56,8 +56,8 @@ export function mount(root, ctx) {
         const p = prices.get(m.symbol) ?? {};
         return { testid: `perp-${m.symbol}`, cells: [m.symbol, amount(p.markPrice), amount(p.indexPrice), percent(p.fundingRate, 4), time(p.nextFundingTimestamp), `${amount(open.get(m.symbol)?.openInterest)} ${m.baseSymbol}`] };
       });
-      fill(markets, table(columns, rows, "No perpetual markets."));
-      fill(positions, own === null ? h("p", { class: "hint", text: "Sign in to see your positions." }) : positionsTable(own));
+      fillScroll(markets, table(columns, rows, "No perpetual markets."));
+      fillScroll(positions, own === null ? h("p", { class: "hint", text: "Sign in to see your positions." }) : positionsTable(own));
       error.textContent = "";
     } catch (failure) {
       if (mine === generation) error.textContent = failure instanceof Error ? failure.message : String(failure);

@@ -10,7 +10,7 @@
  * and the account parts invite signing in.
  */
 
-import { h, fill } from "./dom.js";
+import { h, fill, fillScroll, scrollBox } from "./dom.js";
 import { mountOverview } from "./overview.js";
 import { abs, decimalsOfStep, sign } from "./lend_decimal.js";
 import { availableOf, loadLendData, netQuantityOf } from "./lend_data.js";
@@ -50,15 +50,18 @@ function fallbackSymbol(pools, wanted) {
 }
 
 /**
+ * A card with a title, a line or two above its table (`lead`) and the table's own sideways scroller (`body`).
  * @param {string} title
  * @param {string} testid
- * @returns {{section: HTMLElement, body: HTMLElement}}
+ * @param {string} tableLabel the scroller's accessible name
+ * @returns {{section: HTMLElement, lead: HTMLElement, body: HTMLElement}}
  */
-function section(title, testid) {
+function section(title, testid, tableLabel) {
   const id = `lend-${testid}-title`;
-  const body = h("div", { class: "lend-section-body" });
-  const section = h("section", { class: "card lend-section", "aria-labelledby": id, "data-testid": testid }, h("h2", { id, text: title }), body);
-  return { section, body };
+  const lead = h("div", { class: "lend-section-lead" });
+  const body = scrollBox(tableLabel, { class: "lend-section-body" });
+  const section = h("section", { class: "card lend-section", "aria-labelledby": id, "data-testid": testid }, h("h2", { id, text: title }), lead, body);
+  return { section, lead, body };
 }
 
 /**
@@ -111,11 +114,11 @@ export function mount(root, ctx) {
   /** @type {{close: () => void, refresh: () => void} | null} */
   let dialog = null;
 
-  const pools = section("Borrow and lend", "lend-pools");
+  const pools = section("Borrow and lend", "lend-pools", "Pools table");
   const panel = h("div", { class: "lend-panel-slot" });
-  const positions = section("Your borrows and lends", "lend-positions");
-  const interest = section("Interest history", "lend-interest");
-  const movements = section("Borrow-lend history", "lend-movements");
+  const positions = section("Your borrows and lends", "lend-positions", "Borrows and lends table");
+  const interest = section("Interest history", "lend-interest", "Interest history table");
+  const movements = section("Borrow-lend history", "lend-movements", "Borrow-lend history table");
   const overview = h("aside", { class: "lend-side", "aria-label": "Cross-margin overview" });
   fill(
     root,
@@ -226,18 +229,18 @@ export function mount(root, ctx) {
     const current = data;
     keepingFocus(root, () => {
       fill(
-        pools.body,
+        pools.lead,
         h("p", { class: "lend-intro", text: "Select an asset to borrow or lend it. Rates are yearly (APR); interest is charged every hour." }),
         current.poolsError ? h("p", { class: "lend-error", role: "status", text: current.poolsError }) : null,
-        poolsTable(current.pools, selected, select),
       );
+      fillScroll(pools.body, poolsTable(current.pools, selected, select));
       const pool = current.pools.find((candidate) => candidate.symbol === selected);
       fill(panel, selected && pool ? assetPanel(selected, pool, current.mine, openAction, ctx.signIn) : null);
       const mine = current.mine;
       const invite = (/** @type {string} */ what) => h("p", { class: "lend-invite", text: `Sign in to see ${what}.` });
-      fill(positions.body, mine ? positionsTable(mine.positions, openAction) : invite("your active borrows and lends"));
-      fill(interest.body, mine ? interestTable(mine.interest) : invite("your interest history"));
-      fill(movements.body, mine ? movementsTable(mine.movements, mine.explanations) : invite("your borrow-lend history"));
+      fillScroll(positions.body, mine ? positionsTable(mine.positions, openAction) : invite("your active borrows and lends"));
+      fillScroll(interest.body, mine ? interestTable(mine.interest) : invite("your interest history"));
+      fillScroll(movements.body, mine ? movementsTable(mine.movements, mine.explanations) : invite("your borrow-lend history"));
     });
   }
 

@@ -115,7 +115,9 @@ document.addEventListener("visibilitychange", () => document.visibilityState ===
 
 function renderSession() {
   const state = session.state;
-  sessionLabel.textContent = !state.signedIn ? "" : state.subaccountId === null ? `Key ${String(state.apiKey).slice(0, 8)}…` : `Subaccount #${state.subaccountId}`;
+  // "Subaccount #3" or "Key d5jGToIE…"; a narrow screen shows only the part after the kind.
+  const [kind, which] = state.subaccountId === null ? ["Key ", `${String(state.apiKey).slice(0, 8)}…`] : ["Subaccount ", `#${state.subaccountId}`];
+  fill(sessionLabel, state.signedIn ? [h("span", { class: "who-kind", text: kind }), which] : null);
   sessionButton.textContent = state.signedIn ? "Account" : "Log in";
 }
 session.onChange(() => {

@@ -1,7 +1,7 @@
 // @ts-check
 /** The Spot page: every spot market (last price, 24 h change, range, volume) and your balances. */
 
-import { fill, h, table } from "./dom.js";
+import { fill, fillScroll, h, scrollBox, table } from "./dom.js";
 import { amount, percent } from "./format.js";
 import { mountOverview } from "./overview.js";
 
@@ -21,8 +21,8 @@ function change(fraction) {
  * @param {Ctx} ctx
  */
 export function mount(root, ctx) {
-  const markets = h("div", { "data-testid": "spot-markets" }, h("p", { class: "loading", text: "Loading markets…" }));
-  const balances = h("div", { "data-testid": "balances" });
+  const markets = scrollBox("Spot markets table", { "data-testid": "spot-markets" }, h("p", { class: "loading", text: "Loading markets…" }));
+  const balances = scrollBox("Balances table", { "data-testid": "balances" });
   const error = h("p", { class: "error", role: "alert" });
   const side = h("aside");
   fill(
@@ -51,8 +51,8 @@ export function mount(root, ctx) {
           const t = bySymbol.get(m.symbol) ?? {};
           return { testid: `spot-${m.symbol}`, cells: [m.symbol, amount(t.lastPrice), change(t.priceChangePercent), amount(t.high), amount(t.low), `${amount(t.volume)} ${m.baseSymbol}`] };
         });
-      fill(markets, table(columns, rows, "No spot markets."));
-      fill(balances, own === null ? h("p", { class: "hint", text: "Sign in to see your balances." }) : balanceTable(own));
+      fillScroll(markets, table(columns, rows, "No spot markets."));
+      fillScroll(balances, own === null ? h("p", { class: "hint", text: "Sign in to see your balances." }) : balanceTable(own));
       error.textContent = "";
     } catch (failure) {
       if (mine === generation) error.textContent = failure instanceof Error ? failure.message : String(failure);
