@@ -122,6 +122,11 @@ def test_the_lend_page_signed_in_with_a_borrow_and_its_dialogs(server: Server, p
     expect(page.get_by_test_id("interest-history").locator('[data-type="Borrow"]')).to_have_count(1)
     expect(page.get_by_test_id("net-equity")).not_to_have_text("—")
     audit("/lend signed in with a borrow")
+    page.set_viewport_size({"width": 390, "height": 844})
+    for testid in ["lend-pools", "lend-positions", "lend-interest", "lend-movements"]:  # each table scrolls in its box
+        expect(page.get_by_test_id(testid).locator(".table-scroll")).to_have_attribute("tabindex", "0")
+    audit("/lend signed in with a borrow on a narrow screen")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.get_by_test_id("asset-panel").get_by_role("button", name="Borrow", exact=True).click()
     dialog = page.get_by_test_id("lend-dialog")
@@ -163,6 +168,9 @@ def test_the_markets_pages_signed_in(server: Server, page: Any, audit: Any, path
     sign_in(page, account)
     expect(page.get_by_test_id("net-equity")).not_to_have_text("—")
     audit(f"{path} signed in")
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.locator(".table-scroll").first).to_have_attribute("tabindex", "0")
+    audit(f"{path} signed in on a narrow screen")
 
 
 def test_the_sign_in_dialog_and_the_operator_bar(server: Server, page: Any, audit: Any) -> None:
@@ -184,6 +192,8 @@ def test_the_sign_in_dialog_and_the_operator_bar(server: Server, page: Any, audi
     bar.get_by_role("button", name="Set price").click()
     expect(bar.get_by_role("alert")).not_to_be_empty()
     audit("/lend with the operator bar and its error")
+    page.set_viewport_size({"width": 390, "height": 844})
+    audit("/lend with the operator bar and its error on a narrow screen")
 
 
 def test_the_sign_in_tabs_follow_the_arrow_keys(server: Server, page: Any) -> None:
@@ -205,9 +215,15 @@ def test_the_sign_in_tabs_follow_the_arrow_keys(server: Server, page: Any) -> No
     expect(dialog.get_by_label("API secret")).to_be_visible()
 
 
-@pytest.mark.parametrize("path", ["/lend", "/models/margin", "/futures", "/spot"])
-def test_tab_reaches_every_control_and_each_shows_a_focus_ring(server: Server, page: Any, path: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "width"), [("/lend", 1280), ("/models/margin", 1280), ("/futures", 1280), ("/spot", 1280), ("/lend", 390)]
+)
+def test_tab_reaches_every_control_and_each_shows_a_focus_ring(
+    server: Server, page: Any, path: str, width: int
+) -> None:
+    """On a narrow screen the tables' scrolling boxes join the Tab order, each with its focus ring."""
     account = _borrowed(server)
+    page.set_viewport_size({"width": width, "height": 900})
     page.goto(path)
     _connect_operator(page, account["subaccountId"])
     if path == "/lend":
@@ -216,6 +232,8 @@ def test_tab_reaches_every_control_and_each_shows_a_focus_ring(server: Server, p
         expect(page.get_by_test_id("leverage-chart")).to_be_visible()
     else:
         expect(page.get_by_test_id("net-equity")).not_to_have_text("—")
+    if width < 1280:
+        expect(page.get_by_role("group", name="Borrow-lend history table")).to_have_attribute("tabindex", "0")
     page.evaluate(DESCRIBE)
     controls = page.evaluate(CONTROLS)
     assert len(controls) > 10, controls
