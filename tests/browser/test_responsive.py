@@ -1,7 +1,7 @@
 """Phone and tablet widths: the page itself never scrolls sideways; wide tables scroll inside their own box.
 
 Each state (the Lend page signed out and signed in with a borrow, the Borrow dialog, the sign-in
-dialog, the operator's bar, the Models, Futures and Spot pages) is checked at 390 px (a phone) and
+dialog, the leverage dialog, the operator's bar, the Models, Futures and Spot pages) is checked at 390 px (a phone) and
 800 px (a small tablet): the document is no wider than the window, and the controls a user needs
 (the session button, the navigation, Borrow, Confirm) are shown and lie inside the window from
 left to right. Every state leaves a screenshot in test-artifacts/browser/responsive-<width>-<state>.png.
@@ -37,6 +37,17 @@ def _inside(page: Any, locator: Any) -> None:
     width = page.evaluate("innerWidth")
     assert box["x"] >= 0, f"{locator} starts {box['x']} px left of the window"
     assert box["x"] + box["width"] <= width + 0.5, f"{locator} ends at {box['x'] + box['width']} px, window {width} px"
+
+
+def _dialog_fits(page: Any, dialog: Any) -> None:
+    """Assert an open dialog lies inside the window and its content needs no sideways scrolling."""
+    _inside(page, dialog)
+    box = dialog.bounding_box()
+    assert box is not None
+    assert box["y"] >= 0
+    assert box["y"] + box["height"] <= HEIGHT
+    scroll, client = dialog.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert scroll <= client, f"the dialog's content is {scroll} px wide, the dialog {client} px"
 
 
 def _fits(page: Any, width: int, state: str) -> None:
@@ -104,14 +115,18 @@ def test_the_lend_page_with_a_borrow_and_the_borrow_dialog_fit(server: Server, p
     params = {"symbol": "USDC", "side": "Borrow", "quantity": "100"}
     preview = server.signed(account, "borrowLendPreview", "GET", "/api/v1/borrowLend/preview", params)
     expect(dialog.get_by_test_id("preview-entry-fee")).to_have_text(f"{Decimal(preview['entryFee']):,} USDC")
-    _inside(page, dialog)
+    _dialog_fits(page, dialog)
     _inside(page, dialog.get_by_label("Amount"))
     _inside(page, dialog.get_by_role("button", name="Confirm"))
-    box = dialog.bounding_box()
-    assert box is not None
-    assert box["y"] >= 0
-    assert box["y"] + box["height"] <= HEIGHT
     _fits(page, width, "borrow-dialog")
+    page.keyboard.press("Escape")
+
+    page.get_by_test_id("leverage-button").click()
+    leverage = page.get_by_test_id("leverage-dialog")
+    _dialog_fits(page, leverage)
+    _inside(page, leverage.get_by_label("100\N{MULTIPLICATION SIGN}"))
+    _inside(page, leverage.get_by_role("button", name="Save"))
+    _fits(page, width, "leverage-dialog")
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -121,6 +136,7 @@ def test_the_sign_in_dialog_fits_with_both_tabs(server: Server, page: Any, width
     page.goto("/lend")
     page.get_by_test_id("session-button").click()
     dialog = page.get_by_test_id("session-dialog")
+    _dialog_fits(page, dialog)
     _inside(page, dialog.get_by_label("API secret"))
     _inside(page, dialog.get_by_role("button", name="Sign in", exact=True))
     _fits(page, width, "sign-in-dialog")
@@ -131,7 +147,7 @@ def test_the_sign_in_dialog_fits_with_both_tabs(server: Server, page: Any, width
     use = dialog.get_by_test_id(f"use-subaccount-{account['subaccountId']}")
     use.scroll_into_view_if_needed()
     _inside(page, use)
-    _inside(page, dialog)
+    _dialog_fits(page, dialog)
     _fits(page, width, "sign-in-dialog-operator")
 
 
