@@ -33,7 +33,6 @@ import importlib.util
 import multiprocessing
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,7 +48,7 @@ import httpx
 from nacl.signing import SigningKey
 from starlette.applications import Starlette
 
-from bench.common import progress, save
+from bench.common import free_port, progress, save, wait_answering
 from crossmargin.app.service import Service
 
 HOST: Final = "127.0.0.1"
@@ -394,28 +393,14 @@ def load(port: int, server_pid: int, accounts: list[Account], results: Queue[Loa
 # The orchestration
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _start(server: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "CROSSMARGIN_BENCH_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(  # the server: a process of its own
         [sys.executable, "-m", "bench.bench_http", "serve", server, str(port)], cwd=ROOT, env=env
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://{HOST}:{port}/api/v1/ping", timeout=1).text == "pong":
-                return process, port
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"{server} did not answer within 60 s")
+    wait_answering(process, port, 60)
+    return process, port
 
 
 def _set_up_accounts(port: int) -> list[Account]:

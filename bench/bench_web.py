@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,10 +27,9 @@ import time
 from pathlib import Path
 from typing import Final
 
-import httpx
 from playwright.sync_api import Browser, Page, Response, sync_playwright
 
-from bench.common import progress, save
+from bench.common import free_port, progress, save, wait_answering
 
 CHROMIUM: Final = Path("/usr/bin/chromium")
 FLAGS: Final = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -40,26 +38,12 @@ ROUNDS: Final = 15
 READY: Final = '[data-testid="pool-USDC"]'
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _serve(data_dir: str, port: int) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "crossmargin.cli.main", "serve", "--port", str(port), "--data-dir", data_dir]
     command += ["--admin-token", TOKEN, "--clock", "manual"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=1).text == "pong":
-                return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the server did not answer within 30 s")
+    wait_answering(process, port, 30)
+    return process
 
 
 def _timed(page: Page, url: str, ready: str | None) -> float:
@@ -92,7 +76,7 @@ def main() -> None:
     if not CHROMIUM.exists():
         print(f"bench_web: skipped, it needs Debian's chromium at {CHROMIUM} (apt-get install -y chromium)")
         return
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as data_dir:
         server = _serve(data_dir, port)

@@ -84,15 +84,6 @@ def audit(page: Any) -> Any:
     return run
 
 
-def _borrowed(server: Server) -> dict[str, Any]:
-    """An account with a USDC borrow an hour old: positions, interest and history all have rows."""
-    account = server.new_account({"BTC": "1", "USDC": "5"})
-    borrow = {"symbol": "USDC", "side": "Borrow", "quantity": "100"}
-    server.signed(account, "borrowLendExecute", "POST", "/api/v1/borrowLend", borrow)
-    server.advance(3600)
-    return account
-
-
 def _connect_operator(page: Any, subaccount_id: int) -> None:
     page.get_by_test_id("session-button").click()
     dialog = page.get_by_test_id("session-dialog")
@@ -115,7 +106,7 @@ def test_the_lend_page_signed_out(server: Server, page: Any, audit: Any) -> None
 
 
 def test_the_lend_page_signed_in_with_a_borrow_and_its_dialogs(server: Server, page: Any, audit: Any) -> None:
-    account = _borrowed(server)
+    account = server.borrower()
     page.goto("/lend")
     sign_in(page, account)
     expect(page.get_by_test_id("position-USDC")).to_be_visible()
@@ -222,7 +213,7 @@ def test_tab_reaches_every_control_and_each_shows_a_focus_ring(
     server: Server, page: Any, path: str, width: int
 ) -> None:
     """On a narrow screen the tables' scrolling boxes join the Tab order, each with its focus ring."""
-    account = _borrowed(server)
+    account = server.borrower()
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(path)
     _connect_operator(page, account["subaccountId"])

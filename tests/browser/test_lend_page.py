@@ -7,55 +7,15 @@ digit the server sent; rates as percentages rounded half up).
 
 from __future__ import annotations
 
-import base64
-import itertools
-import time
-from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
-from nacl.signing import SigningKey
 from playwright.sync_api import expect
 from web_harness import Server, sign_in
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-# A fresh timestamp per request: ED25519 signatures are deterministic and the server refuses a replay.
-_CLOCK = itertools.count(int(time.time() * 1000))
-
-
-def _printed(value: object) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def _signed(
-    server: Server,
-    account: dict[str, Any],
-    method: str,
-    path: str,
-    instruction: str,
-    params: Mapping[str, object] | None = None,
-) -> Any:
-    """Send a Backpack-signed request as the account; return its JSON (None for an empty body), expecting 200."""
-    params = params or {}
-    timestamp, window = max(next(_CLOCK), int(time.time() * 1000)), 5000
-    pairs = "".join(f"{key}={_printed(value)}&" for key, value in sorted(params.items()))
-    text = f"instruction={instruction}&{pairs}timestamp={timestamp}&window={window}"
-    signature = SigningKey(base64.b64decode(account["apiSecret"])).sign(text.encode()).signature
-    headers = {
-        "X-API-Key": account["apiKey"],
-        "X-Signature": base64.b64encode(signature).decode(),
-        "X-Timestamp": str(timestamp),
-        "X-Window": str(window),
-    }
-    if method == "GET":
-        query = {key: _printed(value) for key, value in params.items()}
-        response = httpx.request(method, server.url + path, params=query, headers=headers)
-    else:
-        response = httpx.request(method, server.url + path, json=params, headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json() if response.content else None
 
 
 def _amount(decimal: str) -> str:
@@ -70,16 +30,16 @@ def _percent(decimal: str, digits: int = 2) -> str:
 
 def _preview(server: Server, account: dict[str, Any], side: str, quantity: str, symbol: str = "USDC") -> Any:
     params = {"symbol": symbol, "side": side, "quantity": quantity}
-    return _signed(server, account, "GET", "/api/v1/borrowLend/preview", "borrowLendPreview", params)
+    return server.signed(account, "borrowLendPreview", "GET", "/api/v1/borrowLend/preview", params)
 
 
 def _positions(server: Server, account: dict[str, Any]) -> dict[str, dict[str, str]]:
-    rows = _signed(server, account, "GET", "/api/v1/borrowLend/positions", "borrowLendPositionQuery")
+    rows = server.signed(account, "borrowLendPositionQuery", "GET", "/api/v1/borrowLend/positions")
     return {row["symbol"]: row for row in rows}
 
 
 def _interest(server: Server, account: dict[str, Any]) -> list[dict[str, str]]:
-    rows: list[dict[str, str]] = _signed(server, account, "GET", "/wapi/v1/history/interest", "interestHistoryQueryAll")
+    rows: list[dict[str, str]] = server.signed(account, "interestHistoryQueryAll", "GET", "/wapi/v1/history/interest")
     return rows
 
 
@@ -127,7 +87,7 @@ def test_signed_out_every_pool_shows_and_the_account_parts_invite_signing_in(ser
 def test_borrow_see_the_fee_and_hourly_interest_live_then_repay_all_to_zero(server: Server, page: Any) -> None:
     account = server.new_account({"BTC": "1"})
     panel = _open_usdc(page, account)
-    limit = _signed(server, account, "GET", "/api/v1/account/limits/borrow", "maxBorrowQuantity", {"symbol": "USDC"})
+    limit = server.signed(account, "maxBorrowQuantity", "GET", "/api/v1/account/limits/borrow", {"symbol": "USDC"})
     expect(panel.get_by_test_id("max-borrowable")).to_have_text(f"{_amount(limit['maxBorrowQuantity'])} USDC")
 
     dialog = _open_dialog(page, "Borrow")
@@ -184,7 +144,7 @@ def test_borrow_see_the_fee_and_hourly_interest_live_then_repay_all_to_zero(serv
     expect(dialog).to_be_hidden()
     expect(page.get_by_test_id("position-USDC")).to_have_count(0)
     assert "USDC" not in _positions(server, account)
-    balances = _signed(server, account, "GET", "/api/v1/capital", "balanceQuery")
+    balances = server.signed(account, "balanceQuery", "GET", "/api/v1/capital")
     assert Decimal(balances["USDC"]["available"]) == 101 + Decimal(position["netQuantity"])
     expect(panel.get_by_test_id("debt")).to_have_text("0 USDC")
     expect(panel.get_by_role("button", name="Repay", exact=True)).to_be_disabled()
@@ -194,7 +154,7 @@ def test_borrow_see_the_fee_and_hourly_interest_live_then_repay_all_to_zero(serv
 def test_an_over_limit_borrow_shows_the_servers_refusal(server: Server, page: Any) -> None:
     account = server.new_account({"BTC": "0.01"})
     _open_usdc(page, account)
-    limit = _signed(server, account, "GET", "/api/v1/account/limits/borrow", "maxBorrowQuantity", {"symbol": "USDC"})
+    limit = server.signed(account, "maxBorrowQuantity", "GET", "/api/v1/account/limits/borrow", {"symbol": "USDC"})
     over = str(int(Decimal(limit["maxBorrowQuantity"])) + 1000)
     dialog = _open_dialog(page, "Borrow")
     dialog.get_by_label("Amount").fill(over)
@@ -216,7 +176,7 @@ def test_a_borrow_the_server_refuses_at_confirm_shows_its_message(server: Server
     """A preview that said yes (stale by the time of Confirm) does not hide the POST's own refusal."""
     account = server.new_account({"BTC": "0.01"})
     _open_usdc(page, account)
-    limit = _signed(server, account, "GET", "/api/v1/account/limits/borrow", "maxBorrowQuantity", {"symbol": "USDC"})
+    limit = server.signed(account, "maxBorrowQuantity", "GET", "/api/v1/account/limits/borrow", {"symbol": "USDC"})
     over = str(int(Decimal(limit["maxBorrowQuantity"])) + 1000)
     expected = _preview(server, account, "Borrow", over)["message"]
     stale = {**_preview(server, account, "Borrow", "1"), "quantity": over, "accepted": True}
@@ -236,7 +196,7 @@ def test_a_borrow_the_server_refuses_at_confirm_shows_its_message(server: Server
 
 def test_with_auto_lend_on_a_manual_borrow_shows_the_servers_message(server: Server, page: Any) -> None:
     account = server.new_account({"BTC": "1"})
-    _signed(server, account, "PATCH", "/api/v1/account", "accountUpdate", {"autoLend": True})
+    server.signed(account, "accountUpdate", "PATCH", "/api/v1/account", {"autoLend": True})
     panel = _open_usdc(page, account)
     expect(panel.get_by_test_id("auto-lend-note")).to_contain_text("a manual borrow or repay needs it off")
     dialog = _open_dialog(page, "Borrow")
@@ -302,7 +262,7 @@ def test_dialogs_work_from_the_keyboard_and_give_focus_back(server: Server, page
     page.keyboard.press("Tab")
     expect(dialog.get_by_role("button", name="Max")).to_be_focused()
     page.keyboard.press("Enter")
-    limit = _signed(server, account, "GET", "/api/v1/account/limits/borrow", "maxBorrowQuantity", {"symbol": "USDC"})
+    limit = server.signed(account, "maxBorrowQuantity", "GET", "/api/v1/account/limits/borrow", {"symbol": "USDC"})
     expect(dialog.get_by_label("Amount")).to_have_value(limit["maxBorrowQuantity"])
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_have_count(0)
@@ -312,12 +272,12 @@ def test_dialogs_work_from_the_keyboard_and_give_focus_back(server: Server, page
 def test_a_settlement_borrow_says_why_in_words(server: Server, page: Any) -> None:
     account = server.new_account({"BTC": "1"})
     order = {"symbol": "BTC_USDC_PERP", "side": "Bid", "orderType": "Market", "quantity": "0.1"}
-    _signed(server, account, "POST", "/api/v1/order", "orderExecute", order)
+    server.signed(account, "orderExecute", "POST", "/api/v1/order", order)
     mark = httpx.get(server.url + "/api/v1/markPrices", params={"symbol": "BTC_USDC_PERP"}).json()[0]["indexPrice"]
     try:
         server.prices({"BTC": str(Decimal(mark) - 2000)})
         server.advance(10)
-        [borrow] = _signed(server, account, "GET", "/api/v1/explain/borrows", "borrowExplanationQuery")
+        [borrow] = server.signed(account, "borrowExplanationQuery", "GET", "/api/v1/explain/borrows")
     finally:
         server.prices({"BTC": mark})
     assert borrow["source"] == "Reconciliation"
@@ -358,13 +318,12 @@ def test_usdc_is_selected_at_first_and_the_address_names_the_selected_asset(serv
 def test_repay_and_redeem_from_the_position_rows(server: Server, page: Any) -> None:
     account = server.new_account({"BTC": "1", "ETH": "3", "USDC": "1"})  # 1 USDC pays the entry fee back
     borrow = {"symbol": "USDC", "side": "Borrow", "quantity": "100"}
-    _signed(server, account, "POST", "/api/v1/borrowLend", "borrowLendExecute", borrow)
-    _signed(
-        server,
+    server.signed(account, "borrowLendExecute", "POST", "/api/v1/borrowLend", borrow)
+    server.signed(
         account,
+        "borrowLendExecute",
         "POST",
         "/api/v1/borrowLend",
-        "borrowLendExecute",
         {**borrow, "symbol": "ETH", "side": "Lend", "quantity": "2"},
     )
     page.goto("/lend")

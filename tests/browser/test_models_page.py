@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 import math
-import time
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
-from nacl.signing import SigningKey
 from playwright.sync_api import expect
 from web_harness import Server, sign_in
 
 TIMES = "\N{MULTIPLICATION SIGN}"
 LIVE_MS = 5_000  # the live feed (engine.update) refreshes well within this; the 15 s poll would not
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-
-
-def _signed(
-    server: Server, account: dict[str, Any], method: str, path: str, instruction: str, body: dict[str, str]
-) -> None:
-    """Send a Backpack-signed request with a JSON body (the documented signing text) and expect 200."""
-    timestamp, window = int(time.time() * 1000), 5000
-    pairs = "&".join(f"{key}={value}" for key, value in sorted(body.items()))
-    text = f"instruction={instruction}&{pairs}&timestamp={timestamp}&window={window}"
-    signature = SigningKey(base64.b64decode(account["apiSecret"])).sign(text.encode()).signature
-    headers = {
-        "X-API-Key": account["apiKey"],
-        "X-Signature": base64.b64encode(signature).decode(),
-        "X-Timestamp": str(timestamp),
-        "X-Window": str(window),
-    }
-    response = httpx.request(method, server.url + path, json=body, headers=headers)
-    assert response.status_code == 200, response.text
 
 
 def _margin_points(server: Server, symbol: str) -> list[dict[str, str]]:
@@ -178,14 +157,8 @@ def test_the_rate_chart_marks_the_current_utilization_and_follows_a_borrow_witho
 
     page.evaluate("window.sameDocument = true")
     borrower = server.new_account({"USDC": "2000000"})
-    _signed(
-        server,
-        borrower,
-        "POST",
-        "/api/v1/borrowLend",
-        "borrowLendExecute",
-        {"symbol": "BTC", "side": "Borrow", "quantity": "20"},
-    )
+    borrow = {"symbol": "BTC", "side": "Borrow", "quantity": "20"}
+    server.signed(borrower, "borrowLendExecute", "POST", "/api/v1/borrowLend", borrow)
     after = _rate_model(server, "BTC")
     assert Decimal(after["utilization"]) > Decimal(before["utilization"])
     expect(now).to_have_attribute("data-value", after["utilization"], timeout=LIVE_MS)
@@ -201,6 +174,6 @@ def test_signed_in_the_leverage_chart_draws_the_subaccounts_leverage_limit(serve
     limit = page.get_by_test_id("leverage-chart").get_by_test_id("leverage-limit")
     expect(limit).to_have_attribute("data-value", "10")
     expect(limit).to_have_text(f"Your leverage limit 10{TIMES}")
-    _signed(server, account, "PATCH", "/api/v1/account", "accountUpdate", {"leverageLimit": "4"})
+    server.signed(account, "accountUpdate", "PATCH", "/api/v1/account", {"leverageLimit": "4"})
     expect(limit).to_have_attribute("data-value", "4", timeout=LIVE_MS)
     expect(limit).to_have_text(f"Your leverage limit 4{TIMES}")

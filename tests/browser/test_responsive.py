@@ -63,15 +63,6 @@ def _fits(page: Any, width: int, state: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"responsive-{width}-{name}.png"), full_page=True)
 
 
-def _borrowed(server: Server) -> dict[str, Any]:
-    """An account with a USDC borrow an hour old: positions, interest and history all have rows."""
-    account = server.new_account({"BTC": "1", "USDC": "5"})
-    borrow = {"symbol": "USDC", "side": "Borrow", "quantity": "100"}
-    server.signed(account, "borrowLendExecute", "POST", "/api/v1/borrowLend", borrow)
-    server.advance(3600)
-    return account
-
-
 def _stacked(page: Any) -> None:
     """Assert the cross-margin card sits under the main column, as wide as it."""
     main = page.get_by_test_id("lend-movements").bounding_box()
@@ -96,7 +87,7 @@ def test_the_lend_page_signed_out_fits(server: Server, page: Any, width: int) ->
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_lend_page_with_a_borrow_and_the_borrow_dialog_fit(server: Server, page: Any, width: int) -> None:
-    account = _borrowed(server)
+    account = server.borrower()
     _narrow(page, width)
     page.goto("/lend")
     sign_in(page, account)
@@ -153,7 +144,7 @@ def test_the_sign_in_dialog_fits_with_both_tabs(server: Server, page: Any, width
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_operator_bar_wraps_inside_the_window(server: Server, page: Any, width: int) -> None:
-    account = _borrowed(server)
+    account = server.borrower()
     subaccount = account["subaccountId"]
     _narrow(page, width)
     page.goto("/lend")
@@ -200,7 +191,7 @@ def test_the_other_pages_fit_signed_in(server: Server, page: Any, width: int, pa
 def test_a_wide_table_scrolls_in_its_own_box_which_the_keyboard_reaches_only_while_it_scrolls(
     server: Server, page: Any
 ) -> None:
-    account = _borrowed(server)
+    account = server.borrower()
     page.goto("/lend")
     sign_in(page, account)
     pools = page.get_by_test_id("lend-pools").get_by_role("group", name="Pools table")

@@ -94,22 +94,10 @@ def test_the_interest_rate_model_follows_the_rate_curve_and_the_lend_fee(exchang
 def test_the_interest_rate_model_marks_the_pools_utilization_now(exchange: Exchange) -> None:
     lender = exchange.new_account()
     exchange.deposit(lender, "USDC", "10000")
-    lent = exchange.signed(
-        lender,
-        "POST",
-        "/api/v1/borrowLend",
-        "borrowLendExecute",
-        {"symbol": "USDC", "side": "Lend", "quantity": "10000"},
-    )
+    lent = exchange.borrow_lend(lender, "Lend", "10000")
     borrower = exchange.new_account()
     exchange.deposit(borrower, "BTC", "1")
-    borrowed = exchange.signed(
-        borrower,
-        "POST",
-        "/api/v1/borrowLend",
-        "borrowLendExecute",
-        {"symbol": "USDC", "side": "Borrow", "quantity": "5000"},
-    )
+    borrowed = exchange.borrow_lend(borrower, "Borrow", "5000")
     assert (lent.status_code, borrowed.status_code) == (200, 200)
 
     model = exchange.client.get("/api/v1/models/interestRate", params={"symbol": "USDC"}).json()

@@ -9,38 +9,36 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
 import httpx
 import pytest
-import uvicorn
 from signing_client import ADMIN_TOKEN, Exchange, Keys
-from starlette.testclient import TestClient, WebSocketTestSession
-from starlette.types import Message
+from starlette.testclient import WebSocketTestSession
+from stream_harness import (
+    MISSING_MESSAGE_S,
+    PRICES,
+    START_MS,
+    exchange_with_markets,
+    next_message,
+    open_service,
+    receive,
+    uvicorn_serving,
+)
 from websockets.sync.client import connect
 
-from crossmargin.adapters.memory_journal import MemoryJournal
 from crossmargin.api.app import create_app
-from crossmargin.app.clock import ManualClock
 from crossmargin.app.service import Service
-from crossmargin.asset_config import load_document, parse_asset_specs
 from crossmargin.core.commands import PlaceOrder
 from crossmargin.core.engine import Accepted
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.numbers import parse_decimal
 from crossmargin.core.orders import OrderSide, OrderType
-from crossmargin.market_config import parse_market_specs
 
-START_MS = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 HOUR_MS = 3_600_000
-MISSING_MESSAGE_S = 30
-PRICES = {"USDC": "1", "USDT": "1", "BTC": "60000", "ETH": "3000", "SOL": "150"}
 
 
 @dataclass
@@ -57,8 +55,7 @@ class Engine:
         return keys
 
     def borrow_lend(self, keys: Keys, side: str, quantity: str, symbol: str = "USDC") -> None:
-        body = {"symbol": symbol, "side": side, "quantity": quantity}
-        response = self.exchange.signed(keys, "POST", "/api/v1/borrowLend", "borrowLendExecute", body)
+        response = self.exchange.borrow_lend(keys, side, quantity, symbol)
         assert response.status_code == 200, response.text
 
     def advance(self, seconds: int) -> int:
@@ -68,35 +65,10 @@ class Engine:
         return now
 
 
-def open_service() -> Service:
-    document = load_document()
-    assets = parse_asset_specs(document)
-    return Service.open(MemoryJournal(), ManualClock(START_MS), assets, parse_market_specs(document, assets))
-
-
 @pytest.fixture
 def engine() -> Iterator[Engine]:
-    service = open_service()
-    try:
-        with TestClient(create_app(service, ADMIN_TOKEN)) as client:
-            exchange = Exchange(client)
-            assert exchange.admin("POST", "/admin/v1/prices", {"prices": PRICES}).status_code == 200
-            yield Engine(service, exchange)
-    finally:
-        service.close()
-
-
-def next_message(socket: WebSocketTestSession) -> Any:
-    """Return the next message; fail (rather than hang) if none comes within a generous bound."""
-
-    async def within() -> Message:
-        with anyio.fail_after(MISSING_MESSAGE_S):
-            message: Message = await socket._send_rx.receive()  # TestClient has no receive timeout
-            return message
-
-    message = socket.portal.call(within)
-    assert message["type"] == "websocket.send", message
-    return json.loads(message["text"])
+    with exchange_with_markets() as (service, _, exchange):
+        yield Engine(service, exchange)
 
 
 @contextmanager
@@ -108,10 +80,7 @@ def following(engine: Engine) -> Iterator[WebSocketTestSession]:
 
 
 def update(socket: WebSocketTestSession) -> dict[str, Any]:
-    message = next_message(socket)
-    assert message["stream"] == "engine.update", message
-    data: dict[str, Any] = message["data"]
-    return data
+    return receive(socket, "engine.update")
 
 
 def test_a_clock_advance_that_charges_interest_sends_one_update(engine: Engine) -> None:
@@ -188,19 +157,8 @@ def live_app(service: Service) -> Iterator[int]:
     """Serve the whole application from uvicorn on a loopback port in this process; yield the port."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
-    port: int = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(service, ADMIN_TOKEN), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start within 30 s"
-        time.sleep(0.01)
-    try:
+    with uvicorn_serving(create_app(service, ADMIN_TOKEN), listener) as port:
         yield port
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 def test_a_real_websocket_client_hears_a_clock_advance() -> None:

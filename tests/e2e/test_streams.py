@@ -18,18 +18,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
 import pytest
-import uvicorn
 from nacl.signing import SigningKey
 from signing_client import ADMIN_TOKEN, Exchange, Keys
 from starlette.applications import Starlette
 from starlette.testclient import TestClient, WebSocketTestSession
-from starlette.types import Message
+from stream_harness import (
+    MISSING_MESSAGE_S,
+    PRICES,
+    START_MS,
+    exchange_with_markets,
+    next_message,
+    receive,
+    uvicorn_serving,
+)
 from websockets.sync.client import connect
 
 from crossmargin.adapters.memory_journal import MemoryJournal
-from crossmargin.api.app import create_app
 from crossmargin.api.context import ApiContext
 from crossmargin.api.streams import StreamHub, stream_routes
 from crossmargin.app.clock import ManualClock
@@ -43,11 +48,8 @@ from crossmargin.core.numbers import WAD, parse_decimal
 from crossmargin.core.orders import OrderId, OrderSide, OrderType, TimeInForce
 from crossmargin.market_config import parse_market_specs
 
-START_MS = 1_767_225_600_000  # 2026-01-01 00:00 UTC
-MISSING_MESSAGE_S = 30
 OPCODE_TEXT = 0x1
 OPCODE_CLOSE = 0x8
-PRICES = {"USDC": "1", "USDT": "1", "BTC": "60000", "ETH": "3000", "SOL": "150"}
 
 
 @dataclass
@@ -90,16 +92,8 @@ class Streams:
 
 @pytest.fixture
 def streams() -> Iterator[Streams]:
-    document = load_document()
-    assets = parse_asset_specs(document)
-    service = Service.open(MemoryJournal(), ManualClock(START_MS), assets, parse_market_specs(document, assets))
-    try:
-        with TestClient(create_app(service, ADMIN_TOKEN)) as client:
-            exchange = Exchange(client)
-            assert exchange.admin("POST", "/admin/v1/prices", {"prices": PRICES}).status_code == 200
-            yield Streams(service, client, exchange)
-    finally:
-        service.close()
+    with exchange_with_markets() as (service, client, exchange):
+        yield Streams(service, client, exchange)
 
 
 def signature(keys: Keys, timestamp_ms: int | None = None, window_ms: int = 5000) -> list[str]:
@@ -116,32 +110,6 @@ def subscribe(socket: WebSocketTestSession, *names: str, keys: Keys | None = Non
         request["signature"] = signature(keys)
     socket.send_json(request)
     assert next_message(socket) == {"id": 7, "result": None}
-
-
-def next_message(socket: WebSocketTestSession) -> Any:
-    """Return the next message; fail (rather than hang) if none comes within a generous bound.
-
-    Every expected message is already built when the command that causes it returns (the
-    service's listener runs before the reply), so the bound only turns a missing message into a
-    failure; it is not a timing assertion.
-    """
-
-    async def within() -> Message:
-        with anyio.fail_after(MISSING_MESSAGE_S):
-            message: Message = await socket._send_rx.receive()  # TestClient has no receive timeout
-            return message
-
-    message = socket.portal.call(within)
-    assert message["type"] == "websocket.send", message
-    return json.loads(message["text"])
-
-
-def receive(socket: WebSocketTestSession, stream: str) -> dict[str, Any]:
-    """Return the data of the next message, which must be on `stream`."""
-    message = next_message(socket)
-    assert message["stream"] == stream, message
-    data: dict[str, Any] = message["data"]
-    return data
 
 
 def test_depth_sends_changed_levels_with_ids_that_follow_on(streams: Streams) -> None:
@@ -429,19 +397,10 @@ def live_streams(service: Service, queue_size: int) -> Iterator[tuple[StreamHub,
     # reading blocks the server's writes after kilobytes rather than megabytes.
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
     listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws="websockets-sansio"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start within 30 s"
-        time.sleep(0.01)
     try:
-        yield hub, port
+        with uvicorn_serving(app, listener, ws="websockets-sansio") as port:
+            yield hub, port
     finally:
-        server.should_exit = True
-        thread.join(30)
         hub.close()
 
 

@@ -24,8 +24,29 @@ class Keys:
     api_secret: str
 
 
-def _printed(value: object) -> str:
+def printed(value: object) -> str:
+    """Return a parameter as the signed text prints it (booleans as `true`/`false`)."""
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def signed_headers(
+    api_key: str,
+    api_secret: str,
+    instruction: str,
+    parameters: Mapping[str, object],
+    timestamp_ms: int,
+    window_ms: int = 5000,
+) -> dict[str, str]:
+    """Return Backpack's four signature headers for a request with these parameters."""
+    pairs = "&".join(f"{key}={printed(value)}" for key, value in sorted(parameters.items()))
+    text = f"instruction={instruction}{'&' + pairs if pairs else ''}&timestamp={timestamp_ms}&window={window_ms}"
+    signature = SigningKey(base64.b64decode(api_secret)).sign(text.encode()).signature
+    return {
+        "X-API-Key": api_key,
+        "X-Signature": base64.b64encode(signature).decode(),
+        "X-Timestamp": str(timestamp_ms),
+        "X-Window": str(window_ms),
+    }
 
 
 class Exchange:
@@ -62,18 +83,15 @@ class Exchange:
     ) -> httpx.Response:
         parameters = parameters or {}
         timestamp = timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)
-        pairs = "&".join(f"{key}={_printed(value)}" for key, value in sorted(parameters.items()))
-        text = f"instruction={instruction}{'&' + pairs if pairs else ''}&timestamp={timestamp}&window={window_ms}"
-        signature = SigningKey(base64.b64decode(keys.api_secret)).sign(text.encode()).signature
-        headers = {
-            "X-API-Key": keys.api_key,
-            "X-Signature": base64.b64encode(signature).decode(),
-            "X-Timestamp": str(timestamp),
-            "X-Window": str(window_ms),
-        }
+        headers = signed_headers(keys.api_key, keys.api_secret, instruction, parameters, timestamp, window_ms)
         if method == "GET":
-            query = {key: _printed(value) for key, value in parameters.items()}
+            query = {key: printed(value) for key, value in parameters.items()}
             response: httpx.Response = self.client.request(method, path, params=query, headers=headers)
         else:
             response = self.client.request(method, path, json=parameters, headers=headers)
         return response
+
+    def borrow_lend(self, keys: Keys, side: str, quantity: str, symbol: str = "USDC") -> httpx.Response:
+        """Send a signed POST /api/v1/borrowLend."""
+        body = {"symbol": symbol, "side": side, "quantity": quantity}
+        return self.signed(keys, "POST", "/api/v1/borrowLend", "borrowLendExecute", body)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import base64
+import itertools
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from nacl.signing import SigningKey
+from signing_client import printed, signed_headers
+
+_CLOCK = itertools.count(int(time.time() * 1000))
 
 
 @dataclass
@@ -31,6 +34,14 @@ class Server:
             self.deposit(created["subaccountId"], symbol, quantity)
         return dict(created)
 
+    def borrower(self) -> dict[str, Any]:
+        """Create an account with a USDC borrow an hour old: positions, interest and history all have rows."""
+        account = self.new_account({"BTC": "1", "USDC": "5"})
+        borrow = {"symbol": "USDC", "side": "Borrow", "quantity": "100"}
+        self.signed(account, "borrowLendExecute", "POST", "/api/v1/borrowLend", borrow)
+        self.advance(3600)
+        return account
+
     def deposit(self, subaccount_id: int, symbol: str, quantity: str) -> None:
         """Credit a deposit."""
         self.operator(
@@ -46,22 +57,20 @@ class Server:
         self.operator("POST", "/admin/v1/prices", {"prices": prices})
 
     def signed(
-        self, account: dict[str, Any], instruction: str, method: str, path: str, params: dict[str, Any] | None = None
+        self,
+        account: dict[str, Any],
+        instruction: str,
+        method: str,
+        path: str,
+        params: Mapping[str, object] | None = None,
     ) -> Any:
         """Send a request signed with the account's key, as a Backpack client does; return its JSON (asserting success)."""
         params = params or {}
-        printed = {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in params.items()}
-        timestamp, window = int(time.time() * 1000), 5000
-        pairs = "".join(f"&{key}={printed[key]}" for key in sorted(printed))
-        text = f"instruction={instruction}{pairs}&timestamp={timestamp}&window={window}"
-        signature = SigningKey(base64.b64decode(account["apiSecret"])).sign(text.encode()).signature
-        headers = {
-            "X-API-Key": account["apiKey"],
-            "X-Signature": base64.b64encode(signature).decode(),
-            "X-Timestamp": str(timestamp),
-            "X-Window": str(window),
-        }
-        query, body = (printed, None) if method == "GET" else (None, params)
+        # A fresh timestamp per request: ED25519 signatures are deterministic and the server refuses a replay.
+        timestamp = max(next(_CLOCK), int(time.time() * 1000))
+        headers = signed_headers(account["apiKey"], account["apiSecret"], instruction, params, timestamp)
+        query = {key: printed(value) for key, value in params.items()} if method == "GET" else None
+        body = None if method == "GET" else params
         response = httpx.request(method, self.url + path, params=query, json=body, headers=headers, timeout=30)
         assert response.status_code == 200, response.text
         return response.json() if response.content else None

@@ -76,7 +76,11 @@ function showEngineTime(ms) {
   clock.textContent = time(ms);
   clock.setAttribute("datetime", new Date(ms).toISOString());
 }
-/** The engine's own clock (manual in demos), read from the pools' timestamp: /api/v1/time is wall time. */
+/**
+ * The engine's own clock (manual in demos), read from the pools' timestamp: /api/v1/time is wall
+ * time. Every engine.update carries the engine's time, so this read is only for the start, a
+ * sign-in and the slow poll.
+ */
 async function refreshClock() {
   try {
     const pools = await api.get("/api/v1/borrowLend/markets");
@@ -85,7 +89,7 @@ async function refreshClock() {
     clock.textContent = "offline";
   }
 }
-listeners.add(refreshClock);
+listeners.add((reason) => reason !== "engine" && refreshClock());
 
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let engineTimer;
