@@ -41,14 +41,23 @@ def api_error_code(reason: RejectReason) -> tuple[int, str]:  # noqa: C901, PLR0
             RejectReason.QUANTITY_MUST_BE_POSITIVE
             | RejectReason.QUANTITY_MUST_BE_MULTIPLE_OF_STEP
             | RejectReason.QUANTITY_BELOW_MINIMUM
+            | RejectReason.QUANTITY_ABOVE_MAXIMUM
         ):
             return BAD_REQUEST, "INVALID_QUANTITY"
-        case RejectReason.PRICE_MUST_BE_POSITIVE | RejectReason.MARK_PRICE_MISSING:
+        case (
+            RejectReason.PRICE_MUST_BE_POSITIVE
+            | RejectReason.PRICE_ABOVE_MAXIMUM
+            | RejectReason.MARK_PRICE_MISSING
+            | RejectReason.PRICE_JUMP_BEYOND_BAND
+        ):
             return BAD_REQUEST, "INVALID_PRICE"
+        case RejectReason.PRICE_STALE:
+            return BAD_REQUEST, "TRADING_PAUSED"
         case (
             RejectReason.CLOCK_MUST_NOT_GO_BACK
             | RejectReason.ASSET_DECIMALS_MUST_NOT_CHANGE
             | RejectReason.API_KEY_TAKEN
+            | RejectReason.DEMO_ALREADY_SEEDED
             | RejectReason.TRANSFER_TO_SELF
             | RejectReason.TRANSFER_BETWEEN_ACCOUNTS
         ):

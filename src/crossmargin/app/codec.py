@@ -32,6 +32,7 @@ from crossmargin.core.commands import (
     ExecuteBorrowLend,
     Liquidate,
     PlaceOrder,
+    SeedDemo,
     SetMarkPrices,
     Tick,
     Transfer,
@@ -62,6 +63,7 @@ COMMAND_TYPES: Final[tuple[type[Any], ...]] = (
     CancelAllOrders,
     Liquidate,
     AddApiKey,
+    SeedDemo,
 )
 
 

@@ -174,6 +174,21 @@ class CancelAllOrders:
 
 
 @dataclass(frozen=True, slots=True)
+class SeedDemo:
+    """Set up a fresh exchange for a demo in one step, all or nothing.
+
+    Sets the index prices, opens a lender that deposits and lends `liquidity_atoms` of each
+    asset, and, with `market_maker_api_key`, opens the market maker's subaccount funded with
+    `market_maker_funds_atoms`. Refused once the exchange has any subaccount or price.
+    """
+
+    prices_wad: tuple[tuple[str, int], ...]
+    liquidity_atoms: tuple[tuple[str, int], ...]
+    market_maker_api_key: str | None = None
+    market_maker_funds_atoms: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Liquidate:
     """Run up to a fixed number of liquidation steps on a subaccount at MMR >= 100% (or liquidating)."""
 
@@ -197,4 +212,5 @@ Command = (
     | CancelOrder
     | CancelAllOrders
     | Liquidate
+    | SeedDemo
 )

@@ -29,6 +29,7 @@ from crossmargin.core.commands import (
     ExecuteBorrowLend,
     Liquidate,
     PlaceOrder,
+    SeedDemo,
     SetMarkPrices,
     Tick,
     Transfer,
@@ -130,6 +131,8 @@ def apply_command(tx: Transaction, command: Command) -> Rejection | None:  # noq
             return cancel_all_orders(tx, command)
         case Liquidate():
             return liquidate(tx, command)
+        case SeedDemo():
+            return seed_demo(tx, command)
         case _:
             assert_never(command)
 
@@ -468,6 +471,43 @@ def update_settings(tx: Transaction, command: UpdateSettings) -> Rejection | Non
         )
     )
     return None
+
+
+def seed_demo(tx: Transaction, command: SeedDemo) -> Rejection | None:
+    """Set demo prices, a lender supplying every pool and a funded market maker, all or nothing."""
+    if tx.state.subaccounts or tx.state.mark_prices_wad:
+        return Rejection(
+            RejectReason.DEMO_ALREADY_SEEDED,
+            "The demo is seeded only on a fresh exchange: this one already has subaccounts or prices",
+        )
+    refused = set_mark_prices(tx, SetMarkPrices(command.prices_wad))
+    if refused:
+        return refused
+    lender = _open_funded_account(tx, (), command.liquidity_atoms)
+    if isinstance(lender, Rejection):
+        return lender
+    for symbol, atoms in command.liquidity_atoms:
+        refused = execute_borrow_lend(tx, ExecuteBorrowLend(lender, symbol, BorrowLendSide.LEND, atoms))
+        if refused:
+            return refused
+    if command.market_maker_api_key is None:
+        return None
+    maker = _open_funded_account(tx, (command.market_maker_api_key,), command.market_maker_funds_atoms)
+    return maker if isinstance(maker, Rejection) else None
+
+
+def _open_funded_account(
+    tx: Transaction, api_keys: tuple[str, ...], funds: tuple[tuple[str, int], ...]
+) -> SubaccountId | Rejection:
+    refused = create_account(tx, CreateAccount(api_keys))
+    if refused:
+        return refused
+    subaccount_id = SubaccountId(tx.counter("next_subaccount_id") - 1)
+    for symbol, atoms in funds:
+        refused = deposit(tx, Deposit(subaccount_id, symbol, atoms))
+        if refused:
+            return refused
+    return subaccount_id
 
 
 def _choose(requested: bool | None, current: bool) -> bool:

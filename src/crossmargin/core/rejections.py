@@ -20,11 +20,17 @@ class RejectReason(StrEnum):
     QUANTITY_MUST_BE_POSITIVE = "quantity_must_be_positive"
     QUANTITY_MUST_BE_MULTIPLE_OF_STEP = "quantity_must_be_multiple_of_step"
     QUANTITY_BELOW_MINIMUM = "quantity_below_minimum"
+    QUANTITY_ABOVE_MAXIMUM = "quantity_above_maximum"
     PRICE_MUST_BE_POSITIVE = "price_must_be_positive"
+    PRICE_ABOVE_MAXIMUM = "price_above_maximum"
     MARK_PRICE_MISSING = "mark_price_missing"
     CLOCK_MUST_NOT_GO_BACK = "clock_must_not_go_back"
     ASSET_DECIMALS_MUST_NOT_CHANGE = "asset_decimals_must_not_change"
     API_KEY_TAKEN = "api_key_taken"
+    DEMO_ALREADY_SEEDED = "demo_already_seeded"
+    # Prices (the oracle guards).
+    PRICE_JUMP_BEYOND_BAND = "price_jump_beyond_band"
+    PRICE_STALE = "price_stale"
     # Balances and positions.
     BALANCE_INSUFFICIENT = "balance_insufficient"
     LEND_INSUFFICIENT = "lend_insufficient"
