@@ -21,6 +21,9 @@ from typing import Final
 WAD: Final = 10**18
 RAY: Final = 10**27
 AMOUNT_ATOMS_MAX: Final = 2**127 - 1
+"""The most atoms a quantity, a balance or an asset's total deposits may hold (fits NUMERIC(39, 0))."""
+PRICE_WAD_MAX: Final = 10**30
+"""The highest price (USD per whole unit, WAD-scaled) the engine accepts: 10^12 USD."""
 
 
 def mul_div_down(a: int, b: int, c: int) -> int:
