@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 
+import crossmargin  # noqa: F401 -- refuses to load under python -O, before any benchmark starts
+
 BENCHMARKS = (
     "bench.engine",
     "bench.bench_journal",
