@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -34,9 +36,13 @@ def test_serve_prints_how_to_start_stops_gracefully_and_restarts_with_its_state(
     finally:
         output = stop(server)
     assert f"listening on http://127.0.0.1:{port}" in output
-    assert f"Admin token: {TOKEN}" in output
+    assert "Admin token: from --admin-token" in output
+    assert TOKEN not in output, "a token the operator chose never reaches the logs"
     assert f"Web page: http://127.0.0.1:{port}/lend" in output
-    assert f"curl -s -X POST http://127.0.0.1:{port}/admin/v1/accounts -H 'Authorization: Bearer {TOKEN}'" in output
+    assert (
+        f"curl -s -X POST http://127.0.0.1:{port}/admin/v1/accounts -H 'Authorization: Bearer <your --admin-token>'"
+        in output
+    )
     assert "Stopped; every acknowledged command is in the journal." in output
 
     server = start(tmp_path, port)
@@ -49,3 +55,48 @@ def test_serve_prints_how_to_start_stops_gracefully_and_restarts_with_its_state(
         assert audit.json()["ok"] is True
     finally:
         stop(server)
+
+
+def test_serve_names_an_admin_token_from_the_environment_without_printing_it(tmp_path: Path) -> None:
+    port = free_port()
+    server = start(tmp_path, port, token_from="environment")
+    try:
+        answer = admin_post(port, TOKEN)
+        assert answer.status_code == 200, "the server uses the token from CROSSMARGIN_ADMIN_TOKEN"
+    finally:
+        output = stop(server)
+    assert "Admin token: from CROSSMARGIN_ADMIN_TOKEN" in output
+    assert TOKEN not in output, "the environment's token never reaches the logs"
+    assert '-H "Authorization: Bearer $CROSSMARGIN_ADMIN_TOKEN"' in output, "the first command still works as typed"
+
+
+def test_serve_prints_the_admin_token_it_generated_and_accepts_it(tmp_path: Path) -> None:
+    port = free_port()
+    server = start(tmp_path, port, token_from="generated")
+    try:
+        banner = read_banner(server)
+        printed = re.search(r"Admin token: (\S+)", banner)
+        assert printed is not None, banner
+        token = printed.group(1)
+        assert f"-H 'Authorization: Bearer {token}'" in banner
+        assert admin_post(port, token).status_code == 200, "the printed token is the server's"
+        assert admin_post(port, TOKEN).status_code == 401
+    finally:
+        stop(server)
+
+
+def admin_post(port: int, token: str) -> httpx.Response:
+    return httpx.post(
+        f"http://127.0.0.1:{port}/admin/v1/accounts", json={}, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+
+
+def read_banner(server: subprocess.Popen[str]) -> str:
+    """Read what the running server printed up to its first command."""
+    assert server.stdout is not None
+    lines: list[str] = []
+    while not any(line.startswith("  curl ") for line in lines):
+        line = server.stdout.readline()
+        assert line, f"the server stopped printing before its first command: {lines}"
+        lines.append(line)
+    return "".join(lines)

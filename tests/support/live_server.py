@@ -9,10 +9,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Literal
 
 import httpx
 
 TOKEN = "serve-test-token"
+TokenFrom = Literal["flag", "environment", "generated"]
 
 
 def free_port() -> int:
@@ -22,11 +24,17 @@ def free_port() -> int:
         return port
 
 
-def start(data_dir: Path, port: int) -> subprocess.Popen[str]:
+def start(data_dir: Path, port: int, *, token_from: TokenFrom = "flag") -> subprocess.Popen[str]:
+    """Start a server on a manual clock; its admin token is TOKEN (by flag or environment) or one it generates."""
     command = [sys.executable, "-m", "crossmargin.cli.main", "serve", "--port", str(port), "--data-dir", str(data_dir)]
-    command += ["--admin-token", TOKEN, "--clock", "manual"]
+    command += ["--clock", "manual"]
+    environment = {name: value for name, value in os.environ.items() if name != "CROSSMARGIN_ADMIN_TOKEN"}
+    if token_from == "flag":
+        command += ["--admin-token", TOKEN]
+    elif token_from == "environment":
+        environment["CROSSMARGIN_ADMIN_TOKEN"] = TOKEN
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "200"}
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**environment, "COLUMNS": "200"}
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

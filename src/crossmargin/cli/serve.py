@@ -4,14 +4,14 @@ It opens the service (rebuilding state from the journal), starts the scheduler o
 (hourly interest and funding, 10-second settlements), sets demo prices and a demo liquidity
 provider on a fresh journal (so borrowing works at once), starts the demo market maker (unless
 `--no-market-maker`) and the risk monitor that liquidates (unless `--no-risk-monitor`), prints
-where it listens, the admin token and a first command, and on Ctrl-C or SIGTERM stops taking
-requests, lets queued commands finish and closes the journal with a snapshot.
+where it listens, the admin token (only one it generated: a chosen one is named by its source) and a
+first command, and on Ctrl-C or SIGTERM stops taking requests, lets queued commands finish and
+closes the journal with a snapshot.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import time
 from dataclasses import dataclass
@@ -28,6 +28,7 @@ from crossmargin.app.risk_monitor import RiskMonitor
 from crossmargin.app.scheduler import HourlyScheduler
 from crossmargin.app.service import Service
 from crossmargin.bootstrap import open_service
+from crossmargin.cli.admin_token import choose_admin_token
 from crossmargin.core.commands import BorrowLendSide, Command, CreateAccount, Deposit, ExecuteBorrowLend, SetMarkPrices
 from crossmargin.core.engine import Accepted
 from crossmargin.core.events import AccountCreated
@@ -92,7 +93,7 @@ def run_server(options: ServeOptions, console: Console) -> None:
     )
     maker: MarketMaker | None = None
     monitor = RiskMonitor(service) if options.risk_monitor else None
-    token = options.admin_token or os.environ.get("CROSSMARGIN_ADMIN_TOKEN") or secrets.token_urlsafe(24)
+    admin_token = choose_admin_token(options.admin_token, os.environ)
     try:
         seeded = seed_demo(service) if options.demo else False
         if scheduler is not None:
@@ -115,19 +116,22 @@ def run_server(options: ServeOptions, console: Console) -> None:
                 "(--no-market-maker to turn it off).",
                 soft_wrap=True,
             )
-        console.print(f"Admin token: {token}", soft_wrap=True)
+        console.print(admin_token.describe(), soft_wrap=True)
         console.print(
             f"Web page: {url}/lend  (sign in with an API key and secret, or as operator with the admin token)",
             soft_wrap=True,
         )
         console.print(
             "First command:\n"
-            f"  curl -s -X POST {url}/admin/v1/accounts -H 'Authorization: Bearer {token}' "
+            f"  curl -s -X POST {url}/admin/v1/accounts {admin_token.curl_header()} "
             "-H 'Content-Type: application/json' -d '{}'",
             soft_wrap=True,
         )
         config = uvicorn.Config(
-            create_app(service, token, risk_monitor=monitor), host=options.host, port=options.port, log_level="warning"
+            create_app(service, admin_token.value, risk_monitor=monitor),
+            host=options.host,
+            port=options.port,
+            log_level="warning",
         )
         # uvicorn shuts down gracefully, then re-raises the signal it caught; with SIGTERM's default
         # action that would end the process before the journal is closed, so make it an exception.
