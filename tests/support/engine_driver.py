@@ -7,6 +7,7 @@ import copy
 from crossmargin.asset_config import load_document, parse_asset_specs
 from crossmargin.core.commands import (
     BorrowLendSide,
+    CancelAllOrders,
     CancelOrder,
     Command,
     ConfigureAssets,
@@ -54,6 +55,7 @@ class Driver:
     def __init__(self) -> None:
         self.state = EngineState()
         self.now_ms = 0
+        self.makers: dict[str, tuple[SubaccountId, str, str]] = {}
         document = load_document()
         assets = parse_asset_specs(document)
         self.accept(ConfigureAssets(assets))
@@ -221,7 +223,16 @@ class Driver:
         middle, half = parse_decimal(mid, 18), parse_decimal(spread, 18)
         self.place(sub, market, "buy", size, format_scaled(middle - half, 18))
         self.place(sub, market, "sell", size, format_scaled(middle + half, 18))
+        self.makers[market] = (sub, spread, size)
         return sub
+
+    def requote(self, market: str, mid: str) -> None:
+        """Move the market's maker to a new `mid`, as the demo market maker does after a price move."""
+        sub, spread, size = self.makers[market]
+        self.accept(CancelAllOrders(sub, market))
+        middle, half = parse_decimal(mid, 18), parse_decimal(spread, 18)
+        self.place(sub, market, "buy", size, format_scaled(middle - half, 18))
+        self.place(sub, market, "sell", size, format_scaled(middle + half, 18))
 
     def usdc(self, sub: SubaccountId) -> str:
         return self.text("USDC", self.holding(sub, "USDC").spot_atoms)

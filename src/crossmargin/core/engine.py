@@ -58,10 +58,10 @@ from crossmargin.core.ledger import WORLD, entry, spot
 from crossmargin.core.limits import compute_max_borrowable, compute_max_withdrawal, is_margin_sufficient
 from crossmargin.core.liquidation import liquidate
 from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS, MarketSpec
+from crossmargin.core.marks import refresh_perp_marks
 from crossmargin.core.numbers import format_scaled
 from crossmargin.core.pools import Pool
 from crossmargin.core.rejections import Rejection, RejectReason
-from crossmargin.core.settlement import refresh_perp_marks
 from crossmargin.core.state import EngineState
 from crossmargin.core.trading import cancel_all_orders, cancel_order, place_order
 from crossmargin.core.transaction import Transaction
@@ -93,7 +93,20 @@ def execute(state: EngineState, command: Command, now_ms: int) -> Accepted | Rej
     if refused is not None:
         return Rejected(refused)
     tx.commit()
-    return Accepted(tuple(tx.events))
+    return Accepted(tuple(tx.events) + _remark(state, now_ms))
+
+
+def _remark(state: EngineState, now_ms: int) -> tuple[Event, ...]:
+    """Re-mark the perps from the committed prices and books: the command's own changes included."""
+    if not state.markets:
+        return ()
+    tx = Transaction(state, now_ms)
+    if not refresh_perp_marks(tx):
+        return ()
+    if state.perp_positions:
+        tx.mark_settlement_due(SETTLEMENT_INTERVAL_MS)
+    tx.commit()
+    return tuple(tx.events)
 
 
 def apply_command(tx: Transaction, command: Command) -> Rejection | None:  # noqa: C901, PLR0911, PLR0912 -- one arm per command
@@ -524,20 +537,9 @@ def set_mark_prices(tx: Transaction, command: SetMarkPrices) -> Rejection | None
         tx.mark_prices_wad[symbol] = price_wad
     tx.emit(MarkPricesSet(command.prices_wad, tx.now_ms))
     refresh_perp_marks(tx)
-    if tx.state.perp_positions or _a_book_holds_a_mark(tx):
+    if tx.state.perp_positions:
         tx.mark_settlement_due(SETTLEMENT_INTERVAL_MS)
     return None
-
-
-def _a_book_holds_a_mark(tx: Transaction) -> bool:
-    """Return whether some perp mark sits away from its index because the book's spread clamps it.
-
-    Then the next settlement boundary refreshes it again, once quotes have followed the index.
-    """
-    return any(
-        spec.is_perp and tx.mark_price(spec.base) and tx.perp_mark(symbol) != tx.mark_price(spec.base)
-        for symbol, spec in tx.all_markets().items()
-    )
 
 
 def _check_market(tx: Transaction, spec: MarketSpec) -> Rejection | None:

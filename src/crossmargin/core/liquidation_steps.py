@@ -5,6 +5,8 @@ A step works on one line and does the least that makes progress there:
 - **perp position**: an IOC reduce-only limit order for about a quarter of the size (whole steps,
   at least one step), priced at mark x (1 - band) for a sell, mark x (1 + band) for a buy, rounded
   to the tick inward so it stays inside the band (system order type `LiquidatePositionOnBook`);
+  spot orders are banded around the market's index in its own quote asset (`marks.py`), so a
+  USDC that is not worth exactly 1 USD moves the band with it;
 - **borrow of asset A**: repay from A's spot balance if there is any; else, when A is not USDC and
   USDC is held, buy A on `A_USDC` (about a quarter of the debt, as much as the USDC pays for at
   the band's price) and repay — if the USDC held pays for a step but the book sells none within
@@ -32,6 +34,7 @@ from crossmargin.core.insurance import INSURANCE_FUND_ID
 from crossmargin.core.ledger import PERP_CLEARING, entry, spot
 from crossmargin.core.margin import MarginSummary
 from crossmargin.core.markets import MarketKind, MarketSpec
+from crossmargin.core.marks import market_index_wad
 from crossmargin.core.numbers import WAD, Ratio, mul_div_down, mul_div_up
 from crossmargin.core.orders import Order, OrderFlags, OrderId, OrderSide, OrderType, SystemOrderType, TimeInForce
 from crossmargin.core.trading import run_order
@@ -196,7 +199,7 @@ def _buy_borrowed(tx: Transaction, subaccount: Subaccount, symbol: str, fee_limi
         return None
     account = subaccount.subaccount_id
     debt = tx.holding(account, symbol).debt_atoms
-    price = _band_price(spec, tx.mark_price(symbol), OrderSide.BID)
+    price = _band_price(spec, market_index_wad(tx, spec), OrderSide.BID)
     want = _step_size(-(-debt // spec.step_atoms) * spec.step_atoms, spec.step_atoms)
     affordable = tx.balance(spot(account), SETTLEMENT_ASSET) // spec.quote_atoms(spec.step_atoms, price)
     quantity = min(want, affordable * spec.step_atoms)
@@ -226,7 +229,7 @@ def _book_cannot_sell(tx: Transaction, subaccount: Subaccount, symbol: str) -> b
     spec = spot_market(tx, symbol, SETTLEMENT_ASSET)
     if spec is None:
         return True
-    price = _band_price(spec, tx.mark_price(symbol), OrderSide.BID)
+    price = _band_price(spec, market_index_wad(tx, spec), OrderSide.BID)
     return tx.balance(spot(subaccount.subaccount_id), SETTLEMENT_ASSET) >= spec.quote_atoms(spec.step_atoms, price)
 
 
@@ -246,7 +249,7 @@ def _sell_collateral(
     tx: Transaction, subaccount: Subaccount, spec: MarketSpec, line: Line, fee_limit: int | None
 ) -> StepResult | None:
     account = subaccount.subaccount_id
-    price = _band_price(spec, tx.mark_price(spec.base), OrderSide.ASK)
+    price = _band_price(spec, market_index_wad(tx, spec), OrderSide.ASK)
     target_wad = -(-line.notional_wad // STEP_DIVISOR)
     want = -(-target_wad * spec.base_unit_atoms // tx.mark_price(spec.base))
     held = tx.balance(spot(account), spec.base)

@@ -23,7 +23,6 @@ from crossmargin.core.borrow_lend import borrow, redeem
 from crossmargin.core.events import (
     BorrowLendSource,
     Conversion,
-    PerpMarksSet,
     Settled,
     SettlementSource,
     ShortfallCovered,
@@ -32,31 +31,13 @@ from crossmargin.core.funding import apply_auto_settings
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import PERP_CLEARING, TRADING_FEES, LedgerAccount, LedgerKind, spot
 from crossmargin.core.markets import MarketKind, MarketSpec
+from crossmargin.core.marks import refresh_perp_marks
 from crossmargin.core.matching import preview_fill
 from crossmargin.core.numbers import WAD
 from crossmargin.core.orders import Order, OrderFlags, OrderId, OrderSide, OrderType, SystemOrderType, TimeInForce
 from crossmargin.core.perps import PerpPosition
 from crossmargin.core.trading import run_order
 from crossmargin.core.transaction import Transaction
-
-
-def refresh_perp_marks(tx: Transaction) -> None:
-    """Set each perp mark to the median of its index price, best bid and best ask."""
-    changed = []
-    for symbol, spec in sorted(tx.all_markets().items()):
-        if not spec.is_perp:
-            continue
-        index = tx.mark_price(spec.base)
-        if not index:
-            continue
-        book = tx.book(symbol)
-        bid, ask = book.bids.best_price(), book.asks.best_price()
-        mark = index if bid is None or ask is None else sorted((index, bid, ask))[1]
-        if mark != tx.perp_mark(symbol):
-            tx.perp_marks_wad[symbol] = mark
-            changed.append((symbol, mark))
-    if changed:
-        tx.emit(PerpMarksSet(tuple(changed), tx.now_ms))
 
 
 def settle(tx: Transaction) -> None:

@@ -27,6 +27,7 @@ def _losing_long(driver: Driver) -> SubaccountId:
     driver.deposit(trader, "USDT", "10000")
     driver.place(trader, "BTC_USDC_PERP", "buy", "0.1")
     driver.at(driver.now_ms + 2 * SECOND_MS).prices(BTC="64000")
+    driver.requote("BTC_USDC_PERP", "64000")
     driver.tick(driver.now_ms + 20 * SECOND_MS)
     return trader
 
@@ -38,25 +39,25 @@ def test_a_settlement_borrow_is_explained_by_its_settled_rows_and_shortfall() ->
     (row,) = explain_borrows(driver.state, trader)
     assert row.movement.source is BorrowLendSource.RECONCILIATION
     assert row.shortfall is not None
-    assert row.shortfall.borrowed_atoms == row.movement.quantity_atoms == driver.atoms("USDC", "4.25025")
+    assert row.shortfall.borrowed_atoms == row.movement.quantity_atoms == driver.atoms("USDC", "103.75025")
     assert row.shortfall.auto_borrow_settlements
     parts = {settled.source: driver.text("USDC", settled.quantity_atoms) for settled in row.settlements}
-    assert parts == {SettlementSource.REALIZE_PNL: "-1", SettlementSource.TRADING_FEES: "-3.25025"}
-    assert 0 < row.entry_fee_atoms < driver.atoms("USDC", "0.001"), "ten minutes of interest on 4.25 USDC"
+    assert parts == {SettlementSource.REALIZE_PNL: "-100.5", SettlementSource.TRADING_FEES: "-3.25025"}
+    assert 0 < row.entry_fee_atoms < driver.atoms("USDC", "0.01"), "ten minutes of interest on 103.75 USDC"
     assert row.orders == ()
 
     (view,) = view_borrow_explanations(driver.state, trader, "USDC", 10)
-    assert view["quantity"] == "4.25025"
+    assert view["quantity"] == "103.75025"
     assert view["source"] == "Reconciliation"
     assert view["settlements"] == [
-        {"symbol": "BTC_USDC_PERP", "source": "RealizePnl", "quantity": "-1"},
+        {"symbol": "BTC_USDC_PERP", "source": "RealizePnl", "quantity": "-100.5"},
         {"symbol": "BTC_USDC_PERP", "source": "TradingFees", "quantity": "-3.25025"},
     ]
     assert view["shortfall"] == {
         "symbol": "USDC",
-        "short": "4.25025",
+        "short": "103.75025",
         "redeemedLend": "0",
-        "borrowed": "4.25025",
+        "borrowed": "103.75025",
         "converted": [],
         "uncovered": "0",
         "autoBorrowSettlements": True,
@@ -73,11 +74,12 @@ def test_a_usdc_lend_is_redeemed_first_and_only_the_rest_is_borrowed() -> None:
     driver.lend(trader, "USDC", "1")
     driver.place(trader, "BTC_USDC_PERP", "buy", "0.1")
     driver.at(driver.now_ms + 2 * SECOND_MS).prices(BTC="64000")
+    driver.requote("BTC_USDC_PERP", "64000")
     driver.tick(driver.now_ms + 20 * SECOND_MS)
     (row,) = explain_borrows(driver.state, trader, "USDC")
     assert row.shortfall is not None
     assert driver.text("USDC", row.shortfall.redeemed_atoms) == "1"
-    assert driver.text("USDC", row.movement.quantity_atoms) == "3.25025"
+    assert driver.text("USDC", row.movement.quantity_atoms) == "102.75025"
 
 
 def test_a_spot_margin_borrow_names_the_order_placed_with_auto_borrow() -> None:

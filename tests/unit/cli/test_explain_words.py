@@ -26,13 +26,14 @@ def test_the_brief_s_settlement_borrow_reads_as_the_brief_says() -> None:
     driver.deposit(trader, "USDT", "10000")
     driver.place(trader, "BTC_USDC_PERP", "buy", "0.1")
     driver.at(driver.now_ms + 2 * SECOND_MS).prices(BTC="64000")
+    driver.requote("BTC_USDC_PERP", "64000")
     driver.tick(driver.now_ms + 20 * SECOND_MS)
     (row,) = view_borrow_explanations(driver.state, trader, "USDC", 10)
     fee = row["entryFee"]
     assert explain_in_words(row) == (
-        "At 1970-01-01 01:50:10 UTC the 10-second settlement of BTC_USDC_PERP realized -1 USDC of PnL and "
-        "-3.25025 USDC of trading fees; your USDC balance was 4.25025 short; auto-borrow of settlements is on, "
-        f"so 4.25025 USDC was borrowed (entry fee {fee} USDC). Turn off autoBorrowSettlements "
+        "At 1970-01-01 01:50:10 UTC the 10-second settlement of BTC_USDC_PERP realized -100.5 USDC of PnL and "
+        "-3.25025 USDC of trading fees; your USDC balance was 103.75025 short; auto-borrow of settlements is on, "
+        f"so 103.75025 USDC was borrowed (entry fee {fee} USDC). Turn off autoBorrowSettlements "
         "(`crossmargin account set --auto-borrow-settlements off`) to have other collateral converted instead."
     )
 
@@ -46,11 +47,12 @@ def test_a_redeemed_lend_is_named_before_the_borrow() -> None:
     driver.lend(trader, "USDC", "1")
     driver.place(trader, "BTC_USDC_PERP", "buy", "0.1")
     driver.at(driver.now_ms + 2 * SECOND_MS).prices(BTC="64000")
+    driver.requote("BTC_USDC_PERP", "64000")
     driver.tick(driver.now_ms + 20 * SECOND_MS)
     (row,) = view_borrow_explanations(driver.state, trader, "USDC", 10)
     words = explain_in_words(row)
-    assert "your USDC balance was 4.25025 short; your USDC lend covered 1 USDC of it first;" in words
-    assert "so 3.25025 USDC was borrowed" in words
+    assert "your USDC balance was 103.75025 short; your USDC lend covered 1 USDC of it first;" in words
+    assert "so 102.75025 USDC was borrowed" in words
 
 
 def test_an_order_with_auto_borrow_is_named_by_id_market_side_and_price() -> None:

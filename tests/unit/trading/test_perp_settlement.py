@@ -93,7 +93,9 @@ def test_a_price_change_schedules_a_settlement_of_the_new_pnl(driver: Driver) ->
     maker, trader = _long(driver)
     driver.tick(START_MS + 10_000)
     _quote(driver, maker, "60995", "61005")
-    assert driver.state.settlement_due_ms is None  # quotes alone move nothing
+    # Quotes move the mark at once, but no further than the premium band: 60000 x 1.005.
+    assert driver.state.perp_marks_wad[PERP] == 60_300 * WAD
+    assert driver.state.settlement_due_ms == START_MS + 20_000
     driver.at(START_MS + 12_000).prices(BTC="61000")
     assert driver.state.settlement_due_ms == START_MS + 20_000
     events = driver.tick(START_MS + 20_000)
@@ -103,12 +105,12 @@ def test_a_price_change_schedules_a_settlement_of_the_new_pnl(driver: Driver) ->
     assert driver.usdc(trader) == "1096.49975"
 
 
-def test_the_perp_mark_is_the_median_of_index_bid_and_ask(driver: Driver) -> None:
+def test_the_perp_mark_is_the_median_of_index_bid_and_ask_within_the_band(driver: Driver) -> None:
     maker = driver.maker(PERP, "60000", "5", "2")
     driver.prices(BTC="70000")
-    assert driver.state.perp_marks_wad[PERP] == 60_005 * WAD
+    assert driver.state.perp_marks_wad[PERP] == 69_650 * WAD  # the book's 60005, held to 70000 x 0.995
     driver.prices(BTC="50000")
-    assert driver.state.perp_marks_wad[PERP] == 59_995 * WAD
+    assert driver.state.perp_marks_wad[PERP] == 50_250 * WAD  # the book's 59995, held to 50000 x 1.005
     driver.prices(BTC="60001")
     assert driver.state.perp_marks_wad[PERP] == 60_001 * WAD
     driver.accept(CancelAllOrders(maker, PERP))
@@ -220,18 +222,17 @@ def test_funding_is_paid_only_in_markets_with_a_rate(driver: Driver) -> None:
     assert _position(driver, eth_maker, "ETH_USDC_PERP").quantity_atoms == -10_000_000
 
 
-def test_a_mark_clamped_by_stale_quotes_follows_the_index_once_they_move() -> None:
-    # No perp position is open, so no settlement is due for PnL; but the index jumped past the
-    # book's spread, so the mark is held at the best bid until quotes follow and it is refreshed.
+def test_a_mark_held_by_stale_quotes_follows_the_index_in_the_command_that_requotes() -> None:
+    # The index jumped past the book's spread: the stale bid may hold the mark only within the band,
+    # and the commands that move the quotes re-mark the perp at once, not at the next settlement.
     driver = Driver().at(HOUR_MS)
     driver.prices(BTC="60000", USDC="1", USDT="1", ETH="3000", SOL="150")
     maker = driver.maker("BTC_USDC_PERP", "60000", "5", "1")
     driver.at(HOUR_MS + 1_000).prices(BTC="58000")
-    assert driver.state.perp_marks_wad["BTC_USDC_PERP"] == 59995 * 10**18
-    assert driver.state.settlement_due_ms == HOUR_MS + 10_000
+    assert driver.state.perp_marks_wad["BTC_USDC_PERP"] == 58_290 * 10**18
+    assert driver.state.settlement_due_ms is None  # no position: nothing to settle
     driver.accept(CancelAllOrders(maker, "BTC_USDC_PERP"))
+    assert driver.state.perp_marks_wad["BTC_USDC_PERP"] == 58_000 * 10**18  # an empty book: the index
     driver.place(maker, "BTC_USDC_PERP", "buy", "1", "57995")
     driver.place(maker, "BTC_USDC_PERP", "sell", "1", "58005")
-    driver.tick(HOUR_MS + 10_000)
-    assert driver.state.perp_marks_wad["BTC_USDC_PERP"] == 58000 * 10**18
-    assert driver.state.settlement_due_ms is None
+    assert driver.state.perp_marks_wad["BTC_USDC_PERP"] == 58_000 * 10**18

@@ -26,6 +26,7 @@ def _losing_long(driver: Driver, **settings: object) -> SubaccountId:
         driver.settings(trader, **settings)
     driver.place(trader, "BTC_USDC_PERP", "buy", "0.1")
     driver.at(driver.now_ms + 2 * SECOND_MS).prices(BTC="64000")
+    driver.requote("BTC_USDC_PERP", "64000")
     driver.tick(driver.now_ms + 20 * SECOND_MS)
     return trader
 
@@ -37,15 +38,15 @@ def test_a_usdt_only_account_auto_borrows_usdc_for_a_settled_loss() -> None:
     position = driver.perp(trader, "BTC_USDC_PERP")
     assert position is not None
     assert driver.text("BTC", position.quantity_atoms) == "0.1"
-    # Bought 0.1 at the maker's ask of 65005. The mark is the median of the index (64000), the best
-    # bid (64995) and the best ask (65005): 64995, so the settled PnL is 0.1 x (64995 - 65005) = -1.
+    # Bought 0.1 at the maker's ask of 65005. BTC falls to 64000 and the maker requotes 63995/64005:
+    # the mark is the median of index, best bid and best ask, 64000, so the PnL is 0.1 x (64000 - 65005).
     settled = [row for row in driver.state.settlements if row.subaccount_id == trader]
     sources = {row.source: driver.text("USDC", row.quantity_atoms) for row in settled}
-    assert sources[SettlementSource.REALIZE_PNL] == "-1"
+    assert sources[SettlementSource.REALIZE_PNL] == "-100.5"
     assert sources[SettlementSource.TRADING_FEES] == "-3.25025"
     holding = driver.holding(trader, "USDC")
     assert holding.spot_atoms == 0
-    assert holding.debt_atoms > driver.atoms("USDC", "4.25025")  # the loss, the fee and an entry fee
+    assert holding.debt_atoms > driver.atoms("USDC", "103.75025")  # the loss, the fee and an entry fee
     borrows = [m for m in driver.state.movements if m.subaccount_id == trader]
     assert [m.source for m in borrows] == [BorrowLendSource.RECONCILIATION]
     assert driver.holding(trader, "USDT").spot_atoms == driver.atoms("USDT", "10000")
@@ -76,9 +77,10 @@ def test_with_usdc_held_no_borrow_appears() -> None:
     driver.deposit(trader, "USDC", "1000")
     driver.place(trader, "BTC_USDC_PERP", "buy", "0.1")
     driver.at(driver.now_ms + 2 * SECOND_MS).prices(BTC="64000")
+    driver.requote("BTC_USDC_PERP", "64000")
     driver.tick(driver.now_ms + 20 * SECOND_MS)
     assert driver.holding(trader, "USDC").debt_atoms == 0
-    assert driver.usdc(trader) == "995.74975"
+    assert driver.usdc(trader) == "896.24975"
     assert not [row for row in driver.state.shortfalls if row.subaccount_id == trader]
     assert driver.state.ledger.get((spot(trader), "USDT"), 0) == 0
     assert all(isinstance(row, Settled) for row in driver.state.settlements)

@@ -43,6 +43,7 @@ from crossmargin.core.interest import MS_PER_HOUR
 from crossmargin.core.limits import compute_perp_lines
 from crossmargin.core.margin import PerpMargin
 from crossmargin.core.markets import MarketSpec
+from crossmargin.core.marks import market_index_wad
 from crossmargin.core.numbers import WAD, mul_div_down
 from crossmargin.core.perp_funding import compute_funding_rate
 from crossmargin.core.perps import PerpPosition
@@ -134,7 +135,7 @@ def next_funding_ms(now_ms: int) -> int:
 
 
 def _perp_mark(tx: Transaction, spec: MarketSpec) -> JsonObject:
-    index = tx.mark_price(spec.base)
+    index = market_index_wad(tx, spec)
     return {
         "fundingRate": wad(compute_funding_rate(tx, spec)),
         "indexPrice": wad(index),
