@@ -59,7 +59,7 @@ from crossmargin.core.limits import compute_max_borrowable, compute_max_withdraw
 from crossmargin.core.liquidation import liquidate
 from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS, MarketSpec
 from crossmargin.core.marks import refresh_perp_marks
-from crossmargin.core.numbers import format_scaled
+from crossmargin.core.numbers import Ratio, format_scaled
 from crossmargin.core.pools import Pool
 from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.state import EngineState
@@ -164,7 +164,7 @@ def refuse_while_liquidating(subaccount: Subaccount, action: str) -> Rejection |
     return Rejection(
         RejectReason.ACCOUNT_LIQUIDATING,
         f"Subaccount {subaccount.subaccount_id} is being liquidated: {action} is not possible until it ends "
-        "(deposits, repays, reduce-only orders and transfers in are)",
+        "(deposits, repays, cancels, reduce-only orders, transfers in and safer settings are)",
     )
 
 
@@ -379,6 +379,10 @@ def execute_borrow_lend(tx: Transaction, command: ExecuteBorrowLend) -> Rejectio
     holding = tx.holding(subaccount.subaccount_id, spec.symbol)
     if command.side is BorrowLendSide.LEND:
         if not holding.debt_atoms:
+            # Lending locks away a balance the liquidation may need to repay debts with.
+            refused = refuse_while_liquidating(subaccount, "lending")
+            if refused:
+                return refused
             return lend(tx, subaccount.subaccount_id, spec, command.quantity_atoms, BorrowLendSource.MANUAL)
         return _repay_by_lend(tx, subaccount, spec, command.quantity_atoms, holding.debt_atoms)
     return _borrow_side(tx, subaccount, spec, command.quantity_atoms, holding.lend_atoms)
@@ -448,10 +452,9 @@ def update_settings(tx: Transaction, command: UpdateSettings) -> Rejection | Non
     if isinstance(subaccount, Rejection):
         return subaccount
     leverage = command.leverage_limit or subaccount.leverage_limit
-    if leverage > subaccount.leverage_limit:
-        refused = refuse_while_liquidating(subaccount, "raising the leverage limit")
-        if refused:
-            return refused
+    refused = _refuse_risky_settings(subaccount, command, leverage)
+    if refused:
+        return refused
     if not LEVERAGE_LIMIT_MIN <= leverage <= LEVERAGE_LIMIT_MAX:
         return Rejection(
             RejectReason.LEVERAGE_LIMIT_OUT_OF_RANGE,
@@ -521,6 +524,25 @@ def _open_funded_account(
         if refused:
             return refused
     return subaccount_id
+
+
+def _refuse_risky_settings(subaccount: Subaccount, command: UpdateSettings, leverage: Ratio) -> Rejection | None:
+    """While liquidating, refuse a setting that could add risk or take balances the liquidation needs."""
+    if not subaccount.liquidating:
+        return None
+    risky = [
+        (leverage > subaccount.leverage_limit, "raising the leverage limit"),
+        (command.auto_lend is True and not subaccount.auto_lend, "turning auto-lend on"),
+        (
+            command.auto_borrow_settlements is True and not subaccount.auto_borrow_settlements,
+            "turning auto-borrow of settlements on",
+        ),
+        (command.auto_repay_borrows is False and subaccount.auto_repay_borrows, "turning auto-repay off"),
+    ]
+    for adds_risk, action in risky:
+        if adds_risk:
+            return refuse_while_liquidating(subaccount, action)
+    return None
 
 
 def _choose(requested: bool | None, current: bool) -> bool:
