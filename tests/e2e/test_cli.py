@@ -253,6 +253,25 @@ def test_missing_token_credentials_and_bad_input_are_explained(cli: Cli, monkeyp
     assert cli("deposit", "BTC", "1", "--subaccount", "999999").err.startswith("error RESOURCE_NOT_FOUND: ")
 
 
+def test_a_profile_dir_others_can_read_is_made_private_and_one_they_own_is_refused(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli.new_profile()
+    cli.config_dir.chmod(0o755)
+    fixed = cli("status")
+    assert fixed.code == 0, fixed.err
+    assert fixed.err == (
+        f"Made your profiles readable by you only (they hold API secrets): {cli.config_dir} was 0755, now 0700.\n"
+    )
+    assert cli.ok("status").err == "", "once fixed, nothing more is said"
+    owner = cli.config_dir.stat().st_uid
+    monkeypatch.setattr(os, "geteuid", lambda: owner + 1)
+    refused = cli("status")
+    assert refused.code == 1
+    assert refused.err.startswith(f"error: {cli.config_dir} is owned by"), refused.err
+    assert "set CROSSMARGIN_CONFIG_DIR" in refused.err
+
+
 def test_credentials_come_from_flags_environment_or_a_chosen_profile(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     first = cli.new_profile("first")
     second = cli.new_profile("second")

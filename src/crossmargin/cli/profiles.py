@@ -6,6 +6,11 @@ server URL it was created on. The API secret is a private key: the file is creat
 0600 in a directory of mode 0700, and never written anywhere else. The config directory is
 `CROSSMARGIN_CONFIG_DIR` when set, else `$XDG_CONFIG_HOME/crossmargin` (`~/.config/crossmargin`),
 or `%APPDATA%\\crossmargin` on Windows. A profile named `default` is used when no other is chosen.
+
+Before a profile is read or written, the config directory, its `profiles` directory and the file
+must be the user's own: one that others may read or write is set to 0700 (0600 for the file) with
+one line on stderr saying so; one owned by another user, or a shared directory like /tmp, is
+refused (`ProfileError`), since its owner could read the secret or swap in other credentials.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from crossmargin.cli.client import Credentials
+from crossmargin.cli.private_paths import NotPrivateError, Repair, make_private
 
 DEFAULT_PROFILE: Final = "default"
 NAME_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -68,15 +75,35 @@ def profile_path(name: str) -> Path:
     return config_dir() / "profiles" / f"{name}.json"
 
 
+def ensure_private(path: Path) -> None:
+    """Refuse a profile location that others own; make one of ours private, saying on stderr what changed."""
+    wanted = ((config_dir(), DIRECTORY_MODE), (path.parent, DIRECTORY_MODE), (path, FILE_MODE))
+    repairs: list[Repair] = []
+    try:
+        for location, mode in wanted:
+            repair = make_private(location, mode)
+            if repair is not None:
+                repairs.append(repair)
+    except NotPrivateError as error:
+        raise ProfileError(
+            f"{error}. Keep profiles in a directory of your own: set CROSSMARGIN_CONFIG_DIR to one."
+        ) from None
+    if repairs:
+        changes = "; ".join(repair.describe() for repair in repairs)
+        sys.stderr.write(f"Made your profiles readable by you only (they hold API secrets): {changes}.\n")
+
+
 def save_profile(profile: Profile) -> Path:
     """Write a profile readable by its owner only; return its path."""
     path = profile_path(profile.name)
-    path.parent.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
+    config_dir().mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
+    ensure_private(path)  # before the secret is written, and before creating anything inside
+    path.parent.mkdir(mode=DIRECTORY_MODE, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
         json.dump(profile.as_json(), file, indent=2)
         file.write("\n")
-    path.chmod(FILE_MODE)  # also when the file existed before with wider permissions
+    path.chmod(FILE_MODE)  # exactly 0600, whatever the umask
     return path
 
 
@@ -88,6 +115,7 @@ def profile_exists(name: str) -> bool:
 def load_profile(name: str) -> Profile:
     """Read a saved profile."""
     path = profile_path(name)
+    ensure_private(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
