@@ -142,6 +142,9 @@ class RiskMonitor:
     def _attach(self, state: EngineState) -> None:
         self._columns = RiskColumns.from_state(state)
         self._screen = RiskScreen(self._columns, compiled=self._compiled)
+        # Mirrored rows start with an unknown (infinite) headroom: screen them all once, or an
+        # account already past maintenance (a restart after a price fall) would never be a candidate.
+        self._screen.sweep()
         self._liquidating = {sub.subaccount_id for sub in state.subaccounts.values() if sub.liquidating}
         self._seen = self._service.sequence
         self._service.add_listener(self._on_batch)

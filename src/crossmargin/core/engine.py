@@ -15,6 +15,7 @@ from typing import assert_never
 from crossmargin.core.accounts import LEVERAGE_LIMIT_MAX, LEVERAGE_LIMIT_MIN, Subaccount
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.borrow_lend import borrow, describe, lend, redeem, repay
+from crossmargin.core.bounds import check_command_bounds
 from crossmargin.core.commands import (
     AddApiKey,
     BorrowLendSide,
@@ -59,7 +60,7 @@ from crossmargin.core.limits import compute_max_borrowable, compute_max_withdraw
 from crossmargin.core.liquidation import liquidate
 from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS, MarketSpec
 from crossmargin.core.marks import refresh_perp_marks
-from crossmargin.core.numbers import Ratio, format_scaled
+from crossmargin.core.numbers import AMOUNT_ATOMS_MAX, Ratio, format_scaled
 from crossmargin.core.pools import Pool
 from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.state import EngineState
@@ -87,6 +88,9 @@ def execute(state: EngineState, command: Command, now_ms: int) -> Accepted | Rej
         return Rejected(
             Rejection(RejectReason.CLOCK_MUST_NOT_GO_BACK, f"Time {now_ms} is before the engine's time {state.now_ms}")
         )
+    refused = check_command_bounds(command)
+    if refused is not None:
+        return Rejected(refused)
     tx = Transaction(state, now_ms)
     run_due_work(tx, now_ms)
     refused = apply_command(tx, command)
@@ -263,6 +267,11 @@ def deposit(tx: Transaction, command: Deposit) -> Rejection | None:
     if isinstance(spec, Rejection):
         return spec
     atoms = command.quantity_atoms
+    if atoms - tx.balance(WORLD, spec.symbol) > AMOUNT_ATOMS_MAX:
+        return Rejection(
+            RejectReason.QUANTITY_ABOVE_MAXIMUM,
+            f"Deposits of {spec.symbol} would exceed the most the engine holds of one asset: 2^127 - 1 atoms",
+        )
     tx.post(entry(spec.symbol, (spot(command.subaccount_id), atoms), (WORLD, -atoms)))
     tx.emit(Deposited(command.subaccount_id, spec.symbol, atoms, tx.now_ms))
     apply_auto_settings(tx, command.subaccount_id)

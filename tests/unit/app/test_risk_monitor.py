@@ -185,6 +185,26 @@ def test_a_liquidation_left_unfinished_is_finished_when_the_monitor_starts(servi
     assert monitor.stats.accepted == 1, "the monitor's one Liquidate finished it"
 
 
+def test_an_account_past_maintenance_before_the_monitor_starts_is_liquidated_when_it_starts(service: Service) -> None:
+    # Found with a journal restarted past a price fall: the columns were mirrored with an unknown
+    # (infinite) headroom and no first sweep, so no later price move could make the row a candidate.
+    _lender(service)
+    borrower = _borrower(service)
+    _bid(service, "BTC_USDC", "5", "55900")
+    _prices(service, BTC="56000")
+    assert service.read(lambda state: _liquidatable(state, borrower))
+    monitor = RiskMonitor(service)
+    monitor.start()
+    try:
+        assert monitor.settle()
+        _prices(service, BTC="55950")
+        assert monitor.settle()
+    finally:
+        monitor.stop()
+    assert {step.subaccount_id for step in service.read(lambda state: state.liquidation_steps)} == {borrower}
+    assert not service.read(lambda state: _liquidatable(state, borrower))
+
+
 def test_a_stopped_monitor_liquidates_nothing(service: Service, monitor: RiskMonitor) -> None:
     _lender(service)
     borrower = _borrower(service)
