@@ -26,6 +26,7 @@ from crossmargin.core.commands import (
     Command,
     ConfigureAssets,
     ConfigureMarkets,
+    ConfigureOracle,
     CreateAccount,
     CreateSubaccount,
     Deposit,
@@ -64,6 +65,7 @@ COMMAND_TYPES: Final[tuple[type[Any], ...]] = (
     Liquidate,
     AddApiKey,
     SeedDemo,
+    ConfigureOracle,
 )
 
 

@@ -10,7 +10,6 @@ The edges refuse the same limits earlier, with a message naming the field.
 from __future__ import annotations
 
 from dataclasses import fields
-from functools import cache
 
 from crossmargin.core.commands import Command
 from crossmargin.core.numbers import AMOUNT_ATOMS_MAX, PRICE_WAD_MAX
@@ -22,16 +21,22 @@ _LIMITS = {
 }
 
 
-@cache
+_BOUNDED_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
 def _bounded_fields(command_type: type) -> tuple[tuple[str, str], ...]:
     """Return (field name, kind) of the fields of a command type that carry quantities or prices."""
+    known = _BOUNDED_FIELDS.get(command_type)
+    if known is not None:
+        return known
     found = []
     for field in fields(command_type):
         if field.name.endswith("_atoms"):
             found.append((field.name, "atoms"))
         elif field.name.endswith("price_wad") or field.name == "prices_wad":
             found.append((field.name, "wad"))
-    return tuple(found)
+    _BOUNDED_FIELDS[command_type] = tuple(found)
+    return _BOUNDED_FIELDS[command_type]
 
 
 def _values(value: object) -> list[int]:

@@ -117,9 +117,18 @@ class UpdateSettings:
 
 @dataclass(frozen=True, slots=True)
 class SetMarkPrices:
-    """Set mark prices (USD per unit, WAD) of assets."""
+    """Set index prices (USD per unit, WAD) of assets; `force` passes the jump band (`oracle.py`)."""
 
     prices_wad: tuple[tuple[str, int], ...]
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigureOracle:
+    """Set the oracle guards: the oldest a price may be, and the farthest one update may move it."""
+
+    price_max_age_ms: int | None = None
+    price_jump_band: Ratio | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,4 +222,5 @@ Command = (
     | CancelAllOrders
     | Liquidate
     | SeedDemo
+    | ConfigureOracle
 )

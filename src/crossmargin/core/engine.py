@@ -24,6 +24,7 @@ from crossmargin.core.commands import (
     Command,
     ConfigureAssets,
     ConfigureMarkets,
+    ConfigureOracle,
     CreateAccount,
     CreateSubaccount,
     Deposit,
@@ -56,11 +57,17 @@ from crossmargin.core.funding import apply_auto_settings, fund_outflow
 from crossmargin.core.ids import AccountId, SubaccountId
 from crossmargin.core.insurance import INSURANCE_FUND_ID, ensure_insurance_fund
 from crossmargin.core.ledger import WORLD, entry, spot
-from crossmargin.core.limits import compute_max_borrowable, compute_max_withdrawal, is_margin_sufficient
+from crossmargin.core.limits import (
+    compute_max_borrowable,
+    compute_max_withdrawal,
+    is_margin_sufficient,
+    refuse_new_risk_on_stale_prices,
+)
 from crossmargin.core.liquidation import liquidate
 from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS, MarketSpec
 from crossmargin.core.marks import refresh_perp_marks
 from crossmargin.core.numbers import AMOUNT_ATOMS_MAX, Ratio, format_scaled
+from crossmargin.core.oracle import check_price_jumps, configure_oracle
 from crossmargin.core.pools import Pool
 from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.state import EngineState
@@ -150,6 +157,8 @@ def apply_command(tx: Transaction, command: Command) -> Rejection | None:  # noq
             return liquidate(tx, command)
         case SeedDemo():
             return seed_demo(tx, command)
+        case ConfigureOracle():
+            return configure_oracle(tx, command)
         case _:
             assert_never(command)
 
@@ -303,18 +312,9 @@ def withdraw(tx: Transaction, command: Withdraw) -> Rejection | None:
     trial.post(
         entry(spec.symbol, (spot(command.subaccount_id), -command.quantity_atoms), (WORLD, command.quantity_atoms))
     )
-    if not is_margin_sufficient(trial, command.subaccount_id):
-        most = compute_max_withdrawal(
-            tx,
-            command.subaccount_id,
-            spec.symbol,
-            auto_borrow=command.auto_borrow,
-            auto_lend_redeem=command.auto_lend_redeem,
-        )
-        return Rejection(
-            RejectReason.MARGIN_INSUFFICIENT,
-            f"Withdrawal would leave your available margin below zero: max withdrawal is {describe(spec, most)}",
-        )
+    refused = _check_withdrawal_margin(tx, trial, command, spec)
+    if refused:
+        return refused
     trial.emit(
         Withdrew(
             command.subaccount_id,
@@ -328,6 +328,25 @@ def withdraw(tx: Transaction, command: Withdraw) -> Rejection | None:
     )
     trial.commit()
     return None
+
+
+def _check_withdrawal_margin(
+    tx: Transaction, trial: Transaction, command: Withdraw, spec: AssetSpec
+) -> Rejection | None:
+    """Refuse a withdrawal leaving available margin below zero, or valued by a stale price."""
+    if not is_margin_sufficient(trial, command.subaccount_id):
+        most = compute_max_withdrawal(
+            tx,
+            command.subaccount_id,
+            spec.symbol,
+            auto_borrow=command.auto_borrow,
+            auto_lend_redeem=command.auto_lend_redeem,
+        )
+        return Rejection(
+            RejectReason.MARGIN_INSUFFICIENT,
+            f"Withdrawal would leave your available margin below zero: max withdrawal is {describe(spec, most)}",
+        )
+    return refuse_new_risk_on_stale_prices(tx, trial, command.subaccount_id)
 
 
 def _transfer_parties(tx: Transaction, command: Transfer) -> tuple[Subaccount, Subaccount, AssetSpec] | Rejection:
@@ -371,6 +390,9 @@ def transfer(tx: Transaction, command: Transfer) -> Rejection | None:
             f"Transfer of {describe(spec, atoms)} would leave subaccount {source.subaccount_id}'s "
             "available margin below zero",
         )
+    refused = refuse_new_risk_on_stale_prices(tx, trial, source.subaccount_id)
+    if refused:
+        return refused
     trial.emit(Transferred(source.subaccount_id, target.subaccount_id, spec.symbol, atoms, tx.now_ms))
     apply_auto_settings(trial, target.subaccount_id)
     trial.commit()
@@ -451,6 +473,9 @@ def _borrow_checked(tx: Transaction, subaccount: Subaccount, spec: AssetSpec, at
             RejectReason.MARGIN_INSUFFICIENT,
             f"Borrow would exceed your available margin: max borrowable is {describe(spec, most)}",
         )
+    refused = refuse_new_risk_on_stale_prices(tx, trial, subaccount.subaccount_id)
+    if refused:
+        return refused
     trial.commit()
     return None
 
@@ -559,13 +584,18 @@ def _choose(requested: bool | None, current: bool) -> bool:
 
 
 def set_mark_prices(tx: Transaction, command: SetMarkPrices) -> Rejection | None:
-    """Set mark prices of listed assets."""
+    """Set index prices of listed assets, within the jump band unless forced; marks follow at once."""
     for symbol, price_wad in command.prices_wad:
         if tx.spec(symbol) is None:
             return Rejection(RejectReason.ASSET_NOT_FOUND, f"Unknown asset {symbol!r}")
         if price_wad <= 0:
             return Rejection(RejectReason.PRICE_MUST_BE_POSITIVE, f"The price of {symbol} must be greater than zero")
+    refused = check_price_jumps(tx, command)
+    if refused:
+        return refused
+    for symbol, price_wad in command.prices_wad:
         tx.mark_prices_wad[symbol] = price_wad
+        tx.price_updated_ms[symbol] = tx.now_ms
     tx.emit(MarkPricesSet(command.prices_wad, tx.now_ms))
     refresh_perp_marks(tx)
     if tx.state.perp_positions:

@@ -174,6 +174,15 @@ class MarkPricesSet:
     at_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class OracleConfigured:
+    """The oracle guards changed (None: that guard is off)."""
+
+    price_max_age_ms: int | None
+    price_jump_band: Ratio | None
+    at_ms: int
+
+
 class SettlementSource(StrEnum):
     """Backpack's `SettlementSource` (the ones we produce)."""
 
@@ -399,6 +408,7 @@ Event = (
     | FundingPaid
     | ShortfallCovered
     | PerpMarksSet
+    | OracleConfigured
     | LiquidationStarted
     | LiquidationStepped
     | LiquidationFinished

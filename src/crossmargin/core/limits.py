@@ -18,7 +18,9 @@ from crossmargin.core.funding import fund_outflow
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import WORLD, entry, spot
 from crossmargin.core.margin import MarginSummary, PerpMargin, compute_margin, leverage_floor_wad
+from crossmargin.core.oracle import refuse_on_stale_prices, stale_prices_relied_on
 from crossmargin.core.perp_margin import compute_perp_margin_from_totals
+from crossmargin.core.rejections import Rejection
 from crossmargin.core.state import EngineState
 from crossmargin.core.transaction import Transaction
 
@@ -60,6 +62,22 @@ def is_margin_sufficient(tx: Transaction, subaccount_id: SubaccountId) -> bool:
     return summary.available_wad >= 0 and not summary.is_liquidatable
 
 
+def refuse_new_risk_on_stale_prices(
+    before: Transaction, after: Transaction, subaccount_id: SubaccountId
+) -> Rejection | None:
+    """Refuse an action that lowers available margin while a price the subaccount relies on is stale."""
+    found = stale_prices_relied_on(before, after, subaccount_id)
+    if not found:
+        return None
+    subaccount_before, subaccount_after = before.subaccount(subaccount_id), after.subaccount(subaccount_id)
+    assert subaccount_before is not None, "the stale-price check runs on an existing subaccount"
+    assert subaccount_after is not None, "a subaccount never disappears"
+    available_before = compute_subaccount_margin(before, subaccount_before).available_wad
+    if compute_subaccount_margin(after, subaccount_after).available_wad >= available_before:
+        return None
+    return refuse_on_stale_prices(found, after)
+
+
 def _largest_accepted(accepts: Callable[[int], bool], steps_max: int) -> int:
     if steps_max <= 0 or not accepts(1):
         return 0
@@ -89,7 +107,9 @@ def compute_max_borrowable(tx: Transaction, subaccount_id: SubaccountId, symbol:
         trial = Transaction(tx, tx.now_ms)
         if borrow(trial, subaccount_id, spec, steps * step, BorrowLendSource.MANUAL):
             return False
-        return is_margin_sufficient(trial, subaccount_id)
+        return is_margin_sufficient(trial, subaccount_id) and not refuse_new_risk_on_stale_prices(
+            tx, trial, subaccount_id
+        )
 
     return step * _largest_accepted(accepts, pool_liquidity(tx, symbol) // step)
 
@@ -118,6 +138,8 @@ def compute_max_withdrawal(
         if fund_outflow(trial, subaccount_id, spec, atoms, auto_borrow=auto_borrow, auto_lend_redeem=redeem_allowed):
             return False
         trial.post(entry(symbol, (spot(subaccount_id), -atoms), (WORLD, atoms)))
-        return is_margin_sufficient(trial, subaccount_id)
+        return is_margin_sufficient(trial, subaccount_id) and not refuse_new_risk_on_stale_prices(
+            tx, trial, subaccount_id
+        )
 
     return _largest_accepted(accepts, ceiling)

@@ -36,6 +36,7 @@ from crossmargin.core.events import (
 from crossmargin.core.ids import AccountId, SubaccountId
 from crossmargin.core.ledger import LedgerAccount
 from crossmargin.core.markets import MarketSpec
+from crossmargin.core.oracle_settings import OracleSettings
 from crossmargin.core.orders import Fill, Order, OrderId, OrderSide
 from crossmargin.core.perps import PerpPosition
 from crossmargin.core.pools import HourlyAccrual, Pool
@@ -58,6 +59,8 @@ class EngineState:
     held: dict[SubaccountId, set[str]] = field(default_factory=dict)
     api_keys: dict[str, SubaccountId] = field(default_factory=dict)
     mark_prices_wad: dict[str, int] = field(default_factory=dict)
+    price_updated_ms: dict[str, int] = field(default_factory=dict)
+    oracle: OracleSettings = field(default_factory=OracleSettings)
     now_ms: int = 0
     interest_hour_ms: int | None = None
     next_account_id: int = 1

@@ -20,10 +20,11 @@ from crossmargin.core.events import BorrowLendSource, OrderChanged
 from crossmargin.core.funding import apply_auto_settings, fund_outflow
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import entry, locked, spot
-from crossmargin.core.limits import compute_subaccount_margin
+from crossmargin.core.limits import compute_subaccount_margin, refuse_new_risk_on_stale_prices
 from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS, BookState, MarketSpec
 from crossmargin.core.matching import close_order, crosses, match, preview_fill
 from crossmargin.core.numbers import format_scaled
+from crossmargin.core.oracle import refuse_order_on_stale_market
 from crossmargin.core.orders import (
     ExpiryReason,
     Order,
@@ -154,11 +155,26 @@ def place_order(tx: Transaction, command: PlaceOrder) -> Rejection | None:
     outcome = run_order(trial, spec, subaccount, new_order(trial, spec, command, SystemOrderType.NONE))
     if isinstance(outcome, Rejection):
         return outcome
-    refused = _check_margin(tx, trial, spec, subaccount, outcome)
+    refused = _check_margin(tx, trial, spec, subaccount, outcome) or _check_fresh_prices(
+        tx, trial, spec, command, outcome
+    )
     if refused:
         return refused
     trial.commit()
     return None
+
+
+def _check_fresh_prices(
+    tx: Transaction, trial: Transaction, spec: MarketSpec, command: PlaceOrder, order: Order
+) -> Rejection | None:
+    """While a price is stale, accept only orders that reduce exposure to it (`oracle.py`)."""
+    if spec.is_perp:
+        reduces = command.flags.reduce_only or _only_reduces(tx, trial, spec, order)
+    else:
+        reduces = command.side is OrderSide.ASK
+    return refuse_order_on_stale_market(tx, spec, reduces=reduces) or refuse_new_risk_on_stale_prices(
+        tx, trial, command.subaccount_id
+    )
 
 
 def _check_liquidating(subaccount: Subaccount, command: PlaceOrder) -> Rejection | None:

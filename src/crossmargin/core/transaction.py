@@ -33,6 +33,7 @@ from crossmargin.core.ids import AccountId, PositionId, SubaccountId
 from crossmargin.core.ledger import JournalEntry, LedgerAccount, LedgerKind, locked, spot
 from crossmargin.core.margin import Holding
 from crossmargin.core.markets import MarketSpec
+from crossmargin.core.oracle_settings import OracleSettings
 from crossmargin.core.orders import Order, OrderId, OrderSide
 from crossmargin.core.perps import PerpPosition
 from crossmargin.core.pools import HourlyAccrual, Pool, debt_atoms, lend_atoms
@@ -55,6 +56,8 @@ class Transaction:
         self.accounts: dict[AccountId, list[SubaccountId]] = {}
         self.specs: dict[str, AssetSpec] = {}
         self.mark_prices_wad: dict[str, int] = {}
+        self.price_updated_ms: dict[str, int] = {}
+        self.oracle: OracleSettings | None = None
         self.accruals: list[HourlyAccrual] = []
         self.events: list[Event] = []
         self.counters: dict[str, int] = {}
@@ -151,6 +154,23 @@ class Transaction:
             if isinstance(self.base, Transaction)
             else (self.state.mark_prices_wad.get(symbol, 0))
         )
+
+    def price_updated(self, symbol: str) -> int | None:
+        """Return when an asset's index price was last set (ms), None if no time was recorded."""
+        found = self.price_updated_ms.get(symbol)
+        if found is not None:
+            return found
+        return (
+            self.base.price_updated(symbol)
+            if isinstance(self.base, Transaction)
+            else self.state.price_updated_ms.get(symbol)
+        )
+
+    def oracle_settings(self) -> OracleSettings:
+        """Return the oracle guards' settings as of this transaction."""
+        if self.oracle is not None:
+            return self.oracle
+        return self.base.oracle_settings() if isinstance(self.base, Transaction) else self.state.oracle
 
     def market(self, symbol: str) -> MarketSpec | None:
         """Return a market's spec, or None if it is not listed."""
@@ -373,6 +393,9 @@ class Transaction:
         parent.accounts.update(self.accounts)
         parent.specs.update(self.specs)
         parent.mark_prices_wad.update(self.mark_prices_wad)
+        parent.price_updated_ms.update(self.price_updated_ms)
+        if self.oracle is not None:
+            parent.oracle = self.oracle
         parent.accruals.extend(self.accruals)
         parent.events.extend(self.events)
         parent.counters.update(self.counters)
@@ -408,6 +431,9 @@ class Transaction:
         state.accounts.update(self.accounts)
         state.specs.update(self.specs)
         state.mark_prices_wad.update(self.mark_prices_wad)
+        state.price_updated_ms.update(self.price_updated_ms)
+        if self.oracle is not None:
+            state.oracle = self.oracle
         for accrual in self.accruals:
             state.accruals.setdefault(accrual.symbol, []).append(accrual)
         for name, value in self.counters.items():
