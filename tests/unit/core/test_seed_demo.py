@@ -56,3 +56,14 @@ def test_seed_demo_without_a_market_maker_opens_only_the_lender() -> None:
     command = _seed(driver)
     driver.accept(SeedDemo(command.prices_wad, command.liquidity_atoms))
     assert len(driver.state.subaccounts) == 1
+
+
+def test_seed_demo_refusals_at_each_step_leave_nothing_behind() -> None:
+    driver = Driver()
+    usdc = driver.atoms("USDC", "1000")
+    driver.refuse(SeedDemo((("USDC", 0),), ()), RejectReason.PRICE_MUST_BE_POSITIVE)
+    driver.refuse(SeedDemo((("USDC", WAD),), (("NOPE", usdc),)), RejectReason.ASSET_NOT_FOUND)
+    too_much = driver.atoms("USDC", "2000000000")  # above the pool's open borrow-lend limit
+    driver.refuse(SeedDemo((("USDC", WAD),), (("USDC", too_much),)), RejectReason.OPEN_BORROW_LEND_LIMIT_EXCEEDED)
+    assert not driver.state.subaccounts
+    assert not driver.state.mark_prices_wad

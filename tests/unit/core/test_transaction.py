@@ -8,6 +8,7 @@ from engine_driver import Driver
 
 from crossmargin.core.accounts import Subaccount
 from crossmargin.core.ids import AccountId, SubaccountId
+from crossmargin.core.oracle_settings import OracleSettings
 from crossmargin.core.transaction import Transaction
 
 
@@ -32,3 +33,22 @@ def test_a_nested_transaction_sees_its_parents_writes_and_commits_into_the_paren
     assert driver.state.mark_prices_wad["ETH"] != 11, "nothing reaches the state until the outer commit"
     assert Transaction(driver.state, 0).account_subaccounts(AccountId(99)) is None
     del sub
+
+
+def test_price_times_and_oracle_settings_read_through_layers_and_commit_one_layer_down(driver: Driver) -> None:
+    outer = Transaction(driver.state, driver.now_ms)
+    outer.price_updated_ms["SOL"] = 5
+    inner = Transaction(outer, driver.now_ms)
+    assert inner.price_updated("SOL") == 5
+    assert inner.price_updated("NOPE") is None
+    assert inner.oracle_settings() == driver.state.oracle
+    inner.oracle = OracleSettings(price_max_age_ms=1_000, configured_ms=3)
+    inner.price_updated_ms["ETH"] = 9
+    assert inner.oracle_settings().price_max_age_ms == 1_000
+    inner.commit()
+    assert outer.oracle_settings().configured_ms == 3
+    assert outer.price_updated("ETH") == 9
+    assert driver.state.oracle.price_max_age_ms is None, "nothing reaches the state until the outer commit"
+    outer.commit()
+    assert driver.state.oracle.price_max_age_ms == 1_000
+    assert driver.state.price_updated_ms["ETH"] == 9

@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine_driver import Driver
 
 from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved, BorrowLendSource, Withdrew
+from crossmargin.core.ids import SubaccountId
 from crossmargin.core.rejections import RejectReason
 
 
@@ -82,3 +83,8 @@ def test_transfer_into_an_auto_lend_subaccount_is_lent(driver: Driver) -> None:
     driver.deposit(main, "SOL", "10")
     driver.accept(driver.transfer(main, saver, "SOL", "4"))
     assert driver.holding(saver, "SOL").lend_atoms == 400_000_000
+
+
+def test_withdrawal_from_an_unknown_subaccount_is_refused(driver: Driver) -> None:
+    rejection = driver.refuse(driver.withdraw(SubaccountId(999), "USDC", "1"), RejectReason.SUBACCOUNT_NOT_FOUND)
+    assert "999" in rejection.message
