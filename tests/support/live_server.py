@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -24,10 +25,12 @@ def free_port() -> int:
         return port
 
 
-def start(data_dir: Path, port: int, *, token_from: TokenFrom = "flag") -> subprocess.Popen[str]:
-    """Start a server on a manual clock; its admin token is TOKEN (by flag or environment) or one it generates."""
+def start(
+    data_dir: Path, port: int, *, token_from: TokenFrom = "flag", options: Sequence[str] = ()
+) -> subprocess.Popen[str]:
+    """Start a server on a manual clock, with any further `serve` options; its admin token is TOKEN or one it generates."""
     command = [sys.executable, "-m", "crossmargin.cli.main", "serve", "--port", str(port), "--data-dir", str(data_dir)]
-    command += ["--clock", "manual"]
+    command += ["--clock", "manual", *options]
     environment = {name: value for name, value in os.environ.items() if name != "CROSSMARGIN_ADMIN_TOKEN"}
     if token_from == "flag":
         command += ["--admin-token", TOKEN]

@@ -3,21 +3,27 @@
 Starlette routes (chosen for speed with a small surface; see docs/ARCHITECTURE.md), msgspec for
 JSON. Errors always take Backpack's shape `{"code", "message"}`: engine refusals through
 `errors.py`, malformed input as 400 naming the field, signature problems as 401, anything
-unexpected as 500 `SERVER_ERROR` (and logged).
+unexpected as 500 `SERVER_ERROR` (and logged). Two pure ASGI middlewares stand in front of every
+route: `host_allow_list.py` (421 for a `Host` not served here) and `body_limit.py` (413 for a body
+over `BODY_BYTES_MAX`, before it is read).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
 from crossmargin.api.auth import AuthError
+from crossmargin.api.body_limit import BodyLimit
 from crossmargin.api.context import ApiContext, ApiRefusalError
+from crossmargin.api.host_allow_list import IN_PROCESS_HOSTS, HostAllowList
 from crossmargin.api.inputs import InputError
 from crossmargin.api.responses import error_response
 from crossmargin.api.routes.admin import admin_routes
@@ -74,8 +80,19 @@ async def _on_unexpected(_: Request, error: Exception) -> Response:
     return error_response(500, "SERVER_ERROR", "Internal server error: the operator's log has the details")
 
 
-def create_app(service: Service, admin_token: str, *, risk_monitor: RiskMonitor | None = None) -> Starlette:
-    """Build the application over a running service (and its risk monitor, which operator price moves wait for)."""
+def create_app(
+    service: Service,
+    admin_token: str,
+    *,
+    risk_monitor: RiskMonitor | None = None,
+    allowed_hosts: Iterable[str] = IN_PROCESS_HOSTS,
+) -> Starlette:
+    """Build the application over a running service (and its risk monitor, which operator price moves wait for).
+
+    Requests must name a loopback host or one of `allowed_hosts` in `Host`; the default admits the
+    in-process test client's name, and `crossmargin serve` passes its bind address and
+    `--allowed-host` names instead.
+    """
     context = ApiContext(service, admin_token, risk_monitor=risk_monitor)
     routes = [
         *public_read_routes(context),
@@ -96,6 +113,7 @@ def create_app(service: Service, admin_token: str, *, risk_monitor: RiskMonitor 
     ]
     return Starlette(
         routes=routes,
+        middleware=[Middleware(HostAllowList, allowed_hosts=tuple(allowed_hosts)), Middleware(BodyLimit)],
         exception_handlers={
             ApiRefusalError: _on_failure,
             InputError: _on_input,

@@ -5,8 +5,10 @@ are base atoms at the market's base decimals, `quoteQuantity` quote atoms, price
 exactly from decimal strings (never rounded). Grid rules the engine owns (tick, step, minimum,
 post-only, reduce-only) are left to it, so its messages are the ones a person reads; what is
 checked here is only what cannot reach it: a missing or mistyped field, an unknown enum value, a
-quantity finer than the asset itself, a `clientId` outside uint32, or an order type crossmargin
-does not offer (trigger, stop-loss and take-profit orders).
+quantity finer than the asset itself or beyond the engine's `AMOUNT_ATOMS_MAX`, a price beyond its
+`PRICE_WAD_MAX`, a decimal string longer than `DECIMAL_CHARS_MAX`, a `clientId` outside uint32 (as
+Backpack's spec types it), an `orderId` outside int64, or an order type crossmargin does not offer
+(trigger, stop-loss and take-profit orders).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from crossmargin.api import inputs
 from crossmargin.core.commands import CancelAllOrders, CancelOrder, PlaceOrder
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.markets import MarketSpec
-from crossmargin.core.numbers import format_scaled, parse_decimal
+from crossmargin.core.numbers import AMOUNT_ATOMS_MAX, PRICE_WAD_MAX, format_scaled, parse_decimal
 from crossmargin.core.orders import OrderFlags, OrderId, OrderSide, OrderType, SelfTradePrevention, TimeInForce
 
 CLIENT_ID_MAX: Final = 2**32 - 1
@@ -52,18 +54,17 @@ def require_market(markets: Mapping[str, MarketSpec], symbol: str) -> MarketSpec
     return spec
 
 
-def _decimal(values: Mapping[str, object], name: str, decimals: int, step: str, code: str) -> int | None:
-    raw = values.get(name)
-    if raw is None:
+def _decimal(values: Mapping[str, object], name: str, decimals: int, step: str, code: str, maximum: int) -> int | None:
+    if values.get(name) is None:
         return None
-    if not isinstance(raw, str):
-        raise inputs.InputError(f'{name} must be a decimal string such as "1.5", not {type(raw).__name__}', code)
+    raw = inputs.decimal_text(values, name, code)
     try:
-        return parse_decimal(raw, decimals)
+        parsed = parse_decimal(raw, decimals)
     except ValueError:
         if raw.strip().lstrip("-").replace(".", "", 1).isdigit():
             raise inputs.InputError(f"{name} {raw!r} is not a multiple of the step size {step}", code) from None
         raise inputs.InputError(f'{name} {raw!r} is not a plain decimal number such as "1.5"', code) from None
+    return inputs.require_at_most(name, parsed, maximum, decimals, code)
 
 
 def _optional_enum(values: Mapping[str, object], name: str, enum: type[E]) -> E | None:
@@ -75,10 +76,7 @@ def _optional_enum(values: Mapping[str, object], name: str, enum: type[E]) -> E 
 def _client_id(values: Mapping[str, object]) -> int | None:
     if values.get("clientId") is None:
         return None
-    client_id = inputs.integer(values, "clientId", minimum=0)
-    if client_id > CLIENT_ID_MAX:
-        raise inputs.InputError(f"clientId must be at most {CLIENT_ID_MAX} (an unsigned 32-bit integer)")
-    return client_id
+    return inputs.integer(values, "clientId", maximum=CLIENT_ID_MAX, maximum_is=" (an unsigned 32-bit integer)")
 
 
 def order_id(values: Mapping[str, object]) -> OrderId | None:
@@ -87,9 +85,9 @@ def order_id(values: Mapping[str, object]) -> OrderId | None:
     if raw is None:
         return None
     text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
-    if not isinstance(text, str) or not text.isascii() or not text.isdigit() or int(text) > ORDER_ID_MAX:
-        raise inputs.InputError(f'orderId {raw!r} must be the id of an order: a string of digits such as "42"')
-    return OrderId(int(text))
+    if not isinstance(text, str) or not text.isascii() or not text.isdigit():
+        raise inputs.InputError('orderId must be the id of an order: a string of digits such as "42"')
+    return OrderId(inputs.integer({"orderId": text}, "orderId", maximum=ORDER_ID_MAX))
 
 
 def client_id(values: Mapping[str, object]) -> int | None:
@@ -120,9 +118,11 @@ def place_order(
         market=spec.symbol,
         side=side,
         order_type=order_type,
-        quantity_atoms=_decimal(values, "quantity", spec.base_decimals, step, "INVALID_QUANTITY"),
-        price_wad=_decimal(values, "price", PRICE_DECIMALS, tick, "INVALID_PRICE"),
-        quote_quantity_atoms=_decimal(values, "quoteQuantity", spec.quote_decimals, quote_step, "INVALID_QUANTITY"),
+        quantity_atoms=_decimal(values, "quantity", spec.base_decimals, step, "INVALID_QUANTITY", AMOUNT_ATOMS_MAX),
+        price_wad=_decimal(values, "price", PRICE_DECIMALS, tick, "INVALID_PRICE", PRICE_WAD_MAX),
+        quote_quantity_atoms=_decimal(
+            values, "quoteQuantity", spec.quote_decimals, quote_step, "INVALID_QUANTITY", AMOUNT_ATOMS_MAX
+        ),
         time_in_force=_optional_enum(values, "timeInForce", TimeInForce) or TimeInForce.GTC,
         client_id=_client_id(values),
         flags=_flags(values),

@@ -1,57 +1,73 @@
 """Signed endpoints: parse parameters, verify the Backpack signature, find the caller's subaccount.
 
 `signed(context, instruction, handler)` turns a handler of (request, subaccount id, parameters)
-into a Starlette endpoint. Parameters come from the query string for GET and from the JSON body
-otherwise; the body is limited in size and must be a JSON object.
+into a Starlette endpoint. The work a request can cost before it is known to be signed is
+bounded, in this order: the signature headers are parsed (each of bounded length); the API key is
+looked up, and an unknown key is refused at once, without any ED25519 verification; the
+parameters are read (query string for GET, else the JSON body: at most `PARAMETERS_MAX` of them,
+nested at most `JSON_DEPTH_MAX` deep, the body's size already bounded by `body_limit.py`); then
+the signature is checked against at most `VERIFICATIONS_MAX` texts (`auth.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from crossmargin.api.auth import AuthError, authenticate, parse_signed_headers, signing_texts
+from crossmargin.api.auth import AuthError, SignedHeaders, authenticate, parse_signed_headers, signing_texts
 from crossmargin.api.context import ApiContext
-from crossmargin.api.inputs import BODY_BYTES_MAX, InputError, require_object
+from crossmargin.api.inputs import InputError, require_object, require_parameter_count
+from crossmargin.api.json_body import JsonInputError, decode_json
 from crossmargin.core.ids import SubaccountId
 
 SignedHandler = Callable[[Request, SubaccountId, dict[str, object]], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
+def decode_body(body: bytes) -> object:
+    """Return a request body's JSON, or refuse it (400) saying what is wrong."""
+    try:
+        return decode_json(body)
+    except JsonInputError as error:
+        raise InputError(f"The request body is not valid JSON: {error}") from None
+
+
 async def read_parameters(request: Request) -> dict[str, object]:
     """Return the request's parameters: the query for GET, else the JSON body (may be empty)."""
-    if request.method == "GET":
-        return dict(request.query_params)
-    body = await request.body()
-    if len(body) > BODY_BYTES_MAX:
-        raise InputError(f"The request body is larger than {BODY_BYTES_MAX} bytes")
-    if not body.strip():
-        return dict(request.query_params)
-    try:
-        decoded = msgspec.json.decode(body)
-    except msgspec.DecodeError as error:
-        raise InputError(f"The request body is not valid JSON: {error}") from None
-    return require_object(decoded)
+    if request.method != "GET":
+        body = await request.body()
+        if body.strip():
+            return require_object(decode_body(body))
+    require_parameter_count(len(request.query_params.multi_items()))
+    return dict(request.query_params)
+
+
+def signer_of(context: ApiContext, request: Request) -> tuple[SignedHeaders, SubaccountId]:
+    """Return a request's signature headers and the subaccount its API key signs for; refuse an unknown key.
+
+    Nothing is verified yet: the key is looked up first, so a made-up key costs no verification.
+    """
+    headers = parse_signed_headers(dict(request.headers))
+    subaccount_id = context.service.peek(lambda state: state.api_keys.get(headers.api_key))
+    if subaccount_id is None:
+        raise AuthError("Unknown API key: create one with POST /admin/v1/accounts")
+    return headers, subaccount_id
 
 
 def signed(context: ApiContext, instruction: str, handler: SignedHandler) -> Endpoint:
     """Wrap a handler so it runs only for a correctly signed request of a known API key."""
 
     async def endpoint(request: Request) -> Response:
-        # The headers first: a request without a well-formed signature learns nothing about its input.
-        headers = parse_signed_headers(dict(request.headers))
+        # The headers and the key first: a request without a well-formed signature of a known key
+        # learns nothing about its input and costs no verification.
+        headers, subaccount_id = signer_of(context, request)
         parameters = await read_parameters(request)
         texts = signing_texts(instruction, parameters, headers.timestamp_ms, headers.window_ms)
         # A replayed write could move money twice, so writes are single-use; a replayed read changes
         # nothing and tells the replayer only what the captured response already did.
         authenticate(headers, texts, None if request.method == "GET" else context.guard)
-        subaccount_id = context.service.peek(lambda state: state.api_keys.get(headers.api_key))
-        if subaccount_id is None:
-            raise AuthError("Unknown API key: create one with POST /admin/v1/accounts")
         return await handler(request, subaccount_id, parameters)
 
     return endpoint

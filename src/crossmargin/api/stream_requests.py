@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-import msgspec
-
 from crossmargin.api.auth import AuthError, authenticate, parse_signed_headers, signing_texts
+from crossmargin.api.json_body import JsonInputError, decode_json
 from crossmargin.api.views.common import JsonValue
 
 PUBLIC_PREFIXES: Final = ("depth", "trade", "ticker", "markPrice")
@@ -64,9 +63,9 @@ class StreamRequest:
 def parse_request(text: str | bytes) -> StreamRequest:
     """Parse one client frame; refuse anything but a well-formed SUBSCRIBE or UNSUBSCRIBE."""
     try:
-        body = msgspec.json.decode(text)
-    except msgspec.DecodeError:
-        raise StreamRequestError(INVALID_REQUEST, "The request is not JSON") from None
+        body = decode_json(text)
+    except JsonInputError as error:
+        raise StreamRequestError(INVALID_REQUEST, f"The request is not JSON: {error}") from None
     if not isinstance(body, dict):
         raise StreamRequestError(INVALID_REQUEST, 'The request must be an object like {"method":"SUBSCRIBE",...}')
     request_id = body.get("id")

@@ -77,6 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--admin-token", default=None, help="operator token (default: CROSSMARGIN_ADMIN_TOKEN or a new random one)"
     )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        dest="allowed_hosts",
+        metavar="NAME",
+        default=_env_list("CROSSMARGIN_ALLOWED_HOSTS"),
+        help="also serve requests whose Host is NAME (repeatable; also CROSSMARGIN_ALLOWED_HOSTS, comma-separated); "
+        "loopback names and the --host address are always served",
+    )
     _add_client_commands(commands)
     add_simulate_command(commands)
     return parser
@@ -175,6 +184,10 @@ def _env_path(name: str) -> Path | None:
     return Path(value) if value else None
 
 
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `crossmargin` command."""
     arguments = build_parser().parse_args(argv)
@@ -207,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             admin_token=arguments.admin_token,
             market_maker=arguments.market_maker,
             risk_monitor=arguments.risk_monitor,
+            allowed_hosts=tuple(arguments.allowed_hosts),
         )
         run_server(options, console)
     return 0

@@ -52,6 +52,7 @@ class ServeOptions:
     admin_token: str | None
     market_maker: bool = True
     risk_monitor: bool = True
+    allowed_hosts: tuple[str, ...] = ()
 
 
 def _accept(service: Service, command: Command) -> Accepted:
@@ -128,7 +129,9 @@ def run_server(options: ServeOptions, console: Console) -> None:
             soft_wrap=True,
         )
         config = uvicorn.Config(
-            create_app(service, admin_token.value, risk_monitor=monitor),
+            create_app(
+                service, admin_token.value, risk_monitor=monitor, allowed_hosts=(options.host, *options.allowed_hosts)
+            ),
             host=options.host,
             port=options.port,
             log_level="warning",

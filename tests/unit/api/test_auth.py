@@ -1,17 +1,20 @@
-"""Backpack request signing: accepted variants, and every way a request is refused."""
+"""Backpack request signing: accepted variants, bounded work, and every way a request is refused."""
 
 from __future__ import annotations
 
 import base64
 
 import pytest
-from nacl.signing import SigningKey
+from nacl.signing import SigningKey, VerifyKey
 
+from crossmargin.api import auth
 from crossmargin.api.auth import (
+    VERIFICATIONS_MAX,
     AuthError,
     ReplayGuard,
     SignedHeaders,
     authenticate,
+    batch_signing_texts,
     parse_signed_headers,
     signing_texts,
 )
@@ -155,3 +158,90 @@ def test_an_api_key_that_is_not_a_32_byte_key_is_refused() -> None:
     headers = SignedHeaders(base64.b64encode(b"short").decode(), bytes(64), NOW_MS, 5000)
     with pytest.raises(AuthError, match="32 bytes"):
         authenticate(headers, ["x"], ReplayGuard(), now_ms=NOW_MS)
+
+
+def test_a_ccxt_query_with_a_boolean_and_an_encoded_value_is_accepted() -> None:
+    # ccxt prints booleans as `true` and percent-encodes every value of the same text.
+    key = SigningKey.generate()
+    text = (
+        f"instruction=interestHistoryQueryAll&autoBorrow=true&from=2026-01-01%2000%3A00&timestamp={NOW_MS}&window=5000"
+    )
+    parameters = {"autoBorrow": "True", "from": "2026-01-01 00:00"}
+    authenticate(
+        headers_for(key, text),
+        signing_texts("interestHistoryQueryAll", parameters, NOW_MS, 5000),
+        ReplayGuard(),
+        now_ms=NOW_MS,
+    )
+
+
+def test_a_batch_signed_with_booleans_as_True_is_accepted() -> None:
+    key = SigningKey.generate()
+    runs = "instruction=orderExecute&postOnly=True&side=Bid&instruction=orderExecute&postOnly=False&side=Ask"
+    items = [{"postOnly": True, "side": "Bid"}, {"postOnly": False, "side": "Ask"}]
+    authenticate(
+        headers_for(key, f"{runs}&timestamp={NOW_MS}&window=5000"),
+        batch_signing_texts("orderExecute", items, NOW_MS, 5000),
+        ReplayGuard(),
+        now_ms=NOW_MS,
+    )
+
+
+def _awkward_parameters(count: int) -> dict[str, object]:
+    """Parameters whose every value could be printed several ways (encoded or not, true or True)."""
+    values: tuple[object, ...] = ("a b", "True", True, "x,y")
+    return {f"p{index:02d}": values[index % len(values)] for index in range(count)}
+
+
+def test_the_signing_texts_stay_a_handful_however_many_parameters() -> None:
+    few = signing_texts("withdraw", _awkward_parameters(4), NOW_MS, 5000)
+    many = signing_texts("withdraw", _awkward_parameters(64), NOW_MS, 5000)
+    assert len(few) == len(many) == VERIFICATIONS_MAX == 4, "one text per signing variant, not per combination"
+
+
+@pytest.mark.parametrize("count", [1, 19, 64])
+def test_a_wrong_signature_costs_at_most_four_verifications_for_any_parameter_count(
+    monkeypatch: pytest.MonkeyPatch, count: int
+) -> None:
+    verified: list[str] = []
+    original = auth.signature_verifies
+
+    def counting(key: VerifyKey, text: str, signature: bytes) -> bool:
+        verified.append(text)
+        return original(key, text, signature)
+
+    monkeypatch.setattr(auth, "signature_verifies", counting)
+    headers = headers_for(SigningKey.generate(), "instruction=somethingElse&timestamp=1&window=5000")
+    texts = signing_texts("withdraw", _awkward_parameters(count), NOW_MS, 5000)
+    with pytest.raises(AuthError, match="Invalid signature"):
+        authenticate(headers, texts, ReplayGuard(), now_ms=NOW_MS)
+    assert 1 <= len(verified) <= VERIFICATIONS_MAX
+
+
+def test_authenticate_tries_no_more_than_the_bound_even_when_given_more_texts(monkeypatch: pytest.MonkeyPatch) -> None:
+    verified: list[str] = []
+
+    def refusing(_key: VerifyKey, text: str, _signature: bytes) -> bool:
+        verified.append(text)
+        return False
+
+    monkeypatch.setattr(auth, "signature_verifies", refusing)
+    headers = headers_for(SigningKey.generate(), "anything")
+    with pytest.raises(AuthError, match="Invalid signature"):
+        authenticate(headers, (f"text {index}" for index in range(1000)), None, now_ms=NOW_MS)
+    assert len(verified) == VERIFICATIONS_MAX
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("X-Timestamp", "1" + "0" * 5000, "X-Timestamp must be a whole number of milliseconds, at most 16 digits"),
+        ("X-Window", "1" + "0" * 5000, "X-Window must be a whole number of milliseconds, at most 16 digits"),
+        ("X-API-Key", "A" * 65, "X-API-Key must be a base64 ED25519 public key of at most 64 characters"),
+        ("X-Signature", "A" * 132, "X-Signature must be a base64 ED25519 signature of at most 128 characters"),
+    ],
+)
+def test_an_over_long_signature_header_is_refused_naming_its_limit(name: str, value: str, message: str) -> None:
+    headers = {"X-API-Key": "k", "X-Signature": base64.b64encode(bytes(64)).decode(), "X-Timestamp": "1", name: value}
+    with pytest.raises(AuthError, match=message):
+        parse_signed_headers(headers)

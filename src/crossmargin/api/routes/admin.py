@@ -39,6 +39,7 @@ from crossmargin.core.insurance import INSURANCE_FUND_ID
 from crossmargin.core.state import EngineState
 
 SECONDS_PER_ADVANCE_MAX = 366 * 24 * 3600
+"""One call to POST /admin/v1/clock/advance moves the manual clock at most a (leap) year."""
 
 
 def _check_token(context: ApiContext, request: Request) -> None:
@@ -151,7 +152,10 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
         given = parameters.get("prices")
         if not isinstance(given, dict) or not given:
             raise inputs.InputError('prices must be an object of symbol to decimal string, e.g. {"BTC": "65000"}')
-        pairs = tuple((str(symbol), inputs.price(given, str(symbol))) for symbol in sorted(given))
+        inputs.require_parameter_count(len(given), "prices")
+        pairs = tuple(
+            (inputs.text({"symbol": symbol}, "symbol"), inputs.price(given, symbol)) for symbol in sorted(given)
+        )
         await context.run(SetMarkPrices(pairs))
         await context.settle_risk()
         return json_response({"prices": given})
@@ -159,9 +163,9 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
     async def advance_clock(request: Request) -> Response:
         _check_token(context, request)
         parameters = await read_parameters(request)
-        seconds = inputs.integer(parameters, "seconds", minimum=0)
-        if seconds > SECONDS_PER_ADVANCE_MAX:
-            raise inputs.InputError(f"seconds must be at most {SECONDS_PER_ADVANCE_MAX} (one year) per call")
+        seconds = inputs.integer(
+            parameters, "seconds", maximum=SECONDS_PER_ADVANCE_MAX, maximum_is=" (one year) per call"
+        )
         if not isinstance(context.service.clock, ManualClock):
             raise ApiRefusalError(400, "INVALID_CLIENT_REQUEST", "The clock can be advanced only with --clock manual")
         context.service.clock.advance(seconds)

@@ -112,11 +112,9 @@ def explain_routes(context: ApiContext) -> list[Route]:
     """Return the explanation routes."""
 
     async def borrows(_: Request, sub: SubaccountId, parameters: dict[str, object]) -> Response:
-        given = parameters.get("symbol")
-        symbol = None if given is None else str(given).upper()
-        limit = inputs.integer(parameters, "limit", minimum=1, default=LIMIT_DEFAULT)
-        if limit > LIMIT_MAX:
-            raise inputs.InputError(f"limit must be at most {LIMIT_MAX}")
+        given = inputs.optional_text(parameters, "symbol")
+        symbol = None if given is None else given.upper()
+        limit = inputs.integer(parameters, "limit", minimum=1, maximum=LIMIT_MAX, default=LIMIT_DEFAULT)
         return json_response(context.service.read(lambda state: view_borrow_explanations(state, sub, symbol, limit)))
 
     return [Route("/api/v1/explain/borrows", signed(context, "borrowExplanationQuery", borrows), methods=["GET"])]

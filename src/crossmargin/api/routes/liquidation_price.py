@@ -13,7 +13,6 @@ import base64
 import binascii
 from typing import Final
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -21,6 +20,7 @@ from starlette.routing import Route
 from crossmargin.api import inputs
 from crossmargin.api.context import ApiContext, ApiRefusalError
 from crossmargin.api.errors import from_rejection
+from crossmargin.api.json_body import JsonInputError, decode_json
 from crossmargin.api.responses import json_response
 from crossmargin.api.signed import signed
 from crossmargin.api.views.liquidation_price import view_planned_liquidation_price
@@ -32,6 +32,8 @@ from crossmargin.core.rejections import Rejection
 INSTRUCTION: Final = "borrowLendPositionLiquidationPrice"
 PATH: Final = "/api/v1/borrowLend/position/liquidationPrice"
 SIDES: Final = (BorrowLendSide.BORROW.value, BorrowLendSide.LEND.value)
+BORROW_CHARS_MAX: Final = 1024
+"""The longest `borrow` parameter: base64 of a three-field payload is about 100 characters."""
 
 
 def decode_borrow(encoded: str) -> dict[str, object]:
@@ -41,8 +43,8 @@ def decode_borrow(encoded: str) -> dict[str, object]:
     except (binascii.Error, ValueError):
         raise inputs.InputError("borrow must be standard base64 of a JSON object") from None
     try:
-        decoded = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+        decoded = decode_json(raw)
+    except JsonInputError:
         raise inputs.InputError(
             'borrow must encode JSON such as {"quantity":"1","side":"Borrow","symbol":"BTC"}'
         ) from None
@@ -59,7 +61,7 @@ def planned_command(
     if asked is not None and inputs.integer(parameters, "subaccountId") != subaccount_id:
         message = f"subaccountId {asked} is not this API key's subaccount ({subaccount_id}): sign with that key"
         raise inputs.InputError(message)
-    borrow = decode_borrow(inputs.text(parameters, "borrow"))
+    borrow = decode_borrow(inputs.text(parameters, "borrow", max_chars=BORROW_CHARS_MAX))
     spec = inputs.asset(borrow, "symbol", specs)
     side = inputs.choice(borrow, "side", SIDES)
     return ExecuteBorrowLend(

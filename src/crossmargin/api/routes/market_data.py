@@ -19,8 +19,9 @@ from crossmargin.api.views.market_data import view_depth, view_klines, view_trad
 from crossmargin.api.views.perps import view_funding_rates, view_open_interest
 
 
-def _optional_int(request: Request, name: str) -> int | None:
-    return None if request.query_params.get(name) is None else inputs.integer(request.query_params, name)
+def _optional_int(request: Request, name: str, maximum: int = inputs.INTEGER_MAX) -> int | None:
+    query = request.query_params
+    return None if query.get(name) is None else inputs.integer(query, name, maximum=maximum)
 
 
 def market_data_routes(context: ApiContext) -> list[BaseRoute]:
@@ -51,7 +52,8 @@ def market_data_routes(context: ApiContext) -> list[BaseRoute]:
     async def funding_rates(request: Request) -> Response:
         symbol = inputs.text(request.query_params, "symbol")
         found = read(lambda state: view_funding_rates(state, symbol))
-        page = views.page(found, _optional_int(request, "limit"), _optional_int(request, "offset"))
+        limit = _optional_int(request, "limit", maximum=views.LIMIT_MAX)
+        page = views.page(found, limit, _optional_int(request, "offset"))
         return json_response(page.rows, headers=page.headers())
 
     return [

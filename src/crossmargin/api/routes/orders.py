@@ -16,17 +16,16 @@ from __future__ import annotations
 
 from typing import Final
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from crossmargin.api import inputs, order_inputs
-from crossmargin.api.auth import AuthError, authenticate, batch_signing_texts, parse_signed_headers
+from crossmargin.api.auth import authenticate, batch_signing_texts
 from crossmargin.api.context import ApiContext, ApiRefusalError
-from crossmargin.api.inputs import BODY_BYTES_MAX, InputError
+from crossmargin.api.inputs import InputError, require_parameter_count
 from crossmargin.api.responses import json_response
-from crossmargin.api.signed import signed
+from crossmargin.api.signed import decode_body, signed, signer_of
 from crossmargin.api.views import JsonObject, JsonValue
 from crossmargin.api.views.orders import view_open_order, view_open_orders, view_order
 from crossmargin.core.events import Event, OrderChanged
@@ -60,18 +59,15 @@ def cancelled_orders(events: tuple[Event, ...], subaccount_id: SubaccountId, mar
 
 
 def _batch_items(body: bytes) -> list[Parameters]:
-    if len(body) > BODY_BYTES_MAX:
-        raise InputError(f"The request body is larger than {BODY_BYTES_MAX} bytes")
-    try:
-        decoded = msgspec.json.decode(body)
-    except msgspec.DecodeError as error:
-        raise InputError(f"The request body is not valid JSON: {error}") from None
+    decoded = decode_body(body)
     if not isinstance(decoded, list) or not decoded:
         raise InputError("The request body must be a non-empty JSON array of orders")
     if len(decoded) > BATCH_ORDERS_MAX:
         raise InputError(f"A batch holds at most {BATCH_ORDERS_MAX} orders, not {len(decoded)}")
     if not all(isinstance(item, dict) for item in decoded):
         raise InputError("Every item of the batch must be a JSON object (one order payload)")
+    for index, item in enumerate(decoded):
+        require_parameter_count(len(item), f"Order {index} of the batch")
     return decoded
 
 
@@ -117,13 +113,10 @@ def order_routes(context: ApiContext) -> list[BaseRoute]:  # noqa: C901 -- one s
         )
 
     async def execute_batch(request: Request) -> Response:
-        headers = parse_signed_headers(dict(request.headers))
+        headers, sub = signer_of(context, request)
         items = _batch_items(await request.body())
         texts = batch_signing_texts("orderExecute", items, headers.timestamp_ms, headers.window_ms)
         authenticate(headers, texts, context.guard)
-        sub = context.service.peek(lambda state: state.api_keys.get(headers.api_key))
-        if sub is None:
-            raise AuthError("Unknown API key: create one with POST /admin/v1/accounts")
         results: list[JsonValue] = []
         for item in items:
             try:

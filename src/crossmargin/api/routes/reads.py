@@ -26,12 +26,17 @@ Parameters = dict[str, object]
 
 
 def _text(parameters: Parameters, name: str) -> str | None:
-    value = parameters.get(name)
-    return None if value is None else str(value)
+    return inputs.optional_text(parameters, name)
 
 
 def _optional_int(parameters: Parameters, name: str) -> int | None:
     return None if parameters.get(name) is None else inputs.integer(parameters, name)
+
+
+def _optional_limit(parameters: Parameters) -> int | None:
+    if parameters.get("limit") is None:
+        return None
+    return inputs.integer(parameters, "limit", maximum=views.LIMIT_MAX)
 
 
 def public_read_routes(context: ApiContext) -> list[Route]:
@@ -83,7 +88,7 @@ def _paged(
     context: ApiContext, parameters: Parameters, rows: Callable[[EngineState], list[views.JsonValue]]
 ) -> Response:
     found = context.service.read(rows)
-    page = views.page(found, _optional_int(parameters, "limit"), _optional_int(parameters, "offset"))
+    page = views.page(found, _optional_limit(parameters), _optional_int(parameters, "offset"))
     return json_response(page.rows, headers=page.headers())
 
 
@@ -124,7 +129,7 @@ def private_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- on
     async def withdrawals(_: Request, sub: SubaccountId, p: Parameters) -> Response:
         ident, client, start, end = (
             _optional_int(p, "id"),
-            _text(p, "clientId"),
+            inputs.optional_text(p, "clientId", max_chars=inputs.WITHDRAWAL_CLIENT_ID_CHARS_MAX),
             _optional_int(p, "from"),
             _optional_int(p, "to"),
         )
@@ -162,9 +167,9 @@ def private_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- on
             inputs.quantity(p, "quantity", spec, stepped=False),
             auto_borrow=bool(inputs.optional_bool(p, "autoBorrow")),
             auto_lend_redeem=bool(inputs.optional_bool(p, "autoLendRedeem")),
-            address=inputs.text(p, "address"),
+            address=inputs.text(p, "address", max_chars=inputs.ADDRESS_CHARS_MAX),
             blockchain=inputs.choice(p, "blockchain", inputs.BLOCKCHAINS),
-            client_id=_text(p, "clientId") or "",
+            client_id=inputs.optional_text(p, "clientId", max_chars=inputs.WITHDRAWAL_CLIENT_ID_CHARS_MAX) or "",
         )
         result: Accepted = await context.run(command)
         assert result.events, "an accepted withdrawal has events"
