@@ -142,11 +142,12 @@ def test_perp_mark_prices_open_interest_and_hourly_funding(exchange: Exchange) -
     rates = exchange.client.get("/api/v1/fundingRates", params={"symbol": "BTC_USDC_PERP"}).json()
     spot_rates = exchange.client.get("/api/v1/fundingRates", params={"symbol": "BTC_USDC"})
 
-    # premium = (mid 60150 - index 60000) / 60000 = 0.0025, inside the 1% bound.
+    # premium = (mid 60150 - index 60000) / 60000 = 0.0025, inside the 1% bound; the mark is the
+    # median of index, best bid and best ask, re-marked by the quotes themselves: 60100.
     assert mark == {
         "fundingRate": "0.0025",
         "indexPrice": "60000",
-        "markPrice": "60000",
+        "markPrice": "60100",
         "nextFundingTimestamp": START_MS + 3_600_000,
         "symbol": "BTC_USDC_PERP",
     }

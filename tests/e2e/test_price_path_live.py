@@ -11,7 +11,7 @@ as a user (signed requests) and as the operator (admin token), and checks what t
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 
@@ -43,7 +43,7 @@ class LiveExchange:
         assert response.status_code == 200, response.text
 
     def signed(
-        self, keys: Keys, method: str, path: str, instruction: str, parameters: dict[str, object]
+        self, keys: Keys, method: str, path: str, instruction: str, parameters: Mapping[str, object]
     ) -> httpx.Response:
         headers = signed_headers(keys.api_key, keys.api_secret, instruction, parameters, int(time.time() * 1000))
         if method == "GET":
