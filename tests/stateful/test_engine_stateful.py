@@ -67,7 +67,7 @@ from crossmargin.core.commands import (
     Withdraw,
 )
 from crossmargin.core.engine import Accepted, Rejected, execute
-from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved, EntryFeeCharged, InterestCharged
+from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved, EntryFeeCharged, Event, InterestCharged
 from crossmargin.core.ids import AccountId, SubaccountId
 from crossmargin.core.ledger import LedgerKind, spot
 from crossmargin.core.limits import compute_max_borrowable, compute_max_withdrawal, compute_subaccount_margin
@@ -186,6 +186,14 @@ def _voluntary_actor(step: Step) -> SubaccountId | None:
             return step.command.subaccount_id if borrowed else None
         case _:
             return None
+
+
+def _moves_pool_later(events: tuple[Event, ...], symbol: str) -> bool:
+    """Return whether any of these events moves the pool of `symbol` (its utilization)."""
+    return any(
+        isinstance(event, InterestCharged | BorrowLendMoved | EntryFeeCharged) and event.symbol == symbol
+        for event in events
+    )
 
 
 class EngineMachine(RuleBasedStateMachine):
@@ -506,26 +514,30 @@ class EngineMachine(RuleBasedStateMachine):
     @invariant()
     def interest_rates_follow_the_pool_utilization(self) -> None:
         # The model takes APRs from the engine's events; this checks them against the rate curve
-        # at the utilization the pool had when the rate was fixed. That is the state before the
-        # step for the step's first hourly charge of a pool, and for an entry fee when the step
-        # charged no hour and moved nothing else in that pool first.
+        # at the utilization the pool had when the rate was fixed. An hourly charge uses the
+        # utilization before it: the state before the step, for the step's first hourly charge of
+        # a pool. An entry fee uses the utilization *after* its borrow (GLOSSARY: entry fee): the
+        # state after the step, when the borrow is the last thing of the step to move that pool.
         for step in self.steps:
             if not isinstance(step.result, Accepted):
                 continue
+            events = step.result.events
             changed: set[str] = set()  # pools whose utilization moved earlier in this step
-            for emitted in step.result.events:
-                if isinstance(emitted, InterestCharged | EntryFeeCharged) and emitted.symbol not in changed:
-                    rate = emitted.borrow_rate_wad if isinstance(emitted, InterestCharged) else emitted.rate_wad
-                    lowest, highest = borrow_apr_bounds(step.before, emitted.symbol)
-                    assert lowest <= Fraction(rate, WAD) <= highest, (
-                        f"{emitted.symbol} APR {float(Fraction(rate, WAD))} is off the curve at the pool's "
-                        f"utilization: expected [{float(lowest)}, {float(highest)}]"
-                    )
-                # A borrow's fee is fixed before its debt is minted, so the Borrow movement itself
-                # (emitted just before its fee) does not count as an earlier change.
-                borrowing = isinstance(emitted, BorrowLendMoved) and emitted.event_type is BorrowLendEventType.BORROW
-                if isinstance(emitted, InterestCharged | BorrowLendMoved | EntryFeeCharged) and not borrowing:
+            for number, emitted in enumerate(events):
+                if isinstance(emitted, InterestCharged) and emitted.symbol not in changed:
+                    self._check_rate(emitted.symbol, emitted.borrow_rate_wad, step.before)
+                if isinstance(emitted, EntryFeeCharged) and not _moves_pool_later(events[number + 1 :], emitted.symbol):
+                    self._check_rate(emitted.symbol, emitted.rate_wad, step.after)
+                if isinstance(emitted, InterestCharged | BorrowLendMoved | EntryFeeCharged):
                     changed.add(emitted.symbol)
+
+    @staticmethod
+    def _check_rate(symbol: str, rate: int, state: EngineState) -> None:
+        lowest, highest = borrow_apr_bounds(state, symbol)
+        assert lowest <= Fraction(rate, WAD) <= highest, (
+            f"{symbol} APR {float(Fraction(rate, WAD))} is off the curve at the pool's "
+            f"utilization: expected [{float(lowest)}, {float(highest)}]"
+        )
 
     @invariant()
     def rejected_command_changed_nothing(self) -> None:

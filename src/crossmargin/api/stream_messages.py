@@ -326,7 +326,7 @@ def fill_data(spec: MarketSpec, order: Order, fill: Fill, fee_decimals: int) -> 
         "l": format_scaled(fill.quantity_atoms, spec.base_decimals),
         "L": price_text(fill.price_wad),
         "m": maker,
-        "n": format_scaled(fill.maker_fee_atoms if maker else fill.taker_fee_atoms, fee_decimals),
+        "n": format_scaled(fill.fee_atoms(maker=maker), fee_decimals),
         "N": fill.maker_fee_symbol if maker else fill.taker_fee_symbol,
     }
     return data

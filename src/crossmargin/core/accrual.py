@@ -75,5 +75,6 @@ def accrue_pool_hour(tx: Transaction, spec: AssetSpec, hour_ms: int) -> None:
             borrow_index_after_ray=after.borrow_index_ray,
             lend_index_before_ray=pool.lend_index_ray,
             lend_index_after_ray=after.lend_index_ray,
+            movements_before=tx.movement_count(),
         )
     )

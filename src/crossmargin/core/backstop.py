@@ -25,11 +25,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from crossmargin.core.accounts import Position, Subaccount
-from crossmargin.core.borrow_lend import borrow, redeem
+from crossmargin.core.borrow_lend import borrow, position_value, record_movement, redeem
 from crossmargin.core.events import (
     Backstopped,
     BorrowLendEventType,
-    BorrowLendMoved,
     BorrowLendSource,
     PerpPositionChanged,
     PerpTakenOver,
@@ -70,29 +69,6 @@ def backstop(tx: Transaction, subaccount: Subaccount) -> None:
     share_fund_loss(tx)
 
 
-def _moved(
-    tx: Transaction, position: Position, event_type: BorrowLendEventType, source: BorrowLendSource, atoms: int
-) -> None:
-    pool = tx.pool(position.symbol)
-    net = lend_atoms(position.lend_scaled, pool.lend_index_ray) - debt_atoms(
-        position.debt_scaled, pool.borrow_index_ray
-    )
-    scaled = position.lend_scaled or position.debt_scaled
-    tx.emit(
-        BorrowLendMoved(
-            position.subaccount_id,
-            position.symbol,
-            event_type,
-            source,
-            atoms,
-            position.position_id,
-            net,
-            scaled,
-            tx.now_ms,
-        )
-    )
-
-
 def _take_position(tx: Transaction, position: Position) -> None:
     symbol = position.symbol
     pool = tx.pool(symbol)
@@ -101,8 +77,9 @@ def _take_position(tx: Transaction, position: Position) -> None:
     emptied = replace(position, lend_scaled=0, debt_scaled=0, principal_atoms=0)
     tx.set_position(emptied)
     leaving = BorrowLendEventType.LEND_REDEEM if position.lend_scaled else BorrowLendEventType.BORROW_REPAY
-    _moved(tx, emptied, leaving, BorrowLendSource.LIQUIDATION_BACKSTOP, lent or owed)
+    record_movement(tx, lent - owed, emptied, leaving, BorrowLendSource.LIQUIDATION_BACKSTOP, lent or owed, 0)
     fund = tx.position(INSURANCE_FUND_ID, symbol) or Position(tx.new_position_id(), INSURANCE_FUND_ID, symbol)
+    fund_before = position_value(tx, fund)
     lend_left, debt_left = net_lend_and_debt(
         tx, symbol, fund.lend_scaled + position.lend_scaled, fund.debt_scaled + position.debt_scaled
     )
@@ -115,7 +92,7 @@ def _take_position(tx: Transaction, position: Position) -> None:
     )
     tx.set_position(taken)
     arriving = BorrowLendEventType.LEND if position.lend_scaled else BorrowLendEventType.BORROW
-    _moved(tx, taken, arriving, BorrowLendSource.BACKSTOP_PROVIDER, lent or owed)
+    record_movement(tx, fund_before, taken, arriving, BorrowLendSource.BACKSTOP_PROVIDER, lent or owed, 0)
 
 
 def net_lend_and_debt(tx: Transaction, symbol: str, lend_scaled: int, debt_scaled: int) -> tuple[int, int]:
@@ -157,6 +134,7 @@ def _take_perp(tx: Transaction, position: PerpPosition) -> PerpTakenOver:
         entry_cost_atoms=fund.entry_cost_atoms + position.entry_cost_atoms,
         pending_fee_atoms=fund.pending_fee_atoms + position.pending_fee_atoms,
         pending_funding_atoms=fund.pending_funding_atoms + position.pending_funding_atoms,
+        pending_system_fee_atoms=fund.pending_system_fee_atoms + position.pending_system_fee_atoms,
     )
     long_change = max(merged.quantity_atoms, 0) - max(fund.quantity_atoms, 0) - max(position.quantity_atoms, 0)
     tx.open_interest_atoms[market] = tx.open_interest(market) + long_change
@@ -171,6 +149,7 @@ def _take_perp(tx: Transaction, position: PerpPosition) -> PerpTakenOver:
         position.basis_atoms,
         position.pending_fee_atoms,
         position.pending_funding_atoms,
+        position.pending_system_fee_atoms,
     )
 
 

@@ -65,18 +65,26 @@ def _position_or_new(tx: Transaction, subaccount_id: SubaccountId, symbol: str) 
     return Position(tx.new_position_id(), subaccount_id, symbol)
 
 
+def position_value(tx: Transaction, position: Position | None) -> int:
+    """Return a position's value at the pool's indices now: +lend (rounded down), -debt (rounded up)."""
+    if position is None:
+        return 0
+    pool = tx.pool(position.symbol)
+    return lend_atoms(position.lend_scaled, pool.lend_index_ray) - debt_atoms(
+        position.debt_scaled, pool.borrow_index_ray
+    )
+
+
 def record_movement(
     tx: Transaction,
+    value_before_atoms: int,
     position: Position,
     event_type: BorrowLendEventType,
     source: BorrowLendSource,
     quantity_atoms: int,
+    balance_change_atoms: int,
 ) -> None:
-    """Emit the borrow-lend movement of a position that just changed (its net amount after)."""
-    pool = tx.pool(position.symbol)
-    net = lend_atoms(position.lend_scaled, pool.lend_index_ray) - debt_atoms(
-        position.debt_scaled, pool.borrow_index_ray
-    )
+    """Emit the movement of a position that just changed: its value before and after, the balance's change."""
     tx.emit(
         BorrowLendMoved(
             subaccount_id=position.subaccount_id,
@@ -85,9 +93,11 @@ def record_movement(
             source=source,
             quantity_atoms=quantity_atoms,
             position_id=position.position_id,
-            position_net_atoms=net,
+            position_net_atoms=position_value(tx, position),
             position_scaled_after=position.lend_scaled or position.debt_scaled,
             at_ms=tx.now_ms,
+            position_net_before_atoms=value_before_atoms,
+            balance_change_atoms=balance_change_atoms,
         )
     )
 
@@ -135,6 +145,7 @@ def lend(
         )
     position = _position_or_new(tx, subaccount_id, symbol)
     assert position.debt_scaled == 0, "lend is only called on a position without debt"
+    value_before = position_value(tx, position)
     pool_after = replace(pool, lend_scaled_total=pool.lend_scaled_total + minted)
     claims_added = pool_after.lent_atoms - pool.lent_atoms
     assert 0 <= claims_added <= atoms, "a lend never creates more claims than it brings"
@@ -144,7 +155,7 @@ def lend(
         position, lend_scaled=position.lend_scaled + minted, principal_atoms=position.principal_atoms + atoms
     )
     tx.set_position(position)
-    record_movement(tx, position, BorrowLendEventType.LEND, source, atoms)
+    record_movement(tx, value_before, position, BorrowLendEventType.LEND, source, atoms, -atoms)
     return None
 
 
@@ -205,6 +216,7 @@ def redeem(
     refused = None if forced else check_utilization(tx, spec, pool.borrowed_atoms, supplied_after, "redeeming")
     if refused:
         return refused
+    value_before = claim
     burned = position.lend_scaled if atoms == claim else scaled_lend_to_burn(atoms, pool.lend_index_ray)
     pool_after = replace(pool, lend_scaled_total=pool.lend_scaled_total - burned)
     claims_removed = pool.lent_atoms - pool_after.lent_atoms
@@ -215,7 +227,7 @@ def redeem(
         position, lend_scaled=position.lend_scaled - burned, principal_atoms=position.principal_atoms - atoms
     )
     tx.set_position(position)
-    record_movement(tx, position, BorrowLendEventType.LEND_REDEEM, source, atoms)
+    record_movement(tx, value_before, position, BorrowLendEventType.LEND_REDEEM, source, atoms, atoms)
     return None
 
 
@@ -262,11 +274,11 @@ def borrow(
             f"The {symbol} pool has only {describe(spec, liquidity)} available to borrow",
         )
     pool = tx.pool(symbol)
-    rate = compute_borrow_rate(spec.rate_curve, compute_utilization(pool.borrowed_atoms, pool_supplied(tx, symbol)))
     interval = next_hour_ms(tx.now_ms) - tx.now_ms
-    fee = compute_entry_fee(atoms, rate, interval)
+    rate, fee = entry_fee_and_rate(spec, pool, pool_supplied(tx, symbol), atoms, interval)
     position = _position_or_new(tx, subaccount_id, symbol)
     assert position.lend_scaled == 0, "borrow is only called on a position without a lend"
+    value_before = position_value(tx, position)
     minted = scaled_debt_to_mint(atoms + fee, pool.borrow_index_ray)
     pool_minted = replace(pool, debt_scaled_total=pool.debt_scaled_total + minted)
     debt_added = pool_minted.borrowed_atoms - pool.borrowed_atoms
@@ -301,9 +313,52 @@ def borrow(
         position, debt_scaled=position.debt_scaled + minted, principal_atoms=position.principal_atoms + atoms
     )
     tx.set_position(position)
-    record_movement(tx, position, BorrowLendEventType.BORROW, source, atoms)
-    tx.emit(EntryFeeCharged(subaccount_id, symbol, position.position_id, fee, rate, interval, tx.now_ms))
+    record_movement(tx, value_before, position, BorrowLendEventType.BORROW, source, atoms, atoms)
+    tx.emit(
+        EntryFeeCharged(
+            subaccount_id,
+            symbol,
+            position.position_id,
+            fee,
+            rate,
+            interval,
+            tx.now_ms,
+            lend_index_before_ray=pool_minted.lend_index_ray,
+            lend_index_after_ray=pool_credited.lend_index_ray,
+            movements_before=tx.movement_count(),
+        )
+    )
     return None
+
+
+ENTRY_FEE_RATE_ROUNDS = 4
+"""The rate and the fee depend on each other; they settle in one or two rounds (the fee is tiny)."""
+
+
+def entry_fee_and_rate(
+    spec: AssetSpec, pool: Pool, supplied_atoms: int, atoms: int, interval_ms: int
+) -> tuple[int, int]:
+    """Return the entry fee's APR and the fee of a borrow of `atoms` for `interval_ms`.
+
+    The rate is the pool's borrow rate *after* the borrow: at the utilization the pool will have
+    with this borrow, its fee and its rounding added to the debt and the lenders' and exchange's
+    share of the fee to the supply. It is the rate the first full hour then charges (unless
+    something else moves the pool meanwhile), and it is never below the rate before the borrow,
+    so the pool never undercharges. Should the rounds not settle, the higher rate is kept.
+    """
+    rates: list[int] = []
+    added = atoms  # what the borrow adds to the debt: its amount, then its fee and rounding too
+    for _ in range(ENTRY_FEE_RATE_ROUNDS):
+        utilization = compute_utilization(pool.borrowed_atoms + added, supplied_atoms + added - atoms)
+        rate = compute_borrow_rate(spec.rate_curve, utilization)
+        fee = compute_entry_fee(atoms, rate, interval_ms)
+        if rates and rate == rates[-1]:
+            return rate, fee
+        rates.append(rate)
+        minted = scaled_debt_to_mint(atoms + fee, pool.borrow_index_ray)
+        added = debt_atoms(pool.debt_scaled_total + minted, pool.borrow_index_ray) - pool.borrowed_atoms
+    rate = max(rates[-2:])
+    return rate, compute_entry_fee(atoms, rate, interval_ms)
 
 
 def repay(
@@ -322,6 +377,7 @@ def repay(
             RejectReason.BALANCE_INSUFFICIENT,
             f"Repay of {describe(spec, atoms)} exceeds your available balance of {describe(spec, available)}",
         )
+    value_before = -debt
     burned = position.debt_scaled if atoms == debt else scaled_debt_to_burn(atoms, pool.borrow_index_ray)
     pool_after = replace(pool, debt_scaled_total=pool.debt_scaled_total - burned)
     debt_removed = pool.borrowed_atoms - pool_after.borrowed_atoms
@@ -332,5 +388,5 @@ def repay(
         position, debt_scaled=position.debt_scaled - burned, principal_atoms=position.principal_atoms - atoms
     )
     tx.set_position(position)
-    record_movement(tx, position, BorrowLendEventType.BORROW_REPAY, source, atoms)
+    record_movement(tx, value_before, position, BorrowLendEventType.BORROW_REPAY, source, atoms, -atoms)
     return None

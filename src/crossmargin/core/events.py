@@ -116,7 +116,16 @@ class Transferred:
 
 @dataclass(frozen=True, slots=True)
 class BorrowLendMoved:
-    """A borrow, repay, lend or redeem; `position_net_atoms` is the position after (+lend, -debt)."""
+    """A borrow, repay, lend or redeem of `quantity_atoms`; the position's value before and after.
+
+    `position_net_before_atoms` and `position_net_atoms` are the position's value (+lend, -debt) at
+    the pool's indices of that moment, just before and just after the movement: their difference is
+    the exact change the user's position shows, which differs from the quantity by the rounding of
+    the scaled amounts (and, for a borrow, by its entry fee, recorded as its own row).
+    `balance_change_atoms` is what the movement did to the spot balance: -quantity for a lend or a
+    repay, +quantity for a redeem or a borrow, 0 for a position the backstop moved or a debt a
+    loss share forgave.
+    """
 
     subaccount_id: SubaccountId
     symbol: str
@@ -127,11 +136,18 @@ class BorrowLendMoved:
     position_net_atoms: int
     position_scaled_after: int
     at_ms: int
+    position_net_before_atoms: int = 0
+    balance_change_atoms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class EntryFeeCharged:
-    """A new borrow paid interest from now to the next full hour, added to its debt."""
+    """A new borrow paid interest from now to the next full hour, added to its debt.
+
+    Lenders' share of it raised the lend index from `lend_index_before_ray` to
+    `lend_index_after_ray`; `movements_before` counts the borrow-lend movements recorded before
+    that credit, so each lender's share can be derived exactly (`core/history.py`).
+    """
 
     subaccount_id: SubaccountId
     symbol: str
@@ -140,6 +156,9 @@ class EntryFeeCharged:
     rate_wad: int
     interval_ms: int
     at_ms: int
+    lend_index_before_ray: int = 0
+    lend_index_after_ray: int = 0
+    movements_before: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +206,7 @@ class SettlementSource(StrEnum):
     """Backpack's `SettlementSource` (the ones we produce)."""
 
     TRADING_FEES = "TradingFees"
+    TRADING_FEES_SYSTEM = "TradingFeesSystem"
     FUNDING_PAYMENT = "FundingPayment"
     REALIZE_PNL = "RealizePnl"
 
@@ -343,6 +363,7 @@ class PerpTakenOver(NamedTuple):
     basis_atoms: int
     pending_fee_atoms: int
     pending_funding_atoms: int
+    pending_system_fee_atoms: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,11 +25,12 @@ caps the fee (the guard in `liquidation.py` lowers it when the full fee would ra
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final, NamedTuple
 
 from crossmargin.core.accounts import Subaccount
 from crossmargin.core.borrow_lend import repay
-from crossmargin.core.events import BorrowLendSource, LiquidationStepKind
+from crossmargin.core.events import BorrowLendSource, LiquidationStepKind, Traded
 from crossmargin.core.insurance import INSURANCE_FUND_ID
 from crossmargin.core.ledger import PERP_CLEARING, entry, spot
 from crossmargin.core.margin import MarginSummary
@@ -143,8 +144,9 @@ def _reduce_perp(tx: Transaction, subaccount: Subaccount, market: str, fee_limit
     fee = _fee(full, fee_limit)
     after = tx.perp_position(subaccount.subaccount_id, market)
     assert after is not None, "a position that traded exists"
-    tx.set_perp_position(after._replace(basis_atoms=after.basis_atoms + fee))
+    tx.set_perp_position(after._replace(pending_system_fee_atoms=after.pending_system_fee_atoms + fee))
     tx.post(entry(spec.quote, (spot(INSURANCE_FUND_ID), fee), (PERP_CLEARING, -fee)))
+    attach_liquidation_fee(tx, order.order_id, fee)
     return StepResult(
         LiquidationStepKind.REDUCE_POSITION,
         market,
@@ -155,6 +157,23 @@ def _reduce_perp(tx: Transaction, subaccount: Subaccount, market: str, fee_limit
         spec.quote,
         order.order_id,
     )
+
+
+def attach_liquidation_fee(tx: Transaction, order_id: OrderId, fee_atoms: int) -> None:
+    """Record the liquidation fee on the last fill of its order, so the fill shows every fee the account paid.
+
+    The fee is 1% of the whole order's notional, charged once the order is done; it is put on the
+    order's last fill (`Fill.liquidation_fee_atoms`, in the fill's fee asset), where Backpack
+    clients read fees: the trade history then explains the balance without a separate row.
+    """
+    for index in range(len(tx.events) - 1, -1, -1):
+        event = tx.events[index]
+        if isinstance(event, Traded) and event.fill.taker_order_id == order_id:
+            tx.events[index] = Traded(
+                replace(event.fill, liquidation_fee_atoms=event.fill.liquidation_fee_atoms + fee_atoms)
+            )
+            return
+    raise AssertionError("a liquidation fee is charged only on an order that traded")
 
 
 def _repay_from_spot(tx: Transaction, subaccount: Subaccount, symbol: str) -> int:
@@ -211,6 +230,7 @@ def _buy_borrowed(tx: Transaction, subaccount: Subaccount, symbol: str, fee_limi
     full = LIQUIDATION_FEE.apply_up(order.executed_atoms)
     fee = min(_fee(full, fee_limit), tx.balance(spot(account), symbol))
     tx.post(entry(symbol, (spot(account), -fee), (spot(INSURANCE_FUND_ID), fee)))
+    attach_liquidation_fee(tx, order.order_id, fee)
     _repay_from_spot(tx, subaccount, symbol)
     return StepResult(
         LiquidationStepKind.BUY_BORROWED,
@@ -260,6 +280,7 @@ def _sell_collateral(
     full = LIQUIDATION_FEE.apply_up(order.executed_quote_atoms)
     fee = min(_fee(full, fee_limit), max(tx.balance(spot(account), spec.quote), 0))
     tx.post(entry(spec.quote, (spot(account), -fee), (spot(INSURANCE_FUND_ID), fee)))
+    attach_liquidation_fee(tx, order.order_id, fee)
     _repay_from_spot(tx, subaccount, line.symbol)
     return StepResult(
         LiquidationStepKind.SELL_COLLATERAL,

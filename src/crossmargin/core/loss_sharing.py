@@ -32,7 +32,6 @@ from crossmargin.core.borrow_lend import record_movement
 from crossmargin.core.events import (
     AutoDeleveraged,
     BorrowLendEventType,
-    BorrowLendMoved,
     BorrowLendSource,
     LendIndexCut,
     PerpPositionChanged,
@@ -57,7 +56,6 @@ from crossmargin.core.orders import (
 from crossmargin.core.perps import PerpPosition, apply_trade
 from crossmargin.core.pools import scaled_debt_to_burn
 from crossmargin.core.settlement import all_perp_positions
-from crossmargin.core.state import EngineState
 from crossmargin.core.transaction import Transaction
 
 USD_ATOMS_PER_UNIT = 10**6
@@ -219,19 +217,9 @@ def _cut(tx: Transaction, symbol: str, deficit_wad: int) -> int:
         position, debt_scaled=position.debt_scaled - burn, principal_atoms=max(0, position.principal_atoms - loss)
     )
     tx.set_position(forgiven)
-    cut = LendIndexCut(symbol, pool.lend_index_ray, index_after, claims_removed, loss, tx.now_ms, _movements(tx))
+    cut = LendIndexCut(symbol, pool.lend_index_ray, index_after, claims_removed, loss, tx.now_ms, tx.movement_count())
     tx.emit(cut)
     # The fund's debt falls by the loss the lenders bore: a repay in its history (so its hourly
     # interest rows follow its real debt), by the backstop provider.
-    record_movement(tx, forgiven, BorrowLendEventType.BORROW_REPAY, BorrowLendSource.BACKSTOP_PROVIDER, loss)
+    record_movement(tx, -debt, forgiven, BorrowLendEventType.BORROW_REPAY, BorrowLendSource.BACKSTOP_PROVIDER, loss, 0)
     return mul_div_down(loss, price, spec.unit_atoms)
-
-
-def _movements(tx: Transaction) -> int:
-    """Return how many borrow-lend movements are recorded so far: the state's and every pending layer's."""
-    count = len(tx.state.movements)
-    layer: Transaction | EngineState = tx
-    while isinstance(layer, Transaction):
-        count += sum(type(event) is BorrowLendMoved for event in layer.events)
-        layer = layer.base
-    return count

@@ -150,3 +150,9 @@ class Fill:
     taker_fee_symbol: str
     at_ms: int
     system_order_type: SystemOrderType = SystemOrderType.NONE
+    liquidation_fee_atoms: int = 0
+    """The 1% liquidation fee the taker paid the insurance fund on this fill, in its fee asset."""
+
+    def fee_atoms(self, *, maker: bool) -> int:
+        """Return every fee one side paid on this fill: the trading fee, and the taker's liquidation fee."""
+        return self.maker_fee_atoms if maker else self.taker_fee_atoms + self.liquidation_fee_atoms

@@ -30,6 +30,8 @@ class PerpPosition(NamedTuple):
     pending_funding_atoms: int = 0
     realized_pnl_atoms: int = 0
     cumulative_funding_atoms: int = 0
+    pending_system_fee_atoms: int = 0
+    """Liquidation fees the insurance fund was paid for this position, settled as `TradingFeesSystem`."""
 
     @property
     def is_flat(self) -> bool:
@@ -39,6 +41,7 @@ class PerpPosition(NamedTuple):
             and self.basis_atoms == 0
             and self.pending_fee_atoms == 0
             and self.pending_funding_atoms == 0
+            and self.pending_system_fee_atoms == 0
         )
 
     def unrealized_atoms(self, spec: MarketSpec, mark_price_wad: int) -> int:
@@ -47,7 +50,12 @@ class PerpPosition(NamedTuple):
 
     def unsettled_atoms(self, spec: MarketSpec, mark_price_wad: int) -> int:
         """Return what the next settlement will move into USDC (signed): PnL, fees and funding."""
-        return self.unrealized_atoms(spec, mark_price_wad) - self.pending_fee_atoms + self.pending_funding_atoms
+        return (
+            self.unrealized_atoms(spec, mark_price_wad)
+            - self.pending_fee_atoms
+            - self.pending_system_fee_atoms
+            + self.pending_funding_atoms
+        )
 
 
 def apply_trade(position: PerpPosition, signed_atoms: int, quote_atoms: int, fee_atoms: int) -> PerpPosition:

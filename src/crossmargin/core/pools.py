@@ -52,6 +52,8 @@ class HourlyAccrual:
     borrow_index_after_ray: int
     lend_index_before_ray: int
     lend_index_after_ray: int
+    movements_before: int = 0
+    """How many borrow-lend movements were recorded before this hour was charged."""
 
 
 def debt_atoms(scaled: int, borrow_index_ray: int) -> int:

@@ -59,11 +59,11 @@ def settle(tx: Transaction) -> None:
     rows: list[Settled] = []
     now = tx.now_ms
     for position in all_perp_positions(tx):
-        pid, account, market, quantity, basis, entry_cost, fee, funding, realized, cumulative = position
+        pid, account, market, quantity, basis, entry_cost, fee, funding, realized, cumulative, system_fee = position
         numerator, denominator, quote = pricing[market]
         value = quantity * numerator // denominator
         pnl = value - basis
-        if not (pnl or fee or funding):
+        if not (pnl or fee or funding or system_fee):
             continue
         settled[(account, market)] = PerpPosition(
             pid, account, market, quantity, value, entry_cost, 0, 0, realized + pnl, cumulative
@@ -72,14 +72,18 @@ def settle(tx: Transaction) -> None:
         if per_asset is None:
             per_asset = moved[quote] = {}
             totals[quote] = [0, 0]
-        per_asset[account] = per_asset.get(account, 0) + pnl + funding - fee
+        per_asset[account] = per_asset.get(account, 0) + pnl + funding - fee - system_fee
         clearing_and_fees = totals[quote]
-        clearing_and_fees[0] -= pnl + funding
+        # A liquidation fee was paid to the fund out of PERP_CLEARING when it was charged: settling
+        # it pays PERP_CLEARING back.
+        clearing_and_fees[0] -= pnl + funding - system_fee
         clearing_and_fees[1] += fee
         if pnl:
             rows.append(Settled(account, market, SettlementSource.REALIZE_PNL, pnl, pid, now))
         if fee:
             rows.append(Settled(account, market, SettlementSource.TRADING_FEES, -fee, pid, now))
+        if system_fee:
+            rows.append(Settled(account, market, SettlementSource.TRADING_FEES_SYSTEM, -system_fee, pid, now))
         if funding:
             rows.append(Settled(account, market, SettlementSource.FUNDING_PAYMENT, funding, pid, now))
     tx.perp_positions.update(settled)

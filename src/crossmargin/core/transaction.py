@@ -313,6 +313,15 @@ class Transaction:
 
     # Writes --------------------------------------------------------------------------------
 
+    def movement_count(self) -> int:
+        """Return how many borrow-lend movements are recorded so far: the state's and every pending layer's."""
+        count = len(self.state.movements)
+        layer: Transaction | EngineState = self
+        while isinstance(layer, Transaction):
+            count += sum(type(event) is BorrowLendMoved for event in layer.events)
+            layer = layer.base
+        return count
+
     def take_id(self, name: str) -> int:
         """Return the next id of a counter and advance it."""
         value = self.counter(name)

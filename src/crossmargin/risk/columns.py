@@ -395,7 +395,12 @@ class RiskColumns:
                 continue
             spec = self.market_specs[market]
             size[index] = position.quantity_atoms / spec.base_unit_atoms
-            constant = -position.basis_atoms - position.pending_fee_atoms + position.pending_funding_atoms
+            constant = (
+                -position.basis_atoms
+                - position.pending_fee_atoms
+                - position.pending_system_fee_atoms
+                + position.pending_funding_atoms
+            )
             unsettled[index] = constant / spec.quote_unit_atoms
         self.collateral[tile, :, lane] = collateral
         self.owed[tile, :, lane] = owed

@@ -146,15 +146,15 @@ def test_market_after_the_worked_borrow_shows_the_pool_and_the_rate_it_will_char
     worked: tuple[Driver, SubaccountId, SubaccountId],
 ) -> None:
     driver, _, _ = worked
-    entry_fee = 1142
+    entry_fee = 1237  # 10 minutes at the rate after the borrow (tests/unit/core/test_worked_example.py)
     borrowed = 2_000_000_000 + entry_fee
     supplied = 100_000_000_000 + entry_fee  # the whole entry fee stays in the pool (lenders' share + fee income)
     utilization = ceil_to_wad(Fraction(borrowed, supplied))
 
     usdc = by_symbol(view_borrow_lend_markets(driver.state))["USDC"]
 
-    assert usdc["borrowedQuantity"] == "2000.001142"
-    assert usdc["lentQuantity"] == "100000.001142"
+    assert usdc["borrowedQuantity"] == "2000.001237"
+    assert usdc["lentQuantity"] == "100000.001237"
     assert usdc["utilization"] == text_of(utilization)
     assert usdc["borrowInterestRate"] == text_of(usdc_rate(utilization))
     assert {key: usdc[key] for key in ("state", "assetMarkPrice", "fee", "maxUtilization", "optimalUtilization")} == {
@@ -314,20 +314,20 @@ def test_borrow_position_shows_debt_entry_fee_and_margin_fractions(
     (position,) = rows(view_borrow_lend_positions(driver.state, borrower))
 
     assert position == {
-        "cumulativeInterest": "0.001142",
+        "cumulativeInterest": "0.001237",
         "id": position["id"],
         "imf": "0.1",
         "imfFunction": {"type": "sqrt", "base": "0.1", "factor": "0.00002"},
-        "netQuantity": "-2000.001142",
+        "netQuantity": "-2000.001237",
         "markPrice": "1",
         "mmf": "0.05",
         "mmfFunction": {"type": "sqrt", "base": "0.05", "factor": "0.000012"},
-        "netExposureQuantity": "-2000.001142",
-        "netExposureNotional": "2000.001142",
+        "netExposureQuantity": "-2000.001237",
+        "netExposureNotional": "2000.001237",
         "symbol": "USDC",
         # The borrowed USDC is still held (weight 1) against the debt plus its 5% maintenance, with
         # 1 BTC beside it: only USDC at about 537 USD would make the account liquidatable.
-        "estLiquidationPrice": "537.3610044",
+        "estLiquidationPrice": "537.36046839",
     }
     assert position["id"] == str(driver.state.positions[(borrower, "USDC")].position_id)
 
@@ -387,17 +387,17 @@ def test_collateral_summary_is_exact_for_identity_weights(driver: Driver) -> Non
 
     assert {key: value for key, value in summary.items() if key != "collateral"} == {
         "assetsValue": "11500",
-        "borrowLiability": "2000.001142",
+        "borrowLiability": "2000.001237",
         "imf": "0.1",
         "unsettledEquity": "0",
-        "liabilitiesValue": "2000.001142",
+        "liabilitiesValue": "2000.001237",
         "mmf": "0.05",
-        "netEquity": "9499.998858",
-        "netEquityAvailable": "9299.9987438",
-        "netEquityLocked": "200.0001142",
+        "netEquity": "9499.998763",
+        "netEquityAvailable": "9299.9986393",
+        "netEquityLocked": "200.0001237",
         "netExposureFutures": "0",
         "pnlUnrealized": "0",
-        "marginFraction": text_of(Fraction(math.floor(Fraction(9_499_998_858, 2_000_001_142) * WAD), WAD)),
+        "marginFraction": text_of(Fraction(math.floor(Fraction(9_499_998_763, 2_000_001_237) * WAD), WAD)),
     }
     assert rows(summary["collateral"]) == [
         {
@@ -455,8 +455,8 @@ def test_interest_history_shows_the_worked_entry_fee_then_the_hourly_charge(
     worked: tuple[Driver, SubaccountId, SubaccountId],
 ) -> None:
     driver, _, borrower = worked
-    debt = 2_000_001_142
-    rate = usdc_rate(Fraction(debt, 100_000_001_142))
+    debt = 2_000_001_237
+    rate = usdc_rate(Fraction(debt, 100_000_001_237))
     hourly = math.ceil(debt * rate / (365 * 24))
     position_id = str(driver.state.positions[(borrower, "USDC")].position_id)
 
@@ -475,11 +475,11 @@ def test_interest_history_shows_the_worked_entry_fee_then_the_hourly_charge(
         },
         {
             "paymentType": "EntryFee",
-            "interestRate": "0.03",
+            "interestRate": text_of(rate),  # the rate after the borrow: the first hour's rate
             "interval": 10 * MINUTE_MS,
             "marketSymbol": "USDC",
             "positionId": position_id,
-            "quantity": "0.001142",
+            "quantity": "0.001237",
             "symbol": "USDC",
             "timestamp": "1970-01-01T00:50:00",
         },

@@ -71,8 +71,9 @@ def test_a_lower_leverage_limit_lowers_max_borrowable(driver: Driver) -> None:
     at_ten = driver.max_borrowable(sub, "USDC")
     driver.settings(sub, leverage_limit="2")
     at_two = driver.max_borrowable(sub, "USDC")
-    # IMF 1/2 instead of 1/10: a fifth as much, up to the entry fee, which also uses margin.
-    assert abs(at_two * 5 - at_ten) / at_ten < 1e-4
+    # IMF 1/2 instead of 1/10: a fifth as much, up to the entry fee, which also uses margin (and
+    # whose rate, after the borrow, is higher for the larger borrow).
+    assert abs(at_two * 5 - at_ten) / at_ten < 2e-4
 
 
 def test_lowering_leverage_below_what_borrows_need_is_refused(driver: Driver) -> None:

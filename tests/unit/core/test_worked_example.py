@@ -1,9 +1,10 @@
 """The product brief's worked example, exact to the atom.
 
 1 BTC of collateral; a borrow of 2,000 USDC at 00:50 pays an entry fee of 10 minutes of interest
-at the current rate; at 01:00 the first hourly charge (amount * APR / 365 / 24). Expected values
-are computed here independently with fractions and the documented rounding (utilization and rate
-rounded up to 1e-18, interest rounded up to the atom), and both rows show in interest history.
+at the rate the pool has *after* the borrow (the rate the first hour then charges); at 01:00 the
+first hourly charge (amount * APR / 365 / 24). Expected values are computed here independently
+with fractions and the documented rounding (utilization and rate rounded up to 1e-18, interest
+rounded up to the atom), and both rows show in interest history with the same rate.
 """
 
 from __future__ import annotations
@@ -37,13 +38,17 @@ def test_entry_fee_then_first_hourly_charge_exact_to_the_atom(driver: Driver) ->
 
     events = driver.at(50 * MINUTE_MS).borrow(borrower, "USDC", "2000")
 
-    rate_at_borrow = usdc_rate(Fraction(0))  # nothing borrowed yet: the base rate, 3%
-    entry_fee = math.ceil(Fraction(2_000_000_000) * rate_at_borrow * 10 * MINUTE_MS / YEAR_MS)
-    assert entry_fee == 1142  # 0.001142 USDC: 2000 * 3% * 10 / (365 * 24 * 60), rounded up
+    # The rate after the borrow depends on its own fee (which adds to debt and supply alike):
+    # iterate to the fixed point, as the engine does.
+    entry_fee = 0
+    for _ in range(4):
+        rate_at_borrow = usdc_rate(Fraction(2_000_000_000 + entry_fee, 100_000_000_000 + entry_fee))
+        entry_fee = math.ceil(Fraction(2_000_000_000) * rate_at_borrow * 10 * MINUTE_MS / YEAR_MS)
+    assert entry_fee == 1237  # 0.001237 USDC: 2000 * 3.25% * 10 / (365 * 24 * 60), rounded up
     fee_event = next(event for event in events if isinstance(event, EntryFeeCharged))
     assert fee_event.quantity_atoms == entry_fee
     assert fee_event.interval_ms == 10 * MINUTE_MS
-    assert fee_event.rate_wad == 3 * WAD // 100
+    assert fee_event.rate_wad == rate_at_borrow * WAD
     debt = 2_000_000_000 + entry_fee
     assert driver.holding(borrower, "USDC").debt_atoms == debt
     assert driver.holding(borrower, "USDC").spot_atoms == 2_000_000_000
@@ -54,6 +59,7 @@ def test_entry_fee_then_first_hourly_charge_exact_to_the_atom(driver: Driver) ->
     rate_at_one = usdc_rate(Fraction(debt, supplied))
     hourly = math.ceil(debt * rate_at_one / (365 * 24))
     assert charge.borrow_rate_wad == rate_at_one * WAD
+    assert charge.borrow_rate_wad == fee_event.rate_wad, "the entry fee's rate is the first hour's rate"
     assert charge.borrowers_atoms == hourly
     assert driver.holding(borrower, "USDC").debt_atoms == debt + hourly
 

@@ -43,13 +43,13 @@ def test_a_thin_book_hands_the_account_to_the_fund_at_its_bankruptcy_price(drive
     assert taken.net_equity_wad == equity
     assert [(row.symbol, row.spot_atoms, row.debt_atoms) for row in taken.holdings] == [
         ("BTC", 100_000_000, 0),
-        ("USDC", 0, 48_000_164_384),
+        ("USDC", 0, 48_000_197_261),
     ]
     assert isinstance(events[-1], LiquidationFinished)
     assert events[-1].backstopped
     assert _flat(driver, trader)
     assert driver.holding(INSURANCE_FUND_ID, "BTC").spot_atoms == 100_000_000
-    assert driver.holding(INSURANCE_FUND_ID, "USDC").debt_atoms == 48_000_164_384
+    assert driver.holding(INSURANCE_FUND_ID, "USDC").debt_atoms == 48_000_197_261
     sources = {move.source for move in driver.state.movements if move.at_ms == driver.now_ms}
     assert {BorrowLendSource.LIQUIDATION_BACKSTOP, BorrowLendSource.BACKSTOP_PROVIDER} <= sources
     assert not driver.state.lend_index_cuts
@@ -68,8 +68,8 @@ def test_a_larger_crash_exhausts_the_fund_and_lenders_bear_the_rest(driver: Driv
     driver.prices(BTC="40000")
     driver.accept(Liquidate(trader))
     (cut,) = driver.state.lend_index_cuts
-    # The fund holds 1000 USDC and 1 BTC (40,000) against 48,000.164384 owed: 7,000.164384 short.
-    assert driver.text("USDC", cut.debt_forgiven_atoms) == "7000.164384"
+    # The fund holds 1000 USDC and 1 BTC (40,000) against 48,000.197261 owed: 7,000.197261 short.
+    assert driver.text("USDC", cut.debt_forgiven_atoms) == "7000.197261"
     assert cut.loss_atoms == cut.debt_forgiven_atoms
     assert cut.lend_index_after_ray < cut.lend_index_before_ray
     assert driver.state.pools["USDC"].lend_index_ray == cut.lend_index_after_ray < RAY

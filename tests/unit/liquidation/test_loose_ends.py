@@ -215,7 +215,7 @@ def test_a_lender_sees_its_loss_share_as_a_negative_lend_row(driver: Driver) -> 
     )
     assert (row.kind, row.quantity_atoms, row.rate_wad, row.interval_ms) == (InterestKind.LEND, lost, 0, 0)
     assert -lost == claim_before - driver.holding(lender, "USDC").lend_atoms
-    assert driver.text("USDC", -lost) == "7000.164384"
+    assert driver.text("USDC", -lost) == "7000.197261"
     assert not compute_interest_history(driver.state, late), "a lend made after the cut bore none of it"
     assert all(row.kind is InterestKind.ENTRY_FEE for row in compute_interest_history(driver.state, trader))
 
@@ -223,7 +223,7 @@ def test_a_lender_sees_its_loss_share_as_a_negative_lend_row(driver: Driver) -> 
         item for item in _objects(view_interest_history(driver.state, lender)) if str(item["quantity"]).startswith("-")
     ]
     assert shown["paymentType"] == "Lend"
-    assert (shown["quantity"], shown["interestRate"], shown["interval"]) == ("-7000.164384", "0", 0)
+    assert (shown["quantity"], shown["interestRate"], shown["interval"]) == ("-7000.197261", "0", 0)
     assert shown["positionId"] == str(position.position_id)
     (summary,) = _objects(view_borrow_lend_position_history(driver.state, lender))
     value = driver.holding(lender, "USDC").lend_atoms

@@ -220,7 +220,7 @@ def view_order_history(
 def _fill_row(state: EngineState, fill: Fill, *, is_maker: bool, client_ids: dict[OrderId, int]) -> JsonObject:
     spec = state.markets[fill.market]
     fee_symbol = fill.maker_fee_symbol if is_maker else fill.taker_fee_symbol
-    fee_atoms = fill.maker_fee_atoms if is_maker else fill.taker_fee_atoms
+    fee_atoms = fill.fee_atoms(maker=is_maker)
     order_id = fill.maker_order_id if is_maker else fill.taker_order_id
     side = fill.taker_side if not is_maker else (OrderSide.ASK if fill.taker_side is OrderSide.BID else OrderSide.BID)
     row: JsonObject = {
