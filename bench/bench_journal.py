@@ -30,7 +30,7 @@ from bench.common import progress, save
 from crossmargin.adapters.postgres_journal import PostgresJournal
 from crossmargin.adapters.sqlite_journal import SqliteJournal
 from crossmargin.app.clock import ManualClock
-from crossmargin.app.ports import Journal, JournalRecord
+from crossmargin.app.ports import Journal, JournalRecord, RequestSignature
 from crossmargin.app.service import Result, Service
 from crossmargin.asset_config import load_asset_specs
 from crossmargin.core.commands import (
@@ -69,8 +69,8 @@ class RecordingJournal:
         self.inner = inner
         self.batches: list[Sequence[JournalRecord]] = []
 
-    def append(self, records: Sequence[JournalRecord]) -> None:
-        self.inner.append(records)
+    def append(self, records: Sequence[JournalRecord], signatures: Sequence[RequestSignature] = ()) -> None:
+        self.inner.append(records, signatures)
         self.batches.append(records)
 
     def read(self, after_sequence: int = 0) -> Iterator[JournalRecord]:
@@ -78,6 +78,12 @@ class RecordingJournal:
 
     def last_sequence(self) -> int:
         return self.inner.last_sequence()
+
+    def request_signatures(self, expiring_after_ms: int) -> list[RequestSignature]:
+        return self.inner.request_signatures(expiring_after_ms)
+
+    def forget_request_signatures(self, expired_before_ms: int) -> None:
+        self.inner.forget_request_signatures(expired_before_ms)
 
     def save_snapshot(self, sequence: int, state: str) -> None:
         self.inner.save_snapshot(sequence, state)

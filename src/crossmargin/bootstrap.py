@@ -3,18 +3,20 @@
 With no database URL the journal is one SQLite file in the data directory (the default); a
 `postgresql://` (or `postgres://`) URL selects PostgreSQL; `sqlite:///path` names an SQLite file
 explicitly. This module is the only place that knows which adapters exist, so the service and
-the core stay free of any database.
+the core stay free of any database. It also tells the service how to reopen its journal, which
+the service does (with backoff) when the database went away: PostgreSQL after a restart.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Final
 
 from crossmargin.adapters.postgres_journal import PostgresJournal
-from crossmargin.adapters.sqlite_journal import SqliteJournal
+from crossmargin.adapters.sqlite_journal import SqliteJournal, make_private_directory
 from crossmargin.app.ports import Clock, Journal
-from crossmargin.app.service import BATCH_MAX_DEFAULT, SNAPSHOT_EVERY_DEFAULT, Service
+from crossmargin.app.service import BATCH_MAX_DEFAULT, SNAPSHOT_EVERY_DEFAULT, Recovery, Service
 from crossmargin.asset_config import load_document, parse_asset_specs
 from crossmargin.market_config import parse_market_specs
 
@@ -30,7 +32,7 @@ def open_journal(database_url: str | None, data_dir: Path, *, schema: str | None
         return PostgresJournal(database_url, schema=schema)
     if database_url.startswith(SQLITE_SCHEME):
         path = Path(database_url.removeprefix(SQLITE_SCHEME))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_directory(path.parent)
         return SqliteJournal(path)
     raise ValueError(f"unsupported database URL {database_url!r}: use postgresql://... or sqlite:///path")
 
@@ -50,8 +52,11 @@ def open_service(
     specs = parse_asset_specs(document)
     markets = parse_market_specs(document, specs)
     journal = open_journal(database_url, data_dir, schema=schema)
+    recovery = Recovery(functools.partial(open_journal, database_url, data_dir, schema=schema))
     try:
-        return Service.open(journal, clock, specs, markets, batch_max=batch_max, snapshot_every=snapshot_every)
+        return Service.open(
+            journal, clock, specs, markets, batch_max=batch_max, snapshot_every=snapshot_every, recovery=recovery
+        )
     except BaseException:
         journal.close()
         raise

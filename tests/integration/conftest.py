@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +25,9 @@ from crossmargin.app.clock import ManualClock
 from crossmargin.app.ports import Journal
 from crossmargin.app.service import Service
 from crossmargin.bootstrap import open_journal, open_service
+
+# The live-server helpers (`server_process`, `live_server`, `signing_client`) import by their own names, as in e2e/.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 
 POSTGRES_URL = os.environ.get("CROSSMARGIN_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 

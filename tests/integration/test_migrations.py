@@ -63,7 +63,7 @@ def test_opening_a_new_journal_applies_every_version_once(database: Database) ->
     database.open_journal().close()
     assert applied_versions(database) == [migration.version for migration in MIGRATIONS]
     with raw_connection(database) as connection:
-        tables = {"journal_entry", "snapshot"}
+        tables = {"journal_entry", "snapshot", "request_signature"}
         for table in tables:
             connection.execute(f"SELECT count(*) FROM {table}").fetchone()
 

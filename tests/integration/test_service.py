@@ -21,7 +21,7 @@ from tests.integration.workload import START_MS
 from crossmargin.adapters.memory_journal import MemoryJournal
 from crossmargin.app.clock import ManualClock
 from crossmargin.app.codec import encode_command
-from crossmargin.app.ports import Journal, JournalRecord
+from crossmargin.app.ports import Journal, JournalRecord, RequestSignature
 from crossmargin.app.service import Result, Service, ServiceClosedError, ServiceFailedError
 from crossmargin.asset_config import load_asset_specs
 from crossmargin.core.commands import CreateAccount, Deposit
@@ -49,13 +49,13 @@ class ObservedJournal:
         """Make every flush wait for a permit (`permits.release()`), announcing itself on `entered`."""
         self.holding = True
 
-    def append(self, records: Sequence[JournalRecord]) -> None:
+    def append(self, records: Sequence[JournalRecord], signatures: Sequence[RequestSignature] = ()) -> None:
         if self.holding:
             self.entered.put(len(records))
             assert self.permits.acquire(timeout=5), "the test grants the flush"
         if self.fail_with is not None:
             raise self.fail_with
-        self.inner.append(records)
+        self.inner.append(records, signatures)
         self.batch_sizes.append(len(records))
         self.durable.update(record.command for record in records)
 
@@ -64,6 +64,12 @@ class ObservedJournal:
 
     def last_sequence(self) -> int:
         return self.inner.last_sequence()
+
+    def request_signatures(self, expiring_after_ms: int) -> list[RequestSignature]:
+        return self.inner.request_signatures(expiring_after_ms)
+
+    def forget_request_signatures(self, expired_before_ms: int) -> None:
+        self.inner.forget_request_signatures(expired_before_ms)
 
     def save_snapshot(self, sequence: int, state: str) -> None:
         self.inner.save_snapshot(sequence, state)

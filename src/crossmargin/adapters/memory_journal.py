@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from crossmargin.app.ports import JournalConflictError, JournalRecord
+from crossmargin.app.ports import JournalConflictError, JournalRecord, RequestSignature
 
 
 class MemoryJournal:
@@ -17,18 +17,21 @@ class MemoryJournal:
 
     def __init__(self) -> None:
         self.records: list[JournalRecord] = []
+        self.signatures: dict[bytes, RequestSignature] = {}
         self.snapshots: dict[int, str] = {}
         self.appends = 0
         self.closed = False
 
-    def append(self, records: Sequence[JournalRecord]) -> None:
-        """Append records, all or none."""
+    def append(self, records: Sequence[JournalRecord], signatures: Sequence[RequestSignature] = ()) -> None:
+        """Append records and request signatures, all or none."""
         assert not self.closed, "a closed journal takes no records"
         expected = len(self.records) + 1
         for offset, record in enumerate(records):
             if record.sequence != expected + offset:
                 raise JournalConflictError(f"expected sequence {expected + offset}, got {record.sequence}")
         self.records.extend(records)
+        for row in signatures:
+            self.signatures.setdefault(row.signature, row)
         self.appends += 1
 
     def read(self, after_sequence: int = 0) -> Iterator[JournalRecord]:
@@ -38,6 +41,14 @@ class MemoryJournal:
     def last_sequence(self) -> int:
         """Return the highest sequence, 0 when empty."""
         return len(self.records)
+
+    def request_signatures(self, expiring_after_ms: int) -> list[RequestSignature]:
+        """Return the request signatures that expire after `expiring_after_ms`."""
+        return [row for row in self.signatures.values() if row.expires_at_ms > expiring_after_ms]
+
+    def forget_request_signatures(self, expired_before_ms: int) -> None:
+        """Delete the request signatures that expired before `expired_before_ms`."""
+        self.signatures = {key: row for key, row in self.signatures.items() if row.expires_at_ms >= expired_before_ms}
 
     def save_snapshot(self, sequence: int, state: str) -> None:
         """Store a snapshot."""

@@ -5,6 +5,8 @@ Each `Migration` is a numbered step with the statements for each database. The t
 in version order, each in its own transaction together with its record, so a crash leaves the
 schema at a whole version. Running them again changes nothing. A database that records a version
 this code does not know was written by a newer release and is refused rather than guessed at.
+Version 2 adds `request_signature`: the signed requests the sequencer answered, from which the
+replay guard is rebuilt after a restart.
 Tables are singular snake_case with named constraints; commands and states are JSON text, so
 integers of any size never meet SQLite's 64-bit INTEGER.
 """
@@ -62,6 +64,28 @@ MIGRATIONS: Final = (
                 state TEXT NOT NULL,
                 CONSTRAINT snapshot_sequence_not_negative CHECK (sequence >= 0)
             )""",
+        ),
+    ),
+    Migration(
+        version=2,
+        name="create request_signature",
+        sqlite=(
+            """CREATE TABLE request_signature (
+                signature BLOB NOT NULL CONSTRAINT request_signature_pk PRIMARY KEY,
+                expires_at_ms INTEGER NOT NULL,
+                sequence INTEGER NULL,
+                CONSTRAINT request_signature_sequence_positive CHECK (sequence IS NULL OR sequence > 0)
+            )""",
+            "CREATE INDEX request_signature_expires_at_ms_idx ON request_signature (expires_at_ms)",
+        ),
+        postgres=(
+            """CREATE TABLE request_signature (
+                signature BYTEA NOT NULL CONSTRAINT request_signature_pk PRIMARY KEY,
+                expires_at_ms BIGINT NOT NULL,
+                sequence BIGINT NULL,
+                CONSTRAINT request_signature_sequence_positive CHECK (sequence IS NULL OR sequence > 0)
+            )""",
+            "CREATE INDEX request_signature_expires_at_ms_idx ON request_signature (expires_at_ms)",
         ),
     ),
 )

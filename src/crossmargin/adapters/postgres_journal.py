@@ -6,18 +6,30 @@ The tables live in one schema (the connection's `search_path`, or `schema=`), so
 journals can share a database. A session-level advisory lock on the schema keeps a second writer
 out; opening waits for it, which also waits out the session of a killed process: its last COMMIT,
 if it was in flight, lands or is rolled back before anything is read.
+
+A lost connection (the server restarted or stopped, the network dropped) surfaces as
+`JournalUnavailableError`, from opening as from any call: the service then pauses and reopens the
+journal until the database is back. Whether an append whose connection broke was committed is
+unknown, so the service rebuilds its state from what the journal holds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Final
 
 import psycopg
 from psycopg import sql
 
 from crossmargin.adapters.migrations import migrate_postgres
-from crossmargin.app.ports import JournalConflictError, JournalLockedError, JournalRecord
+from crossmargin.app.ports import (
+    JournalConflictError,
+    JournalLockedError,
+    JournalRecord,
+    JournalUnavailableError,
+    RequestSignature,
+)
 
 READ_PAGE_ROWS: Final = 10_000
 # COPY's text format gives these characters a meaning; escaped, they arrive as written.
@@ -26,6 +38,19 @@ SNAPSHOTS_KEPT: Final = 2
 # The advisory lock that marks the journal's one writer (an arbitrary, fixed lock class).
 WRITER_LOCK_CLASS: Final = 0x636E
 WRITER_LOCK_WAIT_MS: Final = 15_000
+CONNECT_TIMEOUT_SECONDS: Final = 10
+
+
+@contextmanager
+def _connection_kept() -> Iterator[None]:
+    """Turn a lost or refused connection into `JournalUnavailableError`, which the service waits out."""
+    try:
+        yield
+    except psycopg.OperationalError as error:
+        if isinstance(error, psycopg.errors.LockNotAvailable):
+            raise
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise JournalUnavailableError(f"PostgreSQL is unreachable: {first_line}") from error
 
 
 class PostgresJournal:
@@ -33,7 +58,10 @@ class PostgresJournal:
 
     def __init__(self, url: str, *, schema: str | None = None, lock_wait_ms: int = WRITER_LOCK_WAIT_MS) -> None:
         """Connect, take the writer lock (waiting up to `lock_wait_ms`), and migrate the schema."""
-        self._connection: psycopg.Connection[tuple[object, ...]] = psycopg.connect(url, autocommit=True)
+        with _connection_kept():
+            self._connection: psycopg.Connection[tuple[object, ...]] = psycopg.connect(
+                url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
+            )
         try:
             connection = self._connection
             connection.execute("SET synchronous_commit = on")
@@ -46,28 +74,29 @@ class PostgresJournal:
             except psycopg.errors.LockNotAvailable as error:
                 raise JournalLockedError(f"another session is writing this journal ({url}, {schema})") from error
             connection.execute("SET lock_timeout = 0")
-            migrate_postgres(connection)
+            with _connection_kept():
+                migrate_postgres(connection)
         except BaseException:
             self._connection.close()
             raise
 
-    def append(self, records: Sequence[JournalRecord]) -> None:
-        """Append records with one COPY in one transaction; durable on return."""
-        if not records:
+    def append(self, records: Sequence[JournalRecord], signatures: Sequence[RequestSignature] = ()) -> None:
+        """Append records (one COPY) and request signatures in one transaction; durable on return."""
+        if not records and not signatures:
             return
         try:
-            with (
-                self._connection.transaction(),
-                self._connection.cursor() as cursor,
-                cursor.copy("COPY journal_entry (sequence, recorded_at_ms, command) FROM STDIN") as copy,
-            ):
-                # One block of COPY text for the whole batch: much cheaper than a call per row.
-                copy.write(
-                    "".join(
-                        f"{record.sequence}\t{record.recorded_at_ms}\t{record.command.translate(COPY_TEXT_ESCAPES)}\n"
-                        for record in records
+            with _connection_kept(), self._connection.transaction(), self._connection.cursor() as cursor:
+                if records:
+                    with cursor.copy("COPY journal_entry (sequence, recorded_at_ms, command) FROM STDIN") as copy:
+                        # One block of COPY text for the whole batch: much cheaper than a call per row.
+                        copy.write("".join(map(_record_line, records)))
+                if signatures:
+                    # The sequencer never answers one signature twice: a repeat is a bug, not a second writer.
+                    cursor.executemany(
+                        "INSERT INTO request_signature (signature, expires_at_ms, sequence) VALUES (%s, %s, %s) "
+                        "ON CONFLICT (signature) DO NOTHING",
+                        [(row.signature, row.expires_at_ms, row.sequence) for row in signatures],
                     )
-                )
         except psycopg.errors.UniqueViolation as error:
             raise JournalConflictError(f"sequence {records[0].sequence} or later is already journaled") from error
 
@@ -75,11 +104,12 @@ class PostgresJournal:
         """Yield every record after `after_sequence`, in order, a page at a time."""
         last = after_sequence
         while True:
-            rows = self._connection.execute(
-                "SELECT sequence, recorded_at_ms, command FROM journal_entry "
-                "WHERE sequence > %s ORDER BY sequence LIMIT %s",
-                (last, READ_PAGE_ROWS),
-            ).fetchall()
+            with _connection_kept():
+                rows = self._connection.execute(
+                    "SELECT sequence, recorded_at_ms, command FROM journal_entry "
+                    "WHERE sequence > %s ORDER BY sequence LIMIT %s",
+                    (last, READ_PAGE_ROWS),
+                ).fetchall()
             for sequence, recorded_at_ms, command in rows:
                 assert isinstance(sequence, int), "sequences are integers"
                 assert isinstance(recorded_at_ms, int), "times are integers"
@@ -91,14 +121,35 @@ class PostgresJournal:
 
     def last_sequence(self) -> int:
         """Return the highest journaled sequence, 0 when empty."""
-        row = self._connection.execute("SELECT coalesce(max(sequence), 0) FROM journal_entry").fetchone()
+        with _connection_kept():
+            row = self._connection.execute("SELECT coalesce(max(sequence), 0) FROM journal_entry").fetchone()
         assert row is not None, "an aggregate returns a row"
         assert isinstance(row[0], int), "sequences are integers"
         return row[0]
 
+    def request_signatures(self, expiring_after_ms: int) -> list[RequestSignature]:
+        """Return every stored request signature that expires after `expiring_after_ms`."""
+        with _connection_kept():
+            rows = self._connection.execute(
+                "SELECT signature, expires_at_ms, sequence FROM request_signature WHERE expires_at_ms > %s",
+                (expiring_after_ms,),
+            ).fetchall()
+        found = []
+        for signature, expires_at_ms, sequence in rows:
+            assert isinstance(signature, bytes), "signatures are bytes"
+            assert isinstance(expires_at_ms, int), "times are integers"
+            assert sequence is None or isinstance(sequence, int), "sequences are integers"
+            found.append(RequestSignature(signature, expires_at_ms, sequence))
+        return found
+
+    def forget_request_signatures(self, expired_before_ms: int) -> None:
+        """Delete the request signatures that expired before `expired_before_ms`."""
+        with _connection_kept():
+            self._connection.execute("DELETE FROM request_signature WHERE expires_at_ms < %s", (expired_before_ms,))
+
     def save_snapshot(self, sequence: int, state: str) -> None:
         """Store a snapshot and drop all but the latest few; durable on return."""
-        with self._connection.transaction():
+        with _connection_kept(), self._connection.transaction():
             self._connection.execute(
                 "INSERT INTO snapshot (sequence, state) VALUES (%s, %s) "
                 "ON CONFLICT (sequence) DO UPDATE SET state = excluded.state",
@@ -112,7 +163,10 @@ class PostgresJournal:
 
     def load_latest_snapshot(self) -> tuple[int, str] | None:
         """Return the latest snapshot as (sequence, state text), or None."""
-        row = self._connection.execute("SELECT sequence, state FROM snapshot ORDER BY sequence DESC LIMIT 1").fetchone()
+        with _connection_kept():
+            row = self._connection.execute(
+                "SELECT sequence, state FROM snapshot ORDER BY sequence DESC LIMIT 1"
+            ).fetchone()
         if row is None:
             return None
         sequence, state = row
@@ -123,3 +177,7 @@ class PostgresJournal:
     def close(self) -> None:
         """Close the connection, which releases the writer lock; closing twice is harmless."""
         self._connection.close()
+
+
+def _record_line(record: JournalRecord) -> str:
+    return f"{record.sequence}\t{record.recorded_at_ms}\t{record.command.translate(COPY_TEXT_ESCAPES)}\n"

@@ -6,33 +6,47 @@ command of the batch. A lock file beside the database (an exclusive `flock`, rel
 kernel when the process dies, even by `kill -9`) keeps a second process from writing the same
 journal. The connection is used by one thread at a time: the caller that opens and replays, then
 the service's writer thread.
+
+The journal holds every API key and every account's history, so it is private to the operator:
+the data directory is 0700 and the database, its WAL and shared-memory files and the lock file are
+0600. The database file is created 0600 before SQLite opens it (SQLite gives its WAL and SHM files
+the database's mode); a directory or files left looser by an older release are tightened on open,
+with one log line that says so.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
 from crossmargin.adapters.migrations import migrate_sqlite
-from crossmargin.app.ports import JournalConflictError, JournalLockedError, JournalRecord
+from crossmargin.app.ports import JournalConflictError, JournalLockedError, JournalRecord, RequestSignature
 
 DATABASE_FILE_NAME: Final = "crossmargin.sqlite3"
 READ_PAGE_ROWS: Final = 10_000
 SNAPSHOTS_KEPT: Final = 2
+PRIVATE_DIRECTORY_MODE: Final = 0o700
+PRIVATE_FILE_MODE: Final = 0o600
+JOURNAL_FILE_SUFFIXES: Final = ("", "-wal", "-shm", ".lock")
+LOG = logging.getLogger("crossmargin.sqlite_journal")
 
 
 class SqliteJournal:
     """Journal and snapshots in one SQLite database file."""
 
     def __init__(self, path: Path) -> None:
-        """Open (creating if needed) the database at `path`, lock it, and migrate its schema."""
+        """Open (creating if needed, private) the database at `path`, lock it, and migrate its schema."""
         self.path = path
         self._lock_file = _lock_exclusively(path.with_name(path.name + ".lock"))
         try:
+            tighten_modes([], _journal_files(path))
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE))
             self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute("PRAGMA synchronous=FULL")
@@ -44,13 +58,14 @@ class SqliteJournal:
 
     @classmethod
     def in_directory(cls, data_dir: Path) -> SqliteJournal:
-        """Open the journal file of a data directory, creating the directory if needed."""
-        data_dir.mkdir(parents=True, exist_ok=True)
+        """Open the journal file of a data directory, creating the directory (private) if needed."""
+        make_private_directory(data_dir)
+        tighten_modes([data_dir], _journal_files(data_dir / DATABASE_FILE_NAME))
         return cls(data_dir / DATABASE_FILE_NAME)
 
-    def append(self, records: Sequence[JournalRecord]) -> None:
-        """Append records in one transaction; durable on return."""
-        if not records:
+    def append(self, records: Sequence[JournalRecord], signatures: Sequence[RequestSignature] = ()) -> None:
+        """Append records and request signatures in one transaction; durable on return."""
+        if not records and not signatures:
             return
         connection = self._connection
         connection.execute("BEGIN IMMEDIATE")
@@ -58,6 +73,12 @@ class SqliteJournal:
             connection.executemany(
                 "INSERT INTO journal_entry (sequence, recorded_at_ms, command) VALUES (?, ?, ?)",
                 [(record.sequence, record.recorded_at_ms, record.command) for record in records],
+            )
+            # The sequencer never answers one signature twice; a repeat could only be a bug, never a second writer.
+            connection.executemany(
+                "INSERT INTO request_signature (signature, expires_at_ms, sequence) VALUES (?, ?, ?) "
+                "ON CONFLICT (signature) DO NOTHING",
+                [(row.signature, row.expires_at_ms, row.sequence) for row in signatures],
             )
             connection.execute("COMMIT")
         except sqlite3.IntegrityError as error:
@@ -88,6 +109,20 @@ class SqliteJournal:
         (found,) = self._connection.execute("SELECT coalesce(max(sequence), 0) FROM journal_entry").fetchone()
         assert isinstance(found, int), "sequences are integers"
         return found
+
+    def request_signatures(self, expiring_after_ms: int) -> list[RequestSignature]:
+        """Return every stored request signature that expires after `expiring_after_ms`."""
+        rows = self._connection.execute(
+            "SELECT signature, expires_at_ms, sequence FROM request_signature WHERE expires_at_ms > ?",
+            (expiring_after_ms,),
+        ).fetchall()
+        return [
+            RequestSignature(bytes(signature), expires_at_ms, sequence) for signature, expires_at_ms, sequence in rows
+        ]
+
+    def forget_request_signatures(self, expired_before_ms: int) -> None:
+        """Delete the request signatures that expired before `expired_before_ms`."""
+        self._connection.execute("DELETE FROM request_signature WHERE expires_at_ms < ?", (expired_before_ms,))
 
     def save_snapshot(self, sequence: int, state: str) -> None:
         """Store a snapshot and drop all but the latest few; durable on return."""
@@ -131,8 +166,38 @@ class SqliteJournal:
             self._lock_file = -1
 
 
+def make_private_directory(directory: Path) -> None:
+    """Create `directory` (and missing parents) with mode 0700 for the last one, if it does not exist."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(mode=PRIVATE_DIRECTORY_MODE)
+    except FileExistsError:
+        return
+    directory.chmod(PRIVATE_DIRECTORY_MODE)  # mkdir's mode is filtered by the umask; this is not
+
+
+def tighten_modes(directories: Sequence[Path], files: Sequence[Path]) -> None:
+    """Make the directories 0700 and the existing files 0600 where others have access; log one line if any."""
+    wanted = [(directory, PRIVATE_DIRECTORY_MODE) for directory in directories]
+    wanted += [(file, PRIVATE_FILE_MODE) for file in files]
+    tightened = []
+    for path, private in wanted:
+        if not path.exists():
+            continue
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & ~private:
+            path.chmod(private)
+            tightened.append(f"{path} {mode:o} -> {private:o}")
+    if tightened:
+        LOG.warning("tightened the journal's file modes so that only this user can read them: %s", ", ".join(tightened))
+
+
+def _journal_files(database: Path) -> list[Path]:
+    return [database.with_name(database.name + suffix) for suffix in JOURNAL_FILE_SUFFIXES]
+
+
 def _lock_exclusively(path: Path) -> int:
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as error:

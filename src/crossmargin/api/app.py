@@ -3,7 +3,9 @@
 Starlette routes (chosen for speed with a small surface; see docs/ARCHITECTURE.md), msgspec for
 JSON. Errors always take Backpack's shape `{"code", "message"}`: engine refusals through
 `errors.py`, malformed input as 400 naming the field, signature problems as 401, anything
-unexpected as 500 `SERVER_ERROR` (and logged). Two pure ASGI middlewares stand in front of every
+unexpected as 500 `SERVER_ERROR` (and logged). During a journal fault the service refuses commands
+and state reads, which leave as 503 `MAINTENANCE` with the fault's message, unlogged: the service
+logs each fault once. Two pure ASGI middlewares stand in front of every
 route: `host_allow_list.py` (421 for a `Host` not served here) and `body_limit.py` (413 for a body
 over `BODY_BYTES_MAX`, before it is read).
 """
@@ -41,7 +43,7 @@ from crossmargin.api.routes.trading_reads import trading_read_routes
 from crossmargin.api.routes.web import web_routes
 from crossmargin.api.streams import stream_routes
 from crossmargin.api.views import QueryError
-from crossmargin.app.service import Service
+from crossmargin.app.service import Service, ServiceUnavailableError
 
 if TYPE_CHECKING:
     from crossmargin.app.risk_monitor import RiskMonitor
@@ -73,6 +75,11 @@ async def _on_http(_: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     code = "RESOURCE_NOT_FOUND" if error.status_code == 404 else "INVALID_CLIENT_REQUEST"
     return error_response(error.status_code, code, str(error.detail))
+
+
+async def _on_unavailable(_: Request, error: Exception) -> Response:
+    assert isinstance(error, ServiceUnavailableError)
+    return error_response(503, "MAINTENANCE", error.message)
 
 
 async def _on_unexpected(_: Request, error: Exception) -> Response:
@@ -120,6 +127,7 @@ def create_app(
             QueryError: _on_query,
             AuthError: _on_auth,
             HTTPException: _on_http,
+            ServiceUnavailableError: _on_unavailable,
             Exception: _on_unexpected,
         },
     )

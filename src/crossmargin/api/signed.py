@@ -6,7 +6,10 @@ bounded, in this order: the signature headers are parsed (each of bounded length
 looked up, and an unknown key is refused at once, without any ED25519 verification; the
 parameters are read (query string for GET, else the JSON body: at most `PARAMETERS_MAX` of them,
 nested at most `JSON_DEPTH_MAX` deep, the body's size already bounded by `body_limit.py`); then
-the signature is checked against at most `VERIFICATIONS_MAX` texts (`auth.py`).
+the signature is checked against at most `VERIFICATIONS_MAX` texts (`auth.py`). A write (any
+method but GET) is then claimed in the service's replay guard: a signature used before is refused
+(401, saying what came of the first copy), and the handler passes `signed_write(request)` with the
+command it runs, so the sequencer journals the signature with its answer (INV-REPLAY-2).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from crossmargin.api.auth import AuthError, SignedHeaders, authenticate, parse_s
 from crossmargin.api.context import ApiContext
 from crossmargin.api.inputs import InputError, require_object, require_parameter_count
 from crossmargin.api.json_body import JsonInputError, decode_json
+from crossmargin.app.replay_guard import DuplicateRequestError, SignedRequest
 from crossmargin.core.ids import SubaccountId
 
 SignedHandler = Callable[[Request, SubaccountId, dict[str, object]], Awaitable[Response]]
@@ -56,6 +60,23 @@ def signer_of(context: ApiContext, request: Request) -> tuple[SignedHeaders, Sub
     return headers, subaccount_id
 
 
+def claim_signed_write(context: ApiContext, headers: SignedHeaders) -> SignedRequest:
+    """Refuse a verified write whose signature was used before; remember this one until it expires."""
+    signed_request = SignedRequest(headers.signature, headers.timestamp_ms + headers.window_ms)
+    try:
+        context.service.replay_guard.claim(signed_request)
+    except DuplicateRequestError as error:
+        raise AuthError(str(error)) from None
+    return signed_request
+
+
+def signed_write(request: Request) -> SignedRequest:
+    """Return the signed request a write endpoint claimed, to run its command with."""
+    claimed = request.state.signed_write
+    assert isinstance(claimed, SignedRequest), "signed() claims every write before its handler runs"
+    return claimed
+
+
 def signed(context: ApiContext, instruction: str, handler: SignedHandler) -> Endpoint:
     """Wrap a handler so it runs only for a correctly signed request of a known API key."""
 
@@ -65,9 +86,11 @@ def signed(context: ApiContext, instruction: str, handler: SignedHandler) -> End
         headers, subaccount_id = signer_of(context, request)
         parameters = await read_parameters(request)
         texts = signing_texts(instruction, parameters, headers.timestamp_ms, headers.window_ms)
+        authenticate(headers, texts, None)
         # A replayed write could move money twice, so writes are single-use; a replayed read changes
         # nothing and tells the replayer only what the captured response already did.
-        authenticate(headers, texts, None if request.method == "GET" else context.guard)
+        if request.method != "GET":
+            request.state.signed_write = claim_signed_write(context, headers)
         return await handler(request, subaccount_id, parameters)
 
     return endpoint

@@ -7,21 +7,28 @@ anyone: it places post-only GTC limit orders, its spot bids and asks lock what t
 perp orders reserve margin, and an order the engine refuses is simply not on the book.
 
 It is recognised across restarts by its API key, `MARKET_MAKER_API_KEY`, which is not base64 and
-so can never verify a signature: nobody can sign as it. On its own thread it cancels and re-places
+so can never verify a signature: nobody can sign as it. `crossmargin serve` opens and funds it in
+the demo's one seeding command (`SeedDemo`); `ensure_market_maker` finds it there, and creates it
+only in a journal seeded otherwise. On its own thread it cancels and re-places
 a market's ladder when the market's index (base mark / quote mark) changes or when one of its
 orders there was filled; it learns of both from a batch listener on the service where there is
-one, and otherwise by polling every `poll_seconds`. It never waits inside the sequencer.
+one, and otherwise by polling every `poll_seconds`. It never waits inside the sequencer. When it
+starts, and after a journal fault (the service refused it with `ServiceUnavailableError` and has
+since rebuilt its state from the journal), it forgets what it quoted and requotes every market, so
+a book left one-sided by a crash between a cancel and the re-place is whole again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Final
 
-from crossmargin.app.service import Service
+from crossmargin.app.service import Service, ServiceClosedError, ServiceFailedError, ServiceUnavailableError
+from crossmargin.core.assets import AssetSpec
 from crossmargin.core.commands import CancelAllOrders, Command, CreateAccount, Deposit, PlaceOrder
 from crossmargin.core.engine import Accepted, Rejected
 from crossmargin.core.events import AccountCreated, MarkPricesSet, Traded
@@ -44,6 +51,7 @@ MARKET_MAKER_FUNDS: Final = {
     "SOL": "400000",
 }
 POLL_SECONDS: Final = 0.5
+FAULT_RETRY_SECONDS: Final = 0.5
 REPLY_TIMEOUT_SECONDS: Final = 60.0
 MAKER_FLAGS: Final = OrderFlags(post_only=True)
 
@@ -71,6 +79,15 @@ def find_market_maker(state: EngineState) -> SubaccountId | None:
     return state.api_keys.get(MARKET_MAKER_API_KEY)
 
 
+def market_maker_funds_atoms(specs: Mapping[str, AssetSpec]) -> tuple[tuple[str, int], ...]:
+    """Return what the market maker is funded with, in atoms of each listed asset."""
+    return tuple(
+        (symbol, parse_decimal(quantity, specs[symbol].decimals))
+        for symbol, quantity in MARKET_MAKER_FUNDS.items()
+        if symbol in specs
+    )
+
+
 def ensure_market_maker(service: Service) -> tuple[SubaccountId, bool]:
     """Return the market maker's subaccount, creating and funding it if the journal has none."""
     found = service.read(find_market_maker)
@@ -79,13 +96,9 @@ def ensure_market_maker(service: Service) -> tuple[SubaccountId, bool]:
     result = service.execute(CreateAccount(api_keys=(MARKET_MAKER_API_KEY,)))
     assert isinstance(result, Accepted), f"a fresh API key is always accepted: {result}"
     created = next(event for event in result.events if isinstance(event, AccountCreated))
-    specs = service.read(lambda state: dict(state.specs))
-    for symbol, quantity in MARKET_MAKER_FUNDS.items():
-        if symbol in specs:
-            funded = service.execute(
-                Deposit(created.subaccount_id, symbol, parse_decimal(quantity, specs[symbol].decimals))
-            )
-            assert isinstance(funded, Accepted), f"a deposit of a listed asset is always accepted: {funded}"
+    for symbol, atoms in market_maker_funds_atoms(service.read(lambda state: dict(state.specs))):
+        funded = service.execute(Deposit(created.subaccount_id, symbol, atoms))
+        assert isinstance(funded, Accepted), f"a deposit of a listed asset is always accepted: {funded}"
     return created.subaccount_id, True
 
 
@@ -242,12 +255,24 @@ class MarketMaker:
                 self._wake.set()
                 return
 
+    def forget_quotes(self) -> None:
+        """Forget what was quoted, so that the next requote covers every market from scratch."""
+        self._quoted_index.clear()
+        self._placed.clear()
+
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
             try:
                 self.requote_due()
-            except Exception:  # the service stopped or closed: the demo goes on without quotes
+            except (ServiceClosedError, ServiceFailedError):
+                return  # the service is going away; the service logged why
+            except ServiceUnavailableError:
+                # A journal fault (the service logs it): quote everything again once the state is rebuilt.
+                self.forget_quotes()
+                self._stop.wait(FAULT_RETRY_SECONDS)
+                continue
+            except Exception:  # a bug: the demo goes on without quotes
                 LOG.exception("the market maker stopped quoting")
                 return
             self._wake.wait(self._poll_seconds)

@@ -4,8 +4,12 @@ A `Journal` is the durable, append-only record of accepted commands, numbered by
 `sequence` from 1, plus snapshots of the whole state at a sequence. `append` returns only once its
 records are durable (they survive a crash of the process and of the machine); records are appended
 in sequence order by one writer, and a sequence that already exists is refused, so a second writer
-fails instead of forking the history. A `Clock` gives the current time in milliseconds since the
-Unix epoch.
+fails instead of forking the history. With the records, in the same transaction, `append` stores
+the signatures of the signed requests the batch answered (`RequestSignature`), so the replay guard
+can be rebuilt after a restart: a signed write executes at most once (INV-REPLAY-2). A journal that
+cannot be reached for now (a database connection lost) raises `JournalUnavailableError`; any other
+error means it cannot be written by this process at all. A `Clock` gives the current time in
+milliseconds since the Unix epoch.
 """
 
 from __future__ import annotations
@@ -24,6 +28,27 @@ class JournalRecord:
     command: str
 
 
+@dataclass(frozen=True, slots=True)
+class RequestSignature:
+    """A signed request the sequencer answered: its signature, when it expires, and what came of it.
+
+    `expires_at_ms` is wall-clock time (the request's X-Timestamp + X-Window): after it the request
+    is refused as expired anyway, so the row may be forgotten. `sequence` is the journal sequence of
+    the last command the request executed, or None when every command it carried was refused.
+    """
+
+    signature: bytes
+    expires_at_ms: int
+    sequence: int | None
+
+
+class JournalUnavailableError(RuntimeError):
+    """The journal cannot be reached now (its database went away); it may work again after reconnecting.
+
+    Whether the failed `append` was committed is unknown: the caller must read the journal again.
+    """
+
+
 class JournalConflictError(RuntimeError):
     """A record's sequence is already in the journal: another writer appended first."""
 
@@ -35,14 +60,20 @@ class JournalLockedError(RuntimeError):
 class Journal(Protocol):
     """Durable, append-only command journal with snapshots."""
 
-    def append(self, records: Sequence[JournalRecord]) -> None:
-        """Append records in one transaction; durable on return."""
+    def append(self, records: Sequence[JournalRecord], signatures: Sequence[RequestSignature] = ()) -> None:
+        """Append records and the batch's request signatures in one transaction; durable on return."""
 
     def read(self, after_sequence: int = 0) -> Iterator[JournalRecord]:
         """Yield every record with a sequence above `after_sequence`, in sequence order."""
 
     def last_sequence(self) -> int:
         """Return the highest sequence in the journal, 0 when it is empty."""
+
+    def request_signatures(self, expiring_after_ms: int) -> list[RequestSignature]:
+        """Return every stored request signature that expires after `expiring_after_ms`."""
+
+    def forget_request_signatures(self, expired_before_ms: int) -> None:
+        """Delete the request signatures that expired before `expired_before_ms`."""
 
     def save_snapshot(self, sequence: int, state: str) -> None:
         """Store the state after the record `sequence`; durable on return."""

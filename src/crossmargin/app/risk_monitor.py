@@ -15,6 +15,10 @@ in chunks, each in its own `service.read` so no single read holds the sequencer 
 commands produced. It repeats until nothing is left to liquidate or a round makes no progress
 (every command refused: `NOT_LIQUIDATABLE` means the state moved on, which is fine), and then
 publishes the last sequence it has handled, which `settle` waits for.
+
+During a journal fault the service refuses its reads and commands (`ServiceUnavailableError`); it
+waits and tries again, and after the recovery looks at every subaccount once more. Its columns stay
+true meanwhile: a failed batch is never heard, and the batches a recovery finds in the journal are.
 """
 
 from __future__ import annotations
@@ -27,7 +31,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Final
 
-from crossmargin.app.service import BatchCommitted, Service
+from crossmargin.app.service import (
+    BatchCommitted,
+    Service,
+    ServiceClosedError,
+    ServiceFailedError,
+    ServiceUnavailableError,
+)
 from crossmargin.core.commands import Liquidate
 from crossmargin.core.engine import Accepted, Rejected
 from crossmargin.core.events import (
@@ -62,6 +72,7 @@ ROUNDS_PER_WAKE_MAX: Final = 10_000
 """A safety stop: rounds of liquidations in one catch-up before it waits for the next batch."""
 REPLY_TIMEOUT_SECONDS: Final = 60.0
 SETTLE_TIMEOUT_SECONDS: Final = 30.0
+FAULT_RETRY_SECONDS: Final = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +200,18 @@ class RiskMonitor:
             self._wake.clear()
             try:
                 self.catch_up()
-            except Exception:  # the service stopped or closed: liquidations stop with it
+            except ServiceUnavailableError as error:
+                if isinstance(error, ServiceFailedError):
+                    self._mark_stopped()
+                    return  # the service is going away; it logged why
+                # A journal fault (the service logs it): look at everyone again once the state is rebuilt.
+                self._force = True
+                self._stop.wait(FAULT_RETRY_SECONDS)
+                self._wake.set()
+            except ServiceClosedError:
+                self._mark_stopped()
+                return
+            except Exception:  # a bug: liquidations stop
                 if not self._stop.is_set():
                     LOG.exception("the risk monitor stopped")
                 self._mark_stopped()

@@ -6,7 +6,9 @@ even when no command arrives, so that reads (balances, history) show it promptly
 after every full hour, and, given a way to read the state's `settlement_due_ms`, when a
 settlement falls due: it reads that value at most every `settlement_poll_seconds` (a cheap
 lookup, never a busy loop) and submits one Tick per due value. On the manual clock
-`Service.advance_clock` does the same job and no scheduler runs.
+`Service.advance_clock` does the same job and no scheduler runs. While the service refuses
+commands during a journal fault, it tries again every `FAULT_RETRY_SECONDS`, and the Tick it
+could not submit is submitted once the service is back.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Final
 
+from crossmargin.app.faults import ServiceFailedError, ServiceUnavailableError
 from crossmargin.app.ports import Clock
 from crossmargin.core.commands import Command, Tick
 from crossmargin.core.engine import Accepted, Rejected
@@ -23,6 +26,7 @@ from crossmargin.core.interest import next_hour_ms
 
 SLEEP_SECONDS_MAX: Final = 60.0
 SETTLEMENT_POLL_SECONDS: Final = 1.0
+FAULT_RETRY_SECONDS: Final = 0.5
 
 
 class HourlyScheduler:
@@ -73,8 +77,8 @@ class HourlyScheduler:
         due_ms = self._settlement_due_ms()
         if due_ms is not None and due_ms <= now_ms and due_ms != self._settlement_ticked_ms:
             # One Tick per due value: the next settlement, once this one runs, is due at a later boundary.
-            self._settlement_ticked_ms = due_ms
             self._submit(Tick())
+            self._settlement_ticked_ms = due_ms
             self.ticks_submitted += 1
             self.settlement_ticks_submitted += 1
             return 0.0
@@ -84,7 +88,12 @@ class HourlyScheduler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            seconds = self.poll()
+            try:
+                seconds = self.poll()
+            except ServiceFailedError:
+                return  # the service is going away; it logged why
+            except ServiceUnavailableError:
+                seconds = FAULT_RETRY_SECONDS  # a journal fault: what was due is submitted once it is over
             if seconds > 0:
                 # Sleep in bounded steps so a clock that jumps (suspend, NTP) is noticed soon.
                 self._stop.wait(seconds)

@@ -2,12 +2,24 @@
 
 A single writer thread applies commands one at a time to the in-memory `EngineState` with
 `engine.execute`, at the clock's time (never going back). It works in group commits: it takes every
-command waiting in its queue (up to `batch_max`), executes them in order, appends the accepted ones
-to the journal in one durable transaction, and only then answers the whole batch, refusals
-included, so no reply ever depends on state that a crash could lose. Reads run under the same lock
-as a batch, so they see only durable state. On start, `Service.open` rebuilds the state from the
-latest snapshot plus the journal after it (INV-REPLAY-1) and audits it. A journal that cannot be
-written stops the service (fail-stop): memory would otherwise be ahead of the journal.
+submission waiting in its queue (up to `batch_max`), executes them in order, appends the accepted
+commands to the journal in one durable transaction, and only then answers the whole batch,
+refusals included, so no reply ever depends on state that a crash could lose. Reads run under the
+same lock as a batch, so they see only durable state. On start, `Service.open` rebuilds the state
+from the latest snapshot plus the journal after it (INV-REPLAY-1) and audits it.
+
+A signed write carries its signature (`SignedRequest`): the sequencer refuses one it has already
+answered (`DuplicateRequestError`) and journals every answer, executed or refused, with the batch,
+so the replay guard (`replay_guard.py`) is rebuilt after a restart (INV-REPLAY-2). A submission of
+several commands (`submit_all`, a batch of orders under one signature) runs in one batch and one
+transaction: all of it is durable, or none.
+
+A journal that cannot be written puts the service in maintenance (`faults.py`): memory may be
+ahead of the journal, so commands and reads are refused with `ServiceUnavailableError` until the
+fault is over. With a `Recovery` (a way to reopen the journal), a journal that became unreachable
+is reopened with backoff, the state rebuilt from it and checked against what was acknowledged,
+and the service resumes; any other fault is fatal and `wait_for_fatal_fault` reports it, so that
+the process can exit and be restarted.
 """
 
 from __future__ import annotations
@@ -16,15 +28,27 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final, Self, TypeVar
+from typing import Final, Self, TypeVar, cast
 
 from crossmargin.app.clock import ManualClock
-from crossmargin.app.codec import SnapshotFormatError, decode_command, decode_state, encode_command, encode_state
-from crossmargin.app.ports import Clock, Journal, JournalRecord
+from crossmargin.app.codec import encode_command, encode_state
+from crossmargin.app.faults import (
+    Fault,
+    FaultKind,
+    JournalBehindError,
+    ServiceFailedError,
+    ServiceUnavailableError,
+    describe,
+    refusal,
+)
+from crossmargin.app.ports import Clock, Journal, JournalRecord, JournalUnavailableError, RequestSignature
+from crossmargin.app.rebuild import Rebuilt, ReplayError, check_audit, rebuild_after_fault, rebuild_state, replay
+from crossmargin.app.replay_guard import DuplicateRequestError, ReplayGuard, SignedRequest
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.audit import Check, audit
 from crossmargin.core.commands import Command, ConfigureAssets, ConfigureMarkets, Tick
@@ -33,11 +57,28 @@ from crossmargin.core.events import Event
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.state import EngineState
 
+__all__ = [
+    "BATCH_MAX_DEFAULT",
+    "SNAPSHOT_EVERY_DEFAULT",
+    "AssetConfigurationError",
+    "BatchCommitted",
+    "Recovery",
+    "ReplayError",
+    "Result",
+    "Service",
+    "ServiceClosedError",
+    "ServiceFailedError",
+    "ServiceUnavailableError",
+    "rebuild_state",
+    "replay",
+]
+
 T = TypeVar("T")
 Result = Accepted | Rejected
 
 BATCH_MAX_DEFAULT: Final = 4096
 SNAPSHOT_EVERY_DEFAULT: Final = 100_000
+SIGNATURES_FORGOTTEN_EVERY_SECONDS: Final = 60.0
 LOG = logging.getLogger("crossmargin.service")
 
 
@@ -45,16 +86,17 @@ class ServiceClosedError(RuntimeError):
     """The service was closed; it takes no more commands."""
 
 
-class ServiceFailedError(RuntimeError):
-    """The service stopped after an error it cannot recover from (a journal write failed, a bug)."""
-
-
-class ReplayError(RuntimeError):
-    """The state rebuilt from snapshot and journal breaks an invariant."""
-
-
 class AssetConfigurationError(RuntimeError):
     """The engine refused the configured asset specs (for example, an asset's decimals changed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """How the service gets its journal back after it became unreachable: reopen it, waiting longer each time."""
+
+    reopen: Callable[[], Journal]
+    backoff_first_seconds: float = 0.5
+    backoff_max_seconds: float = 5.0
 
 
 class _ControlKind(StrEnum):
@@ -73,7 +115,9 @@ class BatchCommitted:
     """What a listener hears after a batch is durable: its accepted events, in order, and the state after.
 
     `state` may be read only during the callback (the sequencer holds its lock meanwhile);
-    `sequence` is the journal sequence of the batch's last accepted command.
+    `sequence` is the journal sequence of the batch's last accepted command. After a journal
+    fault, the records the rebuilt journal holds beyond what had been acknowledged (a commit whose
+    reply was lost) are heard as one such batch.
     """
 
     events: tuple[Event, ...]
@@ -87,42 +131,32 @@ Listener = Callable[[BatchCommitted], None]
 
 @dataclass(frozen=True, slots=True)
 class _Submission:
-    command: Command
-    future: Future[Result]
+    """Commands that run together in one batch, the signed request they came with, and who waits for them."""
+
+    commands: tuple[Command, ...]
+    signed: SignedRequest | None
+    future: Future[Result] | Future[tuple[Result, ...]]
+    many: bool
+
+    def resolve(self, results: list[Result]) -> None:
+        if self.many:
+            cast("Future[tuple[Result, ...]]", self.future).set_result(tuple(results))
+        else:
+            cast("Future[Result]", self.future).set_result(results[0])
 
 
-def replay(state: EngineState, records: Iterable[JournalRecord], after_sequence: int) -> int:
-    """Re-execute journal records on `state` at their recorded times; return the last sequence."""
-    sequence = after_sequence
-    for record in records:
-        assert record.sequence == sequence + 1, (
-            f"INV-REPLAY-1: journal sequences are gapless; expected {sequence + 1}, found {record.sequence}"
-        )
-        result = execute(state, decode_command(record.command), record.recorded_at_ms)
-        assert isinstance(result, Accepted), (
-            f"INV-REPLAY-1: every journaled command is accepted again on replay; record {record.sequence}: {result}"
-        )
-        sequence = record.sequence
-    return sequence
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What the sequencer made of one submission: its results, or the answer it had already given."""
 
-
-def rebuild_state(journal: Journal) -> tuple[EngineState, int, int]:
-    """Return the state rebuilt from the latest snapshot and the journal, its sequence, and the snapshot's."""
-    latest = journal.load_latest_snapshot()
-    state, snapshot_sequence = EngineState(), 0
-    if latest is not None:
-        try:
-            state, snapshot_sequence = decode_state(latest[1]), latest[0]
-        except SnapshotFormatError:
-            LOG.warning("the latest snapshot has an older layout; rebuilding from the whole journal")
-    sequence = replay(state, journal.read(snapshot_sequence), snapshot_sequence)
-    return state, sequence, snapshot_sequence
+    results: list[Result]
+    duplicate_of: RequestSignature | None = None
 
 
 class Service:
     """The sequencer: one writer thread, group commit to the journal, consistent reads."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 -- the rebuilt state, its journal, and how the sequencer runs
         self,
         journal: Journal,
         clock: Clock,
@@ -132,6 +166,8 @@ class Service:
         snapshot_sequence: int = 0,
         batch_max: int = BATCH_MAX_DEFAULT,
         snapshot_every: int = SNAPSHOT_EVERY_DEFAULT,
+        recovery: Recovery | None = None,
+        guard: ReplayGuard | None = None,
     ) -> None:
         """Wrap an already rebuilt state; use `Service.open` to rebuild it from a journal."""
         assert batch_max >= 1, "a batch holds at least one command"
@@ -143,17 +179,23 @@ class Service:
         self._snapshot_sequence = snapshot_sequence
         self._batch_max = batch_max
         self._snapshot_every = snapshot_every
+        self._recovery = recovery
+        self._guard = guard or ReplayGuard()
         self._queue: queue.SimpleQueue[_Submission | _Control] = queue.SimpleQueue()
         self._state_lock = threading.Lock()
         self._submit_lock = threading.Lock()
         self._closed = False
-        self._failure: BaseException | None = None
+        self._closing = threading.Event()
+        self._fault: Fault | None = None
+        self._fatal = threading.Event()
+        self._in_flight: list[_Submission] = []
+        self._signatures_forgotten_at = time.monotonic()
         self._listeners: tuple[Listener, ...] = ()
         self._writer = threading.Thread(target=self._run, name="crossmargin-sequencer", daemon=True)
         self._writer.start()
 
     @classmethod
-    def open(
+    def open(  # noqa: PLR0913 -- the journal, the clock, the configuration, and how the sequencer runs
         cls,
         journal: Journal,
         clock: Clock,
@@ -162,15 +204,16 @@ class Service:
         *,
         batch_max: int = BATCH_MAX_DEFAULT,
         snapshot_every: int = SNAPSHOT_EVERY_DEFAULT,
+        recovery: Recovery | None = None,
+        guard: ReplayGuard | None = None,
     ) -> Service:
-        """Rebuild the state from `journal`, audit it, start the sequencer and apply changed asset specs."""
+        """Rebuild and audit the state, seed the replay guard, start the sequencer and apply changed asset specs."""
         state, sequence, snapshot_sequence = rebuild_state(journal)
-        failed = [check for check in audit(state) if not check.ok]
-        if failed:
-            details = "; ".join(f"{check.invariant}: {check.detail}" for check in failed)
-            raise ReplayError(f"the state rebuilt from the journal at sequence {sequence} fails its audit: {details}")
+        check_audit(state, sequence)
         if isinstance(clock, ManualClock) and clock.now_ms() < state.now_ms:
             clock.advance_to(state.now_ms)
+        guard = guard or ReplayGuard()
+        guard.reseed(journal.request_signatures(guard.now_ms()))
         service = cls(
             journal,
             clock,
@@ -179,6 +222,8 @@ class Service:
             snapshot_sequence=snapshot_sequence,
             batch_max=batch_max,
             snapshot_every=snapshot_every,
+            recovery=recovery,
+            guard=guard,
         )
         try:
             service._configure(specs, markets)
@@ -203,16 +248,36 @@ class Service:
 
     # Commands -------------------------------------------------------------------------------
 
-    def submit(self, command: Command) -> Future[Result]:
+    def submit(self, command: Command, *, signed: SignedRequest | None = None) -> Future[Result]:
         """Queue a command; the future resolves once its batch is durable (or refused after the flush).
 
-        Done-callbacks run on the sequencer thread: they must be quick and must not wait on the service.
+        With `signed`, the command runs only if that signed request was never answered before;
+        otherwise the future raises `DuplicateRequestError`. Done-callbacks run on the sequencer
+        thread: they must be quick and must not wait on the service. During a journal fault this
+        raises `ServiceUnavailableError` (or the future does, for a command caught in the fault).
         """
         future: Future[Result] = Future()
-        with self._submit_lock:
-            self._check_open()
-            self._queue.put(_Submission(command, future))
+        self._enqueue(_Submission((command,), signed, future, many=False))
         return future
+
+    def submit_all(
+        self, commands: Sequence[Command], *, signed: SignedRequest | None = None
+    ) -> Future[tuple[Result, ...]]:
+        """Queue commands that run in order in one batch, one durable transaction: all of them, or none."""
+        assert commands, "submit at least one command"
+        future: Future[tuple[Result, ...]] = Future()
+        self._enqueue(_Submission(tuple(commands), signed, future, many=True))
+        return future
+
+    def _enqueue(self, submission: _Submission) -> None:
+        with self._submit_lock:
+            try:
+                self._check_open()
+            except ServiceUnavailableError:
+                if submission.signed is not None:
+                    self._guard.release(submission.signed.signature)
+                raise
+            self._queue.put(submission)
 
     def execute(self, command: Command, timeout: float | None = None) -> Result:
         """Submit a command and wait for its durable result."""
@@ -244,9 +309,13 @@ class Service:
     # Reads ----------------------------------------------------------------------------------
 
     def read(self, function: Callable[[EngineState], T]) -> T:
-        """Run a read-only function on the durable state, between batches; it must not submit commands."""
+        """Run a read-only function on the durable state, between batches; it must not submit commands.
+
+        During a journal fault the state in memory may be ahead of the journal, so this raises
+        `ServiceUnavailableError` until the state is rebuilt.
+        """
         with self._state_lock:
-            self._check_healthy()
+            self._check_serving()
             return function(self._state)
 
     def peek(self, function: Callable[[EngineState], T]) -> T:
@@ -257,8 +326,11 @@ class Service:
         depends on un-durable state in a way that matters (keys and assets are only ever added,
         and a command naming them is itself ordered by the sequencer), and one dict operation is
         atomic in CPython, so the HTTP edge uses this to avoid stalling its event loop on fsync.
+        For the same reason it keeps answering during a recoverable journal fault.
         """
-        self._check_healthy()
+        fault = self._fault
+        if fault is not None and fault.fatal:
+            raise refusal(fault, executed=False)
         return function(self._state)
 
     def audit(self) -> list[Check]:
@@ -275,6 +347,22 @@ class Service:
         """Return the clock the service runs on."""
         return self._clock
 
+    @property
+    def replay_guard(self) -> ReplayGuard:
+        """Return the guard that keeps a signed write from executing twice (the HTTP edge claims with it)."""
+        return self._guard
+
+    @property
+    def fault(self) -> Fault | None:
+        """Return the journal fault the service is in, or None while it serves normally."""
+        return self._fault
+
+    def wait_for_fatal_fault(self, timeout: float | None = None) -> Fault | None:
+        """Wait until a fault stops the service for good (or the service closes); return that fault, if any."""
+        self._fatal.wait(timeout)
+        fault = self._fault
+        return fault if fault is not None and fault.fatal else None
+
     # Lifecycle ------------------------------------------------------------------------------
 
     def snapshot(self) -> int:
@@ -286,13 +374,19 @@ class Service:
         return future.result()
 
     def close(self) -> None:
-        """Finish every queued command, take a snapshot, close the journal and stop the writer."""
+        """Finish every queued command, take a snapshot, close the journal and stop the writer.
+
+        During a journal fault nothing more can be made durable: the writer stops reconnecting
+        and closes the journal without a snapshot.
+        """
         future: Future[int] = Future()
         with self._submit_lock:
             if not self._closed:
                 self._closed = True
+                self._closing.set()
                 self._queue.put(_Control(_ControlKind.STOP, future))
         self._writer.join()
+        self._fatal.set()
 
     def __enter__(self) -> Self:
         return self
@@ -303,11 +397,12 @@ class Service:
     def _check_open(self) -> None:
         if self._closed:
             raise ServiceClosedError("the service is closed")
-        self._check_healthy()
+        self._check_serving()
 
-    def _check_healthy(self) -> None:
-        if self._failure is not None:
-            raise ServiceFailedError(f"the service stopped after an error: {self._failure!r}") from self._failure
+    def _check_serving(self) -> None:
+        fault = self._fault
+        if fault is not None:
+            raise refusal(fault, executed=False)
 
     # The writer thread ----------------------------------------------------------------------
 
@@ -315,66 +410,106 @@ class Service:
         try:
             while True:
                 batch, control = self._take_batch()
-                if batch:
-                    self._apply_or_fail(batch)
-                if control is not None and not self._handle(control):
-                    return
-        except BaseException as error:  # noqa: BLE001 -- every error stops the service and is handed to callers
-            self._fail(error)
+                self._in_flight = batch
+                try:
+                    if batch:
+                        self._apply(batch)
+                    self._forget_expired_signatures_now_and_then()
+                    if control is not None and not self._handle(control):
+                        return
+                except JournalUnavailableError:
+                    if self._recovery is None or self._fault is None or self._fault.fatal:
+                        raise
+                    self._refuse_waiting(control)
+                    if not self._recover():
+                        continue  # closing: the STOP control is next in the queue
+                self._in_flight = []
+        except BaseException as error:  # noqa: BLE001 -- every other error stops the service and is handed to callers
+            self._stop_for_good(error)
 
     def _take_batch(self) -> tuple[list[_Submission], _Control | None]:
         batch: list[_Submission] = []
+        size = 0
         item = self._queue.get()
         while True:
             if isinstance(item, _Control):
                 return batch, item
             if item.future.set_running_or_notify_cancel():
                 batch.append(item)
-            if len(batch) >= self._batch_max:
+                size += len(item.commands)
+            if size >= self._batch_max:
                 return batch, None
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return batch, None
 
-    def _apply_or_fail(self, batch: list[_Submission]) -> None:
-        try:
-            self._apply(batch)
-        except BaseException as error:
-            # Nothing of this batch was acknowledged, and none of it may be: the memory state may hold
-            # commands the journal does not. Every caller of the batch learns that the service stopped.
-            failure = self._mark_failed(error)
-            for submission in batch:
-                if not submission.future.done():
-                    submission.future.set_exception(failure)
-            raise
-
     def _apply(self, batch: list[_Submission]) -> None:
-        results: list[Result] = []
-        records: list[JournalRecord] = []
-        clock, state, sequence = self._clock, self._state, self._sequence
         with self._state_lock:
-            for submission in batch:
-                now_ms = max(clock.now_ms(), state.now_ms)
-                result = execute(state, submission.command, now_ms)
-                if isinstance(result, Accepted):
-                    sequence += 1
-                    records.append(JournalRecord(sequence, now_ms, encode_command(submission.command)))
-                results.append(result)
+            try:
+                outcomes, records, answers, sequence = self._execute_batch(batch)
+            except BaseException as error:
+                self._enter_fault(FaultKind.INTERNAL_ERROR, error)  # before any read sees what it left in memory
+                raise
+            if records or answers:
+                try:
+                    self._journal.append(records, answers)
+                except BaseException as error:
+                    self._enter_fault(self._journal_fault_kind(error), error)
+                    raise
+            self._sequence = sequence
+            self._guard.record(answers)
             if records:
-                self._journal.append(records)
-                self._sequence = sequence
-                self._notify(results, sequence, records[-1].recorded_at_ms)
-        for submission, result in zip(batch, results, strict=True):
-            submission.future.set_result(result)
+                events = tuple(
+                    event
+                    for outcome in outcomes
+                    for result in outcome.results
+                    if isinstance(result, Accepted)
+                    for event in result.events
+                )
+                self._notify(events, sequence, records[-1].recorded_at_ms)
+        for submission, outcome in zip(batch, outcomes, strict=True):
+            if outcome.duplicate_of is not None:
+                submission.future.set_exception(DuplicateRequestError(outcome.duplicate_of))
+            else:
+                submission.resolve(outcome.results)
         if self._sequence - self._snapshot_sequence >= self._snapshot_every:
             self._save_snapshot()
 
-    def _notify(self, results: list[Result], sequence: int, now_ms: int) -> None:
+    def _execute_batch(
+        self, batch: list[_Submission]
+    ) -> tuple[list[_Outcome], list[JournalRecord], list[RequestSignature], int]:
+        """Execute every submission in order; return outcomes, the records and answers to journal, the last sequence."""
+        clock, state, sequence = self._clock, self._state, self._sequence
+        outcomes: list[_Outcome] = []
+        records: list[JournalRecord] = []
+        answers: dict[bytes, RequestSignature] = {}
+        for submission in batch:
+            signed = submission.signed
+            if signed is not None:
+                earlier = answers.get(signed.signature) or self._guard.answered(signed.signature)
+                if earlier is not None:
+                    outcomes.append(_Outcome([], duplicate_of=earlier))
+                    continue
+            results: list[Result] = []
+            executed_at: int | None = None
+            for command in submission.commands:
+                now_ms = max(clock.now_ms(), state.now_ms)
+                result = execute(state, command, now_ms)
+                if isinstance(result, Accepted):
+                    sequence += 1
+                    executed_at = sequence
+                    records.append(JournalRecord(sequence, now_ms, encode_command(command)))
+                results.append(result)
+            if signed is not None:
+                answers[signed.signature] = RequestSignature(signed.signature, signed.expires_at_ms, executed_at)
+            outcomes.append(_Outcome(results))
+        return outcomes, records, list(answers.values()), sequence
+
+    def _notify(self, events: tuple[Event, ...], sequence: int, now_ms: int) -> None:
         listeners = self._listeners
         if not listeners:
             return
-        events = tuple(event for result in results if isinstance(result, Accepted) for event in result.events)
         batch = BatchCommitted(events, sequence, now_ms, self._state)
         for listener in listeners:
             try:
@@ -386,35 +521,159 @@ class Service:
         if control.kind is _ControlKind.SNAPSHOT:
             control.future.set_result(self._save_snapshot())
             return True
-        if self._sequence > self._snapshot_sequence:
-            self._save_snapshot()
-        self._journal.close()
+        if self._fault is None and self._sequence > self._snapshot_sequence:
+            try:
+                self._save_snapshot()
+            except Exception as error:  # noqa: BLE001 -- the journal holds every acknowledged command anyway
+                LOG.warning("closing without a snapshot, which the next start does without: %s", error)
+        with contextlib.suppress(Exception):  # a journal lost in a fault may fail to close; nothing is left to save
+            self._journal.close()
         control.future.set_result(self._sequence)
         return False
 
     def _save_snapshot(self) -> int:
         # Only this thread changes the state, so encoding it here, between batches, is consistent.
-        self._journal.save_snapshot(self._sequence, encode_state(self._state))
+        try:
+            self._journal.save_snapshot(self._sequence, encode_state(self._state))
+        except BaseException as error:
+            self._enter_fault(self._journal_fault_kind(error), error)
+            raise
         self._snapshot_sequence = self._sequence
         return self._sequence
 
-    def _mark_failed(self, error: BaseException) -> ServiceFailedError:
-        with self._submit_lock:
-            if self._failure is None:
-                self._failure = error
-        failure = ServiceFailedError(f"the service stopped after an error: {error!r}")
-        failure.__cause__ = error
-        return failure
+    def _forget_expired_signatures_now_and_then(self) -> None:
+        if time.monotonic() - self._signatures_forgotten_at < SIGNATURES_FORGOTTEN_EVERY_SECONDS:
+            return
+        try:
+            self._journal.forget_request_signatures(self._guard.now_ms())
+        except BaseException as error:
+            self._enter_fault(self._journal_fault_kind(error), error)
+            raise
+        self._signatures_forgotten_at = time.monotonic()
 
-    def _fail(self, error: BaseException) -> None:
-        failure = self._mark_failed(error)
+    # Faults ---------------------------------------------------------------------------------
+
+    def _journal_fault_kind(self, error: BaseException) -> FaultKind:
+        if isinstance(error, JournalUnavailableError) and self._recovery is not None:
+            return FaultKind.JOURNAL_UNAVAILABLE
+        if isinstance(error, JournalBehindError):
+            return FaultKind.JOURNAL_BEHIND
+        return FaultKind.JOURNAL_FAILED
+
+    def _enter_fault(self, kind: FaultKind, error: BaseException) -> Fault:
+        """Refuse commands and reads from now on; log the episode's one line. A fatal fault is never replaced."""
+        with self._submit_lock:
+            current = self._fault
+            if current is not None and (current.fatal or current.kind is kind):
+                return current
+            fault = Fault(kind, describe(kind, error))
+            self._fault = fault
+        if fault.fatal:
+            LOG.error("journal fault: %s The exchange answers 503 MAINTENANCE until it stops.", fault.message)
+        else:
+            LOG.error("journal fault: %s Until then the exchange answers 503 MAINTENANCE.", fault.message)
+        return fault
+
+    def _refuse_waiting(self, control: _Control | None) -> None:
+        """Answer the batch caught in the fault (outcome unknown) and everything queued after it (not executed)."""
+        fault = self._fault
+        assert fault is not None, "a fault was entered first"
+        for submission in self._in_flight:
+            if not submission.future.done():
+                submission.future.set_exception(refusal(fault, executed=None))
+        if control is not None and control.kind is _ControlKind.STOP:
+            self._queue.put(control)  # close() is waiting for it: keep it for the loop
+        elif control is not None and not control.future.done():
+            control.future.set_exception(refusal(fault, executed=False))
+        self._in_flight = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Control) and item.kind is _ControlKind.STOP:
+                self._queue.put(item)  # close() is waiting for it: keep it for the loop
+                return
+            if isinstance(item, _Submission) and item.signed is not None:
+                self._guard.release(item.signed.signature)
+            if not item.future.done():
+                item.future.set_exception(refusal(fault, executed=False))
+
+    def _recover(self) -> bool:
+        """Reopen the journal until it works and resume from it; return False if the service is closing instead.
+
+        Raises when the journal, once reached, cannot be used (that fault is fatal).
+        """
+        recovery = self._recovery
+        assert recovery is not None, "only a service with a Recovery recovers"
+        with contextlib.suppress(Exception):  # the broken connection goes; a new one replaces it
+            self._journal.close()
+        delay = recovery.backoff_first_seconds
+        while not self._closing.wait(delay):
+            delay = min(delay * 2, recovery.backoff_max_seconds)
+            journal: Journal | None = None
+            try:
+                journal = recovery.reopen()
+                rebuilt = rebuild_after_fault(journal, self._sequence)
+                answers = journal.request_signatures(self._guard.now_ms())
+            except JournalUnavailableError:
+                if journal is not None:
+                    with contextlib.suppress(Exception):
+                        journal.close()
+                continue
+            except BaseException:
+                if journal is not None:
+                    with contextlib.suppress(Exception):
+                        journal.close()
+                raise
+            if rebuilt.sequence < self._sequence:
+                with contextlib.suppress(Exception):
+                    journal.close()
+                raise JournalBehindError(
+                    f"the journal ends at sequence {rebuilt.sequence}, but sequence {self._sequence} was acknowledged"
+                )
+            self._resume(journal, rebuilt, answers)
+            return True
+        return False
+
+    def _resume(self, journal: Journal, rebuilt: Rebuilt, answers: list[RequestSignature]) -> None:
+        fault = self._fault
+        with self._state_lock:
+            self._journal = journal
+            self._state = rebuilt.state
+            heard = self._sequence
+            self._sequence = rebuilt.sequence
+            self._snapshot_sequence = rebuilt.snapshot_sequence
+            self._guard.reseed(answers)
+            if isinstance(self._clock, ManualClock) and self._clock.now_ms() < rebuilt.state.now_ms:
+                self._clock.advance_to(rebuilt.state.now_ms)
+            if rebuilt.sequence > heard:
+                self._notify(rebuilt.unheard_events, rebuilt.sequence, rebuilt.state.now_ms)
+            with self._submit_lock:
+                self._fault = None
+        seconds = time.monotonic() - fault.started_at if fault is not None else 0.0
+        LOG.warning(
+            "journal recovered after %.1f s: the state was rebuilt from it at sequence %d (%d acknowledged before "
+            "the fault); accepting commands again",
+            seconds,
+            rebuilt.sequence,
+            heard,
+        )
+
+    def _stop_for_good(self, error: BaseException) -> None:
+        kind = self._journal_fault_kind(error)
+        fault = self._enter_fault(FaultKind.JOURNAL_FAILED if kind is FaultKind.JOURNAL_UNAVAILABLE else kind, error)
+        for submission in self._in_flight:
+            if not submission.future.done():
+                submission.future.set_exception(refusal(fault, executed=None))
         while True:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 break
             if not item.future.done():
-                item.future.set_exception(failure)
+                item.future.set_exception(refusal(fault, executed=False))
         # The first error is the one to report; a second one from closing would only hide it.
         with contextlib.suppress(Exception):
             self._journal.close()
+        self._fatal.set()

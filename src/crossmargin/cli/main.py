@@ -222,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             risk_monitor=arguments.risk_monitor,
             allowed_hosts=tuple(arguments.allowed_hosts),
         )
-        run_server(options, console)
+        return run_server(options, console)
     return 0
 
 

@@ -1,41 +1,69 @@
 """`crossmargin serve`: the exchange over HTTP, on SQLite by default or PostgreSQL by URL.
 
 It opens the service (rebuilding state from the journal), starts the scheduler on the wall clock
-(hourly interest and funding, 10-second settlements), sets demo prices and a demo liquidity
-provider on a fresh journal (so borrowing works at once), starts the demo market maker (unless
-`--no-market-maker`) and the risk monitor that liquidates (unless `--no-risk-monitor`), prints
-where it listens, the admin token (only one it generated: a chosen one is named by its source) and a
-first command, and on Ctrl-C or SIGTERM stops taking requests, lets queued commands finish and
-closes the journal with a snapshot.
+(hourly interest and funding, 10-second settlements), seeds the demo on a fresh journal (prices, a
+lender supplying every pool and a funded market maker, in one all-or-nothing command), starts the
+demo market maker (unless `--no-market-maker`: its subaccount is seeded all the same, and simply
+does not quote) and the risk monitor that liquidates (unless `--no-risk-monitor`), prints where it
+listens, the admin token (only one it generated: a chosen one is named by its source) and a first
+command, and on Ctrl-C or SIGTERM stops taking requests, lets queued commands finish and closes
+the journal with a snapshot.
+
+Exit statuses: 0 after Ctrl-C or SIGTERM; after a journal fault the service cannot recover from in
+the running process (it reports Maintenance for `FAULT_EXIT_DELAY_SECONDS` first, so health checks
+see it and requests in flight get their 503), `EXIT_JOURNAL_FAILED` (74, the journal cannot be
+written: a full disk, a schema from another release, another writer), `EXIT_JOURNAL_BEHIND` (65,
+the journal lost acknowledged commands) or `EXIT_INTERNAL_ERROR` (70, a bug stopped the
+sequencer). A supervisor restarts it; the next start rebuilds everything from the journal.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import uvicorn
 from rich.console import Console
 
 from crossmargin.api.app import create_app
 from crossmargin.app.clock import ManualClock, WallClock
-from crossmargin.app.market_maker import MarketMaker, ensure_market_maker
+from crossmargin.app.faults import Fault, FaultKind
+from crossmargin.app.market_maker import (
+    MARKET_MAKER_API_KEY,
+    MarketMaker,
+    ensure_market_maker,
+    market_maker_funds_atoms,
+)
 from crossmargin.app.ports import Clock
 from crossmargin.app.risk_monitor import RiskMonitor
 from crossmargin.app.scheduler import HourlyScheduler
-from crossmargin.app.service import Service
+from crossmargin.app.service import Service, ServiceUnavailableError
 from crossmargin.bootstrap import open_service
-from crossmargin.cli.admin_token import choose_admin_token
-from crossmargin.core.commands import BorrowLendSide, Command, CreateAccount, Deposit, ExecuteBorrowLend, SetMarkPrices
+from crossmargin.cli.admin_token import AdminToken, choose_admin_token
+from crossmargin.core.commands import SeedDemo
 from crossmargin.core.engine import Accepted
-from crossmargin.core.events import AccountCreated
 from crossmargin.core.numbers import parse_decimal
+from crossmargin.core.rejections import RejectReason
 
 DEMO_PRICES = {"USDC": "1", "USDT": "1", "BTC": "60000", "ETH": "3000", "SOL": "150"}
 DEMO_LIQUIDITY = {"USDC": "10000000", "USDT": "5000000", "BTC": "200", "ETH": "3000", "SOL": "50000"}
+EXIT_JOURNAL_FAILED: Final = 74
+EXIT_JOURNAL_BEHIND: Final = 65
+EXIT_INTERNAL_ERROR: Final = 70
+EXIT_STATUS_OF_FAULT: Final = {
+    FaultKind.JOURNAL_FAILED: EXIT_JOURNAL_FAILED,
+    FaultKind.JOURNAL_UNAVAILABLE: EXIT_JOURNAL_FAILED,
+    FaultKind.JOURNAL_BEHIND: EXIT_JOURNAL_BEHIND,
+    FaultKind.INTERNAL_ERROR: EXIT_INTERNAL_ERROR,
+}
+FAULT_EXIT_DELAY_SECONDS: Final = 5.0
+GRACEFUL_SHUTDOWN_SECONDS: Final = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,34 +83,55 @@ class ServeOptions:
     allowed_hosts: tuple[str, ...] = ()
 
 
-def _accept(service: Service, command: Command) -> Accepted:
-    result = service.execute(command)
-    assert isinstance(result, Accepted), f"demo set-up is always accepted: {result}"
-    return result
-
-
 def seed_demo(service: Service) -> bool:
-    """On a fresh journal, set demo prices and let a liquidity provider supply every pool."""
-    if service.read(lambda state: bool(state.subaccounts) or bool(state.mark_prices_wad)):
-        return False
+    """On a fresh journal, seed the demo in one command; return whether it did (False: already in use).
+
+    `SeedDemo` sets the prices, opens a lender that supplies every pool and opens and funds the
+    market maker, all or nothing: a crash during the first start leaves no demo (the next start
+    seeds it) or the whole demo, never pools left unlent or a maker without funds.
+    """
     specs = service.read(lambda state: dict(state.specs))
-    prices = tuple((symbol, parse_decimal(price, 18)) for symbol, price in DEMO_PRICES.items() if symbol in specs)
-    _accept(service, SetMarkPrices(prices))
-    created = next(event for event in _accept(service, CreateAccount()).events if isinstance(event, AccountCreated))
-    for symbol, quantity in DEMO_LIQUIDITY.items():
-        if symbol in specs:
-            atoms = parse_decimal(quantity, specs[symbol].decimals)
-            _accept(service, Deposit(created.subaccount_id, symbol, atoms))
-            _accept(service, ExecuteBorrowLend(created.subaccount_id, symbol, BorrowLendSide.LEND, atoms))
-    return True
+    command = SeedDemo(
+        prices_wad=tuple(
+            (symbol, parse_decimal(price, 18)) for symbol, price in DEMO_PRICES.items() if symbol in specs
+        ),
+        liquidity_atoms=tuple(
+            (symbol, parse_decimal(quantity, specs[symbol].decimals))
+            for symbol, quantity in DEMO_LIQUIDITY.items()
+            if symbol in specs
+        ),
+        market_maker_api_key=MARKET_MAKER_API_KEY,
+        market_maker_funds_atoms=market_maker_funds_atoms(specs),
+    )
+    result = service.execute(command)
+    if isinstance(result, Accepted):
+        return True
+    assert result.rejection.reason is RejectReason.DEMO_ALREADY_SEEDED, f"the demo seed is accepted: {result}"
+    return False
+
+
+def _stop_on_fatal_fault(service: Service, server: uvicorn.Server, fatal: list[Fault]) -> None:
+    """Watch for a fault the service cannot recover from; then, after a grace period, stop uvicorn."""
+
+    def watch() -> None:
+        fault = service.wait_for_fatal_fault()
+        if fault is None:
+            return  # the service closed normally
+        # Keep answering Maintenance for a moment: health checks see it, requests in flight get their 503.
+        time.sleep(FAULT_EXIT_DELAY_SECONDS)
+        fatal.append(fault)
+        server.should_exit = True
+
+    threading.Thread(target=watch, name="crossmargin-fault-watch", daemon=True).start()
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def run_server(options: ServeOptions, console: Console) -> None:
-    """Serve until interrupted; lose nothing on the way out."""
+def run_server(options: ServeOptions, console: Console) -> int:
+    """Serve until interrupted or stopped by a journal fault; lose nothing on the way out; return the exit status."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     clock: Clock = ManualClock(int(time.time() * 1000)) if options.clock == "manual" else WallClock()
     service = open_service(options.database_url, options.data_dir, clock, options.assets_file)
     scheduler = (
@@ -95,6 +144,7 @@ def run_server(options: ServeOptions, console: Console) -> None:
     maker: MarketMaker | None = None
     monitor = RiskMonitor(service) if options.risk_monitor else None
     admin_token = choose_admin_token(options.admin_token, os.environ)
+    fatal: list[Fault] = []
     try:
         seeded = seed_demo(service) if options.demo else False
         if scheduler is not None:
@@ -104,30 +154,7 @@ def run_server(options: ServeOptions, console: Console) -> None:
             maker.start()
         if monitor is not None:
             monitor.start()
-        where = options.database_url or f"SQLite in {options.data_dir}"
-        url = f"http://{options.host}:{options.port}"
-        console.print(
-            f"[bold]crossmargin[/] listening on {url}  (journal: {where}, clock: {options.clock})", soft_wrap=True
-        )
-        if seeded:
-            console.print("Demo: prices set and every pool supplied by a demo lender.", soft_wrap=True)
-        if maker is not None:
-            console.print(
-                f"Demo: a market maker (subaccount {maker.subaccount_id}) quotes every book around the index "
-                "(--no-market-maker to turn it off).",
-                soft_wrap=True,
-            )
-        console.print(admin_token.describe(), soft_wrap=True)
-        console.print(
-            f"Web page: {url}/lend  (sign in with an API key and secret, or as operator with the admin token)",
-            soft_wrap=True,
-        )
-        console.print(
-            "First command:\n"
-            f"  curl -s -X POST {url}/admin/v1/accounts {admin_token.curl_header()} "
-            "-H 'Content-Type: application/json' -d '{}'",
-            soft_wrap=True,
-        )
+        _print_banner(console, options, admin_token, seeded=seeded, maker=maker)
         config = uvicorn.Config(
             create_app(
                 service, admin_token.value, risk_monitor=monitor, allowed_hosts=(options.host, *options.allowed_hosts)
@@ -135,13 +162,18 @@ def run_server(options: ServeOptions, console: Console) -> None:
             host=options.host,
             port=options.port,
             log_level="warning",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
         # uvicorn shuts down gracefully, then re-raises the signal it caught; with SIGTERM's default
         # action that would end the process before the journal is closed, so make it an exception.
         signal.signal(signal.SIGTERM, _exit_on_signal)
-        uvicorn.Server(config).run()
+        server = uvicorn.Server(config)
+        _stop_on_fatal_fault(service, server, fatal)
+        server.run()
     except (KeyboardInterrupt, SystemExit):
         pass
+    except ServiceUnavailableError:
+        pass  # a journal fault while starting: the service logged it, and reports it below
     finally:
         if monitor is not None:
             monitor.stop()
@@ -150,4 +182,38 @@ def run_server(options: ServeOptions, console: Console) -> None:
         if scheduler is not None:
             scheduler.stop()
         service.close()
+    fault = fatal[0] if fatal else service.wait_for_fatal_fault(0)
+    if fault is None:
         console.print("Stopped; every acknowledged command is in the journal.", soft_wrap=True)
+        return 0
+    console.print(f"Stopped after a journal fault: {fault.message}", soft_wrap=True)
+    return EXIT_STATUS_OF_FAULT[fault.kind]
+
+
+def _print_banner(
+    console: Console, options: ServeOptions, admin_token: AdminToken, *, seeded: bool, maker: MarketMaker | None
+) -> None:
+    where = options.database_url or f"SQLite in {options.data_dir}"
+    url = f"http://{options.host}:{options.port}"
+    console.print(
+        f"[bold]crossmargin[/] listening on {url}  (journal: {where}, clock: {options.clock})", soft_wrap=True
+    )
+    if seeded:
+        console.print("Demo: prices set and every pool supplied by a demo lender.", soft_wrap=True)
+    if maker is not None:
+        console.print(
+            f"Demo: a market maker (subaccount {maker.subaccount_id}) quotes every book around the index "
+            "(--no-market-maker to turn it off).",
+            soft_wrap=True,
+        )
+    console.print(admin_token.describe(), soft_wrap=True)
+    console.print(
+        f"Web page: {url}/lend  (sign in with an API key and secret, or as operator with the admin token)",
+        soft_wrap=True,
+    )
+    console.print(
+        "First command:\n"
+        f"  curl -s -X POST {url}/admin/v1/accounts {admin_token.curl_header()} "
+        "-H 'Content-Type: application/json' -d '{}'",
+        soft_wrap=True,
+    )

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from crossmargin.api import inputs
 from crossmargin.api.context import ApiContext
-from crossmargin.api.signed import signed
+from crossmargin.api.signed import signed, signed_write
 from crossmargin.core.commands import BorrowLendSide, ExecuteBorrowLend, UpdateSettings
 from crossmargin.core.ids import SubaccountId
 
@@ -16,17 +16,21 @@ from crossmargin.core.ids import SubaccountId
 def borrow_lend_routes(context: ApiContext) -> list[Route]:
     """Return the signed borrow-lend write routes bound to a context."""
 
-    async def execute_borrow_lend(_: Request, subaccount_id: SubaccountId, parameters: dict[str, object]) -> Response:
+    async def execute_borrow_lend(
+        request: Request, subaccount_id: SubaccountId, parameters: dict[str, object]
+    ) -> Response:
         specs = context.service.peek(lambda state: dict(state.specs))
         spec = inputs.asset(parameters, "symbol", specs)
         side_text = inputs.text(parameters, "side")
         if side_text not in (BorrowLendSide.BORROW, BorrowLendSide.LEND):
             raise inputs.InputError(f"side {side_text!r} must be Borrow or Lend")
         atoms = inputs.quantity(parameters, "quantity", spec)
-        await context.run(ExecuteBorrowLend(subaccount_id, spec.symbol, BorrowLendSide(side_text), atoms))
+        await context.run(
+            ExecuteBorrowLend(subaccount_id, spec.symbol, BorrowLendSide(side_text), atoms), signed_write(request)
+        )
         return Response(status_code=200)
 
-    async def update_account(_: Request, subaccount_id: SubaccountId, parameters: dict[str, object]) -> Response:
+    async def update_account(request: Request, subaccount_id: SubaccountId, parameters: dict[str, object]) -> Response:
         known = {"autoBorrowSettlements", "autoLend", "autoRepayBorrows", "leverageLimit"}
         unknown = sorted(set(parameters) - known)
         if unknown:
@@ -38,7 +42,7 @@ def borrow_lend_routes(context: ApiContext) -> list[Route]:
             auto_repay_borrows=inputs.optional_bool(parameters, "autoRepayBorrows"),
             auto_borrow_settlements=inputs.optional_bool(parameters, "autoBorrowSettlements"),
         )
-        await context.run(command)
+        await context.run(command, signed_write(request))
         return Response(status_code=200)
 
     return [

@@ -8,8 +8,11 @@ ran first only touches older orders), and its last event is its final state.
 
 `POST /api/v1/orders` takes a JSON array of order payloads, signed as Backpack signs batches (each
 item its own `instruction=orderExecute&...` run, then timestamp and window). Each item is its own
-command, run in order; the answer lists, per item, the order (`"operation": "Ok"`) or the error
-that refused it (`"operation": "Err"`, `code`, `message`), as Backpack's `BatchCommandOrderResult`.
+command; they run in order in one sequencer batch and one durable transaction with the request's
+signature (`ApiContext.run_all`), so a crash keeps all of them or none, and a replay or retry of
+the same request places nothing more (INV-REPLAY-2). The answer lists, per item, the order
+(`"operation": "Ok"`) or the error that refused it (`"operation": "Err"`, `code`, `message`), as
+Backpack's `BatchCommandOrderResult`.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from starlette.routing import BaseRoute, Route
 
 from crossmargin.api import inputs, order_inputs
 from crossmargin.api.auth import authenticate, batch_signing_texts
-from crossmargin.api.context import ApiContext, ApiRefusalError
+from crossmargin.api.context import ApiContext, ApiRefusalError, accepted_or_refused
 from crossmargin.api.inputs import InputError, require_parameter_count
 from crossmargin.api.responses import json_response
-from crossmargin.api.signed import decode_body, signed, signer_of
+from crossmargin.api.signed import claim_signed_write, decode_body, signed, signed_write, signer_of
 from crossmargin.api.views import JsonObject, JsonValue
 from crossmargin.api.views.orders import view_open_order, view_open_orders, view_order
+from crossmargin.core.commands import PlaceOrder
+from crossmargin.core.engine import Accepted
 from crossmargin.core.events import Event, OrderChanged
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.markets import MarketSpec
@@ -78,23 +83,22 @@ def order_routes(context: ApiContext) -> list[BaseRoute]:  # noqa: C901 -- one s
     def markets() -> dict[str, MarketSpec]:
         return context.service.peek(lambda state: dict(state.markets))
 
-    async def place(subaccount_id: SubaccountId, parameters: Parameters) -> JsonObject:
-        command = order_inputs.place_order(subaccount_id, parameters, markets())
-        result = await context.run(command)
+    def view_placed(result: Accepted, subaccount_id: SubaccountId) -> JsonObject:
         order = placed_order(result.events, subaccount_id)
         return view_order(order, markets()[order.market])
 
-    async def execute(_: Request, sub: SubaccountId, parameters: Parameters) -> Response:
-        return json_response(await place(sub, parameters))
+    async def execute(request: Request, sub: SubaccountId, parameters: Parameters) -> Response:
+        command = order_inputs.place_order(sub, parameters, markets())
+        return json_response(view_placed(await context.run(command, signed_write(request)), sub))
 
     async def query(_: Request, sub: SubaccountId, parameters: Parameters) -> Response:
         symbol = inputs.text(parameters, "symbol")
         by_id, by_client = order_inputs.order_id(parameters), order_inputs.client_id(parameters)
         return json_response(read(lambda state: view_open_order(state, sub, symbol, by_id, by_client)))
 
-    async def cancel(_: Request, sub: SubaccountId, parameters: Parameters) -> Response:
+    async def cancel(request: Request, sub: SubaccountId, parameters: Parameters) -> Response:
         command = order_inputs.cancel_order(sub, parameters, markets())
-        result = await context.run(command)
+        result = await context.run(command, signed_write(request))
         (order,) = cancelled_orders(result.events, sub, command.market)
         return json_response(view_order(order, markets()[order.market]))
 
@@ -104,9 +108,9 @@ def order_routes(context: ApiContext) -> list[BaseRoute]:  # noqa: C901 -- one s
         )
         return json_response(read(lambda state: view_open_orders(state, sub, symbol, market_type)))
 
-    async def cancel_all(_: Request, sub: SubaccountId, parameters: Parameters) -> Response:
+    async def cancel_all(request: Request, sub: SubaccountId, parameters: Parameters) -> Response:
         command = order_inputs.cancel_all_orders(sub, parameters, markets())
-        result = await context.run(command)
+        result = await context.run(command, signed_write(request))
         spec = markets()[command.market]
         return json_response(
             [view_order(order, spec) for order in cancelled_orders(result.events, sub, command.market)]
@@ -116,13 +120,23 @@ def order_routes(context: ApiContext) -> list[BaseRoute]:  # noqa: C901 -- one s
         headers, sub = signer_of(context, request)
         items = _batch_items(await request.body())
         texts = batch_signing_texts("orderExecute", items, headers.timestamp_ms, headers.window_ms)
-        authenticate(headers, texts, context.guard)
-        results: list[JsonValue] = []
+        authenticate(headers, texts, None)
+        claimed = claim_signed_write(context, headers)
+        parsed: list[PlaceOrder | InputError] = []
         for item in items:
             try:
-                results.append({"operation": "Ok", **await place(sub, item)})
+                parsed.append(order_inputs.place_order(sub, item, markets()))
             except InputError as error:
-                results.append({"operation": "Err", **error.error.body()})
+                parsed.append(error)
+        commands = [command for command in parsed if isinstance(command, PlaceOrder)]
+        ran = iter(await context.run_all(commands, claimed) if commands else ())
+        results: list[JsonValue] = []
+        for command in parsed:
+            if isinstance(command, InputError):
+                results.append({"operation": "Err", **command.error.body()})
+                continue
+            try:
+                results.append({"operation": "Ok", **view_placed(accepted_or_refused(next(ran)), sub)})
             except ApiRefusalError as error:
                 results.append({"operation": "Err", "code": error.code, "message": error.message})
         return json_response(results)

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from crossmargin.api import inputs, views
 from crossmargin.api.context import ApiContext
 from crossmargin.api.responses import json_response
-from crossmargin.api.signed import signed
+from crossmargin.api.signed import signed, signed_write
 from crossmargin.core.commands import Withdraw
 from crossmargin.core.engine import Accepted
 from crossmargin.core.ids import SubaccountId
@@ -67,7 +67,8 @@ def public_read_routes(context: ApiContext) -> list[Route]:
         return PlainTextResponse(views.view_time(int(time.time() * 1000)))
 
     async def status(_: Request) -> Response:
-        return json_response(views.view_status())
+        fault = context.service.fault
+        return json_response(views.view_status(None if fault is None else fault.message))
 
     async def ping(_: Request) -> Response:
         return PlainTextResponse("pong")
@@ -159,7 +160,7 @@ def private_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- on
             lambda state: views.view_borrow_lend_position_history(state, sub, symbol, side, state_filter, order),
         )
 
-    async def request_withdrawal(_: Request, sub: SubaccountId, p: Parameters) -> Response:
+    async def request_withdrawal(request: Request, sub: SubaccountId, p: Parameters) -> Response:
         spec = inputs.asset(p, "symbol", context.service.peek(lambda state: dict(state.specs)))
         command = Withdraw(
             sub,
@@ -171,7 +172,7 @@ def private_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- on
             blockchain=inputs.choice(p, "blockchain", inputs.BLOCKCHAINS),
             client_id=inputs.optional_text(p, "clientId", max_chars=inputs.WITHDRAWAL_CLIENT_ID_CHARS_MAX) or "",
         )
-        result: Accepted = await context.run(command)
+        result: Accepted = await context.run(command, signed_write(request))
         assert result.events, "an accepted withdrawal has events"
         newest = read(lambda state: views.view_withdrawals(state, sub))[0]
         return json_response(newest)

@@ -216,6 +216,8 @@ def view_time(now_ms: int) -> str:
     return str(now_ms)
 
 
-def view_status() -> JsonObject:
-    """Return `GET /api/v1/status`: the engine is always up when it answers."""
-    return {"status": "Ok"}
+def view_status(fault_message: str | None = None) -> JsonObject:
+    """Return `GET /api/v1/status` (Backpack's `StatusAndMessage`): Ok, or Maintenance and why during a fault."""
+    if fault_message is None:
+        return {"status": "Ok"}
+    return {"status": "Maintenance", "message": fault_message}
