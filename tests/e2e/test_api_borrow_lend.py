@@ -54,7 +54,7 @@ def test_an_over_limit_borrow_gets_insufficient_margin_with_max_borrowable(excha
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "INSUFFICIENT_MARGIN"
-    assert body["message"].startswith("Borrow would exceed your available margin: max borrowable is 537347.")
+    assert body["message"].startswith("Borrow would exceed your available margin: max borrowable is 537301.")
 
 
 def test_lend_beyond_a_borrow_gets_lend_requires_borrow_repay(exchange: Exchange) -> None:

@@ -133,7 +133,7 @@ def test_an_over_limit_borrow_preview_says_what_the_borrow_would_be_told(exchang
         seen["message"]
         == f"Borrow would exceed your available margin: max borrowable is {seen['maxBorrowQuantity']} USDC"
     )
-    assert seen["maxBorrowQuantity"].startswith("537347.")
+    assert seen["maxBorrowQuantity"].startswith("537301.")
     assert (seen["entryFee"], seen["hourlyInterest"], seen["netQuantityAfter"]) == ("0", "0", "0")
     assert seen["netEquityAvailableAfter"] == seen["netEquityAvailable"] == before["collateral"]["netEquityAvailable"]
     assert seen["estLiquidationPriceAfter"] is None

@@ -37,7 +37,7 @@ def test_interest_history_shows_the_entry_fee_and_the_first_hourly_charge(exchan
     response = exchange.signed(borrower, "GET", "/wapi/v1/history/interest", "interestHistoryQueryAll", {})
     assert response.status_code == 200, response.text
     rows = response.json()
-    assert [row["quantity"] for row in rows][-1] == "0.001142"
+    assert [row["quantity"] for row in rows][-1] == "0.001237"
     assert len(rows) == 2
     assert response.headers["X-TOTAL"] == "2"
 

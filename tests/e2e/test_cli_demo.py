@@ -17,7 +17,7 @@ def test_demo_shows_entry_fee_interest_refusal_and_a_clean_audit(tmp_path: Path)
     output = io.StringIO()
     run_demo(Console(file=output, width=140, color_system=None), tmp_path)
     text = output.getvalue()
-    assert "entry fee 0.001142 USDC for the 10 minutes to the next full hour" in text
+    assert "entry fee 0.001152 USDC for the 10 minutes to the next full hour" in text
     assert "Interest history" in text
     assert "EntryFee" in text
     assert "Borrow" in text

@@ -20,6 +20,7 @@ from crossmargin.core.numbers import RAY
 from crossmargin.core.orders import Order, OrderId, OrderSide, OrderStatus
 from crossmargin.core.pools import HourlyAccrual, debt_atoms, lend_atoms
 from crossmargin.core.state import EngineState
+from crossmargin.core.statement import holding_total, statement_totals
 
 CLAIM_KINDS = (
     LedgerKind.SPOT,
@@ -54,7 +55,26 @@ def audit(state: EngineState) -> list[Check]:
         _check_books(state),
         *_check_uncrossed(state),
         _check_order_status(state),
+        _check_statements(state),
     ]
+
+
+def _check_statements(state: EngineState) -> Check:
+    """INV-STATEMENT-1: every subaccount's statement adds up to its balance plus its position, per asset."""
+    totals = statement_totals(state)
+    held = {
+        (SubaccountId(account.owner), symbol)
+        for (account, symbol) in state.ledger
+        if account.kind in (LedgerKind.SPOT, LedgerKind.ORDERS)
+    } | set(state.positions)
+    wrong = []
+    for key in sorted(held | set(totals)):
+        subaccount_id, symbol = key
+        actual = holding_total(state, subaccount_id, symbol)
+        if totals.get(key, 0) != actual:
+            wrong.append(f"subaccount {subaccount_id} {symbol}: statement {totals.get(key, 0)}, holds {actual}")
+    detail = "; ".join(wrong[:5]) + (f" and {len(wrong) - 5} more" if len(wrong) > 5 else "")
+    return Check("INV-STATEMENT-1", not wrong, detail or "every statement adds up to its balance and position")
 
 
 def _check_ledger(state: EngineState) -> list[Check]:

@@ -1,24 +1,35 @@
-"""Interest history, derived: one row per position and charge, without storing rows per position.
+"""Interest history, derived: one row per position and index change, without storing rows per position.
 
-Hourly interest is charged per pool in O(1) by moving an index, so no per-position row exists at
-charge time. A position's row for hour H is recovered exactly from what the state keeps anyway:
-its scaled amount at H (the last movement before H) and the pool's index before and after H. The
-rows of one position telescope to its cumulative interest. Entry fees are recorded when charged.
+Interest moves no position one by one: a pool's index changes, and every position of that side
+changes with it. Three things change an index, and each is recorded with the number of borrow-lend
+movements made before it (`movements_before`), so it is known exactly which positions it hit and
+with what scaled amount, even among movements of the same millisecond:
 
-A loss-sharing cut of the lend index (`LendIndexCut`) is a `Lend` row with a negative quantity
-(what the lend lost: its claim at the index after minus at the index before), rate 0 and interval
-0, so a lender sees the loss where its interest is listed and the rows still add up to value minus
-principal. Backpack's `PaymentType` has no value for a loss share; a negative `Lend` is our choice.
+- an hour's interest (`HourlyAccrual`): the borrow index and the lend index rise;
+- a borrower's entry fee (`EntryFeeCharged`): the lenders' share raises the lend index;
+- a loss-sharing cut (`LendIndexCut`): the lend index falls.
+
+A position's row for one change is its value at the index after minus at the index before, with
+the scaled amount it held then (its last movement before the change), rounded as the position is
+(lend down, debt up). Between two movements the rows therefore telescope exactly to the change of
+the position's value, so a position's movements and rows add up to its value to the atom
+(INV-STATEMENT-1). A borrower's own entry fee is recorded when charged.
+
+Backpack's `PaymentType` says what a row is: `Borrow` (an hour's interest paid), `Lend` (an hour's
+interest earned), `EntryFee` (on a debt: the fee paid; on a lend: the lender's share of someone
+else's fee). A cut is a `Lend` row with a negative quantity, rate 0 and interval 0: Backpack has no
+value for a loss share.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved
+from crossmargin.core.events import BorrowLendMoved
 from crossmargin.core.ids import PositionId, SubaccountId
 from crossmargin.core.interest import MS_PER_HOUR
 from crossmargin.core.pools import debt_atoms, lend_atoms
@@ -26,7 +37,7 @@ from crossmargin.core.state import EngineState
 
 
 class InterestKind(StrEnum):
-    """What an interest row is for."""
+    """What an interest row is for (Backpack's `PaymentType`)."""
 
     ENTRY_FEE = "EntryFee"
     BORROW = "Borrow"
@@ -35,7 +46,12 @@ class InterestKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class InterestRow:
-    """One interest charge (borrow, entry fee) or credit (lend) of one position."""
+    """One interest charge (borrow, entry fee) or credit (lend, lenders' entry-fee share) of one position.
+
+    `quantity_atoms` is positive for what was paid or earned; only a cut's row is negative.
+    `change_atoms` is the signed change of the position's value (+ for a lend's gain, - for a debt's
+    growth): what a statement adds up.
+    """
 
     subaccount_id: SubaccountId
     symbol: str
@@ -45,90 +61,135 @@ class InterestRow:
     rate_wad: int
     interval_ms: int
     at_ms: int
+    change_atoms: int
+
+
+@dataclass(frozen=True, slots=True)
+class IndexChange:
+    """One change of a pool's indices, in the order of the borrow-lend movements around it."""
+
+    movements_before: int
+    at_ms: int
+    kind: InterestKind
+    borrow_index: tuple[int, int] | None
+    lend_index: tuple[int, int] | None
+    rate_wad: int
+    lend_rate_wad: int
+    interval_ms: int
+
+
+def index_changes(state: EngineState) -> dict[str, list[IndexChange]]:
+    """Return every index change per pool, ordered by the movements made before it."""
+    changes: dict[str, list[IndexChange]] = defaultdict(list)
+    for symbol, accruals in state.accruals.items():
+        changes[symbol].extend(
+            IndexChange(
+                accrual.movements_before,
+                accrual.hour_ms,
+                InterestKind.BORROW,
+                (accrual.borrow_index_before_ray, accrual.borrow_index_after_ray),
+                (accrual.lend_index_before_ray, accrual.lend_index_after_ray),
+                accrual.borrow_rate_wad,
+                accrual.lend_rate_wad,
+                MS_PER_HOUR,
+            )
+            for accrual in accruals
+        )
+    for fee in state.entry_fees:
+        if fee.lend_index_after_ray != fee.lend_index_before_ray:
+            lend = (fee.lend_index_before_ray, fee.lend_index_after_ray)
+            changes[fee.symbol].append(
+                IndexChange(fee.movements_before, fee.at_ms, InterestKind.ENTRY_FEE, None, lend, 0, 0, fee.interval_ms)
+            )
+    for cut in state.lend_index_cuts:
+        lend = (cut.lend_index_before_ray, cut.lend_index_after_ray)
+        changes[cut.symbol].append(IndexChange(cut.movements_before, cut.at_ms, InterestKind.LEND, None, lend, 0, 0, 0))
+    for found in changes.values():
+        found.sort(key=lambda change: (change.movements_before, change.at_ms))
+    return changes
+
+
+def interest_rows_of_positions(state: EngineState, subaccount_id: SubaccountId | None = None) -> Iterable[InterestRow]:
+    """Yield every interest row of every position (of one subaccount, if given), position by position."""
+    timelines: dict[PositionId, list[tuple[int, BorrowLendMoved]]] = defaultdict(list)
+    for number, movement in enumerate(state.movements):
+        if subaccount_id is None or movement.subaccount_id == subaccount_id:
+            timelines[movement.position_id].append((number, movement))
+    changes = index_changes(state)
+    marks = {symbol: [change.movements_before for change in found] for symbol, found in changes.items()}
+    for timeline in timelines.values():
+        symbol = timeline[0][1].symbol
+        yield from _position_rows(timeline, changes.get(symbol, []), marks.get(symbol, []))
+    for fee in state.entry_fees:
+        if fee.quantity_atoms and (subaccount_id is None or fee.subaccount_id == subaccount_id):
+            yield InterestRow(
+                fee.subaccount_id,
+                fee.symbol,
+                fee.position_id,
+                InterestKind.ENTRY_FEE,
+                fee.quantity_atoms,
+                fee.rate_wad,
+                fee.interval_ms,
+                fee.at_ms,
+                -fee.quantity_atoms,
+            )
+
+
+def _position_rows(
+    timeline: list[tuple[int, BorrowLendMoved]], changes: list[IndexChange], marks: list[int]
+) -> Iterable[InterestRow]:
+    """Yield one position's rows: each index change between its movements, at the scaled amount it held."""
+    for index, (number, movement) in enumerate(timeline):
+        scaled = movement.position_scaled_after
+        if scaled == 0:
+            continue
+        # The change hit this segment if the movement was made before it (number < movements_before)
+        # and the next movement was not (movements_before <= next number).
+        last = timeline[index + 1][0] if index + 1 < len(timeline) else None
+        start = bisect_right(marks, number)
+        stop = len(marks) if last is None else bisect_right(marks, last)
+        is_debt = movement.position_net_atoms < 0
+        for change in changes[start:stop]:
+            row = _row(movement, change, scaled, is_debt=is_debt)
+            if row is not None:
+                yield row
+
+
+def _row(movement: BorrowLendMoved, change: IndexChange, scaled: int, *, is_debt: bool) -> InterestRow | None:
+    if is_debt:
+        if change.borrow_index is None:
+            return None
+        before, after = change.borrow_index
+        grown = debt_atoms(scaled, after) - debt_atoms(scaled, before)
+        return _made(movement, change, InterestKind.BORROW, grown, change.rate_wad, -grown)
+    assert change.lend_index is not None, "every index change moves the lend index"
+    before, after = change.lend_index
+    gained = lend_atoms(scaled, after) - lend_atoms(scaled, before)
+    if change.kind is InterestKind.BORROW:
+        return _made(movement, change, InterestKind.LEND, gained, change.lend_rate_wad, gained)
+    if not gained and change.kind is InterestKind.ENTRY_FEE:
+        return None  # a share too small to reach this lend's next atom
+    return _made(movement, change, change.kind, gained, 0, gained)
+
+
+def _made(
+    movement: BorrowLendMoved, change: IndexChange, kind: InterestKind, quantity: int, rate: int, signed: int
+) -> InterestRow:
+    return InterestRow(
+        movement.subaccount_id,
+        movement.symbol,
+        movement.position_id,
+        kind,
+        quantity,
+        rate,
+        change.interval_ms,
+        change.at_ms,
+        signed,
+    )
 
 
 def compute_interest_history(state: EngineState, subaccount_id: SubaccountId) -> list[InterestRow]:
     """Return every interest row of a subaccount, newest first."""
-    timelines: dict[PositionId, list[BorrowLendMoved]] = defaultdict(list)
-    numbers: dict[PositionId, list[int]] = defaultdict(list)
-    for number, movement in enumerate(state.movements):
-        if movement.subaccount_id == subaccount_id:
-            timelines[movement.position_id].append(movement)
-            numbers[movement.position_id].append(number)
-    rows = [
-        InterestRow(
-            fee.subaccount_id,
-            fee.symbol,
-            fee.position_id,
-            InterestKind.ENTRY_FEE,
-            fee.quantity_atoms,
-            fee.rate_wad,
-            fee.interval_ms,
-            fee.at_ms,
-        )
-        for fee in state.entry_fees
-        if fee.subaccount_id == subaccount_id and fee.quantity_atoms
-    ]
-    for position_id, movements in timelines.items():
-        rows.extend(_hourly_rows(state, movements))
-        rows.extend(_cut_rows(state, movements, numbers[position_id]))
+    rows = list(interest_rows_of_positions(state, subaccount_id))
     rows.sort(key=lambda row: (row.at_ms, row.position_id, row.kind), reverse=True)
-    return rows
-
-
-def _hourly_rows(state: EngineState, movements: list[BorrowLendMoved]) -> list[InterestRow]:
-    first = movements[0]
-    is_borrow = first.event_type in (BorrowLendEventType.BORROW, BorrowLendEventType.BORROW_REPAY)
-    accruals = state.accruals.get(first.symbol, [])
-    hours = [accrual.hour_ms for accrual in accruals]
-    rows: list[InterestRow] = []
-    for index, movement in enumerate(movements):
-        if movement.position_scaled_after == 0:
-            continue
-        # A movement at the very hour H runs after H's charge (charges come first in every command),
-        # so this segment owns the charges in (its time, the next movement's time].
-        last_ms = movements[index + 1].at_ms if index + 1 < len(movements) else state.now_ms
-        for accrual in accruals[bisect_left(hours, movement.at_ms + 1) : bisect_left(hours, last_ms + 1)]:
-            scaled = movement.position_scaled_after
-            if is_borrow:
-                quantity = debt_atoms(scaled, accrual.borrow_index_after_ray) - debt_atoms(
-                    scaled, accrual.borrow_index_before_ray
-                )
-                rate = accrual.borrow_rate_wad
-            else:
-                quantity = lend_atoms(scaled, accrual.lend_index_after_ray) - lend_atoms(
-                    scaled, accrual.lend_index_before_ray
-                )
-                rate = accrual.lend_rate_wad
-            kind = InterestKind.BORROW if is_borrow else InterestKind.LEND
-            rows.append(
-                InterestRow(
-                    movement.subaccount_id,
-                    movement.symbol,
-                    movement.position_id,
-                    kind,
-                    quantity,
-                    rate,
-                    MS_PER_HOUR,
-                    accrual.hour_ms,
-                )
-            )
-    return rows
-
-
-def _cut_rows(state: EngineState, movements: list[BorrowLendMoved], numbers: list[int]) -> list[InterestRow]:
-    """Return a lend position's losses to lend-index cuts: its scaled lend when each cut came."""
-    first = movements[0]
-    if first.event_type not in (BorrowLendEventType.LEND, BorrowLendEventType.LEND_REDEEM):
-        return []
-    rows: list[InterestRow] = []
-    for cut in state.lend_index_cuts:
-        held = bisect_left(numbers, cut.movements_before) - 1  # the last movement before the cut
-        if cut.symbol != first.symbol or held < 0 or movements[held].position_scaled_after == 0:
-            continue
-        scaled = movements[held].position_scaled_after
-        lost = lend_atoms(scaled, cut.lend_index_after_ray) - lend_atoms(scaled, cut.lend_index_before_ray)
-        rows.append(
-            InterestRow(first.subaccount_id, first.symbol, first.position_id, InterestKind.LEND, lost, 0, 0, cut.at_ms)
-        )
     return rows

@@ -8,7 +8,7 @@ from dataclasses import replace
 from engine_driver import Driver
 
 from crossmargin.core.audit import audit
-from crossmargin.core.events import ShortfallCovered
+from crossmargin.core.events import ShortfallCovered, Withdrew
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import TRADING_FEES, WORLD, locked, spot
 from crossmargin.core.orders import Order, OrderId, OrderSide, OrderStatus
@@ -140,7 +140,8 @@ def test_a_level_out_of_time_order_is_flagged(driver: Driver) -> None:
     level.update({later.order_id: None, order.order_id: None})
     state.ledger[(locked(order.subaccount_id), "USDC")] += order.locked_atoms
     state.ledger[(WORLD, "USDC")] -= order.locked_atoms
-    assert failing(state) == {"INV-ORDER-2"}
+    # The locked funds were added behind the history's back: the statement no longer adds up either.
+    assert failing(state) == {"INV-ORDER-2", "INV-STATEMENT-1"}
 
 
 def test_an_unindexed_or_empty_price_level_is_flagged(driver: Driver) -> None:
@@ -238,8 +239,10 @@ def test_a_negative_balance_is_allowed_only_as_far_as_a_shortfall_was_left_uncov
     held = state.ledger.get((spot(sub), "ETH"), 0)
     state.ledger[(spot(sub), "ETH")] = -5
     state.ledger[(WORLD, "ETH")] = state.ledger.get((WORLD, "ETH"), 0) + held + 5
+    state.withdrawals.append(Withdrew(sub, "ETH", held + 5, state.now_ms))  # so the statement adds up too
     state.held[sub].add("ETH")
     assert failing(state) == set()
     state.ledger[(spot(sub), "ETH")] = -6
     state.ledger[(WORLD, "ETH")] += 1
+    state.withdrawals.append(Withdrew(sub, "ETH", 1, state.now_ms))
     assert failing(state) == {"INV-LEDGER-3"}
