@@ -226,9 +226,11 @@ def view_interest_history(
 ) -> list[JsonValue]:
     """Return `GET /wapi/v1/history/interest`: entry fees and hourly interest, newest first.
 
-    Quantities are positive: `paymentType` says whether it was paid (`Borrow`, `EntryFee`) or
-    earned (`Lend`). `interval` is the span the payment covers, in milliseconds. The one exception
-    is a lender's share of a loss (a lend-index cut): a `Lend` row with a negative quantity,
+    Quantities are positive: on a borrow position `paymentType` says what was paid (`Borrow` each
+    hour, `EntryFee` when it opened); on a lend position what was earned (`Lend` each hour,
+    `EntryFee` for its share of another user's entry fee, with `interestRate` 0 and the fee's
+    `interval`). `interval` is the span the payment covers, in milliseconds. The one exception is
+    a lender's share of a loss (a lend-index cut): a `Lend` row with a negative quantity,
     `interestRate` 0 and `interval` 0 (Backpack's `PaymentType` has no value for it).
     """
     require_subaccount(state, subaccount_id)
