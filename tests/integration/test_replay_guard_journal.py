@@ -22,10 +22,12 @@ from tests.integration.conftest import POSTGRES_URL, Database, postgres_location
 from tests.integration.crash_after_append_worker import DEPOSIT_ATOMS, SIGNATURE, WITHDRAWAL
 from tests.integration.workload import START_MS
 
+from crossmargin.adapters.memory_journal import MemoryJournal
 from crossmargin.adapters.postgres_journal import PostgresJournal
+from crossmargin.app import service as service_module
 from crossmargin.app.clock import ManualClock
 from crossmargin.app.ports import JournalRecord, JournalUnavailableError, RequestSignature
-from crossmargin.app.replay_guard import DuplicateRequestError, SignedRequest
+from crossmargin.app.replay_guard import DuplicateRequestError, ReplayGuard, SignedRequest
 from crossmargin.app.service import Service
 from crossmargin.core.commands import CreateAccount, Deposit, SetMarkPrices, Withdraw
 from crossmargin.core.engine import Accepted, Rejected
@@ -173,3 +175,20 @@ def test_a_lost_postgres_connection_is_reported_as_unavailable_and_a_new_one_wor
         assert [record.sequence for record in reopened.read()] == [1], "the failed append left nothing behind"
     finally:
         reopened.close()
+
+
+def test_the_sequencer_forgets_expired_signatures_in_the_journal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service_module, "SIGNATURES_FORGOTTEN_EVERY_SECONDS", 0.0)
+    wall = [START_MS]
+    journal = MemoryJournal()
+    service = Service.open(journal, ManualClock(START_MS), (), guard=ReplayGuard(lambda: wall[0]))
+    try:
+        signed = SignedRequest(b"\x0c" * 64, START_MS + 60_000)
+        assert isinstance(service.submit(CreateAccount(), signed=signed).result(30), Accepted)
+        assert list(journal.signatures) == [signed.signature]
+        wall[0] = START_MS + 60_001
+        assert isinstance(service.execute(CreateAccount()), Accepted)
+        assert journal.signatures == {}, "an expired signature is deleted from the journal"
+        assert service.replay_guard.answered(signed.signature) is None
+    finally:
+        service.close()

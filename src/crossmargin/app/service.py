@@ -180,7 +180,7 @@ class Service:
         self._batch_max = batch_max
         self._snapshot_every = snapshot_every
         self._recovery = recovery
-        self._guard = guard or ReplayGuard()
+        self._guard = guard if guard is not None else ReplayGuard()
         self._queue: queue.SimpleQueue[_Submission | _Control] = queue.SimpleQueue()
         self._state_lock = threading.Lock()
         self._submit_lock = threading.Lock()
@@ -212,7 +212,7 @@ class Service:
         check_audit(state, sequence)
         if isinstance(clock, ManualClock) and clock.now_ms() < state.now_ms:
             clock.advance_to(state.now_ms)
-        guard = guard or ReplayGuard()
+        guard = guard if guard is not None else ReplayGuard()
         guard.reseed(journal.request_signatures(guard.now_ms()))
         service = cls(
             journal,
