@@ -163,7 +163,10 @@ def _price_pairs(given: Sequence[str]) -> dict[str, str]:
 def prices_set(ctx: Context) -> int:
     """Set index prices of assets (marks follow); the risk of every account moves with them."""
     ctx.require_admin()
-    answer = _object(ctx.client.admin("POST", "/admin/v1/prices", {"prices": _price_pairs(ctx.arguments.prices)}))
+    body: dict[str, object] = {"prices": _price_pairs(ctx.arguments.prices)}
+    if ctx.arguments.force:
+        body["force"] = True
+    answer = _object(ctx.client.admin("POST", "/admin/v1/prices", body))
     ctx.out.data(answer)
     prices = _object(answer.get("prices", {}))
     ctx.out.show(_kv_table("Prices set", [(symbol, str(price)) for symbol, price in prices.items()]))

@@ -12,12 +12,15 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Final
 
 from rich.console import Console
 
 from crossmargin.cli.simulate_args import add_simulate_command
 from crossmargin.cli.trading_args import add_trading_commands
+from crossmargin.core.numbers import WAD, Ratio
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,9 +89,53 @@ def build_parser() -> argparse.ArgumentParser:
         help="also serve requests whose Host is NAME (repeatable; also CROSSMARGIN_ALLOWED_HOSTS, comma-separated); "
         "loopback names and the --host address are always served",
     )
+    serve.add_argument(
+        "--price-max-age",
+        type=_positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="wall clock only: a price older than this is stale and no new risk may be opened against it "
+        "(default: off, as demo prices are set by hand)",
+    )
+    serve.add_argument(
+        "--price-jump-band",
+        type=_jump_band,
+        default=DEFAULT_PRICE_JUMP_BAND,
+        metavar="FRACTION",
+        help="refuse one price update moving a price by more than this fraction unless forced "
+        "(default 0.5: 50%%; 'off' to allow any move)",
+    )
     _add_client_commands(commands)
     add_simulate_command(commands)
     return parser
+
+
+DEFAULT_PRICE_JUMP_BAND: Final = "0.5"
+SECONDS_MAX: Final = 365 * 24 * 3600
+
+
+def _positive_seconds(text: str) -> int:
+    """Parse a number of seconds (at most a year) into milliseconds."""
+    try:
+        seconds = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < seconds <= SECONDS_MAX:
+        raise argparse.ArgumentTypeError(f"{text} must be more than 0 and at most {SECONDS_MAX} seconds (a year)")
+    return int(seconds * 1000)
+
+
+def _jump_band(text: str) -> Ratio | None:
+    """Parse a price jump band: a fraction above 0 and at most 100, or 'off'."""
+    if text.lower() == "off":
+        return None
+    try:
+        band = Ratio.parse(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction such as 0.5, nor 'off'") from None
+    if not 0 < band.wad <= 100 * WAD:
+        raise argparse.ArgumentTypeError(f"{text} must be more than 0 and at most 100 (10,000%)")
+    return band
 
 
 def _client_options() -> argparse.ArgumentParser:
@@ -141,9 +188,11 @@ def _add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     funds.add_argument("--subaccount", type=int, metavar="ID", help="subaccount id (default: the profile's)")
 
     prices = group("prices", "set index prices (operator)")
-    leaf(prices, "set", "prices_set", "set index prices; marks follow").add_argument(
-        "prices", nargs="+", metavar="SYMBOL=PRICE", help="e.g. BTC=65000 ETH=3000"
+    prices_set = leaf(prices, "set", "prices_set", "set index prices; marks follow")
+    prices_set.add_argument(
+        "--force", action="store_true", help="apply a move beyond the server's price jump band (default 50%%)"
     )
+    prices_set.add_argument("prices", nargs="+", metavar="SYMBOL=PRICE", help="e.g. BTC=65000 ETH=3000")
 
     clock = group("clock", "read or advance the server's manual clock (operator)")
     leaf(clock, "show", "clock_show", "print the server's clock")
@@ -221,7 +270,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             market_maker=arguments.market_maker,
             risk_monitor=arguments.risk_monitor,
             allowed_hosts=tuple(arguments.allowed_hosts),
+            price_max_age_ms=arguments.price_max_age,
+            price_jump_band=arguments.price_jump_band,
         )
+        if options.price_max_age_ms is not None and options.clock != "wall":
+            console.print("error: --price-max-age needs --clock wall: on a manual clock time jumps by hours")
+            return 2
         return run_server(options, console)
     return 0
 

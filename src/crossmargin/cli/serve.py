@@ -40,6 +40,7 @@ from crossmargin.app.market_maker import (
     ensure_market_maker,
     market_maker_funds_atoms,
 )
+from crossmargin.app.oracle_config import configure_oracle_guards
 from crossmargin.app.ports import Clock
 from crossmargin.app.risk_monitor import RiskMonitor
 from crossmargin.app.scheduler import HourlyScheduler
@@ -48,9 +49,11 @@ from crossmargin.bootstrap import open_service
 from crossmargin.cli.admin_token import AdminToken, choose_admin_token
 from crossmargin.core.commands import SeedDemo
 from crossmargin.core.engine import Accepted
-from crossmargin.core.numbers import parse_decimal
+from crossmargin.core.numbers import WAD, Ratio, parse_decimal
 from crossmargin.core.rejections import RejectReason
 
+DEFAULT_PRICE_JUMP_BAND: Final = Ratio(WAD // 2)
+"""One price update may move a price by at most 50% unless the operator forces it (`core/oracle.py`)."""
 DEMO_PRICES = {"USDC": "1", "USDT": "1", "BTC": "60000", "ETH": "3000", "SOL": "150"}
 DEMO_LIQUIDITY = {"USDC": "10000000", "USDT": "5000000", "BTC": "200", "ETH": "3000", "SOL": "50000"}
 EXIT_JOURNAL_FAILED: Final = 74
@@ -81,6 +84,8 @@ class ServeOptions:
     market_maker: bool = True
     risk_monitor: bool = True
     allowed_hosts: tuple[str, ...] = ()
+    price_max_age_ms: int | None = None
+    price_jump_band: Ratio | None = DEFAULT_PRICE_JUMP_BAND
 
 
 def seed_demo(service: Service) -> bool:
@@ -134,6 +139,7 @@ def run_server(options: ServeOptions, console: Console) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     clock: Clock = ManualClock(int(time.time() * 1000)) if options.clock == "manual" else WallClock()
     service = open_service(options.database_url, options.data_dir, clock, options.assets_file)
+    configure_oracle_guards(service, price_max_age_ms=options.price_max_age_ms, price_jump_band=options.price_jump_band)
     scheduler = (
         HourlyScheduler(
             service.submit, clock, settlement_due_ms=lambda: service.peek(lambda state: state.settlement_due_ms)

@@ -57,6 +57,15 @@ def stale_prices(tx: Transaction) -> list[StalePrice]:
     return found
 
 
+def describe_stale_prices(found: list[StalePrice], price_max_age_ms: int) -> str:
+    """Return a sentence naming the stale prices, for the status and refusals."""
+    ages = ", ".join(f"{stale.symbol} ({stale.age_ms // MS_PER_SECOND} s old)" for stale in found)
+    return (
+        f"Stale index prices: {ages}; more than {price_max_age_ms // MS_PER_SECOND} s allowed. "
+        "New risk against them is refused until they are refreshed; reducing and repaying stay open"
+    )
+
+
 def configure_oracle(tx: Transaction, command: ConfigureOracle) -> Rejection | None:
     """Set the oracle guards; prices count as fresh from now on if they had no age recorded."""
     if command.price_max_age_ms is not None and command.price_max_age_ms <= 0:

@@ -156,7 +156,8 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
         pairs = tuple(
             (inputs.text({"symbol": symbol}, "symbol"), inputs.price(given, symbol)) for symbol in sorted(given)
         )
-        await context.run(SetMarkPrices(pairs))
+        # `force` passes the jump band: the operator knows the market really moved that far.
+        await context.run(SetMarkPrices(pairs, force=inputs.optional_bool(parameters, "force") or False))
         await context.settle_risk()
         return json_response({"prices": given})
 

@@ -32,13 +32,16 @@ def market_routes(context: ApiContext) -> list[Route]:
     """Return the public market routes."""
     read = context.service.read
 
+    def now_ms() -> int:
+        return context.service.clock.now_ms()
+
     async def markets(request: Request) -> Response:
         types = request.query_params.getlist("marketType") or None
-        return json_response(read(lambda state: views.view_markets(state, types)), headers=NO_CACHE)
+        return json_response(read(lambda state: views.view_markets(state, types, now_ms())), headers=NO_CACHE)
 
     async def market(request: Request) -> Response:
         symbol = _required(request, "symbol")
-        return json_response(read(lambda state: views.view_market(state, symbol)))
+        return json_response(read(lambda state: views.view_market(state, symbol, now_ms())))
 
     async def ticker(request: Request) -> Response:
         symbol, interval = _required(request, "symbol"), request.query_params.get("interval")

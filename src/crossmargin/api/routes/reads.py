@@ -20,7 +20,9 @@ from crossmargin.api.signed import signed, signed_write
 from crossmargin.core.commands import Withdraw
 from crossmargin.core.engine import Accepted
 from crossmargin.core.ids import SubaccountId
+from crossmargin.core.oracle import describe_stale_prices, stale_prices
 from crossmargin.core.state import EngineState
+from crossmargin.core.transaction import Transaction
 
 Parameters = dict[str, object]
 
@@ -37,6 +39,27 @@ def _optional_limit(parameters: Parameters) -> int | None:
     if parameters.get("limit") is None:
         return None
     return inputs.integer(parameters, "limit", maximum=views.LIMIT_MAX)
+
+
+def _status(context: ApiContext) -> views.JsonObject:
+    """Return the status: Maintenance during a journal fault, else Ok, naming any stale index price."""
+    fault = context.service.fault
+    if fault is not None:
+        return views.view_status(fault.message)
+    return views.view_status(None, context.service.read(_stale_message(context.service.clock.now_ms())))
+
+
+def _stale_message(now_ms: int) -> Callable[[EngineState], str | None]:
+    """Return a read naming the index prices stale at `now_ms`, or None when none is."""
+
+    def stale(state: EngineState) -> str | None:
+        limit = state.oracle.price_max_age_ms
+        if limit is None:
+            return None
+        found = stale_prices(Transaction(state, max(now_ms, state.now_ms)))
+        return describe_stale_prices(found, limit) if found else None
+
+    return stale
 
 
 def public_read_routes(context: ApiContext) -> list[Route]:
@@ -67,8 +90,7 @@ def public_read_routes(context: ApiContext) -> list[Route]:
         return PlainTextResponse(views.view_time(int(time.time() * 1000)))
 
     async def status(_: Request) -> Response:
-        fault = context.service.fault
-        return json_response(views.view_status(None if fault is None else fault.message))
+        return json_response(_status(context))
 
     async def ping(_: Request) -> Response:
         return PlainTextResponse("pong")

@@ -35,7 +35,9 @@ from crossmargin.api.views.public import MARKET_TYPES, sqrt_function
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import format_scaled
+from crossmargin.core.oracle import stale_prices
 from crossmargin.core.state import EngineState
+from crossmargin.core.transaction import Transaction
 
 SPOT: Final = "SPOT"
 ORDER_BOOK_OPEN: Final = "Open"
@@ -138,18 +140,40 @@ def _require_market(state: EngineState, symbol: str) -> tuple[JsonObject, int | 
     return found
 
 
-def view_markets(state: EngineState, market_types: list[str] | None = None) -> list[JsonValue]:
-    """Return `GET /api/v1/markets`: every market of the types asked for (spot and perp by default)."""
+def view_markets(
+    state: EngineState, market_types: list[str] | None = None, now_ms: int | None = None
+) -> list[JsonValue]:
+    """Return `GET /api/v1/markets`: every market of the types asked for (spot and perp by default).
+
+    With the oracle's age guard on, each market also says whether its base or quote index price is
+    stale at `now_ms` (`priceStale`, a crossmargin extension): then it takes only orders that
+    reduce exposure.
+    """
     for market_type in market_types or ():
         if market_type not in MARKET_TYPES:
             raise QueryError(f"marketType must be one of {', '.join(MARKET_TYPES)}, not {market_type!r}")
     wanted = market_types or DEFAULT_MARKET_TYPES
-    return [body for body, _ in _listed(state).values() if body["marketType"] in wanted]
+    stale = _stale_symbols(state, now_ms)
+    return [_with_staleness(body, stale) for body, _ in _listed(state).values() if body["marketType"] in wanted]
 
 
-def view_market(state: EngineState, symbol: str) -> JsonObject:
+def view_market(state: EngineState, symbol: str, now_ms: int | None = None) -> JsonObject:
     """Return `GET /api/v1/market?symbol=`: one market, or INVALID_MARKET naming the listed ones."""
-    return _require_market(state, symbol)[0]
+    return _with_staleness(_require_market(state, symbol)[0], _stale_symbols(state, now_ms))
+
+
+def _stale_symbols(state: EngineState, now_ms: int | None) -> set[str] | None:
+    """Return the assets whose price is stale at `now_ms`, or None while the age guard is off."""
+    if state.oracle.price_max_age_ms is None:
+        return None
+    at = state.now_ms if now_ms is None else max(now_ms, state.now_ms)
+    return {found.symbol for found in stale_prices(Transaction(state, at))}
+
+
+def _with_staleness(body: JsonObject, stale: set[str] | None) -> JsonObject:
+    if stale is None:
+        return body
+    return {**body, "priceStale": body["baseSymbol"] in stale or body["quoteSymbol"] in stale}
 
 
 def _check_interval(interval: str | None) -> None:

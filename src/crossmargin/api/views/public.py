@@ -216,8 +216,14 @@ def view_time(now_ms: int) -> str:
     return str(now_ms)
 
 
-def view_status(fault_message: str | None = None) -> JsonObject:
-    """Return `GET /api/v1/status` (Backpack's `StatusAndMessage`): Ok, or Maintenance and why during a fault."""
-    if fault_message is None:
-        return {"status": "Ok"}
-    return {"status": "Maintenance", "message": fault_message}
+def view_status(fault_message: str | None = None, stale_message: str | None = None) -> JsonObject:
+    """Return `GET /api/v1/status` (Backpack's `StatusAndMessage`): Ok, or Maintenance and why during a fault.
+
+    While index prices are stale the exchange is up (Ok) but takes no new risk against them: the
+    message says which (`core/oracle.py`).
+    """
+    if fault_message is not None:
+        return {"status": "Maintenance", "message": fault_message}
+    if stale_message is not None:
+        return {"status": "Ok", "message": stale_message}
+    return {"status": "Ok"}
