@@ -8,9 +8,11 @@ whose journal fails on demand (`FlakyJournal`) and stays away while `Reopener.do
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from signing_client import ADMIN_TOKEN, Exchange, Keys
 from starlette.testclient import TestClient
@@ -124,3 +126,22 @@ def test_a_fatal_fault_says_maintenance_and_that_the_server_must_be_restarted(ma
     assert "restarted" in maintenance["message"]
     settings = maintained.exchange.signed(keys, "PATCH", "/api/v1/account", "accountUpdate", {"autoLend": True})
     assert settings.status_code == 503
+
+
+def test_a_status_asked_while_the_failing_commit_is_in_flight_says_maintenance(maintained: Maintained) -> None:
+    keys = maintained.exchange.new_account()
+    journal = maintained.journal
+    journal.hold()
+    writer = threading.Thread(target=maintained.deposit, args=(keys,))
+    writer.start()
+    assert journal.entered.wait(WAIT_SECONDS), "the deposit's commit is in flight"
+    answers: list[httpx.Response] = []
+    asker = threading.Thread(target=lambda: answers.append(maintained.exchange.client.get("/api/v1/status")))
+    asker.start()
+    time.sleep(0.2)  # not an assert: gives the status request time to wait behind the commit
+    maintained.fail(JournalUnavailableError("PostgreSQL is unreachable: connection refused"))
+    journal.release.set()
+    asker.join(WAIT_SECONDS)
+    writer.join(WAIT_SECONDS)
+    assert answers[0].status_code == 200, answers[0].text
+    assert answers[0].json()["status"] in STATUS_VALUES

@@ -17,6 +17,7 @@ from crossmargin.api import inputs, views
 from crossmargin.api.context import ApiContext
 from crossmargin.api.responses import json_response
 from crossmargin.api.signed import signed, signed_write
+from crossmargin.app.service import ServiceUnavailableError
 from crossmargin.core.commands import Withdraw
 from crossmargin.core.engine import Accepted
 from crossmargin.core.ids import SubaccountId
@@ -46,7 +47,12 @@ def _status(context: ApiContext) -> views.JsonObject:
     fault = context.service.fault
     if fault is not None:
         return views.view_status(fault.message)
-    return views.view_status(None, context.service.read(_stale_message(context.service.clock.now_ms())))
+    try:
+        stale = context.service.read(_stale_message(context.service.clock.now_ms()))
+    except ServiceUnavailableError:  # a fault began since the check above
+        fault = context.service.fault
+        return views.view_status(None if fault is None else fault.message)
+    return views.view_status(None, stale)
 
 
 def _stale_message(now_ms: int) -> Callable[[EngineState], str | None]:
