@@ -262,17 +262,9 @@ def borrow(
     and `maxUtilization` (liquidations never pause), bounded by liquidity and the borrow limits.
     """
     symbol = spec.symbol
-    refused = check_pool_open(spec, "borrowing")
+    refused = _check_borrowable(tx, spec, atoms)
     if refused:
         return refused
-    if tx.mark_price(symbol) == 0:
-        return Rejection(RejectReason.MARK_PRICE_MISSING, f"{symbol} has no mark price yet, so it cannot be borrowed")
-    liquidity = pool_liquidity(tx, symbol)
-    if atoms > liquidity:
-        return Rejection(
-            RejectReason.POOL_LIQUIDITY_INSUFFICIENT,
-            f"The {symbol} pool has only {describe(spec, liquidity)} available to borrow",
-        )
     pool = tx.pool(symbol)
     interval = next_hour_ms(tx.now_ms) - tx.now_ms
     rate, fee = entry_fee_and_rate(spec, pool, pool_supplied(tx, symbol), atoms, interval)
@@ -328,6 +320,24 @@ def borrow(
             movements_before=tx.movement_count(),
         )
     )
+    return None
+
+
+def _check_borrowable(tx: Transaction, spec: AssetSpec, atoms: int) -> Rejection | None:
+    """Refuse a borrow from a pool that is not open, has no price, or lacks the liquidity."""
+    refused = check_pool_open(spec, "borrowing")
+    if refused:
+        return refused
+    if tx.mark_price(spec.symbol) == 0:
+        return Rejection(
+            RejectReason.MARK_PRICE_MISSING, f"{spec.symbol} has no mark price yet, so it cannot be borrowed"
+        )
+    liquidity = pool_liquidity(tx, spec.symbol)
+    if atoms > liquidity:
+        return Rejection(
+            RejectReason.POOL_LIQUIDITY_INSUFFICIENT,
+            f"The {spec.symbol} pool has only {describe(spec, liquidity)} available to borrow",
+        )
     return None
 
 
