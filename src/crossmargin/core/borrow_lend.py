@@ -306,21 +306,29 @@ def borrow(
     )
     tx.set_position(position)
     record_movement(tx, value_before, position, BorrowLendEventType.BORROW, source, atoms, atoms)
+    lend_index = (pool_minted.lend_index_ray, pool_credited.lend_index_ray)
+    _record_entry_fee(tx, position, fee, rate, interval, lend_index)
+    return None
+
+
+def _record_entry_fee(
+    tx: Transaction, position: Position, fee: int, rate: int, interval: int, lend_index: tuple[int, int]
+) -> None:
+    """Emit a borrow's entry fee, with the lend index its lenders' share moved (for their rows)."""
     tx.emit(
         EntryFeeCharged(
-            subaccount_id,
-            symbol,
+            position.subaccount_id,
+            position.symbol,
             position.position_id,
             fee,
             rate,
             interval,
             tx.now_ms,
-            lend_index_before_ray=pool_minted.lend_index_ray,
-            lend_index_after_ray=pool_credited.lend_index_ray,
+            lend_index_before_ray=lend_index[0],
+            lend_index_after_ray=lend_index[1],
             movements_before=tx.movement_count(),
         )
     )
-    return None
 
 
 def _check_borrowable(tx: Transaction, spec: AssetSpec, atoms: int) -> Rejection | None:
