@@ -330,8 +330,53 @@ _SQRT_FUNCTION: Final = _object(
     "max(base, factor * sqrt(notional in USD)).",
 )
 
+_TIME_MS: Final = {"type": "integer", "format": "int64", "minimum": 0, "description": "Milliseconds since 1970."}
+_STATEMENT_ROW: Final = _object(
+    {
+        "timestamp": {"type": "string", "format": "naive-date-time"},
+        "type": {
+            "type": "string",
+            "enum": [
+                "Deposit",
+                "Withdrawal",
+                "Transfer",
+                "BorrowLend",
+                "Interest",
+                "Trade",
+                "Settlement",
+                "LiquidationFee",
+                "LiquidationBackstop",
+            ],
+        },
+        "cause": {"type": "string", "description": "Why: e.g. `Borrow (Manual)`, `EntryFee`, `Bid SOL_USDC`."},
+        "reference": {"type": "string", "description": "The record behind it: `position 3`, `order 7, trade 2`."},
+        "balanceChange": {**_DECIMAL, "description": "Change of the balance (spot + locked)."},
+        "positionChange": {**_DECIMAL, "description": "Change of the borrow-lend position's value (+lend, -debt)."},
+        "change": {**_DECIMAL, "description": "balanceChange + positionChange."},
+        "runningTotal": {**_DECIMAL, "description": "The opening plus every change up to this row."},
+    },
+    ["timestamp", "type", "cause", "reference", "balanceChange", "positionChange", "change", "runningTotal"],
+    "One movement of the asset.",
+)
+
 EXTENSION_SCHEMAS: Final[dict[str, Document]] = {
     "ExplainedBorrows": {"type": "array", "items": _EXPLAINED_BORROW},
+    "Statement": {
+        "type": "array",
+        "items": _object(
+            {
+                "subaccountId": _ID,
+                "symbol": _SYMBOL,
+                "opening": {**_DECIMAL, "description": "What the rows before `from` add up to (0 without `from`)."},
+                "closing": {**_DECIMAL, "description": "opening + the changes of the rows shown."},
+                "balance": {**_DECIMAL, "description": "Without `to`: spot + locked now."},
+                "position": {**_DECIMAL, "description": "Without `to`: the position's value now (+lend, -debt)."},
+                "rows": {"type": "array", "items": _STATEMENT_ROW, "description": "Oldest first."},
+            },
+            ["subaccountId", "symbol", "opening", "closing", "rows"],
+            "One asset's statement; without `to`, closing = balance + position exactly (INV-STATEMENT-1).",
+        ),
+    },
     "MarginModel": _object(
         {
             "symbol": _SYMBOL,
@@ -503,6 +548,28 @@ EXTENSION_OPERATIONS: Final[dict[tuple[str, str], Document]] = {
             **{code: _error(code) for code in ("400", "401", "404", "500")},
         },
     },
+    ("/wapi/v1/statement", "get"): {
+        "tags": ["Statements"],
+        "summary": "Every movement of your assets, from opening to closing (a crossmargin extension).",
+        "description": "**Instruction:** `statementQuery`\n\nPer asset (sorted by symbol; `symbol` for one, else "
+        "every asset the subaccount ever had): the `opening` (the rows before `from` added up), every row with "
+        "`from <= timestamp < to`, oldest first, with its change of the balance, of the borrow-lend position and "
+        "of both and the running total, and the `closing`. Without `to`, also the `balance` and `position` now, "
+        "which add up to the closing exactly. The closing of one window is the opening of the next. Times are "
+        "milliseconds since 1970; a window of more than 10,000 rows is refused (400).",
+        "operationId": "get_statement",
+        "security": SIGNED,
+        "parameters": [
+            {"name": "symbol", "in": "query", "required": False, "schema": {"type": "string"}},
+            {"name": "from", "in": "query", "required": False, "schema": _TIME_MS},
+            {"name": "to", "in": "query", "required": False, "schema": _TIME_MS},
+            WINDOW_PARAMETER,
+        ],
+        "responses": {
+            "200": {"description": "Success.", "content": {JSON: {"schema": _ref("Statement")}}},
+            **{code: _error(code) for code in ("400", "401", "404", "500")},
+        },
+    },
     ("/api/v1/models/margin", "get"): _model(
         "get_margin_model",
         "Max initial leverage against borrow size (a crossmargin extension).",
@@ -524,6 +591,7 @@ OUR_TAGS: Final = [
     {"name": "Documentation", "description": "This description and its reading page."},
     {"name": "Explanations", "description": "crossmargin extensions that say why the engine did something."},
     {"name": "Models", "description": "crossmargin extensions: the margin and interest-rate curves of each asset."},
+    {"name": "Statements", "description": "crossmargin extensions: statements that reconcile to the atom."},
     {"name": "Web page", "description": "The web page's HTML shell, served at each of its paths."},
 ]
 

@@ -225,6 +225,12 @@ def _add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
         rows = leaf(history, name, handler, text)
         rows.add_argument("--symbol", help="only this asset")
         rows.add_argument("--limit", type=int, default=100, help="at most this many rows, newest first (max 1000)")
+    statement = leaf(commands, "statement", "statement", "every movement of your assets, from opening to closing")
+    statement.set_defaults(handler_module="crossmargin.cli.statement")
+    statement.add_argument("--symbol", help="only this asset (default: every asset you ever had)")
+    for flag, dest, text in (("--from", "start", "rows at or after WHEN"), ("--to", "end", "rows before WHEN")):
+        statement.add_argument(flag, dest=dest, metavar="WHEN", help=f"{text} (ISO date/time in UTC, or ms)")
+    statement.add_argument("--csv", action="store_true", help="write one CSV to stdout, opening and closing per asset")
     add_trading_commands(commands, common)
 
 

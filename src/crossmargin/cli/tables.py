@@ -1,4 +1,4 @@
-"""Rich tables of the API's JSON bodies: what `status`, `markets`, `audit` and `history` show people.
+"""Rich tables of the API's JSON bodies: what `status`, `markets`, `audit`, `history` and `statement` show people.
 
 Every figure arrives as Backpack's decimal string and is read exactly with `Decimal`; what is
 derived here is for display only and rounded toward zero (USD to the cent, percentages to two
@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 CENT = Decimal("0.01")
+STATEMENT_AMOUNTS = ("balance", "position", "change", "running total")
 Body = Mapping[str, object]
 
 
@@ -211,5 +212,32 @@ def movements_table(rows: Sequence[Body]) -> Table:
             str(row.get("quantity")),
             str(row.get("positionQuantity")),
             str(row.get("source")),
+        )
+    return table
+
+
+def statement_table(statement: Body) -> Table:
+    """Return one asset's statement: its opening, every row with its running total, its closing."""
+    symbol = statement.get("symbol")
+    table = Table(title=f"{symbol} statement (oldest first)", title_justify="left")
+    for column in ("time (UTC)", "type", "cause", "reference", "balance", "position", "change", "running total"):
+        table.add_column(column, justify="right" if column in STATEMENT_AMOUNTS else "left")
+    table.add_row("", Text("Opening", style="bold"), "", "", "", "", "", str(statement.get("opening")))
+    for row in _rows(statement.get("rows")):
+        table.add_row(
+            str(row.get("timestamp")),
+            str(row.get("type")),
+            str(row.get("cause")),
+            str(row.get("reference")),
+            str(row.get("balanceChange")),
+            str(row.get("positionChange")),
+            str(row.get("change")),
+            str(row.get("runningTotal")),
+        )
+    table.add_row("", Text("Closing", style="bold"), "", "", "", "", "", str(statement.get("closing")))
+    if "balance" in statement:
+        table.caption = (
+            f"now: balance {statement.get('balance')} + position {statement.get('position')} "
+            f"= {statement.get('closing')} {symbol}"
         )
     return table

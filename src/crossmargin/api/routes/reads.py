@@ -1,7 +1,9 @@
-"""GET routes: public market data and the signed account, capital and history queries.
+"""GET routes: public market data and the signed account, capital, history and statement queries.
 
 Each handler reads the state once through `Service.read` and renders it with a view; histories
-are paged with `limit`/`offset` and answer with Backpack's X-PAGE/X-TOTAL headers.
+are paged with `limit`/`offset` and answer with Backpack's X-PAGE/X-TOTAL headers. The statement
+(`GET /wapi/v1/statement`, a crossmargin extension) is cut by time instead (`from`/`to`), so that
+each window's closing ties out to the next one's opening.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from crossmargin.api import inputs, views
 from crossmargin.api.context import ApiContext
 from crossmargin.api.responses import json_response
 from crossmargin.api.signed import signed, signed_write
+from crossmargin.api.views.statement import view_statement
 from crossmargin.app.service import ServiceUnavailableError
 from crossmargin.core.commands import Withdraw
 from crossmargin.core.engine import Accepted
@@ -188,6 +191,10 @@ def private_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- on
             lambda state: views.view_borrow_lend_position_history(state, sub, symbol, side, state_filter, order),
         )
 
+    async def statement(_: Request, sub: SubaccountId, p: Parameters) -> Response:
+        symbol, start, end = _text(p, "symbol"), _optional_int(p, "from"), _optional_int(p, "to")
+        return json_response(read(lambda state: view_statement(state, sub, symbol, start, end)))
+
     async def request_withdrawal(request: Request, sub: SubaccountId, p: Parameters) -> Response:
         spec = inputs.asset(p, "symbol", context.service.peek(lambda state: dict(state.specs)))
         command = Withdraw(
@@ -232,4 +239,5 @@ def private_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- on
             signed(context, "borrowPositionHistoryQueryAll", position_history),
             methods=["GET"],
         ),
+        Route("/wapi/v1/statement", signed(context, "statementQuery", statement), methods=["GET"]),
     ]
