@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -27,9 +28,9 @@ def _funded(base: str, **deposits: str) -> Keys:
     return keys
 
 
-def _borrow_lend(base: str, keys: Keys, body: dict[str, object]) -> httpx.Response:
+def _borrow_lend(base: str, keys: Keys, body: Mapping[str, object]) -> httpx.Response:
     headers = signed_headers(keys.api_key, keys.api_secret, "borrowLendExecute", body, int(time.time() * 1000))
-    return httpx.post(f"{base}/api/v1/borrowLend", json=body, headers=headers, timeout=30)
+    return httpx.post(f"{base}/api/v1/borrowLend", json=dict(body), headers=headers, timeout=30)
 
 
 def test_a_price_jump_beyond_the_band_is_refused_unless_forced(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ from crossmargin.core.state import EngineState
 Encoder = Callable[[Any], object]
 Decoder = Callable[[object, str], object]
 
-SNAPSHOT_FORMAT_VERSION: Final = 3
+SNAPSHOT_FORMAT_VERSION: Final = 4
 COMMAND_TAG: Final = "type"
 COMMAND_TYPES: Final[tuple[type[Any], ...]] = (
     ConfigureAssets,

@@ -62,6 +62,8 @@ class InterestRow:
     interval_ms: int
     at_ms: int
     change_atoms: int
+    sequence: int = 0
+    """When the change happened in the state's order (`EngineState.history_sequence`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,7 @@ class IndexChange:
     rate_wad: int
     lend_rate_wad: int
     interval_ms: int
+    sequence: int
 
 
 def index_changes(state: EngineState) -> dict[str, list[IndexChange]]:
@@ -92,18 +95,25 @@ def index_changes(state: EngineState) -> dict[str, list[IndexChange]]:
                 accrual.borrow_rate_wad,
                 accrual.lend_rate_wad,
                 MS_PER_HOUR,
+                state.history_number(f"accruals.{symbol}", number),
             )
-            for accrual in accruals
+            for number, accrual in enumerate(accruals)
         )
-    for fee in state.entry_fees:
+    for number, fee in enumerate(state.entry_fees):
         if fee.lend_index_after_ray != fee.lend_index_before_ray:
             lend = (fee.lend_index_before_ray, fee.lend_index_after_ray)
+            sequence = state.history_number("entry_fees", number)
             changes[fee.symbol].append(
-                IndexChange(fee.movements_before, fee.at_ms, InterestKind.ENTRY_FEE, None, lend, 0, 0, fee.interval_ms)
+                IndexChange(
+                    fee.movements_before, fee.at_ms, InterestKind.ENTRY_FEE, None, lend, 0, 0, fee.interval_ms, sequence
+                )
             )
-    for cut in state.lend_index_cuts:
+    for number, cut in enumerate(state.lend_index_cuts):
         lend = (cut.lend_index_before_ray, cut.lend_index_after_ray)
-        changes[cut.symbol].append(IndexChange(cut.movements_before, cut.at_ms, InterestKind.LEND, None, lend, 0, 0, 0))
+        sequence = state.history_number("lend_index_cuts", number)
+        changes[cut.symbol].append(
+            IndexChange(cut.movements_before, cut.at_ms, InterestKind.LEND, None, lend, 0, 0, 0, sequence)
+        )
     for found in changes.values():
         found.sort(key=lambda change: (change.movements_before, change.at_ms))
     return changes
@@ -120,7 +130,7 @@ def interest_rows_of_positions(state: EngineState, subaccount_id: SubaccountId |
     for timeline in timelines.values():
         symbol = timeline[0][1].symbol
         yield from _position_rows(timeline, changes.get(symbol, []), marks.get(symbol, []))
-    for fee in state.entry_fees:
+    for number, fee in enumerate(state.entry_fees):
         if fee.quantity_atoms and (subaccount_id is None or fee.subaccount_id == subaccount_id):
             yield InterestRow(
                 fee.subaccount_id,
@@ -132,6 +142,7 @@ def interest_rows_of_positions(state: EngineState, subaccount_id: SubaccountId |
                 fee.interval_ms,
                 fee.at_ms,
                 -fee.quantity_atoms,
+                state.history_number("entry_fees", number),
             )
 
 
@@ -185,6 +196,7 @@ def _made(
         change.interval_ms,
         change.at_ms,
         signed,
+        change.sequence,
     )
 
 

@@ -8,8 +8,10 @@ state so that snapshots and replay restore it; hourly interest rows are derived 
 pools' accrual records (`history.py`), never stored per position. Trading adds the markets, the
 open orders (indexed by `books` and `open_order_ids`, both derived and rebuilt after a snapshot
 loads), perp positions and marks, and the trading history. Liquidation adds its steps, the
-insurance fund's takeovers, auto-deleverages and lend-index cuts (the audit reads the cuts). Only
-`Transaction.commit` (in `transaction.py`) changes an EngineState.
+insurance fund's takeovers, auto-deleverages and lend-index cuts (the audit reads the cuts). Every history
+record is numbered in the order it happened (`history_sequence`, per list, parallel to it), so a
+statement can list the rows of one millisecond in their true order. Only `Transaction.commit` (in
+`transaction.py`) changes an EngineState.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ DERIVED = {"derived": True}
 @dataclass(slots=True)
 class EngineState:
     """The whole engine state."""
+
+    def history_number(self, name: str, index: int) -> int:
+        """Return when the record at `index` of the history list `name` happened, in the state's order."""
+        return self.history_sequence[name][index]
 
     specs: dict[str, AssetSpec] = field(default_factory=dict)
     pools: dict[str, Pool] = field(default_factory=dict)
@@ -88,6 +94,8 @@ class EngineState:
     backstops: list[Backstopped] = field(default_factory=list)
     auto_deleverages: list[AutoDeleveraged] = field(default_factory=list)
     lend_index_cuts: list[LendIndexCut] = field(default_factory=list)
+    history_count: int = 0
+    history_sequence: dict[str, list[int]] = field(default_factory=dict)
     books: dict[str, Book] = field(default_factory=dict, metadata=DERIVED, compare=False)
     open_order_ids: dict[SubaccountId, dict[OrderId, None]] = field(
         default_factory=dict, metadata=DERIVED, compare=False

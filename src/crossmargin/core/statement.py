@@ -55,9 +55,9 @@ class StatementKind(StrEnum):
 class StatementRow:
     """One movement of one asset of one subaccount: when, what, why, and how much it changed.
 
-    `order` breaks ties between rows of one millisecond in the order they happened (a row's
-    source list and place in it); `reference` names the record behind it (an order, a trade, a
-    position).
+    `order` breaks ties between rows of one millisecond in the order they happened (the number
+    of the record behind the row in `EngineState.history_sequence`, then the row's place among
+    that record's rows); `reference` names the record behind it (an order, a trade, a position).
     """
 
     subaccount_id: SubaccountId
@@ -104,10 +104,6 @@ def statement_totals(state: EngineState) -> dict[tuple[SubaccountId, str], int]:
     return totals
 
 
-# The order of the source lists within one millisecond: what a command does first comes first.
-_DEPOSITS, _WITHDRAWALS, _TRANSFERS, _MOVEMENTS, _INTEREST, _FILLS, _SETTLEMENTS, _STEPS, _BACKSTOPS = range(9)
-
-
 def _all_rows(state: EngineState, subaccount_id: SubaccountId | None) -> Iterable[StatementRow]:
     yield from _funds_rows(state)
     yield from _movement_rows(state)
@@ -116,7 +112,7 @@ def _all_rows(state: EngineState, subaccount_id: SubaccountId | None) -> Iterabl
             row.subaccount_id,
             row.symbol,
             row.at_ms,
-            (_INTEREST, number),
+            (row.sequence, number),
             StatementKind.INTEREST,
             row.kind.value,
             f"position {row.position_id}",
@@ -132,7 +128,7 @@ def _all_rows(state: EngineState, subaccount_id: SubaccountId | None) -> Iterabl
             settled.subaccount_id,
             market.quote,
             settled.at_ms,
-            (_SETTLEMENTS, number),
+            (state.history_number("settlements", number), 0),
             StatementKind.SETTLEMENT,
             f"{settled.source.value} {settled.market}",
             f"position {settled.position_id}",
@@ -149,7 +145,7 @@ def _funds_rows(state: EngineState) -> Iterable[StatementRow]:
             deposit.subaccount_id,
             deposit.symbol,
             deposit.at_ms,
-            (_DEPOSITS, number),
+            (state.history_number("deposits", number), 0),
             StatementKind.DEPOSIT,
             "Deposit",
             f"deposit {number}",
@@ -161,7 +157,7 @@ def _funds_rows(state: EngineState) -> Iterable[StatementRow]:
             withdrawal.subaccount_id,
             withdrawal.symbol,
             withdrawal.at_ms,
-            (_WITHDRAWALS, number),
+            (state.history_number("withdrawals", number), 0),
             StatementKind.WITHDRAWAL,
             "Withdrawal",
             f"withdrawal {number}",
@@ -177,7 +173,7 @@ def _funds_rows(state: EngineState) -> Iterable[StatementRow]:
                 subaccount_id,
                 transfer.symbol,
                 transfer.at_ms,
-                (_TRANSFERS, number),
+                (state.history_number("transfers", number), sign),
                 StatementKind.TRANSFER,
                 f"{'To' if sign < 0 else 'From'} subaccount {other}",
                 f"transfer {number}",
@@ -198,7 +194,7 @@ def _movement_rows(state: EngineState) -> Iterable[StatementRow]:
             movement.subaccount_id,
             movement.symbol,
             movement.at_ms,
-            (_MOVEMENTS, number),
+            (state.history_number("movements", number), 0),
             StatementKind.BORROW_LEND,
             _movement_cause(movement),
             f"position {movement.position_id}",
@@ -214,6 +210,7 @@ def _movement_cause(movement: BorrowLendMoved) -> str:
 def _fill_rows(state: EngineState, fill: Fill, number: int) -> Iterable[StatementRow]:
     """Yield a spot fill's rows: each side gives one asset and gets the other, less its fees in that one."""
     spec = state.markets[fill.market]
+    sequence = (state.history_number("fills", number), 0)
     maker_side = OrderSide.ASK if fill.taker_side is OrderSide.BID else OrderSide.BID
     for subaccount_id, side, order_id, maker in (
         (fill.taker_subaccount_id, fill.taker_side, fill.taker_order_id, False),
@@ -235,14 +232,14 @@ def _fill_rows(state: EngineState, fill: Fill, number: int) -> Iterable[Statemen
         reference = f"order {order_id}, trade {fill.trade_id}"
         for symbol, amount in ((gives, -given), (receives, received - fee)):
             yield StatementRow(
-                subaccount_id, symbol, fill.at_ms, (_FILLS, number), StatementKind.TRADE, cause, reference, amount, 0
+                subaccount_id, symbol, fill.at_ms, sequence, StatementKind.TRADE, cause, reference, amount, 0
             )
     if fill.liquidation_fee_atoms:
         yield StatementRow(
             INSURANCE_FUND_ID,
             fill.taker_fee_symbol,
             fill.at_ms,
-            (_FILLS, number),
+            sequence,
             StatementKind.LIQUIDATION_FEE,
             f"Liquidation of subaccount {fill.taker_subaccount_id} on {fill.market}",
             f"order {fill.taker_order_id}, trade {fill.trade_id}",
@@ -259,7 +256,7 @@ def _liquidation_rows(state: EngineState) -> Iterable[StatementRow]:
                 INSURANCE_FUND_ID,
                 step.fee_symbol,
                 step.at_ms,
-                (_STEPS, number),
+                (state.history_number("liquidation_steps", number), 0),
                 StatementKind.LIQUIDATION_FEE,
                 f"Liquidation of subaccount {step.subaccount_id} on {step.symbol}",
                 f"order {step.order_id}",
@@ -278,7 +275,7 @@ def _liquidation_rows(state: EngineState) -> Iterable[StatementRow]:
                     subaccount_id,
                     holding.symbol,
                     takeover.at_ms,
-                    (_BACKSTOPS, number),
+                    (state.history_number("backstops", number), sign),
                     StatementKind.LIQUIDATION_BACKSTOP,
                     cause,
                     f"backstop {number}",

@@ -445,6 +445,7 @@ class Transaction:
             state.oracle = self.oracle
         for accrual in self.accruals:
             state.accruals.setdefault(accrual.symbol, []).append(accrual)
+            _number(state, f"accruals.{accrual.symbol}")
         for name, value in self.counters.items():
             setattr(state, name, value)
         self._commit_trading(state)
@@ -496,26 +497,44 @@ def _reindex_held(state: EngineState, touched: set[tuple[SubaccountId, str]]) ->
             held.discard(symbol)
 
 
+def _number(state: EngineState, name: str) -> None:
+    """Give the record just appended to the history list `name` the next number: it came after all others."""
+    state.history_count += 1
+    state.history_sequence.setdefault(name, []).append(state.history_count)
+
+
+_HISTORY_LISTS = {
+    BorrowLendMoved: "movements",
+    EntryFeeCharged: "entry_fees",
+    Deposited: "deposits",
+    Withdrew: "withdrawals",
+    Transferred: "transfers",
+    Settled: "settlements",
+    FundingPaid: "funding_payments",
+    ShortfallCovered: "shortfalls",
+    LiquidationStepped: "liquidation_steps",
+    Backstopped: "backstops",
+    AutoDeleveraged: "auto_deleverages",
+    LendIndexCut: "lend_index_cuts",
+}
+
+
 def _record_history(state: EngineState, events: list[Event]) -> None:
-    """Append the user-visible history rows among the events (dispatch by type: passes can be large)."""
-    lists: dict[type, list[Any]] = {
-        BorrowLendMoved: state.movements,
-        EntryFeeCharged: state.entry_fees,
-        Deposited: state.deposits,
-        Withdrew: state.withdrawals,
-        Transferred: state.transfers,
-        Settled: state.settlements,
-        FundingPaid: state.funding_payments,
-        ShortfallCovered: state.shortfalls,
-        LiquidationStepped: state.liquidation_steps,
-        Backstopped: state.backstops,
-        AutoDeleveraged: state.auto_deleverages,
-        LendIndexCut: state.lend_index_cuts,
+    """Append the user-visible history rows among the events, numbered in order (dispatch by type)."""
+    lists: dict[type, tuple[list[Any], list[int]]] = {
+        kind: (getattr(state, name), state.history_sequence.setdefault(name, []))
+        for kind, name in _HISTORY_LISTS.items()
     }
-    fills = state.fills
+    fills, fill_numbers = state.fills, state.history_sequence.setdefault("fills", [])
+    count = state.history_count
     for event in events:
         target = lists.get(type(event))
         if target is not None:
-            target.append(event)
+            count += 1
+            target[0].append(event)
+            target[1].append(count)
         elif type(event) is Traded:
+            count += 1
             fills.append(event.fill)
+            fill_numbers.append(count)
+    state.history_count = count

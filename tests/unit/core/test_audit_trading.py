@@ -230,6 +230,13 @@ def test_an_asset_held_only_as_a_lock_is_in_the_held_index(driver: Driver) -> No
     assert failing(driver.state) == set()
 
 
+def _withdrawn(state: EngineState, withdrawal: Withdrew) -> None:
+    """Record a withdrawal in the history, numbered, as a commit would."""
+    state.withdrawals.append(withdrawal)
+    state.history_count += 1
+    state.history_sequence.setdefault("withdrawals", []).append(state.history_count)
+
+
 def test_a_negative_balance_is_allowed_only_as_far_as_a_shortfall_was_left_uncovered(driver: Driver) -> None:
     state = trading_state(driver)
     sub = open_order(state, "BTC_USDC", OrderSide.ASK).subaccount_id
@@ -239,10 +246,10 @@ def test_a_negative_balance_is_allowed_only_as_far_as_a_shortfall_was_left_uncov
     held = state.ledger.get((spot(sub), "ETH"), 0)
     state.ledger[(spot(sub), "ETH")] = -5
     state.ledger[(WORLD, "ETH")] = state.ledger.get((WORLD, "ETH"), 0) + held + 5
-    state.withdrawals.append(Withdrew(sub, "ETH", held + 5, state.now_ms))  # so the statement adds up too
+    _withdrawn(state, Withdrew(sub, "ETH", held + 5, state.now_ms))  # so the statement adds up too
     state.held[sub].add("ETH")
     assert failing(state) == set()
     state.ledger[(spot(sub), "ETH")] = -6
     state.ledger[(WORLD, "ETH")] += 1
-    state.withdrawals.append(Withdrew(sub, "ETH", 1, state.now_ms))
+    _withdrawn(state, Withdrew(sub, "ETH", 1, state.now_ms))
     assert failing(state) == {"INV-LEDGER-3"}

@@ -202,3 +202,25 @@ def test_an_auto_lend_perp_trader_sees_every_settlement_atom() -> None:
     assert len([row for row in driver.state.settlements if row.subaccount_id == trader]) > 100
     _adds_up(driver, trader, "USDC")
     _statement_holds(driver)
+
+
+def test_rows_of_one_millisecond_are_listed_in_the_order_they_happened() -> None:
+    # A withdrawal with auto-borrow: the borrow that funds it comes first, then the withdrawal.
+    driver = Driver()
+    driver.prices(USDC="1", BTC="60000")
+    driver.lender(USDC="100000")
+    borrower = driver.account()
+    driver.deposit(borrower, "BTC", "1")
+    driver.deposit(borrower, "USDC", "100")
+    driver.accept(driver.withdraw(borrower, "USDC", "1000", auto_borrow=True))
+    driver.deposit(borrower, "USDC", "50")
+    driver.accept(driver.borrow_lend(borrower, "USDC", BorrowLendSide.LEND, "50"))
+    kinds = [(row.kind, row.cause) for row in statement_rows(driver.state, borrower) if row.symbol == "USDC"]
+    assert kinds == [
+        (StatementKind.DEPOSIT, "Deposit"),
+        (StatementKind.BORROW_LEND, "Borrow (Withdrawal)"),
+        (StatementKind.INTEREST, "EntryFee"),
+        (StatementKind.WITHDRAWAL, "Withdrawal"),
+        (StatementKind.DEPOSIT, "Deposit"),
+        (StatementKind.BORROW_LEND, "BorrowRepay (Manual)"),
+    ]
