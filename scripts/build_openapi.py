@@ -167,6 +167,127 @@ OPERATOR_SCHEMAS: Final[dict[str, Document]] = {
     "AdminClock": _object(
         {"now": {"type": "integer", "format": "int64", "description": "Engine time in ms."}}, ["now"]
     ),
+    "AdminInsuranceFund": _object(
+        {
+            "subaccountId": {"type": "integer", "enum": [0], "description": "The fund is subaccount 0."},
+            "value": {**_DECIMAL, "description": "USD: holdings at mark - debts at mark + unsettled perp amounts."},
+            "unsettledEquity": {**_DECIMAL, "description": "USD: perp PnL, fees and funding not yet settled."},
+            "balances": {
+                "type": "array",
+                "description": "Per asset held or owed; `value` (USD, at `markPrice`) sums with `unsettledEquity` "
+                "to `value`.",
+                "items": _object(
+                    {
+                        "symbol": _SYMBOL,
+                        "available": {
+                            **_DECIMAL,
+                            "description": "Spot balance (negative: a settlement left it short).",
+                        },
+                        "locked": _DECIMAL,
+                        "lent": _DECIMAL,
+                        "owed": _DECIMAL,
+                        "markPrice": _DECIMAL,
+                        "value": _DECIMAL,
+                    },
+                    ["symbol", "available", "locked", "lent", "owed", "markPrice", "value"],
+                ),
+            },
+            "perpPositions": {
+                "type": "array",
+                "description": "Perp positions taken over and still held.",
+                "items": _object(
+                    {
+                        "symbol": {"type": "string"},
+                        "netQuantity": _DECIMAL,
+                        "entryPrice": _DECIMAL,
+                        "markPrice": _DECIMAL,
+                        "pnlUnrealized": _DECIMAL,
+                    },
+                    ["symbol", "netQuantity", "entryPrice", "markPrice", "pnlUnrealized"],
+                ),
+            },
+            "liquidationFees": {
+                "type": "array",
+                "description": "Liquidation fees received since the start, per asset.",
+                "items": _object({"symbol": _SYMBOL, "quantity": _DECIMAL}, ["symbol", "quantity"]),
+            },
+            "backstopCount": {"type": "integer", "minimum": 0},
+            "backstops": {
+                "type": "array",
+                "description": "Takeovers, newest first (at most 100): the account, its net equity then, what moved.",
+                "items": _object(
+                    {
+                        "subaccountId": _ID,
+                        "netEquity": _DECIMAL,
+                        "holdings": {
+                            "type": "array",
+                            "items": _object(
+                                {"symbol": _SYMBOL, "available": _DECIMAL, "lent": _DECIMAL, "owed": _DECIMAL},
+                                ["symbol", "available", "lent", "owed"],
+                            ),
+                        },
+                        "perpPositions": {
+                            "type": "array",
+                            "items": _object(
+                                {"symbol": {"type": "string"}, "netQuantity": _DECIMAL}, ["symbol", "netQuantity"]
+                            ),
+                        },
+                        "timestamp": {"type": "string", "format": "naive-date-time"},
+                    },
+                    ["subaccountId", "netEquity", "holdings", "perpPositions", "timestamp"],
+                ),
+            },
+            "autoDeleverageCount": {"type": "integer", "minimum": 0},
+            "autoDeleverages": {
+                "type": "array",
+                "description": "ADL closes of the fund's perp positions, newest first (at most 100); `loss` is the "
+                "counterparty's share, in the quote asset.",
+                "items": _object(
+                    {
+                        "symbol": {"type": "string"},
+                        "counterpartySubaccountId": _ID,
+                        "quantity": _DECIMAL,
+                        "quoteQuantity": _DECIMAL,
+                        "loss": _DECIMAL,
+                        "timestamp": {"type": "string", "format": "naive-date-time"},
+                    },
+                    ["symbol", "counterpartySubaccountId", "quantity", "quoteQuantity", "loss", "timestamp"],
+                ),
+            },
+            "lendIndexCutCount": {"type": "integer", "minimum": 0},
+            "lendIndexCuts": {
+                "type": "array",
+                "description": "Losses borne by a pool's lenders, newest first (at most 100); indices at 27 decimals.",
+                "items": _object(
+                    {
+                        "symbol": _SYMBOL,
+                        "lendIndexBefore": _DECIMAL,
+                        "lendIndexAfter": _DECIMAL,
+                        "loss": _DECIMAL,
+                        "debtForgiven": _DECIMAL,
+                        "timestamp": {"type": "string", "format": "naive-date-time"},
+                    },
+                    ["symbol", "lendIndexBefore", "lendIndexAfter", "loss", "debtForgiven", "timestamp"],
+                ),
+            },
+        },
+        [
+            "subaccountId",
+            "value",
+            "unsettledEquity",
+            "balances",
+            "perpPositions",
+            "liquidationFees",
+            "backstopCount",
+            "backstops",
+            "autoDeleverageCount",
+            "autoDeleverages",
+            "lendIndexCutCount",
+            "lendIndexCuts",
+        ],
+        "The insurance fund: its value, holdings and perp positions, the fees it received, the accounts it took "
+        "over and the losses it shared.",
+    ),
     "AdminAudit": _object(
         {
             "ok": {"type": "boolean"},
@@ -263,6 +384,11 @@ OPERATOR_OPERATIONS: Final[dict[tuple[str, str], Document]] = {
     ),
     ("/admin/v1/clock", "get"): _operator("admin_get_clock", "Get the engine time.", "AdminClock"),
     ("/admin/v1/audit", "get"): _operator("admin_audit", "Check every invariant on the live state.", "AdminAudit"),
+    ("/admin/v1/insurance-fund", "get"): _operator(
+        "admin_insurance_fund",
+        "Show the insurance fund: value, balances, perp positions, fees, takeovers, ADL closes and lend-index cuts.",
+        "AdminInsuranceFund",
+    ),
 }
 
 DOCUMENTATION_OPERATIONS: Final[dict[tuple[str, str], Document]] = {
@@ -491,6 +617,42 @@ EXTENSION_SCHEMAS: Final[dict[str, Document]] = {
 }
 
 
+_COLLATERAL_LIQUIDATION_PRICE: Final = {
+    **_DECIMAL,
+    "description": "crossmargin extension: the price of this asset, every other price fixed, at which the "
+    "subaccount is liquidated (MMR 100%), by the engine's own margin rules, rounded to 9 significant digits "
+    "towards the mark; `0` when no price within reach liquidates it.",
+}
+
+EXTENDED_FIELDS: Final[dict[str, dict[str, tuple[Document, bool]]]] = {
+    "Collateral": {"collateralLiquidationPrice": (_COLLATERAL_LIQUIDATION_PRICE, True)},
+    "BorrowLendPositionWithMargin": {
+        "collateralLiquidationPrice": (
+            {
+                **_COLLATERAL_LIQUIDATION_PRICE,
+                "description": _COLLATERAL_LIQUIDATION_PRICE["description"]
+                + " Sent on the row of an asset held as collateral (spot, locked or lent).",
+            },
+            False,
+        )
+    },
+}
+"""crossmargin's extra fields on Backpack's own schemas: schema -> field -> (its schema, always sent)."""
+
+
+def with_extensions(name: str, schema: Document) -> Document:
+    """Return Backpack's schema `name` with crossmargin's extra fields (`EXTENDED_FIELDS`) declared."""
+    fields = EXTENDED_FIELDS.get(name)
+    if not fields:
+        return schema
+    extended = copy.deepcopy(schema)
+    extended["properties"] = {**extended.get("properties", {}), **{field: body for field, (body, _) in fields.items()}}
+    required = [field for field, (_, always) in fields.items() if always]
+    if required:
+        extended["required"] = [*extended.get("required", []), *required]
+    return extended
+
+
 def _model(operation_id: str, summary: str, description: str, schema: str) -> Document:
     return {
         "tags": ["Models"],
@@ -587,7 +749,10 @@ EXTENSION_OPERATIONS: Final[dict[tuple[str, str], Document]] = {
 }
 
 OUR_TAGS: Final = [
-    {"name": "Operator", "description": "The operator API: accounts, deposits, transfers, prices, clock, audit."},
+    {
+        "name": "Operator",
+        "description": "The operator API: accounts, deposits, transfers, prices, clock, audit, insurance fund.",
+    },
     {"name": "Documentation", "description": "This description and its reading page."},
     {"name": "Explanations", "description": "crossmargin extensions that say why the engine did something."},
     {"name": "Models", "description": "crossmargin extensions: the margin and interest-rate curves of each asset."},
@@ -712,7 +877,7 @@ def build(spec: Document, routes: list[tuple[str, str]]) -> Document:
         if name in OPERATOR_SCHEMAS or name in EXTENSION_SCHEMAS:
             schemas[name] = copy.deepcopy((OPERATOR_SCHEMAS | EXTENSION_SCHEMAS)[name])
         else:
-            schemas[name] = copy.deepcopy(backpack_schemas[name])
+            schemas[name] = with_extensions(name, copy.deepcopy(backpack_schemas[name]))
         pending += [ref for ref in _refs(schemas[name]) if ref not in schemas]
 
     used_tags = {tag for item in paths.values() for operation in item.values() for tag in operation.get("tags", [])}

@@ -105,6 +105,10 @@ def test_the_lend_page_signed_out(server: Server, page: Any, audit: Any) -> None
     audit("/lend signed out on a narrow screen")
 
 
+_USDC_OUT = {"symbol": "USDC", "quantity": "105", "address": "0xabc", "blockchain": "Ethereum"}
+"""Withdrawing the borrower's 105 USDC (5 deposited, 100 borrowed) leaves its BTC with a liquidation price."""
+
+
 def test_the_lend_page_signed_in_with_a_borrow_and_its_dialogs(server: Server, page: Any, audit: Any) -> None:
     account = server.borrower()
     page.goto("/lend")
@@ -113,6 +117,9 @@ def test_the_lend_page_signed_in_with_a_borrow_and_its_dialogs(server: Server, p
     expect(page.get_by_test_id("interest-history").locator('[data-type="Borrow"]')).to_have_count(1)
     expect(page.get_by_test_id("net-equity")).not_to_have_text("—")
     audit("/lend signed in with a borrow")
+    server.signed(account, "withdraw", "POST", "/wapi/v1/capital/withdrawals", _USDC_OUT)
+    expect(page.get_by_test_id("collateral-liquidation")).to_be_visible()  # the next engine update shows it
+    audit("/lend with a collateral liquidation price")
     page.set_viewport_size({"width": 390, "height": 844})
     for testid in ["lend-pools", "lend-positions", "lend-interest", "lend-movements"]:  # each table scrolls in its box
         expect(page.get_by_test_id(testid).locator(".table-scroll")).to_have_attribute("tabindex", "0")
@@ -182,9 +189,12 @@ def test_the_sign_in_dialog_and_the_operator_bar(server: Server, page: Any, audi
     bar.get_by_label("Index price (USD)").fill("-1")
     bar.get_by_role("button", name="Set price").click()
     expect(bar.get_by_role("alert")).not_to_be_empty()
-    audit("/lend with the operator bar and its error")
+    server.deposit(0, "USDC", "1")  # the insurance fund has a balance to list
+    bar.get_by_test_id("operator-fund-button").click()
+    expect(bar.get_by_test_id("fund-balance-USDC")).to_be_visible()
+    audit("/lend with the operator bar, its error and the insurance fund")
     page.set_viewport_size({"width": 390, "height": 844})
-    audit("/lend with the operator bar and its error on a narrow screen")
+    audit("/lend with the operator bar, its error and the insurance fund on a narrow screen")
 
 
 def test_the_sign_in_tabs_follow_the_arrow_keys(server: Server, page: Any) -> None:

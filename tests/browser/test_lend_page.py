@@ -358,3 +358,59 @@ def test_repay_and_redeem_from_the_position_rows(server: Server, page: Any) -> N
     expect(usdc).to_have_count(0)
     assert "USDC" not in _positions(server, account)
     expect(eth.get_by_test_id("net-quantity")).to_have_text(_amount(lent))
+
+
+def _usd_price(decimal: str) -> str:
+    """The page's display of a price (format.js usdPrice): cents from $100 up, else 4 decimals, half up."""
+    value = Decimal(decimal)
+    places = Decimal("0.01") if value >= 100 else Decimal("0.0001")
+    return f"${value.quantize(places, rounding=ROUND_HALF_UP):,}"
+
+
+def test_the_liquidation_prices_are_labelled_with_their_asset_and_equal_the_apis(server: Server, page: Any) -> None:
+    """The brief's example: 1 BTC, 40,000 USDC borrowed and withdrawn; BTC is only spot, so no position row."""
+    account = server.new_account({"BTC": "1"})
+    borrow = {"symbol": "USDC", "side": "Borrow", "quantity": "40000"}
+    server.signed(account, "borrowLendExecute", "POST", "/api/v1/borrowLend", borrow)
+    withdrawal = {"symbol": "USDC", "quantity": "40000", "address": "0xabc", "blockchain": "Ethereum"}
+    server.signed(account, "withdraw", "POST", "/wapi/v1/capital/withdrawals", withdrawal)
+    collateral = server.signed(account, "collateralQuery", "GET", "/api/v1/capital/collateral")
+    [btc] = collateral["collateral"]
+    usdc = _positions(server, account)["USDC"]
+    assert btc["symbol"] == "BTC"
+    assert 46_000 < Decimal(btc["collateralLiquidationPrice"]) < 47_000
+    assert 1 < Decimal(usdc["estLiquidationPrice"]) < 2
+
+    page.goto("/lend")
+    sign_in(page, account)
+
+    line = page.get_by_test_id("collateral-liquidation-BTC")
+    expect(line).to_have_text(f"Liquidated if BTC falls to {_usd_price(btc['collateralLiquidationPrice'])}")
+    expect(line).to_have_attribute("data-value", btc["collateralLiquidationPrice"])
+    expect(page.get_by_test_id("collateral-liquidation").get_by_role("listitem")).to_have_count(1)
+    cell = page.get_by_test_id("position-USDC").get_by_test_id("est-liquidation-price")
+    expect(cell).to_have_text(f"USDC rises to {_usd_price(usdc['estLiquidationPrice'])}")
+    expect(cell).to_have_attribute("data-value", usdc["estLiquidationPrice"])
+    expect(page.get_by_test_id("lend-positions").get_by_role("columnheader", name="Liquidated if")).to_be_visible()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "lend_collateral_liquidation_price.png"))
+
+
+def test_without_any_risk_no_liquidation_price_is_shown(server: Server, page: Any) -> None:
+    account = server.new_account({"USDC": "500"})
+    server.signed(
+        account,
+        "borrowLendExecute",
+        "POST",
+        "/api/v1/borrowLend",
+        {"symbol": "USDC", "side": "Lend", "quantity": "500"},
+    )
+    [usdc] = server.signed(account, "collateralQuery", "GET", "/api/v1/capital/collateral")["collateral"]
+    assert usdc["collateralLiquidationPrice"] == "0"
+
+    page.goto("/lend")
+    sign_in(page, account)
+
+    cell = page.get_by_test_id("position-USDC").get_by_test_id("est-liquidation-price")
+    expect(cell).to_have_text("—")
+    expect(page.get_by_test_id("collateral-liquidation")).to_have_count(0)

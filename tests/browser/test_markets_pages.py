@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from playwright.sync_api import expect
@@ -41,6 +42,19 @@ def test_futures_lists_every_perp_market_and_your_position(server: Server, page:
     position = page.get_by_test_id("perp-position-BTC_USDC_PERP")
     expect(position).to_contain_text("0.01")
     expect(position).to_contain_text("60,000")
+
+
+def test_a_perp_position_words_its_liquidation_price_with_the_base_asset(server: Server, page: Any) -> None:
+    maker, taker = server.new_account({"USDC": "100000"}), server.new_account({"USDC": "700"})
+    trade_perp(server, maker, taker, "BTC_USDC_PERP", "60000", "0.1")
+    [position] = server.signed(taker, "positionQuery", "GET", "/api/v1/position")
+    estimate = Decimal(position["estLiquidationPrice"])
+    assert 50_000 < estimate < Decimal(position["markPrice"])
+    page.goto("/futures")
+    sign_in(page, taker)
+    cell = page.get_by_test_id("perp-position-BTC_USDC_PERP").get_by_test_id("est-liquidation-price")
+    expect(cell).to_have_text(f"BTC falls to ${estimate.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}")
+    expect(cell).to_have_attribute("data-value", position["estLiquidationPrice"])
 
 
 def test_spot_lists_markets_with_last_price_and_your_balances_live(server: Server, page: Any) -> None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from live_server import TOKEN
 from playwright.sync_api import expect
 from web_harness import Server, wait_live
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 CLOCK_REFUSAL = "The clock can be advanced only with --clock manual"
 
 
@@ -128,3 +130,35 @@ def test_refusals_show_the_servers_words_and_deposit_waits_for_a_subaccount(serv
     page.get_by_test_id("session-button").click()
     page.get_by_test_id("session-dialog").get_by_role("button", name="Sign out").click()
     expect(bar).to_be_hidden()
+
+
+def test_the_fund_button_shows_the_insurance_funds_value_and_follows_it_live(server: Server, page: Any) -> None:
+    page.goto("/lend")
+    bar = _connect_operator(page)
+    wait_live(page)
+    before = server.operator("GET", "/admin/v1/insurance-fund")
+    button = bar.get_by_test_id("operator-fund-button")
+    expect(button.get_by_test_id("operator-fund-value")).to_have_attribute("data-value", before["value"])
+    expect(button).to_have_text(f"Fund {_usd(before['value'])}")
+    expect(bar.get_by_test_id("operator-fund")).to_be_hidden()
+
+    button.click()
+    expect(button).to_have_attribute("aria-expanded", "true")
+    panel = bar.get_by_test_id("operator-fund")
+    expect(panel).to_be_visible()
+    server.deposit(0, "USDC", "250.5")  # the operator tops the fund up: subaccount 0
+    after = server.operator("GET", "/admin/v1/insurance-fund")
+    assert Decimal(after["value"]) == Decimal(before["value"]) + Decimal("250.5")
+
+    expect(panel.get_by_test_id("fund-value")).to_have_attribute("data-value", after["value"])
+    expect(panel.get_by_test_id("fund-value")).to_have_text(_usd(after["value"]))
+    expect(button).to_have_text(f"Fund {_usd(after['value'])}")
+    [usdc] = [row for row in after["balances"] if row["symbol"] == "USDC"]
+    expect(panel.get_by_test_id("fund-balance-USDC").get_by_role("cell")).to_have_text(
+        ["USDC", f"{Decimal(usdc['available']):,}", "0", "0", "0", _usd(usdc["value"])]
+    )
+    expect(panel.get_by_test_id("fund-backstops")).to_have_text(str(after["backstopCount"]))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "operator_fund_panel.png"))
+    button.click()
+    expect(panel).to_be_hidden()

@@ -328,6 +328,8 @@ def test_borrow_position_shows_debt_entry_fee_and_margin_fractions(
         # The borrowed USDC is still held (weight 1) against the debt plus its 5% maintenance, with
         # 1 BTC beside it: only USDC at about 537 USD would make the account liquidatable.
         "estLiquidationPrice": "537.36046839",
+        # The borrowed USDC is held, so it is collateral too: the same estimate, as a crossmargin extension.
+        "collateralLiquidationPrice": "537.36046839",
     }
     assert position["id"] == str(driver.state.positions[(borrower, "USDC")].position_id)
 
@@ -410,6 +412,9 @@ def test_collateral_summary_is_exact_for_identity_weights(driver: Driver) -> Non
             "openOrderQuantity": "0",
             "lendQuantity": "0",
             "availableQuantity": "2000",
+            # USDC rising to P: 9500 + 2000 P <= 2000.001237 P * 1.05, so P >= 94.99876610853...; the
+            # last safe price on the estimate's 1e-8 grid.
+            "collateralLiquidationPrice": "94.9987661",
         },
         {
             "symbol": "USDT",
@@ -421,6 +426,9 @@ def test_collateral_summary_is_exact_for_identity_weights(driver: Driver) -> Non
             "openOrderQuantity": "0",
             "lendQuantity": "0",
             "availableQuantity": "10000",
+            # USDT falling to P: 9500 P + 2000 <= 2000.001237 * 1.05, so P <= 0.01052645252...; the
+            # first safe price above it on the 1e-8 grid.
+            "collateralLiquidationPrice": "0.01052646",
         },
     ]
 

@@ -5,17 +5,21 @@ JSON Schema 2020-12, `$ref`s resolved inside the spec. Two checks go beyond the 
 `format: decimal` strings must be plain canonical decimals (no exponent, NaN, sign '+', leading or
 trailing zeros), times must parse in their declared format, integers must fit their declared
 width; and no object may carry a field the schema does not declare (`unevaluatedProperties`), so a
-misspelt name fails even where the spec leaves extra fields open. Without the spec beside the
-repository these tests are skipped, saying why.
+misspelt name fails even where the spec leaves extra fields open. crossmargin's own extra fields
+on Backpack's schemas are declared once, in `scripts/build_openapi.py` (`EXTENDED_FIELDS`, which
+also puts them in our OpenAPI description), and only those are let through. Without the spec beside
+the repository these tests are skipped, saying why.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib.util
 import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Final
 
 import pytest
@@ -55,8 +59,10 @@ from crossmargin.api.views import (
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.state import EngineState
 
-REFERENCE = Path(__file__).resolve().parents[3].parent / "shared" / "reference"
+ROOT = Path(__file__).resolve().parents[3]
+REFERENCE = ROOT.parent / "shared" / "reference"
 SPEC_PATH = REFERENCE / "backpack-openapi.yml"
+BUILD_SCRIPT = ROOT / "scripts" / "build_openapi.py"
 
 pytestmark = pytest.mark.skipif(
     not SPEC_PATH.exists(),
@@ -132,6 +138,23 @@ def _refuse_extra(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "unevaluatedProperties": False}
 
 
+def build_script() -> ModuleType:
+    """Return `scripts/build_openapi.py` as a module: it declares crossmargin's extension fields."""
+    loaded = importlib.util.spec_from_file_location("build_openapi", BUILD_SCRIPT)
+    assert loaded is not None
+    assert loaded.loader is not None
+    module = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(module)
+    return module
+
+
+def with_extensions(components: Any) -> Any:
+    """Return the spec's components with crossmargin's declared extension fields added to their schemas."""
+    script = build_script()
+    schemas = {name: script.with_extensions(name, schema) for name, schema in components["schemas"].items()}
+    return {**components, "schemas": schemas}
+
+
 @pytest.fixture(scope="module")
 def spec() -> Spec:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -141,7 +164,7 @@ def spec() -> Spec:
 
 @pytest.fixture(scope="module")
 def validators(spec: Spec) -> Callable[[str], Draft202012Validator]:
-    components = closed(spec["components"])
+    components = closed(with_extensions(spec["components"]))
     checker = format_checker()
     cache: dict[str, Draft202012Validator] = {}
 

@@ -3,8 +3,10 @@
 Accounts come with a fresh ED25519 key pair: the public key is journaled with the subaccount, the
 32-byte seed is returned once and never stored. `POST /admin/v1/subaccounts/{id}/apiKeys` adds
 another pair to an existing subaccount (the web page's operator sign-in: the operator cannot read
-a secret back, so it makes a new one); `GET /admin/v1/subaccounts` lists the subaccounts.
-Amounts are decimal strings, as everywhere.
+a secret back, so it makes a new one); `GET /admin/v1/subaccounts` lists the subaccounts;
+`GET /admin/v1/insurance-fund` shows the insurance fund (`views/insurance_fund.py`). Adding a key
+to the fund (subaccount 0) is refused: nobody signs for it. Amounts are decimal strings, as
+everywhere.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from crossmargin.api.context import ApiContext, ApiRefusalError
 from crossmargin.api.responses import json_response
 from crossmargin.api.signed import read_parameters
 from crossmargin.api.views.common import JsonValue
+from crossmargin.api.views.insurance_fund import view_insurance_fund
 from crossmargin.app.clock import ManualClock
 from crossmargin.core.audit import audit
 from crossmargin.core.commands import (
@@ -180,6 +183,10 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
             {"now": context.service.read(lambda state: max(state.now_ms, context.service.clock.now_ms()))}
         )
 
+    async def insurance_fund(request: Request) -> Response:
+        _check_token(context, request)
+        return json_response(context.service.read(view_insurance_fund))
+
     async def audit_state(request: Request) -> Response:
         _check_token(context, request)
         checks = context.service.read(audit)
@@ -200,5 +207,6 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
         Route("/admin/v1/prices", prices, methods=["POST"]),
         Route("/admin/v1/clock/advance", advance_clock, methods=["POST"]),
         Route("/admin/v1/clock", clock, methods=["GET"]),
+        Route("/admin/v1/insurance-fund", insurance_fund, methods=["GET"]),
         Route("/admin/v1/audit", audit_state, methods=["GET"]),
     ]

@@ -6,6 +6,12 @@ maintenance >= net equity. Account-level `imf` and `mmf` are the exposure-weight
 (required margin / total borrow notional), so `marginFraction` <= `mmf` exactly when maintenance
 reaches net equity. Spot balances are what `/capital` shows; lends show only in `/capital/collateral`
 (`lendQuantity`), as on Backpack.
+
+crossmargin extension: every `/capital/collateral` row, and the borrow-lend position row of an
+asset held as collateral, carries `collateralLiquidationPrice`, the price of that asset (every
+other price fixed) at which the subaccount is liquidated ("0": none). On a lend row it equals
+`estLiquidationPrice`, which Backpack defines for every row as the price of the row's asset; the
+collateral rows carry it for spot holdings too, which have no position row.
 """
 
 from __future__ import annotations
@@ -21,10 +27,11 @@ from crossmargin.api.views.common import (
     require_subaccount,
     wad,
 )
-from crossmargin.api.views.liquidation_price import liquidation_price_text
+from crossmargin.api.views.liquidation_price import COLLATERAL_LIQUIDATION_PRICE, estimate_text, liquidation_price_text
 from crossmargin.api.views.public import sqrt_function
 from crossmargin.core.accounts import Position, Subaccount
 from crossmargin.core.collateral import value_down, value_up
+from crossmargin.core.collateral_liquidation_price import collateral_liquidation_prices, collateral_symbols
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.limits import compute_max_borrowable, compute_max_withdrawal, compute_subaccount_margin
 from crossmargin.core.margin import MarginSummary, compute_margin_fraction, leverage_floor_wad
@@ -103,7 +110,7 @@ def view_max_withdrawal(
     }
 
 
-def _position(tx: Transaction, subaccount: Subaccount, position: Position) -> JsonObject:
+def _position(tx: Transaction, subaccount: Subaccount, position: Position, *, collateral: bool) -> JsonObject:
     spec = tx.spec(position.symbol)
     assert spec is not None, "a position's asset is listed"
     pool = tx.pool(position.symbol)
@@ -116,7 +123,8 @@ def _position(tx: Transaction, subaccount: Subaccount, position: Position) -> Js
         value = lend_atoms(position.lend_scaled, pool.lend_index_ray)
         net = value
         notional = value_down(value, mark, spec.unit_atoms)
-    return {
+    estimate = liquidation_price_text(tx, subaccount.subaccount_id, position.symbol)
+    row: JsonObject = {
         "cumulativeInterest": amount(value - position.principal_atoms, spec),
         "id": str(position.position_id),
         "imf": wad(compute_margin_fraction(spec.imf, notional, leverage_floor_wad(subaccount.leverage_limit))),
@@ -129,23 +137,28 @@ def _position(tx: Transaction, subaccount: Subaccount, position: Position) -> Js
         "netExposureQuantity": amount(net, spec),
         "netExposureNotional": wad(notional),
         "symbol": position.symbol,
-        "estLiquidationPrice": liquidation_price_text(tx, subaccount.subaccount_id, position.symbol),
+        "estLiquidationPrice": estimate,
     }
+    if collateral:
+        row[COLLATERAL_LIQUIDATION_PRICE] = estimate  # the same estimate: this row's asset, held
+    return row
 
 
 def view_borrow_lend_positions(state: EngineState, subaccount_id: SubaccountId) -> list[JsonValue]:
     """Return `GET /api/v1/borrowLend/positions`: every open borrow or lend, by symbol.
 
     `cumulativeInterest` is the position's value minus its principal: interest paid on a borrow
-    (entry fee included), interest earned on a lend, both positive.
+    (entry fee included), interest earned on a lend, both positive. The row of an asset held as
+    collateral (spot, locked or lent) also carries `collateralLiquidationPrice`.
     """
     subaccount = _subaccount(state, subaccount_id)
     tx = reader(state)
+    held = set(collateral_symbols(tx, subaccount_id))
     positions = sorted(
         (position for (owner, _), position in state.positions.items() if owner == subaccount_id),
         key=lambda position: position.symbol,
     )
-    return [_position(tx, subaccount, position) for position in positions]
+    return [_position(tx, subaccount, position, collateral=position.symbol in held) for position in positions]
 
 
 def view_capital(state: EngineState, subaccount_id: SubaccountId) -> JsonObject:
@@ -165,6 +178,7 @@ def view_capital(state: EngineState, subaccount_id: SubaccountId) -> JsonObject:
 
 def _collateral_rows(tx: Transaction, subaccount_id: SubaccountId, summary: MarginSummary) -> list[JsonValue]:
     holdings = tx.holdings(subaccount_id)
+    liquidation_prices = collateral_liquidation_prices(tx, subaccount_id)
     rows: list[JsonValue] = []
     for line in summary.assets:
         if not line.quantity_atoms:
@@ -183,6 +197,7 @@ def _collateral_rows(tx: Transaction, subaccount_id: SubaccountId, summary: Marg
                 "openOrderQuantity": amount(holding.locked_atoms, spec),
                 "lendQuantity": amount(holding.lend_atoms, spec),
                 "availableQuantity": amount(holding.spot_atoms, spec),
+                COLLATERAL_LIQUIDATION_PRICE: estimate_text(liquidation_prices[line.symbol]),
             }
         )
     return rows

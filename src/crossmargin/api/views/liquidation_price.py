@@ -1,5 +1,9 @@
 """Estimated liquidation prices as Backpack shows them: `estLiquidationPrice` and the what-if endpoint.
 
+crossmargin adds `collateralLiquidationPrice` (see `COLLATERAL_LIQUIDATION_PRICE`): the same
+estimate for each asset held as collateral (`core.collateral_liquidation_price`), on its row of
+`GET /api/v1/capital/collateral` and on its borrow-lend position row if it has one.
+
 The estimate is the core's (`crossmargin.core.liquidation_price`): the price of the asset, every
 other price fixed, next to where the subaccount's maintenance margin ratio reaches 100%, rounded
 to 9 significant digits in the direction that warns early. Where there is none (no debt or perp
@@ -22,12 +26,18 @@ from crossmargin.core.transaction import Transaction
 
 # What Backpack sends when it has no estimate (its samples show "0" for well-margined positions).
 NO_LIQUIDATION_PRICE: Final = "0"
+COLLATERAL_LIQUIDATION_PRICE: Final = "collateralLiquidationPrice"
+"""A crossmargin extension field: the price of the row's asset, held as collateral, that liquidates the subaccount."""
+
+
+def estimate_text(estimate: int | None) -> str:
+    """Return an estimated WAD price as Backpack prints one ("0" for none)."""
+    return NO_LIQUIDATION_PRICE if estimate is None else wad(estimate)
 
 
 def liquidation_price_text(tx: Transaction, subaccount_id: SubaccountId, symbol: str) -> str:
     """Return `estLiquidationPrice` for a position whose price is `symbol`'s ("0" for none)."""
-    estimate = estimate_liquidation_price(tx, subaccount_id, symbol)
-    return NO_LIQUIDATION_PRICE if estimate is None else wad(estimate)
+    return estimate_text(estimate_liquidation_price(tx, subaccount_id, symbol))
 
 
 def view_planned_liquidation_price(state: EngineState, command: ExecuteBorrowLend) -> JsonObject | Rejection:
@@ -42,6 +52,6 @@ def view_planned_liquidation_price(state: EngineState, command: ExecuteBorrowLen
     if isinstance(estimate, Rejection):
         return estimate
     return {
-        "liquidationPrice": NO_LIQUIDATION_PRICE if estimate is None else wad(estimate),
+        "liquidationPrice": estimate_text(estimate),
         "markPrice": wad(tx.mark_price(command.symbol)),
     }

@@ -65,7 +65,7 @@ SETTLEMENT_SOURCES: Final = (
 )
 
 
-def _price_of(spec: MarketSpec, quote_atoms: int, quantity_atoms: int) -> int:
+def price_per_unit_wad(spec: MarketSpec, quote_atoms: int, quantity_atoms: int) -> int:
     """Return |quote| / |quantity| as a WAD price per whole base unit, rounded down (0 for no size)."""
     if not quantity_atoms:
         return 0
@@ -86,8 +86,8 @@ def _position(state: EngineState, spec: MarketSpec, position: PerpPosition, line
     quantity = position.quantity_atoms
     funded_cost = position.entry_cost_atoms - position.cumulative_funding_atoms
     return {
-        "breakEvenPrice": wad(_price_of(spec, funded_cost, quantity)),
-        "entryPrice": wad(_price_of(spec, position.entry_cost_atoms, quantity)),
+        "breakEvenPrice": wad(price_per_unit_wad(spec, funded_cost, quantity)),
+        "entryPrice": wad(price_per_unit_wad(spec, position.entry_cost_atoms, quantity)),
         "estLiquidationPrice": liquidation_price_text(reader(state), position.subaccount_id, spec.base),
         "imf": wad(line.imf_wad),
         "imfFunction": sqrt_function(spec.imf),

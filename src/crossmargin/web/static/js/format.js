@@ -114,6 +114,18 @@ export function usd(value) {
 }
 
 /**
+ * A price in US dollars: cents from $100 up, 4 decimals below (rounded half away from zero), so a
+ * stablecoin's "1.27944192" reads "$1.2794" and BTC's "46868.8866" "$46,868.89".
+ * @param {unknown} value
+ * @returns {string}
+ */
+export function usdPrice(value) {
+  const parts = parse(value);
+  if (!parts) return DASH;
+  return render(round(parts, parts.whole.length >= 3 ? 2 : 4, "half"), "$");
+}
+
+/**
  * A leverage: at most `digits` decimals (cut toward zero), no trailing zeros: "4.1299" → "4.12×", "10" → "10×".
  * @param {unknown} value
  * @param {number} [digits]

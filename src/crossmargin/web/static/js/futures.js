@@ -1,8 +1,13 @@
 // @ts-check
-/** The Futures page: every perp market (mark, index, funding, open interest) and your perp positions. */
+/**
+ * The Futures page: every perp market (mark, index, funding, open interest) and your perp
+ * positions, each with the price of its base asset at which the account is liquidated, worded
+ * with the asset ("BTC falls to $54,270.10"; "—" when Backpack's `estLiquidationPrice` is "0").
+ */
 
 import { h, table } from "./dom.js";
 import { amount, percent, time } from "./format.js";
+import { liquidationWords } from "./liquidation.js";
 import { mountMarketPage } from "./market_page.js";
 
 /** @typedef {import("./main.js").Ctx} Ctx */
@@ -21,10 +26,17 @@ function signed(value) {
   return h("span", { class: text.startsWith("-") ? "neg" : text === "0" ? null : "pos", text });
 }
 
-/** @param {any[]} own */
-function positionsTable(own) {
-  const columns = [{ label: "Market" }, { label: "Size", num: true }, { label: "Entry price", num: true }, { label: "Mark price", num: true }, { label: "Unrealized PnL", num: true }, { label: "Est. liquidation", num: true }];
-  const rows = own.map((p) => ({ testid: `perp-position-${p.symbol}`, cells: [p.symbol, signed(p.netQuantity), amount(p.entryPrice), amount(p.markPrice), signed(p.pnlUnrealized), amount(p.estLiquidationPrice)] }));
+/**
+ * @param {any[]} own
+ * @param {Map<string, any>} markets by symbol, for each market's base asset
+ */
+function positionsTable(own, markets) {
+  const columns = [{ label: "Market" }, { label: "Size", num: true }, { label: "Entry price", num: true }, { label: "Mark price", num: true }, { label: "Unrealized PnL", num: true }, { label: "Liquidated if", num: true }];
+  const rows = own.map((p) => {
+    const base = String(markets.get(p.symbol)?.baseSymbol ?? p.symbol);
+    const liquidation = h("span", { "data-testid": "est-liquidation-price", "data-value": p.estLiquidationPrice, text: liquidationWords(base, p.estLiquidationPrice, p.markPrice) ?? "—" });
+    return { testid: `perp-position-${p.symbol}`, cells: [p.symbol, signed(p.netQuantity), amount(p.entryPrice), amount(p.markPrice), signed(p.pnlUnrealized), liquidation] };
+  });
   return table(columns, rows, "No open positions.");
 }
 
@@ -42,7 +54,7 @@ async function load(ctx) {
     const p = prices.get(m.symbol) ?? {};
     return { testid: `perp-${m.symbol}`, cells: [m.symbol, amount(p.markPrice), amount(p.indexPrice), percent(p.fundingRate, 4), time(p.nextFundingTimestamp), `${amount(open.get(m.symbol)?.openInterest)} ${m.baseSymbol}`] };
   });
-  return { markets: table(columns, rows, "No perpetual markets."), mine: own === null ? null : positionsTable(own) };
+  return { markets: table(columns, rows, "No perpetual markets."), mine: own === null ? null : positionsTable(own, bySymbol(list)) };
 }
 
 /**

@@ -18,7 +18,7 @@ import { openLendDialog } from "./lend_dialog.js";
 import { movementsTable, interestTable } from "./lend_history.js";
 import { assetPanel } from "./lend_panel.js";
 import { poolsTable } from "./lend_pools.js";
-import { positionsTable } from "./lend_positions.js";
+import { collateralLiquidationList, positionsTable } from "./lend_positions.js";
 import { amount } from "./format.js";
 
 /** @typedef {import("./lend_data.js").LendData} LendData */
@@ -238,6 +238,7 @@ export function mount(root, ctx) {
       fill(panel, selected && pool ? assetPanel(selected, pool, current.mine, openAction, ctx.signIn) : null);
       const mine = current.mine;
       const invite = (/** @type {string} */ what) => h("p", { class: "lend-invite", text: `Sign in to see ${what}.` });
+      fill(positions.lead, mine ? collateralLiquidationList(mine.collateral) : null);
       fillScroll(positions.body, mine ? positionsTable(mine.positions, openAction) : invite("your active borrows and lends"));
       fillScroll(interest.body, mine ? interestTable(mine.interest) : invite("your interest history"));
       fillScroll(movements.body, mine ? movementsTable(mine.movements, mine.explanations) : invite("your borrow-lend history"));

@@ -1,8 +1,9 @@
 // @ts-check
 /**
  * What the Lend page shows, fetched in one go: the pools (public), and for a signed-in subaccount
- * its account settings, balances, borrow-lend positions, the max borrowable of the selected asset,
- * interest and borrow-lend history and the explanations of its borrows. A part that fails keeps
+ * its account settings, balances, borrow-lend positions, its collateral (with the price of each
+ * asset at which it is liquidated), the max borrowable of the selected asset, interest and
+ * borrow-lend history and the explanations of its borrows. A part that fails keeps
  * its error message instead of its data, so one refusal never blanks the whole page.
  */
 
@@ -13,6 +14,7 @@
  * @property {Record<string, any> | null} account GET /api/v1/account
  * @property {Record<string, {available: string, locked: string, staked: string}>} balances GET /api/v1/capital
  * @property {Position[]} positions GET /api/v1/borrowLend/positions
+ * @property {any[]} collateral the `collateral` rows of GET /api/v1/capital/collateral
  * @property {string | null} maxBorrow max borrowable of the selected asset
  * @property {any[]} interest GET /wapi/v1/history/interest
  * @property {any[]} movements GET /wapi/v1/history/borrowLend
@@ -56,10 +58,11 @@ async function loadAccount(api, selected) {
       return fallback;
     });
   const limit = { limit: HISTORY_LIMIT };
-  const [account, balances, positions, maxBorrow, interest, movements, explanations] = await Promise.all([
+  const [account, balances, positions, collateral, maxBorrow, interest, movements, explanations] = await Promise.all([
     kept(api.signed("accountQuery", "GET", "/api/v1/account"), null),
     kept(api.signed("balanceQuery", "GET", "/api/v1/capital"), {}),
     kept(api.signed("borrowLendPositionQuery", "GET", "/api/v1/borrowLend/positions"), []),
+    kept(api.signed("collateralQuery", "GET", "/api/v1/capital/collateral"), null),
     selected
       ? kept(
           api
@@ -76,6 +79,7 @@ async function loadAccount(api, selected) {
     account,
     balances: balances ?? {},
     positions: Array.isArray(positions) ? positions : [],
+    collateral: Array.isArray(collateral?.collateral) ? collateral.collateral : [],
     maxBorrow,
     interest: Array.isArray(interest) ? interest : [],
     movements: Array.isArray(movements) ? movements : [],

@@ -2,13 +2,18 @@
 /**
  * Your active borrows and lends: one row per borrow-lend position with its net quantity
  * (negative = borrowed), cumulative interest (paid on a borrow, earned on a lend), mark price and
- * estimated liquidation price, and a quick Repay (a borrow) or Redeem (a lend) button that opens
- * the same dialog as the asset panel's.
+ * estimated liquidation price labelled with its asset (Backpack's `estLiquidationPrice`: the
+ * price of the row's asset, "USDC rises to $1.2794" on a USDC borrow), and a quick Repay (a
+ * borrow) or Redeem (a lend) button that opens the same dialog as the asset panel's. Above the
+ * table, the price of each collateral asset at which the account is liquidated
+ * (`collateralLiquidationPrice` of GET /api/v1/capital/collateral, a crossmargin extension):
+ * "Liquidated if BTC falls to $46,868.89", spot holdings included, which have no row below.
  */
 
 import { h } from "./dom.js";
 import { amount, usd } from "./format.js";
 import { sign } from "./lend_decimal.js";
+import { liquidationWords } from "./liquidation.js";
 
 /** @typedef {import("./lend_data.js").Position} Position */
 /** @typedef {import("./lend_panel.js").Action} Action */
@@ -22,7 +27,7 @@ import { sign } from "./lend_decimal.js";
 function positionRow(position, onAction) {
   const symbol = String(position.symbol);
   const borrowed = sign(position.netQuantity) < 0;
-  const liquidation = sign(String(position.estLiquidationPrice ?? "0")) > 0 ? usd(position.estLiquidationPrice) : "—";
+  const liquidation = liquidationWords(symbol, position.estLiquidationPrice, position.markPrice) ?? "—";
   /** @type {Action} */
   const action = borrowed ? "Repay" : "Redeem";
   const quick = h("button", {
@@ -41,7 +46,7 @@ function positionRow(position, onAction) {
     h("td", { class: "num", "data-testid": "net-quantity", text: amount(position.netQuantity) }),
     h("td", { class: "num", "data-testid": "cumulative-interest", text: amount(position.cumulativeInterest) }),
     h("td", { class: "num", text: usd(position.markPrice) }),
-    h("td", { class: "num", "data-testid": "est-liquidation-price", text: liquidation }),
+    h("td", { class: "num", "data-testid": "est-liquidation-price", "data-value": position.estLiquidationPrice, text: liquidation }),
     h("td", { class: "lend-row-action" }, quick),
   );
 }
@@ -54,7 +59,7 @@ function positionRow(position, onAction) {
 export function positionsTable(positions, onAction) {
   const open = positions.filter((position) => sign(position.netQuantity) !== 0);
   if (!open.length) return h("p", { class: "empty", "data-testid": "positions-empty", text: "No active borrows or lends." });
-  const head = ["Asset", "Side", "Net quantity", "Cumulative interest", "Mark price", "Est. liquidation price"];
+  const head = ["Asset", "Side", "Net quantity", "Cumulative interest", "Mark price", "Liquidated if"];
   return h(
     "table",
     { class: "table lend-table", "data-testid": "positions" },
@@ -70,5 +75,26 @@ export function positionsTable(positions, onAction) {
       ),
     ),
     h("tbody", null, open.map((position) => positionRow(position, onAction))),
+  );
+}
+
+/**
+ * The collateral liquidation prices: one line per collateral asset that has one.
+ * @param {any[]} collateral the `collateral` rows of GET /api/v1/capital/collateral
+ * @returns {HTMLElement | null} the list, or null when no collateral price would liquidate the account
+ */
+export function collateralLiquidationList(collateral) {
+  const lines = collateral.flatMap((row) => {
+    const symbol = String(row.symbol);
+    const words = liquidationWords(symbol, row.collateralLiquidationPrice, row.assetMarkPrice);
+    if (words === null) return [];
+    return [h("li", { "data-testid": `collateral-liquidation-${symbol}`, "data-value": row.collateralLiquidationPrice, text: `Liquidated if ${words}` })];
+  });
+  if (!lines.length) return null;
+  return h(
+    "div",
+    { class: "lend-liquidation" },
+    h("p", { id: "lend-liquidation-title", class: "lend-liquidation-title", text: "Liquidation prices of your collateral (each with every other price unchanged):" }),
+    h("ul", { "aria-labelledby": "lend-liquidation-title", "data-testid": "collateral-liquidation" }, lines),
   );
 }

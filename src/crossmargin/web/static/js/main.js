@@ -53,10 +53,10 @@ function notify(text, kind = "info") {
 const session = createSession();
 const api = createApi({ signer: session.signer, adminToken: session.adminToken });
 const openSignIn = createSignInDialog(session, api, notify);
-document.querySelector("header.topbar")?.after(createOperatorBar(session, api, notify));
 
 /** @type {Set<(reason: ChangeReason) => void>} */
 const listeners = new Set();
+document.querySelector("header.topbar")?.after(createOperatorBar(session, api, notify, (fn) => listeners.add(fn)));
 /** @param {ChangeReason} reason */
 function emit(reason) {
   for (const fn of [...listeners]) {

@@ -2,13 +2,15 @@
 /**
  * The operator's demo controls, shown under the top bar while the operator is connected (admin
  * token entered in the sign-in dialog): advance the manual clock by a minute, an hour or a day;
- * deposit an amount of an asset to the subaccount the page acts as; set an asset's index price.
- * Amounts and prices are sent exactly as typed; the server checks them and a refusal is shown in
- * its own words. The page then updates through the live feed as usual.
+ * deposit an amount of an asset to the subaccount the page acts as; set an asset's index price;
+ * see the insurance fund (its value on a button that opens its balances and losses, refreshed on
+ * every engine change). Amounts and prices are sent exactly as typed; the server checks them and a
+ * refusal is shown in its own words. The page then updates through the live feed as usual.
  */
 
 import { fill, h } from "./dom.js";
 import { amount, time, usd } from "./format.js";
+import { createFundPanel } from "./operator_fund.js";
 
 /** @typedef {import("./api.js").Api} Api */
 /** @typedef {import("./session.js").Session} Session */
@@ -48,9 +50,10 @@ const assetSelect = () => /** @type {HTMLSelectElement} */ (h("select", { requir
  * @param {Session} session
  * @param {Api} api
  * @param {(text: string, kind?: "info" | "error") => void} notify
+ * @param {(fn: (reason: string) => void) => void} onChange tells `fn` of every change: engine, poll, session
  * @returns {HTMLElement} the bar, for the caller to place
  */
-export function createOperatorBar(session, api, notify) {
+export function createOperatorBar(session, api, notify, onChange) {
   const error = h("p", { class: "error operator-error", role: "alert", "data-testid": "operator-bar-error" });
   let busy = false;
 
@@ -131,6 +134,7 @@ export function createOperatorBar(session, api, notify) {
     });
   });
 
+  const fund = createFundPanel(api);
   const bar = h(
     "section",
     { class: "operator-bar", "aria-labelledby": "operator-bar-title", "data-testid": "operator-bar", hidden: true },
@@ -138,7 +142,9 @@ export function createOperatorBar(session, api, notify) {
     clock,
     depositForm,
     priceForm,
+    fund.button,
     error,
+    fund.panel,
   );
 
   /** Fill both asset lists from the server's assets (once; USDC stays if that fails). */
@@ -171,11 +177,13 @@ export function createOperatorBar(session, api, notify) {
       return;
     }
     void loadAssets();
+    void fund.refresh();
     const id = state.subaccountId;
     depositButton.disabled = id === null;
     depositTarget.textContent = id === null ? "Use a subaccount (Log in → Operator) to deposit" : `to subaccount #${id}`;
   }
   session.onChange(render);
+  onChange((reason) => reason !== "session" && session.state.operator && void fund.refresh()); // render() covers the session
   render();
   return bar;
 }
