@@ -18,6 +18,8 @@ otherwise, a failure under CI=true).
 from __future__ import annotations
 
 import collections
+import copy
+import dataclasses
 import os
 import random
 import threading
@@ -50,6 +52,8 @@ class Replayer:
         self.signed_at: dict[str, float] = {}
         self.replays_accepted: list[str] = []
         self.replays_refused = 0
+        self.sends: dict[str, list[tuple[float, int]]] = collections.defaultdict(list)
+        self.lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._random = random.Random(SEED)
@@ -84,8 +88,11 @@ class Replayer:
                 body,
                 window_ms=REPLAY_WINDOW_MS,
             )
-            if self._send(request) == 200:
-                self.acknowledged[client_id] = request
+            status = self._send(request)
+            self.sends[client_id].append((time.time(), status))
+            if status == 200:
+                with self.lock:
+                    self.acknowledged[client_id] = request
                 self.signed_at[client_id] = time.monotonic()
             self._replay_one()
             time.sleep(0.02)
@@ -98,6 +105,7 @@ class Replayer:
             return
         client_id = self._random.choice(fresh)
         status = self._send(self.acknowledged[client_id])
+        self.sends[client_id].append((time.time(), status))
         if status == 200:
             self.replays_accepted.append(client_id)
         elif status == 401:
@@ -111,6 +119,11 @@ class Replayer:
 
 
 def _withdrawal_ids(server: ServerProcess, account: dict[str, str]) -> collections.Counter[str]:
+    """Return how many withdrawals each client id has in the account's history.
+
+    Pages come newest first while the load goes on, so a row can show on two pages (a new one
+    pushes it down): rows are told apart by their id, never counted twice.
+    """
     rows: list[dict[str, str]] = []
     while True:
         query = {"limit": "1000", "offset": str(len(rows))}
@@ -122,16 +135,34 @@ def _withdrawal_ids(server: ServerProcess, account: dict[str, str]) -> collectio
         found = page.json()
         rows += found
         if len(found) < 1000:
-            return collections.Counter(row["clientId"] for row in rows)
+            distinct = {row["id"]: row["clientId"] for row in rows}
+            return collections.Counter(distinct.values())
+
+
+def _acknowledged_so_far(writers: Writers) -> Writers:
+    """Return a copy of the writers' logs as they are now: writes acknowledged later are not checked yet."""
+    frozen = copy.copy(writers)
+    frozen.logs = [
+        dataclasses.replace(log, acked_deposits=list(log.acked_deposits), acked_withdrawals=list(log.acked_withdrawals))
+        for log in writers.logs
+    ]
+    return frozen
 
 
 def _check_recovered(server: ServerProcess, writers: Writers, replayer: Replayer, note: str) -> None:
     assert wait_for_status(server, "Ok", 120)["status"] == "Ok", f"{note}: the server came back: {server.log()[-3000:]}"
-    assert missing_acknowledged(server, writers) == [], f"{note}: every acknowledged write survived"
+    # Copy what was acknowledged before reading the histories: the load goes on meanwhile.
+    acknowledged = _acknowledged_so_far(writers)
+    with replayer.lock:
+        replayed = dict(replayer.acknowledged)
+    assert missing_acknowledged(server, acknowledged) == [], f"{note}: every acknowledged write survived"
     counts = _withdrawal_ids(server, replayer.account)
     twice = [client_id for client_id, count in counts.items() if count > 1]
-    assert not twice, f"{note}: INV-REPLAY-2, withdrawals executed twice: {twice[:10]}"
-    lost = [client_id for client_id in replayer.acknowledged if counts[client_id] != 1]
+    assert not twice, (
+        f"{note}: INV-REPLAY-2, withdrawals executed twice: {twice[:10]}; sends (time, status): "
+        f"{[replayer.sends.get(client_id) for client_id in twice[:3]]}; log: {server.log()[-4000:]}"
+    )
+    lost = [client_id for client_id in replayed if counts[client_id] != 1]
     assert not lost, f"{note}: acknowledged withdrawals missing: {lost[:10]}"
     assert not replayer.replays_accepted, f"{note}: replays accepted: {replayer.replays_accepted[:10]}"
     audit = server.admin("GET", "/admin/v1/audit")
