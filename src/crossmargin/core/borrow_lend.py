@@ -65,10 +65,8 @@ def _position_or_new(tx: Transaction, subaccount_id: SubaccountId, symbol: str) 
     return Position(tx.new_position_id(), subaccount_id, symbol)
 
 
-def position_value(tx: Transaction, position: Position | None) -> int:
+def position_value(tx: Transaction, position: Position) -> int:
     """Return a position's value at the pool's indices now: +lend (rounded down), -debt (rounded up)."""
-    if position is None:
-        return 0
     pool = tx.pool(position.symbol)
     return lend_atoms(position.lend_scaled, pool.lend_index_ray) - debt_atoms(
         position.debt_scaled, pool.borrow_index_ray

@@ -26,7 +26,7 @@ caps the fee (the guard in `liquidation.py` lowers it when the full fee would ra
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, cast
 
 from crossmargin.core.accounts import Subaccount
 from crossmargin.core.borrow_lend import repay
@@ -166,14 +166,14 @@ def attach_liquidation_fee(tx: Transaction, order_id: OrderId, fee_atoms: int) -
     order's last fill (`Fill.liquidation_fee_atoms`, in the fill's fee asset), where Backpack
     clients read fees: the trade history then explains the balance without a separate row.
     """
-    for index in range(len(tx.events) - 1, -1, -1):
-        event = tx.events[index]
-        if isinstance(event, Traded) and event.fill.taker_order_id == order_id:
-            tx.events[index] = Traded(
-                replace(event.fill, liquidation_fee_atoms=event.fill.liquidation_fee_atoms + fee_atoms)
-            )
-            return
-    raise AssertionError("a liquidation fee is charged only on an order that traded")
+    # A liquidation fee is charged only on an order that traded: its last fill is among the events.
+    index = next(
+        index
+        for index in range(len(tx.events) - 1, -1, -1)
+        if isinstance(event := tx.events[index], Traded) and event.fill.taker_order_id == order_id
+    )
+    fill = cast("Traded", tx.events[index]).fill
+    tx.events[index] = Traded(replace(fill, liquidation_fee_atoms=fill.liquidation_fee_atoms + fee_atoms))
 
 
 def _repay_from_spot(tx: Transaction, subaccount: Subaccount, symbol: str) -> int:

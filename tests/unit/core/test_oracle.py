@@ -7,7 +7,7 @@ from engine_driver import Driver
 from crossmargin.core.commands import BorrowLendSide, ConfigureOracle, Deposit, Liquidate, SetMarkPrices, UpdateSettings
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.numbers import WAD, Ratio
-from crossmargin.core.oracle import stale_prices
+from crossmargin.core.oracle import StalePrice, describe_stale_prices, stale_prices
 from crossmargin.core.orders import OrderFlags
 from crossmargin.core.rejections import RejectReason
 from crossmargin.core.transaction import Transaction
@@ -135,3 +135,10 @@ def test_the_guards_are_off_until_configured_and_refuse_nonsense_settings() -> N
     driver.accept(SetMarkPrices((("BTC", 1 * WAD),)))
     driver.refuse(ConfigureOracle(price_max_age_ms=0), RejectReason.PRICE_MUST_BE_POSITIVE)
     driver.refuse(ConfigureOracle(price_jump_band=Ratio(0)), RejectReason.PRICE_MUST_BE_POSITIVE)
+
+
+def test_the_stale_prices_are_described_with_their_age_and_the_limit() -> None:
+    found = [StalePrice("BTC", 75_500), StalePrice("ETH", 61_000)]
+    text = describe_stale_prices(found, MINUTE_MS)
+    assert text.startswith("Stale index prices: BTC (75 s old), ETH (61 s old); more than 60 s allowed.")
+    assert "reducing and repaying stay open" in text
