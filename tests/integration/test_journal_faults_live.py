@@ -41,11 +41,11 @@ from tests.integration.postgres_control import postgres_outage, require_postgres
 from crossmargin.cli.serve import EXIT_JOURNAL_FAILED
 
 LOAD_SECONDS = 1.0
-REFUSED_WHILE_DOWN = 300
+REFUSED_WHILE_DOWN = 60
 RECOVERY_SECONDS = 90.0
 TRACEBACKS_MAX = 2
 FULL_DISK_WRITES_MAX = 20_000
-REFUSED_AFTER_FULL = 300
+REFUSED_AFTER_FULL = 60
 FAULT_LINE = "crossmargin.service: journal fault:"
 RECOVERED_LINE = "crossmargin.service: journal recovered"
 
