@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from crossmargin.core.book import BookSide
 from crossmargin.core.events import LendIndexCut
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.ledger import BORROWERS, FEE_INCOME, LENDERS, ROUNDING, LedgerKind
+from crossmargin.core.ledger import BORROWERS, FEE_INCOME, LENDERS, PERP_CLEARING, ROUNDING, TRADING_FEES, LedgerKind
 from crossmargin.core.numbers import RAY
 from crossmargin.core.orders import Order, OrderId, OrderSide, OrderStatus
 from crossmargin.core.pools import HourlyAccrual, debt_atoms, lend_atoms
@@ -56,7 +56,48 @@ def audit(state: EngineState) -> list[Check]:
         *_check_uncrossed(state),
         _check_order_status(state),
         _check_statements(state),
+        *_check_conservation(state),
     ]
+
+
+def _check_conservation(state: EngineState) -> list[Check]:
+    """INV-STATEMENT-2, across everyone: per asset, what came in from outside is all accounted for.
+
+    Deposits less withdrawals (from the history) equal what every subaccount's statement adds up
+    to, the fund's included, plus what the exchange holds (fee income, rounding, trading fees,
+    unsettled perp clearing) plus the pools' rounding between their totals and their positions.
+    """
+    statements: dict[str, int] = defaultdict(int)
+    for (_, symbol), total in statement_totals(state).items():
+        statements[symbol] += total
+    flows: dict[str, int] = defaultdict(int)
+    for deposit in state.deposits:
+        flows[deposit.symbol] += deposit.quantity_atoms
+    for withdrawal in state.withdrawals:
+        flows[withdrawal.symbol] -= withdrawal.quantity_atoms
+    lend_values: dict[str, int] = defaultdict(int)
+    debt_values: dict[str, int] = defaultdict(int)
+    for (_, symbol), position in state.positions.items():
+        pool = state.pools[symbol]
+        lend_values[symbol] += lend_atoms(position.lend_scaled, pool.lend_index_ray)
+        debt_values[symbol] += debt_atoms(position.debt_scaled, pool.borrow_index_ray)
+    checks = []
+    for symbol in sorted(set(flows) | set(statements)):
+        exchange = sum(
+            state.ledger.get((account, symbol), 0) for account in (FEE_INCOME, ROUNDING, TRADING_FEES, PERP_CLEARING)
+        )
+        pool_gap = state.ledger.get((LENDERS, symbol), 0) - lend_values[symbol]
+        pool_gap += state.ledger.get((BORROWERS, symbol), 0) + debt_values[symbol]
+        accounted = statements[symbol] + exchange + pool_gap
+        checks.append(
+            Check(
+                "INV-STATEMENT-2",
+                accounted == flows[symbol],
+                f"{symbol}: deposits less withdrawals {flows[symbol]}, statements {statements[symbol]} + exchange "
+                f"{exchange} + pool rounding {pool_gap} = {accounted}",
+            )
+        )
+    return checks
 
 
 def _check_statements(state: EngineState) -> Check:

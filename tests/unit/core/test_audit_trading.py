@@ -10,7 +10,7 @@ from engine_driver import Driver
 from crossmargin.core.audit import audit
 from crossmargin.core.events import ShortfallCovered, Withdrew
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.ledger import TRADING_FEES, WORLD, locked, spot
+from crossmargin.core.ledger import ROUNDING, TRADING_FEES, WORLD, locked, spot
 from crossmargin.core.orders import Order, OrderId, OrderSide, OrderStatus
 from crossmargin.core.perps import PerpPosition
 from crossmargin.core.state import EngineState
@@ -217,7 +217,16 @@ def test_negative_locks_and_fee_income_are_claims_gone_wrong(driver: Driver) -> 
     state = trading_state(driver)
     state.ledger[(TRADING_FEES, "ETH")] = -1
     state.ledger[(WORLD, "ETH")] = state.ledger.get((WORLD, "ETH"), 0) + 1
-    assert failing(state) == {"INV-LEDGER-3"}
+    # The atom the fees lost came from outside with no deposit: the conservation across everyone breaks too.
+    assert failing(state) == {"INV-LEDGER-3", "INV-STATEMENT-2"}
+
+
+def test_an_atom_from_outside_with_no_deposit_breaks_conservation(driver: Driver) -> None:
+    state = trading_state(driver)
+    assert "INV-STATEMENT-2" not in failing(state)
+    state.ledger[(ROUNDING, "ETH")] = state.ledger.get((ROUNDING, "ETH"), 0) + 1
+    state.ledger[(WORLD, "ETH")] = state.ledger.get((WORLD, "ETH"), 0) - 1
+    assert failing(state) == {"INV-STATEMENT-2"}
 
 
 def test_an_asset_held_only_as_a_lock_is_in_the_held_index(driver: Driver) -> None:
