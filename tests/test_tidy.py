@@ -1,23 +1,37 @@
 """Repository rules (our version of TigerBeetle's tidy.zig), checked on every test run.
 
 The core is pure: it imports only the standard library and itself, and uses no floats,
-randomness, wall clock, printing or logging. Functions in the core stay short. Layers import one
-way: `core` knows nothing of `app`, `adapters`, `api` or `cli`; `app` and `adapters` know nothing
-of `api` or `cli`.
+randomness, wall clock, printing or logging. Functions and modules in the core stay short. Layers
+import one way: `core` knows nothing of `app`, `adapters`, `api` or `cli`; `app` and `adapters`
+know nothing of `api` or `cli`. The engine dispatches every command through one table, which the
+journal's codec shares, and docs/INVARIANTS.md lists every refusal reason with its Backpack code.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import sys
 import tokenize
+import typing
 from pathlib import Path
 
 import pytest
 
+from crossmargin.api.errors import api_error_code
+from crossmargin.app.codec import COMMAND_TYPES
+from crossmargin.core.commands import Command
+from crossmargin.core.engine import HANDLERS
+from crossmargin.core.rejections import RejectReason
+
 SOURCE = Path(__file__).resolve().parent.parent / "src" / "crossmargin"
 CORE_BANNED_CALLS = ("float(", "random", "datetime.now", "time.time", "print(", "logging")
 FUNCTION_LINES_MAX = 70
+MODULE_LINES_MAX = 350
+# Temporary (issue 13): other parts of the issue are reshaping these modules right now; each name
+# leaves this list once its module is under the limit.
+OVER_350_OWNED_ELSEWHERE = frozenset({"transaction.py", "margin.py", "limits.py", "events.py"})
+INVARIANTS = SOURCE.parent.parent / "docs" / "INVARIANTS.md"
 
 
 def python_files(folder: Path) -> list[Path]:
@@ -80,3 +94,32 @@ def test_every_core_module_opens_with_a_docstring() -> None:
     for path in python_files(SOURCE / "core"):
         docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
         assert docstring, f"{path.name} has no module docstring defining its concept"
+
+
+@pytest.mark.parametrize("path", python_files(SOURCE / "core"), ids=lambda path: path.name)
+def test_core_modules_stay_under_350_lines(path: Path) -> None:
+    if path.relative_to(SOURCE / "core").as_posix() in OVER_350_OWNED_ELSEWHERE:
+        return
+    length = len(path.read_text(encoding="utf-8").splitlines())
+    assert length <= MODULE_LINES_MAX, f"{path.name} is {length} lines: split it by concept"
+
+
+def test_the_allow_list_of_long_modules_names_core_modules() -> None:
+    for name in OVER_350_OWNED_ELSEWHERE:
+        assert (SOURCE / "core" / name).is_file(), f"{name} is gone: take it off OVER_350_OWNED_ELSEWHERE"
+
+
+def test_the_engine_dispatches_every_command_through_its_table() -> None:
+    assert set(HANDLERS) == set(typing.get_args(Command)), "every command type has exactly one handler"
+    assert tuple(HANDLERS) == COMMAND_TYPES, "the codec stores exactly the commands the engine runs"
+    tree = ast.parse((SOURCE / "core" / "engine.py").read_text(encoding="utf-8"))
+    matches = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Match)]
+    assert not matches, f"engine.py dispatches with `match` at lines {matches}: add the handler to HANDLERS"
+
+
+def test_invariants_md_lists_every_refusal_with_its_backpack_code() -> None:
+    text = INVARIANTS.read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([a-z_]+)` \| .+ \| `([A-Z_]+)` \((\d{3})\) \|$", text, flags=re.MULTILINE)
+    documented = [(value, code, int(status)) for value, code, status in rows]
+    expected = [(reason.value, *reversed(api_error_code(reason))) for reason in RejectReason]
+    assert documented == expected, "docs/INVARIANTS.md lists every RejectReason, in order, with its code and status"

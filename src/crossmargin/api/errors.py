@@ -70,6 +70,10 @@ def api_error_code(reason: RejectReason) -> tuple[int, str]:  # noqa: C901, PLR0
             return BAD_REQUEST, "LEND_REQUIRES_BORROW_REPAY"
         case RejectReason.AUTO_LEND_MUST_BE_OFF:
             return BAD_REQUEST, "PRECONDITION_FAILED"
+        case RejectReason.POSITION_NOT_FOUND:
+            return NOT_FOUND, "RESOURCE_NOT_FOUND"
+        case RejectReason.WHOLE_POSITION_ABOVE_QUANTITY:
+            return BAD_REQUEST, "INVALID_QUANTITY"
         case RejectReason.MARGIN_INSUFFICIENT:
             return BAD_REQUEST, "INSUFFICIENT_MARGIN"
         case RejectReason.LEVERAGE_LIMIT_OUT_OF_RANGE:
@@ -90,7 +94,19 @@ def api_error_code(reason: RejectReason) -> tuple[int, str]:  # noqa: C901, PLR0
             return BAD_REQUEST, "TRADING_PAUSED"
         case RejectReason.PRICE_REQUIRED | RejectReason.PRICE_MUST_BE_MULTIPLE_OF_TICK:
             return BAD_REQUEST, "INVALID_PRICE"
-        case RejectReason.ORDER_INVALID | RejectReason.POST_ONLY_WOULD_TAKE | RejectReason.REDUCE_ONLY_NOT_REDUCED:
+        case (
+            RejectReason.MARKET_DECIMALS_MUST_MATCH_ASSETS
+            | RejectReason.MARKET_GRID_MUST_BE_EXACT
+            | RejectReason.ORDER_REQUIRES_ONE_QUANTITY
+            | RejectReason.QUOTE_QUANTITY_REQUIRES_MARKET_ORDER
+            | RejectReason.POST_ONLY_REQUIRES_LIMIT_ORDER
+            | RejectReason.POST_ONLY_REQUIRES_GTC
+            | RejectReason.SPOT_OPTIONS_REQUIRE_SPOT_MARKET
+            | RejectReason.REDUCE_ONLY_REQUIRES_PERP_MARKET
+            | RejectReason.CANCEL_REQUIRES_ONE_ORDER_ID
+            | RejectReason.POST_ONLY_WOULD_TAKE
+            | RejectReason.REDUCE_ONLY_NOT_REDUCED
+        ):
             return BAD_REQUEST, "INVALID_ORDER"
         case RejectReason.ORDER_NOT_FOUND:
             return NOT_FOUND, "RESOURCE_NOT_FOUND"

@@ -19,27 +19,8 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any, Final, NewType, cast
 
-from crossmargin.core.commands import (
-    AddApiKey,
-    CancelAllOrders,
-    CancelOrder,
-    Command,
-    ConfigureAssets,
-    ConfigureMarkets,
-    ConfigureOracle,
-    CreateAccount,
-    CreateSubaccount,
-    Deposit,
-    ExecuteBorrowLend,
-    Liquidate,
-    PlaceOrder,
-    SeedDemo,
-    SetMarkPrices,
-    Tick,
-    Transfer,
-    UpdateSettings,
-    Withdraw,
-)
+from crossmargin.core.commands import Command
+from crossmargin.core.engine import HANDLERS
 from crossmargin.core.state import EngineState
 
 Encoder = Callable[[Any], object]
@@ -47,26 +28,9 @@ Decoder = Callable[[object, str], object]
 
 SNAPSHOT_FORMAT_VERSION: Final = 4
 COMMAND_TAG: Final = "type"
-COMMAND_TYPES: Final[tuple[type[Any], ...]] = (
-    ConfigureAssets,
-    CreateAccount,
-    CreateSubaccount,
-    Deposit,
-    Withdraw,
-    Transfer,
-    ExecuteBorrowLend,
-    UpdateSettings,
-    SetMarkPrices,
-    Tick,
-    ConfigureMarkets,
-    PlaceOrder,
-    CancelOrder,
-    CancelAllOrders,
-    Liquidate,
-    AddApiKey,
-    SeedDemo,
-    ConfigureOracle,
-)
+# The engine's dispatch table is the one list of commands: a command it runs is one the journal
+# stores. Records name their type, so the table's order does not matter to old journals.
+COMMAND_TYPES: Final[tuple[type[Any], ...]] = tuple(HANDLERS)
 
 
 class CodecError(ValueError):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from crossmargin.core.numbers import ZERO_RATIO, Ratio
+from crossmargin.core.numbers import ZERO_RATIO, Ratio, format_scaled
 
 
 class PoolState(StrEnum):
@@ -81,3 +81,8 @@ class AssetSpec:
         """Return the number of atoms in one whole unit."""
         unit: int = 10**self.decimals
         return unit
+
+
+def describe(spec: AssetSpec, atoms: int) -> str:
+    """Return a quantity as a person reads it: '1.5 BTC'."""
+    return f"{format_scaled(atoms, spec.decimals)} {spec.symbol}"

@@ -2,25 +2,27 @@
 
 Used by the operator API (`GET /admin/v1/audit`), by the stateful and integration tests after
 every step, and by the service after replay. Each check reports its invariant id, whether it
-holds, and a detail a person can read when it does not. Trading adds the perp checks (positions
-net to zero, open interest is the longs), the order checks (locks match the ledger, every open
-order rests once in its book in time order, statuses fit fills) and the uncrossed book.
+holds, and a detail a person can read when it does not. This module checks the money (ledger,
+conservation, statements), the pools and the positions; `audit_trading.py` adds the perp checks
+(positions net to zero, open interest is the longs), the order checks (locks match the ledger,
+every open order rests once in its book in time order, statuses fit fills) and the uncrossed book.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 
-from crossmargin.core.book import BookSide
+from crossmargin.core.audit_check import Check
+from crossmargin.core.audit_trading import check_trading
 from crossmargin.core.events import LendIndexCut
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import BORROWERS, FEE_INCOME, LENDERS, PERP_CLEARING, ROUNDING, TRADING_FEES, LedgerKind
 from crossmargin.core.numbers import RAY
-from crossmargin.core.orders import Order, OrderId, OrderSide, OrderStatus
 from crossmargin.core.pools import HourlyAccrual, debt_atoms, lend_atoms
 from crossmargin.core.state import EngineState
 from crossmargin.core.statement import holding_total, statement_totals
+
+__all__ = ["CLAIM_KINDS", "Check", "audit"]  # Check is re-exported: callers of audit read its results
 
 CLAIM_KINDS = (
     LedgerKind.SPOT,
@@ -33,15 +35,6 @@ CLAIM_KINDS = (
 """Ledger kinds that hold claims, never debts (INV-LEDGER-3)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
-    """The outcome of one invariant check."""
-
-    invariant: str
-    ok: bool
-    detail: str
-
-
 def audit(state: EngineState) -> list[Check]:
     """Check every invariant; return one `Check` per invariant and asset where it applies."""
     return [
@@ -50,11 +43,7 @@ def audit(state: EngineState) -> list[Check]:
         *_check_positions(state),
         _check_held_index(state),
         _check_api_key_index(state),
-        *_check_perps(state),
-        _check_order_locks(state),
-        _check_books(state),
-        *_check_uncrossed(state),
-        _check_order_status(state),
+        *check_trading(state),
         _check_statements(state),
         *_check_conservation(state),
     ]
@@ -250,145 +239,3 @@ def _check_api_key_index(state: EngineState) -> Check:
     keys_total = sum(len(subaccount.api_keys) for subaccount in state.subaccounts.values())
     ok = expected == state.api_keys and keys_total == len(expected)
     return Check("INV-STATE-2", ok, "each API key signs for exactly one subaccount, as indexed")
-
-
-# Trading ----------------------------------------------------------------------------------------
-
-
-def _check_perps(state: EngineState) -> list[Check]:
-    sizes: dict[str, int] = defaultdict(int)
-    longs: dict[str, int] = defaultdict(int)
-    for (_, market), position in state.perp_positions.items():
-        sizes[market] += position.quantity_atoms
-        longs[market] += max(position.quantity_atoms, 0)
-    perp_markets = {symbol for symbol, spec in state.markets.items() if spec.is_perp}
-    checks: list[Check] = []
-    for symbol in sorted(perp_markets | set(sizes)):
-        interest = state.open_interest_atoms.get(symbol, 0)
-        checks.append(Check("INV-PERP-1", sizes[symbol] == 0, f"{symbol}: position sizes sum to {sizes[symbol]}"))
-        checks.append(
-            Check(
-                "INV-PERP-2",
-                interest == longs[symbol],
-                f"{symbol}: open interest {interest}, long positions hold {longs[symbol]}",
-            )
-        )
-    return checks
-
-
-def _check_order_locks(state: EngineState) -> Check:
-    expected: dict[tuple[int, str], int] = defaultdict(int)
-    for order in state.orders.values():
-        spec = state.markets.get(order.market)
-        if spec is None or spec.is_perp:
-            expected[(order.subaccount_id, "(nothing: a perp order locks no funds)")] += order.locked_atoms
-            continue
-        asset = spec.quote if order.side is OrderSide.BID else spec.base
-        expected[(order.subaccount_id, asset)] += order.locked_atoms
-    actual = {
-        (account.owner, symbol): balance
-        for (account, symbol), balance in state.ledger.items()
-        if account.kind is LedgerKind.ORDERS and balance
-    }
-    wanted = {key: atoms for key, atoms in expected.items() if atoms}
-    wrong = [
-        f"subaccount {owner} {symbol}: ledger locks {actual.get((owner, symbol), 0)}, "
-        f"open orders {wanted.get((owner, symbol), 0)}"
-        for owner, symbol in sorted(set(actual) | set(wanted))
-        if actual.get((owner, symbol), 0) != wanted.get((owner, symbol), 0)
-    ]
-    return Check("INV-ORDER-1", not wrong, "; ".join(wrong[:5]) or "what is locked equals what open orders lock")
-
-
-def _check_books(state: EngineState) -> Check:
-    seen: dict[OrderId, int] = defaultdict(int)
-    problems: list[str] = []
-    for symbol, book in sorted(state.books.items()):
-        for side in (OrderSide.BID, OrderSide.ASK):
-            problems.extend(_check_book_side(state, symbol, side, book.side(side), seen))
-    owners: dict[SubaccountId, set[OrderId]] = defaultdict(set)
-    for order_id, order in sorted(state.orders.items()):
-        owners[order.subaccount_id].add(order_id)
-        if seen[order_id] != 1:
-            problems.append(f"open order {order_id} rests in the books {seen[order_id]} times")
-    indexed = {owner: set(ids) for owner, ids in state.open_order_ids.items() if ids}
-    if indexed != dict(owners):
-        problems.append("the per-subaccount open-order index disagrees with the open orders")
-    if state.perp_order_totals != _perp_order_totals(state):
-        problems.append("the per-subaccount perp order totals disagree with the open orders")
-    return Check(
-        "INV-ORDER-2",
-        not problems,
-        "; ".join(problems[:5]) or "every open order rests once in its book, levels in time order",
-    )
-
-
-def _perp_order_totals(state: EngineState) -> dict[tuple[SubaccountId, str], tuple[int, int]]:
-    totals: dict[tuple[SubaccountId, str], tuple[int, int]] = {}
-    for order in state.orders.values():
-        if state.markets[order.market].is_perp:
-            bids, asks = totals.get((order.subaccount_id, order.market), (0, 0))
-            bid = order.side is OrderSide.BID
-            totals[(order.subaccount_id, order.market)] = (
-                bids + (order.remaining_atoms if bid else 0),
-                asks + (0 if bid else order.remaining_atoms),
-            )
-    return totals
-
-
-def _check_book_side(
-    state: EngineState, symbol: str, side: OrderSide, book_side: BookSide, seen: dict[OrderId, int]
-) -> list[str]:
-    problems: list[str] = []
-    if book_side.keys != sorted(book_side.levels) or not all(book_side.levels.values()):
-        problems.append(f"{symbol} {side}: price levels unsorted, unindexed or empty")
-    for key, level in book_side.levels.items():
-        price = book_side.sign * key
-        ids = list(level)
-        if ids != sorted(ids):
-            problems.append(f"{symbol} {side} at {price}: order ids out of time order")
-        for order_id in ids:
-            seen[order_id] += 1
-            order = state.orders.get(order_id)
-            if not _rests_at(order, symbol, side, price):
-                problems.append(f"{symbol} {side} at {price}: order {order_id} is not an open order resting there")
-    return problems
-
-
-def _rests_at(order: Order | None, symbol: str, side: OrderSide, price_wad: int) -> bool:
-    return (
-        order is not None
-        and order.is_open
-        and order.market == symbol
-        and order.side is side
-        and order.price_wad == price_wad
-    )
-
-
-def _check_uncrossed(state: EngineState) -> list[Check]:
-    checks: list[Check] = []
-    for symbol, book in sorted(state.books.items()):
-        bid, ask = book.bids.best_price(), book.asks.best_price()
-        checks.append(
-            Check(
-                "INV-BOOK-1",
-                bid is None or ask is None or bid < ask,
-                f"{symbol}: best bid {bid} below best ask {ask}",
-            )
-        )
-    return checks
-
-
-def _check_order_status(state: EngineState) -> Check:
-    wrong = [
-        f"order {order_id}: {order.status}, {order.executed_atoms} of {order.quantity_atoms} filled"
-        for order_id, order in sorted(state.orders.items())
-        if order_id != order.order_id or not _status_fits(order)
-    ]
-    return Check("INV-ORDER-3", not wrong, "; ".join(wrong[:5]) or "open orders are New or PartiallyFilled as filled")
-
-
-def _status_fits(order: Order) -> bool:
-    if order.executed_atoms == 0:
-        return order.status is OrderStatus.NEW
-    return 0 < order.executed_atoms < order.quantity_atoms and order.status is OrderStatus.PARTIALLY_FILLED

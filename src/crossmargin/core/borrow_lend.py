@@ -6,6 +6,8 @@ rounded up, a repay burns it rounded down, a lend mints scaled lend rounded down
 burns it rounded up; what the aggregate totals differ from the user's amount by goes to the
 ROUNDING account. A new borrow pays the entry fee (interest until the next full hour) into its
 debt at once, shared between lenders and fee income like hourly interest (INV-POOL-3).
+The rules a movement must pass (pool state, utilization, limits) and the entry fee's rate are in
+`pool_rules.py`.
 """
 
 from __future__ import annotations
@@ -13,19 +15,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from crossmargin.core.accounts import Position
-from crossmargin.core.assets import AssetSpec, PoolState
+from crossmargin.core.assets import AssetSpec, describe
 from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved, BorrowLendSource, EntryFeeCharged
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.interest import (
-    compute_borrow_rate,
-    compute_entry_fee,
-    compute_utilization,
     next_hour_ms,
 )
 from crossmargin.core.ledger import BORROWERS, FEE_INCOME, LENDERS, ROUNDING, entry, spot
-from crossmargin.core.numbers import WAD, format_scaled, mul_div_down
+from crossmargin.core.numbers import WAD, mul_div_down
+from crossmargin.core.pool_rules import check_borrow_limits, check_pool_open, check_utilization, entry_fee_and_rate
 from crossmargin.core.pools import (
-    Pool,
     credit_lenders,
     debt_atoms,
     lend_atoms,
@@ -36,11 +35,6 @@ from crossmargin.core.pools import (
 )
 from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.transaction import Transaction
-
-
-def describe(spec: AssetSpec, atoms: int) -> str:
-    """Return a quantity as a person reads it: '1.5 BTC'."""
-    return f"{format_scaled(atoms, spec.decimals)} {spec.symbol}"
 
 
 def pool_reserves(tx: Transaction, symbol: str) -> int:
@@ -100,20 +94,6 @@ def record_movement(
     )
 
 
-def check_pool_open(spec: AssetSpec, action: str) -> Rejection | None:
-    """Refuse an action that adds to the pool's exposure unless the pool is open."""
-    if spec.pool_state is PoolState.CLOSED:
-        return Rejection(
-            RejectReason.POOL_CLOSED, f"The {spec.symbol} lending pool is closed: {action} is not possible"
-        )
-    if spec.pool_state is PoolState.REPAY_ONLY:
-        return Rejection(
-            RejectReason.POOL_REPAY_ONLY,
-            f"The {spec.symbol} lending pool only accepts repayments and redemptions: {action} is not possible",
-        )
-    return None
-
-
 def lend(
     tx: Transaction, subaccount_id: SubaccountId, spec: AssetSpec, atoms: int, source: BorrowLendSource
 ) -> Rejection | None:
@@ -157,30 +137,6 @@ def lend(
     return None
 
 
-def check_utilization(
-    tx: Transaction, spec: AssetSpec, borrowed_after: int, supplied_after: int, action: str
-) -> Rejection | None:
-    """Refuse an action while the pool is throttled, or if it would pass maxUtilization."""
-    symbol = spec.symbol
-    pool = tx.pool(symbol)
-    before = compute_utilization(pool.borrowed_atoms, pool_supplied(tx, symbol))
-    if before >= spec.throttle_utilization_threshold.wad:
-        return Rejection(
-            RejectReason.POOL_THROTTLED,
-            f"The {symbol} pool is at {format_scaled(before * 100, 18)}% utilization, past its "
-            f"throttle of {format_scaled(spec.throttle_utilization_threshold.wad * 100, 18)}%: "
-            f"{action} is paused until borrowers repay or lenders add",
-        )
-    after = compute_utilization(borrowed_after, supplied_after)
-    if after > spec.max_utilization.wad:
-        return Rejection(
-            RejectReason.POOL_UTILIZATION_EXCEEDED,
-            f"{action.capitalize()} would take the {symbol} pool past its maximum utilization of "
-            f"{format_scaled(spec.max_utilization.wad * 100, 18)}%",
-        )
-    return None
-
-
 def redeem(
     tx: Transaction,
     subaccount_id: SubaccountId,
@@ -211,7 +167,11 @@ def redeem(
             f"The {symbol} pool can pay out at most {describe(spec, liquidity)} now; the rest is borrowed",
         )
     supplied_after = pool_supplied(tx, symbol) - atoms
-    refused = None if forced else check_utilization(tx, spec, pool.borrowed_atoms, supplied_after, "redeeming")
+    refused = (
+        None
+        if forced
+        else check_utilization(spec, pool, pool_supplied(tx, symbol), pool.borrowed_atoms, supplied_after, "redeeming")
+    )
     if refused:
         return refused
     value_before = claim
@@ -226,22 +186,6 @@ def redeem(
     )
     tx.set_position(position)
     record_movement(tx, value_before, position, BorrowLendEventType.LEND_REDEEM, source, atoms, atoms)
-    return None
-
-
-def _check_borrow_limits(spec: AssetSpec, pool_after: Pool, debt_after: int) -> Rejection | None:
-    if debt_after > spec.borrow_limit_atoms:
-        return Rejection(
-            RejectReason.BORROW_LIMIT_EXCEEDED,
-            f"Borrow would take your {spec.symbol} debt to {describe(spec, debt_after)}, past the "
-            f"limit of {describe(spec, spec.borrow_limit_atoms)} per subaccount",
-        )
-    if pool_after.borrowed_atoms > spec.open_borrow_lend_limit_atoms:
-        return Rejection(
-            RejectReason.OPEN_BORROW_LEND_LIMIT_EXCEEDED,
-            f"The {spec.symbol} pool's open borrow limit of "
-            f"{describe(spec, spec.open_borrow_lend_limit_atoms)} would be passed",
-        )
     return None
 
 
@@ -277,8 +221,14 @@ def borrow(
     fee_income = fee - credited
     rounding = debt_added - atoms - fee
     supplied_after = pool_supplied(tx, symbol) + credited + fee_income + rounding
-    refused = None if forced else check_utilization(tx, spec, pool_credited.borrowed_atoms, supplied_after, "borrowing")
-    refused = refused or _check_borrow_limits(
+    refused = (
+        None
+        if forced
+        else check_utilization(
+            spec, pool, pool_supplied(tx, symbol), pool_credited.borrowed_atoms, supplied_after, "borrowing"
+        )
+    )
+    refused = refused or check_borrow_limits(
         spec, pool_credited, debt_atoms(position.debt_scaled + minted, pool.borrow_index_ray)
     )
     if refused:
@@ -345,36 +295,6 @@ def _check_borrowable(tx: Transaction, spec: AssetSpec, atoms: int) -> Rejection
             f"The {spec.symbol} pool has only {describe(spec, liquidity)} available to borrow",
         )
     return None
-
-
-ENTRY_FEE_RATE_ROUNDS = 4
-"""The rate and the fee depend on each other; they settle in one or two rounds (the fee is tiny)."""
-
-
-def entry_fee_and_rate(
-    spec: AssetSpec, pool: Pool, supplied_atoms: int, atoms: int, interval_ms: int
-) -> tuple[int, int]:
-    """Return the entry fee's APR and the fee of a borrow of `atoms` for `interval_ms`.
-
-    The rate is the pool's borrow rate *after* the borrow: at the utilization the pool will have
-    with this borrow, its fee and its rounding added to the debt and the lenders' and exchange's
-    share of the fee to the supply. It is the rate the first full hour then charges (unless
-    something else moves the pool meanwhile), and it is never below the rate before the borrow,
-    so the pool never undercharges. Should the rounds not settle, the higher rate is kept.
-    """
-    rates: list[int] = []
-    added = atoms  # what the borrow adds to the debt: its amount, then its fee and rounding too
-    for _ in range(ENTRY_FEE_RATE_ROUNDS):
-        utilization = compute_utilization(pool.borrowed_atoms + added, supplied_atoms + added - atoms)
-        rate = compute_borrow_rate(spec.rate_curve, utilization)
-        fee = compute_entry_fee(atoms, rate, interval_ms)
-        if rates and rate == rates[-1]:
-            return rate, fee
-        rates.append(rate)
-        minted = scaled_debt_to_mint(atoms + fee, pool.borrow_index_ray)
-        added = debt_atoms(pool.debt_scaled_total + minted, pool.borrow_index_ray) - pool.borrowed_atoms
-    rate = max(rates[-2:])
-    return rate, compute_entry_fee(atoms, rate, interval_ms)
 
 
 def repay(

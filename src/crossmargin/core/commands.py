@@ -96,12 +96,24 @@ class Transfer:
 
 @dataclass(frozen=True, slots=True)
 class ExecuteBorrowLend:
-    """Backpack's `POST /api/v1/borrowLend`: borrow or lend, netting against the other side."""
+    """Backpack's `POST /api/v1/borrowLend`: borrow or lend, netting against the other side.
+
+    `whole_position` (repay all, redeem all) moves the whole opposite position, to the atom, as
+    it stands when the command runs, the interest that fell due before it in the same command
+    included: with side `Lend` it repays the whole debt, with side `Borrow` it redeems the whole
+    lend; it never opens a position. `quantity_atoms` is then the most the caller agrees to move
+    (positive, not bound to the step grid; `AMOUNT_ATOMS_MAX` for no bound): a position larger
+    than that is refused (`WHOLE_POSITION_ABOVE_QUANTITY`), and so is a missing one
+    (`POSITION_NOT_FOUND`). The rules of a partial repay or redeem still apply (auto-lend off;
+    no redeem while liquidating; a repay needs the balance). Journals written before the field
+    existed decode it as False.
+    """
 
     subaccount_id: SubaccountId
     symbol: str
     side: BorrowLendSide
     quantity_atoms: int
+    whole_position: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ in symbol order so the outcome never depends on hash order.
 
 from __future__ import annotations
 
-from crossmargin.core.assets import AssetSpec, PoolState
-from crossmargin.core.borrow_lend import borrow, describe, lend, redeem, repay
+from crossmargin.core.assets import AssetSpec, PoolState, describe
+from crossmargin.core.borrow_lend import borrow, lend, redeem, repay
 from crossmargin.core.events import BorrowLendSource
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import spot

@@ -35,8 +35,8 @@ from fractions import Fraction
 from typing import Final
 
 from crossmargin.core.accounts import Subaccount
+from crossmargin.core.borrow_lend_logic import execute_borrow_lend
 from crossmargin.core.commands import ExecuteBorrowLend
-from crossmargin.core.engine import execute_borrow_lend
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.rejections import Rejection

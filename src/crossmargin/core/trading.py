@@ -1,12 +1,12 @@
 """Placing and cancelling orders: validation, locking, matching, resting, margin.
 
-An order is tried in a what-if transaction: checked against its market's grid and options, its
-spot funds locked (borrowing or redeeming what it lacks when its margin flags allow, source
-`SpotMargin`), matched, and then either rested (GTC limit) or closed (filled, IOC, FOK, market).
-Only then is the subaccount's margin checked: an order that would leave available margin below
-zero is refused and leaves no trace, unless it only reduces a perp position without lowering
-available margin. System orders (collateral conversions) skip the margin check: they run to
-restore it.
+An order is tried in a what-if transaction: checked against its market's grid and options
+(`validation.py`), its spot funds locked (borrowing or redeeming what it lacks when its margin
+flags allow, source `SpotMargin`), matched, and then either rested (GTC limit) or closed (filled,
+IOC, FOK, market). Only then is the subaccount's margin checked: an order that would leave
+available margin below zero is refused and leaves no trace, unless it only reduces a perp
+position without lowering available margin. System orders (collateral conversions) skip the
+margin check: they run to restore it.
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from crossmargin.core.accounts import Subaccount
-from crossmargin.core.borrow_lend import describe, lend, repay
+from crossmargin.core.assets import describe
+from crossmargin.core.borrow_lend import lend, repay
 from crossmargin.core.commands import CancelAllOrders, CancelOrder, PlaceOrder
 from crossmargin.core.events import BorrowLendSource, OrderChanged
 from crossmargin.core.funding import apply_auto_settings, fund_outflow
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import entry, locked, spot
 from crossmargin.core.limits import compute_subaccount_margin, refuse_new_risk_on_stale_prices
-from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS, BookState, MarketSpec
+from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS, MarketSpec
 from crossmargin.core.matching import close_order, crosses, match, preview_fill
 from crossmargin.core.numbers import format_scaled
 from crossmargin.core.oracle import refuse_order_on_stale_market
@@ -37,84 +38,11 @@ from crossmargin.core.orders import (
 )
 from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.transaction import Transaction
+from crossmargin.core.validation import check_market_priced, check_order_liquidating, check_order_shape, find_market
 
 
 def _reject(reason: RejectReason, message: str) -> Rejection:
     return Rejection(reason, message)
-
-
-def _market(tx: Transaction, symbol: str) -> MarketSpec | Rejection:
-    spec = tx.market(symbol)
-    if spec is None:
-        listed = ", ".join(sorted(tx.all_markets()))
-        return _reject(RejectReason.MARKET_NOT_FOUND, f"Unknown market {symbol!r}; listed markets are {listed}")
-    return spec
-
-
-def _check_state(spec: MarketSpec, command: PlaceOrder) -> Rejection | None:
-    if spec.state in (BookState.CLOSED, BookState.CANCEL_ONLY):
-        return _reject(RejectReason.MARKET_CLOSED, f"{spec.symbol} is {spec.state}: no new orders")
-    if spec.state is BookState.POST_ONLY and not command.flags.post_only:
-        return _reject(RejectReason.MARKET_CLOSED, f"{spec.symbol} accepts post-only orders only")
-    return None
-
-
-def _check_shape(spec: MarketSpec, command: PlaceOrder) -> Rejection | None:
-    refused = _check_state(spec, command)
-    if refused is None and command.order_type is OrderType.LIMIT:
-        refused = _check_price(spec, command)
-    if refused:
-        return refused
-    if command.order_type is OrderType.MARKET and command.flags.post_only:
-        return _reject(RejectReason.ORDER_INVALID, "A market order cannot be post-only")
-    if (command.quantity_atoms is None) == (command.quote_quantity_atoms is None):
-        return _reject(RejectReason.ORDER_INVALID, "Give either quantity or (market orders) quoteQuantity")
-    if command.quote_quantity_atoms is not None and command.quote_quantity_atoms <= 0:
-        return _reject(RejectReason.QUANTITY_MUST_BE_POSITIVE, "quoteQuantity must be greater than zero")
-    if command.quantity_atoms is not None:
-        refused = _check_quantity(spec, command.quantity_atoms)
-    return refused or _check_options(spec, command)
-
-
-def _check_price(spec: MarketSpec, command: PlaceOrder) -> Rejection | None:
-    if command.price_wad is None:
-        return _reject(RejectReason.PRICE_REQUIRED, "A limit order needs a price")
-    if command.price_wad <= 0:
-        return _reject(RejectReason.PRICE_MUST_BE_POSITIVE, "The price must be greater than zero")
-    if command.price_wad % spec.tick_size_wad:
-        tick = format_scaled(spec.tick_size_wad, 18)
-        return _reject(
-            RejectReason.PRICE_MUST_BE_MULTIPLE_OF_TICK, f"Price must be a multiple of {spec.symbol}'s tick size {tick}"
-        )
-    if command.quote_quantity_atoms is not None:
-        return _reject(RejectReason.ORDER_INVALID, "quoteQuantity is for market orders only")
-    return None
-
-
-def _check_options(spec: MarketSpec, command: PlaceOrder) -> Rejection | None:
-    if command.flags.post_only and command.time_in_force is not TimeInForce.GTC:
-        return _reject(RejectReason.ORDER_INVALID, "A post-only order must be GTC")
-    spot_only = command.flags.auto_borrow or command.flags.auto_lend or command.quote_quantity_atoms is not None
-    if spec.is_perp and spot_only:
-        return _reject(RejectReason.ORDER_INVALID, "Spot-margin flags and quoteQuantity are for spot markets")
-    if not spec.is_perp and command.flags.reduce_only:
-        return _reject(RejectReason.ORDER_INVALID, "reduceOnly is for perpetual markets")
-    return None
-
-
-def _check_quantity(spec: MarketSpec, quantity: int) -> Rejection | None:
-    step = format_scaled(spec.step_atoms, spec.base_decimals)
-    if quantity <= 0:
-        return _reject(RejectReason.QUANTITY_MUST_BE_POSITIVE, "Quantity must be greater than zero")
-    if quantity % spec.step_atoms:
-        return _reject(
-            RejectReason.QUANTITY_MUST_BE_MULTIPLE_OF_STEP,
-            f"Quantity must be a multiple of {spec.symbol}'s step size {step}",
-        )
-    if quantity < spec.min_quantity_atoms:
-        least = format_scaled(spec.min_quantity_atoms, spec.base_decimals)
-        return _reject(RejectReason.QUANTITY_BELOW_MINIMUM, f"Quantity is below {spec.symbol}'s minimum of {least}")
-    return None
 
 
 def new_order(tx: Transaction, spec: MarketSpec, command: PlaceOrder, system: SystemOrderType) -> Order:
@@ -145,10 +73,14 @@ def place_order(tx: Transaction, command: PlaceOrder) -> Rejection | None:
     subaccount = tx.subaccount(command.subaccount_id)
     if subaccount is None:
         return _reject(RejectReason.SUBACCOUNT_NOT_FOUND, f"Subaccount {command.subaccount_id} does not exist")
-    spec = _market(tx, command.market)
+    spec = find_market(tx, command.market)
     if isinstance(spec, Rejection):
         return spec
-    refused = _check_liquidating(subaccount, command) or _check_shape(spec, command) or _check_priced(tx, spec)
+    refused = (
+        check_order_liquidating(subaccount, command)
+        or check_order_shape(spec, command)
+        or check_market_priced(tx, spec)
+    )
     if refused:
         return refused
     trial = Transaction(tx, tx.now_ms)
@@ -175,26 +107,6 @@ def _check_fresh_prices(
     return refuse_order_on_stale_market(tx, spec, reduces=reduces) or refuse_new_risk_on_stale_prices(
         tx, trial, command.subaccount_id
     )
-
-
-def _check_liquidating(subaccount: Subaccount, command: PlaceOrder) -> Rejection | None:
-    """Refuse any order but a reduce-only one while the subaccount is being liquidated."""
-    if subaccount.liquidating and not command.flags.reduce_only:
-        return _reject(
-            RejectReason.ACCOUNT_LIQUIDATING,
-            f"Subaccount {subaccount.subaccount_id} is being liquidated: only reduce-only orders are accepted",
-        )
-    return None
-
-
-def _check_priced(tx: Transaction, spec: MarketSpec) -> Rejection | None:
-    """Refuse a perp order before the market has a mark: valued at 0, a short would show its price as profit."""
-    if spec.is_perp and not tx.perp_mark(spec.symbol):
-        return _reject(
-            RejectReason.MARK_PRICE_MISSING,
-            f"{spec.symbol} has no mark price yet: it trades once {spec.base} has an index price",
-        )
-    return None
 
 
 def _check_margin(
@@ -391,11 +303,11 @@ def _after_spot_fills(tx: Transaction, spec: MarketSpec, order: Order) -> None:
 
 def cancel_order(tx: Transaction, command: CancelOrder) -> Rejection | None:
     """Backpack's `DELETE /api/v1/order`, by order id or client id."""
-    spec = _market(tx, command.market)
+    spec = find_market(tx, command.market)
     if isinstance(spec, Rejection):
         return spec
     if (command.order_id is None) == (command.client_id is None):
-        return _reject(RejectReason.ORDER_INVALID, "Give either orderId or clientId")
+        return _reject(RejectReason.CANCEL_REQUIRES_ONE_ORDER_ID, "Give either orderId or clientId")
     for order in tx.open_orders(command.subaccount_id):
         if order.market != spec.symbol:
             continue
@@ -411,7 +323,7 @@ def cancel_order(tx: Transaction, command: CancelOrder) -> Rejection | None:
 
 def cancel_all_orders(tx: Transaction, command: CancelAllOrders) -> Rejection | None:
     """Backpack's `DELETE /api/v1/orders`: cancel every open order of the subaccount in a market."""
-    spec = _market(tx, command.market)
+    spec = find_market(tx, command.market)
     if isinstance(spec, Rejection):
         return spec
     if tx.subaccount(command.subaccount_id) is None:

@@ -80,15 +80,19 @@ def test_a_quantity_below_the_minimum_is_refused(driver: Driver) -> None:
         ({"price_wad": 0}, RejectReason.PRICE_MUST_BE_POSITIVE, "The price must be greater than zero"),
         ({"quantity_atoms": 0}, RejectReason.QUANTITY_MUST_BE_POSITIVE, "Quantity must be greater than zero"),
         ({"quantity_atoms": -1000}, RejectReason.QUANTITY_MUST_BE_POSITIVE, "Quantity must be greater than zero"),
-        ({"quote_quantity_atoms": 100}, RejectReason.ORDER_INVALID, "quoteQuantity is for market orders only"),
+        (
+            {"quote_quantity_atoms": 100},
+            RejectReason.QUOTE_QUANTITY_REQUIRES_MARKET_ORDER,
+            "quoteQuantity is for market orders only",
+        ),
         (
             {"time_in_force": TimeInForce.IOC, "flags": OrderFlags(post_only=True)},
-            RejectReason.ORDER_INVALID,
+            RejectReason.POST_ONLY_REQUIRES_GTC,
             "A post-only order must be GTC",
         ),
         (
             {"flags": OrderFlags(reduce_only=True)},
-            RejectReason.ORDER_INVALID,
+            RejectReason.REDUCE_ONLY_REQUIRES_PERP_MARKET,
             "reduceOnly is for perpetual markets",
         ),
     ],
@@ -105,12 +109,12 @@ def test_a_malformed_limit_order_is_refused(
     [
         (
             {"quantity_atoms": None},
-            RejectReason.ORDER_INVALID,
+            RejectReason.ORDER_REQUIRES_ONE_QUANTITY,
             "Give either quantity or (market orders) quoteQuantity",
         ),
         (
             {"quote_quantity_atoms": 100},
-            RejectReason.ORDER_INVALID,
+            RejectReason.ORDER_REQUIRES_ONE_QUANTITY,
             "Give either quantity or (market orders) quoteQuantity",
         ),
         (
@@ -118,7 +122,11 @@ def test_a_malformed_limit_order_is_refused(
             RejectReason.QUANTITY_MUST_BE_POSITIVE,
             "quoteQuantity must be greater than zero",
         ),
-        ({"flags": OrderFlags(post_only=True)}, RejectReason.ORDER_INVALID, "A market order cannot be post-only"),
+        (
+            {"flags": OrderFlags(post_only=True)},
+            RejectReason.POST_ONLY_REQUIRES_LIMIT_ORDER,
+            "A market order cannot be post-only",
+        ),
     ],
 )
 def test_a_malformed_market_order_is_refused(
@@ -139,7 +147,7 @@ def test_a_malformed_market_order_is_refused(
 )
 def test_spot_margin_flags_and_quote_quantity_are_refused_on_perps(driver: Driver, changes: dict[str, object]) -> None:
     sub = _trader(driver)
-    rejection = driver.refuse(_limit(sub, market=PERP, **changes), RejectReason.ORDER_INVALID)
+    rejection = driver.refuse(_limit(sub, market=PERP, **changes), RejectReason.SPOT_OPTIONS_REQUIRE_SPOT_MARKET)
     assert rejection.message == "Spot-margin flags and quoteQuantity are for spot markets"
 
 
@@ -215,8 +223,11 @@ def test_cancel_of_an_unknown_or_foreign_order_is_refused(driver: Driver) -> Non
 def test_cancel_needs_exactly_one_of_order_id_and_client_id(driver: Driver) -> None:
     sub = _trader(driver)
     message = "Give either orderId or clientId"
-    assert driver.refuse(CancelOrder(sub, BTC), RejectReason.ORDER_INVALID).message == message
-    assert driver.refuse(CancelOrder(sub, BTC, OrderId(1), 1), RejectReason.ORDER_INVALID).message == message
+    assert driver.refuse(CancelOrder(sub, BTC), RejectReason.CANCEL_REQUIRES_ONE_ORDER_ID).message == message
+    assert (
+        driver.refuse(CancelOrder(sub, BTC, OrderId(1), 1), RejectReason.CANCEL_REQUIRES_ONE_ORDER_ID).message
+        == message
+    )
 
 
 def test_cancel_in_an_unknown_market_is_refused(driver: Driver) -> None:
@@ -244,11 +255,13 @@ def test_a_market_needs_listed_assets_with_their_decimals_and_an_exact_grid(driv
     spec = driver.state.markets[BTC]
     rejection = driver.refuse(ConfigureMarkets((replace(spec, base="DOGE"),)), RejectReason.ASSET_NOT_FOUND)
     assert rejection.message == "BTC_USDC trades 'DOGE', which is not listed"
-    rejection = driver.refuse(ConfigureMarkets((replace(spec, quote_decimals=8),)), RejectReason.ORDER_INVALID)
+    rejection = driver.refuse(
+        ConfigureMarkets((replace(spec, quote_decimals=8),)), RejectReason.MARKET_DECIMALS_MUST_MATCH_ASSETS
+    )
     assert rejection.message == "BTC_USDC must use USDC's 6 decimals, not 8"
-    rejection = driver.refuse(ConfigureMarkets((replace(spec, step_atoms=1),)), RejectReason.ORDER_INVALID)
+    rejection = driver.refuse(ConfigureMarkets((replace(spec, step_atoms=1),)), RejectReason.MARKET_GRID_MUST_BE_EXACT)
     assert rejection.message == "BTC_USDC: one tick times one step must be a whole number of USDC atoms"
-    driver.refuse(ConfigureMarkets((replace(spec, tick_size_wad=0),)), RejectReason.ORDER_INVALID)
+    driver.refuse(ConfigureMarkets((replace(spec, tick_size_wad=0),)), RejectReason.MARKET_GRID_MUST_BE_EXACT)
 
 
 def test_a_new_market_is_listed_with_an_empty_book(driver: Driver) -> None:

@@ -26,9 +26,9 @@ from crossmargin.core.accounts import Subaccount
 from crossmargin.core.accrual import accrue_pool_hour
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.borrow_lend import pool_supplied
+from crossmargin.core.borrow_lend_logic import execute_borrow_lend
 from crossmargin.core.commands import BorrowLendSide, ExecuteBorrowLend
 from crossmargin.core.due_work import run_due_work
-from crossmargin.core.engine import execute_borrow_lend
 from crossmargin.core.events import EntryFeeCharged
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.interest import compute_borrow_rate, compute_lend_rate, compute_utilization, next_hour_ms
