@@ -103,7 +103,7 @@ def serve_with_edge_workers(app: ASGIApp, service: Service, options: EdgeOptions
     try:
         channel_path = str(Path(directory) / "channel.sock")
         app_path = str(Path(directory) / "app.sock")
-        listener = uvicorn.Config(app, host=options.host, port=options.port).bind_socket()
+        listener = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning").bind_socket()
         app_socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         app_socket.bind(app_path)
         Path(app_path).chmod(0o600)
