@@ -15,6 +15,10 @@ process then drives, one after another:
 - graceful stop: SIGTERM while borrows are in flight; every acknowledged borrow must be in the
   journal afterwards, and the process must exit 0.
 
+`edge-0` and `edge-2` run `crossmargin serve` as users do (demo seeded, no market maker, no risk
+monitor), in one process and with `--edge-workers 2`: two worker processes parse and verify, and
+forward commands to the sequencer process (`api/edge.py`). Their CPU is counted with the server's.
+
 Signed requests are signed before each phase (distinct timestamps, so the replay guard accepts
 each once). The load generator is asyncio on raw sockets with prepared bytes; its CPU time and the
 server's are reported beside each phase, so a client-bound number can be seen as such (the machine
@@ -64,6 +68,8 @@ ROOT: Final = Path(__file__).resolve().parent.parent
 AIM_BORROWS_PER_S: Final = 5_000
 AIM_RATIO: Final = 0.35
 AIM_P99_MS: Final = 10.0
+EDGE_SERVERS: Final = ("edge-0", "edge-2")
+"""`crossmargin serve` itself, in one process and with two edge worker processes (issue 13, step 7)."""
 
 Scope = MutableMapping[str, Any]
 LoadResult = tuple[list[dict[str, Any]], dict[str, Any]]
@@ -109,7 +115,9 @@ def asgi_app() -> ServiceLifespan:
 
 
 def serve(server: str, port: int) -> None:
-    """Run one server with one worker until SIGTERM."""
+    """Run one server with one worker until SIGTERM (`edge-N`: `crossmargin serve --edge-workers N`)."""
+    if server.startswith("edge-"):
+        sys.exit(_serve_edge(int(server.removeprefix("edge-")), port))
     if server == "granian":
         from granian import Granian  # noqa: PLC0415
         from granian.constants import Interfaces  # noqa: PLC0415
@@ -142,6 +150,28 @@ def serve(server: str, port: int) -> None:
     )
     with contextlib.suppress(SystemExit):
         uvicorn.Server(config).run()
+
+
+def _serve_edge(workers: int, port: int) -> int:
+    """Run `crossmargin serve` as composed for users, with the demo but neither market maker nor risk monitor."""
+    from rich.console import Console  # noqa: PLC0415 -- only in the server process
+
+    from crossmargin.cli.serve import ServeOptions, run_server  # noqa: PLC0415
+
+    options = ServeOptions(
+        host=HOST,
+        port=port,
+        database_url=None,
+        data_dir=Path(os.environ["CROSSMARGIN_BENCH_DATA_DIR"]),
+        clock="wall",
+        demo=True,
+        assets_file=None,
+        admin_token=TOKEN,
+        market_maker=False,
+        risk_monitor=False,
+        edge_workers=workers,
+    )
+    return run_server(options, Console(quiet=True))
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -395,7 +425,9 @@ def load(port: int, server_pid: int, accounts: list[Account], results: Queue[Loa
 
 def _start(server: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    env = {**os.environ, "CROSSMARGIN_BENCH_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
+    # This tree's code, never an installed copy of the package.
+    python_path = f"{ROOT}{os.pathsep}{ROOT / 'src'}"
+    env = {**os.environ, "CROSSMARGIN_BENCH_DATA_DIR": str(data_dir), "PYTHONPATH": python_path}
     process = subprocess.Popen(  # the server: a process of its own
         [sys.executable, "-m", "bench.bench_http", "serve", server, str(port)], cwd=ROOT, env=env
     )
@@ -484,13 +516,19 @@ def summarize(server: str, results: dict[str, Any]) -> dict[str, Any]:
 
 
 def servers() -> list[str]:
-    """Return the servers to compare: uvicorn always, the others when installed."""
+    """Return the servers to compare: uvicorn always, the others when installed, then edge workers.
+
+    `CROSSMARGIN_BENCH_HTTP_SERVERS` (comma-separated, e.g. `uvicorn,edge-0,edge-2`) picks others.
+    """
+    chosen = os.environ.get("CROSSMARGIN_BENCH_HTTP_SERVERS")
+    if chosen:
+        return [name.strip() for name in chosen.split(",") if name.strip()]
     found = ["uvicorn"]
     if importlib.util.find_spec("granian") is not None:
         found.append("granian")
     if importlib.util.find_spec("httptools") is not None and importlib.util.find_spec("uvloop") is not None:
         found.append("uvicorn-httptools")
-    return found
+    return [*found, *EDGE_SERVERS]
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 
 from crossmargin.api.auth import AuthError
 from crossmargin.api.body_limit import BodyLimit
@@ -118,6 +119,24 @@ def create_app(
         *model_routes(context),
         *web_routes(),
     ]
+    return _application(routes, allowed_hosts)
+
+
+def create_edge_app(
+    service: Service, admin_token: str, *, allowed_hosts: Iterable[str] = IN_PROCESS_HOSTS
+) -> Starlette:
+    """Build an edge worker's application: the signed write routes and ping, over a service that forwards commands.
+
+    The same route code as `create_app`, the same middlewares and error shapes; only the routes
+    that need no state beyond the add-only indexes (`api/edge.py` sends the rest on).
+    """
+    context = ApiContext(service, admin_token)
+    return _application(
+        [*public_read_routes(context), *borrow_lend_routes(context), *order_routes(context)], allowed_hosts
+    )
+
+
+def _application(routes: list[BaseRoute], allowed_hosts: Iterable[str]) -> Starlette:
     return Starlette(
         routes=routes,
         middleware=[Middleware(HostAllowList, allowed_hosts=tuple(allowed_hosts)), Middleware(BodyLimit)],

@@ -90,6 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
         "loopback names and the --host address are always served",
     )
     serve.add_argument(
+        "--edge-workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="parse and verify signed requests in N worker processes that forward commands to this one "
+        "(default 0: one process)",
+    )
+    serve.add_argument(
         "--price-max-age",
         type=_positive_seconds,
         default=None,
@@ -278,7 +286,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             allowed_hosts=tuple(arguments.allowed_hosts),
             price_max_age_ms=arguments.price_max_age,
             price_jump_band=arguments.price_jump_band,
+            edge_workers=arguments.edge_workers,
         )
+        if options.edge_workers < 0:
+            console.print("error: --edge-workers must be 0 (one process) or more")
+            return 2
         if options.price_max_age_ms is not None and options.clock != "wall":
             console.print("error: --price-max-age needs --clock wall: on a manual clock time jumps by hours")
             return 2

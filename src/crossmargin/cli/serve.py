@@ -30,6 +30,7 @@ from typing import Final
 
 import uvicorn
 from rich.console import Console
+from starlette.applications import Starlette
 
 from crossmargin.api.app import create_app
 from crossmargin.app.clock import ManualClock, WallClock
@@ -67,6 +68,8 @@ EXIT_STATUS_OF_FAULT: Final = {
 }
 FAULT_EXIT_DELAY_SECONDS: Final = 5.0
 GRACEFUL_SHUTDOWN_SECONDS: Final = 5
+EDGE_WORKERS_DEFAULT: Final = 0
+"""One process by default: on a 2-core machine the workers' gain is small (see docs/ARCHITECTURE.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,7 @@ class ServeOptions:
     allowed_hosts: tuple[str, ...] = ()
     price_max_age_ms: int | None = None
     price_jump_band: Ratio | None = DEFAULT_PRICE_JUMP_BAND
+    edge_workers: int = EDGE_WORKERS_DEFAULT
 
 
 def seed_demo(service: Service) -> bool:
@@ -161,21 +165,13 @@ def run_server(options: ServeOptions, console: Console) -> int:
         if monitor is not None:
             monitor.start()
         _print_banner(console, options, admin_token, seeded=seeded, maker=maker)
-        config = uvicorn.Config(
-            create_app(
-                service, admin_token.value, risk_monitor=monitor, allowed_hosts=(options.host, *options.allowed_hosts)
-            ),
-            host=options.host,
-            port=options.port,
-            log_level="warning",
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        app = create_app(
+            service, admin_token.value, risk_monitor=monitor, allowed_hosts=(options.host, *options.allowed_hosts)
         )
-        # uvicorn shuts down gracefully, then re-raises the signal it caught; with SIGTERM's default
-        # action that would end the process before the journal is closed, so make it an exception.
-        signal.signal(signal.SIGTERM, _exit_on_signal)
-        server = uvicorn.Server(config)
-        _stop_on_fatal_fault(service, server, fatal)
-        server.run()
+        if options.edge_workers > 0:
+            _serve_with_edge_workers(options, app, service, admin_token.value, fatal)
+        else:
+            _serve_in_one_process(options, app, service, fatal)
     except (KeyboardInterrupt, SystemExit):
         pass
     except ServiceUnavailableError:
@@ -188,6 +184,43 @@ def run_server(options: ServeOptions, console: Console) -> int:
         if scheduler is not None:
             scheduler.stop()
         service.close()
+    return _exit_status(service, fatal, console)
+
+
+def _serve_in_one_process(options: ServeOptions, app: Starlette, service: Service, fatal: list[Fault]) -> None:
+    config = uvicorn.Config(
+        app,
+        host=options.host,
+        port=options.port,
+        log_level="warning",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+    # uvicorn shuts down gracefully, then re-raises the signal it caught; with SIGTERM's default
+    # action that would end the process before the journal is closed, so make it an exception.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    server = uvicorn.Server(config)
+    _stop_on_fatal_fault(service, server, fatal)
+    server.run()
+
+
+def _serve_with_edge_workers(
+    options: ServeOptions, app: Starlette, service: Service, admin_token: str, fatal: list[Fault]
+) -> None:
+    from crossmargin.cli.serve_edge import EdgeOptions, serve_with_edge_workers  # noqa: PLC0415 -- only with workers
+
+    edge = EdgeOptions(
+        host=options.host,
+        port=options.port,
+        workers=options.edge_workers,
+        admin_token=admin_token,
+        allowed_hosts=options.allowed_hosts,
+        graceful_shutdown_seconds=GRACEFUL_SHUTDOWN_SECONDS,
+        fault_exit_delay_seconds=FAULT_EXIT_DELAY_SECONDS,
+    )
+    serve_with_edge_workers(app, service, edge, fatal)
+
+
+def _exit_status(service: Service, fatal: list[Fault], console: Console) -> int:
     fault = fatal[0] if fatal else service.wait_for_fatal_fault(0)
     if fault is None:
         console.print("Stopped; every acknowledged command is in the journal.", soft_wrap=True)
@@ -204,6 +237,12 @@ def _print_banner(
     console.print(
         f"[bold]crossmargin[/] listening on {url}  (journal: {where}, clock: {options.clock})", soft_wrap=True
     )
+    if options.edge_workers > 0:
+        console.print(
+            f"Edge: {options.edge_workers} worker processes parse and verify requests and forward commands "
+            "to this process, the one sequencer.",
+            soft_wrap=True,
+        )
     if seeded:
         console.print("Demo: prices set and every pool supplied by a demo lender.", soft_wrap=True)
     if maker is not None:

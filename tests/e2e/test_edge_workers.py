@@ -1,0 +1,148 @@
+"""`crossmargin serve --edge-workers 2` end to end: workers verify and forward, the sequencer stays the one writer.
+
+Goal: through a real server with two edge worker processes, a signed borrow is accepted and durable,
+a read sent after its acknowledgement sees it (read-your-writes, reads being forwarded to the
+sequencer process), a replayed signature is refused whichever worker it reaches, a refusal keeps
+Backpack's `{code, message}` body, the operator API and WebSocket streams still answer, and SIGTERM
+stops everything with exit status 0. Method: fresh connections for every request, so the kernel
+spreads them over both workers; `tests/unit/app/test_command_channel.py` pins the cross-worker
+replay to two workers deterministically.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+import httpx
+import pytest
+from live_server import TOKEN, free_port, start, stop
+from signing_client import Keys, signed_headers
+from websockets.sync.client import connect
+
+
+@dataclass(frozen=True)
+class Server:
+    """A live server with edge workers."""
+
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def admin(self, path: str, body: dict[str, object]) -> httpx.Response:
+        return httpx.post(f"{self.url}{path}", json=body, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+
+    def new_account(self) -> Keys:
+        created = self.admin("/admin/v1/accounts", {}).json()
+        return Keys(created["subaccountId"], created["accountId"], created["apiKey"], created["apiSecret"])
+
+    def signed(
+        self, keys: Keys, method: str, path: str, instruction: str, parameters: dict[str, object], timestamp_ms: int
+    ) -> httpx.Response:
+        headers = signed_headers(keys.api_key, keys.api_secret, instruction, parameters, timestamp_ms)
+        # A fresh connection each time: the kernel hands it to either worker.
+        with httpx.Client(base_url=self.url, timeout=10) as client:
+            if method == "GET":
+                return client.get(path, params={k: str(v) for k, v in parameters.items()}, headers=headers)
+            return client.request(method, path, json=parameters, headers=headers)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    port = free_port()
+    options = ["--edge-workers", "2", "--no-market-maker", "--no-risk-monitor"]
+    process = start(tmp_path_factory.mktemp("edge-workers"), port, options=options)
+    try:
+        yield Server(port)
+    finally:
+        output = stop(process)
+        assert "every acknowledged command is in the journal" in output, output
+
+
+def _funded(server: Server) -> Keys:
+    keys = server.new_account()
+    deposit = {"subaccountId": keys.subaccount_id, "symbol": "BTC", "quantity": "1"}
+    assert server.admin("/admin/v1/deposits", deposit).status_code == 200
+    return keys
+
+
+def _borrowed_usdc(server: Server, keys: Keys) -> Decimal:
+    response = server.signed(keys, "GET", "/api/v1/borrowLend/positions", "borrowLendPositionQuery", {}, _now())
+    assert response.status_code == 200, response.text
+    rows = [row for row in response.json() if row["symbol"] == "USDC"]
+    return -Decimal(rows[0]["netQuantity"]) if rows else Decimal(0)
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
+
+
+def test_every_acknowledged_borrow_is_seen_by_the_next_read(server: Server) -> None:
+    keys = _funded(server)
+    for count in range(1, 9):
+        body: dict[str, object] = {"symbol": "USDC", "side": "Borrow", "quantity": "1"}
+        borrowed = server.signed(keys, "POST", "/api/v1/borrowLend", "borrowLendExecute", body, _now())
+        assert borrowed.status_code == 200, borrowed.text
+        # Each borrow owes its quantity and an entry fee of a few millionths.
+        assert count <= _borrowed_usdc(server, keys) < count + Decimal("0.001"), "a read sees the acknowledged write"
+
+
+def test_a_replayed_borrow_is_refused_on_every_other_connection(server: Server) -> None:
+    keys = _funded(server)
+    body: dict[str, object] = {"symbol": "USDC", "side": "Borrow", "quantity": "1"}
+    timestamp = _now()
+    answers = [
+        server.signed(keys, "POST", "/api/v1/borrowLend", "borrowLendExecute", body, timestamp) for _ in range(8)
+    ]
+    assert [answer.status_code for answer in answers] == [200] + [401] * 7
+    for answer in answers[1:]:
+        assert answer.json()["code"] == "UNAUTHORIZED"
+        assert "already used" in answer.json()["message"]
+    assert 1 <= _borrowed_usdc(server, keys) < Decimal("1.001"), "executed once"
+
+
+def test_a_refusal_keeps_backpacks_error_body(server: Server) -> None:
+    keys = _funded(server)
+    body: dict[str, object] = {"symbol": "USDC", "side": "Borrow", "quantity": "1000000"}
+    refused = server.signed(keys, "POST", "/api/v1/borrowLend", "borrowLendExecute", body, _now())
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["code"] == "INSUFFICIENT_MARGIN"
+    assert set(refused.json()) == {"code", "message"}
+    malformed = server.signed(keys, "POST", "/api/v1/borrowLend", "borrowLendExecute", {"symbol": "USDC"}, _now())
+    assert (malformed.status_code, set(malformed.json())) == (400, {"code", "message"})
+    unknown = httpx.post(f"{server.url}/api/v1/borrowLend", json=body, headers={"X-API-Key": "x"}, timeout=10)
+    assert (unknown.status_code, unknown.json()["code"]) == (401, "UNAUTHORIZED")
+
+
+def test_orders_are_placed_and_cancelled_through_a_worker(server: Server) -> None:
+    keys = server.new_account()
+    deposit = {"subaccountId": keys.subaccount_id, "symbol": "USDC", "quantity": "1000"}
+    assert server.admin("/admin/v1/deposits", deposit).status_code == 200
+    order: dict[str, object] = {
+        "symbol": "BTC_USDC",
+        "side": "Bid",
+        "orderType": "Limit",
+        "price": "10000",
+        "quantity": "0.01",
+    }
+    placed = server.signed(keys, "POST", "/api/v1/order", "orderExecute", order, _now())
+    assert placed.status_code == 200, placed.text
+    query = {"symbol": "BTC_USDC", "orderId": placed.json()["id"]}
+    seen = server.signed(keys, "GET", "/api/v1/order", "orderQuery", query, _now())
+    assert seen.status_code == 200, seen.text
+    cancelled = server.signed(keys, "DELETE", "/api/v1/order", "orderCancel", query, _now())
+    assert (cancelled.status_code, cancelled.json()["status"]) == (200, "Cancelled")
+
+
+def test_public_reads_and_streams_are_forwarded_to_the_sequencer(server: Server) -> None:
+    assert httpx.get(f"{server.url}/api/v1/assets", timeout=10).status_code == 200
+    wrong_host = httpx.get(f"{server.url}/api/v1/assets", headers={"Host": "elsewhere.example"}, timeout=10)
+    assert wrong_host.status_code == 421
+    with connect(f"ws://127.0.0.1:{server.port}/ws", open_timeout=10) as websocket:
+        websocket.send(json.dumps({"method": "SUBSCRIBE", "params": ["engine.update"], "id": 7}))
+        assert json.loads(websocket.recv(timeout=10)) == {"id": 7, "result": None}
