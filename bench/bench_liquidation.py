@@ -37,6 +37,7 @@ liquidated rows re-read) and the exact confirmation of the candidates are ~5% to
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import sys
@@ -71,6 +72,7 @@ from crossmargin.core.transaction import Transaction
 from crossmargin.market_config import parse_market_specs
 from crossmargin.risk import kernels
 from crossmargin.risk.columns import RiskColumns
+from crossmargin.risk.plan import plan_liquidations
 from crossmargin.risk.screen import RiskScreen, confirm
 
 SIZES = tuple(int(size) for size in os.environ.get("BENCH_LIQUIDATION_SIZES", "1000,3000,10000").split(","))
@@ -179,9 +181,9 @@ def liquidate_all(state: EngineState, columns: RiskColumns, events: tuple[Event,
         started = time.process_time()
         changes = columns.apply_events(state, events)
         rows = screen.update(changes)
-        candidates = [sub for sub in screen.subaccounts(rows) if sub != INSURANCE_FUND_ID and sub not in liquidating]
+        candidates = screen.subaccounts(rows)
         screened = time.process_time()
-        targets = sorted(liquidating) + confirm(state, candidates)
+        targets = plan_liquidations(candidates, liquidating, functools.partial(confirm, state))
         confirmed = time.process_time()
         timing.screen += screened - started
         timing.confirm += confirmed - screened

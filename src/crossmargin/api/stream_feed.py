@@ -42,19 +42,17 @@ from crossmargin.api.stream_ticker import TickerWindow
 from crossmargin.api.views.common import JsonObject, reader
 from crossmargin.app.service import BatchCommitted
 from crossmargin.core.events import (
-    BorrowLendMoved,
-    Deposited,
-    EntryFeeCharged,
+    ChangeKind,
     Event,
     MarkPricesSet,
     OrderChanged,
     PerpMarksSet,
     PerpPositionChanged,
     Settled,
-    ShortfallCovered,
     Traded,
-    Transferred,
-    Withdrew,
+    asset_named,
+    change_kind,
+    subaccounts_touched,
 )
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.margin import leverage_floor_wad
@@ -66,6 +64,16 @@ HOUR_MS: Final = 3_600_000
 ORDER_UPDATE: Final = "account.orderUpdate"
 POSITION_UPDATE: Final = "account.positionUpdate"
 BALANCE_UPDATE: Final = "account.balanceUpdate"
+
+BALANCE_KINDS: Final = frozenset(
+    {ChangeKind.DEPOSIT, ChangeKind.WITHDRAWAL, ChangeKind.TRANSFER, ChangeKind.BORROW_LEND, ChangeKind.SETTLEMENT}
+)
+"""Kinds whose events name the asset they moved for the subaccounts they touched: a balanceUpdate each.
+
+Orders and trades name a market (their assets come from its spec) and a settlement the USDC it
+moved; both are handled where their own messages are built. Liquidation events are of none of
+these kinds: a step's repays, redeems and trades come as their own borrow-lend, order and trade events.
+"""
 
 Outgoing = tuple[str, str, JsonObject]
 """(topic, stream name, data) of one message."""
@@ -324,10 +332,8 @@ def _position_context(state: EngineState, subaccount: SubaccountId, market: str,
 
 
 def _balance_keys(event: Event) -> Iterable[tuple[SubaccountId, str]]:
-    match event:
-        case Deposited() | Withdrew() | BorrowLendMoved() | EntryFeeCharged() | ShortfallCovered():
-            return ((event.subaccount_id, event.symbol),)
-        case Transferred():
-            return ((event.source_subaccount_id, event.symbol), (event.target_subaccount_id, event.symbol))
-        case _:
-            return ()
+    """Return the (subaccount, asset) balances that an event of a `BALANCE_KINDS` kind moved."""
+    symbol = asset_named(event)
+    if symbol is None or change_kind(event) not in BALANCE_KINDS:
+        return ()
+    return ((subaccount, symbol) for subaccount in subaccounts_touched(event))

@@ -37,9 +37,9 @@ Backpack's stream documentation and the captures and parser in ccxt 4.5.90's `cc
   `p` realized PnL, `P` unrealized PnL, `T`.
 - `engine.update` (a crossmargin extension, public): `e` "engineUpdate", `E` (µs) and `T` (engine
   time in **milliseconds**, as `GET /admin/v1/clock` reports it), `k` the sorted kinds of change in
-  the batch (`engine_update_kinds`). One message per durable batch that changed anything but
-  orders, trades and books, so a page refetches what it shows; a Tick that charged nothing is
-  "clock".
+  the batch (`engine_update_kinds`: each event's `core.events.change_kind`). One message per
+  durable batch that changed anything but orders, trades, books and oracle guards, so a page
+  refetches what it shows; a Tick that charged nothing is "clock".
 - `account.balanceUpdate`: not in Backpack's published documentation; ccxt 4.5.90 parses `e`
   "balanceUpdate", `a` asset, `A` available, `L` locked, `S` staked. We send those (staked "0")
   and add, in the same style, `l` lent and `b` borrowed (debt), `E`, `T`: absolute values after the
@@ -55,33 +55,7 @@ from typing import Final
 from crossmargin.api.views.common import JsonObject, JsonValue
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.collateral import value_up
-from crossmargin.core.events import (
-    AccountCreated,
-    ApiKeyAdded,
-    AssetsConfigured,
-    AutoDeleveraged,
-    Backstopped,
-    BorrowLendMoved,
-    Deposited,
-    EntryFeeCharged,
-    Event,
-    FundingPaid,
-    InterestCharged,
-    LendIndexCut,
-    LiquidationFinished,
-    LiquidationStarted,
-    LiquidationStepped,
-    MarketsConfigured,
-    MarkPricesSet,
-    PerpMarksSet,
-    PerpPositionChanged,
-    SettingsUpdated,
-    Settled,
-    ShortfallCovered,
-    SubaccountCreated,
-    Transferred,
-    Withdrew,
-)
+from crossmargin.core.events import ChangeKind, Event, change_kind
 from crossmargin.core.margin import Holding, compute_margin_fraction
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import WAD, format_scaled
@@ -101,33 +75,8 @@ POSITION_CLOSED: Final = "positionClosed"
 
 ENGINE_UPDATE: Final = "engine.update"
 CLOCK: Final = "clock"
-# The kind of change each event is, for `engine.update`; orders, trades and books are left out.
-UPDATE_KINDS: Final[dict[type, str]] = {
-    AssetsConfigured: "config",
-    MarketsConfigured: "config",
-    AccountCreated: "accounts",
-    SubaccountCreated: "accounts",
-    ApiKeyAdded: "accounts",
-    Deposited: "deposit",
-    Withdrew: "withdrawal",
-    Transferred: "transfer",
-    BorrowLendMoved: "borrowLend",
-    EntryFeeCharged: "borrowLend",
-    InterestCharged: "interest",
-    SettingsUpdated: "settings",
-    MarkPricesSet: "prices",
-    PerpMarksSet: "prices",
-    PerpPositionChanged: "position",
-    Settled: "settlement",
-    ShortfallCovered: "settlement",
-    FundingPaid: "funding",
-    LiquidationStarted: "liquidation",
-    LiquidationStepped: "liquidation",
-    LiquidationFinished: "liquidation",
-    Backstopped: "liquidation",
-    AutoDeleveraged: "liquidation",
-    LendIndexCut: "liquidation",
-}
+UNREPORTED_KINDS: Final = frozenset({ChangeKind.ORDERS, ChangeKind.TRADES, ChangeKind.ORACLE})
+"""Kinds `engine.update` leaves out: order, trade and book churn (their own streams carry it), oracle guards."""
 
 Level = tuple[int, int]
 """A price level: (price WAD, total quantity in base atoms)."""
@@ -147,10 +96,10 @@ def engine_update_kinds(events: Iterable[Event]) -> list[str]:
     empty = True
     for event in events:
         empty = False
-        kind = UPDATE_KINDS.get(type(event))
-        if kind is not None:
-            kinds.add(kind)
-    if empty or "interest" in kinds:
+        kind = change_kind(event)
+        if kind not in UNREPORTED_KINDS:
+            kinds.add(kind.value)
+    if empty or ChangeKind.INTEREST in kinds:
         kinds.add(CLOCK)
     return sorted(kinds)
 

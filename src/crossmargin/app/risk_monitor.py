@@ -4,17 +4,18 @@ It listens to the service (`Service.add_listener`); the listener only queues eac
 and sequence and wakes the monitor's own thread, so the sequencer never waits on it. The thread
 works in *looks*: inside one `service.read` (the state lock, so the queued batches are exactly
 those the state has seen) it drains the queue, brings its `RiskColumns` up to date with
-`apply_events`, re-reads the rows that liquidation events touched (the fund, a backstopped account,
-an ADL counterparty) and updates the `RiskScreen` headroom incrementally.
+`apply_events` (which re-reads the rows of every subaccount an event touched, as
+`core.events.subaccounts_touched` names them: the fund, a backstopped account and an ADL
+counterparty included) and updates the `RiskScreen` headroom incrementally.
 
-A look *acts* when its batches changed prices (`MarkPricesSet`, `PerpMarksSet`), settled perps,
-charged interest or paid funding, or while any subaccount is `liquidating`. Acting means: take the
-screen's candidates, confirm them with the exact integer math (`crossmargin.risk.screen.confirm`,
-in chunks, each in its own `service.read` so no single read holds the sequencer long), and submit
-`Liquidate` for every confirmed or liquidating subaccount, then look again at the batches those
-commands produced. It repeats until nothing is left to liquidate or a round makes no progress
-(every command refused: `NOT_LIQUIDATABLE` means the state moved on, which is fine), and then
-publishes the last sequence it has handled, which `settle` waits for.
+A look *acts* when its batches hold an event of a `TRIGGERS` kind (prices changed, perps settled,
+interest charged or funding paid), or while any subaccount is `liquidating`. Acting means: plan the
+round with `crossmargin.risk.plan.plan_liquidations` (the screen's candidates confirmed with the
+exact integer math, in chunks, each in its own `service.read` so no single read holds the
+sequencer long, plus every liquidating subaccount), submit `Liquidate` for each, then look again
+at the batches those commands produced. It repeats until nothing is left to liquidate or a round
+makes no progress (every command refused: `NOT_LIQUIDATABLE` means the state moved on, which is
+fine), and then publishes the last sequence it has handled, which `settle` waits for.
 
 During a journal fault the service refuses its reads and commands (`ServiceUnavailableError`); it
 waits and tries again, and after the recovery looks at every subaccount once more. Its columns stay
@@ -41,17 +42,11 @@ from crossmargin.app.service import (
 from crossmargin.core.commands import Liquidate
 from crossmargin.core.engine import Accepted, Rejected
 from crossmargin.core.events import (
-    AutoDeleveraged,
-    Backstopped,
+    ChangeKind,
     Event,
-    FundingPaid,
-    InterestCharged,
     LiquidationFinished,
     LiquidationStarted,
-    LiquidationStepped,
-    MarkPricesSet,
-    PerpMarksSet,
-    Settled,
+    change_kind,
 )
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.insurance import INSURANCE_FUND_ID, fund_has_loss_to_share
@@ -60,12 +55,13 @@ from crossmargin.core.state import EngineState
 from crossmargin.core.transaction import Transaction
 from crossmargin.risk import kernels
 from crossmargin.risk.columns import RiskColumns
+from crossmargin.risk.plan import plan_liquidations
 from crossmargin.risk.screen import RiskScreen, confirm
 
 LOG = logging.getLogger("crossmargin.risk_monitor")
 
-TRIGGERS: Final = (MarkPricesSet, PerpMarksSet, Settled, InterestCharged, FundingPaid)
-"""Events after which a subaccount may have crossed MMR >= 100% without a command of its own."""
+TRIGGERS: Final = frozenset({ChangeKind.PRICES, ChangeKind.SETTLEMENT, ChangeKind.INTEREST, ChangeKind.FUNDING})
+"""Kinds of event after which a subaccount may have crossed MMR >= 100% without a command of its own."""
 CONFIRM_CHUNK: Final = 256
 """Candidates confirmed per read: bounds how long one confirmation holds the sequencer's lock."""
 ROUNDS_PER_WAKE_MAX: Final = 10_000
@@ -102,19 +98,6 @@ class MonitorStats:
     submitted: int = 0
     accepted: int = 0
     refused: int = 0
-
-
-def _touched_by_liquidation(events: tuple[Event, ...]) -> set[SubaccountId]:
-    """Return subaccounts whose holdings a liquidation changed without an event `RiskColumns` reads."""
-    touched: set[SubaccountId] = set()
-    for event in events:
-        if isinstance(event, LiquidationStarted | LiquidationStepped | LiquidationFinished):
-            touched.update((event.subaccount_id, INSURANCE_FUND_ID))
-        elif isinstance(event, Backstopped):
-            touched.update((event.subaccount_id, event.fund_subaccount_id))
-        elif isinstance(event, AutoDeleveraged):
-            touched.update((event.fund_subaccount_id, event.counterparty_subaccount_id))
-    return touched
 
 
 def _confirm_chunk(chunk: list[SubaccountId], state: EngineState) -> list[SubaccountId]:
@@ -229,7 +212,7 @@ class RiskMonitor:
         rounds = 0
         fund_asked = False
         while look.acts and rounds < ROUNDS_PER_WAKE_MAX and not self._stop.is_set():
-            targets = [*look.liquidating, *self._confirm(look.candidates)]
+            targets = plan_liquidations(look.candidates, look.liquidating, self._confirm)
             if look.fund_in_deficit and not fund_asked:  # once per wake: sharing may not cover it all
                 targets.append(INSURANCE_FUND_ID)
                 fund_asked = True
@@ -261,26 +244,15 @@ class RiskMonitor:
         drained = tuple(events)
         changes = self._columns.apply_events(state, drained)
         self._follow_liquidations(drained)
-        tx = Transaction(state, state.now_ms)
-        changes.rows.update(
-            self._columns.refresh_row(tx, subaccount_id)
-            for subaccount_id in _touched_by_liquidation(drained)
-            if subaccount_id in state.subaccounts
-        )
         rows = self._screen.update(changes)
-        acts = force or bool(self._liquidating) or any(isinstance(event, TRIGGERS) for event in drained)
+        acts = force or bool(self._liquidating) or any(change_kind(event) in TRIGGERS for event in drained)
         if not acts:
             return Look(self._seen, acts=False, candidates=(), liquidating=())
-        candidates = tuple(
-            subaccount_id
-            for subaccount_id in self._screen.subaccounts(rows)
-            if subaccount_id != INSURANCE_FUND_ID and subaccount_id not in self._liquidating
-        )
-        fund_in_deficit = fund_has_loss_to_share(tx)
+        fund_in_deficit = fund_has_loss_to_share(Transaction(state, state.now_ms))
         return Look(
             self._seen,
             acts=True,
-            candidates=candidates,
+            candidates=tuple(self._screen.subaccounts(rows)),
             liquidating=tuple(sorted(self._liquidating)),
             fund_in_deficit=fund_in_deficit,
         )
@@ -292,10 +264,10 @@ class RiskMonitor:
             elif isinstance(event, LiquidationFinished):
                 self._liquidating.discard(event.subaccount_id)
 
-    def _confirm(self, candidates: tuple[SubaccountId, ...]) -> list[SubaccountId]:
+    def _confirm(self, candidates: list[SubaccountId]) -> list[SubaccountId]:
         confirmed: list[SubaccountId] = []
         for start in range(0, len(candidates), CONFIRM_CHUNK):
-            chunk = list(candidates[start : start + CONFIRM_CHUNK])
+            chunk = candidates[start : start + CONFIRM_CHUNK]
             confirmed.extend(self._service.read(functools.partial(_confirm_chunk, chunk)))
         self.stats.confirmed += len(confirmed)
         return confirmed

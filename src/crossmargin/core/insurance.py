@@ -14,12 +14,21 @@ from __future__ import annotations
 from typing import Final
 
 from crossmargin.core.accounts import Subaccount
-from crossmargin.core.ids import AccountId, SubaccountId
+from crossmargin.core.ids import INSURANCE_ACCOUNT_ID, INSURANCE_FUND_ID
 from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.transaction import Transaction
 
-INSURANCE_FUND_ID: Final = SubaccountId(0)
-INSURANCE_ACCOUNT_ID: Final = AccountId(0)
+# The fund's ids live in `ids.py` (events name the fund without importing this module); they are
+# exported from here too, where they have always been read.
+__all__ = [
+    "INSURANCE_ACCOUNT_ID",
+    "INSURANCE_FUND_ID",
+    "LOSS_DUST_WAD",
+    "ensure_insurance_fund",
+    "fund_has_loss_to_share",
+    "fund_value_wad",
+]
+
 LOSS_DUST_WAD: Final = 10**12
 """One micro-dollar: a deficit this small is rounding left by a lend-index cut, not a loss to share again."""
 

@@ -21,11 +21,12 @@ packed in small arrays the kernels index by the row constants below.
 
 Every value is converted once from the exact integers the engine holds (`int / int` is correctly
 rounded in Python: one rounding per value). `apply_events` re-reads from the state only the rows
-an event names. When a pool's borrow or lend index moved (hourly interest, an entry fee credited to
-lenders, a loss share), the rows with a lend or debt in that asset are re-read too: every index is
-compared with the one last seen, so no event type can slip through. A change of listed assets or
-markets rebuilds everything. Rows are appended as subaccounts appear, with the
-capacity doubled when full.
+of the subaccounts an event touched (`core.events.subaccounts_touched`: the liquidated subaccount,
+the insurance fund and an ADL counterparty included). When a pool's borrow or lend index moved
+(hourly interest, an entry fee credited to lenders, a loss share), the rows with a lend or debt in
+that asset are re-read too: every index is compared with the one last seen, so no event type can
+slip through. A change of listed assets or markets rebuilds everything. Rows are appended as
+subaccounts appear, with the capacity doubled when full.
 """
 
 from __future__ import annotations
@@ -39,25 +40,12 @@ import numpy.typing as npt
 
 from crossmargin.core.assets import AssetSpec, HaircutKind, SqrtFunction
 from crossmargin.core.events import (
-    AccountCreated,
-    AssetsConfigured,
-    BorrowLendMoved,
-    Deposited,
-    EntryFeeCharged,
+    ChangeKind,
     Event,
-    FundingPaid,
-    MarketsConfigured,
     MarkPricesSet,
-    OrderChanged,
     PerpMarksSet,
-    PerpPositionChanged,
-    SettingsUpdated,
-    Settled,
-    ShortfallCovered,
-    SubaccountCreated,
-    Traded,
-    Transferred,
-    Withdrew,
+    change_kind,
+    subaccounts_touched,
 )
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.margin import Holding, leverage_floor_wad
@@ -88,18 +76,6 @@ TILE_ROWS = 256
 """Rows per tile: 16 assets x 2 arrays x 256 x 8 bytes = 64 KiB read per tile, per-row sums 6 KiB."""
 MAX_COLUMNS = 1_000
 """Assets + perp markets the screen supports: it bounds the terms per row the error analysis counts."""
-_OWNED_EVENTS = (
-    AccountCreated,
-    SubaccountCreated,
-    Deposited,
-    Withdrew,
-    BorrowLendMoved,
-    EntryFeeCharged,
-    SettingsUpdated,
-    Settled,
-    FundingPaid,
-    ShortfallCovered,
-)
 
 
 def tiled(values: Floats) -> Floats:
@@ -456,14 +432,14 @@ class RiskColumns:
         changes = ColumnChanges()
         touched: set[SubaccountId] = set()
         for event in events:
-            if isinstance(event, AssetsConfigured | MarketsConfigured):
-                changes.rebuilt = True
-            elif isinstance(event, MarkPricesSet):
+            if isinstance(event, MarkPricesSet):
                 self._reprice(event.prices_wad, changes)
             elif isinstance(event, PerpMarksSet):
                 self._remark(event.marks_wad, changes)
+            elif change_kind(event) is ChangeKind.CONFIG:
+                changes.rebuilt = True
             else:
-                touched.update(_subaccounts_named(event))
+                touched.update(subaccounts_touched(event))
         if changes.rebuilt:
             return self._rebuild(state)
         tx = Transaction(state, state.now_ms)
@@ -501,18 +477,3 @@ class RiskColumns:
 
 def _indexes(state: EngineState) -> dict[str, tuple[int, int]]:
     return {symbol: (pool.borrow_index_ray, pool.lend_index_ray) for symbol, pool in state.pools.items()}
-
-
-def _subaccounts_named(event: Event) -> tuple[SubaccountId, ...]:
-    """Return the subaccounts whose margin inputs an event may have changed."""
-    if isinstance(event, Traded):
-        return (event.fill.maker_subaccount_id, event.fill.taker_subaccount_id)
-    if isinstance(event, Transferred):
-        return (event.source_subaccount_id, event.target_subaccount_id)
-    if isinstance(event, OrderChanged):
-        return (event.order.subaccount_id,)
-    if isinstance(event, PerpPositionChanged):
-        return (event.position.subaccount_id,)
-    if isinstance(event, _OWNED_EVENTS):
-        return (event.subaccount_id,)
-    return ()

@@ -10,7 +10,8 @@ level (the first command also runs everything that fell due: settlements, hourly
 funding); (2) `SetMarkPrices` with the prices that changed (perp marks follow the index on the
 emptied books); (3) those ladders are placed again and traded ones refilled; (4) the risk sweep:
 the `RiskScreen` candidates, confirmed by the exact margin math, and every subaccount still
-`liquidating`, get `Liquidate` until none is left. The screen's columns catch up with all events
+`liquidating`, get `Liquidate` until none is left, planned round by round with the risk monitor's
+own `plan_liquidations`. The screen's columns catch up with all events
 since the last sweep, once, before each round of the sweep. The audit runs every
 `audit_every` steps and at the end, with an exact check that the sweep left nobody liquidatable;
 a failure stops the run with a `SimulationError` that says where.
@@ -42,8 +43,6 @@ from crossmargin.core.commands import (
 from crossmargin.core.engine import Accepted, Rejected, execute
 from crossmargin.core.events import (
     AccountCreated,
-    AutoDeleveraged,
-    Backstopped,
     BorrowLendEventType,
     Event,
     LiquidationFinished,
@@ -57,6 +56,7 @@ from crossmargin.core.numbers import WAD, format_scaled, parse_decimal
 from crossmargin.core.state import EngineState
 from crossmargin.core.transaction import Transaction
 from crossmargin.risk.columns import RiskColumns
+from crossmargin.risk.plan import plan_liquidations
 from crossmargin.risk.screen import RiskScreen, confirm
 from crossmargin.simulation.ladder import LadderQuoter
 from crossmargin.simulation.population import AccountPlan, Role
@@ -137,21 +137,8 @@ class Simulation:
         """Bring the screen's columns up to date with the events since the last call; return its candidates."""
         assert self.screen is not None, "set_up runs before the sweep"
         events, self._unscreened = self._unscreened, []
-        extra: set[SubaccountId] = set()
-        for event in events:
-            if isinstance(event, Backstopped):
-                extra.update((event.subaccount_id, event.fund_subaccount_id))
-            elif isinstance(event, AutoDeleveraged):
-                extra.update((event.counterparty_subaccount_id, event.fund_subaccount_id))
-        columns = self.screen.columns
-        changes = columns.apply_events(self.state, events)
-        if extra and not changes.rebuilt:
-            # A takeover or ADL moves positions without naming them in the events the columns read.
-            tx = Transaction(self.state, self.state.now_ms)
-            changes.rows.update(columns.refresh_row(tx, subaccount_id) for subaccount_id in sorted(extra))
-        self.screen.update(changes)
-        rows = self.screen.candidates()
-        return [subaccount_id for subaccount_id in self.screen.subaccounts(rows) if subaccount_id != INSURANCE_FUND_ID]
+        self.screen.update(self.screen.columns.apply_events(self.state, events))
+        return self.screen.subaccounts(self.screen.candidates())
 
     def _accepted(self, command: Command) -> Accepted:
         result = self.execute(command)
@@ -265,8 +252,7 @@ class Simulation:
         """Liquidate every confirmed candidate and every subaccount still liquidating; return the commands run."""
         commands = 0
         for _ in range(SWEEP_ROUNDS_MAX):
-            candidates = self._screen_candidates()
-            targets = sorted(set(confirm(self.state, candidates)) | self.liquidating)
+            targets = plan_liquidations(self._screen_candidates(), self.liquidating, self._confirm)
             if not targets:
                 return commands + self._share_fund_loss()
             for subaccount_id in targets:
@@ -281,6 +267,9 @@ class Simulation:
             f"liquidation did not converge in {SWEEP_ROUNDS_MAX} rounds at {self.now_ms}: "
             f"still liquidating {sorted(self.liquidating)[:10]}"
         )
+
+    def _confirm(self, candidates: list[SubaccountId]) -> list[SubaccountId]:
+        return confirm(self.state, candidates)
 
     def _share_fund_loss(self) -> int:
         """Have the fund share its loss if it fell below zero after a takeover, as the risk monitor does."""

@@ -1,0 +1,113 @@
+"""Events of accounts, funds, settings and configuration: who exists, what arrived or left, what is listed.
+
+Each names the subaccounts it is about by id; a deposit, withdrawal or transfer names the asset and
+its atoms, so the balance streams and the history can be built from the event alone. Prices and
+oracle guards are configuration too: they change no holding, only what holdings are worth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crossmargin.core.ids import AccountId, SubaccountId
+from crossmargin.core.numbers import Ratio
+
+
+@dataclass(frozen=True, slots=True)
+class AssetsConfigured:
+    """Assets were listed or their parameters changed."""
+
+    symbols: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountCreated:
+    """An account was opened with its first subaccount."""
+
+    account_id: AccountId
+    subaccount_id: SubaccountId
+
+
+@dataclass(frozen=True, slots=True)
+class SubaccountCreated:
+    """A further subaccount was opened."""
+
+    account_id: AccountId
+    subaccount_id: SubaccountId
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyAdded:
+    """A subaccount got one more API key (an ED25519 public key) to sign with."""
+
+    subaccount_id: SubaccountId
+    api_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Deposited:
+    """Funds arrived from outside."""
+
+    subaccount_id: SubaccountId
+    symbol: str
+    quantity_atoms: int
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrew:
+    """Funds left to the outside, to an address on a chain, with the client's own id if given."""
+
+    subaccount_id: SubaccountId
+    symbol: str
+    quantity_atoms: int
+    at_ms: int
+    address: str = ""
+    blockchain: str = ""
+    client_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Transferred:
+    """Funds moved between two subaccounts of one account."""
+
+    source_subaccount_id: SubaccountId
+    target_subaccount_id: SubaccountId
+    symbol: str
+    quantity_atoms: int
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsUpdated:
+    """A subaccount's settings changed."""
+
+    subaccount_id: SubaccountId
+    leverage_limit: Ratio
+    auto_lend: bool
+    auto_repay_borrows: bool
+    auto_borrow_settlements: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MarkPricesSet:
+    """Mark prices changed."""
+
+    prices_wad: tuple[tuple[str, int], ...]
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class OracleConfigured:
+    """The oracle guards changed (None: that guard is off)."""
+
+    price_max_age_ms: int | None
+    price_jump_band: Ratio | None
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class MarketsConfigured:
+    """Markets were listed or their parameters changed."""
+
+    symbols: tuple[str, ...]
