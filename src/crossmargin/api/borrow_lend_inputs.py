@@ -5,6 +5,14 @@ routes: the body of `POST /api/v1/borrowLend`, the query of its preview
 `GET /api/v1/borrowLend/preview`, and the base64 `borrow` parameter of
 `GET /api/v1/borrowLend/position/liquidationPrice`. All three read it with `execute_borrow_lend`,
 so a payload one of them accepts the others accept too, as the same `ExecuteBorrowLend`.
+
+One field is ours: `wholePosition` (boolean, crossmargin extension; Backpack's payload requires
+`quantity` and has no such field). `{"symbol": "USDC", "side": "Lend", "wholePosition": true}` in
+place of a quantity repays the whole USDC borrow, interest to the hour the command runs, exact to
+the atom, in one command: a client that reads the debt and then sends it can be an hour of
+interest short on a wall clock. Which position the side nets against, and what is refused (no
+position, too little balance), is the engine's to say; giving both `quantity` and `wholePosition`
+is refused here.
 `PATCH /api/v1/account` is read by `update_settings`.
 """
 
@@ -25,6 +33,8 @@ from crossmargin.core.ids import SubaccountId
 SIDES: Final = (BorrowLendSide.BORROW.value, BorrowLendSide.LEND.value)
 SETTINGS: Final = ("autoBorrowSettlements", "autoLend", "autoRepayBorrows", "leverageLimit")
 """The fields of `PATCH /api/v1/account`, as Backpack's `AccountUpdatePayload` names them."""
+WHOLE_POSITION: Final = "wholePosition"
+"""The crossmargin extension to `BorrowLendExecutePayload`: a boolean that stands in for `quantity`."""
 BORROW_CHARS_MAX: Final = 1024
 """The longest `borrow` parameter: base64 of a three-field payload is about 100 characters."""
 
@@ -32,11 +42,26 @@ BORROW_CHARS_MAX: Final = 1024
 def execute_borrow_lend(
     subaccount_id: SubaccountId, values: Mapping[str, object], specs: Mapping[str, AssetSpec]
 ) -> ExecuteBorrowLend:
-    """Return the borrow or lend a `BorrowLendExecutePayload` asks for: a listed symbol, a side, a stepped quantity."""
+    """Return the borrow or lend a `BorrowLendExecutePayload` asks for: a listed symbol, a side, a stepped quantity.
+
+    Instead of `quantity`, `wholePosition: true` (a crossmargin extension) asks for the whole
+    position the side nets against, measured by the engine when it runs the command.
+    """
     spec = inputs.asset(values, "symbol", specs)
     side = inputs.text(values, "side")
     if side not in SIDES:
         raise ApiError(f"side {side!r} must be Borrow or Lend")
+    if inputs.optional_bool(values, WHOLE_POSITION):
+        if values.get("quantity") is not None:
+            raise ApiError(f"Give quantity or {WHOLE_POSITION}, not both")
+        # The engine measures the position when the command runs, so the quantity is not read.
+        return ExecuteBorrowLend(
+            subaccount_id,
+            spec.symbol,
+            BorrowLendSide(side),
+            0,
+            whole_position=True,  # needs ExecuteBorrowLend.whole_position (i13-engine)
+        )
     return ExecuteBorrowLend(
         subaccount_id, spec.symbol, BorrowLendSide(side), inputs.quantity(values, "quantity", spec)
     )
