@@ -625,6 +625,17 @@ _COLLATERAL_LIQUIDATION_PRICE: Final = {
 }
 
 EXTENDED_FIELDS: Final[dict[str, dict[str, tuple[Document, bool]]]] = {
+    "BorrowLendExecutePayload": {
+        "wholePosition": (
+            {
+                "type": "boolean",
+                "description": "crossmargin extension: `true` in place of `quantity` takes the whole position the "
+                "side nets against, measured when the engine runs the command (with `Lend`, repay the whole borrow, "
+                "interest included, to the atom). Send `quantity` or `wholePosition`, not both.",
+            },
+            False,
+        )
+    },
     "Collateral": {"collateralLiquidationPrice": (_COLLATERAL_LIQUIDATION_PRICE, True)},
     "BorrowLendPositionWithMargin": {
         "collateralLiquidationPrice": (

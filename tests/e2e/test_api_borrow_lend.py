@@ -204,3 +204,20 @@ def test_a_repeated_signed_read_is_answered_but_a_repeated_write_is_not(exchange
         "PATCH", "/api/v1/account", content=write.request.content, headers=dict(write.request.headers)
     )
     assert (write.status_code, replay.status_code) == (200, 401)
+
+
+def test_whole_position_repays_the_debt_with_its_interest_to_the_atom(exchange: Exchange) -> None:
+    lender(exchange, "USDC", "100000")
+    borrower = exchange.new_account()
+    exchange.deposit(borrower, "BTC", "1")
+    exchange.deposit(borrower, "USDC", "10")
+    assert exchange.borrow_lend(borrower, "Borrow", "2000").status_code == 200
+    exchange.admin("POST", "/admin/v1/clock/advance", {"seconds": 7200})
+    both = {"symbol": "USDC", "side": "Lend", "quantity": "1", "wholePosition": True}
+    refused = exchange.signed(borrower, "POST", "/api/v1/borrowLend", "borrowLendExecute", both)
+    assert (refused.status_code, refused.json()["message"]) == (400, "Give quantity or wholePosition, not both")
+    whole = {"symbol": "USDC", "side": "Lend", "wholePosition": True}
+    response = exchange.signed(borrower, "POST", "/api/v1/borrowLend", "borrowLendExecute", whole)
+    assert response.status_code == 200, response.text
+    positions = exchange.signed(borrower, "GET", "/api/v1/borrowLend/positions", "borrowLendPositionQuery")
+    assert positions.json() == [], "the whole debt, interest included, is repaid: no dust"

@@ -120,7 +120,10 @@ def test_the_tour_borrows_pays_interest_and_repays_to_the_last_atom(cli: Cli) ->
 
     short = cli("repay", "USDC", "--all")
     assert short.code == 1
-    assert f"deposit at least {tables.plain(debt - 2000)} USDC more first" in one_line(short.err)
+    # The engine's refusal, as the server sends it, names the whole debt and what is available.
+    assert short.err.startswith("error INSUFFICIENT_FUNDS: "), short.err
+    assert f"{tables.plain(debt)} USDC" in one_line(short.err)
+    assert "available balance of 2000 USDC" in one_line(short.err)
     cli.ok("deposit", "USDC", "1")
     repaid = cli.ok("repay", "USDC", "--all").out
     assert f"Repaid {tables.plain(debt)} USDC: the USDC debt is cleared." in repaid
@@ -197,7 +200,7 @@ def test_lend_and_redeem_with_interest_earned(cli: Cli) -> None:
     lent = Decimal(position["netQuantity"])
     assert lent >= 100
     assert cli("redeem", "SOL", "1000", "--profile", "lender").err.startswith(
-        f"error: the lend is {tables.plain(lent)} SOL"
+        f"error BORROW_REQUIRES_LEND_REDEEM: You lend {tables.plain(lent)} SOL"
     )
     redeemed = cli.ok("redeem", "SOL", "--all", "--profile", "lender").out
     assert "the SOL lend is fully redeemed." in redeemed
@@ -222,10 +225,11 @@ def test_verbs_refuse_what_would_net_against_the_other_side(cli: Cli) -> None:
     assert "so a lend would repay it: `crossmargin repay USDC` first" in owed.err
     assert "give a quantity or --all, not both" in cli("repay", "USDC", "1", "--all").err
     assert "give a quantity, or --all for the whole debt" in cli("repay", "USDC").err
-    assert "give at most that, or --all" in cli("repay", "USDC", "11").err
+    assert cli("repay", "USDC", "11").err.startswith("error LEND_REQUIRES_BORROW_REPAY: You owe ")
     cli.ok("account", "set", "--auto-lend", "on")
-    auto = cli("borrow", "USDC", "1")
-    assert "`crossmargin account set --auto-lend off` first" in auto.err
+    # Auto-lend lends the idle USDC at once, so the manual action left to refuse is a redeem.
+    auto = cli("redeem", "USDC", "1")
+    assert auto.err.startswith("error PRECONDITION_FAILED: Auto-lend is on: turn it off"), auto.err
 
 
 def test_a_refused_connection_says_how_to_start_the_server(cli: Cli) -> None:

@@ -1,13 +1,13 @@
 """The HTTP application: Backpack's REST API and the operator API over one `Service`.
 
 Starlette routes (chosen for speed with a small surface; see docs/ARCHITECTURE.md), msgspec for
-JSON. Errors always take Backpack's shape `{"code", "message"}`: engine refusals through
-`errors.py`, malformed input as 400 naming the field, signature problems as 401, anything
-unexpected as 500 `SERVER_ERROR` (and logged). During a journal fault the service refuses commands
-and state reads, which leave as 503 `MAINTENANCE` with the fault's message, unlogged: the service
-logs each fault once. Two pure ASGI middlewares stand in front of every
-route: `host_allow_list.py` (421 for a `Host` not served here) and `body_limit.py` (413 for a body
-over `BODY_BYTES_MAX`, before it is read).
+JSON. Errors always take Backpack's shape `{"code", "message"}`: everything the edge refuses is one
+`ApiError` (`errors.py`: engine refusals, malformed input as 400 naming the field, signature
+problems as 401) answered by one handler; anything unexpected is 500 `SERVER_ERROR` (and logged).
+During a journal fault the service refuses commands and state reads, which leave as 503
+`MAINTENANCE` with the fault's message, unlogged: the service logs each fault once. Two pure ASGI
+middlewares stand in front of every route: `host_allow_list.py` (421 for a `Host` not served here)
+and `body_limit.py` (413 for a body over `BODY_BYTES_MAX`, before it is read).
 """
 
 from __future__ import annotations
@@ -23,11 +23,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from crossmargin.api.auth import AuthError
 from crossmargin.api.body_limit import BodyLimit
-from crossmargin.api.context import ApiContext, ApiRefusalError
+from crossmargin.api.context import ApiContext
+from crossmargin.api.errors import ApiError
 from crossmargin.api.host_allow_list import IN_PROCESS_HOSTS, HostAllowList
-from crossmargin.api.inputs import InputError
 from crossmargin.api.responses import error_response
 from crossmargin.api.routes.admin import admin_routes
 from crossmargin.api.routes.borrow_lend import borrow_lend_routes
@@ -43,7 +42,6 @@ from crossmargin.api.routes.reads import private_read_routes, public_read_routes
 from crossmargin.api.routes.trading_reads import trading_read_routes
 from crossmargin.api.routes.web import web_routes
 from crossmargin.api.streams import stream_routes
-from crossmargin.api.views import QueryError
 from crossmargin.app.service import Service, ServiceUnavailableError
 
 if TYPE_CHECKING:
@@ -52,24 +50,9 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("crossmargin.api")
 
 
-async def _on_failure(_: Request, error: Exception) -> Response:
-    assert isinstance(error, ApiRefusalError)
+async def _on_api_error(_: Request, error: Exception) -> Response:
+    assert isinstance(error, ApiError)
     return error_response(error.status, error.code, error.message)
-
-
-async def _on_input(_: Request, error: Exception) -> Response:
-    assert isinstance(error, InputError)
-    return error_response(error.error.status, error.error.code, error.error.message)
-
-
-async def _on_query(_: Request, error: Exception) -> Response:
-    assert isinstance(error, QueryError)
-    status = 404 if error.code == "RESOURCE_NOT_FOUND" else 400
-    return error_response(status, error.code, error.message)
-
-
-async def _on_auth(_: Request, error: Exception) -> Response:
-    return error_response(401, "UNAUTHORIZED", str(error))
 
 
 async def _on_http(_: Request, error: Exception) -> Response:
@@ -141,10 +124,7 @@ def _application(routes: list[BaseRoute], allowed_hosts: Iterable[str]) -> Starl
         routes=routes,
         middleware=[Middleware(HostAllowList, allowed_hosts=tuple(allowed_hosts)), Middleware(BodyLimit)],
         exception_handlers={
-            ApiRefusalError: _on_failure,
-            InputError: _on_input,
-            QueryError: _on_query,
-            AuthError: _on_auth,
+            ApiError: _on_api_error,
             HTTPException: _on_http,
             ServiceUnavailableError: _on_unavailable,
             Exception: _on_unexpected,

@@ -12,7 +12,8 @@ Clients differ in how they print values, so a request is checked against a short
 values as sent (Backpack's documented form), booleans printed `true`/`false`, booleans printed
 `True`/`False`, and every value percent-encoded as ccxt signs it. So a request costs at most
 `len(SIGNING_VARIANTS)` ED25519 verifications whatever its parameters, and the callers look the
-API key up before any (`signed.py`): an unknown key is refused without one.
+API key up before any (`signed.py`): an unknown key is refused without one. Every problem with the
+signature headers, the time window or the signature itself is a 401 `ApiError` (`unauthorized`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from urllib.parse import quote
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
+from crossmargin.api.errors import unauthorized
+
 WINDOW_MS_DEFAULT: Final = 5_000
 WINDOW_MS_MAX: Final = 60_000
 CLOCK_SKEW_MS_MAX: Final = 1_000
@@ -46,10 +49,6 @@ MILLISECONDS_DIGITS_MAX: Final = 16
 
 Parameters = Mapping[str, object]
 PrintValue = Callable[[object], str]
-
-
-class AuthError(Exception):
-    """A request's signature headers are missing, malformed, stale, replayed or wrong."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,21 +66,23 @@ def parse_signed_headers(headers: Mapping[str, str]) -> SignedHeaders:
     lowered = {name.lower(): value for name, value in headers.items()}
     missing = [name for name in ("x-api-key", "x-signature", "x-timestamp") if not lowered.get(name)]
     if missing:
-        raise AuthError(
+        raise unauthorized(
             f"Missing header {missing[0].upper()}: signed requests need X-API-Key, X-Signature and X-Timestamp"
         )
     api_key = lowered["x-api-key"]
     if len(api_key) > API_KEY_CHARS_MAX:
-        raise AuthError(f"X-API-Key must be a base64 ED25519 public key of at most {API_KEY_CHARS_MAX} characters")
+        raise unauthorized(f"X-API-Key must be a base64 ED25519 public key of at most {API_KEY_CHARS_MAX} characters")
     if len(lowered["x-signature"]) > SIGNATURE_CHARS_MAX:
-        raise AuthError(f"X-Signature must be a base64 ED25519 signature of at most {SIGNATURE_CHARS_MAX} characters")
+        raise unauthorized(
+            f"X-Signature must be a base64 ED25519 signature of at most {SIGNATURE_CHARS_MAX} characters"
+        )
     signature = _base64(lowered["x-signature"], "X-Signature")
     if len(signature) != SIGNATURE_BYTES:
-        raise AuthError("X-Signature must be a base64 ED25519 signature of 64 bytes")
+        raise unauthorized("X-Signature must be a base64 ED25519 signature of 64 bytes")
     timestamp_ms = _milliseconds(lowered["x-timestamp"], "X-Timestamp")
     window_ms = _milliseconds(lowered.get("x-window") or str(WINDOW_MS_DEFAULT), "X-Window")
     if not 0 < window_ms <= WINDOW_MS_MAX:
-        raise AuthError(f"X-Window must be between 1 and {WINDOW_MS_MAX} ms")
+        raise unauthorized(f"X-Window must be between 1 and {WINDOW_MS_MAX} ms")
     return SignedHeaders(api_key, signature, timestamp_ms, window_ms)
 
 
@@ -89,12 +90,12 @@ def _base64(text: str, name: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as error:
-        raise AuthError(f"{name} is not valid base64") from error
+        raise unauthorized(f"{name} is not valid base64") from error
 
 
 def _milliseconds(text: str, name: str) -> int:
     if not text.isascii() or not text.isdigit() or len(text) > MILLISECONDS_DIGITS_MAX:
-        raise AuthError(f"{name} must be a whole number of milliseconds, at most {MILLISECONDS_DIGITS_MAX} digits")
+        raise unauthorized(f"{name} must be a whole number of milliseconds, at most {MILLISECONDS_DIGITS_MAX} digits")
     return int(text)
 
 
@@ -103,7 +104,7 @@ def verify_key(api_key: str) -> VerifyKey:
     """Return the verifier of a base64 ED25519 public key (cached: keys are few and reused)."""
     raw = _base64(api_key, "X-API-Key")
     if len(raw) != API_KEY_BYTES:
-        raise AuthError("X-API-Key must be a base64 ED25519 public key of 32 bytes")
+        raise unauthorized("X-API-Key must be a base64 ED25519 public key of 32 bytes")
     return VerifyKey(raw)
 
 
@@ -215,9 +216,9 @@ def authenticate(
     """
     now = int(time.time() * 1000) if now_ms is None else now_ms
     if headers.timestamp_ms > now + CLOCK_SKEW_MS_MAX:
-        raise AuthError("X-Timestamp is in the future: check your clock")
+        raise unauthorized("X-Timestamp is in the future: check your clock")
     if now > headers.timestamp_ms + headers.window_ms:
-        raise AuthError(
+        raise unauthorized(
             f"Request expired: X-Timestamp is {now - headers.timestamp_ms} ms old, past X-Window {headers.window_ms}"
         )
     key = verify_key(headers.api_key)
@@ -227,6 +228,8 @@ def authenticate(
         # Expiry order matters for the guard's pruning; windows are short, so insertion order is near enough.
         expires_ms = headers.timestamp_ms + headers.window_ms
         if guard is not None and not guard.check_and_remember(headers.signature, expires_ms, now):
-            raise AuthError("This signed request was already used: sign each request anew")
+            raise unauthorized("This signed request was already used: sign each request anew")
         return
-    raise AuthError("Invalid signature: sign instruction, sorted parameters, timestamp and window with the API secret")
+    raise unauthorized(
+        "Invalid signature: sign instruction, sorted parameters, timestamp and window with the API secret"
+    )

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from crossmargin.api.errors import from_rejection
+from crossmargin.api.errors import from_rejection, unauthorized
 from crossmargin.app.replay_guard import DuplicateRequestError, SignedRequest
 from crossmargin.app.service import Result, Service
 from crossmargin.core.commands import Command
@@ -21,19 +21,6 @@ from crossmargin.core.engine import Accepted
 
 if TYPE_CHECKING:
     from crossmargin.app.risk_monitor import RiskMonitor
-
-
-UNAUTHORIZED = 401
-
-
-class ApiRefusalError(Exception):
-    """An engine refusal on its way to becoming a Backpack error response."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 @dataclass(slots=True)
@@ -49,7 +36,7 @@ class ApiContext:
         try:
             result = await asyncio.wrap_future(self.service.submit(command, signed=signed))
         except DuplicateRequestError as error:
-            raise ApiRefusalError(UNAUTHORIZED, "UNAUTHORIZED", str(error)) from None
+            raise unauthorized(str(error)) from None
         return accepted_or_refused(result)
 
     async def run_all(self, commands: Sequence[Command], signed: SignedRequest | None = None) -> tuple[Result, ...]:
@@ -57,7 +44,7 @@ class ApiContext:
         try:
             return await asyncio.wrap_future(self.service.submit_all(commands, signed=signed))
         except DuplicateRequestError as error:
-            raise ApiRefusalError(UNAUTHORIZED, "UNAUTHORIZED", str(error)) from None
+            raise unauthorized(str(error)) from None
 
     async def settle_risk(self) -> None:
         """Wait (off the event loop) until the risk monitor, if any, has liquidated what the latest batch called for."""
@@ -69,5 +56,4 @@ def accepted_or_refused(result: Result) -> Accepted:
     """Return an accepted result; raise a refusal as the Backpack error it maps to."""
     if isinstance(result, Accepted):
         return result
-    error = from_rejection(result.rejection.reason, result.rejection.message)
-    raise ApiRefusalError(error.status, error.code, error.message)
+    raise from_rejection(result.rejection.reason, result.rejection.message)

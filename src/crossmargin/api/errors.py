@@ -1,33 +1,48 @@
-"""Map the engine's refusals to Backpack's `{"code", "message"}` errors and HTTP statuses.
+"""The one error of the HTTP edge, and the map from the engine's refusals to it.
 
-Every `RejectReason` maps to one of Backpack's `ApiErrorCode` values (the published enum) and a
-status; the message is the engine's own, written for the person reading it. The mapping is a
-`match` with `assert_never`, so a new reason without a mapping fails type checking.
+Everything the edge refuses is raised as `ApiError` (HTTP status, Backpack `code`, `message`) and
+leaves through one handler in `app.py` as Backpack's body `{"code", "message"}`: malformed input
+(400, naming the field), a bad query (400, or 404 for `RESOURCE_NOT_FOUND`), a signature problem
+(401, `unauthorized`) and an engine refusal (`from_rejection`). Every `RejectReason` maps to one of
+Backpack's `ApiErrorCode` values (the published enum) and a status; the message is the engine's
+own, written for the person reading it. The mapping is a `match` with `assert_never`, so a new
+reason without a mapping fails type checking.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import assert_never
+from typing import Final, assert_never
 
 from crossmargin.core.rejections import RejectReason
 
-BAD_REQUEST = 400
-UNAUTHORIZED = 401
-NOT_FOUND = 404
+BAD_REQUEST: Final = 400
+UNAUTHORIZED: Final = 401
+NOT_FOUND: Final = 404
+INVALID_CLIENT_REQUEST: Final = "INVALID_CLIENT_REQUEST"
+RESOURCE_NOT_FOUND: Final = "RESOURCE_NOT_FOUND"
 
 
-@dataclass(frozen=True, slots=True)
-class ApiError:
-    """A Backpack error response: HTTP status, `code` and `message`."""
+class ApiError(Exception):
+    """A Backpack error response on its way out: HTTP status, `code` and `message`.
 
-    status: int
-    code: str
-    message: str
+    Without a `status`, the code decides it: 404 for `RESOURCE_NOT_FOUND`, else 400 (a request
+    the client must change).
+    """
+
+    def __init__(self, message: str, code: str = INVALID_CLIENT_REQUEST, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status if status is not None else NOT_FOUND if code == RESOURCE_NOT_FOUND else BAD_REQUEST
 
     def body(self) -> dict[str, str]:
         """Return the JSON body Backpack clients expect."""
         return {"code": self.code, "message": self.message}
+
+
+def unauthorized(message: str) -> ApiError:
+    """Return the 401 of a request that is not (or no longer) correctly signed."""
+    return ApiError(message, "UNAUTHORIZED", status=UNAUTHORIZED)
 
 
 def api_error_code(reason: RejectReason) -> tuple[int, str]:  # noqa: C901, PLR0911, PLR0912 -- one arm per group
@@ -125,4 +140,4 @@ def api_error_code(reason: RejectReason) -> tuple[int, str]:  # noqa: C901, PLR0
 def from_rejection(reason: RejectReason, message: str) -> ApiError:
     """Return the API error of an engine refusal."""
     status, code = api_error_code(reason)
-    return ApiError(status, code, message)
+    return ApiError(message, code, status=status)

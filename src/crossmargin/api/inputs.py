@@ -2,8 +2,8 @@
 
 Quantities arrive as decimal strings and become atoms exactly, never rounded: a negative or zero
 value, NaN, an exponent, more decimals than the asset's step, a number where a string belongs, an
-unknown symbol or a missing field each get a 400 `INVALID_CLIENT_REQUEST` that says which field
-and why. Booleans accept JSON `true`/`false` and, in query strings, `true`/`True`/`false`/`False`.
+unknown symbol or a missing field each raise a 400 `ApiError` (`INVALID_CLIENT_REQUEST`) that says
+which field and why. Booleans accept JSON `true`/`false` and, in query strings, `true`/`True`/`false`/`False`.
 
 Every value is bounded before it is parsed, and the refusal names the bound (the limits table in
 docs/ARCHITECTURE.md lists them): a request carries at most `PARAMETERS_MAX` parameters; a decimal
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from crossmargin.api.errors import BAD_REQUEST, ApiError
+from crossmargin.api.errors import INVALID_CLIENT_REQUEST, ApiError
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.numbers import AMOUNT_ATOMS_MAX, PRICE_WAD_MAX, Ratio, format_scaled, parse_decimal
 
@@ -37,7 +37,7 @@ WITHDRAWAL_CLIENT_ID_CHARS_MAX: Final = 255
 INTEGER_MAX: Final = 2**63 - 1
 """The largest whole number (id, time in ms, offset) unless the field names its own limit: int64."""
 PRICE_DECIMALS: Final = 18
-INVALID: Final = "INVALID_CLIENT_REQUEST"
+INVALID: Final = INVALID_CLIENT_REQUEST
 # Backpack's `Blockchain` enum, as its published spec lists it.
 BLOCKCHAINS: Final = (
     "0G", "Aptos", "Arbitrum", "Avalanche", "Base", "Berachain", "Bitcoin", "BitcoinCash", "Bsc", "Cardano",
@@ -47,24 +47,16 @@ BLOCKCHAINS: Final = (
 )  # fmt: skip
 
 
-class InputError(Exception):
-    """Malformed input; carries the API error to send."""
-
-    def __init__(self, message: str, code: str = INVALID) -> None:
-        super().__init__(message)
-        self.error = ApiError(BAD_REQUEST, code, message)
-
-
 def require_parameter_count(count: int, where: str = "A request") -> None:
     """Refuse more than `PARAMETERS_MAX` parameters."""
     if count > PARAMETERS_MAX:
-        raise InputError(f"{where} carries {count} parameters; at most {PARAMETERS_MAX} are accepted")
+        raise ApiError(f"{where} carries {count} parameters; at most {PARAMETERS_MAX} are accepted")
 
 
 def require_object(body: object) -> dict[str, object]:
     """Return the body if it is a JSON object of at most `PARAMETERS_MAX` fields."""
     if not isinstance(body, dict):
-        raise InputError("The request body must be a JSON object")
+        raise ApiError("The request body must be a JSON object")
     require_parameter_count(len(body))
     return body
 
@@ -73,11 +65,11 @@ def text(values: Mapping[str, object], name: str, *, max_chars: int = TEXT_CHARS
     """Return a required string field of at most `max_chars` characters."""
     value = values.get(name)
     if value is None:
-        raise InputError(f"{name} is required")
+        raise ApiError(f"{name} is required")
     if not isinstance(value, str) or not value:
-        raise InputError(f"{name} must be a non-empty string")
+        raise ApiError(f"{name} must be a non-empty string")
     if len(value) > max_chars:
-        raise InputError(f"{name} must be at most {max_chars} characters long, not {len(value)}")
+        raise ApiError(f"{name} must be at most {max_chars} characters long, not {len(value)}")
     return value
 
 
@@ -89,9 +81,9 @@ def optional_text(values: Mapping[str, object], name: str, *, max_chars: int = T
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
-        raise InputError(f"{name} must be a string, not {type(value).__name__}")
+        raise ApiError(f"{name} must be a string, not {type(value).__name__}")
     if len(value) > max_chars:
-        raise InputError(f"{name} must be at most {max_chars} characters long, not {len(value)}")
+        raise ApiError(f"{name} must be at most {max_chars} characters long, not {len(value)}")
     return value
 
 
@@ -99,7 +91,7 @@ def choice(values: Mapping[str, object], name: str, allowed: tuple[str, ...]) ->
     """Return a required string field that must be one of `allowed`."""
     value = text(values, name)
     if value not in allowed:
-        raise InputError(f"{name} {value!r} must be one of {', '.join(allowed)}")
+        raise ApiError(f"{name} {value!r} must be one of {', '.join(allowed)}")
     return value
 
 
@@ -112,7 +104,7 @@ def optional_bool(values: Mapping[str, object], name: str) -> bool | None:
         return True
     if value in ("false", "False"):
         return False
-    raise InputError(f"{name} must be true or false")
+    raise ApiError(f"{name} must be true or false")
 
 
 def integer(
@@ -131,14 +123,14 @@ def integer(
     """
     value = values.get(name, default)
     if value is None:
-        raise InputError(f"{name} is required")
+        raise ApiError(f"{name} is required")
     if isinstance(value, str) and value.isascii() and value.isdigit():
         digits = value.lstrip("0") or "0"
         value = int(digits) if len(digits) <= len(str(maximum)) else maximum + 1
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise InputError(f"{name} must be a whole number of at least {minimum}")
+        raise ApiError(f"{name} must be a whole number of at least {minimum}")
     if value > maximum:
-        raise InputError(f"{name} must be at most {maximum}{maximum_is}")
+        raise ApiError(f"{name} must be at most {maximum}{maximum_is}")
     return value
 
 
@@ -148,7 +140,7 @@ def asset(values: Mapping[str, object], name: str, specs: Mapping[str, AssetSpec
     spec = specs.get(symbol)
     if spec is None:
         listed = ", ".join(sorted(specs))
-        raise InputError(f"{name} {symbol!r} is not a listed asset; listed assets are {listed}", "INVALID_ASSET")
+        raise ApiError(f"{name} {symbol!r} is not a listed asset; listed assets are {listed}", "INVALID_ASSET")
     return spec
 
 
@@ -156,18 +148,18 @@ def decimal_text(values: Mapping[str, object], name: str, code: str = INVALID) -
     """Return a required decimal-string field of at most `DECIMAL_CHARS_MAX` characters, unparsed."""
     value = values.get(name)
     if value is None:
-        raise InputError(f"{name} is required", code)
+        raise ApiError(f"{name} is required", code)
     if not isinstance(value, str):
-        raise InputError(f'{name} must be a decimal string such as "1.5", not {type(value).__name__}', code)
+        raise ApiError(f'{name} must be a decimal string such as "1.5", not {type(value).__name__}', code)
     if len(value) > DECIMAL_CHARS_MAX:
-        raise InputError(f"{name} must be a decimal string of at most {DECIMAL_CHARS_MAX} characters", code)
+        raise ApiError(f"{name} must be a decimal string of at most {DECIMAL_CHARS_MAX} characters", code)
     return value
 
 
 def require_at_most(name: str, value: int, maximum: int, scale: int, code: str = INVALID) -> int:
     """Return a scaled value that is at most `maximum`, or refuse it naming the limit as a decimal."""
     if value > maximum:
-        raise InputError(f"{name} must be at most {format_scaled(maximum, scale)}", code)
+        raise ApiError(f"{name} must be at most {format_scaled(maximum, scale)}", code)
     return value
 
 
@@ -179,13 +171,13 @@ def quantity(values: Mapping[str, object], name: str, spec: AssetSpec, *, steppe
     except ValueError:
         if raw.strip().lstrip("-").replace(".", "", 1).isdigit():
             step = format_scaled(spec.step_atoms if stepped else 1, spec.decimals)
-            raise InputError(f"{name} {raw!r} has more decimals than {spec.symbol}'s step size {step}") from None
-        raise InputError(f'{name} {raw!r} is not a plain decimal number such as "1.5" (no exponent or NaN)') from None
+            raise ApiError(f"{name} {raw!r} has more decimals than {spec.symbol}'s step size {step}") from None
+        raise ApiError(f'{name} {raw!r} is not a plain decimal number such as "1.5" (no exponent or NaN)') from None
     if atoms <= 0:
-        raise InputError(f"{name} must be greater than zero")
+        raise ApiError(f"{name} must be greater than zero")
     if stepped and atoms % spec.step_atoms:
         step = format_scaled(spec.step_atoms, spec.decimals)
-        raise InputError(f"{name} {raw!r} is not a multiple of {spec.symbol}'s step size {step}")
+        raise ApiError(f"{name} {raw!r} is not a multiple of {spec.symbol}'s step size {step}")
     return require_at_most(name, atoms, AMOUNT_ATOMS_MAX, spec.decimals)
 
 
@@ -195,9 +187,9 @@ def price(values: Mapping[str, object], name: str) -> int:
     try:
         wad = parse_decimal(raw, PRICE_DECIMALS)
     except ValueError:
-        raise InputError(f"{name} {raw!r} is not a plain decimal number with at most 18 decimals") from None
+        raise ApiError(f"{name} {raw!r} is not a plain decimal number with at most 18 decimals") from None
     if wad <= 0:
-        raise InputError(f"{name} must be greater than zero")
+        raise ApiError(f"{name} must be greater than zero")
     return require_at_most(name, wad, PRICE_WAD_MAX, PRICE_DECIMALS)
 
 
@@ -209,4 +201,4 @@ def optional_ratio(values: Mapping[str, object], name: str) -> Ratio | None:
     try:
         return Ratio.parse(raw)
     except ValueError:
-        raise InputError(f"{name} {raw!r} is not a plain decimal number") from None
+        raise ApiError(f"{name} {raw!r} is not a plain decimal number") from None

@@ -1,14 +1,15 @@
 """Parse Backpack's order payloads into engine commands, refusing malformed input by field name.
 
-`POST /api/v1/order` (and each item of `POST /api/v1/orders`) becomes a `PlaceOrder`: quantities
-are base atoms at the market's base decimals, `quoteQuantity` quote atoms, prices WAD, all parsed
-exactly from decimal strings (never rounded). Grid rules the engine owns (tick, step, minimum,
-post-only, reduce-only) are left to it, so its messages are the ones a person reads; what is
-checked here is only what cannot reach it: a missing or mistyped field, an unknown enum value, a
-quantity finer than the asset itself or beyond the engine's `AMOUNT_ATOMS_MAX`, a price beyond its
-`PRICE_WAD_MAX`, a decimal string longer than `DECIMAL_CHARS_MAX`, a `clientId` outside uint32 (as
-Backpack's spec types it), an `orderId` outside int64, or an order type crossmargin does not offer
-(trigger, stop-loss and take-profit orders).
+`POST /api/v1/order` and each item of `POST /api/v1/orders` (`batch`) become a `PlaceOrder` through
+the one parser `place_order`: quantities are base atoms at the market's base decimals,
+`quoteQuantity` quote atoms, prices WAD, all parsed exactly from decimal strings (never rounded).
+Grid rules the engine owns (tick, step, minimum, post-only, reduce-only) are left to it, so its
+messages are the ones a person reads; what is checked here is only what cannot reach it: a missing
+or mistyped field, an unknown enum value, a quantity finer than the asset itself or beyond the
+engine's `AMOUNT_ATOMS_MAX`, a price beyond its `PRICE_WAD_MAX`, a decimal string longer than
+`DECIMAL_CHARS_MAX`, a `clientId` outside uint32 (as Backpack's spec types it), an `orderId`
+outside int64, or an order type crossmargin does not offer (trigger, stop-loss and take-profit
+orders).
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from enum import StrEnum
 from typing import Final, TypeVar
 
 from crossmargin.api import inputs
+from crossmargin.api.errors import ApiError
 from crossmargin.core.commands import CancelAllOrders, CancelOrder, PlaceOrder
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import AMOUNT_ATOMS_MAX, PRICE_WAD_MAX, format_scaled, parse_decimal
 from crossmargin.core.orders import OrderFlags, OrderId, OrderSide, OrderType, SelfTradePrevention, TimeInForce
 
+BATCH_ORDERS_MAX: Final = 50
 CLIENT_ID_MAX: Final = 2**32 - 1
 ORDER_ID_MAX: Final = 2**63 - 1
 PRICE_DECIMALS: Final = 18
@@ -50,7 +53,7 @@ def require_market(markets: Mapping[str, MarketSpec], symbol: str) -> MarketSpec
     spec = markets.get(symbol)
     if spec is None:
         listed = ", ".join(sorted(markets)) or "none"
-        raise inputs.InputError(f"Unknown market {symbol!r}; listed markets are {listed}", "INVALID_MARKET")
+        raise ApiError(f"Unknown market {symbol!r}; listed markets are {listed}", "INVALID_MARKET")
     return spec
 
 
@@ -62,8 +65,8 @@ def _decimal(values: Mapping[str, object], name: str, decimals: int, step: str, 
         parsed = parse_decimal(raw, decimals)
     except ValueError:
         if raw.strip().lstrip("-").replace(".", "", 1).isdigit():
-            raise inputs.InputError(f"{name} {raw!r} is not a multiple of the step size {step}", code) from None
-        raise inputs.InputError(f'{name} {raw!r} is not a plain decimal number such as "1.5"', code) from None
+            raise ApiError(f"{name} {raw!r} is not a multiple of the step size {step}", code) from None
+        raise ApiError(f'{name} {raw!r} is not a plain decimal number such as "1.5"', code) from None
     return inputs.require_at_most(name, parsed, maximum, decimals, code)
 
 
@@ -86,7 +89,7 @@ def order_id(values: Mapping[str, object]) -> OrderId | None:
         return None
     text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
     if not isinstance(text, str) or not text.isascii() or not text.isdigit():
-        raise inputs.InputError('orderId must be the id of an order: a string of digits such as "42"')
+        raise ApiError('orderId must be the id of an order: a string of digits such as "42"')
     return OrderId(inputs.integer({"orderId": text}, "orderId", maximum=ORDER_ID_MAX))
 
 
@@ -106,7 +109,7 @@ def place_order(
     """Return the `PlaceOrder` an OrderExecutePayload asks for."""
     given = sorted(name for name in UNSUPPORTED_FIELDS if values.get(name) is not None)
     if given:
-        raise inputs.InputError(f"{given[0]}: trigger, stop-loss and take-profit orders are not offered")
+        raise ApiError(f"{given[0]}: trigger, stop-loss and take-profit orders are not offered")
     spec = require_market(markets, inputs.text(values, "symbol"))
     side = OrderSide(inputs.choice(values, "side", tuple(member.value for member in OrderSide)))
     order_type = OrderType(inputs.choice(values, "orderType", tuple(member.value for member in OrderType)))
@@ -138,7 +141,7 @@ def cancel_order(
     spec = require_market(markets, inputs.text(values, "symbol"))
     by_id, by_client = order_id(values), _client_id(values)
     if (by_id is None) == (by_client is None):
-        raise inputs.InputError("Give either orderId or clientId (one of them)")
+        raise ApiError("Give either orderId or clientId (one of them)")
     return CancelOrder(subaccount_id, spec.symbol, by_id, by_client)
 
 
@@ -148,5 +151,18 @@ def cancel_all_orders(
     """Return the `CancelAllOrders` an OrderCancelAllPayload asks for."""
     order_type = values.get("orderType")
     if order_type not in (None, "RestingLimitOrder"):
-        raise inputs.InputError(f"orderType {order_type!r}: only resting limit orders exist (RestingLimitOrder)")
+        raise ApiError(f"orderType {order_type!r}: only resting limit orders exist (RestingLimitOrder)")
     return CancelAllOrders(subaccount_id, require_market(markets, inputs.text(values, "symbol")).symbol)
+
+
+def batch(decoded: object) -> list[dict[str, object]]:
+    """Return the order payloads of a decoded `POST /api/v1/orders` body: 1 to `BATCH_ORDERS_MAX` objects."""
+    if not isinstance(decoded, list) or not decoded:
+        raise ApiError("The request body must be a non-empty JSON array of orders")
+    if len(decoded) > BATCH_ORDERS_MAX:
+        raise ApiError(f"A batch holds at most {BATCH_ORDERS_MAX} orders, not {len(decoded)}")
+    if not all(isinstance(item, dict) for item in decoded):
+        raise ApiError("Every item of the batch must be a JSON object (one order payload)")
+    for index, item in enumerate(decoded):
+        inputs.require_parameter_count(len(item), f"Order {index} of the batch")
+    return decoded

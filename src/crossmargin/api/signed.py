@@ -19,9 +19,10 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
-from crossmargin.api.auth import AuthError, SignedHeaders, authenticate, parse_signed_headers, signing_texts
+from crossmargin.api.auth import SignedHeaders, authenticate, parse_signed_headers, signing_texts
 from crossmargin.api.context import ApiContext
-from crossmargin.api.inputs import InputError, require_object, require_parameter_count
+from crossmargin.api.errors import ApiError, unauthorized
+from crossmargin.api.inputs import require_object, require_parameter_count
 from crossmargin.api.json_body import JsonInputError, decode_json
 from crossmargin.app.replay_guard import DuplicateRequestError, SignedRequest
 from crossmargin.core.ids import SubaccountId
@@ -35,7 +36,7 @@ def decode_body(body: bytes) -> object:
     try:
         return decode_json(body)
     except JsonInputError as error:
-        raise InputError(f"The request body is not valid JSON: {error}") from None
+        raise ApiError(f"The request body is not valid JSON: {error}") from None
 
 
 async def read_parameters(request: Request) -> dict[str, object]:
@@ -56,7 +57,7 @@ def signer_of(context: ApiContext, request: Request) -> tuple[SignedHeaders, Sub
     headers = parse_signed_headers(dict(request.headers))
     subaccount_id = context.service.peek(lambda state: state.api_keys.get(headers.api_key))
     if subaccount_id is None:
-        raise AuthError("Unknown API key: create one with POST /admin/v1/accounts")
+        raise unauthorized("Unknown API key: create one with POST /admin/v1/accounts")
     return headers, subaccount_id
 
 
@@ -66,7 +67,7 @@ def claim_signed_write(context: ApiContext, headers: SignedHeaders) -> SignedReq
     try:
         context.service.replay_guard.claim(signed_request)
     except DuplicateRequestError as error:
-        raise AuthError(str(error)) from None
+        raise unauthorized(str(error)) from None
     return signed_request
 
 

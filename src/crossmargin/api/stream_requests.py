@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from crossmargin.api.auth import AuthError, authenticate, parse_signed_headers, signing_texts
+from crossmargin.api.auth import authenticate, parse_signed_headers, signing_texts
+from crossmargin.api.errors import ApiError
 from crossmargin.api.json_body import JsonInputError, decode_json
 from crossmargin.api.views.common import JsonValue
 
@@ -120,6 +121,6 @@ def verify_subscription(signature: tuple[str, str, str, str] | None, now_ms: int
             {"X-API-Key": api_key, "X-Signature": signed, "X-Timestamp": timestamp, "X-Window": window}
         )
         authenticate(headers, signing_texts("subscribe", {}, headers.timestamp_ms, headers.window_ms), None, now_ms)
-    except AuthError as error:
-        raise StreamRequestError(UNAUTHORIZED, str(error)) from None
+    except ApiError as error:
+        raise StreamRequestError(UNAUTHORIZED, error.message) from None
     return api_key

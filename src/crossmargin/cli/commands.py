@@ -6,9 +6,11 @@ set`) sign as the subaccount; `markets` is public. The four borrow-lend verbs al
 `POST /api/v1/borrowLend`, whose two sides net against an open position: `repay` is a `Lend` on
 an asset you borrowed, `redeem` a `Borrow` on an asset you lend. So that each verb means only
 what it says, the command reads the open positions first and refuses a `borrow` that would
-redeem, a `lend` that would repay, a `repay` without a borrow and a `redeem` without a lend, and
-an amount beyond the position. `repay --all` and `redeem --all` send the exact position read from
-`GET /api/v1/borrowLend/positions`, interest included.
+redeem, a `lend` that would repay, a `repay` without a borrow and a `redeem` without a lend. The
+engine's own rules (auto-lend off, enough balance, at most the position, margin) are not checked
+here: the request is sent and the server's refusal is what you read. `repay --all` is one request
+for the whole position (`wholePosition`), measured by the engine when it runs; `redeem --all`
+sends the lend read from `GET /api/v1/borrowLend/positions`, interest included.
 
 Every handler takes a `Context` and returns the exit status: 0 done, 1 refused (by the server or
 here, with the reason on stderr). `run` turns every expected failure into that message.
@@ -41,7 +43,6 @@ Body = Mapping[str, object]
 SECONDS_PER_HOUR: Final = 3_600
 SECONDS_PER_DAY: Final = 86_400
 ADVANCE_STEPS_MAX: Final = 50
-REPAY_ALL_RETRIES: Final = 3
 BORROW: Final = "Borrow"
 LEND: Final = "Lend"
 
@@ -309,22 +310,18 @@ def _net_quantity(positions: Sequence[Body], symbol: str) -> Decimal:
     return Decimal(0)
 
 
-def _available(ctx: Context, symbol: str) -> Decimal:
-    balances = _object(ctx.client.signed("GET", "/api/v1/capital", "balanceQuery"))
-    entry = balances.get(symbol)
-    return (tables.number(entry.get("available")) if isinstance(entry, Mapping) else None) or Decimal(0)
+Request = Mapping[str, str | int | bool]
 
 
-def _send(ctx: Context, symbol: str, side: str, quantity: str) -> None:
-    ctx.client.signed(
-        "POST", "/api/v1/borrowLend", "borrowLendExecute", {"symbol": symbol, "side": side, "quantity": quantity}
-    )
+def _send(ctx: Context, body: Request) -> None:
+    ctx.client.signed("POST", "/api/v1/borrowLend", "borrowLendExecute", body)
 
 
-def _report(ctx: Context, symbol: str, side: str, quantity: str, done: str) -> int:
-    """Report what was sent and the position it left."""
+def _report(ctx: Context, request: Request, quantity: str, done: str) -> int:
+    """Report what was done and the position it left."""
+    symbol = str(request["symbol"])
     after = next((position for position in _positions(ctx) if position.get("symbol") == symbol), None)
-    ctx.out.data({"request": {"symbol": symbol, "side": side, "quantity": quantity}, "position": after})
+    ctx.out.data({"request": dict(request), "position": after})
     net = tables.number(after.get("netQuantity")) if after is not None else None
     interest = after.get("cumulativeInterest") if after is not None else None
     if (net is None or net == 0) and done == "Repaid":
@@ -343,22 +340,14 @@ def _report(ctx: Context, symbol: str, side: str, quantity: str, done: str) -> i
 
 def _execute(ctx: Context, symbol: str, side: str, quantity: str, done: str) -> int:
     """Send one borrow-lend request, then report the position it left."""
-    _send(ctx, symbol, side, quantity)
-    return _report(ctx, symbol, side, quantity, done)
-
-
-def _require_auto_lend_off(ctx: Context, verb: str) -> None:
-    account = _object(ctx.client.signed("GET", "/api/v1/account", "accountQuery"))
-    if account.get("autoLend") is True:
-        raise CommandError(
-            f"auto-lend is on, and a manual {verb} needs it off: `crossmargin account set --auto-lend off` first"
-        )
+    request: Request = {"symbol": symbol, "side": side, "quantity": quantity}
+    _send(ctx, request)
+    return _report(ctx, request, quantity, done)
 
 
 def borrow(ctx: Context) -> int:
     """Borrow from a pool (the entry fee to the next hour is charged at once)."""
     ctx.require_credentials()
-    _require_auto_lend_off(ctx, "borrow")
     symbol, quantity = ctx.arguments.symbol.upper(), _quantity(ctx.arguments.quantity)
     lent = _net_quantity(_positions(ctx), symbol)
     if lent > 0:
@@ -381,49 +370,43 @@ def lend(ctx: Context) -> int:
     return _execute(ctx, symbol, LEND, quantity, "Lent")
 
 
-def _amount(ctx: Context, position: Decimal, what: str, symbol: str) -> str:
-    """Return the quantity asked for (or the whole position with --all), at most the position."""
+def _asked(ctx: Context, position: Decimal, what: str, symbol: str) -> str | None:
+    """Return the quantity typed, or None for `--all` (the whole position)."""
     if ctx.arguments.all:
         if ctx.arguments.quantity is not None:
             raise CommandError("give a quantity or --all, not both")
-        return plain(position)
+        return None
     if ctx.arguments.quantity is None:
         raise CommandError(f"how much? give a quantity, or --all for the whole {what} ({plain(position)} {symbol})")
-    quantity = _quantity(ctx.arguments.quantity)
-    if Decimal(quantity) > position:
-        raise CommandError(f"the {what} is {plain(position)} {symbol}: give at most that, or --all")
-    return quantity
+    return _quantity(ctx.arguments.quantity)
 
 
-def _require_available(ctx: Context, symbol: str, quantity: Decimal) -> None:
-    available = _available(ctx, symbol)
-    if available < quantity:
-        raise CommandError(
-            f"repaying {plain(quantity)} {symbol} needs that much available, but {plain(available)} {symbol} is: "
-            f"deposit at least {plain(quantity - available)} {symbol} more first"
-        )
+def _repaid_last(ctx: Context, symbol: str) -> str:
+    """Return the quantity of the subaccount's newest manual repay of `symbol`, as the history records it."""
+    query: Request = {"symbol": symbol, "type": "BorrowRepay", "sources": "Manual", "limit": 1}
+    rows = _list(ctx.client.signed("GET", "/wapi/v1/history/borrowLend", "borrowHistoryQueryAll", query))
+    if not rows:
+        raise CommandError(f"the server accepted the repay but lists no {symbol} repay: is it a crossmargin server?")
+    return str(rows[0].get("quantity"))
 
 
 def repay(ctx: Context) -> int:
-    """Repay a borrow from the available balance of its asset; `--all` clears it to the last atom."""
+    """Repay a borrow from the available balance of its asset; `--all` clears it to the last atom.
+
+    `--all` is one request (`wholePosition`, a crossmargin extension): the engine repays the whole
+    debt as it stands when it runs the command, interest included, or refuses it with its reason.
+    """
     ctx.require_credentials()
-    _require_auto_lend_off(ctx, "repay")
     symbol = ctx.arguments.symbol.upper()
     debt = -_net_quantity(_positions(ctx), symbol)
     if debt <= 0:
         raise CommandError(f"there is no {symbol} borrow to repay")
-    quantity = Decimal(_amount(ctx, debt, "debt", symbol))
-    _require_available(ctx, symbol, quantity)
-    _send(ctx, symbol, LEND, plain(quantity))
-    for _ in range(REPAY_ALL_RETRIES if ctx.arguments.all else 0):
-        # On a wall clock an hour may fall due between reading the debt and repaying it.
-        left = -_net_quantity(_positions(ctx), symbol)
-        if left <= 0:
-            break
-        _require_available(ctx, symbol, left)
-        _send(ctx, symbol, LEND, plain(left))
-        quantity += left
-    return _report(ctx, symbol, LEND, plain(quantity), "Repaid")
+    quantity = _asked(ctx, debt, "debt", symbol)
+    if quantity is not None:
+        return _execute(ctx, symbol, LEND, quantity, "Repaid")
+    request: Request = {"symbol": symbol, "side": LEND, "wholePosition": True}
+    _send(ctx, request)
+    return _report(ctx, request, _repaid_last(ctx, symbol), "Repaid")
 
 
 def redeem(ctx: Context) -> int:
@@ -433,7 +416,8 @@ def redeem(ctx: Context) -> int:
     lent = _net_quantity(_positions(ctx), symbol)
     if lent <= 0:
         raise CommandError(f"there is no {symbol} lend to redeem")
-    return _execute(ctx, symbol, BORROW, _amount(ctx, lent, "lend", symbol), "Redeemed")
+    quantity = _asked(ctx, lent, "lend", symbol)
+    return _execute(ctx, symbol, BORROW, plain(lent) if quantity is None else quantity, "Redeemed")
 
 
 def _paged_query(ctx: Context) -> dict[str, str | int | bool]:

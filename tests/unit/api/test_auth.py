@@ -10,7 +10,6 @@ from nacl.signing import SigningKey, VerifyKey
 from crossmargin.api import auth
 from crossmargin.api.auth import (
     VERIFICATIONS_MAX,
-    AuthError,
     ReplayGuard,
     SignedHeaders,
     authenticate,
@@ -18,6 +17,7 @@ from crossmargin.api.auth import (
     parse_signed_headers,
     signing_texts,
 )
+from crossmargin.api.errors import ApiError
 
 NOW_MS = 1_767_225_600_000
 
@@ -44,7 +44,7 @@ def test_a_correct_signature_is_accepted_once_and_a_replay_is_refused() -> None:
     headers = headers_for(key, text)
     guard = ReplayGuard()
     authenticate(headers, signing_texts("accountQuery", {}, NOW_MS, 5000), guard, now_ms=NOW_MS + 10)
-    with pytest.raises(AuthError, match="already used"):
+    with pytest.raises(ApiError, match="already used"):
         authenticate(headers, signing_texts("accountQuery", {}, NOW_MS, 5000), guard, now_ms=NOW_MS + 20)
 
 
@@ -104,7 +104,7 @@ def test_a_signature_over_other_parameters_is_refused() -> None:
     key = SigningKey.generate()
     text = f"instruction=borrowLendExecute&quantity=1&side=Borrow&symbol=USDC&timestamp={NOW_MS}&window=5000"
     tampered = {"quantity": "1000", "side": "Borrow", "symbol": "USDC"}
-    with pytest.raises(AuthError, match="Invalid signature"):
+    with pytest.raises(ApiError, match="Invalid signature"):
         authenticate(
             headers_for(key, text),
             signing_texts("borrowLendExecute", tampered, NOW_MS, 5000),
@@ -117,9 +117,9 @@ def test_an_expired_or_future_request_is_refused() -> None:
     key = SigningKey.generate()
     text = f"instruction=accountQuery&timestamp={NOW_MS}&window=5000"
     texts = signing_texts("accountQuery", {}, NOW_MS, 5000)
-    with pytest.raises(AuthError, match="expired"):
+    with pytest.raises(ApiError, match="expired"):
         authenticate(headers_for(key, text), texts, ReplayGuard(), now_ms=NOW_MS + 5001)
-    with pytest.raises(AuthError, match="future"):
+    with pytest.raises(ApiError, match="future"):
         authenticate(headers_for(key, text), texts, ReplayGuard(), now_ms=NOW_MS - 2000)
 
 
@@ -144,7 +144,7 @@ def test_an_expired_or_future_request_is_refused() -> None:
     ],
 )
 def test_malformed_headers_are_refused_naming_the_header(headers: dict[str, str], message: str) -> None:
-    with pytest.raises(AuthError, match=message):
+    with pytest.raises(ApiError, match=message):
         parse_signed_headers(headers)
 
 
@@ -156,7 +156,7 @@ def test_headers_are_case_insensitive_and_window_defaults_to_5000() -> None:
 
 def test_an_api_key_that_is_not_a_32_byte_key_is_refused() -> None:
     headers = SignedHeaders(base64.b64encode(b"short").decode(), bytes(64), NOW_MS, 5000)
-    with pytest.raises(AuthError, match="32 bytes"):
+    with pytest.raises(ApiError, match="32 bytes"):
         authenticate(headers, ["x"], ReplayGuard(), now_ms=NOW_MS)
 
 
@@ -213,7 +213,7 @@ def test_a_wrong_signature_costs_at_most_four_verifications_for_any_parameter_co
     monkeypatch.setattr(auth, "signature_verifies", counting)
     headers = headers_for(SigningKey.generate(), "instruction=somethingElse&timestamp=1&window=5000")
     texts = signing_texts("withdraw", _awkward_parameters(count), NOW_MS, 5000)
-    with pytest.raises(AuthError, match="Invalid signature"):
+    with pytest.raises(ApiError, match="Invalid signature"):
         authenticate(headers, texts, ReplayGuard(), now_ms=NOW_MS)
     assert 1 <= len(verified) <= VERIFICATIONS_MAX
 
@@ -227,7 +227,7 @@ def test_authenticate_tries_no_more_than_the_bound_even_when_given_more_texts(mo
 
     monkeypatch.setattr(auth, "signature_verifies", refusing)
     headers = headers_for(SigningKey.generate(), "anything")
-    with pytest.raises(AuthError, match="Invalid signature"):
+    with pytest.raises(ApiError, match="Invalid signature"):
         authenticate(headers, (f"text {index}" for index in range(1000)), None, now_ms=NOW_MS)
     assert len(verified) == VERIFICATIONS_MAX
 
@@ -243,5 +243,5 @@ def test_authenticate_tries_no_more_than_the_bound_even_when_given_more_texts(mo
 )
 def test_an_over_long_signature_header_is_refused_naming_its_limit(name: str, value: str, message: str) -> None:
     headers = {"X-API-Key": "k", "X-Signature": base64.b64encode(bytes(64)).decode(), "X-Timestamp": "1", name: value}
-    with pytest.raises(AuthError, match=message):
+    with pytest.raises(ApiError, match=message):
         parse_signed_headers(headers)

@@ -16,7 +16,8 @@ from engine_driver import Driver
 from jsonschema import Draft202012Validator
 from tests.unit.api.test_views_schema import SPEC_PATH, assert_valid, spec, validators
 
-from crossmargin.api.views import QueryError, view_borrow_lend_positions
+from crossmargin.api.errors import ApiError
+from crossmargin.api.views import view_borrow_lend_positions
 from crossmargin.api.views.common import wad
 from crossmargin.api.views.liquidation_price import liquidation_price_text, view_planned_liquidation_price
 from crossmargin.api.views.perps import view_positions
@@ -148,6 +149,6 @@ def test_the_what_if_view_refuses_an_unknown_subaccount(scenario: Scenario) -> N
     driver, _ = scenario
     planned = ExecuteBorrowLend(SubaccountId(999_999), "BTC", BorrowLendSide.BORROW, 1)
 
-    with pytest.raises(QueryError) as unknown:
+    with pytest.raises(ApiError) as unknown:
         view_planned_liquidation_price(driver.state, planned)
     assert unknown.value.code == "RESOURCE_NOT_FOUND"

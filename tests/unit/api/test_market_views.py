@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 from engine_driver import Driver
 
+from crossmargin.api.errors import ApiError
 from crossmargin.api.views import (
     JsonValue,
-    QueryError,
     view_market,
     view_markets,
     view_securities,
@@ -87,7 +87,7 @@ def test_without_configured_books_each_asset_gets_a_spot_market_with_asset_filte
 
 def test_an_unknown_market_is_refused_naming_the_listed_ones(driver: Driver) -> None:
     for symbol in ("DOGE_USDC", "USDC_USDC", "BTC", "DOGE_USDC_PERP"):
-        with pytest.raises(QueryError, match="markets are BTC_USDC, BTC_USDC_PERP, ETH_USDC") as refused:
+        with pytest.raises(ApiError, match="markets are BTC_USDC, BTC_USDC_PERP, ETH_USDC") as refused:
             view_market(driver.state, symbol)
         assert refused.value.code == "INVALID_MARKET"
 
@@ -97,7 +97,7 @@ def test_markets_filter_by_type_and_a_bad_type_is_refused(driver: Driver) -> Non
     assert _symbols(view_markets(driver.state, ["PERP"])) == ["BTC_USDC_PERP", "ETH_USDC_PERP", "SOL_USDC_PERP"]
     assert len(view_markets(driver.state, ["PERP", "SPOT"])) == len(ALL_MARKETS)
     assert view_markets(driver.state, ["RFQ"]) == []
-    with pytest.raises(QueryError, match="marketType must be one of"):
+    with pytest.raises(ApiError, match="marketType must be one of"):
         view_markets(driver.state, ["FUTURES"])
 
 
@@ -109,7 +109,7 @@ def test_without_the_quote_asset_or_books_there_are_no_markets(driver: Driver) -
 
     assert view_markets(state) == []
     assert view_tickers(state) == []
-    with pytest.raises(QueryError, match="markets are none"):
+    with pytest.raises(ApiError, match="markets are none"):
         view_market(state, "BTC_USDC")
 
 
@@ -163,9 +163,9 @@ def test_tickers_list_every_priced_market_in_symbol_order(driver: Driver) -> Non
 
 
 def test_a_ticker_interval_other_than_a_day_or_week_is_refused(driver: Driver) -> None:
-    with pytest.raises(QueryError, match="interval must be one of 1d, 1w"):
+    with pytest.raises(ApiError, match="interval must be one of 1d, 1w"):
         view_ticker(driver.state, "BTC_USDC", "1h")
-    with pytest.raises(QueryError, match="interval must be one of 1d, 1w"):
+    with pytest.raises(ApiError, match="interval must be one of 1d, 1w"):
         view_tickers(driver.state, "1month")
 
 

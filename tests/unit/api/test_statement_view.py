@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from engine_driver import Driver
 
+from crossmargin.api.errors import ApiError
 from crossmargin.api.routes.docs import description_bytes
-from crossmargin.api.views import QueryError
 from crossmargin.api.views import statement as statement_module
 from crossmargin.api.views.statement import STATEMENT_ROWS_MAX, view_statement
 from crossmargin.core.commands import Liquidate
@@ -141,7 +141,7 @@ def test_a_window_of_more_rows_than_the_limit_is_refused_naming_the_limit(monkey
     driver, trader = _spot_liquidation()
     monkeypatch.setattr(statement_module, "STATEMENT_ROWS_MAX", 3)
 
-    with pytest.raises(QueryError, match=r"at most 3 are sent at once: ask for a shorter window with from and to"):
+    with pytest.raises(ApiError, match=r"at most 3 are sent at once: ask for a shorter window with from and to"):
         view_statement(driver.state, trader)
     (btc,) = view_statement(driver.state, trader, "BTC")
 
@@ -162,9 +162,9 @@ def test_the_served_description_states_the_row_limit() -> None:
 def test_from_after_to_and_an_unknown_subaccount_are_refused() -> None:
     driver, trader = _spot_liquidation()
 
-    with pytest.raises(QueryError, match=r"from \(2\) must not be later than to \(1\)"):
+    with pytest.raises(ApiError, match=r"from \(2\) must not be later than to \(1\)"):
         view_statement(driver.state, trader, from_ms=2, to_ms=1)
-    with pytest.raises(QueryError, match="Subaccount 999 does not exist") as refused:
+    with pytest.raises(ApiError, match="Subaccount 999 does not exist") as refused:
         view_statement(driver.state, SubaccountId(999))
     assert refused.value.code == "RESOURCE_NOT_FOUND"
 

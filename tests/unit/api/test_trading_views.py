@@ -16,7 +16,8 @@ from engine_driver import HOUR_MS, Driver
 from jsonschema import Draft202012Validator
 from tests.unit.api.test_views_schema import SPEC_PATH, Spec, assert_valid, spec, validators
 
-from crossmargin.api.views import JsonValue, QueryError
+from crossmargin.api.errors import ApiError
+from crossmargin.api.views import JsonValue
 from crossmargin.api.views.market_data import bucket, view_depth, view_klines, view_trades
 from crossmargin.api.views.orders import view_fills, view_open_order, view_open_orders, view_order, view_order_history
 from crossmargin.api.views.perps import (
@@ -156,7 +157,7 @@ def test_trading_views_refuse_bad_queries_with_backpack_codes(
     ]
 
     for refuse, code in refusals:
-        with pytest.raises(QueryError) as refused:
+        with pytest.raises(ApiError) as refused:
             refuse()
         assert refused.value.code == code
         assert refused.value.code in codes

@@ -15,10 +15,10 @@ from fractions import Fraction
 import pytest
 from engine_driver import HOUR_MS, MINUTE_MS, Driver
 
+from crossmargin.api.errors import ApiError
 from crossmargin.api.views import (
     JsonObject,
     JsonValue,
-    QueryError,
     page,
     view_account,
     view_assets,
@@ -232,9 +232,9 @@ def test_history_keeps_only_the_interval_and_all_markets_newest_first(driver: Dr
     assert day[0]["timestamp"] == "1970-01-02T06:00:00Z"
     assert day[-1]["timestamp"] == "1970-01-01T07:00:00Z"
     assert len(week) == 30
-    with pytest.raises(QueryError, match="interval must be one of 1d, 1w, 1month, 1year"):
+    with pytest.raises(ApiError, match="interval must be one of 1d, 1w, 1month, 1year"):
         view_borrow_lend_markets_history(driver.state, "1h")
-    with pytest.raises(QueryError) as unknown:
+    with pytest.raises(ApiError) as unknown:
         view_borrow_lend_markets_history(driver.state, "1d", "DOGE")
     assert unknown.value.code == "INVALID_MARKET"
 
@@ -258,9 +258,9 @@ def test_mark_prices_list_spot_markets_with_index_equal_to_mark_then_perps(drive
     assert len(rows(view_mark_prices(driver.state, market_type="PERP"))) == 3
     assert len(rows(view_mark_prices(driver.state, market_type="SPOT"))) == 4
     assert view_mark_prices(driver.state, market_type="RFQ") == []
-    with pytest.raises(QueryError):
+    with pytest.raises(ApiError):
         view_mark_prices(driver.state, market_type="FUTURES")
-    with pytest.raises(QueryError):
+    with pytest.raises(ApiError):
         view_mark_prices(driver.state, "DOGE_USDC_PERP")
 
 
@@ -279,7 +279,7 @@ def test_account_shows_the_subaccount_settings(driver: Driver) -> None:
     assert account["leverageLimit"] == "5"
     assert account["liquidating"] is False
     assert account["limitOrders"] == 0
-    with pytest.raises(QueryError) as missing:
+    with pytest.raises(ApiError) as missing:
         view_account(driver.state, SubaccountId(99))
     assert missing.value.code == "RESOURCE_NOT_FOUND"
 
@@ -301,7 +301,7 @@ def test_limits_are_the_engines_maxima(worked: tuple[Driver, SubaccountId, Subac
         "symbol": "USDC",
     }
     assert view_max_withdrawal(driver.state, borrower, "USDC")["maxWithdrawalQuantity"] == "2000"
-    with pytest.raises(QueryError) as unknown:
+    with pytest.raises(ApiError) as unknown:
         view_max_borrow(driver.state, borrower, "DOGE")
     assert unknown.value.code == "INVALID_ASSET"
 
@@ -514,7 +514,7 @@ def test_interest_history_filters(driver: Driver) -> None:
     assert view_interest_history(driver.state, borrower, source="UnrealizedPnl") == []
     assert view_interest_history(driver.state, borrower, source="BorrowLend") == everything
     assert view_interest_history(driver.state, borrower, sort_direction="Asc") == everything[::-1]
-    with pytest.raises(QueryError, match="source must be one of UnrealizedPnl, BorrowLend"):
+    with pytest.raises(ApiError, match="source must be one of UnrealizedPnl, BorrowLend"):
         view_interest_history(driver.state, borrower, source="Funding")
 
 
@@ -555,12 +555,12 @@ def test_movements_show_each_source_and_filter(driver: Driver) -> None:
     assert view_borrow_lend_history(driver.state, borrower, position_id=position_id) == moves
     assert view_borrow_lend_history(driver.state, borrower, symbol="SOL") == []
     assert view_borrow_lend_history(driver.state, borrower, sort_direction="Asc") == moves[::-1]
-    with pytest.raises(QueryError) as wrong:
+    with pytest.raises(ApiError) as wrong:
         view_borrow_lend_history(driver.state, borrower, sources="Manual,Magic")
     assert wrong.value.code == "INVALID_SOURCE"
-    with pytest.raises(QueryError, match="type must be one of"):
+    with pytest.raises(ApiError, match="type must be one of"):
         view_borrow_lend_history(driver.state, borrower, event_type="Repay")
-    with pytest.raises(QueryError, match="sortDirection must be one of Asc, Desc"):
+    with pytest.raises(ApiError, match="sortDirection must be one of Asc, Desc"):
         view_borrow_lend_history(driver.state, borrower, sort_direction="asc")
 
 
@@ -682,7 +682,7 @@ def test_page_cuts_rows_and_reports_backpacks_headers() -> None:
     }
     assert page([], limit=1000).headers()["X-PAGE-COUNT"] == "0"
     for limit, offset in ((0, 0), (1001, 0), (10, -1)):
-        with pytest.raises(QueryError):
+        with pytest.raises(ApiError):
             page(everything, limit, offset)
 
 

@@ -28,9 +28,9 @@ from engine_driver import HOUR_MS, MINUTE_MS, Driver
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from crossmargin.api.errors import ApiError
 from crossmargin.api.views import (
     JsonValue,
-    QueryError,
     page,
     view_account,
     view_assets,
@@ -353,7 +353,7 @@ def test_query_errors_use_backpacks_error_codes(
     ]
 
     for refuse in refusals:
-        with pytest.raises(QueryError) as refused:
+        with pytest.raises(ApiError) as refused:
             refuse()
         assert refused.value.code in codes
         assert refused.value.message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine_driver import HOUR_MS, Driver
 
-from crossmargin.api.routes.explain import view_borrow_explanations
+from crossmargin.api.views.explain import view_borrow_explanations
 from crossmargin.app.explain import explain_borrows
 from crossmargin.core.events import BorrowLendSource, SettlementSource
 from crossmargin.core.ids import SubaccountId

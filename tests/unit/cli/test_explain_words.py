@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine_driver import HOUR_MS, Driver
 
-from crossmargin.api.routes.explain import view_borrow_explanations
+from crossmargin.api.views.explain import view_borrow_explanations
 from crossmargin.cli.explain import explain_in_words
 from crossmargin.core.orders import OrderFlags
 

@@ -20,10 +20,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from crossmargin.api import inputs
-from crossmargin.api.context import ApiContext, ApiRefusalError
+from crossmargin.api.context import ApiContext
+from crossmargin.api.errors import ApiError, unauthorized
 from crossmargin.api.responses import json_response
 from crossmargin.api.signed import read_parameters
-from crossmargin.api.views.common import JsonValue
+from crossmargin.api.views.admin import view_audit, view_new_key, view_subaccounts
 from crossmargin.api.views.insurance_fund import view_insurance_fund
 from crossmargin.app.clock import ManualClock
 from crossmargin.core.audit import audit
@@ -38,8 +39,6 @@ from crossmargin.core.commands import (
 )
 from crossmargin.core.events import AccountCreated, SubaccountCreated
 from crossmargin.core.ids import AccountId, SubaccountId
-from crossmargin.core.insurance import INSURANCE_FUND_ID
-from crossmargin.core.state import EngineState
 
 SECONDS_PER_ADVANCE_MAX = 366 * 24 * 3600
 """One call to POST /admin/v1/clock/advance moves the manual clock at most a (leap) year."""
@@ -49,24 +48,7 @@ def _check_token(context: ApiContext, request: Request) -> None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), context.admin_token.encode()):
-        raise ApiRefusalError(401, "UNAUTHORIZED", "The operator API needs 'Authorization: Bearer <admin token>'")
-
-
-def view_subaccounts(state: EngineState) -> list[JsonValue]:
-    """Return every subaccount but the insurance fund, by id: its account, how many keys sign for it, liquidating.
-
-    `liquidating` is the engine's flag (a liquidation under way), as the risk monitor sets it.
-    """
-    return [
-        {
-            "subaccountId": subaccount.subaccount_id,
-            "accountId": subaccount.account_id,
-            "apiKeyCount": len(subaccount.api_keys),
-            "liquidating": subaccount.liquidating,
-        }
-        for subaccount_id, subaccount in sorted(state.subaccounts.items())
-        if subaccount_id != INSURANCE_FUND_ID
-    ]
+        raise unauthorized("The operator API needs 'Authorization: Bearer <admin token>'")
 
 
 def _key_pair() -> tuple[str, str]:
@@ -83,14 +65,7 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
         public, secret = _key_pair()
         events = (await context.run(CreateAccount(api_keys=(public,)))).events
         created = next(event for event in events if isinstance(event, AccountCreated))
-        return json_response(
-            {
-                "accountId": created.account_id,
-                "subaccountId": created.subaccount_id,
-                "apiKey": public,
-                "apiSecret": secret,
-            }
-        )
+        return json_response(view_new_key(created.account_id, created.subaccount_id, public, secret))
 
     async def create_subaccount(request: Request) -> Response:
         _check_token(context, request)
@@ -99,14 +74,7 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
         public, secret = _key_pair()
         events = (await context.run(CreateSubaccount(account_id, api_keys=(public,)))).events
         created = next(event for event in events if isinstance(event, SubaccountCreated))
-        return json_response(
-            {
-                "accountId": created.account_id,
-                "subaccountId": created.subaccount_id,
-                "apiKey": public,
-                "apiSecret": secret,
-            }
-        )
+        return json_response(view_new_key(created.account_id, created.subaccount_id, public, secret))
 
     async def list_subaccounts(request: Request) -> Response:
         _check_token(context, request)
@@ -120,9 +88,7 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
         public, secret = _key_pair()
         await context.run(AddApiKey(subaccount_id, public))
         account_id = context.service.peek(lambda state: state.subaccounts[subaccount_id].account_id)
-        return json_response(
-            {"accountId": account_id, "subaccountId": subaccount_id, "apiKey": public, "apiSecret": secret}
-        )
+        return json_response(view_new_key(account_id, subaccount_id, public, secret))
 
     async def deposit(request: Request) -> Response:
         _check_token(context, request)
@@ -154,7 +120,7 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
         parameters = await read_parameters(request)
         given = parameters.get("prices")
         if not isinstance(given, dict) or not given:
-            raise inputs.InputError('prices must be an object of symbol to decimal string, e.g. {"BTC": "65000"}')
+            raise ApiError('prices must be an object of symbol to decimal string, e.g. {"BTC": "65000"}')
         inputs.require_parameter_count(len(given), "prices")
         pairs = tuple(
             (inputs.text({"symbol": symbol}, "symbol"), inputs.price(given, symbol)) for symbol in sorted(given)
@@ -171,7 +137,7 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
             parameters, "seconds", maximum=SECONDS_PER_ADVANCE_MAX, maximum_is=" (one year) per call"
         )
         if not isinstance(context.service.clock, ManualClock):
-            raise ApiRefusalError(400, "INVALID_CLIENT_REQUEST", "The clock can be advanced only with --clock manual")
+            raise ApiError("The clock can be advanced only with --clock manual")
         context.service.clock.advance(seconds)
         await context.run(Tick())
         await context.settle_risk()
@@ -189,13 +155,7 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
 
     async def audit_state(request: Request) -> Response:
         _check_token(context, request)
-        checks = context.service.read(audit)
-        return json_response(
-            {
-                "ok": all(check.ok for check in checks),
-                "checks": [{"invariant": check.invariant, "ok": check.ok, "detail": check.detail} for check in checks],
-            }
-        )
+        return json_response(view_audit(context.service.read(audit)))
 
     return [
         Route("/admin/v1/accounts", create_account, methods=["POST"]),

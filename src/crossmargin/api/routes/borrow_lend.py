@@ -6,10 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from crossmargin.api import inputs
+from crossmargin.api import borrow_lend_inputs
 from crossmargin.api.context import ApiContext
 from crossmargin.api.signed import signed, signed_write
-from crossmargin.core.commands import BorrowLendSide, ExecuteBorrowLend, UpdateSettings
 from crossmargin.core.ids import SubaccountId
 
 
@@ -20,29 +19,12 @@ def borrow_lend_routes(context: ApiContext) -> list[Route]:
         request: Request, subaccount_id: SubaccountId, parameters: dict[str, object]
     ) -> Response:
         specs = context.service.peek(lambda state: dict(state.specs))
-        spec = inputs.asset(parameters, "symbol", specs)
-        side_text = inputs.text(parameters, "side")
-        if side_text not in (BorrowLendSide.BORROW, BorrowLendSide.LEND):
-            raise inputs.InputError(f"side {side_text!r} must be Borrow or Lend")
-        atoms = inputs.quantity(parameters, "quantity", spec)
-        await context.run(
-            ExecuteBorrowLend(subaccount_id, spec.symbol, BorrowLendSide(side_text), atoms), signed_write(request)
-        )
+        command = borrow_lend_inputs.execute_borrow_lend(subaccount_id, parameters, specs)
+        await context.run(command, signed_write(request))
         return Response(status_code=200)
 
     async def update_account(request: Request, subaccount_id: SubaccountId, parameters: dict[str, object]) -> Response:
-        known = {"autoBorrowSettlements", "autoLend", "autoRepayBorrows", "leverageLimit"}
-        unknown = sorted(set(parameters) - known)
-        if unknown:
-            raise inputs.InputError(f"{unknown[0]} is not an account setting; settings are {', '.join(sorted(known))}")
-        command = UpdateSettings(
-            subaccount_id,
-            leverage_limit=inputs.optional_ratio(parameters, "leverageLimit"),
-            auto_lend=inputs.optional_bool(parameters, "autoLend"),
-            auto_repay_borrows=inputs.optional_bool(parameters, "autoRepayBorrows"),
-            auto_borrow_settlements=inputs.optional_bool(parameters, "autoBorrowSettlements"),
-        )
-        await context.run(command, signed_write(request))
+        await context.run(borrow_lend_inputs.update_settings(subaccount_id, parameters), signed_write(request))
         return Response(status_code=200)
 
     return [

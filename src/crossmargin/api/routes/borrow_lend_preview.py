@@ -1,9 +1,10 @@
 """`GET /api/v1/borrowLend/preview`: what `POST /api/v1/borrowLend` would do, without doing it.
 
 Signed with the instruction `borrowLendPreview` (a crossmargin extension); the parameters are the
-POST's (`symbol`, `side`, `quantity`) in the query, checked the same way, so malformed input is a
-400 exactly as there. An engine refusal is not an error here: the answer is 200 with
-`accepted: false` and the code and message the POST would send (see `views/borrow_lend_preview.py`).
+POST's (`symbol`, `side`, `quantity`) in the query, read by the POST's parser
+(`borrow_lend_inputs.execute_borrow_lend`), so malformed input is a 400 exactly as there. An engine
+refusal is not an error here: the answer is 200 with `accepted: false` and the code and message
+the POST would send (see `views/borrow_lend_preview.py`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from crossmargin.api import inputs
+from crossmargin.api import borrow_lend_inputs
 from crossmargin.api.context import ApiContext
 from crossmargin.api.responses import json_response
 from crossmargin.api.signed import signed
 from crossmargin.api.views.borrow_lend_preview import view_borrow_lend_preview
-from crossmargin.core.commands import BorrowLendSide, ExecuteBorrowLend
 from crossmargin.core.ids import SubaccountId
 
 INSTRUCTION: Final = "borrowLendPreview"
@@ -31,13 +31,7 @@ def borrow_lend_preview_routes(context: ApiContext) -> list[Route]:
 
     async def preview(_: Request, subaccount_id: SubaccountId, parameters: dict[str, object]) -> Response:
         specs = context.service.peek(lambda state: dict(state.specs))
-        spec = inputs.asset(parameters, "symbol", specs)
-        side_text = inputs.text(parameters, "side")
-        if side_text not in (BorrowLendSide.BORROW, BorrowLendSide.LEND):
-            raise inputs.InputError(f"side {side_text!r} must be Borrow or Lend")
-        command = ExecuteBorrowLend(
-            subaccount_id, spec.symbol, BorrowLendSide(side_text), inputs.quantity(parameters, "quantity", spec)
-        )
+        command = borrow_lend_inputs.execute_borrow_lend(subaccount_id, parameters, specs)
         now_ms = context.service.clock.now_ms()
         return json_response(context.service.read(lambda state: view_borrow_lend_preview(state, command, now_ms)))
 

@@ -14,8 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from crossmargin.api import inputs, views
+from crossmargin.api import views
 from crossmargin.api.context import ApiContext
+from crossmargin.api.errors import ApiError
 from crossmargin.api.responses import json_response
 
 NO_CACHE: Final = {"Cache-Control": "no-store"}
@@ -24,7 +25,7 @@ NO_CACHE: Final = {"Cache-Control": "no-store"}
 def _required(request: Request, name: str) -> str:
     value = request.query_params.get(name)
     if not value:
-        raise inputs.InputError(f"{name} is required")
+        raise ApiError(f"{name} is required")
     return value
 
 

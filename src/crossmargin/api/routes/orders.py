@@ -4,7 +4,7 @@
 filled, or expired with its reason). The engine reports every order a command touched as
 `OrderChanged` events; the one the command placed is the subaccount's order with the highest id
 (a self-trade prevention may also close an older order of the same subaccount, and due work that
-ran first only touches older orders), and its last event is its final state.
+ran first only touches older orders), and its last event is its final state (`views/orders.py`).
 
 `POST /api/v1/orders` takes a JSON array of order payloads, signed as Backpack signs batches (each
 item its own `instruction=orderExecute&...` run, then timestamp and window). Each item is its own
@@ -17,63 +17,30 @@ Backpack's `BatchCommandOrderResult`.
 
 from __future__ import annotations
 
-from typing import Final
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from crossmargin.api import inputs, order_inputs
 from crossmargin.api.auth import authenticate, batch_signing_texts
-from crossmargin.api.context import ApiContext, ApiRefusalError, accepted_or_refused
-from crossmargin.api.inputs import InputError, require_parameter_count
+from crossmargin.api.context import ApiContext, accepted_or_refused
+from crossmargin.api.errors import ApiError
 from crossmargin.api.responses import json_response
 from crossmargin.api.signed import claim_signed_write, decode_body, signed, signed_write, signer_of
 from crossmargin.api.views import JsonObject, JsonValue
-from crossmargin.api.views.orders import view_open_order, view_open_orders, view_order
+from crossmargin.api.views.orders import (
+    cancelled_orders,
+    placed_order,
+    view_open_order,
+    view_open_orders,
+    view_order,
+)
 from crossmargin.core.commands import PlaceOrder
 from crossmargin.core.engine import Accepted
-from crossmargin.core.events import Event, OrderChanged
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.markets import MarketSpec
-from crossmargin.core.orders import Order, OrderStatus
 
-BATCH_ORDERS_MAX: Final = 50
 Parameters = dict[str, object]
-
-
-def placed_order(events: tuple[Event, ...], subaccount_id: SubaccountId) -> Order:
-    """Return the final state of the order a `PlaceOrder` command placed, from its accepted events."""
-    changed = [event.order for event in events if isinstance(event, OrderChanged)]
-    own = [order for order in changed if order.subaccount_id == subaccount_id]
-    assert own, "an accepted order placement reports the order it placed"
-    newest = max(order.order_id for order in own)
-    return [order for order in own if order.order_id == newest][-1]
-
-
-def cancelled_orders(events: tuple[Event, ...], subaccount_id: SubaccountId, market: str) -> list[Order]:
-    """Return the orders a cancel command cancelled, in the order it cancelled them."""
-    return [
-        event.order
-        for event in events
-        if isinstance(event, OrderChanged)
-        and event.order.subaccount_id == subaccount_id
-        and event.order.market == market
-        and event.order.status is OrderStatus.CANCELLED
-    ]
-
-
-def _batch_items(body: bytes) -> list[Parameters]:
-    decoded = decode_body(body)
-    if not isinstance(decoded, list) or not decoded:
-        raise InputError("The request body must be a non-empty JSON array of orders")
-    if len(decoded) > BATCH_ORDERS_MAX:
-        raise InputError(f"A batch holds at most {BATCH_ORDERS_MAX} orders, not {len(decoded)}")
-    if not all(isinstance(item, dict) for item in decoded):
-        raise InputError("Every item of the batch must be a JSON object (one order payload)")
-    for index, item in enumerate(decoded):
-        require_parameter_count(len(item), f"Order {index} of the batch")
-    return decoded
 
 
 def order_routes(context: ApiContext) -> list[BaseRoute]:  # noqa: C901 -- one small closure per route
@@ -118,27 +85,27 @@ def order_routes(context: ApiContext) -> list[BaseRoute]:  # noqa: C901 -- one s
 
     async def execute_batch(request: Request) -> Response:
         headers, sub = signer_of(context, request)
-        items = _batch_items(await request.body())
+        items = order_inputs.batch(decode_body(await request.body()))
         texts = batch_signing_texts("orderExecute", items, headers.timestamp_ms, headers.window_ms)
         authenticate(headers, texts, None)
         claimed = claim_signed_write(context, headers)
-        parsed: list[PlaceOrder | InputError] = []
+        parsed: list[PlaceOrder | ApiError] = []
         for item in items:
             try:
                 parsed.append(order_inputs.place_order(sub, item, markets()))
-            except InputError as error:
+            except ApiError as error:
                 parsed.append(error)
         commands = [command for command in parsed if isinstance(command, PlaceOrder)]
         ran = iter(await context.run_all(commands, claimed) if commands else ())
         results: list[JsonValue] = []
         for command in parsed:
-            if isinstance(command, InputError):
-                results.append({"operation": "Err", **command.error.body()})
+            if isinstance(command, ApiError):
+                results.append({"operation": "Err", **command.body()})
                 continue
             try:
                 results.append({"operation": "Ok", **view_placed(accepted_or_refused(next(ran)), sub)})
-            except ApiRefusalError as error:
-                results.append({"operation": "Err", "code": error.code, "message": error.message})
+            except ApiError as error:
+                results.append({"operation": "Err", **error.body()})
         return json_response(results)
 
     return [

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from crossmargin.api import inputs, views
 from crossmargin.api.context import ApiContext
+from crossmargin.api.errors import ApiError
 from crossmargin.api.responses import json_response
 from crossmargin.api.signed import signed, signed_write
 from crossmargin.api.views.statement import view_statement
@@ -87,7 +88,7 @@ def public_read_routes(context: ApiContext) -> list[Route]:
     async def markets_history(request: Request) -> Response:
         interval = request.query_params.get("interval")
         if interval is None:
-            raise inputs.InputError("interval is required (1d, 1w, 1month or 1year)")
+            raise ApiError("interval is required (1d, 1w, 1month or 1year)")
         symbol = request.query_params.get("symbol")
         return json_response(read(lambda state: views.view_borrow_lend_markets_history(state, interval, symbol)))
 

@@ -3,8 +3,8 @@
 Each `view_*` function answers one endpoint with exactly the response shape of Backpack's
 published OpenAPI spec (field names, types, every required field), made only of dicts, lists,
 strings, integers, booleans and None, ready for any JSON encoder. Amounts are exact decimal
-strings, never floats. A view never changes the state; a bad query raises `QueryError`, which
-carries the Backpack error code to answer with. History views return every matching row in
+strings, never floats. A view never changes the state; a bad query raises `ApiError`
+(`errors.py`), which carries the Backpack error code to answer with. History views return every matching row in
 order; `page()` cuts the page a request asks for and the paging headers.
 """
 
@@ -16,7 +16,7 @@ from crossmargin.api.views.account import (
     view_max_borrow,
     view_max_withdrawal,
 )
-from crossmargin.api.views.common import LIMIT_DEFAULT, LIMIT_MAX, JsonObject, JsonValue, Page, QueryError, page
+from crossmargin.api.views.common import LIMIT_DEFAULT, LIMIT_MAX, JsonObject, JsonValue, Page, page
 from crossmargin.api.views.history import (
     view_borrow_lend_history,
     view_borrow_lend_position_history,
@@ -41,7 +41,6 @@ __all__ = [
     "JsonObject",
     "JsonValue",
     "Page",
-    "QueryError",
     "page",
     "view_account",
     "view_assets",

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Final, TypeAlias, TypeVar
 
+from crossmargin.api.errors import RESOURCE_NOT_FOUND, ApiError
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.numbers import format_scaled
@@ -32,21 +33,10 @@ LIMIT_DEFAULT: Final = 100
 LIMIT_MAX: Final = 1000
 PAGE_HEADERS: Final = ("X-PAGE-COUNT", "X-CURRENT-PAGE", "X-PAGE-SIZE", "X-TOTAL")
 
-INVALID_CLIENT_REQUEST: Final = "INVALID_CLIENT_REQUEST"
 INVALID_ASSET: Final = "INVALID_ASSET"
-RESOURCE_NOT_FOUND: Final = "RESOURCE_NOT_FOUND"
 
 
 E = TypeVar("E", bound=StrEnum)
-
-
-class QueryError(ValueError):
-    """A query parameter is out of range or names nothing known; `code` is Backpack's error code."""
-
-    def __init__(self, message: str, code: str = INVALID_CLIENT_REQUEST) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class SortDirection(StrEnum):
@@ -92,7 +82,7 @@ def reader(state: EngineState) -> Transaction:
 def require_subaccount(state: EngineState, subaccount_id: SubaccountId) -> None:
     """Refuse a subaccount that does not exist."""
     if subaccount_id not in state.subaccounts:
-        raise QueryError(f"Subaccount {subaccount_id} does not exist", RESOURCE_NOT_FOUND)
+        raise ApiError(f"Subaccount {subaccount_id} does not exist", RESOURCE_NOT_FOUND)
 
 
 def require_asset(state: EngineState, symbol: str) -> AssetSpec:
@@ -100,7 +90,7 @@ def require_asset(state: EngineState, symbol: str) -> AssetSpec:
     spec = state.specs.get(symbol)
     if spec is None:
         listed = ", ".join(sorted(state.specs))
-        raise QueryError(f"Unknown asset {symbol!r}; listed assets are {listed}", INVALID_ASSET)
+        raise ApiError(f"Unknown asset {symbol!r}; listed assets are {listed}", INVALID_ASSET)
     return spec
 
 
@@ -112,7 +102,7 @@ def choice(enum: type[E], value: str | None, name: str) -> E | None:
         return enum(value)
     except ValueError:
         accepted = ", ".join(member.value for member in enum)
-        raise QueryError(f"{name} must be one of {accepted}, not {value!r}") from None
+        raise ApiError(f"{name} must be one of {accepted}, not {value!r}") from None
 
 
 def sort_newest_first(direction: SortDirection | None) -> bool:
@@ -155,7 +145,7 @@ def page(rows: list[JsonValue], limit: int | None = None, offset: int | None = N
     size = LIMIT_DEFAULT if limit is None else limit
     start = 0 if offset is None else offset
     if not 1 <= size <= LIMIT_MAX:
-        raise QueryError(f"limit must be between 1 and {LIMIT_MAX}, not {size}")
+        raise ApiError(f"limit must be between 1 and {LIMIT_MAX}, not {size}")
     if start < 0:
-        raise QueryError(f"offset must not be negative, not {start}")
+        raise ApiError(f"offset must not be negative, not {start}")
     return Page(rows[start : start + size], len(rows), size, start)

@@ -16,10 +16,10 @@ from collections import defaultdict
 from enum import StrEnum
 from typing import Final
 
+from crossmargin.api.errors import ApiError
 from crossmargin.api.views.common import (
     JsonObject,
     JsonValue,
-    QueryError,
     SortDirection,
     amount,
     choice,
@@ -153,9 +153,7 @@ def _sources(text: str | None) -> set[str] | None:
     wanted = {part.strip() for part in text.split(",") if part.strip()}
     unknown = sorted(wanted - set(SPEC_BORROW_LEND_SOURCES))
     if unknown:
-        raise QueryError(
-            f"sources: {unknown[0]!r} is not one of {', '.join(SPEC_BORROW_LEND_SOURCES)}", "INVALID_SOURCE"
-        )
+        raise ApiError(f"sources: {unknown[0]!r} is not one of {', '.join(SPEC_BORROW_LEND_SOURCES)}", "INVALID_SOURCE")
     return wanted
 
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from crossmargin.api.views.common import EPOCH, JsonObject, JsonValue, QueryError, wad
+from crossmargin.api.errors import ApiError
+from crossmargin.api.views.common import EPOCH, JsonObject, JsonValue, wad
 from crossmargin.api.views.orders import base_text, quote_text, require_market
 from crossmargin.core.book import BookSide
 from crossmargin.core.markets import MarketSpec
@@ -77,7 +78,7 @@ def view_depth(state: EngineState, symbol: str, limit: int | None = None) -> Jso
     require_market(state, symbol)
     size = DEPTH_LIMIT_DEFAULT if limit is None else limit
     if size not in DEPTH_LIMITS:
-        raise QueryError(f"limit must be one of {', '.join(map(str, DEPTH_LIMITS))}, not {size}")
+        raise ApiError(f"limit must be one of {', '.join(map(str, DEPTH_LIMITS))}, not {size}")
     book = state.books[symbol]
     bids = _levels(state, book.bids, size)
     bids.reverse()
@@ -98,7 +99,7 @@ def view_trades(state: EngineState, symbol: str, limit: int | None = None) -> li
     spec = require_market(state, symbol)
     size = TRADES_LIMIT_DEFAULT if limit is None else limit
     if not 1 <= size <= TRADES_LIMIT_MAX:
-        raise QueryError(f"limit must be between 1 and {TRADES_LIMIT_MAX}, not {size}")
+        raise ApiError(f"limit must be between 1 and {TRADES_LIMIT_MAX}, not {size}")
     fills = _market_fills(state, symbol)[-size:]
     return [
         {
@@ -185,15 +186,15 @@ def view_klines(
     """Return `GET /api/v1/klines`: OHLCV of the market's trades per interval from `startTime` to `endTime`."""
     spec = require_market(state, symbol)
     if interval != MONTH and interval not in KLINE_INTERVALS_MS:
-        raise QueryError(f"interval must be one of {', '.join([*KLINE_INTERVALS_MS, MONTH])}, not {interval!r}")
+        raise ApiError(f"interval must be one of {', '.join([*KLINE_INTERVALS_MS, MONTH])}, not {interval!r}")
     if price_type is not None and price_type not in PRICE_TYPES:
-        raise QueryError(f"priceType must be one of {', '.join(PRICE_TYPES)}, not {price_type!r}")
+        raise ApiError(f"priceType must be one of {', '.join(PRICE_TYPES)}, not {price_type!r}")
     if price_type not in (None, PRICE_TYPE_LAST):
-        raise QueryError(f"priceType {price_type} K-lines are not kept: only Last (trade prices) is available")
+        raise ApiError(f"priceType {price_type} K-lines are not kept: only Last (trade prices) is available")
     start_ms = start_seconds * SECOND_MS
     end_ms = state.now_ms if end_seconds is None else end_seconds * SECOND_MS
     if end_ms < start_ms:
-        raise QueryError("endTime must not be before startTime", "INVALID_RANGE")
+        raise ApiError("endTime must not be before startTime", "INVALID_RANGE")
     candles: dict[int, _Candle] = {}
     for fill in _market_fills(state, symbol):
         if not start_ms <= fill.at_ms <= end_ms:

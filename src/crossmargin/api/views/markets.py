@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from typing import Final
 
+from crossmargin.api.errors import ApiError
 from crossmargin.api.views.common import (
     QUOTE_SYMBOL,
     WAD_DECIMALS,
     JsonObject,
     JsonValue,
-    QueryError,
     amount,
     naive_time,
     spot_market_symbol,
@@ -136,7 +136,7 @@ def _require_market(state: EngineState, symbol: str) -> tuple[JsonObject, int | 
     found = markets.get(symbol)
     if found is None:
         listed = ", ".join(markets) or "none"
-        raise QueryError(f"Unknown market {symbol!r}; markets are {listed}", INVALID_MARKET)
+        raise ApiError(f"Unknown market {symbol!r}; markets are {listed}", INVALID_MARKET)
     return found
 
 
@@ -151,7 +151,7 @@ def view_markets(
     """
     for market_type in market_types or ():
         if market_type not in MARKET_TYPES:
-            raise QueryError(f"marketType must be one of {', '.join(MARKET_TYPES)}, not {market_type!r}")
+            raise ApiError(f"marketType must be one of {', '.join(MARKET_TYPES)}, not {market_type!r}")
     wanted = market_types or DEFAULT_MARKET_TYPES
     stale = _stale_symbols(state, now_ms)
     return [_with_staleness(body, stale) for body, _ in _listed(state).values() if body["marketType"] in wanted]
@@ -178,7 +178,7 @@ def _with_staleness(body: JsonObject, stale: set[str] | None) -> JsonObject:
 
 def _check_interval(interval: str | None) -> None:
     if interval is not None and interval not in TICKER_INTERVALS:
-        raise QueryError(f"interval must be one of {', '.join(TICKER_INTERVALS)}, not {interval!r}")
+        raise ApiError(f"interval must be one of {', '.join(TICKER_INTERVALS)}, not {interval!r}")
 
 
 _INTERVAL_MS: Final = {"1d": 86_400_000, "1w": 7 * 86_400_000}

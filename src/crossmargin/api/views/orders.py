@@ -18,11 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
+from crossmargin.api.errors import RESOURCE_NOT_FOUND, ApiError
 from crossmargin.api.views.common import (
-    RESOURCE_NOT_FOUND,
     JsonObject,
     JsonValue,
-    QueryError,
     SortDirection,
     choice,
     naive_time,
@@ -31,6 +30,7 @@ from crossmargin.api.views.common import (
     wad,
 )
 from crossmargin.api.views.public import MARKET_TYPES
+from crossmargin.core.events import Event, OrderChanged
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import format_scaled
@@ -75,7 +75,7 @@ def require_market(state: EngineState, symbol: str) -> MarketSpec:
     spec = state.markets.get(symbol)
     if spec is None:
         listed = ", ".join(sorted(state.markets)) or "none"
-        raise QueryError(f"Unknown market {symbol!r}; markets are {listed}", INVALID_MARKET)
+        raise ApiError(f"Unknown market {symbol!r}; markets are {listed}", INVALID_MARKET)
     return spec
 
 
@@ -83,7 +83,7 @@ def check_market_types(market_types: list[str] | None) -> None:
     """Refuse a `marketType` that is not one of Backpack's."""
     for market_type in market_types or ():
         if market_type not in MARKET_TYPES:
-            raise QueryError(f"marketType must be one of {', '.join(MARKET_TYPES)}, not {market_type!r}")
+            raise ApiError(f"marketType must be one of {', '.join(MARKET_TYPES)}, not {market_type!r}")
 
 
 def _common(order: Order, spec: MarketSpec) -> JsonObject:
@@ -107,6 +107,27 @@ def _common(order: Order, spec: MarketSpec) -> JsonObject:
     if order.quote_quantity_atoms is not None:
         body["quoteQuantity"] = quote_text(spec, order.quote_quantity_atoms)
     return body
+
+
+def placed_order(events: tuple[Event, ...], subaccount_id: SubaccountId) -> Order:
+    """Return the final state of the order a `PlaceOrder` command placed, from its accepted events."""
+    changed = [event.order for event in events if isinstance(event, OrderChanged)]
+    own = [order for order in changed if order.subaccount_id == subaccount_id]
+    assert own, "an accepted order placement reports the order it placed"
+    newest = max(order.order_id for order in own)
+    return [order for order in own if order.order_id == newest][-1]
+
+
+def cancelled_orders(events: tuple[Event, ...], subaccount_id: SubaccountId, market: str) -> list[Order]:
+    """Return the orders a cancel command cancelled, in the order it cancelled them."""
+    return [
+        event.order
+        for event in events
+        if isinstance(event, OrderChanged)
+        and event.order.subaccount_id == subaccount_id
+        and event.order.market == market
+        and event.order.status is OrderStatus.CANCELLED
+    ]
 
 
 def view_order(order: Order, spec: MarketSpec) -> JsonObject:
@@ -165,14 +186,14 @@ def find_open_order(
     require_subaccount(state, subaccount_id)
     spec = require_market(state, symbol)
     if (order_id is None) == (client_id is None):
-        raise QueryError("Give either orderId or clientId (one of them)")
+        raise ApiError("Give either orderId or clientId (one of them)")
     for order in _open_orders(state, subaccount_id):
         if order.market == spec.symbol and (
             order.order_id == order_id or (client_id is not None and order.client_id == client_id)
         ):
             return order
     which = f"id {order_id}" if order_id is not None else f"clientId {client_id}"
-    raise QueryError(f"No open {symbol} order with {which}", RESOURCE_NOT_FOUND)
+    raise ApiError(f"No open {symbol} order with {which}", RESOURCE_NOT_FOUND)
 
 
 def view_open_order(
@@ -274,7 +295,7 @@ def view_fills(  # noqa: PLR0913 -- one argument per query parameter of the endp
     if symbol is not None:
         require_market(state, symbol)
     if fill_type is not None and fill_type not in FILL_TYPES:
-        raise QueryError(f"fillType must be one of {', '.join(FILL_TYPES)}, not {fill_type!r}")
+        raise ApiError(f"fillType must be one of {', '.join(FILL_TYPES)}, not {fill_type!r}")
     client_ids = {
         order.order_id: order.client_id
         for order in subaccount_orders(state, subaccount_id)

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from typing import Final
 
+from crossmargin.api.errors import ApiError
 from crossmargin.api.views.common import (
     QUOTE_SYMBOL,
     JsonObject,
     JsonValue,
-    QueryError,
     SortDirection,
     choice,
     naive_time,
@@ -115,7 +115,7 @@ def view_positions(
     """Return `GET /api/v1/position`: the subaccount's open perp positions, by market."""
     require_subaccount(state, subaccount_id)
     if market_type is not None and market_type not in MARKET_TYPES:
-        raise QueryError(f"marketType must be one of {', '.join(MARKET_TYPES)}, not {market_type!r}")
+        raise ApiError(f"marketType must be one of {', '.join(MARKET_TYPES)}, not {market_type!r}")
     if symbol is not None:
         require_market(state, symbol)
     if market_type not in (None, PERP):
@@ -152,7 +152,7 @@ def view_mark_prices(state: EngineState, symbol: str | None = None, market_type:
     other types list nothing, as crossmargin has no such markets.
     """
     if market_type is not None and market_type not in MARKET_TYPES:
-        raise QueryError(f"marketType must be one of {', '.join(MARKET_TYPES)}, not {market_type!r}")
+        raise ApiError(f"marketType must be one of {', '.join(MARKET_TYPES)}, not {market_type!r}")
     tx = reader(state)
     spot: dict[str, JsonObject] = {
         spot_market_symbol(asset): {
@@ -169,7 +169,7 @@ def view_mark_prices(state: EngineState, symbol: str | None = None, market_type:
         if spec.is_perp and tx.mark_price(spec.base)
     }
     if symbol is not None and symbol not in spot and symbol not in perp:
-        raise QueryError(f"Unknown market {symbol!r}, or its asset has no price yet", "INVALID_MARKET")
+        raise ApiError(f"Unknown market {symbol!r}, or its asset has no price yet", "INVALID_MARKET")
     rows = {**(spot if market_type in (None, SPOT) else {}), **(perp if market_type in (None, PERP) else {})}
     return [row for market, row in rows.items() if symbol in (None, market)]
 
@@ -178,7 +178,7 @@ def _perp_markets(state: EngineState, symbol: str | None) -> list[MarketSpec]:
     if symbol is not None:
         spec = require_market(state, symbol)
         if not spec.is_perp:
-            raise QueryError(f"{symbol} is a spot market: open interest and funding are for perpetual markets")
+            raise ApiError(f"{symbol} is a spot market: open interest and funding are for perpetual markets")
         return [spec]
     return [spec for _, spec in sorted(state.markets.items()) if spec.is_perp]
 
@@ -258,7 +258,7 @@ def view_settlement_history(
     """Return `GET /wapi/v1/history/settlement`: USDC moved by the subaccount's settlements (+ credit), newest first."""
     require_subaccount(state, subaccount_id)
     if source is not None and source not in SETTLEMENT_SOURCES:
-        raise QueryError(f"source must be one of {', '.join(SETTLEMENT_SOURCES)}, not {source!r}")
+        raise ApiError(f"source must be one of {', '.join(SETTLEMENT_SOURCES)}, not {source!r}")
     rows: list[JsonValue] = [
         _settlement_row(state, settled)
         for settled in state.settlements

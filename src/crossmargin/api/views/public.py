@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
+from crossmargin.api.errors import ApiError
 from crossmargin.api.views.common import (
     JsonObject,
     JsonValue,
-    QueryError,
     amount,
     reader,
     wad,
@@ -197,9 +197,9 @@ def view_borrow_lend_markets_history(state: EngineState, interval: str, symbol: 
     """Return `GET /api/v1/borrowLend/markets/history`: hourly pool rows in the interval, newest first."""
     window = HISTORY_INTERVALS_MS.get(interval)
     if window is None:
-        raise QueryError(f"interval must be one of {', '.join(HISTORY_INTERVALS_MS)}, not {interval!r}")
+        raise ApiError(f"interval must be one of {', '.join(HISTORY_INTERVALS_MS)}, not {interval!r}")
     if symbol is not None and symbol not in state.specs:
-        raise QueryError(f"Unknown borrow lend market {symbol!r}", "INVALID_MARKET")
+        raise ApiError(f"Unknown borrow lend market {symbol!r}", "INVALID_MARKET")
     specs = [state.specs[symbol]] if symbol is not None else [spec for _, spec in sorted(state.specs.items())]
     since_ms = state.now_ms - window
     keyed = [

@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Final
 
+from crossmargin.api.errors import ApiError
 from crossmargin.api.views.common import (
     JsonObject,
     JsonValue,
-    QueryError,
     amount,
     naive_time,
     reader,
@@ -54,14 +54,14 @@ def view_statement(
     if symbol is not None:
         require_asset(state, symbol)
     if from_ms is not None and to_ms is not None and from_ms > to_ms:
-        raise QueryError(f"from ({from_ms}) must not be later than to ({to_ms})")
+        raise ApiError(f"from ({from_ms}) must not be later than to ({to_ms})")
     by_symbol: dict[str, list[StatementRow]] = defaultdict(list)
     for row in statement_rows(state, subaccount_id):
         by_symbol[row.symbol].append(row)
     symbols = [symbol] if symbol is not None else sorted(by_symbol)
     shown = sum(_within(row.at_ms, from_ms, to_ms) for name in symbols for row in by_symbol.get(name, []))
     if shown > STATEMENT_ROWS_MAX:
-        raise QueryError(
+        raise ApiError(
             f"This statement has {shown} rows; at most {STATEMENT_ROWS_MAX} are sent at once: "
             "ask for a shorter window with from and to (the closing of one window is the opening of the next)"
         )
