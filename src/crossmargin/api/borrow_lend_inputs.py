@@ -29,6 +29,7 @@ from crossmargin.api.json_body import JsonInputError, decode_json
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.commands import BorrowLendSide, ExecuteBorrowLend, UpdateSettings
 from crossmargin.core.ids import SubaccountId
+from crossmargin.core.numbers import AMOUNT_ATOMS_MAX
 
 SIDES: Final = (BorrowLendSide.BORROW.value, BorrowLendSide.LEND.value)
 SETTINGS: Final = ("autoBorrowSettlements", "autoLend", "autoRepayBorrows", "leverageLimit")
@@ -59,8 +60,8 @@ def execute_borrow_lend(
             subaccount_id,
             spec.symbol,
             BorrowLendSide(side),
-            0,
-            whole_position=True,  # needs ExecuteBorrowLend.whole_position (i13-engine)
+            AMOUNT_ATOMS_MAX,  # no bound: the whole position, whatever it has grown to
+            whole_position=True,
         )
     return ExecuteBorrowLend(
         subaccount_id, spec.symbol, BorrowLendSide(side), inputs.quantity(values, "quantity", spec)

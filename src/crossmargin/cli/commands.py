@@ -9,8 +9,8 @@ what it says, the command reads the open positions first and refuses a `borrow` 
 redeem, a `lend` that would repay, a `repay` without a borrow and a `redeem` without a lend. The
 engine's own rules (auto-lend off, enough balance, at most the position, margin) are not checked
 here: the request is sent and the server's refusal is what you read. `repay --all` is one request
-for the whole position (`wholePosition`), measured by the engine when it runs; `redeem --all`
-sends the lend read from `GET /api/v1/borrowLend/positions`, interest included.
+for the whole position (`wholePosition`), measured by the engine when it runs, and so is
+`redeem --all`: interest that falls due in between is included to the atom.
 
 Every handler takes a `Context` and returns the exit status: 0 done, 1 refused (by the server or
 here, with the reason on stderr). `run` turns every expected failure into that message.
@@ -381,13 +381,21 @@ def _asked(ctx: Context, position: Decimal, what: str, symbol: str) -> str | Non
     return _quantity(ctx.arguments.quantity)
 
 
-def _repaid_last(ctx: Context, symbol: str) -> str:
-    """Return the quantity of the subaccount's newest manual repay of `symbol`, as the history records it."""
-    query: Request = {"symbol": symbol, "type": "BorrowRepay", "sources": "Manual", "limit": 1}
+def _moved_last(ctx: Context, symbol: str, kind: str, what: str) -> str:
+    """Return the quantity of the subaccount's newest manual `kind` movement of `symbol`, as the history records it."""
+    query: Request = {"symbol": symbol, "type": kind, "sources": "Manual", "limit": 1}
     rows = _list(ctx.client.signed("GET", "/wapi/v1/history/borrowLend", "borrowHistoryQueryAll", query))
     if not rows:
-        raise CommandError(f"the server accepted the repay but lists no {symbol} repay: is it a crossmargin server?")
+        raise CommandError(f"the server accepted the {what} but lists no {symbol} {what}: is it a crossmargin server?")
     return str(rows[0].get("quantity"))
+
+
+def _whole_position(ctx: Context, symbol: str, side: str, kind: str, verb: str) -> int:
+    """Send one request for the whole position (`wholePosition`) and report what the engine moved."""
+    request: Request = {"symbol": symbol, "side": side, "wholePosition": True}
+    _send(ctx, request)
+    done = {"repay": "Repaid", "redeem": "Redeemed"}[verb]
+    return _report(ctx, request, _moved_last(ctx, symbol, kind, verb), done)
 
 
 def repay(ctx: Context) -> int:
@@ -404,20 +412,20 @@ def repay(ctx: Context) -> int:
     quantity = _asked(ctx, debt, "debt", symbol)
     if quantity is not None:
         return _execute(ctx, symbol, LEND, quantity, "Repaid")
-    request: Request = {"symbol": symbol, "side": LEND, "wholePosition": True}
-    _send(ctx, request)
-    return _report(ctx, request, _repaid_last(ctx, symbol), "Repaid")
+    return _whole_position(ctx, symbol, LEND, "BorrowRepay", "repay")
 
 
 def redeem(ctx: Context) -> int:
-    """Take a lend back out of its pool; `--all` redeems it whole, interest included."""
+    """Take a lend back out of its pool; `--all` redeems it whole, interest included, in one request."""
     ctx.require_credentials()
     symbol = ctx.arguments.symbol.upper()
     lent = _net_quantity(_positions(ctx), symbol)
     if lent <= 0:
         raise CommandError(f"there is no {symbol} lend to redeem")
     quantity = _asked(ctx, lent, "lend", symbol)
-    return _execute(ctx, symbol, BORROW, plain(lent) if quantity is None else quantity, "Redeemed")
+    if quantity is not None:
+        return _execute(ctx, symbol, BORROW, quantity, "Redeemed")
+    return _whole_position(ctx, symbol, BORROW, "LendRedeem", "redeem")
 
 
 def _paged_query(ctx: Context) -> dict[str, str | int | bool]:
