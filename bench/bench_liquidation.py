@@ -44,7 +44,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from bench.common import progress, save
+from bench.common import print_profile, progress, save
 from crossmargin.asset_config import load_document, parse_asset_specs
 from crossmargin.core.audit import audit
 from crossmargin.core.commands import (
@@ -79,6 +79,7 @@ SIZES = tuple(int(size) for size in os.environ.get("BENCH_LIQUIDATION_SIZES", "1
 START_MS = 1_767_225_600_000  # 2026-01-01 00:00 UTC: no settlement, interest or funding falls due in the run
 PRICE = 60_000
 CRASH_PRICE = 48_000  # -20%
+PROFILE_ACCOUNTS = 300
 DEBT_PER_CRASH_COLLATERAL = (0.96, 1.02)
 """Each debt over its BTC's collateral value at the crash price: above 1/1.05 every account is at MMR >= 100%
 after the crash; below 1 it still has equity to sell down on the book, above 1 it goes to the fund."""
@@ -285,6 +286,14 @@ def main() -> None:
     progress("warming up the screen's kernels")
     warm_up()
     report([measure_size(count) for count in SIZES])
+    state, _, total_btc = build(PROFILE_ACCOUNTS)
+    columns = RiskColumns.from_state(state)
+    RiskScreen(columns).sweep()
+    events = crash(state, total_btc)
+    print_profile(
+        f"where a crash liquidation's time goes ({PROFILE_ACCOUNTS:,} accounts under cProfile)",
+        lambda: liquidate_all(state, columns, events),
+    )
 
 
 if __name__ == "__main__":

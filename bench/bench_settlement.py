@@ -57,7 +57,7 @@ from crossmargin.core.commands import (
     SetMarkPrices,
 )
 from crossmargin.core.engine import Accepted, execute
-from crossmargin.core.events import Settled, SettlementSource
+from crossmargin.core.events import Deposited, Settled, SettlementSource
 from crossmargin.core.ids import AccountId, PositionId, SubaccountId
 from crossmargin.core.ledger import WORLD, spot
 from crossmargin.core.numbers import WAD
@@ -124,6 +124,9 @@ def build_direct(state: EngineState, trades: list[Pair]) -> None:
             state.subaccounts[subaccount_id] = Subaccount(subaccount_id, account_id)
             state.ledger[(spot(subaccount_id), "USDC")] = USDC_FUNDING
             state.held[subaccount_id] = {"USDC"}
+            state.deposits.append(Deposited(subaccount_id, "USDC", USDC_FUNDING, START_MS))
+            state.history_count += 1
+            state.history_sequence.setdefault("deposits", []).append(state.history_count)
             world -= USDC_FUNDING
             state.next_account_id += 1
             state.next_subaccount_id += 1
@@ -179,7 +182,7 @@ def check_builder(count: int = CHECK_POSITIONS) -> None:
     direct, engine = base_state(), base_state()
     build_direct(direct, trades)
     build_through_engine(engine, trades)
-    for name in ("accounts", "subaccounts", "ledger", "held", "perp_positions", "open_interest_atoms"):
+    for name in ("accounts", "subaccounts", "ledger", "held", "perp_positions", "open_interest_atoms", "deposits"):
         assert getattr(direct, name) == getattr(engine, name), f"direct build differs from the engine in {name}"
     assert not engine.orders, "every engine-built pair traded in full"
     assert_audited(direct)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import cProfile
 import json
 import platform
+import pstats
 import socket
 import subprocess
 import sys
@@ -24,6 +26,29 @@ def best_of(repeats: int, work: Callable[[], None]) -> float:
         work()
         fastest = min(fastest, time.perf_counter() - started)
     return fastest
+
+
+def print_profile(title: str, work: Callable[[], object], top: int = 12) -> list[dict[str, object]]:
+    """Run `work` under cProfile; print and return its top functions by cumulative time (share of the run)."""
+    profiler = cProfile.Profile()
+    profiler.runcall(work)
+    stats = pstats.Stats(profiler)
+    total = max((row[3] for row in stats.stats.values()), default=1.0)  # type: ignore[attr-defined]
+    rows = sorted(stats.stats.items(), key=lambda item: item[1][3], reverse=True)  # type: ignore[attr-defined]
+    found = [
+        {
+            "function": f"{Path(filename).name}:{line}({name})",
+            "calls": calls,
+            "cumulative_share": round(cumulative / total, 3),
+            "own_share": round(own / total, 3),
+        }
+        for (filename, line, name), (_, calls, own, cumulative, _) in rows
+        if not filename.startswith("<") and "bench" not in Path(filename).parent.name
+    ][:top]
+    print(f"  {title} (cumulative share, own share, calls):")
+    for row in found:
+        print(f"    {row['cumulative_share']:>6.1%} {row['own_share']:>6.1%} {row['calls']!s:>9}  {row['function']}")
+    return found
 
 
 def progress(message: str) -> None:

@@ -13,7 +13,7 @@ import gc
 from collections.abc import Iterator
 from dataclasses import replace
 
-from bench.common import best_of, progress, save
+from bench.common import best_of, print_profile, progress, save
 from crossmargin.asset_config import load_asset_specs
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.commands import (
@@ -174,13 +174,19 @@ def main() -> None:
         f"{throughput['bare_loop_commands_per_second']:,.0f}/s; engine is "
         f"{throughput['engine_slowdown_vs_bare_loop']:.1f}x slower than the bare loop (aim: <= 3x)"
     )
+    commands = _workload()[: 4 * SUBACCOUNTS]
+    state = _prepared_state()
+    hotspots = print_profile(
+        f"where the engine's time goes ({len(commands):,} mixed commands under cProfile)",
+        lambda: [execute(state, command, HOUR_MS // 2) for command in commands],
+    )
     accrual = measure_accrual()
     print(
         f"  one hour of interest, 1,000 pools: {accrual['accrual_seconds_4000_positions'] * 1000:.1f} ms with 4,000 "
         f"positions, {accrual['accrual_seconds_100000_positions'] * 1000:.1f} ms with 100,000 "
         f"(ratio {accrual['accrual_growth_many_vs_few']:.2f}; O(1) per pool means ~1)"
     )
-    print(f"  saved {save('engine', {**throughput, **accrual})}")
+    print(f"  saved {save('engine', {**throughput, **accrual, 'hotspots': hotspots})}")
 
 
 if __name__ == "__main__":

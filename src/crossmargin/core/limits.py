@@ -21,7 +21,6 @@ from crossmargin.core.margin import MarginSummary, PerpMargin, compute_margin, l
 from crossmargin.core.oracle import refuse_on_stale_prices, stale_prices_relied_on
 from crossmargin.core.perp_margin import compute_perp_margin_from_totals
 from crossmargin.core.rejections import Rejection
-from crossmargin.core.state import EngineState
 from crossmargin.core.transaction import Transaction
 
 
@@ -41,11 +40,8 @@ def compute_perp_lines(tx: Transaction, subaccount: Subaccount) -> tuple[PerpMar
     floor = leverage_floor_wad(subaccount.leverage_limit)
     account = subaccount.subaccount_id
     lines = []
-    markets = tx.state.markets if not tx.markets and isinstance(tx.base, EngineState) else tx.all_markets()
-    for market in sorted(markets):
-        spec = markets[market]
-        if not spec.is_perp:
-            continue
+    for spec in tx.perp_markets():
+        market = spec.symbol
         position = tx.perp_position(account, market)
         totals = tx.perp_order_totals(account, market)
         if (position is None or position.is_flat) and totals == (0, 0):

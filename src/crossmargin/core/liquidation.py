@@ -76,18 +76,19 @@ def liquidate(tx: Transaction, command: Liquidate) -> Rejection | None:
     ensure_insurance_fund(tx)
     if not subaccount.liquidating:
         subaccount = _start(tx, subaccount, summary)
+    summary = compute_subaccount_margin(tx, subaccount)
     for _ in range(STEPS_PER_COMMAND):
-        summary = compute_subaccount_margin(tx, subaccount)
         if is_at_target(summary):
             _finish(tx, subaccount, summary, backstopped=False)
             return None
-        if summary.net_equity_wad > 0:
-            _redeem_lends(tx, subaccount)
+        if summary.net_equity_wad > 0 and _redeem_lends(tx, subaccount):
             summary = compute_subaccount_margin(tx, subaccount)
-        if summary.net_equity_wad <= 0 or not _step(tx, subaccount, summary):
+        after = None if summary.net_equity_wad <= 0 else _step(tx, subaccount, summary)
+        if after is None:
             backstop(tx, subaccount)
             _finish(tx, subaccount, compute_subaccount_margin(tx, subaccount), backstopped=True)
             return None
+        summary = after  # the committed step's what-if state is now the transaction's
     return None
 
 
@@ -142,9 +143,13 @@ def _finish(tx: Transaction, subaccount: Subaccount, summary: MarginSummary, *, 
     )
 
 
-def _redeem_lends(tx: Transaction, subaccount: Subaccount) -> None:
-    """Redeem each lend whole (equity does not move), past the throttle; a pool that cannot pay keeps it."""
+def _redeem_lends(tx: Transaction, subaccount: Subaccount) -> bool:
+    """Redeem each lend whole (equity does not move), past the throttle; a pool that cannot pay keeps it.
+
+    Return whether anything was redeemed.
+    """
     account = subaccount.subaccount_id
+    redeemed = False
     for symbol in sorted(tx.held_symbols(account)):
         lent = tx.holding(account, symbol).lend_atoms
         spec = tx.spec(symbol)
@@ -152,11 +157,17 @@ def _redeem_lends(tx: Transaction, subaccount: Subaccount) -> None:
         trial = Transaction(tx, tx.now_ms)
         if lent and redeem(trial, account, spec, lent, BorrowLendSource.LIQUIDATION, forced=True) is None:
             trial.commit()
+            redeemed = True
+    return redeemed
 
 
-def _step(tx: Transaction, subaccount: Subaccount, before: MarginSummary) -> bool:
-    """Run one guarded step on the largest line that can progress; return whether one did."""
-    return any(_guarded_step(tx, subaccount, before, line) for line in exposure_lines(before))
+def _step(tx: Transaction, subaccount: Subaccount, before: MarginSummary) -> MarginSummary | None:
+    """Run one guarded step on the largest line that can progress; return the margin after it, None if none did."""
+    for line in exposure_lines(before):
+        after = _guarded_step(tx, subaccount, before, line)
+        if after is not None:
+            return after
+    return None
 
 
 def _attempt(
@@ -167,10 +178,10 @@ def _attempt(
     return trial, result, compute_subaccount_margin(trial, subaccount)
 
 
-def _guarded_step(tx: Transaction, subaccount: Subaccount, before: MarginSummary, line: Line) -> bool:
+def _guarded_step(tx: Transaction, subaccount: Subaccount, before: MarginSummary, line: Line) -> MarginSummary | None:
     trial, result, after = _attempt(tx, subaccount, line, 0)
     if result is None or not is_no_worse(before, after):
-        return False
+        return None
     bare = after
     if result.full_fee_atoms:
         full = _attempt(tx, subaccount, line, None)
@@ -202,7 +213,7 @@ def _guarded_step(tx: Transaction, subaccount: Subaccount, before: MarginSummary
         )
     )
     trial.commit()
-    return True
+    return after
 
 
 def _mmr(summary: MarginSummary) -> int:

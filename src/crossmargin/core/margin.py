@@ -187,19 +187,28 @@ def compute_margin(
     borrow is refused without one, and prices are never removed).
     """
     floor = leverage_floor_wad(leverage_limit)
-    lines = tuple(
-        compute_asset_margin(specs[symbol], holdings[symbol], mark_prices_wad.get(symbol, 0), floor)
-        for symbol in sorted(holdings)
-    )
+    lines = []
+    collateral = liability = locked = maintenance = 0
+    for symbol in sorted(holdings):
+        line = compute_asset_margin(specs[symbol], holdings[symbol], mark_prices_wad.get(symbol, 0), floor)
+        lines.append(line)
+        collateral += line.collateral_value_wad
+        liability += line.debt_notional_wad
+        locked += mul_div_up(line.imf_wad, line.debt_notional_wad, WAD)
+        maintenance += mul_div_up(line.mmf_wad, line.debt_notional_wad, WAD)
+    unsettled = perp_notional = 0
+    for perp in perps:
+        locked += perp.locked_wad
+        maintenance += perp.maintenance_wad
+        unsettled += perp.unsettled_wad
+        perp_notional += perp.notional_wad
     return MarginSummary(
-        assets=lines,
-        collateral_value_wad=sum(line.collateral_value_wad for line in lines),
-        borrow_liability_wad=sum(line.debt_notional_wad for line in lines),
-        locked_wad=sum(mul_div_up(line.imf_wad, line.debt_notional_wad, WAD) for line in lines)
-        + sum(perp.locked_wad for perp in perps),
-        maintenance_wad=sum(mul_div_up(line.mmf_wad, line.debt_notional_wad, WAD) for line in lines)
-        + sum(perp.maintenance_wad for perp in perps),
+        assets=tuple(lines),
+        collateral_value_wad=collateral,
+        borrow_liability_wad=liability,
+        locked_wad=locked,
+        maintenance_wad=maintenance,
         perps=perps,
-        unsettled_wad=sum(perp.unsettled_wad for perp in perps),
-        perp_notional_wad=sum(perp.notional_wad for perp in perps),
+        unsettled_wad=unsettled,
+        perp_notional_wad=perp_notional,
     )

@@ -49,9 +49,8 @@ def compute_perp_mark(index_wad: int, best_bid_wad: int | None, best_ask_wad: in
 def refresh_perp_marks(tx: Transaction) -> bool:
     """Set every perp mark from its index and committed book; emit the changes and return whether any."""
     changed = []
-    for symbol, spec in sorted(tx.all_markets().items()):
-        if not spec.is_perp:
-            continue
+    for spec in tx.perp_markets():
+        symbol = spec.symbol
         index = market_index_wad(tx, spec)
         if not index:
             continue

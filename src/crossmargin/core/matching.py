@@ -10,8 +10,6 @@ command are seen; the committed book itself changes only at commit.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from crossmargin.core.events import OrderChanged, PerpPositionChanged, Traded
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import TRADING_FEES, entry, locked, spot
@@ -106,7 +104,7 @@ def _self_trade(tx: Transaction, taker: Order, maker: Order) -> Order | None:
     if rule in (SelfTradePrevention.REJECT_MAKER, SelfTradePrevention.REJECT_BOTH):
         close_order(tx, maker, OrderStatus.EXPIRED, ExpiryReason.SELF_TRADE_PREVENTION)
     if rule in (SelfTradePrevention.REJECT_TAKER, SelfTradePrevention.REJECT_BOTH):
-        return replace(taker, status=OrderStatus.EXPIRED, expiry_reason=ExpiryReason.SELF_TRADE_PREVENTION)
+        return taker.changed(status=OrderStatus.EXPIRED, expiry_reason=ExpiryReason.SELF_TRADE_PREVENTION)
     return None
 
 
@@ -118,7 +116,7 @@ def close_order(tx: Transaction, order: Order, status: OrderStatus, reason: Expi
         asset = spec.quote if order.side is OrderSide.BID else spec.base
         account = order.subaccount_id
         tx.post(entry(asset, (locked(account), -order.locked_atoms), (spot(account), order.locked_atoms)))
-    closed = replace(order, status=status, expiry_reason=reason, locked_atoms=0)
+    closed = order.changed(status=status, expiry_reason=reason, locked_atoms=0)
     tx.set_order(closed)
     tx.emit(OrderChanged(closed, tx.now_ms))
     return closed
@@ -176,8 +174,7 @@ def _filled(order: Order, quantity: int, quote: int, *, spot_spent: bool) -> Ord
     if spot_spent:
         spent = quote if order.side is OrderSide.BID else quantity
     executed = order.executed_atoms + quantity
-    return replace(
-        order,
+    return order.changed(
         executed_atoms=executed,
         executed_quote_atoms=order.executed_quote_atoms + quote,
         locked_atoms=order.locked_atoms - spent,

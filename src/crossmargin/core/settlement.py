@@ -49,9 +49,8 @@ def settle(tx: Transaction) -> None:
     tx.settlement_due_ms = None
     refresh_perp_marks(tx)
     pricing = {
-        symbol: (tx.perp_mark(symbol) * spec.quote_unit_atoms, spec.base_unit_atoms * WAD, spec.quote)
-        for symbol, spec in tx.all_markets().items()
-        if spec.kind is MarketKind.PERP
+        spec.symbol: (tx.perp_mark(spec.symbol) * spec.quote_unit_atoms, spec.base_unit_atoms * WAD, spec.quote)
+        for spec in tx.perp_markets()
     }
     moved: dict[str, dict[SubaccountId, int]] = {}
     totals: dict[str, list[int]] = {}
@@ -100,12 +99,7 @@ def settle(tx: Transaction) -> None:
 
 def all_perp_positions(tx: Transaction) -> Iterable[PerpPosition]:
     """Return every perp position as of the transaction (the state's order, then new ones)."""
-    layers: list[Transaction] = []
-    layer: Transaction | object = tx
-    while isinstance(layer, Transaction):
-        if layer.perp_positions:
-            layers.append(layer)
-        layer = layer.base
+    layers = [layer for layer in (tx, *tx.parents) if layer.perp_positions]
     if not layers:
         return tx.state.perp_positions.values()
     merged = dict(tx.state.perp_positions)

@@ -103,12 +103,25 @@ class EngineState:
     perp_order_totals: dict[tuple[SubaccountId, str], tuple[int, int]] = field(
         default_factory=dict, metadata=DERIVED, compare=False
     )
+    perp_markets_cache: tuple[dict[str, MarketSpec], int, tuple[MarketSpec, ...]] | None = field(
+        default=None, metadata=DERIVED, compare=False, repr=False
+    )
+
+    def perp_market_specs(self) -> tuple[MarketSpec, ...]:
+        """Return the perp markets' specs by symbol (cached; the cache holds the very dict it was made from)."""
+        cache = self.perp_markets_cache
+        if cache is not None and cache[0] is self.markets and cache[1] == len(self.markets):
+            return cache[2]
+        found = tuple(spec for _, spec in sorted(self.markets.items()) if spec.is_perp)
+        self.perp_markets_cache = (self.markets, len(self.markets), found)
+        return found
 
     def rebuild_indexes(self) -> None:
         """Rebuild the derived indexes (books, open orders, perp order totals) from the open orders."""
         self.books = {symbol: Book() for symbol in self.markets}
         self.open_order_ids = {}
         self.perp_order_totals = {}
+        self.perp_markets_cache = None
         for order_id in sorted(self.orders):
             order = self.orders[order_id]
             self.books[order.market].add(order)

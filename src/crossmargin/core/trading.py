@@ -191,7 +191,7 @@ def _size(tx: Transaction, spec: MarketSpec, order: Order) -> Order | Rejection:
                 f"quoteQuantity buys less than one {spec.symbol} step ({step} {spec.base}) "
                 "at the prices on the book now, or the book is empty",
             )
-        return replace(order, quantity_atoms=quantity)
+        return order.changed(quantity_atoms=quantity)
     if order.flags.reduce_only:
         position = tx.perp_position(order.subaccount_id, spec.symbol)
         held = position.quantity_atoms if position else 0
@@ -200,7 +200,7 @@ def _size(tx: Transaction, spec: MarketSpec, order: Order) -> Order | Rejection:
             return _reject(
                 RejectReason.REDUCE_ONLY_NOT_REDUCED, f"A reduce-only order must reduce your {spec.symbol} position"
             )
-        return replace(order, quantity_atoms=min(order.quantity_atoms, abs(held)))
+        return order.changed(quantity_atoms=min(order.quantity_atoms, abs(held)))
     return order
 
 
@@ -231,7 +231,7 @@ def _lock(tx: Transaction, spec: MarketSpec, subaccount: Subaccount, order: Orde
         return replace(refused, message=f"Order needs {describe(asset_spec, need)}: {refused.message}")
     account = subaccount.subaccount_id
     tx.post(entry(asset, (spot(account), -need), (locked(account), need)))
-    return replace(order, locked_atoms=need)
+    return order.changed(locked_atoms=need)
 
 
 _FUNDING_SOURCES = {
@@ -277,7 +277,7 @@ def _release_excess(tx: Transaction, order: Order) -> Order:
         return order
     account = order.subaccount_id
     tx.post(entry(spec.quote, (locked(account), -excess), (spot(account), excess)))
-    return replace(order, locked_atoms=order.locked_atoms - excess)
+    return order.changed(locked_atoms=order.locked_atoms - excess)
 
 
 def _finish(tx: Transaction, order: Order, status: OrderStatus, reason: ExpiryReason | None = None) -> Order:

@@ -34,20 +34,32 @@ from crossmargin.core.ledger import JournalEntry, LedgerAccount, LedgerKind, loc
 from crossmargin.core.margin import Holding
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.oracle_settings import OracleSettings
-from crossmargin.core.orders import Order, OrderId, OrderSide
+from crossmargin.core.orders import OPEN_STATUSES, Order, OrderId, OrderSide
 from crossmargin.core.perps import PerpPosition
 from crossmargin.core.pools import HourlyAccrual, Pool, debt_atoms, lend_atoms
 from crossmargin.core.state import EngineState
 
 _REMOVED = None
+_NO_ORDERS = (0, 0)
+_EMPTY = Holding()
 
 
 class Transaction:
-    """Pending writes over a base state; read-through, write-local."""
+    """Pending writes over a base state; read-through, write-local.
+
+    Reads are flat: a transaction keeps the tuple of its parent transactions (nearest first), so a
+    read looks in its own writes, then in each parent's, then in the state, with no recursion.
+    A what-if child is cheap to open (a handful of empty dicts) and to drop.
+    """
 
     def __init__(self, base: EngineState | Transaction, now_ms: int) -> None:
         self.base = base
-        self.state: EngineState = base if isinstance(base, EngineState) else base.state
+        if isinstance(base, Transaction):
+            self.state: EngineState = base.state
+            self.parents: tuple[Transaction, ...] = (base, *base.parents)
+        else:
+            self.state = base
+            self.parents = ()
         self.now_ms = now_ms
         self.ledger: dict[tuple[LedgerAccount, str], int] = {}
         self.pools: dict[str, Pool] = {}
@@ -68,30 +80,39 @@ class Transaction:
         self.perp_marks_wad: dict[str, int] = {}
         self.open_interest_atoms: dict[str, int] = {}
         self.settlement_due_ms: int | None = base.settlement_due_ms
+        self.order_totals: dict[tuple[SubaccountId, str], tuple[int, int]] = {}
+        """Open bid and ask quantities per (subaccount, market) where this layer changed an order."""
 
     # Reads ---------------------------------------------------------------------------------
 
     def balance(self, account: LedgerAccount, symbol: str) -> int:
         """Return the signed ledger balance of an account in an asset."""
         key = (account, symbol)
-        if key in self.ledger:
-            return self.ledger[key]
-        return (
-            self.base.balance(account, symbol)
-            if isinstance(self.base, Transaction)
-            else (self.state.ledger.get(key, 0))
-        )
+        found = self.ledger.get(key)
+        if found is not None:
+            return found
+        for layer in self.parents:
+            found = layer.ledger.get(key)
+            if found is not None:
+                return found
+        return self.state.ledger.get(key, 0)
 
     def spec(self, symbol: str) -> AssetSpec | None:
         """Return an asset's spec, or None if it is not listed."""
         found = self.specs.get(symbol)
         if found is not None:
             return found
-        return self.base.spec(symbol) if isinstance(self.base, Transaction) else (self.state.specs.get(symbol))
+        for layer in self.parents:
+            found = layer.specs.get(symbol)
+            if found is not None:
+                return found
+        return self.state.specs.get(symbol)
 
     def all_specs(self) -> dict[str, AssetSpec]:
         """Return every listed asset's spec, as of this transaction."""
-        merged = self.base.all_specs() if isinstance(self.base, Transaction) else dict(self.state.specs)
+        merged = dict(self.state.specs)
+        for layer in reversed(self.parents):
+            merged.update(layer.specs)
         merged.update(self.specs)
         return merged
 
@@ -100,37 +121,39 @@ class Transaction:
         found = self.pools.get(symbol)
         if found is not None:
             return found
-        return self.base.pool(symbol) if isinstance(self.base, Transaction) else (self.state.pools[symbol])
+        for layer in self.parents:
+            found = layer.pools.get(symbol)
+            if found is not None:
+                return found
+        return self.state.pools[symbol]
 
     def position(self, subaccount_id: SubaccountId, symbol: str) -> Position | None:
         """Return a subaccount's borrow-lend position in an asset, if any."""
         key = (subaccount_id, symbol)
         if key in self.positions:
             return self.positions[key]
-        return (
-            self.base.position(subaccount_id, symbol)
-            if isinstance(self.base, Transaction)
-            else (self.state.positions.get(key))
-        )
+        for layer in self.parents:
+            if key in layer.positions:
+                return layer.positions[key]
+        return self.state.positions.get(key)
 
     def subaccount(self, subaccount_id: SubaccountId) -> Subaccount | None:
         """Return a subaccount, or None if it does not exist."""
         found = self.subaccounts.get(subaccount_id)
         if found is not None:
             return found
-        return (
-            self.base.subaccount(subaccount_id)
-            if isinstance(self.base, Transaction)
-            else (self.state.subaccounts.get(subaccount_id))
-        )
+        for layer in self.parents:
+            found = layer.subaccounts.get(subaccount_id)
+            if found is not None:
+                return found
+        return self.state.subaccounts.get(subaccount_id)
 
     def api_key_owner(self, api_key: str) -> SubaccountId | None:
         """Return the subaccount an API key signs for, if any."""
-        for subaccount in self.subaccounts.values():
-            if api_key in subaccount.api_keys:
-                return subaccount.subaccount_id
-        if isinstance(self.base, Transaction):
-            return self.base.api_key_owner(api_key)
+        for layer in (self, *self.parents):
+            for subaccount in layer.subaccounts.values():
+                if api_key in subaccount.api_keys:
+                    return subaccount.subaccount_id
         return self.state.api_keys.get(api_key)
 
     def account_subaccounts(self, account_id: AccountId) -> list[SubaccountId] | None:
@@ -138,68 +161,86 @@ class Transaction:
         found = self.accounts.get(account_id)
         if found is not None:
             return found
-        return (
-            self.base.account_subaccounts(account_id)
-            if isinstance(self.base, Transaction)
-            else (self.state.accounts.get(account_id))
-        )
+        for layer in self.parents:
+            found = layer.accounts.get(account_id)
+            if found is not None:
+                return found
+        return self.state.accounts.get(account_id)
 
     def mark_price(self, symbol: str) -> int:
         """Return an asset's mark price (WAD USD per unit), 0 if none was ever set."""
         found = self.mark_prices_wad.get(symbol)
         if found is not None:
             return found
-        return (
-            self.base.mark_price(symbol)
-            if isinstance(self.base, Transaction)
-            else (self.state.mark_prices_wad.get(symbol, 0))
-        )
+        for layer in self.parents:
+            found = layer.mark_prices_wad.get(symbol)
+            if found is not None:
+                return found
+        return self.state.mark_prices_wad.get(symbol, 0)
 
     def price_updated(self, symbol: str) -> int | None:
         """Return when an asset's index price was last set (ms), None if no time was recorded."""
         found = self.price_updated_ms.get(symbol)
         if found is not None:
             return found
-        return (
-            self.base.price_updated(symbol)
-            if isinstance(self.base, Transaction)
-            else self.state.price_updated_ms.get(symbol)
-        )
+        for layer in self.parents:
+            found = layer.price_updated_ms.get(symbol)
+            if found is not None:
+                return found
+        return self.state.price_updated_ms.get(symbol)
 
     def oracle_settings(self) -> OracleSettings:
         """Return the oracle guards' settings as of this transaction."""
-        if self.oracle is not None:
-            return self.oracle
-        return self.base.oracle_settings() if isinstance(self.base, Transaction) else self.state.oracle
+        for layer in (self, *self.parents):
+            if layer.oracle is not None:
+                return layer.oracle
+        return self.state.oracle
 
     def market(self, symbol: str) -> MarketSpec | None:
         """Return a market's spec, or None if it is not listed."""
         found = self.markets.get(symbol)
         if found is not None:
             return found
-        return self.base.market(symbol) if isinstance(self.base, Transaction) else self.state.markets.get(symbol)
+        for layer in self.parents:
+            found = layer.markets.get(symbol)
+            if found is not None:
+                return found
+        return self.state.markets.get(symbol)
 
     def all_markets(self) -> dict[str, MarketSpec]:
         """Return every listed market's spec, as of this transaction."""
-        merged = self.base.all_markets() if isinstance(self.base, Transaction) else dict(self.state.markets)
+        merged = dict(self.state.markets)
+        for layer in reversed(self.parents):
+            merged.update(layer.markets)
         merged.update(self.markets)
         return merged
+
+    def perp_markets(self) -> tuple[MarketSpec, ...]:
+        """Return every listed perp market's spec as of this transaction, by symbol."""
+        if not self.markets and not any(layer.markets for layer in self.parents):
+            return self.state.perp_market_specs()
+        return tuple(spec for _, spec in sorted(self.all_markets().items()) if spec.is_perp)
 
     def order(self, order_id: OrderId) -> Order | None:
         """Return an order as of this transaction: open, or closed within it; None if unknown or closed before."""
         found = self.orders.get(order_id)
         if found is not None:
             return found
-        return self.base.order(order_id) if isinstance(self.base, Transaction) else self.state.orders.get(order_id)
+        for layer in self.parents:
+            found = layer.orders.get(order_id)
+            if found is not None:
+                return found
+        return self.state.orders.get(order_id)
 
     def open_orders(self, subaccount_id: SubaccountId) -> list[Order]:
         """Return a subaccount's open orders as of this transaction, oldest first."""
         ids = self.state.open_order_ids.get(subaccount_id, {})
-        layer: Transaction | EngineState = self
-        pending: list[OrderId] = []
-        while isinstance(layer, Transaction):
-            pending.extend(order_id for order_id, order in layer.orders.items() if order.subaccount_id == subaccount_id)
-            layer = layer.base
+        pending = [
+            order_id
+            for layer in (self, *self.parents)
+            for order_id, order in layer.orders.items()
+            if order.subaccount_id == subaccount_id
+        ]
         if pending:
             ids = dict.fromkeys(sorted({*ids, *pending}))
         found = [self.order(order_id) for order_id in ids]
@@ -207,22 +248,15 @@ class Transaction:
 
     def perp_order_totals(self, subaccount_id: SubaccountId, market: str) -> tuple[int, int]:
         """Return the open bid and ask quantities of a subaccount's orders in a perp market, as of this transaction."""
-        bids, asks = self.state.perp_order_totals.get((subaccount_id, market), (0, 0))
-        changed: dict[OrderId, Order] = {}
-        layer: Transaction | EngineState = self
-        while isinstance(layer, Transaction):
-            for order_id, order in layer.orders.items():
-                if order.subaccount_id == subaccount_id and order.market == market:
-                    changed.setdefault(order_id, order)  # the topmost layer's version wins
-            layer = layer.base
-        for order_id, order in changed.items():
-            for version, sign in ((self.state.orders.get(order_id), -1), (order, 1)):
-                if version is not None and version.is_open:
-                    if version.side is OrderSide.BID:
-                        bids += sign * version.remaining_atoms
-                    else:
-                        asks += sign * version.remaining_atoms
-        return bids, asks
+        key = (subaccount_id, market)
+        found = self.order_totals.get(key)
+        if found is not None:
+            return found
+        for layer in self.parents:
+            found = layer.order_totals.get(key)
+            if found is not None:
+                return found
+        return self.state.perp_order_totals.get(key, _NO_ORDERS)
 
     def book(self, market: str) -> Book:
         """Return a market's committed book (orders opened within this transaction are not in it)."""
@@ -234,18 +268,17 @@ class Transaction:
         found = self.perp_positions.get(key)
         if found is not None:
             return found
-        if isinstance(self.base, Transaction):
-            return self.base.perp_position(subaccount_id, market)
+        for layer in self.parents:
+            found = layer.perp_positions.get(key)
+            if found is not None:
+                return found
         return self.state.perp_positions.get(key)
 
     def subaccount_perp_positions(self, subaccount_id: SubaccountId) -> list[PerpPosition]:
         """Return a subaccount's perp positions that are not flat, by market."""
-        markets = (
-            self.state.markets.keys() if not self.markets and isinstance(self.base, EngineState) else self.all_markets()
-        )
         return [
             position
-            for market in sorted(markets)
+            for market in sorted(self.all_markets())
             if (position := self.perp_position(subaccount_id, market)) is not None and not position.is_flat
         ]
 
@@ -254,32 +287,31 @@ class Transaction:
         found = self.perp_marks_wad.get(market)
         if found is not None:
             return found
-        return (
-            self.base.perp_mark(market)
-            if isinstance(self.base, Transaction)
-            else self.state.perp_marks_wad.get(market, 0)
-        )
+        for layer in self.parents:
+            found = layer.perp_marks_wad.get(market)
+            if found is not None:
+                return found
+        return self.state.perp_marks_wad.get(market, 0)
 
     def open_interest(self, market: str) -> int:
         """Return a perp market's open interest: the sum of its long positions, in base atoms."""
         found = self.open_interest_atoms.get(market)
         if found is not None:
             return found
-        if isinstance(self.base, Transaction):
-            return self.base.open_interest(market)
+        for layer in self.parents:
+            found = layer.open_interest_atoms.get(market)
+            if found is not None:
+                return found
         return self.state.open_interest_atoms.get(market, 0)
 
     def held_symbols(self, subaccount_id: SubaccountId) -> set[str]:
         """Return the assets a subaccount may hold anything in (a superset, never missing one)."""
-        symbols = (
-            self.base.held_symbols(subaccount_id)
-            if isinstance(self.base, Transaction)
-            else set(self.state.held.get(subaccount_id, ()))
-        )
-        symbols.update(symbol for (owner, symbol) in self.positions if owner == subaccount_id)
-        symbols.update(
-            symbol for (account, symbol) in self.ledger if account in (spot(subaccount_id), locked(subaccount_id))
-        )
+        symbols = set(self.state.held.get(subaccount_id, ()))
+        accounts = (spot(subaccount_id), locked(subaccount_id))
+        for layer in (self, *self.parents):
+            if layer.positions:
+                symbols.update(symbol for (owner, symbol) in layer.positions if owner == subaccount_id)
+            symbols.update(symbol for (account, symbol) in layer.ledger if account in accounts)
         return symbols
 
     def holding(self, subaccount_id: SubaccountId, symbol: str) -> Holding:
@@ -288,26 +320,25 @@ class Transaction:
         spot_atoms = self.balance(spot(subaccount_id), symbol)
         locked_atoms = self.balance(locked(subaccount_id), symbol)
         if position is None:
-            return Holding(spot_atoms=spot_atoms, locked_atoms=locked_atoms)
+            return Holding(spot_atoms, 0, 0, locked_atoms)
         pool = self.pool(symbol)
         return Holding(
-            spot_atoms=spot_atoms,
-            lend_atoms=lend_atoms(position.lend_scaled, pool.lend_index_ray),
-            debt_atoms=debt_atoms(position.debt_scaled, pool.borrow_index_ray),
-            locked_atoms=locked_atoms,
+            spot_atoms,
+            lend_atoms(position.lend_scaled, pool.lend_index_ray),
+            debt_atoms(position.debt_scaled, pool.borrow_index_ray),
+            locked_atoms,
         )
 
     def holdings(self, subaccount_id: SubaccountId) -> dict[str, Holding]:
         """Return every non-empty holding of a subaccount."""
         found = {symbol: self.holding(subaccount_id, symbol) for symbol in self.held_symbols(subaccount_id)}
-        return {symbol: holding for symbol, holding in found.items() if holding != Holding()}
+        return {symbol: holding for symbol, holding in found.items() if holding != _EMPTY}
 
     def counter(self, name: str) -> int:
         """Return the current value of an id counter."""
-        if name in self.counters:
-            return self.counters[name]
-        if isinstance(self.base, Transaction):
-            return self.base.counter(name)
+        for layer in (self, *self.parents):
+            if name in layer.counters:
+                return layer.counters[name]
         value: int = getattr(self.state, name)
         return value
 
@@ -316,10 +347,8 @@ class Transaction:
     def movement_count(self) -> int:
         """Return how many borrow-lend movements are recorded so far: the state's and every pending layer's."""
         count = len(self.state.movements)
-        layer: Transaction | EngineState = self
-        while isinstance(layer, Transaction):
+        for layer in (self, *self.parents):
             count += sum(type(event) is BorrowLendMoved for event in layer.events)
-            layer = layer.base
         return count
 
     def take_id(self, name: str) -> int:
@@ -345,8 +374,23 @@ class Transaction:
         self.positions[key] = _REMOVED if position.is_empty else position
 
     def set_order(self, order: Order) -> None:
-        """Store an order's new state (open or closed)."""
+        """Store an order's new state (open or closed), keeping its owner's open totals in the market."""
+        before = self.order(order.order_id)
+        change_bids = change_asks = 0
+        if before is not None and before.is_open:
+            if before.side is OrderSide.BID:
+                change_bids -= before.quantity_atoms - before.executed_atoms
+            else:
+                change_asks -= before.quantity_atoms - before.executed_atoms
+        if order.status in OPEN_STATUSES:
+            if order.side is OrderSide.BID:
+                change_bids += order.quantity_atoms - order.executed_atoms
+            else:
+                change_asks += order.quantity_atoms - order.executed_atoms
         self.orders[order.order_id] = order
+        if change_bids or change_asks:
+            bids, asks = self.perp_order_totals(order.subaccount_id, order.market)
+            self.order_totals[(order.subaccount_id, order.market)] = (bids + change_bids, asks + change_asks)
 
     def set_perp_position(self, position: PerpPosition) -> None:
         """Store a perp position (a flat one is removed at commit)."""
@@ -358,22 +402,13 @@ class Transaction:
         The bulk form of `post` for settlement passes over 100,000s of positions.
         """
         assert sum(deltas.values()) == 0, "INV-LEDGER-1: every journal entry balances per asset"
-        layers = [self.ledger]
-        layer: Transaction | EngineState = self.base
-        while isinstance(layer, Transaction):
-            layers.append(layer.ledger)
-            layer = layer.base
-        layers.append(self.state.ledger)
         ledger = self.ledger
+        balance = self.balance
         for account, delta in deltas.items():
             if delta:
                 key = (account, asset)
-                for source in layers:
-                    if key in source:
-                        ledger[key] = source[key] + delta
-                        break
-                else:
-                    ledger[key] = delta
+                found = ledger.get(key)
+                ledger[key] = (balance(account, asset) if found is None else found) + delta
 
     def mark_settlement_due(self, interval_ms: int) -> None:
         """Ask for a settlement at the next interval boundary after now, unless one is due sooner."""
@@ -414,6 +449,7 @@ class Transaction:
         parent.perp_positions.update(self.perp_positions)
         parent.perp_marks_wad.update(self.perp_marks_wad)
         parent.open_interest_atoms.update(self.open_interest_atoms)
+        parent.order_totals.update(self.order_totals)
         parent.settlement_due_ms = self.settlement_due_ms
 
     def _commit_into_state(self, state: EngineState) -> None:
@@ -457,6 +493,7 @@ class Transaction:
         for symbol, market in self.markets.items():
             state.markets[symbol] = market
             state.books.setdefault(symbol, Book())
+            state.perp_markets_cache = None
         for order_id, order in sorted(self.orders.items()):
             before = state.orders.get(order_id)
             if before is not None:
@@ -521,20 +558,26 @@ _HISTORY_LISTS = {
 
 def _record_history(state: EngineState, events: list[Event]) -> None:
     """Append the user-visible history rows among the events, numbered in order (dispatch by type)."""
-    lists: dict[type, tuple[list[Any], list[int]]] = {
-        kind: (getattr(state, name), state.history_sequence.setdefault(name, []))
-        for kind, name in _HISTORY_LISTS.items()
-    }
-    fills, fill_numbers = state.fills, state.history_sequence.setdefault("fills", [])
+    lists: dict[type, tuple[list[Any], list[int]] | None] = {}
     count = state.history_count
     for event in events:
-        target = lists.get(type(event))
+        kind = type(event)
+        target = lists.get(kind, _UNSEEN)
+        if target is _UNSEEN:
+            target = lists[kind] = _history_list(state, kind)
         if target is not None:
             count += 1
-            target[0].append(event)
+            target[0].append(event.fill if isinstance(event, Traded) else event)
             target[1].append(count)
-        elif type(event) is Traded:
-            count += 1
-            fills.append(event.fill)
-            fill_numbers.append(count)
     state.history_count = count
+
+
+_UNSEEN: Any = object()
+
+
+def _history_list(state: EngineState, kind: type) -> tuple[list[Any], list[int]] | None:
+    """Return the history list of an event type and its numbers, or None if the type is not history."""
+    name = "fills" if kind is Traded else _HISTORY_LISTS.get(kind)
+    if name is None:
+        return None
+    return getattr(state, name), state.history_sequence.setdefault(name, [])

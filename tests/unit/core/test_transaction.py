@@ -52,3 +52,32 @@ def test_price_times_and_oracle_settings_read_through_layers_and_commit_one_laye
     outer.commit()
     assert driver.state.oracle.price_max_age_ms == 1_000
     assert driver.state.price_updated_ms["ETH"] == 9
+
+
+def test_three_layers_read_specs_accounts_markets_and_perp_marks_from_any_parent(driver: Driver) -> None:
+    outer = Transaction(driver.state, driver.now_ms)
+    relisted = replace(driver.state.specs["SOL"], fee=driver.state.specs["BTC"].fee)
+    outer.specs["SOL"] = relisted
+    outer.accounts[AccountId(98)] = [SubaccountId(98)]
+    outer.perp_marks_wad["ANY_PERP"] = 13
+    middle = Transaction(outer, driver.now_ms)
+    middle.accounts[AccountId(97)] = [SubaccountId(97)]
+    inner = Transaction(middle, driver.now_ms)
+    assert inner.parents == (middle, outer)
+    assert inner.spec("SOL") is relisted
+    assert inner.account_subaccounts(AccountId(98)) == [SubaccountId(98)], "found past the nearest parent"
+    assert middle.account_subaccounts(AccountId(97)) == [SubaccountId(97)], "found in the layer's own writes"
+    assert inner.perp_mark("ANY_PERP") == 13
+    assert inner.perp_markets() == driver.state.perp_market_specs()
+
+
+def test_perp_markets_follow_pending_market_listings(driver: Driver) -> None:
+    outer = Transaction(driver.state, driver.now_ms)
+    listed = driver.state.perp_market_specs()
+    assert listed, "the demo lists perp markets"
+    renamed = replace(listed[0], symbol="AAA_USDC_PERP")
+    outer.markets[renamed.symbol] = renamed
+    inner = Transaction(outer, driver.now_ms)
+    assert inner.perp_markets() == (renamed, *listed)
+    outer.commit()
+    assert driver.state.perp_market_specs() == (renamed, *listed), "the state's cache follows the commit"
