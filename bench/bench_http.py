@@ -6,9 +6,10 @@ demo seeding, exactly as `crossmargin serve` composes it, and one worker answers
 process then drives, one after another:
 
 - closed loop (CONNECTIONS keep-alive connections, one request in flight on each) to find the
-  saturating rate of GET /api/v1/ping (the trivial endpoint), signed POST /api/v1/borrowLend
-  (1 USDC borrows, each accepted and durable before its reply) and signed GET
-  /api/v1/capital/collateral; p50/p99 under saturation;
+  saturating rate of GET /api/v1/ping (the trivial endpoint), the public GET /api/v1/collateral
+  (a read of the state, unsigned), signed POST /api/v1/borrowLend (1 USDC borrows, each accepted
+  and durable before its reply) and signed GET /api/v1/capital/collateral; p50/p99 under
+  saturation;
 - open loop at half of each saturating rate: requests are sent on a fixed schedule and latency is
   counted from the scheduled send, so a stall is not hidden by the client waiting (no coordinated
   omission);
@@ -17,7 +18,8 @@ process then drives, one after another:
 
 `edge-0` and `edge-2` run `crossmargin serve` as users do (demo seeded, no market maker, no risk
 monitor), in one process and with `--edge-workers 2`: two worker processes parse and verify, and
-forward commands to the sequencer process (`api/edge.py`). Their CPU is counted with the server's.
+send commands and the common reads to the sequencer process over the command channel
+(`api/edge.py`, `api/edge_reads.py`). Their CPU is counted with the server's.
 
 Signed requests are signed before each phase (distinct timestamps, so the replay guard accepts
 each once). The load generator is asyncio on raw sockets with prepared bytes; its CPU time and the
@@ -401,16 +403,20 @@ async def _graceful(port: int, server_pid: int, requests: list[list[bytes]]) -> 
 def load(port: int, server_pid: int, accounts: list[Account], results: Queue[LoadResult]) -> None:
     """The load process: every phase against one server, results put on the queue."""
     phases: list[Phase] = []
-    ping = [[_request("GET", "/api/v1/ping", {})] * 20_000 for _ in range(CONNECTIONS)]
-    phases.append(measure("ping", port, server_pid, ping, SATURATE_S))
+    unsigned = {
+        name: [[_request("GET", f"/api/v1/{name}", {})] * 20_000 for _ in range(CONNECTIONS)]
+        for name in ("ping", "collateral")
+    }
+    for name, requests in unsigned.items():
+        phases.append(measure(name, port, server_pid, requests, SATURATE_S))
     for kind, name in (("borrow", "borrowLend"), ("collateral", "capital/collateral")):
         progress(f"signing {name} requests")
         requests = presign(kind, accounts, int(SIGNED_CAP_PER_S * (SATURATE_S + WARMUP_S)))
         phases.append(measure(name, port, server_pid, requests, SATURATE_S))
     for saturated in list(phases):
         rate = saturated.rps / 2
-        if saturated.name == "ping":
-            requests = ping
+        if saturated.name in unsigned:
+            requests = unsigned[saturated.name]
         else:
             kind = "borrow" if saturated.name == "borrowLend" else "collateral"
             requests = presign(kind, accounts, int(rate * (HALF_RATE_S + WARMUP_S)) + CONNECTIONS)
@@ -494,6 +500,8 @@ def summarize(server: str, results: dict[str, Any]) -> dict[str, Any]:
     collateral = _phase(results, "capital/collateral", "closed")
     borrow_half = _phase(results, "borrowLend", "open")
     collateral_half = _phase(results, "capital/collateral", "open")
+    public = _phase(results, "collateral", "closed")
+    public_half = _phase(results, "collateral", "open")
     summary = {
         "ping_rps": ping["rps"],
         "borrow_rps": borrow["rps"],
@@ -502,6 +510,8 @@ def summarize(server: str, results: dict[str, Any]) -> dict[str, Any]:
         "collateral_to_ping": round(collateral["rps"] / ping["rps"], 3),
         "borrow_p99_ms_at_half_rate": borrow_half["p99_ms"],
         "collateral_p99_ms_at_half_rate": collateral_half["p99_ms"],
+        "public_collateral_rps": public["rps"],
+        "public_collateral_p99_ms_at_half_rate": public_half["p99_ms"],
         "aim_borrows_per_s": borrow["rps"] >= AIM_BORROWS_PER_S,
         "aim_borrow_ratio": borrow["rps"] / ping["rps"] >= AIM_RATIO,
         "aim_p99_at_half_rate": borrow_half["p99_ms"] < AIM_P99_MS,
@@ -510,7 +520,8 @@ def summarize(server: str, results: dict[str, Any]) -> dict[str, Any]:
         f"{server:>18}: ping {ping['rps']:>8.0f}/s  borrow {borrow['rps']:>7.0f}/s "
         f"({summary['borrow_to_ping']:.0%})  collateral {collateral['rps']:>7.0f}/s "
         f"({summary['collateral_to_ping']:.0%})  p99 at half rate: borrow {borrow_half['p99_ms']:.2f} ms, "
-        f"collateral {collateral_half['p99_ms']:.2f} ms  | graceful stop: {results['graceful_stop']}"
+        f"collateral {collateral_half['p99_ms']:.2f} ms  | public GET /api/v1/collateral {public['rps']:>7.0f}/s, "
+        f"p99 at half rate {public_half['p99_ms']:.2f} ms  | graceful stop: {results['graceful_stop']}"
     )
     return summary
 

@@ -3,19 +3,23 @@
 Goal: through a real server with two edge worker processes, a signed borrow is accepted and durable,
 a read sent after its acknowledgement sees it (read-your-writes, reads being forwarded to the
 sequencer process), a replayed signature is refused whichever worker it reaches, a refusal keeps
-Backpack's `{code, message}` body, the operator API and WebSocket streams still answer, and SIGTERM
-stops everything with exit status 0. Method: fresh connections for every request, so the kernel
+Backpack's `{code, message}` body, the operator API and WebSocket streams still answer, a worker killed with SIGKILL is
+started again while the other serves on, and SIGTERM stops everything with exit status 0. Method: fresh connections for every request, so the kernel
 spreads them over both workers; `tests/unit/app/test_command_channel.py` pins the cross-worker
 replay to two workers deterministically.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,6 +33,7 @@ class Server:
     """A live server with edge workers."""
 
     port: int
+    pid: int
 
     @property
     def url(self) -> str:
@@ -58,7 +63,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     options = ["--edge-workers", "2", "--no-market-maker", "--no-risk-monitor"]
     process = start(tmp_path_factory.mktemp("edge-workers"), port, options=options)
     try:
-        yield Server(port)
+        yield Server(port, process.pid)
     finally:
         output = stop(process)
         assert "every acknowledged command is in the journal" in output, output
@@ -146,3 +151,42 @@ def test_public_reads_and_streams_are_forwarded_to_the_sequencer(server: Server)
     with connect(f"ws://127.0.0.1:{server.port}/ws", open_timeout=10) as websocket:
         websocket.send(json.dumps({"method": "SUBSCRIBE", "params": ["engine.update"], "id": 7}))
         assert json.loads(websocket.recv(timeout=10)) == {"id": 7, "result": None}
+
+
+def _workers(server: Server) -> set[int]:
+    """Return the PIDs of the server's edge workers (its spawned children, not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    found = set()
+    for child in children:
+        with contextlib.suppress(FileNotFoundError):  # a child that just ended
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.add(int(child))
+    return found
+
+
+def _wait_for_two_workers(server: Server, other_than: set[int]) -> set[int]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = _workers(server) - other_than
+        if len(_workers(server)) == 2 and found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"no worker was started again: {_workers(server)}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the workers through Linux's /proc")
+def test_a_killed_worker_is_started_again_and_serving_continues(server: Server) -> None:
+    keys = _funded(server)
+    workers = _wait_for_two_workers(server, set())
+    victim = min(workers)
+    os.kill(victim, signal.SIGKILL)
+    for count in range(1, 6):  # the other worker serves on meanwhile
+        body: dict[str, object] = {"symbol": "USDC", "side": "Borrow", "quantity": "1"}
+        borrowed = server.signed(keys, "POST", "/api/v1/borrowLend", "borrowLendExecute", body, _now())
+        assert borrowed.status_code == 200, borrowed.text
+        assert count <= _borrowed_usdc(server, keys) < count + Decimal("0.001")
+    restarted = _wait_for_two_workers(server, workers)
+    assert victim not in _workers(server)
+    assert restarted, "a new worker took the killed one's place"
+    for _ in range(10):  # fresh connections reach both workers
+        assert httpx.get(f"{server.url}/api/v1/collateral", timeout=10).status_code == 200

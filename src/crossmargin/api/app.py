@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute
 
 from crossmargin.api.body_limit import BodyLimit
 from crossmargin.api.context import ApiContext
+from crossmargin.api.edge_reads import edge_read_routes
 from crossmargin.api.errors import ApiError
 from crossmargin.api.host_allow_list import IN_PROCESS_HOSTS, HostAllowList
 from crossmargin.api.responses import error_response
@@ -42,6 +43,7 @@ from crossmargin.api.routes.reads import private_read_routes, public_read_routes
 from crossmargin.api.routes.trading_reads import trading_read_routes
 from crossmargin.api.routes.web import web_routes
 from crossmargin.api.streams import stream_routes
+from crossmargin.app.command_channel import EdgeService
 from crossmargin.app.service import Service, ServiceUnavailableError
 
 if TYPE_CHECKING:
@@ -106,17 +108,22 @@ def create_app(
 
 
 def create_edge_app(
-    service: Service, admin_token: str, *, allowed_hosts: Iterable[str] = IN_PROCESS_HOSTS
+    service: EdgeService, admin_token: str, *, allowed_hosts: Iterable[str] = IN_PROCESS_HOSTS
 ) -> Starlette:
-    """Build an edge worker's application: the signed write routes and ping, over a service that forwards commands.
+    """Build an edge worker's application: signed writes, ping and the channel's reads, over a service that forwards.
 
-    The same route code as `create_app`, the same middlewares and error shapes; only the routes
-    that need no state beyond the add-only indexes (`api/edge.py` sends the rest on).
+    The same route code as `create_app` for the writes, the same `signed()` wrapper for the reads
+    (`api/edge_reads.py`, listed first so they win over the full routes of the same path), the same
+    middlewares and error shapes (`api/edge.py` sends the rest on).
     """
     context = ApiContext(service, admin_token)
-    return _application(
-        [*public_read_routes(context), *borrow_lend_routes(context), *order_routes(context)], allowed_hosts
-    )
+    routes = [
+        *edge_read_routes(context, service.fetch_read),
+        *public_read_routes(context),
+        *borrow_lend_routes(context),
+        *order_routes(context),
+    ]
+    return _application(routes, allowed_hosts)
 
 
 def _application(routes: list[BaseRoute], allowed_hosts: Iterable[str]) -> Starlette:

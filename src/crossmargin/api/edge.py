@@ -1,4 +1,4 @@
-"""An edge worker's application: signed writes served here, everything else forwarded to the sequencer process.
+"""An edge worker's application: signed writes and the common reads served here, the rest forwarded.
 
 With `crossmargin serve --edge-workers N`, each of N worker processes runs this ASGI application on
 the shared listening socket. The writes on the hot path (`EDGE_ROUTES`: borrow-lend, account
@@ -9,11 +9,16 @@ the ED25519 signature, builds the command, and sends it over the command channel
 renders the reply. Parsing and verification so run on the workers' cores and GILs, never on the
 sequencer's.
 
-Every other request (reads, the operator API, the web page, WebSocket streams) is forwarded whole
-over a private Unix socket to the full application in the sequencer process, which holds the state:
-reads are cheapest where the state is, as a replica would replay every command again. A read sent
-after a write was acknowledged therefore sees it (read-your-writes): the acknowledgement leaves the
+The common reads (`EDGE_READS`, `api/edge_reads.py`: the signed account, capital, position and
+order queries, and the public asset, collateral and market lists) are verified and parsed here too;
+the worker sends the sequencer which read, its subaccount and its parsed query over the same
+channel, and the sequencer answers with the JSON body its view renders from the state. Reads are
+cheapest where the state is, as a replica would replay every command again. A read sent after a
+write was acknowledged therefore sees it (read-your-writes): the acknowledgement leaves the
 sequencer only after the write is applied and durable, and the read runs on that same state.
+
+Every other request (the remaining reads, the operator API, the web page, WebSocket streams) is
+forwarded whole over a private Unix socket to the full application in the sequencer process.
 
 The replay guard stays whole across workers: each worker refuses a signature it has seen at once,
 and the sequencer, the authority, refuses any signed request it has answered (journaled, so also
@@ -35,6 +40,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from crossmargin.api.app import create_edge_app
 from crossmargin.api.auth import API_KEY_CHARS_MAX
 from crossmargin.api.body_limit import BodyLimit
+from crossmargin.api.edge_reads import EDGE_READS
 from crossmargin.api.host_allow_list import IN_PROCESS_HOSTS, HostAllowList
 from crossmargin.api.responses import error_response
 from crossmargin.app.command_channel import ChannelClient, EdgeService
@@ -49,9 +55,12 @@ EDGE_ROUTES: Final = frozenset(
         ("POST", "/api/v1/orders"),
         ("DELETE", "/api/v1/orders"),
         ("GET", "/api/v1/ping"),
+        ("GET", "/api/v1/time"),
+        *(("GET", path) for path in EDGE_READS),
     }
 )
-"""Requests a worker serves itself: signed writes that need no state but the add-only indexes, and ping."""
+"""Requests a worker serves itself: signed writes that need no state but the add-only indexes, ping and
+time, and the reads of `EDGE_READS` (verified and parsed here, answered by the sequencer over the channel)."""
 HOP_BY_HOP: Final = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"te", b"trailer"})
 WEBSOCKET_MESSAGE_BYTES_MAX: Final = 16 * 1024 * 1024
 CONNECT_SECONDS: Final = 10.0

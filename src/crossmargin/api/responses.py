@@ -9,6 +9,11 @@ JSON_MEDIA_TYPE = "application/json; charset=utf-8"
 _encoder = msgspec.json.Encoder()
 
 
+def encode_json(payload: object) -> bytes:
+    """Return a payload as JSON bytes, as every response here encodes it."""
+    return _encoder.encode(payload)
+
+
 def json_response(payload: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """Return a JSON response."""
     return Response(_encoder.encode(payload), status_code=status, media_type=JSON_MEDIA_TYPE, headers=headers)

@@ -18,8 +18,9 @@ exactly as the sequencer has them, with no second encoding to keep in step with 
   future that the reader task resolves.
 - `EdgeService` (a worker) stands in for `Service` in the routes a worker serves: `submit` and
   `submit_all` go through the channel; `peek` reads a mirror of the add-only indexes (API keys,
-  listed assets, markets) that the worker fills from the sequencer; `read` is not available there
-  (requests that read state are forwarded whole to the sequencer process, `api/edge.py`).
+  listed assets, markets) that the worker fills from the sequencer; `fetch_read` asks the sequencer
+  for a read the worker has verified and parsed (`api/edge_reads.py`); `read` is not available
+  there (a worker has no state).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ FRAME_BYTES_MAX: Final = 64 * 1024 * 1024
 """A frame is a batch of orders at most (64 KiB of JSON at the edge); anything this large is a bug."""
 
 SUBMIT: Final = "submit"
+READ: Final = "read"
 API_KEY: Final = "api_key"
 CONFIGURATION: Final = "configuration"
 OK: Final = "ok"
@@ -98,9 +100,16 @@ class _Connection:
 class SequencerChannel:
     """Serves edge workers' requests on the sequencer process's event loop."""
 
-    def __init__(self, service: Service, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        service: Service,
+        loop: asyncio.AbstractEventLoop,
+        answer_read: Callable[[Any], object] | None = None,
+    ) -> None:
+        """Serve `service` on `loop`; `answer_read` answers a worker's verified read (`api/edge_reads.py`)."""
         self._service = service
         self._loop = loop
+        self._answer_read = answer_read
         self._done: list[tuple[_Connection, int, Future[Any], SignedRequest | None]] = []
         self._done_lock = threading.Lock()
         self._flush_scheduled = False
@@ -126,6 +135,10 @@ class SequencerChannel:
 
     def _answer(self, connection: _Connection, request_id: int, kind: str, payload: Any) -> None:  # noqa: ANN401
         service = self._service
+        if kind == READ:
+            assert self._answer_read is not None, "a worker sends reads only to a sequencer that answers them"
+            connection.replies.append(encode_frame((request_id, OK, self._answer_read(payload))))
+            return
         if kind == API_KEY:
             found = service.peek(lambda state: state.api_keys.get(payload))
             connection.replies.append(encode_frame((request_id, OK, found)))
@@ -358,9 +371,13 @@ class EdgeService(Service):
         """Run a lookup on the mirror of the add-only indexes (API keys, assets, markets)."""
         return function(cast("EngineState", self._mirror))
 
+    async def fetch_read(self, path: str, arguments: tuple[Any, ...], paging: object) -> Any:  # noqa: ANN401
+        """Ask the sequencer for a verified read's answer (`api/edge_reads.py` says what the values are)."""
+        return await self._client.request(READ, (path, arguments, paging))
+
     def read(self, function: Callable[[EngineState], T]) -> T:  # noqa: ARG002 -- the signature of Service.read
-        """Refuse: a worker has no state; requests that read it are forwarded to the sequencer process."""
-        raise AssertionError("an edge worker forwards every request that reads state to the sequencer process")
+        """Refuse: a worker has no state; it sends reads to the sequencer as `fetch_read` or forwards them whole."""
+        raise AssertionError("an edge worker has no state: it asks the sequencer process for every read")
 
     @property
     def replay_guard(self) -> ReplayGuard:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import multiprocessing
 import os
@@ -36,6 +37,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from crossmargin.api.edge import EdgeApp
+from crossmargin.api.edge_reads import answer_read
 from crossmargin.app.command_channel import SequencerChannel
 from crossmargin.app.faults import Fault
 from crossmargin.app.service import Service
@@ -131,7 +133,7 @@ async def _sequencer_main(
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    channel = SequencerChannel(service, loop)
+    channel = SequencerChannel(service, loop, functools.partial(answer_read, service))
     channel_server = await asyncio.start_unix_server(channel.serve, path=channel_path)
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=options.graceful_shutdown_seconds)
     server = _SequencerServer(config)

@@ -10,6 +10,8 @@ connection and guard, driven through Starlette's test client.
 from __future__ import annotations
 
 import asyncio
+import base64
+import functools
 import tempfile
 import threading
 import time
@@ -17,17 +19,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
-from signing_client import ADMIN_TOKEN, Exchange
+from nacl.signing import SigningKey
+from signing_client import ADMIN_TOKEN, Exchange, Keys
 from starlette.testclient import TestClient
 
 from crossmargin.adapters.memory_journal import MemoryJournal
 from crossmargin.api.app import create_app
 from crossmargin.api.edge import EdgeApp
+from crossmargin.api.edge_reads import answer_read
 from crossmargin.app.clock import ManualClock
-from crossmargin.app.command_channel import SequencerChannel, encode_frame, read_frame
+from crossmargin.app.command_channel import API_KEY, CONFIGURATION, OK, SequencerChannel, encode_frame, read_frame
 from crossmargin.app.service import Service
-from crossmargin.asset_config import load_asset_specs
+from crossmargin.asset_config import load_document, parse_asset_specs
+from crossmargin.market_config import parse_market_specs
 
 START_MS = 1_767_225_600_000
 BORROW = "/api/v1/borrowLend"
@@ -44,13 +50,15 @@ class Edge:
 
 @pytest.fixture
 def edge() -> Iterator[Edge]:
-    service = Service.open(MemoryJournal(), ManualClock(START_MS), load_asset_specs())
+    document = load_document()
+    specs = parse_asset_specs(document)
+    service = Service.open(MemoryJournal(), ManualClock(START_MS), specs, parse_market_specs(document, specs))
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     directory = Path(tempfile.mkdtemp(prefix="cm-channel-"))  # short: Unix socket paths are limited
     path = str(directory / "channel.sock")
-    channel = SequencerChannel(service, loop)
+    channel = SequencerChannel(service, loop, functools.partial(answer_read, service))
     server = asyncio.run_coroutine_threadsafe(asyncio.start_unix_server(channel.serve, path=path), loop).result()
     unused = str(directory / "app.sock")  # these tests send nothing that a worker forwards
     try:
@@ -116,3 +124,86 @@ def test_frames_carry_any_message_whole() -> None:
         return (await read_frame(reader), await read_frame(reader))
 
     assert asyncio.run(round_trip()) == ((7, "ok", {"a": (1, 2**130)}), None)
+
+
+def _same_answer(first: httpx.Response, second: httpx.Response) -> None:
+    assert first.status_code == second.status_code
+    assert first.headers.raw == second.headers.raw
+    assert first.content == second.content
+
+
+def test_signed_reads_through_a_worker_are_the_sequencers_answers_byte_for_byte(edge: Edge) -> None:
+    keys = edge.sequencer.new_account()
+    edge.sequencer.deposit(keys, "BTC", "1")
+    edge.sequencer.deposit(keys, "USDC", "5000")
+    assert edge.first.borrow_lend(keys, "Borrow", "100").status_code == 200
+    order = {"symbol": "BTC_USDC", "side": "Bid", "orderType": "Limit", "price": "10000", "quantity": "0.01"}
+    placed = edge.second.signed(keys, "POST", "/api/v1/order", "orderExecute", order)
+    assert placed.status_code == 200, placed.text
+    timestamp = int(time.time() * 1000)  # one signature each, sent to the sequencer and to a worker
+    reads = [
+        ("/api/v1/capital", "balanceQuery", {}),
+        ("/api/v1/capital/collateral", "collateralQuery", {}),
+        ("/api/v1/borrowLend/positions", "borrowLendPositionQuery", {}),
+        ("/api/v1/orders", "orderQueryAll", {"symbol": "BTC_USDC"}),
+        ("/api/v1/order", "orderQuery", {"symbol": "BTC_USDC", "orderId": placed.json()["id"]}),
+        ("/api/v1/account", "accountQuery", {}),
+        ("/wapi/v1/capital/deposits", "depositQueryAll", {"limit": 1, "offset": 1}),
+        ("/wapi/v1/history/orders", "orderHistoryQueryAll", {}),
+        ("/api/v1/account/limits/borrow", "maxBorrowQuantity", {"symbol": "USDC"}),
+        ("/api/v1/order", "orderQuery", {"symbol": "BTC_USDC", "orderId": 999_999}),  # a refusal: 404
+        ("/wapi/v1/capital/deposits", "depositQueryAll", {"limit": 0}),  # malformed: 400
+    ]
+    for path, instruction, query in reads:
+        expected = edge.sequencer.signed(keys, "GET", path, instruction, query, timestamp_ms=timestamp)
+        for worker in (edge.first, edge.second):
+            _same_answer(worker.signed(keys, "GET", path, instruction, query, timestamp_ms=timestamp), expected)
+    assert "X-TOTAL" in edge.first.signed(keys, "GET", *reads[6][:2], reads[6][2]).headers
+    for path in ("/api/v1/collateral", "/api/v1/assets", "/api/v1/borrowLend/markets", "/api/v1/markPrices"):
+        _same_answer(edge.first.client.get(path), edge.sequencer.client.get(path))
+
+
+def test_a_read_after_an_acknowledged_write_through_another_worker_sees_it(edge: Edge) -> None:
+    keys = edge.sequencer.new_account()
+    edge.sequencer.deposit(keys, "BTC", "1")
+    for count in range(1, 4):
+        assert edge.first.borrow_lend(keys, "Borrow", "10").status_code == 200
+        positions = edge.second.signed(keys, "GET", "/api/v1/borrowLend/positions", "borrowLendPositionQuery")
+        (usdc,) = [row for row in positions.json() if row["symbol"] == "USDC"]
+        assert usdc["netQuantity"].startswith(f"-{10 * count}."), "the read sees the acknowledged borrow"
+
+
+def test_a_request_in_flight_when_the_sequencer_goes_away_is_answered_503() -> None:
+    """A sequencer that knows the key and then dies with the request unanswered: 503 Maintenance, never a hang."""
+    signing_key = SigningKey.generate()
+    keys = Keys(
+        7, 7, base64.b64encode(bytes(signing_key.verify_key)).decode(), base64.b64encode(bytes(signing_key)).decode()
+    )
+
+    async def dying_sequencer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (message := await read_frame(reader)) is not None:
+            request_id, kind, _ = message
+            if kind not in {CONFIGURATION, API_KEY}:
+                break  # a command or a read: the process dies before it answers
+            writer.write(encode_frame((request_id, OK, ({}, {}) if kind == CONFIGURATION else 7)))
+        writer.close()
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    path = str(Path(tempfile.mkdtemp(prefix="cm-dying-")) / "channel.sock")
+    server = asyncio.run_coroutine_threadsafe(asyncio.start_unix_server(dying_sequencer, path=path), loop).result()
+    try:
+        for method, request_path, instruction, body in (
+            ("GET", "/api/v1/capital", "balanceQuery", {}),
+            ("PATCH", "/api/v1/account", "accountUpdate", {"leverageLimit": "2"}),
+        ):
+            with TestClient(EdgeApp(path, path, ADMIN_TOKEN), raise_server_exceptions=False) as client:
+                answer = Exchange(client).signed(keys, method, request_path, instruction, body)
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["code"] == "MAINTENANCE"
+            assert set(answer.json()) == {"code", "message"}
+    finally:
+        server.close()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
