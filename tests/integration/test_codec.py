@@ -20,6 +20,7 @@ from crossmargin.app.codec import (
     decode_command,
     decode_state,
     encode_command,
+    encode_command_data,
     encode_state,
 )
 from crossmargin.core.commands import Command, Deposit, SetMarkPrices, UpdateSettings
@@ -35,6 +36,19 @@ def test_every_command_round_trips_through_json_text(command: Command) -> None:
     text = encode_command(command)
     assert decode_command(text) == command
     assert encode_command(decode_command(text)) == text
+
+
+@given(commands)
+def test_the_fast_command_text_is_the_general_encoding_to_the_character(command: Command) -> None:
+    general = json.dumps(encode_command_data(command), separators=(",", ":"), ensure_ascii=False)
+    assert encode_command(command) == general
+
+
+def test_a_field_of_another_type_than_declared_takes_the_general_path() -> None:
+    # Only a bug builds such a command; its text must still be what the general encoder writes.
+    for command in (Deposit(SubaccountId(3), "USDC", True), Deposit(SubaccountId(3), 'ü\n"', 5)):  # noqa: FBT003
+        general = json.dumps(encode_command_data(command), separators=(",", ":"), ensure_ascii=False)
+        assert encode_command(command) == general
 
 
 def test_integers_beyond_64_bits_stay_exact() -> None:

@@ -9,6 +9,7 @@ without acknowledging anything it could not make durable.
 
 from __future__ import annotations
 
+import gc
 import queue
 import threading
 from collections.abc import Iterator, Sequence
@@ -22,7 +23,13 @@ from crossmargin.adapters.memory_journal import MemoryJournal
 from crossmargin.app.clock import ManualClock
 from crossmargin.app.codec import encode_command
 from crossmargin.app.ports import Journal, JournalRecord, RequestSignature
-from crossmargin.app.service import Result, Service, ServiceClosedError, ServiceFailedError
+from crossmargin.app.service import (
+    GC_YOUNG_OBJECTS_MIN,
+    Result,
+    Service,
+    ServiceClosedError,
+    ServiceFailedError,
+)
 from crossmargin.asset_config import load_asset_specs
 from crossmargin.core.commands import CreateAccount, Deposit
 from crossmargin.core.engine import Accepted, Rejected
@@ -212,3 +219,17 @@ def test_commands_run_at_the_engine_time_when_the_clock_steps_back() -> None:
     service.close()
     assert all(isinstance(result, Accepted) for result in results), "time never goes back, so nothing is refused"
     assert times == START_MS + 10_000_000
+
+
+def test_a_service_makes_young_garbage_collections_rarer_and_never_more_frequent() -> None:
+    """In-flight futures promoted by frequent young collections made full collections walk the state."""
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        with Service.open(MemoryJournal(), ManualClock(START_MS)):
+            assert gc.get_threshold() == (GC_YOUNG_OBJECTS_MIN, 10, 10)
+        gc.set_threshold(GC_YOUNG_OBJECTS_MIN * 2, 5, 5)
+        with Service.open(MemoryJournal(), ManualClock(START_MS)):
+            assert gc.get_threshold() == (GC_YOUNG_OBJECTS_MIN * 2, 5, 5), "a larger threshold is kept"
+    finally:
+        gc.set_threshold(*saved)

@@ -307,8 +307,95 @@ def encode_command_data(command: Command) -> dict[str, object]:
 
 
 def encode_command(command: Command) -> str:
-    """Return a command as compact JSON text."""
-    return _DUMPS(encode_command_data(command))
+    """Return a command as compact JSON text.
+
+    The journal encodes every accepted command on the sequencer's thread, so each command type has
+    a compiled text encoder that writes the same text as `_DUMPS(encode_command_data(command))`
+    directly, without the intermediate dictionary; a value whose type is not the declared one
+    (which only a bug would build) takes the general path, so the text is the same either way.
+    """
+    try:
+        return _COMMAND_TEXT_ENCODERS[type(command)](command)
+    except _NotDeclaredTypeError:
+        return _DUMPS(encode_command_data(command))
+
+
+class _NotDeclaredTypeError(Exception):
+    """A field holds a value of another type than declared: encode the command the general way."""
+
+
+FieldText = Callable[[Any], str]
+
+
+def _int_text(value: object) -> str:
+    # bool is a subclass of int and would print as True: only an exact int takes the fast path.
+    if type(value) is not int:
+        raise _NotDeclaredTypeError
+    return int.__repr__(value)
+
+
+def _str_text(value: object) -> str:
+    if type(value) is not str:
+        raise _NotDeclaredTypeError
+    return _ENCODE_STRING(value)
+
+
+def _bool_text(value: object) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    raise _NotDeclaredTypeError
+
+
+def _field_text(declared: object) -> FieldText:
+    """Return a function writing one field's JSON text, as `_DUMPS` writes it inside the whole command."""
+    declared = _unwrap_new_type(declared)
+    if declared is int:
+        return _int_text
+    if declared is str:
+        return _str_text
+    if declared is bool:
+        return _bool_text
+    if isinstance(declared, type) and issubclass(declared, Enum):
+        texts = {member: _DUMPS(member.value) for member in declared}
+
+        def enum_text(value: object) -> str:
+            found = texts.get(value) if type(value) is declared else None
+            if found is None:
+                raise _NotDeclaredTypeError
+            return found
+
+        return enum_text
+    args = typing.get_args(declared)
+    if typing.get_origin(declared) in (types.UnionType, typing.Union) and len(args) == 2 and type(None) in args:
+        inner = _field_text(next(arg for arg in args if arg is not type(None)))
+        return lambda value: "null" if value is None else inner(value)
+    encoder = _CODEC.encoder(declared)
+    return lambda value: _DUMPS(encoder(value))
+
+
+def _command_text_encoder(kind: type[Any]) -> Callable[[Command], str]:
+    """Compile a command type's text encoder: the tag, then each stored field in declared order."""
+    hints = typing.get_type_hints(kind)
+    head = "{" + _DUMPS(COMMAND_TAG) + ":" + _DUMPS(kind.__name__)
+    plan = [
+        ("," + _DUMPS(field.name) + ":", field.name, _field_text(hints[field.name])) for field in _stored_fields(kind)
+    ]
+
+    def encode(command: Command) -> str:
+        parts = [head]
+        for prefix, name, text in plan:
+            parts.append(prefix)
+            parts.append(text(getattr(command, name)))
+        parts.append("}")
+        return "".join(parts)
+
+    return encode
+
+
+_ENCODE_STRING: Final = json.encoder.encode_basestring  # what `_DUMPS` (ensure_ascii=False) writes strings with
+_COMMAND_TEXT_ENCODERS: Final = {kind: _command_text_encoder(kind) for kind in COMMAND_TYPES}
 
 
 def decode_command_data(data: object) -> Command:
