@@ -73,6 +73,14 @@ def text(values: Mapping[str, object], name: str, *, max_chars: int = TEXT_CHARS
     return value
 
 
+def given_text(values: Mapping[str, str], name: str) -> str:
+    """Return a query parameter that must be given and not empty, refused as missing otherwise."""
+    value = values.get(name)
+    if not value:
+        raise ApiError(f"{name} is required")
+    return value
+
+
 def optional_text(values: Mapping[str, object], name: str, *, max_chars: int = TEXT_CHARS_MAX) -> str | None:
     """Return an optional string field of at most `max_chars` characters (a JSON whole number is read as its digits)."""
     value = values.get(name)
@@ -132,6 +140,11 @@ def integer(
     if value > maximum:
         raise ApiError(f"{name} must be at most {maximum}{maximum_is}")
     return value
+
+
+def optional_integer(values: Mapping[str, object], name: str, *, maximum: int = INTEGER_MAX) -> int | None:
+    """Return an optional whole-number field from 0 to `maximum`, or None when it is left out."""
+    return None if values.get(name) is None else integer(values, name, maximum=maximum)
 
 
 def asset(values: Mapping[str, object], name: str, specs: Mapping[str, AssetSpec]) -> AssetSpec:
