@@ -2,11 +2,9 @@
 
 A withdrawal (`POST /wapi/v1/capital/withdrawals`, Backpack's `AccountWithdrawalPayload`) becomes a
 `Withdraw`; the operator's deposit and transfer (`POST /admin/v1/deposits`,
-`POST /admin/v1/transfers`) become a `Deposit` and a `Transfer`. Quantities are exact atoms of the
-asset, any whole number of atoms (`stepped=False`: a step size governs borrows and lends, not
-moving money in and out). What is checked here is only the input's shape: a listed symbol, a
-positive quantity within the asset's decimals, the field bounds. Whether the money is there, and
-whether the subaccounts exist, is the engine's to say.
+`POST /admin/v1/transfers`) become a `Deposit` and a `Transfer`. What is checked here is only the
+input's shape: a listed symbol, a positive quantity in whole atoms of the asset, the field bounds.
+Whether the money is there and the subaccounts exist is the engine's to say.
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ def withdraw(subaccount_id: SubaccountId, values: Mapping[str, object], specs: M
     return Withdraw(
         subaccount_id,
         spec.symbol,
-        inputs.quantity(values, "quantity", spec, stepped=False),
+        inputs.quantity(values, "quantity", spec),
         auto_borrow=bool(inputs.optional_bool(values, "autoBorrow")),
         auto_lend_redeem=bool(inputs.optional_bool(values, "autoLendRedeem")),
         address=inputs.text(values, "address", max_chars=inputs.ADDRESS_CHARS_MAX),
@@ -40,7 +38,7 @@ def deposit(values: Mapping[str, object], specs: Mapping[str, AssetSpec]) -> Dep
     Subaccount 0 is the insurance fund: the operator may top it up, so 0 is accepted here.
     """
     spec = inputs.asset(values, "symbol", specs)
-    atoms = inputs.quantity(values, "quantity", spec, stepped=False)
+    atoms = inputs.quantity(values, "quantity", spec)
     return Deposit(SubaccountId(inputs.integer(values, "subaccountId", minimum=0)), spec.symbol, atoms)
 
 
@@ -51,5 +49,5 @@ def transfer(values: Mapping[str, object], specs: Mapping[str, AssetSpec]) -> Tr
         SubaccountId(inputs.integer(values, "fromSubaccountId", minimum=1)),
         SubaccountId(inputs.integer(values, "toSubaccountId", minimum=1)),
         spec.symbol,
-        inputs.quantity(values, "quantity", spec, stepped=False),
+        inputs.quantity(values, "quantity", spec),
     )
