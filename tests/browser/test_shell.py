@@ -31,7 +31,7 @@ ASSET_BUDGET_BYTES = 200 * 1024
 
 
 def test_assets_are_compressed_revalidated_and_within_budget(server: Server) -> None:
-    from crossmargin.api.routes.web import static_directory  # noqa: PLC0415
+    from crossmargin.api.web_assets import static_directory  # noqa: PLC0415
 
     files = [path for path in static_directory().rglob("*") if path.is_file()]
     assert sum(path.stat().st_size for path in files) <= ASSET_BUDGET_BYTES

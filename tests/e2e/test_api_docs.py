@@ -20,7 +20,7 @@ import pytest
 from signing_client import Exchange
 from starlette.routing import Route
 
-from crossmargin.api.routes.docs import description_bytes, render_page
+from crossmargin.api.views.docs_page import description_bytes, render_page
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "build_openapi.py"

@@ -42,7 +42,7 @@ from starlette.testclient import TestClient
 
 from crossmargin.adapters.memory_journal import MemoryJournal
 from crossmargin.api.app import create_app
-from crossmargin.api.routes.docs import description_bytes
+from crossmargin.api.views.docs_page import description_bytes
 from crossmargin.app.clock import ManualClock
 from crossmargin.app.service import Service
 from crossmargin.asset_config import load_asset_specs

@@ -8,7 +8,7 @@ import pytest
 from signing_client import Exchange
 
 from crossmargin.api import inputs
-from crossmargin.api.routes.docs import description_bytes
+from crossmargin.api.views.docs_page import description_bytes
 
 
 @pytest.mark.parametrize(

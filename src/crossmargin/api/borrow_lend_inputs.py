@@ -10,9 +10,9 @@ One field is ours: `wholePosition` (boolean, crossmargin extension; Backpack's p
 `quantity` and has no such field). `{"symbol": "USDC", "side": "Lend", "wholePosition": true}` in
 place of a quantity repays the whole USDC borrow, interest to the hour the command runs, exact to
 the atom, in one command: a client that reads the debt and then sends it can be an hour of
-interest short on a wall clock. Which position the side nets against, and what is refused (no
-position, too little balance), is the engine's to say; giving both `quantity` and `wholePosition`
-is refused here.
+interest short on a wall clock. Which position the side nets against, and what is refused (a
+quantity off the asset's step, no position, too little balance), is the engine's to say; giving
+both `quantity` and `wholePosition` is refused here.
 `PATCH /api/v1/account` is read by `update_settings`.
 """
 
@@ -43,7 +43,7 @@ BORROW_CHARS_MAX: Final = 1024
 def execute_borrow_lend(
     subaccount_id: SubaccountId, values: Mapping[str, object], specs: Mapping[str, AssetSpec]
 ) -> ExecuteBorrowLend:
-    """Return the borrow or lend a `BorrowLendExecutePayload` asks for: a listed symbol, a side, a stepped quantity.
+    """Return the borrow or lend a `BorrowLendExecutePayload` asks for: a listed symbol, a side, a quantity.
 
     Instead of `quantity`, `wholePosition: true` (a crossmargin extension) asks for the whole
     position the side nets against, measured by the engine when it runs the command.

@@ -1,7 +1,7 @@
 """Parse request input at the edge: every malformed value is refused with a message naming its field.
 
 Quantities arrive as decimal strings and become atoms exactly, never rounded: a negative or zero
-value, NaN, an exponent, more decimals than the asset's step, a number where a string belongs, an
+value, NaN, an exponent, more decimals than the asset has, a number where a string belongs, an
 unknown symbol or a missing field each raise a 400 `ApiError` (`INVALID_CLIENT_REQUEST`) that says
 which field and why. Booleans accept JSON `true`/`false` and, in query strings, `true`/`True`/`false`/`False`.
 
@@ -73,6 +73,14 @@ def text(values: Mapping[str, object], name: str, *, max_chars: int = TEXT_CHARS
     return value
 
 
+def given_text(values: Mapping[str, str], name: str) -> str:
+    """Return a query parameter that must be given and not empty, refused as missing otherwise."""
+    value = values.get(name)
+    if not value:
+        raise ApiError(f"{name} is required")
+    return value
+
+
 def optional_text(values: Mapping[str, object], name: str, *, max_chars: int = TEXT_CHARS_MAX) -> str | None:
     """Return an optional string field of at most `max_chars` characters (a JSON whole number is read as its digits)."""
     value = values.get(name)
@@ -134,6 +142,11 @@ def integer(
     return value
 
 
+def optional_integer(values: Mapping[str, object], name: str, *, maximum: int = INTEGER_MAX) -> int | None:
+    """Return an optional whole-number field from 0 to `maximum`, or None when it is left out."""
+    return None if values.get(name) is None else integer(values, name, maximum=maximum)
+
+
 def asset(values: Mapping[str, object], name: str, specs: Mapping[str, AssetSpec]) -> AssetSpec:
     """Return the listed asset a symbol field names."""
     symbol = text(values, name)
@@ -163,21 +176,22 @@ def require_at_most(name: str, value: int, maximum: int, scale: int, code: str =
     return value
 
 
-def quantity(values: Mapping[str, object], name: str, spec: AssetSpec, *, stepped: bool = True) -> int:
-    """Return a positive quantity of an asset in atoms, a multiple of its step if `stepped`."""
+def quantity(values: Mapping[str, object], name: str, spec: AssetSpec) -> int:
+    """Return a positive quantity of an asset in whole atoms.
+
+    Whether it must also be a multiple of the asset's step (a borrow or lend must, a deposit or
+    withdrawal need not) is the engine's rule (`core/validation.py`), refused in its words.
+    """
     raw = decimal_text(values, name)
     try:
         atoms = parse_decimal(raw, spec.decimals)
     except ValueError:
         if raw.strip().lstrip("-").replace(".", "", 1).isdigit():
-            step = format_scaled(spec.step_atoms if stepped else 1, spec.decimals)
+            step = format_scaled(1, spec.decimals)
             raise ApiError(f"{name} {raw!r} has more decimals than {spec.symbol}'s step size {step}") from None
         raise ApiError(f'{name} {raw!r} is not a plain decimal number such as "1.5" (no exponent or NaN)') from None
     if atoms <= 0:
         raise ApiError(f"{name} must be greater than zero")
-    if stepped and atoms % spec.step_atoms:
-        step = format_scaled(spec.step_atoms, spec.decimals)
-        raise ApiError(f"{name} {raw!r} is not a multiple of {spec.symbol}'s step size {step}")
     return require_at_most(name, atoms, AMOUNT_ATOMS_MAX, spec.decimals)
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 import msgspec
 from starlette.responses import Response
 
 JSON_MEDIA_TYPE = "application/json; charset=utf-8"
+NO_CACHE: Final = {"Cache-Control": "no-store"}
+"""The header of answers that change with the next order, price or clock step: never cache them."""
 _encoder = msgspec.json.Encoder()
 
 

@@ -16,8 +16,8 @@ import pytest
 from engine_driver import Driver
 
 from crossmargin.api.errors import ApiError
-from crossmargin.api.routes.docs import description_bytes
 from crossmargin.api.views import statement as statement_module
+from crossmargin.api.views.docs_page import description_bytes
 from crossmargin.api.views.statement import STATEMENT_ROWS_MAX, view_statement
 from crossmargin.core.commands import Liquidate
 from crossmargin.core.ids import SubaccountId

@@ -11,17 +11,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from crossmargin.api import inputs, views
+from crossmargin.api import inputs
 from crossmargin.api.context import ApiContext
-from crossmargin.api.responses import json_response
-from crossmargin.api.routes.markets import NO_CACHE
+from crossmargin.api.paging import paged_response
+from crossmargin.api.responses import NO_CACHE, json_response
 from crossmargin.api.views.market_data import view_depth, view_klines, view_trades
 from crossmargin.api.views.perps import view_funding_rates, view_open_interest
-
-
-def _optional_int(request: Request, name: str, maximum: int = inputs.INTEGER_MAX) -> int | None:
-    query = request.query_params
-    return None if query.get(name) is None else inputs.integer(query, name, maximum=maximum)
 
 
 def market_data_routes(context: ApiContext) -> list[BaseRoute]:
@@ -29,17 +24,23 @@ def market_data_routes(context: ApiContext) -> list[BaseRoute]:
     read = context.service.read
 
     async def depth(request: Request) -> Response:
-        symbol, limit = inputs.text(request.query_params, "symbol"), _optional_int(request, "limit")
+        symbol, limit = (
+            inputs.text(request.query_params, "symbol"),
+            inputs.optional_integer(request.query_params, "limit"),
+        )
         return json_response(read(lambda state: view_depth(state, symbol, limit)), headers=NO_CACHE)
 
     async def trades(request: Request) -> Response:
-        symbol, limit = inputs.text(request.query_params, "symbol"), _optional_int(request, "limit")
+        symbol, limit = (
+            inputs.text(request.query_params, "symbol"),
+            inputs.optional_integer(request.query_params, "limit"),
+        )
         return json_response(read(lambda state: view_trades(state, symbol, limit)), headers=NO_CACHE)
 
     async def klines(request: Request) -> Response:
         query = request.query_params
         symbol, interval = inputs.text(query, "symbol"), inputs.text(query, "interval")
-        start, end = inputs.integer(query, "startTime"), _optional_int(request, "endTime")
+        start, end = inputs.integer(query, "startTime"), inputs.optional_integer(query, "endTime")
         price_type = query.get("priceType")
         return json_response(
             read(lambda state: view_klines(state, symbol, interval, start, end, price_type)), headers=NO_CACHE
@@ -51,10 +52,7 @@ def market_data_routes(context: ApiContext) -> list[BaseRoute]:
 
     async def funding_rates(request: Request) -> Response:
         symbol = inputs.text(request.query_params, "symbol")
-        found = read(lambda state: view_funding_rates(state, symbol))
-        limit = _optional_int(request, "limit", maximum=views.LIMIT_MAX)
-        page = views.page(found, limit, _optional_int(request, "offset"))
-        return json_response(page.rows, headers=page.headers())
+        return paged_response(read(lambda state: view_funding_rates(state, symbol)), request.query_params)
 
     return [
         Route("/api/v1/depth", depth, methods=["GET"]),

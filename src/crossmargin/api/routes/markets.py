@@ -8,25 +8,13 @@ sets a price or advances the clock, so nothing may be cached.
 
 from __future__ import annotations
 
-from typing import Final
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from crossmargin.api import views
+from crossmargin.api import inputs, views
 from crossmargin.api.context import ApiContext
-from crossmargin.api.errors import ApiError
-from crossmargin.api.responses import json_response
-
-NO_CACHE: Final = {"Cache-Control": "no-store"}
-
-
-def _required(request: Request, name: str) -> str:
-    value = request.query_params.get(name)
-    if not value:
-        raise ApiError(f"{name} is required")
-    return value
+from crossmargin.api.responses import NO_CACHE, json_response
 
 
 def market_routes(context: ApiContext) -> list[Route]:
@@ -41,11 +29,11 @@ def market_routes(context: ApiContext) -> list[Route]:
         return json_response(read(lambda state: views.view_markets(state, types, now_ms())), headers=NO_CACHE)
 
     async def market(request: Request) -> Response:
-        symbol = _required(request, "symbol")
+        symbol = inputs.given_text(request.query_params, "symbol")
         return json_response(read(lambda state: views.view_market(state, symbol, now_ms())))
 
     async def ticker(request: Request) -> Response:
-        symbol, interval = _required(request, "symbol"), request.query_params.get("interval")
+        symbol, interval = inputs.given_text(request.query_params, "symbol"), request.query_params.get("interval")
         found = read(lambda state: views.view_ticker(state, symbol, interval))
         if found is None:
             return Response(status_code=204, headers=NO_CACHE)

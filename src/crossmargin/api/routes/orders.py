@@ -27,16 +27,17 @@ from crossmargin.api.context import ApiContext, accepted_or_refused
 from crossmargin.api.errors import ApiError
 from crossmargin.api.responses import json_response
 from crossmargin.api.signed import claim_signed_write, decode_body, signed, signed_write, signer_of
-from crossmargin.api.views import JsonObject, JsonValue
+from crossmargin.api.views import JsonValue
 from crossmargin.api.views.orders import (
     cancelled_orders,
-    placed_order,
+    view_batch_item,
+    view_cancelled_orders,
     view_open_order,
     view_open_orders,
     view_order,
+    view_placed_order,
 )
 from crossmargin.core.commands import PlaceOrder
-from crossmargin.core.engine import Accepted
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.markets import MarketSpec
 
@@ -50,13 +51,10 @@ def order_routes(context: ApiContext) -> list[BaseRoute]:  # noqa: C901 -- one s
     def markets() -> dict[str, MarketSpec]:
         return context.service.peek(lambda state: dict(state.markets))
 
-    def view_placed(result: Accepted, subaccount_id: SubaccountId) -> JsonObject:
-        order = placed_order(result.events, subaccount_id)
-        return view_order(order, markets()[order.market])
-
     async def execute(request: Request, sub: SubaccountId, parameters: Parameters) -> Response:
         command = order_inputs.place_order(sub, parameters, markets())
-        return json_response(view_placed(await context.run(command, signed_write(request)), sub))
+        result = await context.run(command, signed_write(request))
+        return json_response(view_placed_order(result.events, sub, markets()))
 
     async def query(_: Request, sub: SubaccountId, parameters: Parameters) -> Response:
         symbol = inputs.text(parameters, "symbol")
@@ -78,10 +76,7 @@ def order_routes(context: ApiContext) -> list[BaseRoute]:  # noqa: C901 -- one s
     async def cancel_all(request: Request, sub: SubaccountId, parameters: Parameters) -> Response:
         command = order_inputs.cancel_all_orders(sub, parameters, markets())
         result = await context.run(command, signed_write(request))
-        spec = markets()[command.market]
-        return json_response(
-            [view_order(order, spec) for order in cancelled_orders(result.events, sub, command.market)]
-        )
+        return json_response(view_cancelled_orders(result.events, sub, markets()[command.market]))
 
     async def execute_batch(request: Request) -> Response:
         headers, sub = signer_of(context, request)
@@ -100,12 +95,14 @@ def order_routes(context: ApiContext) -> list[BaseRoute]:  # noqa: C901 -- one s
         results: list[JsonValue] = []
         for command in parsed:
             if isinstance(command, ApiError):
-                results.append({"operation": "Err", **command.body()})
+                results.append(view_batch_item(command))
                 continue
             try:
-                results.append({"operation": "Ok", **view_placed(accepted_or_refused(next(ran)), sub)})
+                accepted = accepted_or_refused(next(ran))
             except ApiError as error:
-                results.append({"operation": "Err", **error.body()})
+                results.append(view_batch_item(error))
+                continue
+            results.append(view_batch_item(view_placed_order(accepted.events, sub, markets())))
         return json_response(results)
 
     return [

@@ -9,70 +9,26 @@ each window's closing ties out to the next one's opening.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from crossmargin.api import inputs, views
+from crossmargin.api import capital_inputs, inputs, views
 from crossmargin.api.context import ApiContext
 from crossmargin.api.errors import ApiError
+from crossmargin.api.paging import paged_response
 from crossmargin.api.responses import json_response
 from crossmargin.api.signed import signed, signed_write
 from crossmargin.api.views.statement import view_statement
 from crossmargin.app.service import ServiceUnavailableError
-from crossmargin.core.commands import Withdraw
 from crossmargin.core.engine import Accepted
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.oracle import describe_stale_prices, stale_prices
-from crossmargin.core.state import EngineState
-from crossmargin.core.transaction import Transaction
 
 Parameters = dict[str, object]
 
 
-def _text(parameters: Parameters, name: str) -> str | None:
-    return inputs.optional_text(parameters, name)
-
-
-def _optional_int(parameters: Parameters, name: str) -> int | None:
-    return None if parameters.get(name) is None else inputs.integer(parameters, name)
-
-
-def _optional_limit(parameters: Parameters) -> int | None:
-    if parameters.get("limit") is None:
-        return None
-    return inputs.integer(parameters, "limit", maximum=views.LIMIT_MAX)
-
-
-def _status(context: ApiContext) -> views.JsonObject:
-    """Return the status: Maintenance during a journal fault, else Ok, naming any stale index price."""
-    fault = context.service.fault
-    if fault is not None:
-        return views.view_status(fault.message)
-    try:
-        stale = context.service.read(_stale_message(context.service.clock.now_ms()))
-    except ServiceUnavailableError:  # a fault began since the check above
-        fault = context.service.fault
-        return views.view_status(None if fault is None else fault.message)
-    return views.view_status(None, stale)
-
-
-def _stale_message(now_ms: int) -> Callable[[EngineState], str | None]:
-    """Return a read naming the index prices stale at `now_ms`, or None when none is."""
-
-    def stale(state: EngineState) -> str | None:
-        limit = state.oracle.price_max_age_ms
-        if limit is None:
-            return None
-        found = stale_prices(Transaction(state, max(now_ms, state.now_ms)))
-        return describe_stale_prices(found, limit) if found else None
-
-    return stale
-
-
-def public_read_routes(context: ApiContext) -> list[Route]:
+def public_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- one small closure per route
     """Return the public GET routes."""
     read = context.service.read
 
@@ -100,7 +56,17 @@ def public_read_routes(context: ApiContext) -> list[Route]:
         return PlainTextResponse(views.view_time(int(time.time() * 1000)))
 
     async def status(_: Request) -> Response:
-        return json_response(_status(context))
+        # Maintenance during a journal fault, else Ok, naming any stale index price.
+        fault = context.service.fault
+        if fault is not None:
+            return json_response(views.view_status(fault.message))
+        now_ms = context.service.clock.now_ms()
+        try:
+            stale = read(lambda state: views.view_stale_prices(state, now_ms))
+        except ServiceUnavailableError:  # a fault began since the check above
+            fault = context.service.fault
+            return json_response(views.view_status(None if fault is None else fault.message))
+        return json_response(views.view_status(None, stale))
 
     async def ping(_: Request) -> Response:
         return PlainTextResponse("pong")
@@ -115,14 +81,6 @@ def public_read_routes(context: ApiContext) -> list[Route]:
         Route("/api/v1/status", status, methods=["GET"]),
         Route("/api/v1/ping", ping, methods=["GET"]),
     ]
-
-
-def _paged(
-    context: ApiContext, parameters: Parameters, rows: Callable[[EngineState], list[views.JsonValue]]
-) -> Response:
-    found = context.service.read(rows)
-    page = views.page(found, _optional_limit(parameters), _optional_int(parameters, "offset"))
-    return json_response(page.rows, headers=page.headers())
 
 
 def private_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- one small closure per route
@@ -156,58 +114,55 @@ def private_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- on
         return json_response(read(lambda state: views.view_capital_collateral(state, sub)))
 
     async def deposits(_: Request, sub: SubaccountId, p: Parameters) -> Response:
-        start, end = _optional_int(p, "from"), _optional_int(p, "to")
-        return _paged(context, p, lambda state: views.view_deposits(state, sub, start, end))
+        start, end = inputs.optional_integer(p, "from"), inputs.optional_integer(p, "to")
+        return paged_response(read(lambda state: views.view_deposits(state, sub, start, end)), p)
 
     async def withdrawals(_: Request, sub: SubaccountId, p: Parameters) -> Response:
         ident, client, start, end = (
-            _optional_int(p, "id"),
+            inputs.optional_integer(p, "id"),
             inputs.optional_text(p, "clientId", max_chars=inputs.WITHDRAWAL_CLIENT_ID_CHARS_MAX),
-            _optional_int(p, "from"),
-            _optional_int(p, "to"),
+            inputs.optional_integer(p, "from"),
+            inputs.optional_integer(p, "to"),
         )
-        return _paged(context, p, lambda state: views.view_withdrawals(state, sub, ident, client, start, end))
+        return paged_response(read(lambda state: views.view_withdrawals(state, sub, ident, client, start, end)), p)
 
     async def borrow_lend_history(_: Request, sub: SubaccountId, p: Parameters) -> Response:
         kind, sources, position, symbol, order = (
-            _text(p, name) for name in ("type", "sources", "positionId", "symbol", "sortDirection")
+            inputs.optional_text(p, name) for name in ("type", "sources", "positionId", "symbol", "sortDirection")
         )
-        return _paged(
-            context, p, lambda state: views.view_borrow_lend_history(state, sub, kind, sources, position, symbol, order)
+        return paged_response(
+            read(lambda state: views.view_borrow_lend_history(state, sub, kind, sources, position, symbol, order)), p
         )
 
     async def interest_history(_: Request, sub: SubaccountId, p: Parameters) -> Response:
         asset, symbol, position, source, order = (
-            _text(p, name) for name in ("asset", "symbol", "positionId", "source", "sortDirection")
+            inputs.optional_text(p, name) for name in ("asset", "symbol", "positionId", "source", "sortDirection")
         )
-        return _paged(
-            context, p, lambda state: views.view_interest_history(state, sub, asset, symbol, position, source, order)
+        return paged_response(
+            read(lambda state: views.view_interest_history(state, sub, asset, symbol, position, source, order)), p
         )
 
     async def position_history(_: Request, sub: SubaccountId, p: Parameters) -> Response:
-        symbol, side, state_filter, order = (_text(p, name) for name in ("symbol", "side", "state", "sortDirection"))
-        return _paged(
-            context,
+        symbol, side, state_filter, order = (
+            inputs.optional_text(p, name) for name in ("symbol", "side", "state", "sortDirection")
+        )
+        return paged_response(
+            read(
+                lambda state: views.view_borrow_lend_position_history(state, sub, symbol, side, state_filter, order),
+            ),
             p,
-            lambda state: views.view_borrow_lend_position_history(state, sub, symbol, side, state_filter, order),
         )
 
     async def statement(_: Request, sub: SubaccountId, p: Parameters) -> Response:
-        symbol, start, end = _text(p, "symbol"), _optional_int(p, "from"), _optional_int(p, "to")
+        symbol, start, end = (
+            inputs.optional_text(p, "symbol"),
+            inputs.optional_integer(p, "from"),
+            inputs.optional_integer(p, "to"),
+        )
         return json_response(read(lambda state: view_statement(state, sub, symbol, start, end)))
 
     async def request_withdrawal(request: Request, sub: SubaccountId, p: Parameters) -> Response:
-        spec = inputs.asset(p, "symbol", context.service.peek(lambda state: dict(state.specs)))
-        command = Withdraw(
-            sub,
-            spec.symbol,
-            inputs.quantity(p, "quantity", spec, stepped=False),
-            auto_borrow=bool(inputs.optional_bool(p, "autoBorrow")),
-            auto_lend_redeem=bool(inputs.optional_bool(p, "autoLendRedeem")),
-            address=inputs.text(p, "address", max_chars=inputs.ADDRESS_CHARS_MAX),
-            blockchain=inputs.choice(p, "blockchain", inputs.BLOCKCHAINS),
-            client_id=inputs.optional_text(p, "clientId", max_chars=inputs.WITHDRAWAL_CLIENT_ID_CHARS_MAX) or "",
-        )
+        command = capital_inputs.withdraw(sub, p, context.service.peek(lambda state: dict(state.specs)))
         result: Accepted = await context.run(command, signed_write(request))
         assert result.events, "an accepted withdrawal has events"
         newest = read(lambda state: views.view_withdrawals(state, sub))[0]

@@ -1,7 +1,7 @@
 """Signed trading reads: open perp positions and the order, fill, funding and settlement histories.
 
 Histories are paged with `limit`/`offset` and answer with Backpack's X-PAGE/X-TOTAL headers, the
-same way as the borrow-lend histories (`routes/reads.py`, whose helpers these reuse). A repeated
+same way as the borrow-lend histories (`routes/reads.py`, through `paging.py`). A repeated
 `marketType` query parameter filters by several market types.
 """
 
@@ -11,14 +11,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from crossmargin.api import order_inputs
+from crossmargin.api import inputs, order_inputs
 from crossmargin.api.context import ApiContext
+from crossmargin.api.paging import paged_response
 from crossmargin.api.responses import json_response
-from crossmargin.api.routes.reads import Parameters, _optional_int, _paged, _text
 from crossmargin.api.signed import signed
 from crossmargin.api.views.orders import view_fills, view_order_history
 from crossmargin.api.views.perps import view_funding_history, view_positions, view_settlement_history
 from crossmargin.core.ids import SubaccountId
+
+Parameters = dict[str, object]
 
 
 def trading_read_routes(context: ApiContext) -> list[BaseRoute]:
@@ -26,41 +28,54 @@ def trading_read_routes(context: ApiContext) -> list[BaseRoute]:
     read = context.service.read
 
     async def positions(_: Request, sub: SubaccountId, p: Parameters) -> Response:
-        symbol, market_type = _text(p, "symbol"), _text(p, "marketType")
+        symbol, market_type = inputs.optional_text(p, "symbol"), inputs.optional_text(p, "marketType")
         return json_response(read(lambda state: view_positions(state, sub, symbol, market_type)))
 
     async def order_history(request: Request, sub: SubaccountId, p: Parameters) -> Response:
-        symbol, order, direction = _text(p, "symbol"), order_inputs.order_id(p), _text(p, "sortDirection")
+        symbol, order, direction = (
+            inputs.optional_text(p, "symbol"),
+            order_inputs.order_id(p),
+            inputs.optional_text(p, "sortDirection"),
+        )
         types = request.query_params.getlist("marketType") or None
-        return _paged(context, p, lambda state: view_order_history(state, sub, symbol, order, types, direction))
+        return paged_response(read(lambda state: view_order_history(state, sub, symbol, order, types, direction)), p)
 
     async def fills(request: Request, sub: SubaccountId, p: Parameters) -> Response:
-        symbol, fill_type, direction = _text(p, "symbol"), _text(p, "fillType"), _text(p, "sortDirection")
-        start, end, order = _optional_int(p, "from"), _optional_int(p, "to"), order_inputs.order_id(p)
+        symbol, fill_type, direction = (
+            inputs.optional_text(p, "symbol"),
+            inputs.optional_text(p, "fillType"),
+            inputs.optional_text(p, "sortDirection"),
+        )
+        start, end, order = (
+            inputs.optional_integer(p, "from"),
+            inputs.optional_integer(p, "to"),
+            order_inputs.order_id(p),
+        )
         types = request.query_params.getlist("marketType") or None
-        return _paged(
-            context,
-            p,
-            lambda state: view_fills(
-                state,
-                sub,
-                symbol=symbol,
-                from_ms=start,
-                to_ms=end,
-                fill_type=fill_type,
-                order_id=order,
-                market_types=types,
-                sort_direction=direction,
+        return paged_response(
+            read(
+                lambda state: view_fills(
+                    state,
+                    sub,
+                    symbol=symbol,
+                    from_ms=start,
+                    to_ms=end,
+                    fill_type=fill_type,
+                    order_id=order,
+                    market_types=types,
+                    sort_direction=direction,
+                )
             ),
+            p,
         )
 
     async def funding(_: Request, sub: SubaccountId, p: Parameters) -> Response:
-        symbol, direction = _text(p, "symbol"), _text(p, "sortDirection")
-        return _paged(context, p, lambda state: view_funding_history(state, sub, symbol, direction))
+        symbol, direction = inputs.optional_text(p, "symbol"), inputs.optional_text(p, "sortDirection")
+        return paged_response(read(lambda state: view_funding_history(state, sub, symbol, direction)), p)
 
     async def settlement(_: Request, sub: SubaccountId, p: Parameters) -> Response:
-        source, direction = _text(p, "source"), _text(p, "sortDirection")
-        return _paged(context, p, lambda state: view_settlement_history(state, sub, source, direction))
+        source, direction = inputs.optional_text(p, "source"), inputs.optional_text(p, "sortDirection")
+        return paged_response(read(lambda state: view_settlement_history(state, sub, source, direction)), p)
 
     return [
         Route("/api/v1/position", signed(context, "positionQuery", positions), methods=["GET"]),

@@ -31,6 +31,7 @@ from crossmargin.api.views.public import (
     view_borrow_lend_markets,
     view_borrow_lend_markets_history,
     view_collateral,
+    view_stale_prices,
     view_status,
     view_time,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "view_max_borrow",
     "view_max_withdrawal",
     "view_securities",
+    "view_stale_prices",
     "view_status",
     "view_ticker",
     "view_tickers",

@@ -15,7 +15,7 @@ which the subaccount was the maker or the taker, with the fee it paid in the ass
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Final
 
 from crossmargin.api.errors import RESOURCE_NOT_FOUND, ApiError
@@ -139,6 +139,26 @@ def view_order(order: Order, spec: MarketSpec) -> JsonObject:
     if order.status is OrderStatus.EXPIRED and order.expiry_reason is not None:
         body["expiryReason"] = order.expiry_reason.value
     return body
+
+
+def view_placed_order(
+    events: tuple[Event, ...], subaccount_id: SubaccountId, markets: Mapping[str, MarketSpec]
+) -> JsonObject:
+    """Return the order a `PlaceOrder` command placed, as it ended up, in the live `OrderType` shape."""
+    order = placed_order(events, subaccount_id)
+    return view_order(order, markets[order.market])
+
+
+def view_cancelled_orders(events: tuple[Event, ...], subaccount_id: SubaccountId, spec: MarketSpec) -> list[JsonValue]:
+    """Return the orders a cancel-all command cancelled in one market, in the order it cancelled them."""
+    return [view_order(order, spec) for order in cancelled_orders(events, subaccount_id, spec.symbol)]
+
+
+def view_batch_item(outcome: JsonObject | ApiError) -> JsonObject:
+    """Return one item of a batch's answer (Backpack's `BatchCommandOrderResult`): the order, or the error."""
+    if isinstance(outcome, ApiError):
+        return {"operation": "Err", **outcome.body()}
+    return {"operation": "Ok", **outcome}
 
 
 def view_history_order(order: Order, spec: MarketSpec) -> JsonObject:

@@ -30,6 +30,7 @@ from crossmargin.core.borrow_lend import pool_supplied
 from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved
 from crossmargin.core.ids import PositionId
 from crossmargin.core.interest import MS_PER_HOUR, compute_borrow_rate, compute_lend_rate, compute_utilization
+from crossmargin.core.oracle import describe_stale_prices, stale_prices
 from crossmargin.core.pools import HourlyAccrual, debt_atoms
 from crossmargin.core.state import EngineState
 from crossmargin.core.transaction import Transaction
@@ -227,3 +228,12 @@ def view_status(fault_message: str | None = None, stale_message: str | None = No
     if stale_message is not None:
         return {"status": "Ok", "message": stale_message}
     return {"status": "Ok"}
+
+
+def view_stale_prices(state: EngineState, now_ms: int) -> str | None:
+    """Return the status message naming the index prices stale at `now_ms`, or None when none is."""
+    limit = state.oracle.price_max_age_ms
+    if limit is None:
+        return None
+    found = stale_prices(Transaction(state, max(now_ms, state.now_ms)))
+    return describe_stale_prices(found, limit) if found else None

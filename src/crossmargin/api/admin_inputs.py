@@ -1,0 +1,48 @@
+"""Parse the operator's requests (`/admin/v1`) at the edge: one parser per command.
+
+The operator's deposit and transfer are capital commands, read by `capital_inputs.py`; this module
+reads the rest: the account a new subaccount joins, the subaccount in a key request's path, a set
+of mark prices, and how far to advance the manual clock. Only the input's shape is checked here;
+whether the account exists or the prices may move that far is the engine's to say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from crossmargin.api import inputs
+from crossmargin.api.errors import ApiError
+from crossmargin.core.commands import CreateSubaccount, SetMarkPrices
+from crossmargin.core.ids import AccountId, SubaccountId
+
+SECONDS_PER_ADVANCE_MAX: Final = 366 * 24 * 3600
+"""One call to POST /admin/v1/clock/advance moves the manual clock at most a (leap) year."""
+
+
+def create_subaccount(values: Mapping[str, object], api_key: str) -> CreateSubaccount:
+    """Return the `CreateSubaccount` of an account (`accountId`) with its first API key."""
+    return CreateSubaccount(AccountId(inputs.integer(values, "accountId", minimum=1)), api_keys=(api_key,))
+
+
+def path_subaccount_id(path_params: Mapping[str, object]) -> SubaccountId:
+    """Return the subaccount a path names (`/admin/v1/subaccounts/{subaccountId}/...`)."""
+    return SubaccountId(inputs.integer({"subaccountId": path_params["subaccountId"]}, "subaccountId"))
+
+
+def set_mark_prices(values: Mapping[str, object]) -> SetMarkPrices:
+    """Return the `SetMarkPrices` of a `prices` object of symbol to decimal string, with its `force` flag.
+
+    `force` passes the jump band: the operator knows the market really moved that far.
+    """
+    given = values.get("prices")
+    if not isinstance(given, dict) or not given:
+        raise ApiError('prices must be an object of symbol to decimal string, e.g. {"BTC": "65000"}')
+    inputs.require_parameter_count(len(given), "prices")
+    pairs = tuple((inputs.text({"symbol": symbol}, "symbol"), inputs.price(given, symbol)) for symbol in sorted(given))
+    return SetMarkPrices(pairs, force=inputs.optional_bool(values, "force") or False)
+
+
+def clock_seconds(values: Mapping[str, object]) -> int:
+    """Return how many seconds to advance the manual clock: at most `SECONDS_PER_ADVANCE_MAX` per call."""
+    return inputs.integer(values, "seconds", maximum=SECONDS_PER_ADVANCE_MAX, maximum_is=" (one year) per call")
