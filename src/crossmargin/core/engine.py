@@ -99,6 +99,11 @@ class Preview:
     before: StateView
     after: StateView
 
+    @property
+    def rejection(self) -> Rejection | None:
+        """Return the refusal `execute` would give, or None if it would accept the command."""
+        return self.outcome.rejection if isinstance(self.outcome, Rejected) else None
+
 
 def preview(base: EngineState | Transaction, command: Command, now_ms: int) -> Preview:
     """Run a command exactly as `execute` would at `now_ms`, without committing it.

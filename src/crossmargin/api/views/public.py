@@ -32,7 +32,7 @@ from crossmargin.core.ids import PositionId
 from crossmargin.core.interest import MS_PER_HOUR, compute_borrow_rate, compute_lend_rate, compute_utilization
 from crossmargin.core.pools import HourlyAccrual, debt_atoms
 from crossmargin.core.state import EngineState
-from crossmargin.core.transaction import Transaction
+from crossmargin.core.view import StateView
 
 MS_PER_DAY: Final = 24 * MS_PER_HOUR
 
@@ -115,7 +115,7 @@ def view_collateral(state: EngineState) -> list[JsonValue]:
     ]
 
 
-def _market(tx: Transaction, spec: AssetSpec, now_ms: int) -> JsonObject:
+def _market(tx: StateView, spec: AssetSpec, now_ms: int) -> JsonObject:
     pool = tx.pool(spec.symbol)
     borrowed = pool.borrowed_atoms
     supplied = pool_supplied(tx, spec.symbol)
