@@ -152,9 +152,8 @@ def _touches_state_field(node: ast.expr) -> bool:
 
 def state_mutations(path: Path) -> list[int]:
     """Return the lines that assign, delete or change in place a field of an engine state."""
-    found = []
+    found: list[int] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        targets: list[ast.expr] = []
         if isinstance(node, ast.Assign | ast.Delete):
             targets = list(node.targets)
         elif isinstance(node, ast.AugAssign | ast.AnnAssign):
@@ -163,6 +162,9 @@ def state_mutations(path: Path) -> list[int]:
             targets = [node.func.value]
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
             found.extend(node.lineno for target in node.args[:1] if _is_engine_state(target))
+            continue
+        else:
+            continue
         found.extend(node.lineno for target in targets if _touches_state_field(target))
     return found
 
