@@ -44,15 +44,11 @@ def remark(tx: Transaction) -> None:
 
 def _orders_left_open(tx: Transaction) -> dict[str, list[Order]]:
     """Return the orders the transaction changed and left open, by market."""
-    latest: dict[OrderId, Order] = {}
-    for layer in (tx, *tx.parents):
-        for order_id in layer.orders:
-            if order_id not in latest:
-                found = tx.order(order_id)
-                assert found is not None, "an order written in a transaction reads back"
-                latest[order_id] = found
+    written = {order_id for layer in (tx, *tx.parents) for order_id in layer.orders}
     by_market: dict[str, list[Order]] = {}
-    for order in latest.values():
+    for order_id in sorted(written):
+        order = tx.order(order_id)
+        assert order is not None, "an order written in a transaction reads back"
         if order.is_open:
             by_market.setdefault(order.market, []).append(order)
     return by_market

@@ -15,7 +15,7 @@ import pytest
 from engine_driver import HOUR_MS, Driver
 
 from crossmargin.api.views.borrow_lend_preview import view_borrow_lend_preview
-from crossmargin.core.commands import BorrowLendSide, Command, Tick
+from crossmargin.core.commands import BorrowLendSide, Command, ExecuteBorrowLend, Tick, Withdraw
 from crossmargin.core.engine import Accepted, Rejected, execute, preview, state_at
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.limits import compute_max_borrowable, compute_max_withdrawal, compute_subaccount_margin
@@ -162,3 +162,22 @@ def _wad(value: int) -> str:
 
     return wad(value)
 
+
+@pytest.mark.parametrize("name", ["borrower", "trader"])
+def test_the_max_queries_are_what_preview_accepts(scenario: Scenario, name: str) -> None:
+    driver, subs, later = scenario
+    sub = subs[name]
+    now = state_at(driver.state, later)
+    step = driver.state.specs["USDC"].step_atoms
+    most = compute_max_borrowable(now, sub, "USDC")
+    borrow = ExecuteBorrowLend(sub, "USDC", BorrowLendSide.BORROW, most + step)
+    assert preview(driver.state, borrow, later).rejection is not None, "one step more than the max is refused"
+    if most:
+        accepted = preview(driver.state, ExecuteBorrowLend(sub, "USDC", BorrowLendSide.BORROW, most), later)
+        assert accepted.rejection is None
+    most = compute_max_withdrawal(now, sub, "USDC", auto_borrow=False, auto_lend_redeem=True)
+    withdraw = Withdraw(sub, "USDC", most + 1, auto_borrow=False, auto_lend_redeem=True)
+    assert preview(driver.state, withdraw, later).rejection is not None, "one atom more than the max is refused"
+    if most:
+        withdraw = Withdraw(sub, "USDC", most, auto_borrow=False, auto_lend_redeem=True)
+        assert preview(driver.state, withdraw, later).rejection is None
