@@ -3,13 +3,15 @@
 The core is pure: it imports only the standard library and itself, and uses no floats,
 randomness, wall clock, printing or logging. Functions and modules in the core stay short. Layers
 import one way: `core` knows nothing of `app`, `adapters`, `api` or `cli`; `app` and `adapters`
-know nothing of `api` or `cli`. The engine dispatches every command through one table, which the
+know nothing of `api` or `cli`. Only the commit path (`core/transaction.py`, with the derived
+indexes `core/state.py` keeps) changes an EngineState. The engine dispatches every command through one table, which the
 journal's codec shares, and docs/INVARIANTS.md lists every refusal reason with its Backpack code.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 import sys
 import tokenize
@@ -23,6 +25,7 @@ from crossmargin.app.codec import COMMAND_TYPES
 from crossmargin.core.commands import Command
 from crossmargin.core.engine import HANDLERS
 from crossmargin.core.rejections import RejectReason
+from crossmargin.core.state import EngineState
 
 SOURCE = Path(__file__).resolve().parent.parent / "src" / "crossmargin"
 CORE_BANNED_CALLS = ("float(", "random", "datetime.now", "time.time", "print(", "logging")
@@ -123,3 +126,59 @@ def test_invariants_md_lists_every_refusal_with_its_backpack_code() -> None:
     documented = [(value, code, int(status)) for value, code, status in rows]
     expected = [(reason.value, *reversed(api_error_code(reason))) for reason in RejectReason]
     assert documented == expected, "docs/INVARIANTS.md lists every RejectReason, in order, with its code and status"
+
+
+STATE_MUTATORS = frozenset(
+    {"append", "extend", "insert", "update", "pop", "popitem", "setdefault", "clear", "add", "discard", "remove"}
+)
+STATE_FIELDS = frozenset(field.name for field in dataclasses.fields(EngineState))
+ONE_MUTATOR = frozenset({"core/transaction.py", "core/state.py"})
+
+
+def _is_engine_state(node: ast.expr) -> bool:
+    """Return whether an expression names an engine state by the project's naming (`state`, `tx.state`)."""
+    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+    return name == "state" or name.endswith("_state")
+
+
+def _touches_state_field(node: ast.expr) -> bool:
+    """Return whether an expression is a field of an engine state or an item or attribute inside one."""
+    while isinstance(node, ast.Subscript | ast.Attribute):
+        if isinstance(node, ast.Attribute) and node.attr in STATE_FIELDS and _is_engine_state(node.value):
+            return True
+        node = node.value
+    return False
+
+
+def state_mutations(path: Path) -> list[int]:
+    """Return the lines that assign, delete or change in place a field of an engine state."""
+    found: list[int] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Assign | ast.Delete):
+            targets = list(node.targets)
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in STATE_MUTATORS:
+            targets = [node.func.value]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+            found.extend(node.lineno for target in node.args[:1] if _is_engine_state(target))
+            continue
+        else:
+            continue
+        found.extend(node.lineno for target in targets if _touches_state_field(target))
+    return found
+
+
+@pytest.mark.parametrize("path", python_files(SOURCE), ids=lambda path: path.relative_to(SOURCE).as_posix())
+def test_only_the_commit_path_changes_engine_state(path: Path) -> None:
+    if path.relative_to(SOURCE).as_posix() in ONE_MUTATOR:
+        return
+    lines = state_mutations(path)
+    assert not lines, (
+        f"{path.relative_to(SOURCE)} changes an EngineState at lines {lines}: "
+        "only Transaction.commit does (write into a transaction and let the engine commit it)"
+    )
+
+
+def test_the_one_mutator_rule_sees_a_mutation() -> None:
+    assert state_mutations(SOURCE / "core" / "transaction.py"), "the commit path changes the state: the rule sees it"

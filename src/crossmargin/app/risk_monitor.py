@@ -52,7 +52,7 @@ from crossmargin.core.ids import SubaccountId
 from crossmargin.core.insurance import INSURANCE_FUND_ID, fund_has_loss_to_share
 from crossmargin.core.rejections import RejectReason
 from crossmargin.core.state import EngineState
-from crossmargin.core.transaction import Transaction
+from crossmargin.core.view import StateView
 from crossmargin.risk import kernels
 from crossmargin.risk.columns import RiskColumns
 from crossmargin.risk.plan import plan_liquidations
@@ -248,7 +248,7 @@ class RiskMonitor:
         acts = force or bool(self._liquidating) or any(change_kind(event) in TRIGGERS for event in drained)
         if not acts:
             return Look(self._seen, acts=False, candidates=(), liquidating=())
-        fund_in_deficit = fund_has_loss_to_share(Transaction(state, state.now_ms))
+        fund_in_deficit = fund_has_loss_to_share(StateView(state))
         return Look(
             self._seen,
             acts=True,

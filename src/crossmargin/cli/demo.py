@@ -31,7 +31,7 @@ from crossmargin.core.ids import SubaccountId
 from crossmargin.core.limits import compute_max_borrowable, compute_subaccount_margin
 from crossmargin.core.numbers import WAD
 from crossmargin.core.state import EngineState
-from crossmargin.core.transaction import Transaction
+from crossmargin.core.view import StateView
 
 USDC = 10**6
 BTC = 10**8
@@ -97,7 +97,7 @@ def _play(console: Console, service: Service, directory: Path) -> None:
 
 def _show_margin(console: Console, service: Service, subaccount_id: SubaccountId, title: str) -> None:
     def read(state: EngineState) -> Table:
-        tx = Transaction(state, state.now_ms)
+        tx = StateView(state)
         summary = compute_subaccount_margin(tx, state.subaccounts[subaccount_id])
         table = Table(title=title, title_justify="left")
         for column in ("net equity", "available", "margin fraction", "IMR", "MMR", "max borrowable"):

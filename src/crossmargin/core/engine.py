@@ -2,9 +2,11 @@
 
 Every command runs in one fixed order: (1) open a transaction over the state and charge the
 hourly interest that has fallen due; (2) validate and compute the command's movements inside the
-transaction; (3) check margin on the what-if state for voluntary actions; (4) commit, the only
-mutation; (5) return the events. A refusal at any step drops the transaction, so it leaves no
-trace. The engine is pure: no I/O, clock, randomness or logging; `now` is an argument.
+transaction; (3) check margin on the what-if state for voluntary actions; (4) re-mark the perps
+from the prices and books the command leaves; (5) commit, once, the only mutation; (6) return the
+events. A refusal at any step drops the transaction, so it leaves no trace. `preview` runs the
+same steps without the commit: every what-if question asks it, so none can disagree with
+`execute`. The engine is pure: no I/O, clock, randomness or logging; `now` is an argument.
 
 `HANDLERS` maps each command type to its handler, one logic module per family: accounts and keys
 (`account_logic`), deposits, withdrawals and transfers (`funds_logic`), borrow-lend
@@ -48,14 +50,14 @@ from crossmargin.core.due_work import run_due_work
 from crossmargin.core.events import Event
 from crossmargin.core.funds_logic import deposit, transfer, withdraw
 from crossmargin.core.liquidation import liquidate
-from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS
-from crossmargin.core.marks import refresh_perp_marks
 from crossmargin.core.oracle import configure_oracle
 from crossmargin.core.rejections import Rejection, RejectReason
+from crossmargin.core.remark import remark
 from crossmargin.core.settings_logic import update_settings
 from crossmargin.core.state import EngineState
 from crossmargin.core.trading import cancel_all_orders, cancel_order, place_order
 from crossmargin.core.transaction import Transaction
+from crossmargin.core.view import StateView
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,33 +76,75 @@ class Rejected:
 
 def execute(state: EngineState, command: Command, now_ms: int) -> Accepted | Rejected:
     """Apply one command at time `now_ms`, or refuse it without a trace."""
-    if now_ms < state.now_ms:
-        return Rejected(
-            Rejection(RejectReason.CLOCK_MUST_NOT_GO_BACK, f"Time {now_ms} is before the engine's time {state.now_ms}")
-        )
-    refused = check_command_bounds(command)
+    refused = _refuse_unrunnable(state, command, now_ms)
     if refused is not None:
         return Rejected(refused)
     tx = Transaction(state, now_ms)
     run_due_work(tx, now_ms)
-    refused = apply_command(tx, command)
+    refused = run_command(tx, command)
     if refused is not None:
         return Rejected(refused)
     tx.commit()
-    return Accepted(tuple(tx.events) + _remark(state, now_ms))
+    return Accepted(tuple(tx.events))
 
 
-def _remark(state: EngineState, now_ms: int) -> tuple[Event, ...]:
-    """Re-mark the perps from the committed prices and books: the command's own changes included."""
-    if not state.markets:
-        return ()
-    tx = Transaction(state, now_ms)
-    if not refresh_perp_marks(tx):
-        return ()
-    if state.perp_positions:
-        tx.mark_settlement_due(SETTLEMENT_INTERVAL_MS)
-    tx.commit()
-    return tuple(tx.events)
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What `execute` would do, computed and not committed: its outcome and the state before and after.
+
+    `before` is the state at the command's time once what fell due has run (the state every "what
+    if" and "how much at most" question starts from); `after` adds the command (it is `before` when
+    the command is refused).
+    """
+
+    outcome: Accepted | Rejected
+    before: StateView
+    after: StateView
+
+    @property
+    def rejection(self) -> Rejection | None:
+        """Return the refusal `execute` would give, or None if it would accept the command."""
+        return self.outcome.rejection if isinstance(self.outcome, Rejected) else None
+
+
+def preview(base: EngineState | Transaction, command: Command, now_ms: int) -> Preview:
+    """Run a command exactly as `execute` would at `now_ms`, without committing it.
+
+    The same steps in the same order (clock and bounds checks, the work that fell due, the
+    handler, the re-mark), so a preview's refusal, events and figures are the ones `execute`
+    would give. `base` may be a transaction: the preview then runs on top of its pending writes.
+    """
+    refused = _refuse_unrunnable(base, command, now_ms)
+    if refused is not None:
+        view = StateView(base)
+        return Preview(Rejected(refused), view, view)
+    before = StateView(base, now_ms)
+    run_due_work(before, now_ms)
+    after = StateView(before, now_ms)
+    refused = run_command(after, command)
+    if refused is not None:
+        return Preview(Rejected(refused), before, before)
+    return Preview(Accepted((*before.events, *after.events)), before, after)
+
+
+def state_at(base: EngineState | Transaction, now_ms: int) -> StateView:
+    """Return the state at `now_ms` (never before its own time) once what fell due by then has run."""
+    return preview(base, Tick(), max(now_ms, base.now_ms)).before
+
+
+def _refuse_unrunnable(base: EngineState | Transaction, command: Command, now_ms: int) -> Rejection | None:
+    if now_ms < base.now_ms:
+        message = f"Time {now_ms} is before the engine's time {base.now_ms}"
+        return Rejection(RejectReason.CLOCK_MUST_NOT_GO_BACK, message)
+    return check_command_bounds(command)
+
+
+def run_command(tx: Transaction, command: Command) -> Rejection | None:
+    """Run a command's handler, then re-mark the perps from what it leaves: `execute`'s steps after due work."""
+    refused = apply_command(tx, command)
+    if refused is None:
+        remark(tx)
+    return refused
 
 
 # Each handler takes its own command type; `_handler` has mypy check each pair as the table is

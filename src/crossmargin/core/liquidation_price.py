@@ -35,8 +35,8 @@ from fractions import Fraction
 from typing import Final
 
 from crossmargin.core.accounts import Subaccount
-from crossmargin.core.borrow_lend_logic import execute_borrow_lend
 from crossmargin.core.commands import ExecuteBorrowLend
+from crossmargin.core.engine import preview
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.rejections import Rejection
@@ -121,12 +121,11 @@ def _last_safe(liquidatable: Callable[[int], bool], danger: int, safe: int) -> i
 def estimate_after_borrow_lend(tx: Transaction, command: ExecuteBorrowLend) -> Rejection | int | None:
     """Return the estimate for the command's asset as if the borrow or lend were executed now.
 
-    The command runs through the engine's own handler in a child transaction that is never
-    committed, so a borrow the engine would refuse (margin, pool, settings) is refused here with
-    the same reason and message.
+    The command runs through `engine.preview`, the same steps `execute` runs (what fell due, the
+    handler, the re-mark), never committed: a borrow the engine would refuse (margin, pool,
+    settings) is refused here with the same reason and message.
     """
-    trial = Transaction(tx, tx.now_ms)
-    refused = execute_borrow_lend(trial, command)
-    if refused is not None:
-        return refused
-    return estimate_liquidation_price(trial, command.subaccount_id, command.symbol)
+    outcome = preview(tx, command, tx.now_ms)
+    if outcome.rejection is not None:
+        return outcome.rejection
+    return estimate_liquidation_price(outcome.after, command.subaccount_id, command.symbol)

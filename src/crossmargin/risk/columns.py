@@ -54,6 +54,7 @@ from crossmargin.core.numbers import WAD
 from crossmargin.core.perps import PerpPosition
 from crossmargin.core.state import EngineState
 from crossmargin.core.transaction import Transaction
+from crossmargin.core.view import StateView
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -275,7 +276,7 @@ class RiskColumns:
             columns.set_price(symbol, price)
         for market, mark in state.perp_marks_wad.items():
             columns.set_mark(market, mark)
-        tx = Transaction(state, state.now_ms)
+        tx = StateView(state)
         for subaccount_id in state.subaccounts:
             columns.refresh_row(tx, subaccount_id)
         columns.pool_indexes = _indexes(state)
@@ -442,7 +443,7 @@ class RiskColumns:
                 touched.update(subaccounts_touched(event))
         if changes.rebuilt:
             return self._rebuild(state)
-        tx = Transaction(state, state.now_ms)
+        tx = StateView(state)
         changes.rows = {self.refresh_row(tx, subaccount_id) for subaccount_id in touched}
         indexes = _indexes(state)
         for symbol, pair in indexes.items():

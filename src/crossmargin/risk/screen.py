@@ -62,7 +62,7 @@ import numpy as np
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.state import EngineState
-from crossmargin.core.transaction import Transaction
+from crossmargin.core.view import StateView
 from crossmargin.risk import kernels, numpy_screen
 from crossmargin.risk.columns import MARK, PRICE, ColumnChanges, Ints, RiskColumns, column_values, gather
 
@@ -165,7 +165,7 @@ class RiskScreen:
 
 def confirm(state: EngineState, candidates: list[SubaccountId]) -> list[SubaccountId]:
     """Return the candidates that the exact integer math finds at or past MMR >= 100%, in order given."""
-    tx = Transaction(state, state.now_ms)
+    tx = StateView(state)
     confirmed = []
     for subaccount_id in candidates:
         subaccount = tx.subaccount(subaccount_id)

@@ -38,7 +38,7 @@ from crossmargin.core.margin import MarginSummary, compute_margin_fraction, leve
 from crossmargin.core.numbers import WAD, mul_div_up
 from crossmargin.core.pools import debt_atoms, lend_atoms
 from crossmargin.core.state import EngineState
-from crossmargin.core.transaction import Transaction
+from crossmargin.core.view import StateView
 
 # Settings the engine does not model yet, reported as constants. Fees are in basis points:
 # spot 8 / 10 as on a real Backpack account, futures 2 / 5 (Backpack's base tier, 0.02% / 0.05%).
@@ -110,7 +110,7 @@ def view_max_withdrawal(
     }
 
 
-def _position(tx: Transaction, subaccount: Subaccount, position: Position, *, collateral: bool) -> JsonObject:
+def _position(tx: StateView, subaccount: Subaccount, position: Position, *, collateral: bool) -> JsonObject:
     spec = tx.spec(position.symbol)
     assert spec is not None, "a position's asset is listed"
     pool = tx.pool(position.symbol)
@@ -176,7 +176,7 @@ def view_capital(state: EngineState, subaccount_id: SubaccountId) -> JsonObject:
     return balances
 
 
-def _collateral_rows(tx: Transaction, subaccount_id: SubaccountId, summary: MarginSummary) -> list[JsonValue]:
+def _collateral_rows(tx: StateView, subaccount_id: SubaccountId, summary: MarginSummary) -> list[JsonValue]:
     holdings = tx.holdings(subaccount_id)
     liquidation_prices = collateral_liquidation_prices(tx, subaccount_id)
     rows: list[JsonValue] = []

@@ -1,8 +1,8 @@
 """What a borrow, repay, lend or redeem would do, before it is sent: the web page's confirmation figures.
 
-The preview runs the very command `POST /api/v1/borrowLend` would run (`execute_borrow_lend`)
-in a transaction that is never committed, after the work that falls due by the clock's time (as
-the sequencer would run it first). So a refusal has exactly the code and message the POST would
+The preview runs the very command `POST /api/v1/borrowLend` would run through `engine.preview`:
+the engine's own steps at the clock's time (what fell due first, the handler, the re-mark), never
+committed. So a refusal has exactly the code and message the POST would
 get, and every figure after the action is the engine's own:
 
 - `entryFee`: the `EntryFeeCharged` of a new borrow (interest until the next full hour);
@@ -26,9 +26,8 @@ from crossmargin.core.accounts import Subaccount
 from crossmargin.core.accrual import accrue_pool_hour
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.borrow_lend import pool_supplied
-from crossmargin.core.borrow_lend_logic import execute_borrow_lend
 from crossmargin.core.commands import BorrowLendSide, ExecuteBorrowLend
-from crossmargin.core.due_work import run_due_work
+from crossmargin.core.engine import preview
 from crossmargin.core.events import EntryFeeCharged
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.interest import compute_borrow_rate, compute_lend_rate, compute_utilization, next_hour_ms
@@ -36,7 +35,7 @@ from crossmargin.core.limits import compute_max_borrowable, compute_subaccount_m
 from crossmargin.core.liquidation_price import estimate_liquidation_price
 from crossmargin.core.margin import Holding
 from crossmargin.core.state import EngineState
-from crossmargin.core.transaction import Transaction
+from crossmargin.core.view import StateView
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,17 +58,17 @@ def preview_action(side: BorrowLendSide, holding: Holding) -> str:
     return "Redeem" if holding.lend_atoms else "Borrow"
 
 
-def _next_hour(tx: Transaction, spec: AssetSpec, subaccount_id: SubaccountId) -> tuple[int, int]:
+def _next_hour(tx: StateView, spec: AssetSpec, subaccount_id: SubaccountId) -> tuple[int, int]:
     """Return (debt added, claim added) to the subaccount's position by the next full hour's interest."""
     hour = next_hour_ms(tx.now_ms)
-    step = Transaction(tx, hour)
+    step = StateView(tx, hour)
     accrue_pool_hour(step, spec, hour)
     before = tx.holding(subaccount_id, spec.symbol)
     after = step.holding(subaccount_id, spec.symbol)
     return after.debt_atoms - before.debt_atoms, after.lend_atoms - before.lend_atoms
 
 
-def _figures(tx: Transaction, subaccount: Subaccount, spec: AssetSpec) -> _After:
+def _figures(tx: StateView, subaccount: Subaccount, spec: AssetSpec) -> _After:
     summary = compute_subaccount_margin(tx, subaccount)
     pool = tx.pool(spec.symbol)
     utilization = compute_utilization(pool.borrowed_atoms, pool_supplied(tx, spec.symbol))
@@ -95,19 +94,19 @@ def view_borrow_lend_preview(state: EngineState, command: ExecuteBorrowLend, now
     require_subaccount(state, command.subaccount_id)
     subaccount = state.subaccounts[command.subaccount_id]
     spec = state.specs[command.symbol]
-    now = Transaction(state, max(now_ms, state.now_ms))
-    run_due_work(now, now.now_ms)
+    outcome = preview(state, command, max(now_ms, state.now_ms))
+    now, trial = outcome.before, outcome.after
+    refused = outcome.rejection
     before = _figures(now, subaccount, spec)
-    trial = Transaction(now, now.now_ms)
-    refused = execute_borrow_lend(trial, command)
     after = before if refused is not None else _figures(trial, subaccount, spec)
+    # The command's own events: `trial` is a layer over `now`, which holds what fell due first.
     fee = sum(
         event.quantity_atoms
         for event in trial.events
         if isinstance(event, EntryFeeCharged) and event.subaccount_id == subaccount.subaccount_id
     )
     error = None if refused is None else from_rejection(refused.reason, refused.message)
-    estimate = estimate_liquidation_price(now if refused else trial, subaccount.subaccount_id, spec.symbol)
+    estimate = estimate_liquidation_price(trial, subaccount.subaccount_id, spec.symbol)
     return {
         "symbol": spec.symbol,
         "side": command.side.value,

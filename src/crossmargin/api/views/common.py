@@ -20,7 +20,7 @@ from crossmargin.core.assets import AssetSpec
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.numbers import format_scaled
 from crossmargin.core.state import EngineState
-from crossmargin.core.transaction import Transaction
+from crossmargin.core.view import StateView
 
 JsonValue: TypeAlias = "str | int | bool | list[JsonValue] | dict[str, JsonValue] | None"
 JsonObject: TypeAlias = "dict[str, JsonValue]"
@@ -74,9 +74,9 @@ def spot_market_symbol(symbol: str) -> str:
     return symbol if symbol == QUOTE_SYMBOL else f"{symbol}_{QUOTE_SYMBOL}"
 
 
-def reader(state: EngineState) -> Transaction:
+def reader(state: EngineState) -> StateView:
     """Return a read-only view of the state at its own time (never committed)."""
-    return Transaction(state, state.now_ms)
+    return StateView(state)
 
 
 def require_subaccount(state: EngineState, subaccount_id: SubaccountId) -> None:

@@ -35,7 +35,7 @@ from crossmargin.core.insurance import INSURANCE_FUND_ID, ensure_insurance_fund,
 from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.numbers import format_scaled
 from crossmargin.core.state import EngineState
-from crossmargin.core.transaction import Transaction
+from crossmargin.core.view import StateView
 
 HISTORY_ROWS: Final = 100
 """The most rows of each history (backstops, ADL closes, lend-index cuts) one answer lists."""
@@ -44,7 +44,7 @@ RAY_DECIMALS: Final = 27
 Row = TypeVar("Row")
 
 
-def _balances(tx: Transaction) -> list[JsonValue]:
+def _balances(tx: StateView) -> list[JsonValue]:
     holdings = tx.holdings(INSURANCE_FUND_ID)
     summary = compute_subaccount_margin(tx, ensure_insurance_fund(tx))
     rows: list[JsonValue] = []
@@ -66,7 +66,7 @@ def _balances(tx: Transaction) -> list[JsonValue]:
     return rows
 
 
-def _perp_positions(tx: Transaction) -> list[JsonValue]:
+def _perp_positions(tx: StateView) -> list[JsonValue]:
     rows: list[JsonValue] = []
     for position in tx.subaccount_perp_positions(INSURANCE_FUND_ID):
         if not position.quantity_atoms:

@@ -37,7 +37,7 @@ from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import format_scaled
 from crossmargin.core.oracle import stale_prices
 from crossmargin.core.state import EngineState
-from crossmargin.core.transaction import Transaction
+from crossmargin.core.view import StateView
 
 SPOT: Final = "SPOT"
 ORDER_BOOK_OPEN: Final = "Open"
@@ -167,7 +167,7 @@ def _stale_symbols(state: EngineState, now_ms: int | None) -> set[str] | None:
     if state.oracle.price_max_age_ms is None:
         return None
     at = state.now_ms if now_ms is None else max(now_ms, state.now_ms)
-    return {found.symbol for found in stale_prices(Transaction(state, at))}
+    return {found.symbol for found in stale_prices(StateView(state, at))}
 
 
 def _with_staleness(body: JsonObject, stale: set[str] | None) -> JsonObject:

@@ -48,7 +48,7 @@ from crossmargin.core.numbers import WAD, mul_div_down
 from crossmargin.core.perp_funding import compute_funding_rate
 from crossmargin.core.perps import PerpPosition
 from crossmargin.core.state import EngineState
-from crossmargin.core.transaction import Transaction
+from crossmargin.core.view import StateView
 
 SPOT: Final = "SPOT"
 PERP: Final = "PERP"
@@ -134,7 +134,7 @@ def next_funding_ms(now_ms: int) -> int:
     return (now_ms // MS_PER_HOUR + 1) * MS_PER_HOUR
 
 
-def _perp_mark(tx: Transaction, spec: MarketSpec) -> JsonObject:
+def _perp_mark(tx: StateView, spec: MarketSpec) -> JsonObject:
     index = market_index_wad(tx, spec)
     return {
         "fundingRate": wad(compute_funding_rate(tx, spec)),

@@ -33,7 +33,7 @@ from crossmargin.core.interest import MS_PER_HOUR, compute_borrow_rate, compute_
 from crossmargin.core.oracle import describe_stale_prices, stale_prices
 from crossmargin.core.pools import HourlyAccrual, debt_atoms
 from crossmargin.core.state import EngineState
-from crossmargin.core.transaction import Transaction
+from crossmargin.core.view import StateView
 
 MS_PER_DAY: Final = 24 * MS_PER_HOUR
 
@@ -116,7 +116,7 @@ def view_collateral(state: EngineState) -> list[JsonValue]:
     ]
 
 
-def _market(tx: Transaction, spec: AssetSpec, now_ms: int) -> JsonObject:
+def _market(tx: StateView, spec: AssetSpec, now_ms: int) -> JsonObject:
     pool = tx.pool(spec.symbol)
     borrowed = pool.borrowed_atoms
     supplied = pool_supplied(tx, spec.symbol)

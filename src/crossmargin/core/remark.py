@@ -1,0 +1,82 @@
+"""The re-mark that ends every accepted command: perp marks from the prices and books it leaves.
+
+Every price change re-marks everything in the same command (`marks.py`'s one price path): after
+the handler, each perp market's mark is computed again from its index and its best bid and ask
+as the command leaves them, and a change is emitted as `PerpMarksSet` (and asks for a settlement
+when anyone holds a perp position). It runs inside the command's own transaction, before its one
+commit, so it reads the book as it will be after that commit: the committed levels without the
+orders the command closed, plus the orders it left open.
+"""
+
+from __future__ import annotations
+
+from crossmargin.core.book import BookSide
+from crossmargin.core.events import PerpMarksSet
+from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS
+from crossmargin.core.marks import compute_perp_mark, market_index_wad
+from crossmargin.core.orders import Order, OrderId, OrderSide
+from crossmargin.core.transaction import Transaction
+
+
+def remark(tx: Transaction) -> None:
+    """Set every perp mark from its index and the book the transaction leaves; emit the changes."""
+    changed = []
+    pending = _orders_left_open(tx)
+    for spec in tx.perp_markets():
+        symbol = spec.symbol
+        index = market_index_wad(tx, spec)
+        if not index:
+            continue
+        book = tx.book(symbol)
+        orders = pending.get(symbol, ())
+        bid = _best_price(tx, book.bids, [order for order in orders if order.side is OrderSide.BID])
+        ask = _best_price(tx, book.asks, [order for order in orders if order.side is OrderSide.ASK])
+        mark = compute_perp_mark(index, bid, ask)
+        if mark != tx.perp_mark(symbol):
+            tx.perp_marks_wad[symbol] = mark
+            changed.append((symbol, mark))
+    if not changed:
+        return
+    tx.emit(PerpMarksSet(tuple(changed), tx.now_ms))
+    if _holds_perp_positions(tx):
+        tx.mark_settlement_due(SETTLEMENT_INTERVAL_MS)
+
+
+def _orders_left_open(tx: Transaction) -> dict[str, list[Order]]:
+    """Return the orders the transaction changed and left open, by market."""
+    written = {order_id for layer in (tx, *tx.parents) for order_id in layer.orders}
+    by_market: dict[str, list[Order]] = {}
+    for order_id in sorted(written):
+        order = tx.order(order_id)
+        assert order is not None, "an order written in a transaction reads back"
+        if order.is_open:
+            by_market.setdefault(order.market, []).append(order)
+    return by_market
+
+
+def _best_price(tx: Transaction, side: BookSide, pending: list[Order]) -> int | None:
+    """Return the best price of one side: its committed levels still open, or an order the transaction left open."""
+    best = None
+    for price, ids in side.iter_levels():
+        if any(_is_open(tx, order_id) for order_id in ids):
+            best = price
+            break
+    for order in pending:
+        if best is None or side.sign * order.price_wad < side.sign * best:
+            best = order.price_wad
+    return best
+
+
+def _is_open(tx: Transaction, order_id: OrderId) -> bool:
+    order = tx.order(order_id)
+    return order is not None and order.is_open
+
+
+def _holds_perp_positions(tx: Transaction) -> bool:
+    """Return whether anyone will hold a perp position once the transaction commits (flat ones are removed)."""
+    pending = {}
+    for layer in reversed((tx, *tx.parents)):
+        pending.update(layer.perp_positions)
+    if any(not position.is_flat for position in pending.values()):
+        return True
+    return any(key not in pending for key in tx.state.perp_positions)
