@@ -54,7 +54,7 @@ from crossmargin.core.interest import compute_utilization
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import WAD, format_scaled, parse_decimal
 from crossmargin.core.state import EngineState
-from crossmargin.core.transaction import Transaction
+from crossmargin.core.view import StateView
 from crossmargin.risk.columns import RiskColumns
 from crossmargin.risk.plan import plan_liquidations
 from crossmargin.risk.screen import RiskScreen, confirm
@@ -273,7 +273,7 @@ class Simulation:
 
     def _share_fund_loss(self) -> int:
         """Have the fund share its loss if it fell below zero after a takeover, as the risk monitor does."""
-        if not fund_has_loss_to_share(Transaction(self.state, self.state.now_ms)):
+        if not fund_has_loss_to_share(StateView(self.state)):
             return 0
         self.execute(Liquidate(INSURANCE_FUND_ID))
         return 1
@@ -302,7 +302,7 @@ class Simulation:
         self._movements_seen = len(movements)
         fund = 0
         if INSURANCE_FUND_ID in self.state.subaccounts:
-            fund = fund_value_wad(Transaction(self.state, self.state.now_ms))
+            fund = fund_value_wad(StateView(self.state))
         self.samples.append(
             Sample(
                 at_ms=self.now_ms,

@@ -235,5 +235,5 @@ def view_stale_prices(state: EngineState, now_ms: int) -> str | None:
     limit = state.oracle.price_max_age_ms
     if limit is None:
         return None
-    found = stale_prices(Transaction(state, max(now_ms, state.now_ms)))
+    found = stale_prices(StateView(state, max(now_ms, state.now_ms)))
     return describe_stale_prices(found, limit) if found else None
