@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute
 from crossmargin.api.body_limit import BodyLimit
 from crossmargin.api.context import ApiContext
 from crossmargin.api.edge_reads import edge_read_routes
-from crossmargin.api.errors import ApiError
+from crossmargin.api.errors import ApiError, server_error
 from crossmargin.api.host_allow_list import IN_PROCESS_HOSTS, HostAllowList
 from crossmargin.api.responses import error_response
 from crossmargin.api.routes.admin import admin_routes
@@ -68,9 +68,9 @@ async def _on_unavailable(_: Request, error: Exception) -> Response:
     return error_response(503, "MAINTENANCE", error.message)
 
 
-async def _on_unexpected(_: Request, error: Exception) -> Response:
+async def _on_unexpected(request: Request, error: Exception) -> Response:
     LOG.error("unexpected error", exc_info=error)
-    return error_response(500, "SERVER_ERROR", "Internal server error: the operator's log has the details")
+    return await _on_api_error(request, server_error())
 
 
 def create_app(

@@ -18,6 +18,7 @@ from crossmargin.core.rejections import RejectReason
 BAD_REQUEST: Final = 400
 UNAUTHORIZED: Final = 401
 NOT_FOUND: Final = 404
+SERVER_ERROR_STATUS: Final = 500
 INVALID_CLIENT_REQUEST: Final = "INVALID_CLIENT_REQUEST"
 RESOURCE_NOT_FOUND: Final = "RESOURCE_NOT_FOUND"
 
@@ -38,6 +39,13 @@ class ApiError(Exception):
     def body(self) -> dict[str, str]:
         """Return the JSON body Backpack clients expect."""
         return {"code": self.code, "message": self.message}
+
+
+def server_error() -> ApiError:
+    """Return the 500 of an unexpected error (a bug): its details go to the operator's log, not the client."""
+    return ApiError(
+        "Internal server error: the operator's log has the details", "SERVER_ERROR", status=SERVER_ERROR_STATUS
+    )
 
 
 def unauthorized(message: str) -> ApiError:

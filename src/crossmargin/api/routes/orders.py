@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from crossmargin.api import inputs, order_inputs
+from crossmargin.api import order_inputs, read_inputs
 from crossmargin.api.auth import authenticate, batch_signing_texts
 from crossmargin.api.context import ApiContext, accepted_or_refused
 from crossmargin.api.errors import ApiError
@@ -56,9 +56,8 @@ def order_routes(context: ApiContext) -> list[BaseRoute]:  # noqa: C901 -- one s
         result = await context.run(command, signed_write(request))
         return json_response(view_placed_order(result.events, sub, markets()))
 
-    async def query(_: Request, sub: SubaccountId, parameters: Parameters) -> Response:
-        symbol = inputs.text(parameters, "symbol")
-        by_id, by_client = order_inputs.order_id(parameters), order_inputs.client_id(parameters)
+    async def query(request: Request, sub: SubaccountId, parameters: Parameters) -> Response:
+        symbol, by_id, by_client = read_inputs.open_order(request, parameters)
         return json_response(read(lambda state: view_open_order(state, sub, symbol, by_id, by_client)))
 
     async def cancel(request: Request, sub: SubaccountId, parameters: Parameters) -> Response:
@@ -67,10 +66,8 @@ def order_routes(context: ApiContext) -> list[BaseRoute]:  # noqa: C901 -- one s
         (order,) = cancelled_orders(result.events, sub, command.market)
         return json_response(view_order(order, markets()[order.market]))
 
-    async def query_all(_: Request, sub: SubaccountId, parameters: Parameters) -> Response:
-        symbol, market_type = (
-            None if parameters.get(name) is None else str(parameters[name]) for name in ("symbol", "marketType")
-        )
+    async def query_all(request: Request, sub: SubaccountId, parameters: Parameters) -> Response:
+        symbol, market_type = read_inputs.open_orders(request, parameters)
         return json_response(read(lambda state: view_open_orders(state, sub, symbol, market_type)))
 
     async def cancel_all(request: Request, sub: SubaccountId, parameters: Parameters) -> Response:

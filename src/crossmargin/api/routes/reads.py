@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from crossmargin.api import capital_inputs, inputs, views
+from crossmargin.api import capital_inputs, inputs, read_inputs, views
 from crossmargin.api.context import ApiContext
 from crossmargin.api.errors import ApiError
 from crossmargin.api.paging import paged_response
@@ -49,7 +49,7 @@ def public_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- one
         return json_response(read(lambda state: views.view_borrow_lend_markets_history(state, interval, symbol)))
 
     async def mark_prices(request: Request) -> Response:
-        symbol, market_type = request.query_params.get("symbol"), request.query_params.get("marketType")
+        symbol, market_type = read_inputs.mark_prices(request, request.query_params)
         return json_response(read(lambda state: views.view_mark_prices(state, symbol, market_type)))
 
     async def server_time(_: Request) -> Response:
@@ -90,14 +90,12 @@ def private_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- on
     async def account(_: Request, sub: SubaccountId, __: Parameters) -> Response:
         return json_response(read(lambda state: views.view_account(state, sub)))
 
-    async def max_borrow(_: Request, sub: SubaccountId, parameters: Parameters) -> Response:
-        symbol = inputs.text(parameters, "symbol")
+    async def max_borrow(request: Request, sub: SubaccountId, parameters: Parameters) -> Response:
+        (symbol,) = read_inputs.max_borrow(request, parameters)
         return json_response(read(lambda state: views.view_max_borrow(state, sub, symbol)))
 
-    async def max_withdrawal(_: Request, sub: SubaccountId, parameters: Parameters) -> Response:
-        symbol = inputs.text(parameters, "symbol")
-        borrow = inputs.optional_bool(parameters, "autoBorrow")
-        redeem = inputs.optional_bool(parameters, "autoLendRedeem")
+    async def max_withdrawal(request: Request, sub: SubaccountId, parameters: Parameters) -> Response:
+        symbol, borrow, redeem = read_inputs.max_withdrawal(request, parameters)
         return json_response(
             read(
                 lambda state: views.view_max_withdrawal(state, sub, symbol, auto_borrow=borrow, auto_lend_redeem=redeem)
@@ -113,8 +111,8 @@ def private_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- on
     async def capital_collateral(_: Request, sub: SubaccountId, __: Parameters) -> Response:
         return json_response(read(lambda state: views.view_capital_collateral(state, sub)))
 
-    async def deposits(_: Request, sub: SubaccountId, p: Parameters) -> Response:
-        start, end = inputs.optional_integer(p, "from"), inputs.optional_integer(p, "to")
+    async def deposits(request: Request, sub: SubaccountId, p: Parameters) -> Response:
+        start, end = read_inputs.deposits(request, p)
         return paged_response(read(lambda state: views.view_deposits(state, sub, start, end)), p)
 
     async def withdrawals(_: Request, sub: SubaccountId, p: Parameters) -> Response:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from crossmargin.api import inputs, order_inputs
+from crossmargin.api import inputs, read_inputs
 from crossmargin.api.context import ApiContext
 from crossmargin.api.paging import paged_response
 from crossmargin.api.responses import json_response
@@ -27,47 +27,17 @@ def trading_read_routes(context: ApiContext) -> list[BaseRoute]:
     """Return the signed trading read routes bound to a context."""
     read = context.service.read
 
-    async def positions(_: Request, sub: SubaccountId, p: Parameters) -> Response:
-        symbol, market_type = inputs.optional_text(p, "symbol"), inputs.optional_text(p, "marketType")
+    async def positions(request: Request, sub: SubaccountId, p: Parameters) -> Response:
+        symbol, market_type = read_inputs.positions(request, p)
         return json_response(read(lambda state: view_positions(state, sub, symbol, market_type)))
 
     async def order_history(request: Request, sub: SubaccountId, p: Parameters) -> Response:
-        symbol, order, direction = (
-            inputs.optional_text(p, "symbol"),
-            order_inputs.order_id(p),
-            inputs.optional_text(p, "sortDirection"),
-        )
-        types = request.query_params.getlist("marketType") or None
+        symbol, order, types, direction = read_inputs.order_history(request, p)
         return paged_response(read(lambda state: view_order_history(state, sub, symbol, order, types, direction)), p)
 
     async def fills(request: Request, sub: SubaccountId, p: Parameters) -> Response:
-        symbol, fill_type, direction = (
-            inputs.optional_text(p, "symbol"),
-            inputs.optional_text(p, "fillType"),
-            inputs.optional_text(p, "sortDirection"),
-        )
-        start, end, order = (
-            inputs.optional_integer(p, "from"),
-            inputs.optional_integer(p, "to"),
-            order_inputs.order_id(p),
-        )
-        types = request.query_params.getlist("marketType") or None
-        return paged_response(
-            read(
-                lambda state: view_fills(
-                    state,
-                    sub,
-                    symbol=symbol,
-                    from_ms=start,
-                    to_ms=end,
-                    fill_type=fill_type,
-                    order_id=order,
-                    market_types=types,
-                    sort_direction=direction,
-                )
-            ),
-            p,
-        )
+        query = read_inputs.fills(request, p)
+        return paged_response(read(lambda state: view_fills(state, sub, *query)), p)
 
     async def funding(_: Request, sub: SubaccountId, p: Parameters) -> Response:
         symbol, direction = inputs.optional_text(p, "symbol"), inputs.optional_text(p, "sortDirection")

@@ -297,10 +297,9 @@ def _fill_type_matches(fill: Fill, *, is_maker: bool, fill_type: str | None) -> 
     return _own_system_order_type(fill, is_maker=is_maker) in FILL_TYPE_SYSTEM_ORDERS.get(fill_type, ())
 
 
-def view_fills(  # noqa: PLR0913 -- one argument per query parameter of the endpoint
+def view_fills(  # noqa: PLR0913, PLR0917 -- one per query parameter, in `read_inputs.FillsQuery`'s order
     state: EngineState,
     subaccount_id: SubaccountId,
-    *,
     symbol: str | None = None,
     from_ms: int | None = None,
     to_ms: int | None = None,
