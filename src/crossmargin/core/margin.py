@@ -5,147 +5,43 @@ of notional N locks IMF(N) * N, where IMF(N) = max(base, 1 / leverageLimit, fact
 and needs MMF(N) * N for maintenance. available = net equity - locked. Voluntary actions must
 keep available >= 0; liquidation starts when maintenance >= net equity (MMR >= 100%).
 Everything is USD scaled by WAD; required margin rounds up and collateral down, so the check is
-never looser than exact arithmetic.
+never looser than exact arithmetic. Every computation of a subaccount's margin lives here
+(`compute_subaccount_margin`, `compute_perp_lines`); its figures are in `margin_figures.py`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from crossmargin.core.assets import AssetSpec, SqrtFunction
 from crossmargin.core.collateral import compute_collateral_value, compute_collateral_weight, value_down, value_up
-from crossmargin.core.ledger import locked, spot
+from crossmargin.core.ledger import LedgerAccount, locked, spot
+from crossmargin.core.margin_figures import AssetMargin, Holding, MarginSummary, PerpMargin
 from crossmargin.core.markets import MarketSpec
-from crossmargin.core.numbers import WAD, Ratio, mul_div_down, mul_div_up, sqrt_wad_up
+from crossmargin.core.numbers import WAD, Ratio, mul_div_up, sqrt_wad_up
 from crossmargin.core.perps import PerpPosition
 from crossmargin.core.pools import debt_atoms, lend_atoms
+
+__all__ = [
+    "AssetMargin",
+    "Holding",
+    "LineMemo",
+    "MarginSummary",
+    "PerpMargin",
+    "compute_asset_margin",
+    "compute_margin",
+    "compute_margin_fraction",
+    "compute_perp_lines",
+    "compute_perp_margin_from_totals",
+    "compute_subaccount_margin",
+    "leverage_floor_wad",
+]
 
 if TYPE_CHECKING:
     from crossmargin.core.accounts import Subaccount
     from crossmargin.core.ids import SubaccountId
     from crossmargin.core.transaction import Transaction
-
-
-@dataclass(frozen=True, slots=True)
-class Holding:
-    """What a subaccount has of one asset: spot balance, lent, owed and locked by orders, in atoms.
-
-    A spot balance is negative only when a settlement could not be covered; it counts as owed.
-    """
-
-    spot_atoms: int = 0
-    lend_atoms: int = 0
-    debt_atoms: int = 0
-    locked_atoms: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class AssetMargin:
-    """The margin view of one asset of a subaccount."""
-
-    symbol: str
-    quantity_atoms: int
-    debt_atoms: int
-    mark_price_wad: int
-    balance_notional_wad: int
-    weight_wad: int
-    collateral_value_wad: int
-    debt_notional_wad: int
-    imf_wad: int
-    mmf_wad: int
-
-
-@dataclass(frozen=True, slots=True)
-class PerpMargin:
-    """The margin view of one perp position and its open orders, USD scaled by WAD.
-
-    `reserve_notional_wad` is how much further open orders could take the position's size
-    (the worse of all bids or all asks filling), valued at mark: it locks initial margin too.
-    """
-
-    market: str
-    quantity_atoms: int
-    mark_price_wad: int
-    notional_wad: int
-    reserve_notional_wad: int
-    unsettled_wad: int
-    imf_wad: int
-    mmf_wad: int
-
-    @property
-    def locked_wad(self) -> int:
-        """Return the initial margin of the position and its open orders."""
-        return mul_div_up(self.imf_wad, self.notional_wad + self.reserve_notional_wad, WAD)
-
-    @property
-    def maintenance_wad(self) -> int:
-        """Return the maintenance margin of the position."""
-        return mul_div_up(self.mmf_wad, self.notional_wad, WAD)
-
-
-@dataclass(frozen=True, slots=True)
-class MarginSummary:
-    """A subaccount's cross-margin figures, USD scaled by WAD."""
-
-    assets: tuple[AssetMargin, ...]
-    collateral_value_wad: int
-    borrow_liability_wad: int
-    locked_wad: int
-    maintenance_wad: int
-    perps: tuple[PerpMargin, ...] = ()
-    unsettled_wad: int = 0
-    perp_notional_wad: int = 0
-
-    @property
-    def net_equity_wad(self) -> int:
-        """Return collateral value plus unsettled perp PnL minus borrow liability."""
-        return self.collateral_value_wad + self.unsettled_wad - self.borrow_liability_wad
-
-    @property
-    def exposure_wad(self) -> int:
-        """Return the total exposure: borrows plus perp notionals."""
-        return self.borrow_liability_wad + self.perp_notional_wad
-
-    @property
-    def available_wad(self) -> int:
-        """Return net equity minus what initial margin locks."""
-        return self.net_equity_wad - self.locked_wad
-
-    @property
-    def is_liquidatable(self) -> bool:
-        """Return whether the maintenance margin ratio has reached 100%."""
-        return self.maintenance_wad > 0 and self.maintenance_wad >= self.net_equity_wad
-
-    @property
-    def margin_fraction(self) -> Ratio | None:
-        """Return net equity / total exposure, or None without exposure."""
-        if self.exposure_wad == 0:
-            return None
-        return Ratio(_signed_ratio(self.net_equity_wad, self.exposure_wad))
-
-    @property
-    def initial_margin_ratio(self) -> Ratio | None:
-        """Return locked / net equity (None without exposure or without positive equity)."""
-        return _ratio_to_equity(self.locked_wad, self.net_equity_wad)
-
-    @property
-    def maintenance_margin_ratio(self) -> Ratio | None:
-        """Return maintenance / net equity (None without exposure or without positive equity)."""
-        return _ratio_to_equity(self.maintenance_wad, self.net_equity_wad)
-
-
-def _signed_ratio(numerator: int, denominator: int) -> int:
-    if numerator >= 0:
-        return mul_div_down(numerator, WAD, denominator)
-    return -mul_div_up(-numerator, WAD, denominator)
-
-
-def _ratio_to_equity(required_wad: int, equity_wad: int) -> Ratio | None:
-    if required_wad == 0 or equity_wad <= 0:
-        return None
-    return Ratio(mul_div_up(required_wad, WAD, equity_wad))
 
 
 def compute_margin_fraction(function: SqrtFunction, notional_wad: int, floor_wad: int) -> int:
@@ -302,7 +198,8 @@ def compute_subaccount_margin(tx: Transaction, subaccount: Subaccount) -> Margin
     floor = leverage_floor_wad(subaccount.leverage_limit)
     account = subaccount.subaccount_id
     memos = tx.state.margin_lines
-    assets = [_asset_line(tx, memos, account, symbol, floor) for symbol in sorted(tx.held_symbols(account))]
+    accounts = (spot(account), locked(account))
+    assets = [_asset_line(tx, memos, accounts, account, symbol, floor) for symbol in sorted(tx.held_symbols(account))]
     return _summarize(assets, _perp_lines(tx, tx.state.perp_margin_lines, account, floor))
 
 
@@ -314,15 +211,20 @@ def compute_perp_lines(tx: Transaction, subaccount: Subaccount) -> tuple[PerpMar
 
 
 def _asset_line(
-    tx: Transaction, memos: dict[tuple[SubaccountId, str], LineMemo], account: SubaccountId, symbol: str, floor: int
+    tx: Transaction,
+    memos: dict[tuple[SubaccountId, str], LineMemo],
+    accounts: tuple[LedgerAccount, LedgerAccount],
+    account: SubaccountId,
+    symbol: str,
+    floor: int,
 ) -> LineMemo:
     spec = tx.spec(symbol)
     assert spec is not None, "a subaccount holds listed assets only"
     position = tx.position(account, symbol)
     pool = None if position is None else tx.pool(symbol)
     indices = (0, 0) if pool is None else (pool.lend_index_ray, pool.borrow_index_ray)
-    spot_atoms = tx.balance(spot(account), symbol)
-    locked_atoms = tx.balance(locked(account), symbol)
+    spot_atoms = tx.balance(accounts[0], symbol)
+    locked_atoms = tx.balance(accounts[1], symbol)
     mark = tx.mark_price(symbol)
     inputs = (spot_atoms, locked_atoms, position, indices, mark, spec, floor)
     key = (account, symbol)
