@@ -33,7 +33,7 @@ FUNCTION_LINES_MAX = 70
 MODULE_LINES_MAX = 350
 # Temporary (issue 13): other parts of the issue are reshaping these modules right now; each name
 # leaves this list once its module is under the limit.
-OVER_350_OWNED_ELSEWHERE = frozenset({"transaction.py", "margin.py", "limits.py"})
+OVER_350_OWNED_ELSEWHERE = frozenset({"transaction.py"})
 INVARIANTS = SOURCE.parent.parent / "docs" / "INVARIANTS.md"
 
 

@@ -52,6 +52,10 @@ class Position:
             "INV-POSITION-1: a position never both lends and borrows one asset"
         )
 
+    def moved(self, lend_scaled: int, debt_scaled: int, principal_atoms: int) -> Position:
+        """Return this position with new scaled amounts and principal (built directly, not by `replace`)."""
+        return Position(self.position_id, self.subaccount_id, self.symbol, lend_scaled, debt_scaled, principal_atoms)
+
     @property
     def is_empty(self) -> bool:
         """Return whether nothing is lent or owed."""

@@ -12,8 +12,6 @@ The rules a movement must pass (pool state, utilization, limits) and the entry f
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from crossmargin.core.accounts import Position
 from crossmargin.core.assets import AssetSpec, describe
 from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved, BorrowLendSource, EntryFeeCharged
@@ -25,6 +23,7 @@ from crossmargin.core.ledger import BORROWERS, FEE_INCOME, LENDERS, ROUNDING, en
 from crossmargin.core.numbers import WAD, mul_div_down
 from crossmargin.core.pool_rules import check_borrow_limits, check_pool_open, check_utilization, entry_fee_and_rate
 from crossmargin.core.pools import (
+    Pool,
     credit_lenders,
     debt_atoms,
     lend_atoms,
@@ -124,14 +123,12 @@ def lend(
     position = _position_or_new(tx, subaccount_id, symbol)
     assert position.debt_scaled == 0, "lend is only called on a position without debt"
     value_before = position_value(tx, position)
-    pool_after = replace(pool, lend_scaled_total=pool.lend_scaled_total + minted)
+    pool_after = pool.with_totals(pool.debt_scaled_total, pool.lend_scaled_total + minted)
     claims_added = pool_after.lent_atoms - pool.lent_atoms
     assert 0 <= claims_added <= atoms, "a lend never creates more claims than it brings"
     tx.post(entry(symbol, (spot(subaccount_id), -atoms), (LENDERS, claims_added), (ROUNDING, atoms - claims_added)))
     tx.pools[symbol] = pool_after
-    position = replace(
-        position, lend_scaled=position.lend_scaled + minted, principal_atoms=position.principal_atoms + atoms
-    )
+    position = position.moved(position.lend_scaled + minted, 0, position.principal_atoms + atoms)
     tx.set_position(position)
     record_movement(tx, value_before, position, BorrowLendEventType.LEND, source, atoms, -atoms)
     return None
@@ -176,14 +173,12 @@ def redeem(
         return refused
     value_before = claim
     burned = position.lend_scaled if atoms == claim else scaled_lend_to_burn(atoms, pool.lend_index_ray)
-    pool_after = replace(pool, lend_scaled_total=pool.lend_scaled_total - burned)
+    pool_after = pool.with_totals(pool.debt_scaled_total, pool.lend_scaled_total - burned)
     claims_removed = pool.lent_atoms - pool_after.lent_atoms
     assert claims_removed >= atoms, "a redeem removes at least the claims it pays out"
     tx.post(entry(symbol, (spot(subaccount_id), atoms), (LENDERS, -claims_removed), (ROUNDING, claims_removed - atoms)))
     tx.pools[symbol] = pool_after
-    position = replace(
-        position, lend_scaled=position.lend_scaled - burned, principal_atoms=position.principal_atoms - atoms
-    )
+    position = position.moved(position.lend_scaled - burned, position.debt_scaled, position.principal_atoms - atoms)
     tx.set_position(position)
     record_movement(tx, value_before, position, BorrowLendEventType.LEND_REDEEM, source, atoms, atoms)
     return None
@@ -214,7 +209,7 @@ def borrow(
     assert position.lend_scaled == 0, "borrow is only called on a position without a lend"
     value_before = position_value(tx, position)
     minted = scaled_debt_to_mint(atoms + fee, pool.borrow_index_ray)
-    pool_minted = replace(pool, debt_scaled_total=pool.debt_scaled_total + minted)
+    pool_minted = pool.with_totals(pool.debt_scaled_total + minted, pool.lend_scaled_total)
     debt_added = pool_minted.borrowed_atoms - pool.borrowed_atoms
     assert debt_added >= atoms + fee, "a borrow adds at least its amount and fee to the debt"
     pool_credited, credited = credit_lenders(pool_minted, mul_div_down(fee, WAD - spec.fee.wad, WAD))
@@ -243,15 +238,17 @@ def borrow(
             (ROUNDING, rounding),
         )
     )
-    tx.pools[symbol] = replace(
-        pool_credited,
-        interest_borrowers_atoms=pool.interest_borrowers_atoms + fee,
-        interest_lenders_atoms=pool.interest_lenders_atoms + credited,
-        interest_fee_atoms=pool.interest_fee_atoms + fee_income,
+    tx.pools[symbol] = Pool(
+        symbol,
+        pool_credited.borrow_index_ray,
+        pool_credited.lend_index_ray,
+        pool_credited.debt_scaled_total,
+        pool_credited.lend_scaled_total,
+        pool.interest_borrowers_atoms + fee,
+        pool.interest_lenders_atoms + credited,
+        pool.interest_fee_atoms + fee_income,
     )
-    position = replace(
-        position, debt_scaled=position.debt_scaled + minted, principal_atoms=position.principal_atoms + atoms
-    )
+    position = position.moved(0, position.debt_scaled + minted, position.principal_atoms + atoms)
     tx.set_position(position)
     record_movement(tx, value_before, position, BorrowLendEventType.BORROW, source, atoms, atoms)
     lend_index = (pool_minted.lend_index_ray, pool_credited.lend_index_ray)
@@ -315,14 +312,12 @@ def repay(
         )
     value_before = -debt
     burned = position.debt_scaled if atoms == debt else scaled_debt_to_burn(atoms, pool.borrow_index_ray)
-    pool_after = replace(pool, debt_scaled_total=pool.debt_scaled_total - burned)
+    pool_after = pool.with_totals(pool.debt_scaled_total - burned, pool.lend_scaled_total)
     debt_removed = pool.borrowed_atoms - pool_after.borrowed_atoms
     assert 0 <= debt_removed <= atoms, "a repay removes at most the debt it pays"
     tx.post(entry(symbol, (spot(subaccount_id), -atoms), (BORROWERS, debt_removed), (ROUNDING, atoms - debt_removed)))
     tx.pools[symbol] = pool_after
-    position = replace(
-        position, debt_scaled=position.debt_scaled - burned, principal_atoms=position.principal_atoms - atoms
-    )
+    position = position.moved(position.lend_scaled, position.debt_scaled - burned, position.principal_atoms - atoms)
     tx.set_position(position)
     record_movement(tx, value_before, position, BorrowLendEventType.BORROW_REPAY, source, atoms, -atoms)
     return None

@@ -11,43 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from crossmargin.core.accounts import Subaccount
 from crossmargin.core.borrow_lend import borrow, pool_liquidity
 from crossmargin.core.events import BorrowLendSource
 from crossmargin.core.funding import fund_outflow
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import WORLD, entry, spot
-from crossmargin.core.margin import MarginSummary, PerpMargin, compute_margin, leverage_floor_wad
+from crossmargin.core.margin import compute_perp_lines, compute_subaccount_margin
 from crossmargin.core.oracle import refuse_on_stale_prices, stale_prices_relied_on
-from crossmargin.core.perp_margin import compute_perp_margin_from_totals
 from crossmargin.core.rejections import Rejection
 from crossmargin.core.transaction import Transaction
 
-
-def compute_subaccount_margin(tx: Transaction, subaccount: Subaccount) -> MarginSummary:
-    """Return a subaccount's margin summary as of the transaction."""
-    holdings = tx.holdings(subaccount.subaccount_id)
-    specs = {symbol: spec for symbol in holdings if (spec := tx.spec(symbol)) is not None}
-    prices = {symbol: tx.mark_price(symbol) for symbol in holdings}
-    return compute_margin(specs, prices, holdings, subaccount.leverage_limit, compute_perp_lines(tx, subaccount))
-
-
-def compute_perp_lines(tx: Transaction, subaccount: Subaccount) -> tuple[PerpMargin, ...]:
-    """Return the margin lines of a subaccount's perp positions and perp orders, by market.
-
-    O(perp markets): open orders count through their per-market totals, not one by one.
-    """
-    floor = leverage_floor_wad(subaccount.leverage_limit)
-    account = subaccount.subaccount_id
-    lines = []
-    for spec in tx.perp_markets():
-        market = spec.symbol
-        position = tx.perp_position(account, market)
-        totals = tx.perp_order_totals(account, market)
-        if (position is None or position.is_flat) and totals == (0, 0):
-            continue
-        lines.append(compute_perp_margin_from_totals(spec, position, totals, tx.perp_mark(market), floor))
-    return tuple(lines)
+__all__ = [
+    "compute_max_borrowable",
+    "compute_max_withdrawal",
+    "compute_perp_lines",  # lives in margin.py; re-exported for the views that import it from here
+    "compute_subaccount_margin",
+    "is_margin_sufficient",
+    "refuse_new_risk_on_stale_prices",
+]
 
 
 def is_margin_sufficient(tx: Transaction, subaccount_id: SubaccountId) -> bool:

@@ -5,137 +5,43 @@ of notional N locks IMF(N) * N, where IMF(N) = max(base, 1 / leverageLimit, fact
 and needs MMF(N) * N for maintenance. available = net equity - locked. Voluntary actions must
 keep available >= 0; liquidation starts when maintenance >= net equity (MMR >= 100%).
 Everything is USD scaled by WAD; required margin rounds up and collateral down, so the check is
-never looser than exact arithmetic.
+never looser than exact arithmetic. Every computation of a subaccount's margin lives here
+(`compute_subaccount_margin`, `compute_perp_lines`); its figures are in `margin_figures.py`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 from crossmargin.core.assets import AssetSpec, SqrtFunction
 from crossmargin.core.collateral import compute_collateral_value, compute_collateral_weight, value_down, value_up
-from crossmargin.core.numbers import WAD, Ratio, mul_div_down, mul_div_up, sqrt_wad_up
+from crossmargin.core.ledger import LedgerAccount, locked, spot
+from crossmargin.core.margin_figures import AssetMargin, Holding, MarginSummary, PerpMargin
+from crossmargin.core.markets import MarketSpec
+from crossmargin.core.numbers import WAD, Ratio, mul_div_up, sqrt_wad_up
+from crossmargin.core.perps import PerpPosition
+from crossmargin.core.pools import debt_atoms, lend_atoms
 
+__all__ = [
+    "AssetMargin",
+    "Holding",
+    "LineMemo",
+    "MarginSummary",
+    "PerpMargin",
+    "compute_asset_margin",
+    "compute_margin",
+    "compute_margin_fraction",
+    "compute_perp_lines",
+    "compute_perp_margin_from_totals",
+    "compute_subaccount_margin",
+    "leverage_floor_wad",
+]
 
-@dataclass(frozen=True, slots=True)
-class Holding:
-    """What a subaccount has of one asset: spot balance, lent, owed and locked by orders, in atoms.
-
-    A spot balance is negative only when a settlement could not be covered; it counts as owed.
-    """
-
-    spot_atoms: int = 0
-    lend_atoms: int = 0
-    debt_atoms: int = 0
-    locked_atoms: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class AssetMargin:
-    """The margin view of one asset of a subaccount."""
-
-    symbol: str
-    quantity_atoms: int
-    debt_atoms: int
-    mark_price_wad: int
-    balance_notional_wad: int
-    weight_wad: int
-    collateral_value_wad: int
-    debt_notional_wad: int
-    imf_wad: int
-    mmf_wad: int
-
-
-@dataclass(frozen=True, slots=True)
-class PerpMargin:
-    """The margin view of one perp position and its open orders, USD scaled by WAD.
-
-    `reserve_notional_wad` is how much further open orders could take the position's size
-    (the worse of all bids or all asks filling), valued at mark: it locks initial margin too.
-    """
-
-    market: str
-    quantity_atoms: int
-    mark_price_wad: int
-    notional_wad: int
-    reserve_notional_wad: int
-    unsettled_wad: int
-    imf_wad: int
-    mmf_wad: int
-
-    @property
-    def locked_wad(self) -> int:
-        """Return the initial margin of the position and its open orders."""
-        return mul_div_up(self.imf_wad, self.notional_wad + self.reserve_notional_wad, WAD)
-
-    @property
-    def maintenance_wad(self) -> int:
-        """Return the maintenance margin of the position."""
-        return mul_div_up(self.mmf_wad, self.notional_wad, WAD)
-
-
-@dataclass(frozen=True, slots=True)
-class MarginSummary:
-    """A subaccount's cross-margin figures, USD scaled by WAD."""
-
-    assets: tuple[AssetMargin, ...]
-    collateral_value_wad: int
-    borrow_liability_wad: int
-    locked_wad: int
-    maintenance_wad: int
-    perps: tuple[PerpMargin, ...] = ()
-    unsettled_wad: int = 0
-    perp_notional_wad: int = 0
-
-    @property
-    def net_equity_wad(self) -> int:
-        """Return collateral value plus unsettled perp PnL minus borrow liability."""
-        return self.collateral_value_wad + self.unsettled_wad - self.borrow_liability_wad
-
-    @property
-    def exposure_wad(self) -> int:
-        """Return the total exposure: borrows plus perp notionals."""
-        return self.borrow_liability_wad + self.perp_notional_wad
-
-    @property
-    def available_wad(self) -> int:
-        """Return net equity minus what initial margin locks."""
-        return self.net_equity_wad - self.locked_wad
-
-    @property
-    def is_liquidatable(self) -> bool:
-        """Return whether the maintenance margin ratio has reached 100%."""
-        return self.maintenance_wad > 0 and self.maintenance_wad >= self.net_equity_wad
-
-    @property
-    def margin_fraction(self) -> Ratio | None:
-        """Return net equity / total exposure, or None without exposure."""
-        if self.exposure_wad == 0:
-            return None
-        return Ratio(_signed_ratio(self.net_equity_wad, self.exposure_wad))
-
-    @property
-    def initial_margin_ratio(self) -> Ratio | None:
-        """Return locked / net equity (None without exposure or without positive equity)."""
-        return _ratio_to_equity(self.locked_wad, self.net_equity_wad)
-
-    @property
-    def maintenance_margin_ratio(self) -> Ratio | None:
-        """Return maintenance / net equity (None without exposure or without positive equity)."""
-        return _ratio_to_equity(self.maintenance_wad, self.net_equity_wad)
-
-
-def _signed_ratio(numerator: int, denominator: int) -> int:
-    if numerator >= 0:
-        return mul_div_down(numerator, WAD, denominator)
-    return -mul_div_up(-numerator, WAD, denominator)
-
-
-def _ratio_to_equity(required_wad: int, equity_wad: int) -> Ratio | None:
-    if required_wad == 0 or equity_wad <= 0:
-        return None
-    return Ratio(mul_div_up(required_wad, WAD, equity_wad))
+if TYPE_CHECKING:
+    from crossmargin.core.accounts import Subaccount
+    from crossmargin.core.ids import SubaccountId
+    from crossmargin.core.transaction import Transaction
 
 
 def compute_margin_fraction(function: SqrtFunction, notional_wad: int, floor_wad: int) -> int:
@@ -174,6 +80,37 @@ def compute_asset_margin(spec: AssetSpec, holding: Holding, mark_price_wad: int,
     )
 
 
+def compute_perp_margin_from_totals(
+    spec: MarketSpec,
+    position: PerpPosition | None,
+    open_totals: tuple[int, int],
+    mark_price_wad: int,
+    imf_floor_wad: int,
+) -> PerpMargin:
+    """Return the margin line of one perp market from the open bid and ask quantities there.
+
+    The open orders reserve initial margin on how far they could take the size: the worse of
+    every bid and every ask filling, beyond |size|, at the IMF of that larger size.
+    """
+    bids, asks = open_totals
+    quantity = position.quantity_atoms if position else 0
+    worst = max(abs(quantity + bids), abs(quantity - asks), abs(quantity))
+    unit = spec.base_unit_atoms
+    notional = value_up(abs(quantity), mark_price_wad, unit)
+    worst_notional = value_up(worst, mark_price_wad, unit)
+    unsettled_atoms = position.unsettled_atoms(spec, mark_price_wad) if position else 0
+    return PerpMargin(
+        market=spec.symbol,
+        quantity_atoms=quantity,
+        mark_price_wad=mark_price_wad,
+        notional_wad=notional,
+        reserve_notional_wad=worst_notional - notional,
+        unsettled_wad=(unsettled_atoms * WAD) // spec.quote_unit_atoms,
+        imf_wad=compute_margin_fraction(spec.imf, worst_notional, imf_floor_wad) if worst else 0,
+        mmf_wad=compute_margin_fraction(spec.mmf, notional, 0) if quantity else 0,
+    )
+
+
 def compute_margin(
     specs: Mapping[str, AssetSpec],
     mark_prices_wad: Mapping[str, int],
@@ -187,28 +124,141 @@ def compute_margin(
     borrow is refused without one, and prices are never removed).
     """
     floor = leverage_floor_wad(leverage_limit)
-    lines = []
-    collateral = liability = locked = maintenance = 0
-    for symbol in sorted(holdings):
-        line = compute_asset_margin(specs[symbol], holdings[symbol], mark_prices_wad.get(symbol, 0), floor)
-        lines.append(line)
-        collateral += line.collateral_value_wad
-        liability += line.debt_notional_wad
-        locked += mul_div_up(line.imf_wad, line.debt_notional_wad, WAD)
-        maintenance += mul_div_up(line.mmf_wad, line.debt_notional_wad, WAD)
-    unsettled = perp_notional = 0
-    for perp in perps:
-        locked += perp.locked_wad
-        maintenance += perp.maintenance_wad
+    assets = [
+        _asset_memo((), compute_asset_margin(specs[symbol], holdings[symbol], mark_prices_wad.get(symbol, 0), floor))
+        for symbol in sorted(holdings)
+    ]
+    return _summarize(assets, [_perp_memo((), perp) for perp in perps])
+
+
+class LineMemo(NamedTuple):
+    """One margin line with what it adds to initial and maintenance margin, and the inputs it came from."""
+
+    inputs: tuple[object, ...]
+    line: AssetMargin | PerpMargin | None
+    locked_wad: int
+    maintenance_wad: int
+
+
+def _asset_memo(inputs: tuple[object, ...], line: AssetMargin | None) -> LineMemo:
+    if line is None:
+        return LineMemo(inputs, None, 0, 0)
+    locked_wad = mul_div_up(line.imf_wad, line.debt_notional_wad, WAD)
+    return LineMemo(inputs, line, locked_wad, mul_div_up(line.mmf_wad, line.debt_notional_wad, WAD))
+
+
+def _perp_memo(inputs: tuple[object, ...], line: PerpMargin) -> LineMemo:
+    return LineMemo(inputs, line, line.locked_wad, line.maintenance_wad)
+
+
+def _summarize(assets: list[LineMemo], perps: list[LineMemo]) -> MarginSummary:
+    asset_lines: list[AssetMargin] = []
+    perp_lines: list[PerpMargin] = []
+    collateral = liability = locked_wad = maintenance = unsettled = perp_notional = 0
+    for memo in assets:
+        line = memo.line
+        if isinstance(line, AssetMargin):
+            asset_lines.append(line)
+            collateral += line.collateral_value_wad
+            liability += line.debt_notional_wad
+            locked_wad += memo.locked_wad
+            maintenance += memo.maintenance_wad
+    for memo in perps:
+        perp = memo.line
+        assert isinstance(perp, PerpMargin), "a perp memo holds a perp line"
+        perp_lines.append(perp)
+        locked_wad += memo.locked_wad
+        maintenance += memo.maintenance_wad
         unsettled += perp.unsettled_wad
         perp_notional += perp.notional_wad
     return MarginSummary(
-        assets=tuple(lines),
+        assets=tuple(asset_lines),
         collateral_value_wad=collateral,
         borrow_liability_wad=liability,
-        locked_wad=locked,
+        locked_wad=locked_wad,
         maintenance_wad=maintenance,
-        perps=perps,
+        perps=tuple(perp_lines),
         unsettled_wad=unsettled,
         perp_notional_wad=perp_notional,
     )
+
+
+# A subaccount's margin, line by line -------------------------------------------------------
+#
+# Each line (one asset, or one perp market with its open orders) is a pure function of a few
+# inputs read from the transaction. The state keeps the last line computed for each (subaccount,
+# asset) and (subaccount, market) with those inputs (`EngineState.margin_lines`, derived, never
+# in a snapshot); a check reads the inputs, reuses a line whose inputs are unchanged and
+# recomputes only the lines a command changed (or a price moved). A memo is only ever reused for
+# equal inputs, so the result is the same integers as computing every line afresh.
+
+
+def compute_subaccount_margin(tx: Transaction, subaccount: Subaccount) -> MarginSummary:
+    """Return a subaccount's margin summary as of the transaction, in symbol then market order."""
+    floor = leverage_floor_wad(subaccount.leverage_limit)
+    account = subaccount.subaccount_id
+    memos = tx.state.margin_lines
+    accounts = (spot(account), locked(account))
+    assets = [_asset_line(tx, memos, accounts, account, symbol, floor) for symbol in sorted(tx.held_symbols(account))]
+    return _summarize(assets, _perp_lines(tx, tx.state.perp_margin_lines, account, floor))
+
+
+def compute_perp_lines(tx: Transaction, subaccount: Subaccount) -> tuple[PerpMargin, ...]:
+    """Return the margin lines of a subaccount's perp positions and perp orders, by market."""
+    floor = leverage_floor_wad(subaccount.leverage_limit)
+    memos = _perp_lines(tx, tx.state.perp_margin_lines, subaccount.subaccount_id, floor)
+    return tuple(memo.line for memo in memos if isinstance(memo.line, PerpMargin))
+
+
+def _asset_line(
+    tx: Transaction,
+    memos: dict[tuple[SubaccountId, str], LineMemo],
+    accounts: tuple[LedgerAccount, LedgerAccount],
+    account: SubaccountId,
+    symbol: str,
+    floor: int,
+) -> LineMemo:
+    spec = tx.spec(symbol)
+    assert spec is not None, "a subaccount holds listed assets only"
+    position = tx.position(account, symbol)
+    pool = None if position is None else tx.pool(symbol)
+    indices = (0, 0) if pool is None else (pool.lend_index_ray, pool.borrow_index_ray)
+    spot_atoms = tx.balance(accounts[0], symbol)
+    locked_atoms = tx.balance(accounts[1], symbol)
+    mark = tx.mark_price(symbol)
+    inputs = (spot_atoms, locked_atoms, position, indices, mark, spec, floor)
+    key = (account, symbol)
+    memo = memos.get(key)
+    if memo is not None and memo.inputs == inputs:
+        return memo
+    holding = Holding(spot_atoms, 0, 0, locked_atoms)
+    if position is not None:
+        lent, owed = lend_atoms(position.lend_scaled, indices[0]), debt_atoms(position.debt_scaled, indices[1])
+        holding = Holding(spot_atoms, lent, owed, locked_atoms)
+    line = None if holding == _EMPTY else compute_asset_margin(spec, holding, mark, floor)
+    memos[key] = memo = _asset_memo(inputs, line)
+    return memo
+
+
+def _perp_lines(
+    tx: Transaction, memos: dict[tuple[SubaccountId, str], LineMemo], account: SubaccountId, floor: int
+) -> list[LineMemo]:
+    """Return the memos of a subaccount's perp lines: O(perp markets), orders count through their totals."""
+    found = []
+    for spec in tx.perp_markets():
+        market = spec.symbol
+        position = tx.perp_position(account, market)
+        totals = tx.perp_order_totals(account, market)
+        if (position is None or position.is_flat) and totals == (0, 0):
+            continue
+        mark = tx.perp_mark(market)
+        inputs = (position, totals, mark, spec, floor)
+        key = (account, market)
+        memo = memos.get(key)
+        if memo is None or memo.inputs != inputs:
+            memos[key] = memo = _perp_memo(inputs, compute_perp_margin_from_totals(spec, position, totals, mark, floor))
+        found.append(memo)
+    return found
+
+
+_EMPTY = Holding()

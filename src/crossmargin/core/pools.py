@@ -11,7 +11,7 @@ liquidity = supplied - borrowed, never negative (INV-POOL-1).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from crossmargin.core.numbers import RAY, mul_div_down, mul_div_up
 
@@ -28,6 +28,19 @@ class Pool:
     interest_borrowers_atoms: int = 0
     interest_lenders_atoms: int = 0
     interest_fee_atoms: int = 0
+
+    def with_totals(self, debt_scaled_total: int, lend_scaled_total: int) -> Pool:
+        """Return this pool with new scaled totals (built directly: `replace` is slow on hot paths)."""
+        return Pool(
+            self.symbol,
+            self.borrow_index_ray,
+            self.lend_index_ray,
+            debt_scaled_total,
+            lend_scaled_total,
+            self.interest_borrowers_atoms,
+            self.interest_lenders_atoms,
+            self.interest_fee_atoms,
+        )
 
     @property
     def borrowed_atoms(self) -> int:
@@ -101,4 +114,14 @@ def credit_lenders(pool: Pool, atoms: int) -> tuple[Pool, int]:
     )
     credited = lend_atoms(pool.lend_scaled_total, index_after) - claims_before
     assert 0 <= credited <= atoms, "lenders are credited at most what borrowers paid"
-    return replace(pool, lend_index_ray=index_after), credited
+    credited_pool = Pool(
+        pool.symbol,
+        pool.borrow_index_ray,
+        index_after,
+        pool.debt_scaled_total,
+        pool.lend_scaled_total,
+        pool.interest_borrowers_atoms,
+        pool.interest_lenders_atoms,
+        pool.interest_fee_atoms,
+    )
+    return credited_pool, credited

@@ -11,7 +11,8 @@ loads), perp positions and marks, and the trading history. Liquidation adds its 
 insurance fund's takeovers, auto-deleverages and lend-index cuts (the audit reads the cuts). Every history
 record is numbered in the order it happened (`history_sequence`, per list, parallel to it), so a
 statement can list the rows of one millisecond in their true order. Only `Transaction.commit` (in
-`transaction.py`) changes an EngineState.
+`transaction.py`) changes an EngineState; the derived caches (the margin lines' memos, the perp
+markets) are filled by reads and hold nothing that is not a function of the rest.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from crossmargin.core.events import (
 )
 from crossmargin.core.ids import AccountId, SubaccountId
 from crossmargin.core.ledger import LedgerAccount
+from crossmargin.core.margin import LineMemo
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.oracle_settings import OracleSettings
 from crossmargin.core.orders import Fill, Order, OrderId, OrderSide
@@ -103,6 +105,14 @@ class EngineState:
     perp_order_totals: dict[tuple[SubaccountId, str], tuple[int, int]] = field(
         default_factory=dict, metadata=DERIVED, compare=False
     )
+    margin_lines: dict[tuple[SubaccountId, str], LineMemo] = field(
+        default_factory=dict, metadata=DERIVED, compare=False, repr=False
+    )
+    """The last margin line computed per (subaccount, asset), with its inputs (`margin.py`): a memo."""
+    perp_margin_lines: dict[tuple[SubaccountId, str], LineMemo] = field(
+        default_factory=dict, metadata=DERIVED, compare=False, repr=False
+    )
+    """The last margin line computed per (subaccount, perp market), with its inputs: a memo."""
     perp_markets_cache: tuple[dict[str, MarketSpec], int, tuple[MarketSpec, ...]] | None = field(
         default=None, metadata=DERIVED, compare=False, repr=False
     )

@@ -218,19 +218,23 @@ def _lock(tx: Transaction, spec: MarketSpec, subaccount: Subaccount, order: Orde
     assert asset_spec is not None, "a market's assets are listed"
     if need == 0:
         return order
-    refused = fund_outflow(
-        tx,
-        subaccount.subaccount_id,
-        asset_spec,
-        need,
-        auto_borrow=order.flags.auto_borrow,
-        auto_lend_redeem=order.flags.auto_lend_redeem or subaccount.auto_lend,
-        source=_FUNDING_SOURCES[order.system_order_type],
-    )
+    account = subaccount.subaccount_id
+    source = spot(account)
+    # With the balance there, funding the outflow would do nothing: skip reading the whole holding.
+    refused = None
+    if tx.balance(source, asset) < need:
+        refused = fund_outflow(
+            tx,
+            account,
+            asset_spec,
+            need,
+            auto_borrow=order.flags.auto_borrow,
+            auto_lend_redeem=order.flags.auto_lend_redeem or subaccount.auto_lend,
+            source=_FUNDING_SOURCES[order.system_order_type],
+        )
     if refused:
         return replace(refused, message=f"Order needs {describe(asset_spec, need)}: {refused.message}")
-    account = subaccount.subaccount_id
-    tx.post(entry(asset, (spot(account), -need), (locked(account), need)))
+    tx.post(entry(asset, (source, -need), (locked(account), need)))
     return order.changed(locked_atoms=need)
 
 
