@@ -43,15 +43,16 @@ def update_settings(tx: Transaction, command: UpdateSettings) -> Rejection | Non
         auto_borrow_settlements=_choose(command.auto_borrow_settlements, subaccount.auto_borrow_settlements),
     )
     tx.subaccounts[subaccount.subaccount_id] = updated
+    apply_auto_settings(tx, subaccount.subaccount_id)
     # INV-MARGIN-1 covers every leverage change: one that leaves available < 0 is refused,
-    # even a raise (which helps, but may not help enough).
+    # even a raise (which helps, but may not help enough). It is checked once the auto settings
+    # have applied, because lending an idle balance rounds its value down by up to an atom.
     if leverage != subaccount.leverage_limit and not is_margin_sufficient(tx, subaccount.subaccount_id):
         return Rejection(
             RejectReason.MARGIN_INSUFFICIENT,
             f"A leverage limit of {leverage}x would leave your available margin below zero: "
             "add collateral or repay borrows first",
         )
-    apply_auto_settings(tx, subaccount.subaccount_id)
     tx.emit(
         SettingsUpdated(
             updated.subaccount_id,

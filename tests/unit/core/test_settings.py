@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine_driver import Driver
 
-from crossmargin.core.commands import BorrowLendSide, UpdateSettings
+from crossmargin.core.commands import BorrowLendSide, UpdateSettings, Withdraw
 from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved, BorrowLendSource
 from crossmargin.core.numbers import WAD, Ratio
 from crossmargin.core.rejections import RejectReason
@@ -90,3 +90,22 @@ def test_leverage_limit_out_of_range_is_refused(driver: Driver) -> None:
     sub = driver.account()
     driver.refuse(UpdateSettings(sub, leverage_limit=Ratio(WAD // 2)), RejectReason.LEVERAGE_LIMIT_OUT_OF_RANGE)
     driver.refuse(UpdateSettings(sub, leverage_limit=Ratio(101 * WAD)), RejectReason.LEVERAGE_LIMIT_OUT_OF_RANGE)
+
+
+def test_a_leverage_change_is_margin_checked_after_auto_lend_applies(driver: Driver) -> None:
+    """Found by the stateful machine: auto-lend's rounding (an atom of the lend) used to slip past the check."""
+    driver.lender(USDC="100000", USDT="100000")
+    borrower = driver.account()
+    driver.deposit(borrower, "BTC", "1")
+    driver.borrow(borrower, "USDT", "20000")
+    sub = driver.account()
+    driver.deposit(sub, "BTC", "0.013")
+    driver.deposit(sub, "USDT", "123.456789")
+    driver.tick(3_600_005)  # an hour of interest: the USDT lend index is no longer a round number
+    driver.borrow(sub, "USDC", "100")
+    driver.accept(Withdraw(sub, "USDC", driver.max_withdrawal(sub, "USDC", auto_borrow=True), auto_borrow=True))
+    change = UpdateSettings(sub, leverage_limit=Ratio(20 * WAD), auto_lend=True)
+    rejection = driver.refuse(change, RejectReason.MARGIN_INSUFFICIENT)
+    assert "A leverage limit of 20x would leave your available margin below zero" in rejection.message
+    assert not driver.state.subaccounts[sub].auto_lend, "a refusal changes nothing"
+    assert driver.margin(sub).available_wad >= 0
