@@ -60,11 +60,11 @@ from crossmargin.core.commands import (
     SetMarkPrices,
     Withdraw,
 )
-from crossmargin.core.engine import Accepted, execute
+from crossmargin.core.engine import Accepted, compute_max_withdrawal, execute
 from crossmargin.core.events import AccountCreated, Event, LiquidationFinished, LiquidationStarted
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.insurance import INSURANCE_FUND_ID
-from crossmargin.core.limits import compute_max_withdrawal, compute_subaccount_margin
+from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.numbers import WAD
 from crossmargin.core.orders import OrderFlags, OrderSide, OrderType
 from crossmargin.core.state import EngineState

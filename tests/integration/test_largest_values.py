@@ -25,10 +25,10 @@ from crossmargin.core.commands import (
     SetMarkPrices,
     Withdraw,
 )
-from crossmargin.core.engine import Accepted, Rejected
+from crossmargin.core.engine import Accepted, Rejected, compute_max_withdrawal
 from crossmargin.core.events import AccountCreated
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.limits import compute_max_withdrawal, compute_subaccount_margin
+from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.numbers import AMOUNT_ATOMS_MAX, PRICE_WAD_MAX, WAD
 from crossmargin.core.orders import OrderSide, OrderType
 from crossmargin.core.rejections import RejectReason

@@ -27,9 +27,9 @@ from crossmargin.core.commands import (
     UpdateSettings,
     Withdraw,
 )
-from crossmargin.core.engine import Accepted, Rejected, execute
+from crossmargin.core.engine import Accepted, Rejected, compute_max_borrowable, compute_max_withdrawal, execute
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.limits import compute_max_borrowable, compute_max_withdrawal, is_margin_sufficient
+from crossmargin.core.limits import is_margin_sufficient
 from crossmargin.core.numbers import WAD
 from crossmargin.core.state import EngineState
 from crossmargin.core.transaction import Transaction

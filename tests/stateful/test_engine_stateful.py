@@ -66,11 +66,11 @@ from crossmargin.core.commands import (
     UpdateSettings,
     Withdraw,
 )
-from crossmargin.core.engine import Accepted, Rejected, execute
+from crossmargin.core.engine import Accepted, Rejected, compute_max_borrowable, compute_max_withdrawal, execute
 from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved, EntryFeeCharged, Event, InterestCharged
 from crossmargin.core.ids import AccountId, SubaccountId
 from crossmargin.core.ledger import LedgerKind, spot
-from crossmargin.core.limits import compute_max_borrowable, compute_max_withdrawal, compute_subaccount_margin
+from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.numbers import WAD, Ratio
 from crossmargin.core.rejections import RejectReason
 from crossmargin.core.state import EngineState

@@ -61,7 +61,7 @@ from crossmargin.core.commands import (
     Tick,
     UpdateSettings,
 )
-from crossmargin.core.engine import Accepted, Rejected, execute
+from crossmargin.core.engine import Accepted, Rejected, compute_max_borrowable, execute
 from crossmargin.core.events import (
     Backstopped,
     BorrowLendEventType,
@@ -73,7 +73,7 @@ from crossmargin.core.events import (
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.insurance import INSURANCE_FUND_ID, fund_value_wad
 from crossmargin.core.ledger import spot
-from crossmargin.core.limits import compute_max_borrowable, compute_subaccount_margin
+from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.margin import MarginSummary
 from crossmargin.core.numbers import WAD, Ratio
 from crossmargin.core.orders import OrderFlags, OrderSide, OrderType, TimeInForce

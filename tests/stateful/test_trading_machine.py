@@ -77,7 +77,7 @@ from crossmargin.core.commands import (
     Tick,
     UpdateSettings,
 )
-from crossmargin.core.engine import Accepted, Rejected, execute
+from crossmargin.core.engine import Accepted, Rejected, compute_max_borrowable, execute
 from crossmargin.core.events import (
     BorrowLendEventType,
     BorrowLendMoved,
@@ -90,7 +90,7 @@ from crossmargin.core.events import (
 )
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import PERP_CLEARING, TRADING_FEES
-from crossmargin.core.limits import compute_max_borrowable, compute_subaccount_margin
+from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.margin import MarginSummary
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import WAD

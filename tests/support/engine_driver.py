@@ -23,10 +23,10 @@ from crossmargin.core.commands import (
     UpdateSettings,
     Withdraw,
 )
-from crossmargin.core.engine import Accepted, Rejected, execute
+from crossmargin.core.engine import Accepted, Rejected, compute_max_borrowable, compute_max_withdrawal, execute
 from crossmargin.core.events import AccountCreated, Event, OrderChanged, SubaccountCreated
 from crossmargin.core.ids import AccountId, SubaccountId
-from crossmargin.core.limits import compute_max_borrowable, compute_max_withdrawal, compute_subaccount_margin
+from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.margin import Holding, MarginSummary
 from crossmargin.core.numbers import Ratio, format_scaled, parse_decimal
 from crossmargin.core.orders import (

@@ -24,11 +24,11 @@ from crossmargin.core.commands import (
     ExecuteBorrowLend,
     SetMarkPrices,
 )
-from crossmargin.core.engine import Accepted, Rejected
+from crossmargin.core.engine import Accepted, Rejected, compute_max_borrowable
 from crossmargin.core.events import AccountCreated, EntryFeeCharged
 from crossmargin.core.history import compute_interest_history
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.limits import compute_max_borrowable, compute_subaccount_margin
+from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.numbers import WAD
 from crossmargin.core.state import EngineState
 from crossmargin.core.view import StateView

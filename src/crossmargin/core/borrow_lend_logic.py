@@ -15,7 +15,7 @@ from crossmargin.core.assets import AssetSpec, describe
 from crossmargin.core.borrow_lend import borrow, lend, redeem, repay
 from crossmargin.core.commands import BorrowLendSide, ExecuteBorrowLend
 from crossmargin.core.events import BorrowLendSource
-from crossmargin.core.limits import compute_max_borrowable, is_margin_sufficient, refuse_new_risk_on_stale_prices
+from crossmargin.core.limits import is_margin_sufficient, refuse_new_risk_on_stale_prices
 from crossmargin.core.margin import Holding
 from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.transaction import Transaction
@@ -120,11 +120,9 @@ def _borrow_checked(tx: Transaction, subaccount: Subaccount, spec: AssetSpec, at
     if refused:
         return refused
     if not is_margin_sufficient(trial, subaccount.subaccount_id):
-        most = compute_max_borrowable(tx, subaccount.subaccount_id, spec.symbol)
-        return Rejection(
-            RejectReason.MARGIN_INSUFFICIENT,
-            f"Borrow would exceed your available margin: max borrowable is {describe(spec, most)}",
-        )
+        # `engine.execute` and `engine.preview` add ": max borrowable is X"; the max search's own
+        # probes, which run this very handler, leave it out.
+        return Rejection(RejectReason.MARGIN_INSUFFICIENT, "Borrow would exceed your available margin")
     refused = refuse_new_risk_on_stale_prices(tx, trial, subaccount.subaccount_id)
     if refused:
         return refused

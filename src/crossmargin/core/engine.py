@@ -18,10 +18,11 @@ of command types from the same table.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, TypeVar, cast, get_args
 
 from crossmargin.core.account_logic import add_api_key, create_account, create_subaccount
+from crossmargin.core.assets import describe
 from crossmargin.core.borrow_lend_logic import execute_borrow_lend
 from crossmargin.core.bounds import check_command_bounds
 from crossmargin.core.commands import (
@@ -49,6 +50,8 @@ from crossmargin.core.config_logic import configure_assets, configure_markets, s
 from crossmargin.core.due_work import run_due_work
 from crossmargin.core.events import Event
 from crossmargin.core.funds_logic import deposit, transfer, withdraw
+from crossmargin.core.ids import SubaccountId
+from crossmargin.core.limits import Accepts, largest_borrow, largest_withdrawal
 from crossmargin.core.liquidation import liquidate
 from crossmargin.core.oracle import configure_oracle
 from crossmargin.core.rejections import Rejection, RejectReason
@@ -83,7 +86,8 @@ def execute(state: EngineState, command: Command, now_ms: int) -> Accepted | Rej
     run_due_work(tx, now_ms)
     refused = run_command(tx, command)
     if refused is not None:
-        return Rejected(refused)
+        # A margin refusal leaves `tx` as due work left it: the handlers check margin on a child.
+        return Rejected(_with_max_figure(tx, command, refused))
     tx.commit()
     return Accepted(tuple(tx.events))
 
@@ -107,12 +111,14 @@ class Preview:
         return self.outcome.rejection if isinstance(self.outcome, Rejected) else None
 
 
-def preview(base: EngineState | Transaction, command: Command, now_ms: int) -> Preview:
+def preview(base: EngineState | Transaction, command: Command, now_ms: int, *, max_figure: bool = True) -> Preview:
     """Run a command exactly as `execute` would at `now_ms`, without committing it.
 
     The same steps in the same order (clock and bounds checks, the work that fell due, the
     handler, the re-mark), so a preview's refusal, events and figures are the ones `execute`
     would give. `base` may be a transaction: the preview then runs on top of its pending writes.
+    `max_figure=False` is for the max searches' own probes: a refusal keeps the handler's reason
+    and leaves out the "max is X" sentence, which would run the search again.
     """
     refused = _refuse_unrunnable(base, command, now_ms)
     if refused is not None:
@@ -123,6 +129,8 @@ def preview(base: EngineState | Transaction, command: Command, now_ms: int) -> P
     after = StateView(before, now_ms)
     refused = run_command(after, command)
     if refused is not None:
+        if max_figure:
+            refused = _with_max_figure(before, command, refused)
         return Preview(Rejected(refused), before, before)
     return Preview(Accepted((*before.events, *after.events)), before, after)
 
@@ -130,6 +138,54 @@ def preview(base: EngineState | Transaction, command: Command, now_ms: int) -> P
 def state_at(base: EngineState | Transaction, now_ms: int) -> StateView:
     """Return the state at `now_ms` (never before its own time) once what fell due by then has run."""
     return preview(base, Tick(), max(now_ms, base.now_ms)).before
+
+
+def compute_max_borrowable(base: EngineState | Transaction, subaccount_id: SubaccountId, symbol: str) -> int:
+    """Return the most atoms (a multiple of the step) a manual `Borrow` accepts at `base`'s time.
+
+    Each amount tried is a `preview` of the `Borrow` a user would send, so the figure is what
+    `execute` accepts and one step more is refused. 0 for a lender: a `Borrow` redeems a lend.
+    """
+    now = state_at(base, base.now_ms)
+    return largest_borrow(now, subaccount_id, symbol, _accepts(now))
+
+
+def compute_max_withdrawal(
+    base: EngineState | Transaction,
+    subaccount_id: SubaccountId,
+    symbol: str,
+    *,
+    auto_borrow: bool,
+    auto_lend_redeem: bool,
+) -> int:
+    """Return the most atoms a `Withdraw` with these options accepts at `base`'s time; one atom more is refused."""
+    now = state_at(base, base.now_ms)
+    return largest_withdrawal(
+        now, subaccount_id, symbol, _accepts(now), auto_borrow=auto_borrow, auto_lend_redeem=auto_lend_redeem
+    )
+
+
+def _accepts(now: Transaction) -> Accepts:
+    def accepts(command: Command) -> bool:
+        return preview(now, command, now.now_ms, max_figure=False).rejection is None
+
+    return accepts
+
+
+def _with_max_figure(now: Transaction, command: Command, refused: Rejection) -> Rejection:
+    """Add "max borrowable/withdrawal is X" to a borrow's or a withdrawal's margin refusal (only at the top level)."""
+    if refused.reason is not RejectReason.MARGIN_INSUFFICIENT:
+        return refused
+    if isinstance(command, Withdraw):
+        options = {"auto_borrow": command.auto_borrow, "auto_lend_redeem": command.auto_lend_redeem}
+        most, what = compute_max_withdrawal(now, command.subaccount_id, command.symbol, **options), "withdrawal"
+    elif isinstance(command, ExecuteBorrowLend):
+        most, what = compute_max_borrowable(now, command.subaccount_id, command.symbol), "borrowable"
+    else:
+        return refused
+    spec = now.spec(command.symbol)
+    assert spec is not None, "a margin refusal names a listed asset"
+    return replace(refused, message=f"{refused.message}: max {what} is {describe(spec, most)}")
 
 
 def _refuse_unrunnable(base: EngineState | Transaction, command: Command, now_ms: int) -> Rejection | None:

@@ -18,7 +18,7 @@ from crossmargin.core.events import Deposited, Transferred, Withdrew
 from crossmargin.core.funding import apply_auto_settings, fund_outflow
 from crossmargin.core.insurance import INSURANCE_FUND_ID, ensure_insurance_fund
 from crossmargin.core.ledger import WORLD, entry, spot
-from crossmargin.core.limits import compute_max_withdrawal, is_margin_sufficient, refuse_new_risk_on_stale_prices
+from crossmargin.core.limits import is_margin_sufficient, refuse_new_risk_on_stale_prices
 from crossmargin.core.numbers import AMOUNT_ATOMS_MAX
 from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.transaction import Transaction
@@ -72,7 +72,7 @@ def withdraw(tx: Transaction, command: Withdraw) -> Rejection | None:
     trial.post(
         entry(spec.symbol, (spot(command.subaccount_id), -command.quantity_atoms), (WORLD, command.quantity_atoms))
     )
-    refused = _check_withdrawal_margin(tx, trial, command, spec)
+    refused = _check_withdrawal_margin(tx, trial, command)
     if refused:
         return refused
     trial.emit(
@@ -90,22 +90,12 @@ def withdraw(tx: Transaction, command: Withdraw) -> Rejection | None:
     return None
 
 
-def _check_withdrawal_margin(
-    tx: Transaction, trial: Transaction, command: Withdraw, spec: AssetSpec
-) -> Rejection | None:
+def _check_withdrawal_margin(tx: Transaction, trial: Transaction, command: Withdraw) -> Rejection | None:
     """Refuse a withdrawal leaving available margin below zero, or valued by a stale price."""
     if not is_margin_sufficient(trial, command.subaccount_id):
-        most = compute_max_withdrawal(
-            tx,
-            command.subaccount_id,
-            spec.symbol,
-            auto_borrow=command.auto_borrow,
-            auto_lend_redeem=command.auto_lend_redeem,
-        )
-        return Rejection(
-            RejectReason.MARGIN_INSUFFICIENT,
-            f"Withdrawal would leave your available margin below zero: max withdrawal is {describe(spec, most)}",
-        )
+        # `engine.execute` and `engine.preview` add ": max withdrawal is X"; the max search's own
+        # probes, which run this very handler, leave it out.
+        return Rejection(RejectReason.MARGIN_INSUFFICIENT, "Withdrawal would leave your available margin below zero")
     return refuse_new_risk_on_stale_prices(tx, trial, command.subaccount_id)
 
 

@@ -1,34 +1,41 @@
-"""Max borrowable and max withdrawal: the largest amount the same rules would accept.
+"""The margin checks of voluntary actions, and the searches behind max borrowable and max withdrawal.
 
-Both answer with the engine's own rules rather than a formula that could drift from them: each
-candidate amount is tried in a throwaway transaction (borrow or withdraw, then the margin check),
-and a binary search over multiples of the step finds the largest accepted one. Acceptance is
-monotone in the amount (margin, liquidity, utilization and limits only tighten as it grows), so
-the search is exact. Cost: O(log(amount)) margin computations.
+`is_margin_sufficient` and `refuse_new_risk_on_stale_prices` are the checks a borrow, a
+withdrawal, a transfer, an order or a settings change must pass. The max searches answer with the
+engine's own rules rather than a formula that could drift from them: each candidate amount is the
+very command a user would send (a `Borrow` of N, a `Withdraw` of N with the options), and `accepts`
+says whether the engine would take it; `engine.compute_max_borrowable` and
+`engine.compute_max_withdrawal` pass `engine.preview` as `accepts`, so a max figure is by
+construction what `execute` accepts, and one step (or atom) more is refused. A binary search over
+multiples of the step finds the largest accepted one. Acceptance is monotone in the amount
+(margin, liquidity, utilization and limits only tighten as it grows), so the search is exact.
+Cost: O(log(amount)) previews.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from crossmargin.core.borrow_lend import borrow, pool_liquidity
-from crossmargin.core.events import BorrowLendSource
-from crossmargin.core.funding import fund_outflow
+from crossmargin.core.borrow_lend import pool_liquidity
+from crossmargin.core.commands import BorrowLendSide, Command, ExecuteBorrowLend, Withdraw
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.ledger import WORLD, entry, spot
 from crossmargin.core.margin import compute_perp_lines, compute_subaccount_margin
 from crossmargin.core.oracle import refuse_on_stale_prices, stale_prices_relied_on
 from crossmargin.core.rejections import Rejection
 from crossmargin.core.transaction import Transaction
 
 __all__ = [
-    "compute_max_borrowable",
-    "compute_max_withdrawal",
+    "Accepts",
     "compute_perp_lines",  # lives in margin.py; re-exported for the views that import it from here
     "compute_subaccount_margin",
     "is_margin_sufficient",
+    "largest_borrow",
+    "largest_withdrawal",
     "refuse_new_risk_on_stale_prices",
 ]
+
+Accepts = Callable[[Command], bool]
+"""Whether the engine would accept a command now (the max searches' probe)."""
 
 
 def is_margin_sufficient(tx: Transaction, subaccount_id: SubaccountId) -> bool:
@@ -70,8 +77,12 @@ def _largest_accepted(accepts: Callable[[int], bool], steps_max: int) -> int:
     return low
 
 
-def compute_max_borrowable(tx: Transaction, subaccount_id: SubaccountId, symbol: str) -> int:
-    """Return the most atoms (a multiple of the step) a manual borrow could take now."""
+def largest_borrow(tx: Transaction, subaccount_id: SubaccountId, symbol: str, accepts: Accepts) -> int:
+    """Return the most atoms (a multiple of the step) a manual borrow `accepts` takes, searched over the pool.
+
+    0 for a lender or a subaccount with auto-lend on: there a `Borrow` command redeems the lend
+    (or is refused), it never opens a borrow, so no borrow amount is accepted as a borrow.
+    """
     spec = tx.spec(symbol)
     subaccount = tx.subaccount(subaccount_id)
     if spec is None or subaccount is None or subaccount.auto_lend:
@@ -80,43 +91,34 @@ def compute_max_borrowable(tx: Transaction, subaccount_id: SubaccountId, symbol:
         return 0
     step = spec.step_atoms
 
-    def accepts(steps: int) -> bool:
-        trial = Transaction(tx, tx.now_ms)
-        if borrow(trial, subaccount_id, spec, steps * step, BorrowLendSource.MANUAL):
-            return False
-        return is_margin_sufficient(trial, subaccount_id) and not refuse_new_risk_on_stale_prices(
-            tx, trial, subaccount_id
-        )
+    def borrows(steps: int) -> bool:
+        return accepts(ExecuteBorrowLend(subaccount_id, symbol, BorrowLendSide.BORROW, steps * step))
 
-    return step * _largest_accepted(accepts, pool_liquidity(tx, symbol) // step)
+    return step * _largest_accepted(borrows, pool_liquidity(tx, symbol) // step)
 
 
-def compute_max_withdrawal(
+def largest_withdrawal(
     tx: Transaction,
     subaccount_id: SubaccountId,
     symbol: str,
+    accepts: Accepts,
     *,
     auto_borrow: bool,
     auto_lend_redeem: bool,
 ) -> int:
-    """Return the most atoms a withdrawal with these options could take now."""
+    """Return the most atoms a withdrawal with these options `accepts`, searched up to what could fund it."""
     spec = tx.spec(symbol)
     subaccount = tx.subaccount(subaccount_id)
     if spec is None or subaccount is None:
         return 0
-    redeem_allowed = auto_lend_redeem or subaccount.auto_lend
     holding = tx.holding(subaccount_id, symbol)
-    ceiling = holding.spot_atoms + (holding.lend_atoms if redeem_allowed else 0)
+    ceiling = holding.spot_atoms + (holding.lend_atoms if auto_lend_redeem or subaccount.auto_lend else 0)
     if auto_borrow:
         ceiling += max(0, pool_liquidity(tx, symbol))
 
-    def accepts(atoms: int) -> bool:
-        trial = Transaction(tx, tx.now_ms)
-        if fund_outflow(trial, subaccount_id, spec, atoms, auto_borrow=auto_borrow, auto_lend_redeem=redeem_allowed):
-            return False
-        trial.post(entry(symbol, (spot(subaccount_id), -atoms), (WORLD, atoms)))
-        return is_margin_sufficient(trial, subaccount_id) and not refuse_new_risk_on_stale_prices(
-            tx, trial, subaccount_id
+    def withdraws(atoms: int) -> bool:
+        return accepts(
+            Withdraw(subaccount_id, symbol, atoms, auto_borrow=auto_borrow, auto_lend_redeem=auto_lend_redeem)
         )
 
-    return _largest_accepted(accepts, ceiling)
+    return _largest_accepted(withdraws, ceiling)

@@ -23,11 +23,11 @@ from crossmargin.core.commands import (
     SetMarkPrices,
     Withdraw,
 )
-from crossmargin.core.engine import Accepted
+from crossmargin.core.engine import Accepted, compute_max_withdrawal
 from crossmargin.core.events import AccountCreated, BorrowLendEventType, BorrowLendSource, LiquidationStepKind
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.insurance import INSURANCE_FUND_ID, fund_value_wad
-from crossmargin.core.limits import compute_max_withdrawal, compute_subaccount_margin
+from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.margin import Holding
 from crossmargin.core.numbers import parse_decimal
 from crossmargin.core.orders import OrderSide, OrderType

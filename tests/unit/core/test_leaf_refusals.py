@@ -16,9 +16,9 @@ from crossmargin.core.commands import (
     UpdateSettings,
     Withdraw,
 )
+from crossmargin.core.engine import compute_max_withdrawal
 from crossmargin.core.events import BorrowLendSource
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.limits import compute_max_withdrawal
 from crossmargin.core.margin import MarginSummary
 from crossmargin.core.numbers import WAD, Ratio
 from crossmargin.core.rejections import RejectReason

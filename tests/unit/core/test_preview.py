@@ -16,9 +16,17 @@ from engine_driver import HOUR_MS, Driver
 
 from crossmargin.api.views.borrow_lend_preview import view_borrow_lend_preview
 from crossmargin.core.commands import BorrowLendSide, Command, ExecuteBorrowLend, Tick, Withdraw
-from crossmargin.core.engine import Accepted, Rejected, execute, preview, state_at
+from crossmargin.core.engine import (
+    Accepted,
+    Rejected,
+    compute_max_borrowable,
+    compute_max_withdrawal,
+    execute,
+    preview,
+    state_at,
+)
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.limits import compute_max_borrowable, compute_max_withdrawal, compute_subaccount_margin
+from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.liquidation_price import estimate_after_borrow_lend, estimate_liquidation_price
 from crossmargin.core.rejections import RejectReason
 from crossmargin.core.state import EngineState

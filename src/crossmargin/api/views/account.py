@@ -32,8 +32,9 @@ from crossmargin.api.views.public import sqrt_function
 from crossmargin.core.accounts import Position, Subaccount
 from crossmargin.core.collateral import value_down, value_up
 from crossmargin.core.collateral_liquidation_price import collateral_liquidation_prices, collateral_symbols
+from crossmargin.core.engine import compute_max_borrowable, compute_max_withdrawal
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.limits import compute_max_borrowable, compute_max_withdrawal, compute_subaccount_margin
+from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.margin import MarginSummary, compute_margin_fraction, leverage_floor_wad
 from crossmargin.core.numbers import WAD, mul_div_up
 from crossmargin.core.pools import debt_atoms, lend_atoms

@@ -27,11 +27,11 @@ from crossmargin.core.accrual import accrue_pool_hour
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.borrow_lend import pool_supplied
 from crossmargin.core.commands import BorrowLendSide, ExecuteBorrowLend
-from crossmargin.core.engine import preview
+from crossmargin.core.engine import compute_max_borrowable, preview
 from crossmargin.core.events import EntryFeeCharged
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.interest import compute_borrow_rate, compute_lend_rate, compute_utilization, next_hour_ms
-from crossmargin.core.limits import compute_max_borrowable, compute_subaccount_margin
+from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.liquidation_price import estimate_liquidation_price
 from crossmargin.core.margin import Holding
 from crossmargin.core.state import EngineState
