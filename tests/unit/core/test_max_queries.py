@@ -59,9 +59,14 @@ def assert_borrow_max_is_exact(driver: Driver, sub: SubaccountId, symbol: str) -
 
 def assert_withdrawal_max_is_exact(driver: Driver, sub: SubaccountId, symbol: str, **options: bool) -> int:
     most = driver.max_withdrawal(sub, symbol, **options)
+    borrow_too, redeem_too = options.get("auto_borrow", False), options.get("auto_lend_redeem", False)
+
+    def withdraw(atoms: int) -> Withdraw:
+        return Withdraw(sub, symbol, atoms, auto_borrow=borrow_too, auto_lend_redeem=redeem_too)
+
     if most:
-        assert accepted(driver, Withdraw(sub, symbol, most, **options)), "the max withdrawal is accepted"
-    assert not accepted(driver, Withdraw(sub, symbol, most + 1, **options)), "one atom more is refused"
+        assert accepted(driver, withdraw(most)), "the max withdrawal is accepted"
+    assert not accepted(driver, withdraw(most + 1)), "one atom more is refused"
     return most
 
 
@@ -152,7 +157,8 @@ def test_a_withdrawal_refused_for_margin_names_the_max_with_its_options(driver: 
     options = {"auto_borrow": True, "auto_lend_redeem": True}
     most = assert_withdrawal_max_is_exact(driver, sub, "BTC", **options)
     assert most > driver.holding(sub, "BTC").spot_atoms + driver.holding(sub, "BTC").lend_atoms, "it borrows too"
-    result = execute(copy.deepcopy(driver.state), Withdraw(sub, "BTC", most + 1, **options), driver.now_ms)
+    beyond = Withdraw(sub, "BTC", most + 1, auto_borrow=True, auto_lend_redeem=True)
+    result = execute(copy.deepcopy(driver.state), beyond, driver.now_ms)
     assert isinstance(result, Rejected)
     assert result.rejection.reason is RejectReason.MARGIN_INSUFFICIENT
     assert result.rejection.message == (
