@@ -21,8 +21,9 @@ the comparison is with what the liquidation itself did.
 After every step:
 
 - every check of `audit(state)` passes, and a refused command changed nothing (checked at once);
-- for every accepted `Liquidate`: the account's health after >= before, unless it was backstopped,
-  and then it ends flat (no balance, lend, debt or perp position);
+- for every accepted `Liquidate`: the account's health after >= before, at the perp marks the
+  command ran at (its closing re-mark may move a mark its own fills moved), unless it was
+  backstopped, and then it ends flat (no balance, lend, debt or perp position);
 - the insurance fund's spot balance in each asset grew by exactly the step fees of that command
   in that asset, plus, for a takeover, the spot balances it took over and what it borrowed to
   cover a negative one (the recorded backstop amounts: the fund's `Borrow` and `LendRedeem`
@@ -36,6 +37,7 @@ After every step:
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 
 import pytest
@@ -370,7 +372,14 @@ class LiquidationMachine(RuleBasedStateMachine):
 
     def _check_healthier(self, done: Liquidation) -> None:
         before = self._margin(done.before, done.subaccount_id)
-        after = self._margin(done.after, done.subaccount_id)
+        # Health is compared at the marks the liquidation ran at: the re-mark that ends the command
+        # can move a perp mark because the liquidation's own fills took the bids (or asks) that held
+        # it above (or below) the index; that move is the mark's, on what is still held, and with
+        # both sides at the marks the command left the account is healthier too
+        # (tests/unit/liquidation/test_liquidation_remark.py).
+        revalued = copy.copy(done.after)
+        revalued.perp_marks_wad = dict(done.before.perp_marks_wad)
+        after = self._margin(revalued, done.subaccount_id)
         if before.maintenance_wad == 0:
             assert after.maintenance_wad == 0, f"a liquidation added exposure: {before} -> {after}"
             return
