@@ -10,13 +10,14 @@ orders and funding are computed against it, in the book's own currency, so nothi
 with band = `MARK_PREMIUM_BAND` (0.5%); without a two-sided book the mark is the index. A thin or
 stale book can move the mark by at most the band, and an index move moves the mark at once.
 
-**One price path**: `refresh_perp_marks` runs after every command, once its changes to prices and
-books are in the state (`engine.execute`), and at every settlement, so no margin check, order,
+**One price path**: `refresh_perp_marks` runs at the end of every command, on the book as the
+command leaves it (`remark.py`), and at every settlement, so no margin check, order,
 withdrawal or liquidation ever reads a mark older than the latest index or best price.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from crossmargin.core.events import PerpMarksSet
@@ -46,16 +47,25 @@ def compute_perp_mark(index_wad: int, best_bid_wad: int | None, best_ask_wad: in
     return max(lowest, min(highest, median))
 
 
-def refresh_perp_marks(tx: Transaction) -> bool:
-    """Set every perp mark from its index and committed book; emit the changes and return whether any."""
+Quotes = Callable[[Transaction, str], tuple[int | None, int | None]]
+"""The best bid and ask of a market (None for an empty side), as some reader sees its book."""
+
+
+def committed_quotes(tx: Transaction, market: str) -> tuple[int | None, int | None]:
+    """Return the best bid and ask of a market's committed book."""
+    book = tx.book(market)
+    return book.bids.best_price(), book.asks.best_price()
+
+
+def refresh_perp_marks(tx: Transaction, quotes: Quotes = committed_quotes) -> bool:
+    """Set every perp mark from its index and its book's best quotes; emit the changes and return whether any."""
     changed = []
     for spec in tx.perp_markets():
         symbol = spec.symbol
         index = market_index_wad(tx, spec)
         if not index:
             continue
-        book = tx.book(symbol)
-        mark = compute_perp_mark(index, book.bids.best_price(), book.asks.best_price())
+        mark = compute_perp_mark(index, *quotes(tx, symbol))
         if mark != tx.perp_mark(symbol):
             tx.perp_marks_wad[symbol] = mark
             changed.append((symbol, mark))

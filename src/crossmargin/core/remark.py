@@ -11,34 +11,23 @@ orders the command closed, plus the orders it left open.
 from __future__ import annotations
 
 from crossmargin.core.book import BookSide
-from crossmargin.core.events import PerpMarksSet
 from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS
-from crossmargin.core.marks import compute_perp_mark, market_index_wad
+from crossmargin.core.marks import refresh_perp_marks
 from crossmargin.core.orders import Order, OrderId, OrderSide
 from crossmargin.core.transaction import Transaction
 
 
 def remark(tx: Transaction) -> None:
     """Set every perp mark from its index and the book the transaction leaves; emit the changes."""
-    changed = []
     pending = _orders_left_open(tx)
-    for spec in tx.perp_markets():
-        symbol = spec.symbol
-        index = market_index_wad(tx, spec)
-        if not index:
-            continue
-        book = tx.book(symbol)
-        orders = pending.get(symbol, ())
+
+    def quotes_left(tx: Transaction, market: str) -> tuple[int | None, int | None]:
+        book, orders = tx.book(market), pending.get(market, ())
         bid = _best_price(tx, book.bids, [order for order in orders if order.side is OrderSide.BID])
         ask = _best_price(tx, book.asks, [order for order in orders if order.side is OrderSide.ASK])
-        mark = compute_perp_mark(index, bid, ask)
-        if mark != tx.perp_mark(symbol):
-            tx.perp_marks_wad[symbol] = mark
-            changed.append((symbol, mark))
-    if not changed:
-        return
-    tx.emit(PerpMarksSet(tuple(changed), tx.now_ms))
-    if _holds_perp_positions(tx):
+        return bid, ask
+
+    if refresh_perp_marks(tx, quotes_left) and _holds_perp_positions(tx):
         tx.mark_settlement_due(SETTLEMENT_INTERVAL_MS)
 
 
