@@ -90,3 +90,27 @@ class Clock(Protocol):
 
     def now_ms(self) -> int:
         """Return the current time in milliseconds since the Unix epoch."""
+
+
+class PriceSource(Protocol):
+    """Where asset prices come from between operator updates: a random walk, a file, or a live venue.
+
+    `prices_at` is asked on the engine clock (`now_ms`) by the price feed, which submits what it
+    returns as one `SetMarkPrices` through the one price path, so the oracle guards (stale, jump)
+    apply to every source. Prices are USD per unit as WAD integers, keyed by asset symbol. None, or
+    an empty mapping, means nothing new since the last call (a feed that dropped says nothing, so
+    the stale guard engages). `close` releases what the source holds (threads, connections).
+    """
+
+    @property
+    def name(self) -> str:
+        """Return a short name for logs and the banner, e.g. `demo`, `file prices.csv`, `backpack`."""
+        ...
+
+    def prices_at(self, now_ms: int) -> dict[str, int] | None:
+        """Return the asset prices the source has for engine time `now_ms`, or None when nothing changed."""
+        ...
+
+    def close(self) -> None:
+        """Stop whatever the source runs in the background; later calls return None."""
+        ...
