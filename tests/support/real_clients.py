@@ -81,7 +81,9 @@ class LiveExchange:
         audit: dict[str, object] = self.admin.get("/admin/v1/audit").json()
         return audit
 
-    def run_client(self, venv_name: str, script: str, credentials: Credentials, phase: str) -> dict[str, object]:
+    def run_client(
+        self, venv_name: str, script: str, credentials: Credentials, phase: str, timeout_s: float = SCRIPT_TIMEOUT_S
+    ) -> dict[str, object]:
         """Run a client script in its venv; return its step results (each {"ok": ...} or {"error": ...})."""
         python = client_python(venv_name)
         environment = {name: value for name, value in os.environ.items() if name not in DROPPED_ENVIRONMENT}
@@ -91,7 +93,7 @@ class LiveExchange:
             [*command, phase],
             capture_output=True,
             text=True,
-            timeout=SCRIPT_TIMEOUT_S,
+            timeout=timeout_s,
             env=environment,
             check=False,
         )

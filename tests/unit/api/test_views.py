@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from decimal import Decimal
 from fractions import Fraction
 
@@ -623,7 +624,11 @@ def test_deposits_and_withdrawals_newest_first_with_their_ids(driver: Driver) ->
 
     deposits = rows(view_deposits(driver.state, sub))
     withdrawals = rows(view_withdrawals(driver.state, sub))
+    hashes = [row.pop("transactionHash") for row in [*deposits, *withdrawals]]
 
+    assert all(re.fullmatch("0x[0-9a-f]{64}", str(value)) for value in hashes), "every transfer has a chain-style hash"
+    assert len(set(hashes)) == len(hashes), "each transfer its own hash"
+    assert hashes[0] == rows(view_deposits(driver.state, sub))[0]["transactionHash"], "the same hash on every read"
     assert deposits == [
         {
             "id": 2,
@@ -655,9 +660,9 @@ def test_deposits_and_withdrawals_newest_first_with_their_ids(driver: Driver) ->
         "isInternal": False,
     }
     assert [row["id"] for row in withdrawals] == [1, 0]
-    assert view_deposits(driver.state, sub, from_ms=1000, to_ms=2999) == deposits[1:]
-    assert view_withdrawals(driver.state, sub, withdrawal_id=1) == withdrawals[:1]
-    assert view_withdrawals(driver.state, sub, from_ms=4001) == withdrawals[:1]
+    assert rows(view_deposits(driver.state, sub, from_ms=1000, to_ms=2999))[0]["id"] == 0
+    assert [row["id"] for row in rows(view_withdrawals(driver.state, sub, withdrawal_id=1))] == [1]
+    assert [row["id"] for row in rows(view_withdrawals(driver.state, sub, from_ms=4001))] == [1]
     assert view_withdrawals(driver.state, sub, client_id="mine") == []
     assert view_withdrawals(driver.state, other) == []
 

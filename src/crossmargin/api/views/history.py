@@ -12,6 +12,7 @@ with `page()`.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from enum import StrEnum
 from typing import Final
@@ -36,6 +37,18 @@ from crossmargin.core.history import InterestRow, compute_interest_history
 from crossmargin.core.ids import PositionId, SubaccountId
 from crossmargin.core.pools import debt_atoms, lend_atoms
 from crossmargin.core.state import EngineState
+
+
+def paper_transaction_hash(kind: str, index: int, subaccount_id: SubaccountId, symbol: str, at_ms: int) -> str:
+    """Return the simulated chain transaction hash of a deposit or withdrawal, as `0x` and 64 hex digits.
+
+    No chain moves paper money, but Backpack reports every confirmed transfer with its hash and
+    clients key on it (ccxt's `txid`). The hash is SHA-256 of what identifies the row, so it is
+    stable across restarts and replicas and differs between rows.
+    """
+    identity = f"crossmargin:{kind}:{index}:{subaccount_id}:{symbol}:{at_ms}"
+    return "0x" + hashlib.sha256(identity.encode()).hexdigest()
+
 
 # Deposits are credited by the operator's API: Backpack's source for those is `administrator`.
 DEPOSIT_SOURCE: Final = "administrator"
@@ -106,6 +119,7 @@ def view_deposits(
             "status": CONFIRMED,
             "symbol": deposit.symbol,
             "quantity": amount(deposit.quantity_atoms, state.specs[deposit.symbol]),
+            "transactionHash": paper_transaction_hash("deposit", index, subaccount_id, deposit.symbol, deposit.at_ms),
             "createdAt": naive_time(deposit.at_ms),
         }
         for index, deposit in enumerate(state.deposits)
@@ -134,6 +148,9 @@ def view_withdrawals(
             "status": CONFIRMED,
             "subaccountId": subaccount_id,
             "toAddress": withdrawal.address or WITHDRAWAL_ADDRESS,
+            "transactionHash": paper_transaction_hash(
+                "withdrawal", index, subaccount_id, withdrawal.symbol, withdrawal.at_ms
+            ),
             "createdAt": naive_time(withdrawal.at_ms),
             "isInternal": False,
             **({"clientId": withdrawal.client_id} if withdrawal.client_id else {}),

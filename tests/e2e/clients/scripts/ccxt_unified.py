@@ -1,0 +1,109 @@
+"""ccxt's own unified test suite for `backpack`, run against a crossmargin server.
+
+Usage (inside .venv-ccxt): ccxt_unified.py BASE_URL API_KEY API_SECRET rest|ws. ccxt's package ships
+the suite it runs against the real exchanges (`ccxt/test/tests_init.py`, with `--private` for the
+signed methods and `--ws` for ccxt.pro's watch methods). The suite refuses to run from
+site-packages and reads `keys.json` and `skip-tests.json` three folders above its own, so this
+script builds that tree in a temporary folder: the suite's folder copied, the rest of the package
+linked, `keys.json` pointing `backpack`'s REST and WebSocket URLs at the server, and our
+`ccxt-unified-skips.json` (each skip names why the failure is ccxt's, not the server's). Before the
+private run the account trades once (a market buy of BTC) so trades, orders and the ledger are not
+empty. Prints one JSON object: the suite's exit status, each `[TEST_FAILURE]` line, and which
+methods it tested.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import ccxt
+
+HERE = Path(__file__).resolve().parent
+SKIPS = HERE.parent / "ccxt-unified-skips.json"
+SUITE_TIMEOUT_S = 240
+TESTED = re.compile(r"\[INFO\] TESTING DONE\s+backpack (\w+)")
+
+
+def build_tree(root: Path) -> Path:
+    """Lay out ccxt's package under root/python with a real copy of its test folder; return the suite's folder."""
+    site = Path(ccxt.__file__).resolve().parent
+    package = root / "python" / "ccxt"
+    package.mkdir(parents=True)
+    for entry in site.iterdir():
+        if entry.name == "test":
+            shutil.copytree(entry, package / "test", ignore=shutil.ignore_patterns("__pycache__"))
+        elif entry.name != "__pycache__":
+            (package / entry.name).symlink_to(entry)
+    return package / "test"
+
+
+def write_settings(root: Path, base_url: str, api_key: str, api_secret: str) -> None:
+    """Write keys.json (credentials and the server's URLs) and skip-tests.json beside the tree."""
+    ws_url = base_url.replace("http://", "ws://", 1) + "/"
+    urls = {"api": {"public": base_url, "private": base_url, "ws": {"public": ws_url, "private": ws_url}}}
+    keys = {"backpack": {"apiKey": api_key, "secret": api_secret, "urls": urls}}
+    (root / "keys.json").write_text(json.dumps(keys))
+    skips = json.loads(SKIPS.read_text())
+    (root / "skip-tests.json").write_text(json.dumps({"backpack": skips["backpack"]}))
+
+
+def trade_once(base_url: str, api_key: str, api_secret: str) -> None:
+    """Buy a little BTC at market, so the account has a fill, an order and a ledger to read back."""
+    exchange = ccxt.backpack(
+        {"apiKey": api_key, "secret": api_secret, "urls": {"api": {"public": base_url, "private": base_url}}}
+    )
+    exchange.load_markets()
+    exchange.create_order("BTC/USDC", "market", "buy", 0.01)
+
+
+def run_suite(suite: Path, root: Path, flags: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run ccxt's suite for backpack with the given flags and return what it printed."""
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = str(root / "python")
+    return subprocess.run(
+        [sys.executable, "tests_init.py", "backpack", *flags],
+        cwd=suite,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=SUITE_TIMEOUT_S,
+        check=False,
+    )
+
+
+def main() -> None:
+    base_url, api_key, api_secret, mode = sys.argv[1:5]
+    with tempfile.TemporaryDirectory(prefix="ccxt-unified-") as folder:
+        root = Path(folder)
+        suite = build_tree(root)
+        write_settings(root, base_url, api_key, api_secret)
+        flags = ["--private"]
+        if mode == "ws":
+            flags.append("--ws")
+        else:
+            trade_once(base_url, api_key, api_secret)
+        finished = run_suite(suite, root, flags)
+    output = finished.stdout + finished.stderr
+    failures = [line.strip() for line in output.splitlines() if line.startswith("[TEST_FAILURE]")]
+    sys.stdout.write(
+        json.dumps(
+            {
+                "returncode": finished.returncode,
+                "failures": failures,
+                "tested": sorted(set(TESTED.findall(output))),
+                "tail": output[-4000:] if failures or finished.returncode else "",
+            }
+        )
+        + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

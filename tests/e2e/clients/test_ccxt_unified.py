@@ -1,0 +1,55 @@
+"""ccxt's own unified test suite for `backpack` (REST public and private, then ccxt.pro's watch methods) against a live server.
+
+The suite is the one ccxt runs against the real exchanges; `scripts/ccxt_unified.py` points it at
+the server. Skips live in `ccxt-unified-skips.json`, each with the reason the failure is ccxt's
+(or the demo's) and not the server's; everything else must pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from real_clients import client_python, live_exchange
+
+pytestmark = pytest.mark.clients
+
+VENV = ".venv-ccxt"
+SCRIPT = "ccxt_unified.py"
+SUITE_TIMEOUT_S = 300
+# Methods the suite must have exercised, so a run that silently tests nothing cannot pass.
+REST_METHODS = {
+    "loadMarkets",
+    "fetchTicker",
+    "fetchTickers",
+    "fetchOHLCV",
+    "fetchTrades",
+    "fetchOrderBook",
+    "fetchFundingRateHistory",
+    "fetchBalance",
+    "fetchMyTrades",
+    "fetchOpenOrders",
+    "fetchDeposits",
+}
+WS_METHODS = {"watchOHLCV", "watchTicker", "watchTickers", "watchBidsAsks", "watchOrderBook", "watchTrades"}
+
+
+def _run(tmp_path: Path, mode: str) -> dict[str, object]:
+    client_python(VENV)
+    with live_exchange(tmp_path) as exchange:
+        credentials = exchange.new_account({"BTC": "1", "USDC": "100000"})
+        return exchange.run_client(VENV, SCRIPT, credentials, mode, timeout_s=SUITE_TIMEOUT_S)
+
+
+def test_ccxt_unified_rest_suite_passes_public_and_private(tmp_path: Path) -> None:
+    result = _run(tmp_path, "rest")
+    assert result["failures"] == [], result["tail"]
+    tested = set(result["tested"])  # type: ignore[call-overload]
+    assert tested >= REST_METHODS, f"the suite did not test {sorted(REST_METHODS - tested)}"
+
+
+def test_ccxt_pro_watch_suite_passes_public_and_private(tmp_path: Path) -> None:
+    result = _run(tmp_path, "ws")
+    assert result["failures"] == [], result["tail"]
+    tested = set(result["tested"])  # type: ignore[call-overload]
+    assert tested >= WS_METHODS, f"the suite did not test {sorted(WS_METHODS - tested)}"
