@@ -1,0 +1,193 @@
+"""Commit: how a transaction's writes reach its parent or the state, the only mutation of engine state.
+
+`Transaction.commit` calls `commit_into_parent` for a what-if child and `commit_into_state` for a
+command's transaction. Committing into the state keeps the derived indexes exact (which assets
+each subaccount holds, open orders per subaccount and book, perp order totals) and appends the
+user-visible history rows among the events, each numbered after every earlier row.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from crossmargin.core.book import Book
+from crossmargin.core.events import (
+    AutoDeleveraged,
+    Backstopped,
+    BorrowLendMoved,
+    Deposited,
+    EntryFeeCharged,
+    Event,
+    FundingPaid,
+    LendIndexCut,
+    LiquidationStepped,
+    Settled,
+    ShortfallCovered,
+    Traded,
+    Transferred,
+    Withdrew,
+)
+from crossmargin.core.ids import SubaccountId
+from crossmargin.core.ledger import LedgerKind, locked, spot
+from crossmargin.core.state import EngineState
+
+if TYPE_CHECKING:
+    from crossmargin.core.transaction import Transaction
+
+
+def commit_into_parent(self: Transaction, parent: Transaction) -> None:
+    """Fold a what-if child's writes into its parent transaction."""
+    parent.ledger.update(self.ledger)
+    parent.pools.update(self.pools)
+    parent.positions.update(self.positions)
+    parent.subaccounts.update(self.subaccounts)
+    parent.accounts.update(self.accounts)
+    parent.specs.update(self.specs)
+    parent.mark_prices_wad.update(self.mark_prices_wad)
+    parent.price_updated_ms.update(self.price_updated_ms)
+    if self.oracle is not None:
+        parent.oracle = self.oracle
+    parent.accruals.extend(self.accruals)
+    parent.events.extend(self.events)
+    parent.counters.update(self.counters)
+    parent.interest_hour_ms = self.interest_hour_ms
+    parent.markets.update(self.markets)
+    parent.orders.update(self.orders)
+    parent.perp_positions.update(self.perp_positions)
+    parent.perp_marks_wad.update(self.perp_marks_wad)
+    parent.open_interest_atoms.update(self.open_interest_atoms)
+    parent.order_totals.update(self.order_totals)
+    parent.settlement_due_ms = self.settlement_due_ms
+
+
+def commit_into_state(self: Transaction, state: EngineState) -> None:
+    """Apply a transaction's writes to the state: the only mutation of engine state."""
+    touched: set[tuple[SubaccountId, str]] = set()
+    held_by = state.held
+    state.ledger.update(self.ledger)
+    for (account, symbol), balance in self.ledger.items():
+        if account.kind is LedgerKind.SPOT or account.kind is LedgerKind.ORDERS:
+            owner = SubaccountId(account.owner)
+            if balance and symbol in held_by.get(owner, ()):
+                continue  # still held: nothing to re-index
+            touched.add((owner, symbol))
+    for key, position in self.positions.items():
+        touched.add(key)
+        if position is None:
+            state.positions.pop(key, None)
+        else:
+            state.positions[key] = position
+    _reindex_held(state, touched)
+    state.pools.update(self.pools)
+    for subaccount in self.subaccounts.values():
+        state.api_keys.update(dict.fromkeys(subaccount.api_keys, subaccount.subaccount_id))
+    state.subaccounts.update(self.subaccounts)
+    state.accounts.update(self.accounts)
+    state.specs.update(self.specs)
+    state.mark_prices_wad.update(self.mark_prices_wad)
+    state.price_updated_ms.update(self.price_updated_ms)
+    if self.oracle is not None:
+        state.oracle = self.oracle
+    for accrual in self.accruals:
+        state.accruals.setdefault(accrual.symbol, []).append(accrual)
+        _number(state, f"accruals.{accrual.symbol}")
+    for name, value in self.counters.items():
+        setattr(state, name, value)
+    _commit_trading(self, state)
+    _record_history(state, self.events)
+    state.interest_hour_ms = self.interest_hour_ms
+    state.now_ms = max(state.now_ms, self.now_ms)
+
+
+def _commit_trading(self: Transaction, state: EngineState) -> None:
+    for symbol, market in self.markets.items():
+        state.markets[symbol] = market
+        state.books.setdefault(symbol, Book())
+        state.perp_markets_cache = None
+    for order_id, order in sorted(self.orders.items()):
+        before = state.orders.get(order_id)
+        if before is not None:
+            state.count_perp_order(before, -1)
+        if order.is_open:
+            state.count_perp_order(order, 1)
+            state.orders[order_id] = order
+            if before is None:
+                state.books[order.market].add(order)
+                state.open_order_ids.setdefault(order.subaccount_id, {})[order_id] = None
+            continue
+        if before is not None:
+            del state.orders[order_id]
+            state.books[order.market].remove(before)
+            del state.open_order_ids[order.subaccount_id][order_id]
+        state.closed_orders.append(order)
+    positions = state.perp_positions
+    for key, position in self.perp_positions.items():
+        if position.is_flat:
+            positions.pop(key, None)
+        else:
+            positions[key] = position
+    state.perp_marks_wad.update(self.perp_marks_wad)
+    state.open_interest_atoms.update(self.open_interest_atoms)
+    state.settlement_due_ms = self.settlement_due_ms
+
+
+def _reindex_held(state: EngineState, touched: set[tuple[SubaccountId, str]]) -> None:
+    for subaccount_id, symbol in touched:
+        held = state.held.setdefault(subaccount_id, set())
+        if (
+            state.positions.get((subaccount_id, symbol))
+            or state.ledger.get((spot(subaccount_id), symbol))
+            or state.ledger.get((locked(subaccount_id), symbol))
+        ):
+            held.add(symbol)
+        else:
+            held.discard(symbol)
+
+
+def _number(state: EngineState, name: str) -> None:
+    """Give the record just appended to the history list `name` the next number: it came after all others."""
+    state.history_count += 1
+    state.history_sequence.setdefault(name, []).append(state.history_count)
+
+
+_HISTORY_LISTS = {
+    BorrowLendMoved: "movements",
+    EntryFeeCharged: "entry_fees",
+    Deposited: "deposits",
+    Withdrew: "withdrawals",
+    Transferred: "transfers",
+    Settled: "settlements",
+    FundingPaid: "funding_payments",
+    ShortfallCovered: "shortfalls",
+    LiquidationStepped: "liquidation_steps",
+    Backstopped: "backstops",
+    AutoDeleveraged: "auto_deleverages",
+    LendIndexCut: "lend_index_cuts",
+}
+
+
+def _record_history(state: EngineState, events: list[Event]) -> None:
+    """Append the user-visible history rows among the events, numbered in order (dispatch by type)."""
+    lists: dict[type, tuple[list[Any], list[int]] | None] = {}
+    count = state.history_count
+    for event in events:
+        kind = type(event)
+        target = lists.get(kind, _UNSEEN)
+        if target is _UNSEEN:
+            target = lists[kind] = _history_list(state, kind)
+        if target is not None:
+            count += 1
+            target[0].append(event.fill if isinstance(event, Traded) else event)
+            target[1].append(count)
+    state.history_count = count
+
+
+_UNSEEN: Any = object()
+
+
+def _history_list(state: EngineState, kind: type) -> tuple[list[Any], list[int]] | None:
+    """Return the history list of an event type and its numbers, or None if the type is not history."""
+    name = "fills" if kind is Traded else _HISTORY_LISTS.get(kind)
+    if name is None:
+        return None
+    return getattr(state, name), state.history_sequence.setdefault(name, [])
