@@ -45,7 +45,15 @@ from crossmargin.core.commands import Liquidate
 from crossmargin.core.events import BorrowLendSource, LiquidationFinished, LiquidationStarted, LiquidationStepped
 from crossmargin.core.insurance import INSURANCE_FUND_ID, ensure_insurance_fund, fund_has_loss_to_share, fund_value_wad
 from crossmargin.core.limits import compute_subaccount_margin
-from crossmargin.core.liquidation_steps import Line, StepResult, exposure_lines, run_step
+from crossmargin.core.liquidation_steps import (
+    Line,
+    StepResult,
+    StepTrade,
+    attach_liquidation_fee,
+    charge_step_fee,
+    exposure_lines,
+    trade_step,
+)
 from crossmargin.core.loss_sharing import share_fund_loss
 from crossmargin.core.margin import MarginSummary
 from crossmargin.core.numbers import format_scaled
@@ -170,33 +178,31 @@ def _step(tx: Transaction, subaccount: Subaccount, before: MarginSummary) -> Mar
     return None
 
 
-def _attempt(
-    tx: Transaction, subaccount: Subaccount, line: Line, fee_limit: int | None
-) -> tuple[Transaction, StepResult | None, MarginSummary]:
-    trial = Transaction(tx, tx.now_ms)
-    result = run_step(trial, subaccount, line, fee_limit)
-    return trial, result, compute_subaccount_margin(trial, subaccount)
+def _charged(
+    trial: Transaction, subaccount: Subaccount, trade: StepTrade, fee_limit: int | None
+) -> tuple[Transaction, StepResult, MarginSummary]:
+    """Charge the traded step a fee in a child of its trial; return the child, the step and the margin after."""
+    charged = Transaction(trial, trial.now_ms)
+    result = charge_step_fee(charged, subaccount, trade, fee_limit)
+    return charged, result, compute_subaccount_margin(charged, subaccount)
 
 
 def _guarded_step(tx: Transaction, subaccount: Subaccount, before: MarginSummary, line: Line) -> MarginSummary | None:
-    trial, result, after = _attempt(tx, subaccount, line, 0)
-    if result is None or not is_no_worse(before, after):
+    trial = Transaction(tx, tx.now_ms)
+    trade = trade_step(trial, subaccount, line)
+    if trade is None:
         return None
-    bare = after
-    if result.full_fee_atoms:
-        full = _attempt(tx, subaccount, line, None)
-        if fee_keeps_half(before, bare, full[2]):
-            trial, result, after = full
-        else:
-            low, high = 0, result.full_fee_atoms
-            while high - low > 1:
-                middle = (low + high) // 2
-                candidate = _attempt(tx, subaccount, line, middle)
-                if fee_keeps_half(before, bare, candidate[2]):
-                    low, (trial, result, after) = middle, candidate
-                else:
-                    high = middle
-    assert result is not None, "the kept attempt made progress"
+    if isinstance(trade, StepResult):  # a repay from spot: no order, no fee
+        result, after = trade, compute_subaccount_margin(trial, subaccount)
+        if not is_no_worse(before, after):
+            return None
+    else:
+        charged, result, after = _charged(trial, subaccount, trade, 0)
+        if not is_no_worse(before, after):
+            return None
+        charged, result, after = _fee_kept(trial, subaccount, trade, before, (charged, result, after))
+        attach_liquidation_fee(trial, trade.order.order_id, result.fee_atoms)
+        charged.commit()
     trial.emit(
         LiquidationStepped(
             subaccount.subaccount_id,
@@ -214,6 +220,29 @@ def _guarded_step(tx: Transaction, subaccount: Subaccount, before: MarginSummary
     )
     trial.commit()
     return after
+
+
+def _fee_kept(
+    trial: Transaction,
+    subaccount: Subaccount,
+    trade: StepTrade,
+    before: MarginSummary,
+    bare: tuple[Transaction, StepResult, MarginSummary],
+) -> tuple[Transaction, StepResult, MarginSummary]:
+    """Return the step charged the largest fee that keeps half the step's MMR gain (the whole fee if it does)."""
+    full = _charged(trial, subaccount, trade, None)
+    if fee_keeps_half(before, bare[2], full[2]):
+        return full
+    kept = bare
+    low, high = 0, trade.full_fee_atoms
+    while high - low > 1:
+        middle = (low + high) // 2
+        candidate = _charged(trial, subaccount, trade, middle)
+        if fee_keeps_half(before, bare[2], candidate[2]):
+            low, kept = middle, candidate
+        else:
+            high = middle
+    return kept
 
 
 def _mmr(summary: MarginSummary) -> int:

@@ -21,6 +21,11 @@ in the asset the account received (rounded up, never more than it received). A p
 USDC: the fund is credited at once from `PERP_CLEARING` and the fee enters the position's basis,
 so the account pays it with the position's PnL at the next 10-second settlement. `fee_limit`
 caps the fee (the guard in `liquidation.py` lowers it when the full fee would raise the MMR).
+
+A step runs in two parts so that its order runs once, however many fees the guard tries:
+`trade_step` places the order (or repays from spot, which needs no order and pays no fee), and
+`charge_step_fee`, in a child transaction of the trade's, charges a fee and repays from what
+the order brought in; `attach_liquidation_fee` then puts the fee kept on the order's last fill.
 """
 
 from __future__ import annotations
@@ -63,6 +68,18 @@ class StepResult(NamedTuple):
     order_id: int
 
 
+class StepTrade(NamedTuple):
+    """A step's order, traded but not yet charged its fee, and where the fee and the proceeds go."""
+
+    kind: LiquidationStepKind
+    spec: MarketSpec
+    order: Order
+    full_fee_atoms: int
+    fee_symbol: str
+    repay_symbol: str | None
+    """The borrowed asset the proceeds repay (None for a perp step, which repays nothing)."""
+
+
 class Line(NamedTuple):
     """An exposure line of a subaccount: a perp market or a borrowed asset, with its notional."""
 
@@ -82,11 +99,40 @@ def exposure_lines(summary: MarginSummary) -> list[Line]:
     return sorted(lines, key=lambda line: (-line.notional_wad, line.symbol))
 
 
-def run_step(tx: Transaction, subaccount: Subaccount, line: Line, fee_limit: int | None) -> StepResult | None:
-    """Run one step on a line inside `tx`; return what it did, or None if it could do nothing."""
+def trade_step(tx: Transaction, subaccount: Subaccount, line: Line) -> StepTrade | StepResult | None:
+    """Run one step's order on a line inside `tx`, before its fee; a repay from spot is a whole step.
+
+    Return the trade (to be charged with `charge_step_fee`), the repay, or None if nothing could be done.
+    """
     if line.is_perp:
-        return _reduce_perp(tx, subaccount, line.symbol, fee_limit)
-    return _work_off_debt(tx, subaccount, line, fee_limit)
+        return _reduce_perp(tx, subaccount, line.symbol)
+    return _work_off_debt(tx, subaccount, line)
+
+
+def charge_step_fee(tx: Transaction, subaccount: Subaccount, trade: StepTrade, fee_limit: int | None) -> StepResult:
+    """Charge a traded step its fee (at most `fee_limit`, and never more than it received), then repay from it."""
+    account = subaccount.subaccount_id
+    spec, order = trade.spec, trade.order
+    fee = _fee(trade.full_fee_atoms, fee_limit)
+    if trade.repay_symbol is None:
+        after = tx.perp_position(account, spec.symbol)
+        assert after is not None, "a position that traded exists"
+        tx.set_perp_position(after._replace(pending_system_fee_atoms=after.pending_system_fee_atoms + fee))
+        tx.post(entry(spec.quote, (spot(INSURANCE_FUND_ID), fee), (PERP_CLEARING, -fee)))
+    else:
+        fee = min(fee, max(tx.balance(spot(account), trade.fee_symbol), 0))
+        tx.post(entry(trade.fee_symbol, (spot(account), -fee), (spot(INSURANCE_FUND_ID), fee)))
+        _repay_from_spot(tx, subaccount, trade.repay_symbol)
+    return StepResult(
+        trade.kind,
+        spec.symbol,
+        order.executed_atoms,
+        order.executed_quote_atoms,
+        fee,
+        trade.full_fee_atoms,
+        trade.fee_symbol,
+        order.order_id,
+    )
 
 
 def _fee(full: int, fee_limit: int | None) -> int:
@@ -130,7 +176,7 @@ def _system_order(
     return result
 
 
-def _reduce_perp(tx: Transaction, subaccount: Subaccount, market: str, fee_limit: int | None) -> StepResult | None:
+def _reduce_perp(tx: Transaction, subaccount: Subaccount, market: str) -> StepTrade | None:
     spec = tx.market(market)
     position = tx.perp_position(subaccount.subaccount_id, market)
     assert spec is not None, "a perp line belongs to a listed market"
@@ -141,22 +187,7 @@ def _reduce_perp(tx: Transaction, subaccount: Subaccount, market: str, fee_limit
     if not order.executed_atoms:
         return None
     full = LIQUIDATION_FEE.apply_up(order.executed_quote_atoms)
-    fee = _fee(full, fee_limit)
-    after = tx.perp_position(subaccount.subaccount_id, market)
-    assert after is not None, "a position that traded exists"
-    tx.set_perp_position(after._replace(pending_system_fee_atoms=after.pending_system_fee_atoms + fee))
-    tx.post(entry(spec.quote, (spot(INSURANCE_FUND_ID), fee), (PERP_CLEARING, -fee)))
-    attach_liquidation_fee(tx, order.order_id, fee)
-    return StepResult(
-        LiquidationStepKind.REDUCE_POSITION,
-        market,
-        order.executed_atoms,
-        order.executed_quote_atoms,
-        fee,
-        full,
-        spec.quote,
-        order.order_id,
-    )
+    return StepTrade(LiquidationStepKind.REDUCE_POSITION, spec, order, full, spec.quote, None)
 
 
 def attach_liquidation_fee(tx: Transaction, order_id: OrderId, fee_atoms: int) -> None:
@@ -189,16 +220,16 @@ def _repay_from_spot(tx: Transaction, subaccount: Subaccount, symbol: str) -> in
     return amount
 
 
-def _work_off_debt(tx: Transaction, subaccount: Subaccount, line: Line, fee_limit: int | None) -> StepResult | None:
+def _work_off_debt(tx: Transaction, subaccount: Subaccount, line: Line) -> StepTrade | StepResult | None:
     repaid = _repay_from_spot(tx, subaccount, line.symbol)
     if repaid:
         return StepResult(LiquidationStepKind.REPAY, line.symbol, repaid, 0, 0, 0, line.symbol, 0)
     if line.symbol != SETTLEMENT_ASSET and tx.balance(spot(subaccount.subaccount_id), SETTLEMENT_ASSET) > 0:
-        bought = _buy_borrowed(tx, subaccount, line.symbol, fee_limit)
+        bought = _buy_borrowed(tx, subaccount, line.symbol)
         if bought is not None or _book_cannot_sell(tx, subaccount, line.symbol):
             return bought
     for spec in _collateral_markets(tx, subaccount, line.symbol):
-        sold = _sell_collateral(tx, subaccount, spec, line, fee_limit)
+        sold = _sell_collateral(tx, subaccount, spec, line)
         if sold is not None:
             return sold
     return None
@@ -212,7 +243,7 @@ def spot_market(tx: Transaction, base: str, quote: str) -> MarketSpec | None:
     return None
 
 
-def _buy_borrowed(tx: Transaction, subaccount: Subaccount, symbol: str, fee_limit: int | None) -> StepResult | None:
+def _buy_borrowed(tx: Transaction, subaccount: Subaccount, symbol: str) -> StepTrade | None:
     spec = spot_market(tx, symbol, SETTLEMENT_ASSET)
     if spec is None:
         return None
@@ -228,20 +259,7 @@ def _buy_borrowed(tx: Transaction, subaccount: Subaccount, symbol: str, fee_limi
     if not order.executed_atoms:
         return None
     full = LIQUIDATION_FEE.apply_up(order.executed_atoms)
-    fee = min(_fee(full, fee_limit), tx.balance(spot(account), symbol))
-    tx.post(entry(symbol, (spot(account), -fee), (spot(INSURANCE_FUND_ID), fee)))
-    attach_liquidation_fee(tx, order.order_id, fee)
-    _repay_from_spot(tx, subaccount, symbol)
-    return StepResult(
-        LiquidationStepKind.BUY_BORROWED,
-        spec.symbol,
-        order.executed_atoms,
-        order.executed_quote_atoms,
-        fee,
-        full,
-        symbol,
-        order.order_id,
-    )
+    return StepTrade(LiquidationStepKind.BUY_BORROWED, spec, order, full, symbol, symbol)
 
 
 def _book_cannot_sell(tx: Transaction, subaccount: Subaccount, symbol: str) -> bool:
@@ -265,9 +283,7 @@ def _collateral_markets(tx: Transaction, subaccount: Subaccount, owed: str) -> l
     return [spec for _, _, spec in sorted(found)]
 
 
-def _sell_collateral(
-    tx: Transaction, subaccount: Subaccount, spec: MarketSpec, line: Line, fee_limit: int | None
-) -> StepResult | None:
+def _sell_collateral(tx: Transaction, subaccount: Subaccount, spec: MarketSpec, line: Line) -> StepTrade | None:
     account = subaccount.subaccount_id
     price = _band_price(spec, market_index_wad(tx, spec), OrderSide.ASK)
     target_wad = -(-line.notional_wad // STEP_DIVISOR)
@@ -278,17 +294,4 @@ def _sell_collateral(
     if not order.executed_atoms:
         return None
     full = LIQUIDATION_FEE.apply_up(order.executed_quote_atoms)
-    fee = min(_fee(full, fee_limit), max(tx.balance(spot(account), spec.quote), 0))
-    tx.post(entry(spec.quote, (spot(account), -fee), (spot(INSURANCE_FUND_ID), fee)))
-    attach_liquidation_fee(tx, order.order_id, fee)
-    _repay_from_spot(tx, subaccount, line.symbol)
-    return StepResult(
-        LiquidationStepKind.SELL_COLLATERAL,
-        spec.symbol,
-        order.executed_atoms,
-        order.executed_quote_atoms,
-        fee,
-        full,
-        spec.quote,
-        order.order_id,
-    )
+    return StepTrade(LiquidationStepKind.SELL_COLLATERAL, spec, order, full, spec.quote, line.symbol)
