@@ -474,6 +474,7 @@ class Transaction:
             state.api_keys.update(dict.fromkeys(subaccount.api_keys, subaccount.subaccount_id))
         state.subaccounts.update(self.subaccounts)
         state.accounts.update(self.accounts)
+        _record_listing_times(state, (*self.specs, *self.markets), self.now_ms)
         state.specs.update(self.specs)
         state.mark_prices_wad.update(self.mark_prices_wad)
         state.price_updated_ms.update(self.price_updated_ms)
@@ -554,6 +555,12 @@ _HISTORY_LISTS = {
     AutoDeleveraged: "auto_deleverages",
     LendIndexCut: "lend_index_cuts",
 }
+
+
+def _record_listing_times(state: EngineState, symbols: tuple[str, ...], now_ms: int) -> None:
+    """Remember when each asset or market among `symbols` was first listed; a later change keeps that time."""
+    for symbol in symbols:
+        state.listed_at_ms.setdefault(symbol, now_ms)
 
 
 def _record_history(state: EngineState, events: list[Event]) -> None:
