@@ -743,6 +743,26 @@ EXTENSION_OPERATIONS: Final[dict[tuple[str, str], Document]] = {
             **{code: _error(code) for code in ("400", "401", "404", "500")},
         },
     },
+    ("/api/v1/openInterest/history", "get"): {
+        "tags": ["Markets"],
+        "summary": "Open interest over time (a crossmargin extension).",
+        "description": "A perpetual market's open interest, newest first: one row per minute in which it changed, "
+        "with the value and time of that minute's last change, in the shape of `GET /api/v1/openInterest`. The "
+        "latest 1,000 such minutes are kept. Paged with `limit` (at most 1,000) and `offset`.",
+        "operationId": "get_open_interest_history",
+        "parameters": [
+            {"name": "symbol", "in": "query", "required": True, "schema": {"type": "string"}},
+            {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
+            {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
+        ],
+        "responses": {
+            "200": {
+                "description": "Success.",
+                "content": {JSON: {"schema": {"type": "array", "items": _ref("OpenInterest")}}},
+            },
+            **{code: _error(code) for code in ("400", "500")},
+        },
+    },
     ("/api/v1/models/margin", "get"): _model(
         "get_margin_model",
         "Max initial leverage against borrow size (a crossmargin extension).",

@@ -190,6 +190,47 @@ def test_ticker_rolls_over_24_hours_of_fills(streams: Streams) -> None:
     assert (ticker["o"], ticker["h"], ticker["l"], ticker["v"], ticker["n"]) == ("60000", "60000", "60000", "0.2", 1)
 
 
+def test_kline_sends_the_candle_of_each_trade_and_closes_it_when_its_minute_ends(streams: Streams) -> None:
+    buyer = streams.account(USDC="1000000")
+    seller = streams.account(BTC="10")
+    with streams.client.websocket_connect("/ws") as socket:
+        subscribe(socket, "kline.1m.BTC_USDC")
+        streams.place(buyer, "BTC_USDC", "buy", "0.1", "60000")
+        streams.place(seller, "BTC_USDC", "sell", "0.1", "60000")
+        first = receive(socket, "kline.1m.BTC_USDC")
+        streams.service.advance_clock(20)
+        streams.place(buyer, "BTC_USDC", "buy", "0.2", "60100")
+        streams.place(seller, "BTC_USDC", "sell", "0.2", "60100")
+        second = receive(socket, "kline.1m.BTC_USDC")
+        streams.service.advance_clock(40)
+        closed = receive(socket, "kline.1m.BTC_USDC")
+
+    assert first == {
+        "e": "kline",
+        "E": START_MS * 1000,
+        "s": "BTC_USDC",
+        "t": "2026-01-01T00:00:00",
+        "T": "2026-01-01T00:01:00",
+        "o": "60000",
+        "c": "60000",
+        "h": "60000",
+        "l": "60000",
+        "v": "0.1",
+        "n": 1,
+        "X": False,
+    }
+    assert (second["o"], second["c"], second["h"], second["l"], second["v"], second["n"], second["X"]) == (
+        "60000",
+        "60100",
+        "60100",
+        "60000",
+        "0.3",
+        2,
+        False,
+    )
+    assert closed == {**second, "E": (START_MS + 60_000) * 1000, "X": True}, "the minute ended: the candle closes"
+
+
 def test_mark_price_follows_index_prices_and_perp_marks(streams: Streams) -> None:
     with streams.client.websocket_connect("/ws") as socket:
         subscribe(socket, "markPrice.BTC_USDC", "markPrice.BTC_USDC_PERP")

@@ -17,7 +17,7 @@ from tests.integration.workload import START_MS, apply_stream, build_stream
 
 from crossmargin.adapters.memory_journal import MemoryJournal
 from crossmargin.app.clock import ManualClock
-from crossmargin.app.codec import encode_command, encode_state
+from crossmargin.app.codec import decode_snapshot, encode_command, encode_state
 from crossmargin.app.ports import Journal, JournalRecord
 from crossmargin.app.service import AssetConfigurationError, ReplayError, Service, rebuild_state, replay
 from crossmargin.asset_config import load_asset_specs, load_document, parse_asset_specs
@@ -160,9 +160,9 @@ def test_snapshot_that_breaks_an_invariant_stops_the_start() -> None:
     apply_stream(service, clock, build_stream(15, 50))
     service.close()
     sequence, text = journal.reopen().load_latest_snapshot() or (0, "")
-    state, _, _ = rebuild_state(journal)
+    state, extras = decode_snapshot(text)
     state.ledger[(WORLD, "USDC")] -= 1
-    journal.save_snapshot(sequence, encode_state(state))
+    journal.save_snapshot(sequence, encode_state(state, extras))
     assert text != journal.snapshots[sequence]
     with pytest.raises(ReplayError, match="INV-LEDGER-2"):
         Service.open(journal, ManualClock(START_MS), load_asset_specs())

@@ -56,6 +56,8 @@ class Driver:
         self.state = EngineState()
         self.now_ms = 0
         self.makers: dict[str, tuple[SubaccountId, str, str]] = {}
+        self.events: list[Event] = []
+        """Every accepted command's events, in order (what a service would feed its listeners)."""
         document = load_document()
         assets = parse_asset_specs(document)
         self.accept(ConfigureAssets(assets))
@@ -74,6 +76,7 @@ class Driver:
     def accept(self, command: Command) -> tuple[Event, ...]:
         result = execute(self.state, command, self.now_ms)
         assert isinstance(result, Accepted), f"expected acceptance, got {result}"
+        self.events.extend(result.events)
         return result.events
 
     def refuse(self, command: Command, reason: RejectReason) -> Rejection:

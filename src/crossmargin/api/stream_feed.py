@@ -6,6 +6,10 @@ messages need across batches (each book's last depth update id, the 24-hour fill
 perp position's last size) and builds only the messages someone follows (`wants`), then hands
 them to `deliver` (which must not block: the hub posts them to its event loop).
 
+`kline.<interval>.<symbol>` reads the candles from the service's `MarketHistory`, which the
+service feeds before any listener runs: the candle a batch traded in, and the close (`X` true) of
+a candle once a batch runs past its end.
+
 `engine.update` (ours) says, once per batch, what kinds of thing changed besides orders, trades and
 books, so a page knows to refetch.
 
@@ -30,6 +34,7 @@ from crossmargin.api.stream_messages import (
     engine_update_data,
     engine_update_kinds,
     fill_data,
+    kline_data,
     mark_price_data,
     order_data,
     order_event_type,
@@ -40,6 +45,7 @@ from crossmargin.api.stream_messages import (
 )
 from crossmargin.api.stream_ticker import TickerWindow
 from crossmargin.api.views.common import JsonObject, reader
+from crossmargin.app.market_history import KLINE_INTERVALS, Candle, MarketHistory, PriceKind
 from crossmargin.app.service import BatchCommitted
 from crossmargin.core.events import (
     ChangeKind,
@@ -132,8 +138,15 @@ class StreamFeed:
         state: EngineState,
         wants: Callable[[str], bool],
         deliver: Callable[[list[Outgoing]], None],
+        history: MarketHistory | None = None,
     ) -> None:
-        """Start from `state` (call inside `Service.read`, then add the listener there)."""
+        """Start from `state` (call inside `Service.read`, then add the listener there).
+
+        Without `history` (the service's market history) no `kline` stream is served.
+        """
+        self._history = history
+        self._open_klines: dict[str, tuple[str, Candle]] = {}
+        """The candle each kline stream last sent while it was open, with its market: it is closed later."""
         self._wants = wants
         self._deliver = deliver
         self._start_id = book_update_id(state)
@@ -297,7 +310,29 @@ class StreamFeed:
                 context = _position_context(state, subaccount, market, work.now_ms)
                 data = position_data(state.markets[market], "positionAdjusted", position, context)
                 work.out.extend((topic, stream, data) for topic, stream in topics)
+        self._klines(work)
         self._balances(work)
+
+    def _klines(self, work: _Batch) -> None:
+        """Send the candle of each kline stream followed in a market the batch traded in; close those that ended."""
+        history = self._history
+        if history is None:
+            return
+        markets = work.state.markets
+        for stream, (market, candle) in list(self._open_klines.items()):
+            if candle.end_ms <= work.now_ms:
+                del self._open_klines[stream]
+                if self._wants(stream):
+                    work.out.append((stream, stream, kline_data(markets[market], candle, work.now_ms, closed=True)))
+        for market in work.traded_markets:
+            record = history.markets[market]
+            for interval in KLINE_INTERVALS:
+                stream = f"kline.{interval}.{market}"
+                if not self._wants(stream):
+                    continue
+                candle = record.series(PriceKind.LAST, interval)[-1]
+                work.out.append((stream, stream, kline_data(markets[market], candle, work.now_ms, closed=False)))
+                self._open_klines[stream] = (market, candle)
 
     def _depth(self, work: _Batch, market: str, touched: set[tuple[OrderSide, int]], update_id: int) -> None:
         first = self.depth_id(market) + 1

@@ -19,6 +19,11 @@ Backpack's stream documentation and the captures and parser in ccxt 4.5.90's `cc
   `t` trade id, `T`, `m` whether the buyer was the maker.
 - `ticker.<symbol>`: `e` "ticker", `E`, `s`, `o` first, `c` last, `h` high, `l` low price of the
   fills of the last 24 hours, `v` base and `V` quote volume, `n` number of trades.
+- `kline.<interval>.<symbol>`: `e` "kline", `E`, `s`, `t` start and `T` end of the candle (ISO 8601,
+  UTC, no zone, as Backpack's documentation shows), `o`, `c`, `h`, `l` of the fills, `v` base
+  volume, `n` number of trades (an integer), `X` whether the candle has closed. One message per
+  batch that traded in the market, and a final one with `X` true once a batch runs past the
+  candle's end (a later trade, or any command or clock tick), for the Last price as Backpack's.
 - `markPrice.<symbol>`: `e` "markPrice", `E`, `s`, `p` mark price, `f` funding rate the book would
   pay now, `i` index price, `n` next funding time (µs), `T`. Perp marks come from the 10-second
   refresh; a spot market's mark is its base asset's index price (funding "0").
@@ -52,7 +57,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from crossmargin.api.views.common import JsonObject, JsonValue
+from crossmargin.api.views.common import JsonObject, JsonValue, naive_time
+from crossmargin.app.market_history import Candle
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.collateral import value_up
 from crossmargin.core.events import ChangeKind, Event, change_kind
@@ -191,6 +197,24 @@ def ticker_data(spec: MarketSpec, stats: TickerStats, at_ms: int) -> JsonObject:
         "v": format_scaled(stats.base_atoms, spec.base_decimals),
         "V": format_scaled(stats.quote_atoms, spec.quote_decimals),
         "n": stats.trades,
+    }
+
+
+def kline_data(spec: MarketSpec, candle: Candle, at_ms: int, *, closed: bool) -> JsonObject:
+    """Return a `kline.<interval>.<symbol>` message: one candle of the market's trades as it stands."""
+    return {
+        "e": "kline",
+        "E": micros(at_ms),
+        "s": spec.symbol,
+        "t": naive_time(candle.start_ms),
+        "T": naive_time(candle.end_ms),
+        "o": price_text(candle.open_wad),
+        "c": price_text(candle.close_wad),
+        "h": price_text(candle.high_wad),
+        "l": price_text(candle.low_wad),
+        "v": format_scaled(candle.volume_atoms, spec.base_decimals),
+        "n": candle.trades,
+        "X": closed,
     }
 
 

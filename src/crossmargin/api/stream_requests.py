@@ -4,8 +4,9 @@ A client sends `{"method": "SUBSCRIBE", "params": ["depth.BTC_USDC", ...]}`; pri
 (`account.*`) need `"signature": [apiKey, signature, timestamp, window]`, an ED25519 signature of
 `instruction=subscribe&timestamp=<ms>&window=<ms>` exactly as ccxt and Backpack's own clients send
 it, checked by `crossmargin.api.auth`. Public streams are `depth.`, `trade.`, `ticker.` and
-`markPrice.` followed by a listed market, and `engine.update` (ours); private ones are `account.orderUpdate`,
-`account.positionUpdate` (each optionally `.<market>`) and `account.balanceUpdate`.
+`markPrice.` followed by a listed market, `kline.<interval>.<market>`, and `engine.update` (ours);
+private ones are `account.orderUpdate`, `account.positionUpdate` (each optionally `.<market>`) and
+`account.balanceUpdate`.
 `account.rfqUpdate[.<market>]` is accepted and stays silent (there are no RFQs here), because ccxt
 subscribes to it alongside the order updates. An optional `"id"` (our addition, as in other
 exchanges' APIs) asks for an acknowledgement `{"id": ..., "result": null}` once the request took
@@ -22,9 +23,11 @@ from crossmargin.api.auth import authenticate, parse_signed_headers, signing_tex
 from crossmargin.api.errors import ApiError
 from crossmargin.api.json_body import JsonInputError, decode_json
 from crossmargin.api.views.common import JsonValue
+from crossmargin.app.market_history import KLINE_INTERVALS
 
 PUBLIC_PREFIXES: Final = ("depth", "trade", "ticker", "markPrice")
 PUBLIC_WHOLE: Final = ("engine.update",)
+KLINE: Final = "kline"
 PRIVATE_PER_MARKET: Final = ("account.orderUpdate", "account.positionUpdate", "account.rfqUpdate")
 PRIVATE_ACCOUNT_WIDE: Final = ("account.balanceUpdate", *PRIVATE_PER_MARKET)
 SILENT: Final = "account.rfqUpdate"
@@ -101,9 +104,13 @@ def check_stream(stream: str, markets: frozenset[str] | set[str]) -> None:
     prefix, _, market = stream.rpartition(".")
     if (prefix in PUBLIC_PREFIXES or prefix in PRIVATE_PER_MARKET) and market in markets:
         return
+    kind, _, interval = prefix.partition(".")
+    if kind == KLINE and interval in KLINE_INTERVALS and market in markets:
+        return
     raise StreamRequestError(
         UNKNOWN_STREAM,
-        f"Unknown stream {stream!r}: use depth.<symbol>, trade.<symbol>, ticker.<symbol>, markPrice.<symbol> "
+        f"Unknown stream {stream!r}: use depth.<symbol>, trade.<symbol>, ticker.<symbol>, markPrice.<symbol>, "
+        f"kline.<interval>.<symbol> (interval one of {', '.join(KLINE_INTERVALS)}) "
         "with a listed market symbol, engine.update, "
         "or account.orderUpdate[.<symbol>], account.positionUpdate[.<symbol>], account.balanceUpdate",
     )

@@ -53,7 +53,7 @@ class StreamHub:
         self._loop: asyncio.AbstractEventLoop | None = None
 
         def start(state: EngineState) -> StreamFeed:
-            feed = StreamFeed(state, self.broadcaster.wants, self._deliver)
+            feed = StreamFeed(state, self.broadcaster.wants, self._deliver, service.market_history)
             service.add_listener(feed.on_batch)
             return feed
 

@@ -15,7 +15,7 @@ import dataclasses
 import json
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any, Final, NewType, cast
 
@@ -26,7 +26,7 @@ from crossmargin.core.state import EngineState
 Encoder = Callable[[Any], object]
 Decoder = Callable[[object, str], object]
 
-SNAPSHOT_FORMAT_VERSION: Final = 4
+SNAPSHOT_FORMAT_VERSION: Final = 5
 COMMAND_TAG: Final = "type"
 # The engine's dispatch table is the one list of commands: a command it runs is one the journal
 # stores. Records name their type, so the table's order does not matter to old journals.
@@ -418,13 +418,26 @@ def decode_command(text: str) -> Command:
     return decode_command_data(data)
 
 
-def encode_state(state: EngineState) -> str:
-    """Return the whole engine state as JSON text, with the snapshot format version."""
-    return _DUMPS({"format": SNAPSHOT_FORMAT_VERSION, "state": _STATE_ENCODER(state)})
+def encode_state(state: EngineState, extras: Mapping[str, object] | None = None) -> str:
+    """Return the whole engine state as JSON text, with the snapshot format version.
+
+    `extras` are kept beside the state under their own keys (JSON values: what the service keeps
+    outside the engine, such as its market history); `decode_snapshot` hands them back.
+    """
+    data: dict[str, object] = {"format": SNAPSHOT_FORMAT_VERSION, "state": _STATE_ENCODER(state)}
+    for key, value in (extras or {}).items():
+        assert key not in data, f"a snapshot extra must not be named {key!r}"
+        data[key] = value
+    return _DUMPS(data)
 
 
 def decode_state(text: str) -> EngineState:
     """Parse an engine state from snapshot text; raise CodecError on anything else."""
+    return decode_snapshot(text)[0]
+
+
+def decode_snapshot(text: str) -> tuple[EngineState, dict[str, object]]:
+    """Parse snapshot text into the engine state and the extras stored beside it; raise CodecError on anything else."""
     try:
         data = json.loads(text)
     except ValueError as error:  # JSONDecodeError, or an integer past Python's digit limit
@@ -435,4 +448,4 @@ def decode_state(text: str) -> EngineState:
         raise SnapshotFormatError(f"snapshot: format {data.get('format')!r}, expected {SNAPSHOT_FORMAT_VERSION}")
     state = cast("EngineState", _STATE_DECODER(data.get("state"), "state"))
     state.rebuild_indexes()
-    return state
+    return state, {key: value for key, value in data.items() if key not in ("format", "state")}

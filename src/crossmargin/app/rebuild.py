@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Final
 
-from crossmargin.app.codec import SnapshotFormatError, decode_command, decode_state
+from crossmargin.app.codec import SnapshotFormatError, decode_command, decode_snapshot, decode_state
+from crossmargin.app.market_history import MarketHistory
 from crossmargin.app.ports import Journal, JournalRecord
 from crossmargin.core.audit import audit
 from crossmargin.core.engine import Accepted, execute
@@ -64,6 +66,41 @@ def rebuild_state(journal: Journal) -> tuple[EngineState, int, int]:
     state, snapshot_sequence = _load_snapshot(journal)
     sequence = replay(state, journal.read(snapshot_sequence), snapshot_sequence)
     return state, sequence, snapshot_sequence
+
+
+MARKET_HISTORY: Final = "marketHistory"
+"""The key under which a snapshot keeps the service's market history beside the state."""
+
+
+def rebuild_with_history(journal: Journal) -> tuple[EngineState, MarketHistory, int, int]:
+    """Return the state and market history rebuilt from the journal, the sequence, and the snapshot's.
+
+    The history comes from the latest snapshot that keeps one, fed the events of every record
+    replayed after it; a snapshot without one (or of an older layout) is passed over and the whole
+    journal replayed, so the history is always the one the journal's events make.
+    """
+    state, snapshot_sequence, history = EngineState(), 0, None
+    latest = journal.load_latest_snapshot()
+    if latest is not None:
+        try:
+            snapshot_state, extras = decode_snapshot(latest[1])
+        except SnapshotFormatError:
+            LOG.warning("the latest snapshot has an older layout; rebuilding from the whole journal")
+        else:
+            history = MarketHistory.restore(extras.get(MARKET_HISTORY), snapshot_state)
+            if history is None:
+                LOG.warning("the latest snapshot keeps no market history; rebuilding from the whole journal")
+            else:
+                state, snapshot_sequence = snapshot_state, latest[0]
+    if history is None:
+        history = MarketHistory()
+    sequence = snapshot_sequence
+    events: list[Event] = []
+    for record in journal.read(snapshot_sequence):
+        sequence = replay(state, (record,), sequence, events)
+        history.feed(events, state.markets)
+        events.clear()
+    return state, history, sequence, snapshot_sequence
 
 
 def check_audit(state: EngineState, sequence: int) -> None:

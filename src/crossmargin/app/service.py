@@ -52,8 +52,18 @@ from crossmargin.app.faults import (
     describe,
     refusal,
 )
+from crossmargin.app.market_history import MarketHistory
 from crossmargin.app.ports import Clock, Journal, JournalRecord, JournalUnavailableError, RequestSignature
-from crossmargin.app.rebuild import Rebuilt, ReplayError, check_audit, rebuild_after_fault, rebuild_state, replay
+from crossmargin.app.rebuild import (
+    MARKET_HISTORY,
+    Rebuilt,
+    ReplayError,
+    check_audit,
+    rebuild_after_fault,
+    rebuild_state,
+    rebuild_with_history,
+    replay,
+)
 from crossmargin.app.replay_guard import DuplicateRequestError, ReplayGuard, SignedRequest
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.audit import Check, audit
@@ -191,8 +201,12 @@ class Service:
         snapshot_every: int = SNAPSHOT_EVERY_DEFAULT,
         recovery: Recovery | None = None,
         guard: ReplayGuard | None = None,
+        history: MarketHistory | None = None,
     ) -> None:
-        """Wrap an already rebuilt state; use `Service.open` to rebuild it from a journal."""
+        """Wrap an already rebuilt state; use `Service.open` to rebuild it from a journal.
+
+        Without `history`, the market history starts from `state` with no K-lines yet.
+        """
         assert batch_max >= 1, "a batch holds at least one command"
         assert snapshot_every >= 1, "snapshots are taken every so many commands, at least one"
         _collect_garbage_less_often()
@@ -205,6 +219,7 @@ class Service:
         self._snapshot_every = snapshot_every
         self._recovery = recovery
         self._guard = guard if guard is not None else ReplayGuard()
+        self._history = history if history is not None else MarketHistory.starting_from(state)
         self._queue: queue.SimpleQueue[_Submission | _Control] = queue.SimpleQueue()
         self._state_lock = threading.Lock()
         self._submit_lock = threading.Lock()
@@ -232,7 +247,7 @@ class Service:
         guard: ReplayGuard | None = None,
     ) -> Service:
         """Rebuild and audit the state, seed the replay guard, start the sequencer and apply changed asset specs."""
-        state, sequence, snapshot_sequence = rebuild_state(journal)
+        state, history, sequence, snapshot_sequence = rebuild_with_history(journal)
         check_audit(state, sequence)
         if isinstance(clock, ManualClock) and clock.now_ms() < state.now_ms:
             clock.advance_to(state.now_ms)
@@ -248,6 +263,7 @@ class Service:
             snapshot_every=snapshot_every,
             recovery=recovery,
             guard=guard,
+            history=history,
         )
         try:
             service._configure(specs, markets)
@@ -368,6 +384,11 @@ class Service:
         return self._sequence
 
     @property
+    def market_history(self) -> MarketHistory:
+        """Return the K-lines, trades and open interest kept from the engine's events (read it inside `read`)."""
+        return self._history
+
+    @property
     def clock(self) -> Clock:
         """Return the clock the service runs on."""
         return self._clock
@@ -484,7 +505,7 @@ class Service:
                     raise
             self._sequence = sequence
             self._guard.record(answers)  # also forgets the answers that expired
-            if records and self._listeners:
+            if records:
                 self._notify(_accepted_events(outcomes), sequence, records[-1].recorded_at_ms)
         for submission, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, RequestSignature):
@@ -529,6 +550,7 @@ class Service:
         return outcomes, records, list(answers.values()), sequence
 
     def _notify(self, events: tuple[Event, ...], sequence: int, now_ms: int) -> None:
+        self._history.feed(events, self._state.markets)
         listeners = self._listeners
         if not listeners:
             return
@@ -556,7 +578,8 @@ class Service:
     def _save_snapshot(self) -> int:
         # Only this thread changes the state, so encoding it here, between batches, is consistent.
         try:
-            self._journal.save_snapshot(self._sequence, encode_state(self._state))
+            text = encode_state(self._state, {MARKET_HISTORY: self._history.encode()})
+            self._journal.save_snapshot(self._sequence, text)
         except BaseException as error:
             self._enter_fault(self._journal_fault_kind(error), error)
             raise

@@ -83,6 +83,7 @@ def commit_into_state(self: Transaction, state: EngineState) -> None:
         state.api_keys.update(dict.fromkeys(subaccount.api_keys, subaccount.subaccount_id))
     state.subaccounts.update(self.subaccounts)
     state.accounts.update(self.accounts)
+    _record_listing_times(state, (*self.specs, *self.markets), self.now_ms)
     state.specs.update(self.specs)
     state.mark_prices_wad.update(self.mark_prices_wad)
     state.price_updated_ms.update(self.price_updated_ms)
@@ -129,6 +130,12 @@ def _commit_trading(self: Transaction, state: EngineState) -> None:
     state.perp_marks_wad.update(self.perp_marks_wad)
     state.open_interest_atoms.update(self.open_interest_atoms)
     state.settlement_due_ms = self.settlement_due_ms
+
+
+def _record_listing_times(state: EngineState, symbols: tuple[str, ...], now_ms: int) -> None:
+    """Remember when each asset or market among `symbols` was first listed; a later change keeps that time."""
+    for symbol in symbols:
+        state.listed_at_ms.setdefault(symbol, now_ms)
 
 
 def _reindex_held(state: EngineState, touched: set[tuple[SubaccountId, str]]) -> None:

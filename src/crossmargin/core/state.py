@@ -68,6 +68,8 @@ class EngineState:
     api_keys: dict[str, SubaccountId] = field(default_factory=dict)
     mark_prices_wad: dict[str, int] = field(default_factory=dict)
     price_updated_ms: dict[str, int] = field(default_factory=dict)
+    listed_at_ms: dict[str, int] = field(default_factory=dict)
+    """When each asset and each market (by symbol) was first configured: the time of that command."""
     oracle: OracleSettings = field(default_factory=OracleSettings)
     now_ms: int = 0
     interest_hour_ms: int | None = None

@@ -7,6 +7,7 @@ GET and PATCH account, GET borrowLend positions, GET history interest and borrow
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 from pathlib import Path
 
@@ -74,3 +75,28 @@ def test_ccxt_loads_markets_reads_balances_and_tickers_borrows_and_sees_the_inte
     history = ok(read, "get_borrow_lend_history")
     assert [(row["eventType"], row["source"], row["quantity"]) for row in history] == [("Borrow", "Manual", "100")]
     assert ok(read, "fetch_balance")["USDC"]["free"] == 1100.0, "borrowed coins land in the balance"
+
+
+def test_ccxt_reads_last_mark_and_index_candles_the_trade_history_and_market_creation_times(tmp_path: Path) -> None:
+    client_python(VENV)
+    with live_exchange(tmp_path) as exchange:
+        credentials = exchange.new_account({"USDC": "1000"})
+        read = exchange.run_client(VENV, SCRIPT, credentials, "market_data")
+
+    created = ok(read, "load_markets")
+    assert len(set(created.values())) == 1, "every market was listed by the server's first start"
+    assert next(iter(created.values())) > 1_700_000_000_000, "listed at the server's time, not 1970"
+    assert ok(read, "market_buy") == "closed"
+    (candle,) = ok(read, "fetch_ohlcv")[-1:]
+    timestamp, open_, high, low, close, volume = candle
+    assert timestamp % 60_000 == 0
+    assert volume == 0.001, "the one trade: 0.001 BTC"
+    assert low <= open_ <= high
+    assert low <= close <= high
+    for step in ("fetch_mark_ohlcv", "fetch_index_ohlcv"):
+        candles = ok(read, step)
+        assert candles, f"{step} has candles from the demo's prices on"
+        assert all(row[5] == 0 and row[3] <= row[1] <= row[2] for row in candles), "prices only, no volume"
+        assert all(later[0] - earlier[0] == 60_000 for earlier, later in itertools.pairwise(candles))
+    (trade,) = ok(read, "fetch_trades")
+    assert (trade["amount"], trade["side"]) == (0.001, "buy")

@@ -144,9 +144,11 @@ def test_requests_parse_or_are_refused_with_a_reason() -> None:
 
 def test_stream_names_must_be_served_ones_on_listed_markets() -> None:
     markets = {"BTC_USDC", "BTC_USDC_PERP"}
-    for name in ("depth.BTC_USDC", "markPrice.BTC_USDC_PERP", "account.orderUpdate.BTC_USDC", "account.rfqUpdate"):
+    served = ("depth.BTC_USDC", "markPrice.BTC_USDC_PERP", "account.orderUpdate.BTC_USDC", "account.rfqUpdate")
+    for name in (*served, "kline.1m.BTC_USDC", "kline.1month.BTC_USDC_PERP"):
         check_stream(name, markets)
-    for name in ("depth.ETH_USDC", "kline.1m.BTC_USDC", "account.balanceUpdate.BTC_USDC", "depth"):
+    unknown = ("depth.ETH_USDC", "kline.7m.BTC_USDC", "kline.1m.ETH_USDC", "kline.BTC_USDC")
+    for name in (*unknown, "account.balanceUpdate.BTC_USDC", "depth"):
         with pytest.raises(StreamRequestError, match="Unknown stream"):
             check_stream(name, markets)
 

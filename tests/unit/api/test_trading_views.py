@@ -18,7 +18,7 @@ from tests.unit.api.test_views_schema import SPEC_PATH, Spec, assert_valid, spec
 
 from crossmargin.api.errors import ApiError
 from crossmargin.api.views import JsonValue
-from crossmargin.api.views.market_data import bucket, view_depth, view_klines, view_trades
+from crossmargin.api.views.market_data import view_depth, view_klines, view_trades, view_trades_history
 from crossmargin.api.views.orders import view_fills, view_open_order, view_open_orders, view_order, view_order_history
 from crossmargin.api.views.perps import (
     view_funding_history,
@@ -28,6 +28,7 @@ from crossmargin.api.views.perps import (
     view_positions,
     view_settlement_history,
 )
+from crossmargin.app.market_history import MarketHistory, bucket
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.orders import OrderId, TimeInForce
 from crossmargin.core.state import EngineState
@@ -40,7 +41,7 @@ START_MS: Final = HOUR_MS - 60_000
 
 
 @pytest.fixture(scope="module")
-def scenario() -> tuple[EngineState, dict[str, SubaccountId]]:
+def driven() -> tuple[Driver, dict[str, SubaccountId]]:
     driver = Driver().at(START_MS)
     driver.prices(USDC="1", USDT="1", BTC="60000", ETH="3000", SOL="150")
     maker = driver.maker("BTC_USDC_PERP", "60150", "50", "2")
@@ -56,7 +57,22 @@ def scenario() -> tuple[EngineState, dict[str, SubaccountId]]:
     driver.cancel(trader, "BTC_USDC", cancelled.order_id)
     driver.tick(HOUR_MS + 10_000)
     empty = driver.account()
-    return driver.state, {"maker": maker, "trader": trader, "empty": empty}
+    return driver, {"maker": maker, "trader": trader, "empty": empty}
+
+
+@pytest.fixture(scope="module")
+def scenario(driven: tuple[Driver, dict[str, SubaccountId]]) -> tuple[EngineState, dict[str, SubaccountId]]:
+    driver, subaccounts = driven
+    return driver.state, subaccounts
+
+
+@pytest.fixture(scope="module")
+def history(driven: tuple[Driver, dict[str, SubaccountId]]) -> MarketHistory:
+    """The market history a service would have kept of the scenario's events."""
+    driver, _ = driven
+    kept = MarketHistory()
+    kept.feed(driver.events, driver.state.markets)
+    return kept
 
 
 PRIVATE: Final[dict[str, Callable[[EngineState, SubaccountId], JsonValue]]] = {
@@ -67,13 +83,14 @@ PRIVATE: Final[dict[str, Callable[[EngineState, SubaccountId], JsonValue]]] = {
     "/wapi/v1/history/funding": view_funding_history,
     "/wapi/v1/history/settlement": view_settlement_history,
 }
-PUBLIC: Final[dict[str, Callable[[EngineState], JsonValue]]] = {
-    "/api/v1/depth": lambda state: view_depth(state, "BTC_USDC"),
-    "/api/v1/trades": lambda state: view_trades(state, "BTC_USDC"),
-    "/api/v1/klines": lambda state: view_klines(state, "BTC_USDC", "1h", 0),
-    "/api/v1/markPrices": view_mark_prices,
-    "/api/v1/openInterest": view_open_interest,
-    "/api/v1/fundingRates": lambda state: view_funding_rates(state, "BTC_USDC_PERP"),
+PUBLIC: Final[dict[str, Callable[[EngineState, MarketHistory], JsonValue]]] = {
+    "/api/v1/depth": lambda state, _: view_depth(state, "BTC_USDC"),
+    "/api/v1/trades": lambda state, history: view_trades(state, history, "BTC_USDC"),
+    "/api/v1/trades/history": lambda state, history: view_trades_history(state, history, "BTC_USDC"),
+    "/api/v1/klines": lambda state, history: view_klines(state, history, "BTC_USDC", "1h", 0),
+    "/api/v1/markPrices": lambda state, _: view_mark_prices(state),
+    "/api/v1/openInterest": lambda state, _: view_open_interest(state),
+    "/api/v1/fundingRates": lambda state, _: view_funding_rates(state, "BTC_USDC_PERP"),
 }
 
 
@@ -81,11 +98,12 @@ PUBLIC: Final[dict[str, Callable[[EngineState], JsonValue]]] = {
 def test_public_trading_view_matches_the_spec(
     path: str,
     scenario: tuple[EngineState, dict[str, SubaccountId]],
+    history: MarketHistory,
     validators: Callable[[str], Draft202012Validator],
 ) -> None:
     state, _ = scenario
 
-    body = PUBLIC[path](state)
+    body = PUBLIC[path](state, history)
 
     assert body not in ([], {}, None), "the scenario fills every public trading view"
     assert_valid(validators(path), body)
@@ -133,7 +151,7 @@ def test_a_live_order_matches_the_order_type_schema_with_expiry_reason_as_the_on
 
 
 def test_trading_views_refuse_bad_queries_with_backpack_codes(
-    spec: Spec, scenario: tuple[EngineState, dict[str, SubaccountId]]
+    spec: Spec, scenario: tuple[EngineState, dict[str, SubaccountId]], history: MarketHistory
 ) -> None:
     state, subs = scenario
     trader = subs["trader"]
@@ -141,10 +159,13 @@ def test_trading_views_refuse_bad_queries_with_backpack_codes(
     refusals: list[tuple[Callable[[], object], str]] = [
         (lambda: view_depth(state, "DOGE_USDC"), "INVALID_MARKET"),
         (lambda: view_depth(state, "BTC_USDC", 7), "INVALID_CLIENT_REQUEST"),
-        (lambda: view_trades(state, "BTC_USDC", 0), "INVALID_CLIENT_REQUEST"),
-        (lambda: view_klines(state, "BTC_USDC", "7m", 0), "INVALID_CLIENT_REQUEST"),
-        (lambda: view_klines(state, "BTC_USDC", "1m", 10, 5), "INVALID_RANGE"),
-        (lambda: view_klines(state, "BTC_USDC", "1m", 0, price_type="Bid"), "INVALID_CLIENT_REQUEST"),
+        (lambda: view_trades(state, history, "BTC_USDC", 0), "INVALID_CLIENT_REQUEST"),
+        (lambda: view_trades_history(state, history, "BTC_USDC", 1001), "INVALID_CLIENT_REQUEST"),
+        (lambda: view_trades_history(state, history, "BTC_USDC", offset=-1), "INVALID_CLIENT_REQUEST"),
+        (lambda: view_trades_history(state, history, "DOGE_USDC"), "INVALID_MARKET"),
+        (lambda: view_klines(state, history, "BTC_USDC", "7m", 0), "INVALID_CLIENT_REQUEST"),
+        (lambda: view_klines(state, history, "BTC_USDC", "1m", 10, 5), "INVALID_RANGE"),
+        (lambda: view_klines(state, history, "BTC_USDC", "1m", 0, price_type="Bid"), "INVALID_CLIENT_REQUEST"),
         (lambda: view_open_order(state, trader, "BTC_USDC", OrderId(999_999)), "RESOURCE_NOT_FOUND"),
         (lambda: view_open_order(state, trader, "BTC_USDC"), "INVALID_CLIENT_REQUEST"),
         (lambda: view_open_orders(state, trader, market_type="FUTURES"), "INVALID_CLIENT_REQUEST"),

@@ -7,8 +7,9 @@ the minimum; perps add their IMF/MMF functions, `openInterestLimit`, the hourly
 than the quote asset (USDC) that has no configured spot market still gets a spot market
 `<ASSET>_USDC` with filters from the assets (tick one step of USDC, step the asset's), so that
 clients that load markets before anything else (ccxt's `load_markets`) find every asset they
-borrow and lend. crossmargin keeps no listing time, so every market was created at the clock's
-epoch.
+borrow and lend. `createdAt` is when the market was listed: the time of the `ConfigureMarkets`
+command that first configured it, or for an asset-derived market the later of its asset's and
+USDC's `ConfigureAssets` (`EngineState.listed_at_ms`, journaled, so it is the same after a restart).
 
 A ticker is still the mark price alone (a perp's own mark, else its asset's): first, last, high
 and low price are the mark, change is zero, volume and trades "0"; trade statistics are not
@@ -68,7 +69,7 @@ def _spot_markets(state: EngineState) -> dict[str, AssetSpec]:
     }
 
 
-def _market(spec: AssetSpec, quote: AssetSpec) -> JsonObject:
+def _market(spec: AssetSpec, quote: AssetSpec, created_ms: int) -> JsonObject:
     tick = amount(quote.step_atoms, quote)
     step = amount(spec.step_atoms, spec)
     return {
@@ -81,12 +82,12 @@ def _market(spec: AssetSpec, quote: AssetSpec) -> JsonObject:
             "quantity": {"minQuantity": step, "stepSize": step},
         },
         "orderBookState": ORDER_BOOK_OPEN,
-        "createdAt": naive_time(0),
+        "createdAt": naive_time(created_ms),
         "visible": True,
     }
 
 
-def _configured_market(spec: MarketSpec) -> JsonObject:
+def _configured_market(spec: MarketSpec, created_ms: int) -> JsonObject:
     tick = wad(spec.tick_size_wad)
     body: JsonObject = {
         "symbol": spec.symbol,
@@ -101,7 +102,7 @@ def _configured_market(spec: MarketSpec) -> JsonObject:
             },
         },
         "orderBookState": spec.state.value,
-        "createdAt": naive_time(0),
+        "createdAt": naive_time(created_ms),
         "visible": True,
     }
     if spec.is_perp:
@@ -123,12 +124,18 @@ def _listed(state: EngineState) -> dict[str, tuple[JsonObject, int | None]]:
     quote = state.specs.get(QUOTE_SYMBOL)
     for symbol, asset in _spot_markets(state).items():
         assert quote is not None, "asset-derived markets exist only with the quote asset listed"
-        listed[symbol] = (_market(asset, quote), state.mark_prices_wad.get(asset.symbol))
+        created_ms = max(_listed_at(state, asset.symbol), _listed_at(state, quote.symbol))
+        listed[symbol] = (_market(asset, quote, created_ms), state.mark_prices_wad.get(asset.symbol))
     for symbol, spec in state.markets.items():
         index = state.mark_prices_wad.get(spec.base)
         price = (state.perp_marks_wad.get(symbol) or index) if spec.is_perp else index
-        listed[symbol] = (_configured_market(spec), price)
+        listed[symbol] = (_configured_market(spec, _listed_at(state, symbol)), price)
     return dict(sorted(listed.items()))
+
+
+def _listed_at(state: EngineState, symbol: str) -> int:
+    """Return when an asset or market was listed (every listed one has a time; 0 only for a hand-built state)."""
+    return state.listed_at_ms.get(symbol, 0)
 
 
 def _require_market(state: EngineState, symbol: str) -> tuple[JsonObject, int | None]:

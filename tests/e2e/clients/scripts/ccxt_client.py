@@ -1,6 +1,6 @@
 """ccxt's `backpack` class against a crossmargin server: unified methods and raw implicit endpoints.
 
-Usage (inside .venv-ccxt): ccxt_client.py BASE_URL API_KEY API_SECRET open|read. ccxt takes its
+Usage (inside .venv-ccxt): ccxt_client.py BASE_URL API_KEY API_SECRET open|read|market_data. ccxt takes its
 server from `urls['api']` (`public` and `private`, without a trailing slash); it signs private
 calls itself: `instruction=...&<params urlencoded, sorted>&timestamp=...&window=...`.
 """
@@ -42,7 +42,23 @@ def main() -> None:
             lambda: exchange.privateGetWapiV1HistoryBorrowLend({"sources": "Manual,AutoLend", "limit": 10}),
         )
         steps.run("fetch_balance", lambda: _balance(exchange.fetch_balance()))
+    elif args.phase == "market_data":
+        _market_data(exchange, steps)
     steps.print()
+
+
+def _market_data(exchange: ccxt.backpack, steps: Steps) -> None:
+    """Buy against the demo market maker, then read candles of every price type, the trade history and markets."""
+    steps.run("load_markets", lambda: {symbol: market["created"] for symbol, market in exchange.load_markets().items()})
+    steps.run("market_buy", lambda: exchange.create_order("BTC/USDC", "market", "buy", 0.001)["status"])
+    steps.run("fetch_ohlcv", lambda: exchange.fetch_ohlcv("BTC/USDC", "1m"))
+    steps.run("fetch_mark_ohlcv", lambda: exchange.fetch_mark_ohlcv("BTC/USDC:USDC", "1m"))
+    steps.run("fetch_index_ohlcv", lambda: exchange.fetch_index_ohlcv("BTC/USDC:USDC", "1m"))
+    steps.run("fetch_trades", lambda: _trades(exchange.fetch_trades("BTC/USDC", None, 5, {"offset": 0})))
+
+
+def _trades(trades: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [{key: trade[key] for key in ("id", "timestamp", "price", "amount", "side")} for trade in trades]
 
 
 def _markets(markets: dict[str, dict[str, object]]) -> dict[str, object]:
