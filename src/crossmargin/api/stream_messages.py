@@ -20,14 +20,15 @@ Backpack's stream documentation and the captures and parser in ccxt 4.5.90's `cc
 - `ticker.<symbol>`: `e` "ticker", `E`, `s`, `o` first, `c` last, `h` high, `l` low price of the
   fills of the last 24 hours, `v` base and `V` quote volume, `n` number of trades.
 - `markPrice.<symbol>`: `e` "markPrice", `E`, `s`, `p` mark price, `f` funding rate the book would
-  pay now, `i` index price, `n` next funding time (µs), `T`. Perp marks come from the 10-second
+  pay now, `i` index price, `n` next funding time in **milliseconds** (as Backpack documents and
+  sends it, unlike every other time), `T`. Perp marks come from the 10-second
   refresh; a spot market's mark is its base asset's index price (funding "0").
 - `account.orderUpdate[.<symbol>]`: `e` orderAccepted | orderFill | orderCancelled | orderExpired,
   `E`, `s`, `c` client id (when given), `S` side, `o` "LIMIT" | "MARKET", `f` time in force, `q`
   quantity, `Q` quote quantity (market orders by quote), `p` price (limit orders), `X` status,
   `R` expiry reason (expired orders), `i` order id, `z` executed quantity, `Z` executed quote,
-  `V` self-trade prevention, `r` reduce only, `y` post only, `O` origin ("USER", or
-  "COLLATERAL_CONVERSION" for an order settlement placed), `T`; an orderFill adds `t` trade id,
+  `V` self-trade prevention, `r` reduce only, `y` post only, `O` origin (`ORIGINS`: "USER",
+  "LIQUIDATION_AUTOCLOSE", "ADL_AUTOCLOSE" or "COLLATERAL_CONVERSION"), `T`; an orderFill adds `t` trade id,
   `l` fill quantity, `L` fill price, `m` maker, `n` fee, `N` fee asset.
 - `account.positionUpdate[.<symbol>]`: `e` positionOpened | positionAdjusted | positionClosed, `E`,
   `s`, `b` break-even price (we report the entry price: fees already paid are settled, not kept
@@ -215,19 +216,28 @@ def mark_price_data(mark: MarkPrice) -> JsonObject:
         "p": price_text(mark.mark_wad),
         "f": price_text(mark.funding_rate_wad),
         "i": price_text(mark.index_wad),
-        "n": micros(mark.next_funding_ms),
+        "n": mark.next_funding_ms,
         "T": micros(mark.at_ms),
     }
 
 
-def _origin(order: Order) -> str:
-    if order.system_order_type is SystemOrderType.NONE:
-        return "USER"
-    return "COLLATERAL_CONVERSION" if order.system_order_type is SystemOrderType.COLLATERAL_CONVERSION else "SYSTEM"
+ORIGINS: Final = {
+    SystemOrderType.NONE: "USER",
+    SystemOrderType.COLLATERAL_CONVERSION: "COLLATERAL_CONVERSION",
+    SystemOrderType.LIQUIDATE_POSITION_ON_BOOK: "LIQUIDATION_AUTOCLOSE",
+    SystemOrderType.LIQUIDATE_POSITION_ON_ADL: "ADL_AUTOCLOSE",
+}
+"""Backpack's `O` (origin of the update) for each kind of order; a test checks every kind has one."""
 
 
 def order_event_type(order: Order) -> str:
-    """Return the orderUpdate event type of an order change that is not a fill."""
+    """Return the orderUpdate event type of an order change that is not a fill.
+
+    Backpack's other types have no cause here yet: `orderModified` (a resting reduce-only order
+    shrunk so it cannot flip the position: the engine never shrinks one), `triggerPlaced` and
+    `triggerFailed` (trigger orders do not exist yet). They belong in this function, with `P`,
+    `B` and `Y` in `order_data`, when their engine events do.
+    """
     if order.status is OrderStatus.CANCELLED:
         return ORDER_CANCELLED
     if order.status is OrderStatus.EXPIRED:
@@ -260,7 +270,7 @@ def order_data(spec: MarketSpec, event_type: str, order: Order, at_ms: int) -> J
         "V": order.self_trade_prevention.value,
         "r": order.flags.reduce_only,
         "y": order.flags.post_only,
-        "O": _origin(order),
+        "O": ORIGINS[order.system_order_type],
         "T": micros(at_ms),
     }
     return data
