@@ -321,7 +321,7 @@ def test_a_refused_stream_leaves_the_others_of_its_request_in_effect() -> None:
 
 def test_a_position_subscription_starts_with_the_open_positions_without_an_event_type() -> None:
     with live() as market:
-        long, short = market.account(USDC="100000"), market.account(USDC="100000")
+        long, short = market.account(USDC="2000"), market.account(USDC="100000")  # the long at 6x
         market.order(short, "BTC_USDC_PERP", "Ask", "0.2", "60000")
         market.order(long, "BTC_USDC_PERP", "Bid", "0.2", "60000")
         with market.socket() as socket:
@@ -341,12 +341,20 @@ def test_a_position_subscription_starts_with_the_open_positions_without_an_event
             subscribe_with = {"method": "SUBSCRIBE", "params": ["account.positionUpdate"], "id": 3}
             socket.send(json.dumps(subscribe_with | {"signature": signature(long)}))
             snapshot, ack = message(socket), message(socket)
+        rest = market.exchange.signed(long, "GET", "/api/v1/position", "positionQuery", {}).json()[0]
 
     assert unsigned["error"]["code"] == 4003
     assert no_eth == {"id": 2, "result": None}, "no ETH position: nothing before the acknowledgement"
     assert snapshot["stream"] == "account.positionUpdate"
     assert_shape(snapshot["data"], POSITION)
-    assert (snapshot["data"]["s"], snapshot["data"]["q"]) == ("BTC_USDC_PERP", "0.2")
+    data = snapshot["data"]
+    assert (data["s"], data["q"]) == ("BTC_USDC_PERP", "0.2")
+    assert (data["b"], data["B"], data["l"]) == (
+        rest["breakEvenPrice"],
+        rest["entryPrice"],
+        rest["estLiquidationPrice"],
+    )
+    assert Decimal(0) < Decimal(data["l"]) < Decimal(60000), "a 6x long has a liquidation price below its entry"
     assert ack == {"id": 3, "result": None}
 
 

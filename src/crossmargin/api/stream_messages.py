@@ -31,9 +31,9 @@ Backpack's stream documentation and the captures and parser in ccxt 4.5.90's `cc
   "LIQUIDATION_AUTOCLOSE", "ADL_AUTOCLOSE" or "COLLATERAL_CONVERSION"), `T`; an orderFill adds `t` trade id,
   `l` fill quantity, `L` fill price, `m` maker, `n` fee, `N` fee asset.
 - `account.positionUpdate[.<symbol>]`: `e` positionOpened | positionAdjusted | positionClosed, `E`,
-  `s`, `b` break-even price (we report the entry price: fees already paid are settled, not kept
-  per position), `B` entry price, `l` estimated liquidation price ("0": no liquidation engine yet,
-  as Backpack sends when it has none), `f` IMF, `M` mark price, `m` MMF, `q` net quantity
+  `s`, `b` break-even price (the entry cost net of the funding received, per unit, as REST's
+  `breakEvenPrice`), `B` entry price, `l` estimated liquidation price (REST's
+  `estLiquidationPrice`, "0" when there is none), `f` IMF, `M` mark price, `m` MMF, `q` net quantity
   (signed), `Q` net exposure quantity (absolute), `n` net exposure notional, `i` position id,
   `p` realized PnL, `P` unrealized PnL, `T`.
 - `engine.update` (a crossmargin extension, public): `e` "engineUpdate", `E` (µs) and `T` (engine
@@ -307,6 +307,14 @@ class PositionContext:
     mark_wad: int
     imf_floor_wad: int
     at_ms: int
+    liquidation_price_wad: int | None = None
+
+
+def _per_unit(spec: MarketSpec, quote_atoms: int, quantity_atoms: int) -> int:
+    """Return |quote| / |quantity| as a WAD price per whole base unit, rounded down (0 for no size)."""
+    if not quantity_atoms:
+        return 0
+    return abs(quote_atoms) * spec.base_unit_atoms * WAD // (abs(quantity_atoms) * spec.quote_unit_atoms)
 
 
 def position_data(spec: MarketSpec, event_type: str, position: PerpPosition, context: PositionContext) -> JsonObject:
@@ -316,19 +324,17 @@ def position_data(spec: MarketSpec, event_type: str, position: PerpPosition, con
     """
     mark_wad, at_ms = context.mark_wad, context.at_ms
     quantity = position.quantity_atoms
-    entry = (
-        abs(position.entry_cost_atoms) * spec.base_unit_atoms * WAD // (abs(quantity) * spec.quote_unit_atoms)
-        if quantity
-        else 0
-    )
+    entry = _per_unit(spec, position.entry_cost_atoms, quantity)
+    break_even = _per_unit(spec, position.entry_cost_atoms - position.cumulative_funding_atoms, quantity)
+    liquidation = context.liquidation_price_wad
     notional = value_up(abs(quantity), mark_wad, spec.base_unit_atoms)
     return {
         "e": event_type,
         "E": micros(at_ms),
         "s": spec.symbol,
-        "b": price_text(entry),
+        "b": price_text(break_even),
         "B": price_text(entry),
-        "l": "0",
+        "l": "0" if liquidation is None else price_text(liquidation),
         "f": price_text(compute_margin_fraction(spec.imf, notional, context.imf_floor_wad)),
         "M": price_text(mark_wad),
         "m": price_text(compute_margin_fraction(spec.mmf, notional, 0)),
