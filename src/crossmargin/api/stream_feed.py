@@ -183,7 +183,7 @@ class StreamFeed:
         for fill in state.fills:
             self._window(fill.market).add(fill.at_ms, fill.price_wad, fill.quantity_atoms, fill.quote_atoms)
         self._sizes = {key: position.quantity_atoms for key, position in state.perp_positions.items()}
-        self._tops = {market: book_top(state, market) for market in state.markets}
+        self._tops: dict[str, BookTop] = {}
         self._open_interest = dict(state.open_interest_atoms)
 
     def depth_id(self, market: str) -> int:
@@ -365,13 +365,17 @@ class StreamFeed:
         work.out.append((stream, stream, depth_data(work.state.markets[market], update)))
 
     def _book_ticker(self, work: _Batch, market: str, update_id: int) -> None:
+        stream = f"bookTicker.{market}"
+        if not self._wants(stream):
+            # Nobody follows: forget the top rather than track it, so a new follower's first
+            # change is sent even if it left the top as it was (one message more, never one less).
+            self._tops.pop(market, None)
+            return
         top = book_top(work.state, market)
         if top == self._tops.get(market):
             return
         self._tops[market] = top
-        stream = f"bookTicker.{market}"
-        if self._wants(stream):
-            work.out.append((stream, stream, book_ticker_data(work.state.markets[market], top, update_id, work.now_ms)))
+        work.out.append((stream, stream, book_ticker_data(work.state.markets[market], top, update_id, work.now_ms)))
 
     def _open_interests(self, work: _Batch) -> None:
         for market in work.perp_markets:
