@@ -148,7 +148,7 @@ def test_a_bad_subscription_names_engine_update_among_the_streams(engine: Engine
         socket.send_json({"method": "SUBSCRIBE", "params": ["engine.updates"], "id": 3})
         refused = next_message(socket)
 
-    assert refused["error"]["code"] == 4002
+    assert refused["error"]["code"] == 4006, "Backpack's code for an invalid stream"
     assert "engine.update" in refused["error"]["message"]
 
 

@@ -6,6 +6,12 @@ messages need across batches (each book's last depth update id, the 24-hour fill
 perp position's last size) and builds only the messages someone follows (`wants`), then hands
 them to `deliver` (which must not block: the hub posts them to its event loop).
 
+Besides the messages of each event, after the batch: `bookTicker.<symbol>` when the top of a
+touched book changed, `openInterest.<symbol>` when a perp market's open interest changed, and a
+`liquidation` message for each fill of a liquidation order (`stream_public.py`). The realtime
+depth diff is built when anyone follows `depth.<symbol>` or one of its aggregated streams
+(`stream_depth.py`, gathered on the hub's event loop).
+
 `kline.<interval>.<symbol>` reads the candles from the service's `MarketHistory`, which the
 service feeds before any listener runs: the candle a batch traded in, and the close (`X` true) of
 a candle once a batch runs past its end.
@@ -23,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Final
 
+from crossmargin.api.stream_depth import INTERVALS_MS, aggregated_stream
 from crossmargin.api.stream_messages import (
     ENGINE_UPDATE,
     DepthUpdate,
@@ -43,6 +50,7 @@ from crossmargin.api.stream_messages import (
     ticker_data,
     trade_data,
 )
+from crossmargin.api.stream_public import BookTop, Top, book_ticker_data, liquidation_data, open_interest_data
 from crossmargin.api.stream_ticker import TickerWindow
 from crossmargin.api.views.common import JsonObject, reader
 from crossmargin.app.market_history import KLINE_INTERVALS, Candle, MarketHistory, PriceKind
@@ -50,6 +58,7 @@ from crossmargin.app.service import BatchCommitted
 from crossmargin.core.events import (
     ChangeKind,
     Event,
+    LiquidationStepped,
     MarkPricesSet,
     OrderChanged,
     PerpMarksSet,
@@ -61,12 +70,28 @@ from crossmargin.core.events import (
     subaccounts_touched,
 )
 from crossmargin.core.ids import SubaccountId
+from crossmargin.core.liquidation_price import estimate_liquidation_price
 from crossmargin.core.margin import leverage_floor_wad
-from crossmargin.core.orders import Fill, Order, OrderId, OrderSide, OrderStatus, OrderType, TimeInForce
+from crossmargin.core.orders import (
+    Fill,
+    Order,
+    OrderId,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    SystemOrderType,
+    TimeInForce,
+)
 from crossmargin.core.perp_funding import compute_funding_rate
 from crossmargin.core.state import EngineState
 
 HOUR_MS: Final = 3_600_000
+LIQUIDATION: Final = "liquidation"
+LIQUIDATING_ORDER_TYPES: Final = frozenset(
+    {SystemOrderType.LIQUIDATE_POSITION_ON_BOOK, SystemOrderType.LIQUIDATE_POSITION_ON_ADL}
+)
+"""System orders that are always liquidations; a liquidation's spot orders (collateral conversions)
+are told from a settlement's by the `LiquidationStepped` event that names them."""
 ORDER_UPDATE: Final = "account.orderUpdate"
 POSITION_UPDATE: Final = "account.positionUpdate"
 BALANCE_UPDATE: Final = "account.balanceUpdate"
@@ -116,6 +141,19 @@ def level_quantity(state: EngineState, market: str, side: OrderSide, price_wad: 
     return sum(state.orders[order_id].remaining_atoms for order_id in level)
 
 
+def book_top(state: EngineState, market: str) -> BookTop:
+    """Return the best bid and ask of a market's book with the total quantity at each."""
+    book = state.books.get(market)
+    if book is None:
+        return BookTop(None, None)
+
+    def best(side: OrderSide) -> Top:
+        price = book.side(side).best_price()
+        return None if price is None else (price, level_quantity(state, market, side, price))
+
+    return BookTop(best(OrderSide.BID), best(OrderSide.ASK))
+
+
 @dataclass(slots=True)
 class _Batch:
     """What one batch builds: the messages, and what it touched."""
@@ -128,6 +166,9 @@ class _Batch:
     settled: dict[tuple[SubaccountId, str], None] = field(default_factory=dict)
     pending_fills: dict[OrderId, list[Fill]] = field(default_factory=dict)
     traded_markets: dict[str, None] = field(default_factory=dict)
+    perp_markets: dict[str, None] = field(default_factory=dict)
+    system_fills: list[Fill] = field(default_factory=list)
+    liquidation_orders: set[int] = field(default_factory=set)
 
 
 class StreamFeed:
@@ -155,6 +196,8 @@ class StreamFeed:
         for fill in state.fills:
             self._window(fill.market).add(fill.at_ms, fill.price_wad, fill.quantity_atoms, fill.quote_atoms)
         self._sizes = {key: position.quantity_atoms for key, position in state.perp_positions.items()}
+        self._tops: dict[str, BookTop] = {}
+        self._open_interest = dict(state.open_interest_atoms)
 
     def depth_id(self, market: str) -> int:
         """Return the last depth update id of a book (the id at the start if it never changed since)."""
@@ -196,6 +239,8 @@ class StreamFeed:
                 spot = ((f"{asset}_USDC", price) for asset, price in prices)
                 self._marks(work, ((symbol, price) for symbol, price in spot if symbol in work.state.markets), 0)
             case _:
+                if isinstance(event, LiquidationStepped):
+                    work.liquidation_orders.add(event.order_id)
                 for key in _balance_keys(event):
                     work.balances[key] = None
 
@@ -241,6 +286,8 @@ class StreamFeed:
         work.pending_fills.setdefault(fill.taker_order_id, []).append(fill)
         self._window(fill.market).add(fill.at_ms, fill.price_wad, fill.quantity_atoms, fill.quote_atoms)
         work.traded_markets[fill.market] = None
+        if fill.system_order_type is not SystemOrderType.NONE:
+            work.system_fills.append(fill)
         spec = work.state.markets[fill.market]
         for subaccount in (fill.maker_subaccount_id, fill.taker_subaccount_id):
             work.balances[(subaccount, spec.base)] = None
@@ -262,10 +309,11 @@ class StreamFeed:
         else:
             self._sizes.pop(key, None)
         work.settled.pop(key, None)
+        work.perp_markets[market] = None
         topics = self._position_topics(subaccount, market)
         if topics:
             spec = work.state.markets[market]
-            context = _position_context(work.state, subaccount, market, event.at_ms)
+            context = position_context(work.state, subaccount, market, event.at_ms)
             data = position_data(spec, position_event_type(before, after), event.position, context)
             work.out.extend((topic, stream, data) for topic, stream in topics)
 
@@ -296,6 +344,9 @@ class StreamFeed:
         update_id = book_update_id(state)
         for market, touched in work.levels.items():
             self._depth(work, market, touched, update_id)
+            self._book_ticker(work, market, update_id)
+        self._open_interests(work)
+        self._liquidations(work)
         for market in work.traded_markets:
             window = self._window(market)
             window.expire(work.now_ms)
@@ -307,7 +358,7 @@ class StreamFeed:
             position = state.perp_positions.get((subaccount, market))
             topics = self._position_topics(subaccount, market)
             if position is not None and topics:
-                context = _position_context(state, subaccount, market, work.now_ms)
+                context = position_context(state, subaccount, market, work.now_ms)
                 data = position_data(state.markets[market], "positionAdjusted", position, context)
                 work.out.extend((topic, stream, data) for topic, stream in topics)
         self._klines(work)
@@ -338,7 +389,7 @@ class StreamFeed:
         first = self.depth_id(market) + 1
         self._depth_ids[market] = update_id
         stream = f"depth.{market}"
-        if not self._wants(stream):
+        if not self._wants(stream) and not any(self._wants(aggregated_stream(i, market)) for i in INTERVALS_MS):
             return
         asks: list[Level] = []
         bids: list[Level] = []
@@ -347,6 +398,36 @@ class StreamFeed:
             (bids if side is OrderSide.BID else asks).append(level)
         update = DepthUpdate(tuple(asks), tuple(bids), first, update_id, work.now_ms)
         work.out.append((stream, stream, depth_data(work.state.markets[market], update)))
+
+    def _book_ticker(self, work: _Batch, market: str, update_id: int) -> None:
+        stream = f"bookTicker.{market}"
+        if not self._wants(stream):
+            # Nobody follows: forget the top rather than track it, so a new follower's first
+            # change is sent even if it left the top as it was (one message more, never one less).
+            self._tops.pop(market, None)
+            return
+        top = book_top(work.state, market)
+        if top == self._tops.get(market):
+            return
+        self._tops[market] = top
+        work.out.append((stream, stream, book_ticker_data(work.state.markets[market], top, update_id, work.now_ms)))
+
+    def _open_interests(self, work: _Batch) -> None:
+        for market in work.perp_markets:
+            atoms = work.state.open_interest_atoms.get(market, 0)
+            if atoms == self._open_interest.get(market, 0):
+                continue
+            self._open_interest[market] = atoms
+            stream = f"openInterest.{market}"
+            if self._wants(stream):
+                work.out.append((stream, stream, open_interest_data(work.state.markets[market], atoms, work.now_ms)))
+
+    def _liquidations(self, work: _Batch) -> None:
+        if not self._wants(LIQUIDATION):
+            return
+        for fill in work.system_fills:
+            if fill.system_order_type in LIQUIDATING_ORDER_TYPES or fill.taker_order_id in work.liquidation_orders:
+                work.out.append((LIQUIDATION, LIQUIDATION, liquidation_data(work.state.markets[fill.market], fill)))
 
     def _balances(self, work: _Batch) -> None:
         state = work.state
@@ -360,10 +441,14 @@ class StreamFeed:
             work.out.append((topic, BALANCE_UPDATE, balance_data(spec, view.holding(subaccount, symbol), work.now_ms)))
 
 
-def _position_context(state: EngineState, subaccount: SubaccountId, market: str, at_ms: int) -> PositionContext:
+def position_context(state: EngineState, subaccount: SubaccountId, market: str, at_ms: int) -> PositionContext:
+    """Return what a subaccount's position message on `market` needs besides the position."""
     mark = state.perp_marks_wad.get(market) or state.mark_prices_wad.get(state.markets[market].base, 0)
     floor = leverage_floor_wad(state.subaccounts[subaccount].leverage_limit)
-    return PositionContext(mark, floor, at_ms)
+    # The same estimate as REST's estLiquidationPrice: a search of ~70 margin computations of one
+    # subaccount, made only for a subaccount that follows its positions.
+    liquidation = estimate_liquidation_price(reader(state), subaccount, state.markets[market].base)
+    return PositionContext(mark, floor, at_ms, liquidation)
 
 
 def _balance_keys(event: Event) -> Iterable[tuple[SubaccountId, str]]:

@@ -25,19 +25,20 @@ Backpack's stream documentation and the captures and parser in ccxt 4.5.90's `cc
   batch that traded in the market, and a final one with `X` true once a batch runs past the
   candle's end (a later trade, or any command or clock tick), for the Last price as Backpack's.
 - `markPrice.<symbol>`: `e` "markPrice", `E`, `s`, `p` mark price, `f` funding rate the book would
-  pay now, `i` index price, `n` next funding time (µs), `T`. Perp marks come from the 10-second
+  pay now, `i` index price, `n` next funding time in **milliseconds** (as Backpack documents and
+  sends it, unlike every other time), `T`. Perp marks come from the 10-second
   refresh; a spot market's mark is its base asset's index price (funding "0").
 - `account.orderUpdate[.<symbol>]`: `e` orderAccepted | orderFill | orderCancelled | orderExpired,
   `E`, `s`, `c` client id (when given), `S` side, `o` "LIMIT" | "MARKET", `f` time in force, `q`
   quantity, `Q` quote quantity (market orders by quote), `p` price (limit orders), `X` status,
   `R` expiry reason (expired orders), `i` order id, `z` executed quantity, `Z` executed quote,
-  `V` self-trade prevention, `r` reduce only, `y` post only, `O` origin ("USER", or
-  "COLLATERAL_CONVERSION" for an order settlement placed), `T`; an orderFill adds `t` trade id,
+  `V` self-trade prevention, `r` reduce only, `y` post only, `O` origin (`ORIGINS`: "USER",
+  "LIQUIDATION_AUTOCLOSE", "ADL_AUTOCLOSE" or "COLLATERAL_CONVERSION"), `T`; an orderFill adds `t` trade id,
   `l` fill quantity, `L` fill price, `m` maker, `n` fee, `N` fee asset.
 - `account.positionUpdate[.<symbol>]`: `e` positionOpened | positionAdjusted | positionClosed, `E`,
-  `s`, `b` break-even price (we report the entry price: fees already paid are settled, not kept
-  per position), `B` entry price, `l` estimated liquidation price ("0": no liquidation engine yet,
-  as Backpack sends when it has none), `f` IMF, `M` mark price, `m` MMF, `q` net quantity
+  `s`, `b` break-even price (the entry cost net of the funding received, per unit, as REST's
+  `breakEvenPrice`), `B` entry price, `l` estimated liquidation price (REST's
+  `estLiquidationPrice`, "0" when there is none), `f` IMF, `M` mark price, `m` MMF, `q` net quantity
   (signed), `Q` net exposure quantity (absolute), `n` net exposure notional, `i` position id,
   `p` realized PnL, `P` unrealized PnL, `T`.
 - `engine.update` (a crossmargin extension, public): `e` "engineUpdate", `E` (µs) and `T` (engine
@@ -239,19 +240,28 @@ def mark_price_data(mark: MarkPrice) -> JsonObject:
         "p": price_text(mark.mark_wad),
         "f": price_text(mark.funding_rate_wad),
         "i": price_text(mark.index_wad),
-        "n": micros(mark.next_funding_ms),
+        "n": mark.next_funding_ms,
         "T": micros(mark.at_ms),
     }
 
 
-def _origin(order: Order) -> str:
-    if order.system_order_type is SystemOrderType.NONE:
-        return "USER"
-    return "COLLATERAL_CONVERSION" if order.system_order_type is SystemOrderType.COLLATERAL_CONVERSION else "SYSTEM"
+ORIGINS: Final = {
+    SystemOrderType.NONE: "USER",
+    SystemOrderType.COLLATERAL_CONVERSION: "COLLATERAL_CONVERSION",
+    SystemOrderType.LIQUIDATE_POSITION_ON_BOOK: "LIQUIDATION_AUTOCLOSE",
+    SystemOrderType.LIQUIDATE_POSITION_ON_ADL: "ADL_AUTOCLOSE",
+}
+"""Backpack's `O` (origin of the update) for each kind of order; a test checks every kind has one."""
 
 
 def order_event_type(order: Order) -> str:
-    """Return the orderUpdate event type of an order change that is not a fill."""
+    """Return the orderUpdate event type of an order change that is not a fill.
+
+    Backpack's other types have no cause here yet: `orderModified` (a resting reduce-only order
+    shrunk so it cannot flip the position: the engine never shrinks one), `triggerPlaced` and
+    `triggerFailed` (trigger orders do not exist yet). They belong in this function, with `P`,
+    `B` and `Y` in `order_data`, when their engine events do.
+    """
     if order.status is OrderStatus.CANCELLED:
         return ORDER_CANCELLED
     if order.status is OrderStatus.EXPIRED:
@@ -284,7 +294,7 @@ def order_data(spec: MarketSpec, event_type: str, order: Order, at_ms: int) -> J
         "V": order.self_trade_prevention.value,
         "r": order.flags.reduce_only,
         "y": order.flags.post_only,
-        "O": _origin(order),
+        "O": ORIGINS[order.system_order_type],
         "T": micros(at_ms),
     }
     return data
@@ -321,6 +331,14 @@ class PositionContext:
     mark_wad: int
     imf_floor_wad: int
     at_ms: int
+    liquidation_price_wad: int | None = None
+
+
+def _per_unit(spec: MarketSpec, quote_atoms: int, quantity_atoms: int) -> int:
+    """Return |quote| / |quantity| as a WAD price per whole base unit, rounded down (0 for no size)."""
+    if not quantity_atoms:
+        return 0
+    return abs(quote_atoms) * spec.base_unit_atoms * WAD // (abs(quantity_atoms) * spec.quote_unit_atoms)
 
 
 def position_data(spec: MarketSpec, event_type: str, position: PerpPosition, context: PositionContext) -> JsonObject:
@@ -330,19 +348,17 @@ def position_data(spec: MarketSpec, event_type: str, position: PerpPosition, con
     """
     mark_wad, at_ms = context.mark_wad, context.at_ms
     quantity = position.quantity_atoms
-    entry = (
-        abs(position.entry_cost_atoms) * spec.base_unit_atoms * WAD // (abs(quantity) * spec.quote_unit_atoms)
-        if quantity
-        else 0
-    )
+    entry = _per_unit(spec, position.entry_cost_atoms, quantity)
+    break_even = _per_unit(spec, position.entry_cost_atoms - position.cumulative_funding_atoms, quantity)
+    liquidation = context.liquidation_price_wad
     notional = value_up(abs(quantity), mark_wad, spec.base_unit_atoms)
     return {
         "e": event_type,
         "E": micros(at_ms),
         "s": spec.symbol,
-        "b": price_text(entry),
+        "b": price_text(break_even),
         "B": price_text(entry),
-        "l": "0",
+        "l": "0" if liquidation is None else price_text(liquidation),
         "f": price_text(compute_margin_fraction(spec.imf, notional, context.imf_floor_wad)),
         "M": price_text(mark_wad),
         "m": price_text(compute_margin_fraction(spec.mmf, notional, 0)),

@@ -3,14 +3,23 @@
 A client sends `{"method": "SUBSCRIBE", "params": ["depth.BTC_USDC", ...]}`; private streams
 (`account.*`) need `"signature": [apiKey, signature, timestamp, window]`, an ED25519 signature of
 `instruction=subscribe&timestamp=<ms>&window=<ms>` exactly as ccxt and Backpack's own clients send
-it, checked by `crossmargin.api.auth`. Public streams are `depth.`, `trade.`, `ticker.` and
-`markPrice.` followed by a listed market, `kline.<interval>.<market>`, and `engine.update` (ours);
-private ones are `account.orderUpdate`, `account.positionUpdate` (each optionally `.<market>`) and
+it, checked by `crossmargin.api.auth`. Public streams are `depth.`, `depth.200ms.`, `depth.600ms.`,
+`depth.1000ms.`, `bookTicker.`, `trade.`, `ticker.` and `markPrice.` followed by a listed market,
+`kline.<interval>.<market>`, `openInterest.` followed by a perp market, `liquidation`, and
+`engine.update` (ours); private ones are `account.orderUpdate`, `account.positionUpdate` (each
+optionally `.<market>`) and
 `account.balanceUpdate`.
 `account.rfqUpdate[.<market>]` is accepted and stays silent (there are no RFQs here), because ccxt
 subscribes to it alongside the order updates. An optional `"id"` (our addition, as in other
 exchanges' APIs) asks for an acknowledgement `{"id": ..., "result": null}` once the request took
 effect; without it, only refusals are answered.
+
+Refusals are Backpack's error frame, `{"id": ..., "error": {"code": ..., "message": ...}}`, with
+the codes its server sends (4006 "Invalid stream", 4003 "Invalid signature", as recorded from
+Backpack's socket by ccxt and bbgo); our messages start with Backpack's words and then say what
+to do. Each stream of a request stands alone: a refused one is answered with an error frame and
+the others still take effect (a client such as ccxt, which rejects every pending subscription of
+a socket on any error frame, then loses nothing it could have had).
 """
 
 from __future__ import annotations
@@ -25,16 +34,18 @@ from crossmargin.api.json_body import JsonInputError, decode_json
 from crossmargin.api.views.common import JsonValue
 from crossmargin.app.market_history import KLINE_INTERVALS
 
-PUBLIC_PREFIXES: Final = ("depth", "trade", "ticker", "markPrice")
-PUBLIC_WHOLE: Final = ("engine.update",)
+PUBLIC_PREFIXES: Final = ("depth", "trade", "ticker", "markPrice", "bookTicker")
+DEPTH_AGGREGATED: Final = ("depth.200ms", "depth.600ms", "depth.1000ms")
+PERP_PREFIXES: Final = ("openInterest",)
+PUBLIC_WHOLE: Final = ("engine.update", "liquidation")
 KLINE: Final = "kline"
 PRIVATE_PER_MARKET: Final = ("account.orderUpdate", "account.positionUpdate", "account.rfqUpdate")
 PRIVATE_ACCOUNT_WIDE: Final = ("account.balanceUpdate", *PRIVATE_PER_MARKET)
 SILENT: Final = "account.rfqUpdate"
 
 INVALID_REQUEST: Final = 4000
-UNKNOWN_STREAM: Final = 4002
-UNAUTHORIZED: Final = 4006
+UNAUTHORIZED: Final = 4003
+UNKNOWN_STREAM: Final = 4006
 
 
 class Method(StrEnum):
@@ -97,21 +108,31 @@ def is_private(stream: str) -> bool:
     return stream.startswith("account.")
 
 
-def check_stream(stream: str, markets: frozenset[str] | set[str]) -> None:
-    """Refuse a stream name we do not serve, naming what we do."""
+def check_stream(
+    stream: str, markets: frozenset[str] | set[str], perps: frozenset[str] | set[str] = frozenset()
+) -> None:
+    """Refuse a stream name we do not serve, naming what we do; `perps` are the perp markets among `markets`."""
     if stream in PRIVATE_ACCOUNT_WIDE or stream in PUBLIC_WHOLE:
         return
     prefix, _, market = stream.rpartition(".")
-    if (prefix in PUBLIC_PREFIXES or prefix in PRIVATE_PER_MARKET) and market in markets:
+    per_market = prefix in PUBLIC_PREFIXES or prefix in DEPTH_AGGREGATED or prefix in PRIVATE_PER_MARKET
+    if (per_market and market in markets) or (prefix in PERP_PREFIXES and market in perps):
         return
     kind, _, interval = prefix.partition(".")
     if kind == KLINE and interval in KLINE_INTERVALS and market in markets:
         return
+    if prefix in PERP_PREFIXES and market in markets:
+        raise StreamRequestError(
+            UNKNOWN_STREAM,
+            f"Invalid stream {stream!r}: {market} is a spot market, and open "
+            "interest is for perpetual markets (symbols ending in _PERP)",
+        )
     raise StreamRequestError(
         UNKNOWN_STREAM,
-        f"Unknown stream {stream!r}: use depth.<symbol>, trade.<symbol>, ticker.<symbol>, markPrice.<symbol>, "
-        f"kline.<interval>.<symbol> (interval one of {', '.join(KLINE_INTERVALS)}) "
-        "with a listed market symbol, engine.update, "
+        f"Invalid stream {stream!r}: use depth.<symbol>, depth.<200ms|600ms|1000ms>.<symbol>, bookTicker.<symbol>, "
+        "trade.<symbol>, ticker.<symbol>, markPrice.<symbol>, "
+        f"kline.<interval>.<symbol> (interval one of {', '.join(KLINE_INTERVALS)}) with a listed market symbol, "
+        "openInterest.<perp symbol>, liquidation, engine.update, "
         "or account.orderUpdate[.<symbol>], account.positionUpdate[.<symbol>], account.balanceUpdate",
     )
 

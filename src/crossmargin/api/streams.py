@@ -5,14 +5,19 @@ thread (builds messages after each durable batch), a `Broadcaster` on the event 
 out, one bounded queue per connection), and the connections. The feed hands each batch's
 messages to the loop with `call_soon_threadsafe` and returns at once, so streaming never slows the
 sequencer; a connection that falls `queue_size` messages behind is closed with code 1008 and the
-reason, and nobody else waits for it. Message shapes: `stream_messages.py`; requests and
-signatures: `stream_requests.py`.
+reason, and nobody else waits for it. The hub also gathers each realtime depth diff into the
+aggregated depth streams (`stream_depth.py`). Message shapes: `stream_messages.py` and
+`stream_public.py`; requests and signatures: `stream_requests.py`.
+
+A subscription to `account.positionUpdate[.<symbol>]` is answered at once, as Backpack does, with
+one message per open position of the subaccount (on that market), without the `e` field.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import anyio
@@ -21,8 +26,9 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from crossmargin.api.context import ApiContext
-from crossmargin.api.stream_feed import Outgoing, StreamFeed, private_topic
-from crossmargin.api.stream_messages import envelope, error_message
+from crossmargin.api.stream_depth import DepthAggregator, Schedule
+from crossmargin.api.stream_feed import POSITION_UPDATE, Outgoing, StreamFeed, position_context, private_topic
+from crossmargin.api.stream_messages import envelope, error_message, position_data
 from crossmargin.api.stream_requests import (
     SILENT,
     UNAUTHORIZED,
@@ -36,7 +42,9 @@ from crossmargin.api.stream_requests import (
 )
 from crossmargin.api.views.common import JsonValue
 from crossmargin.app.broadcast import QUEUE_SIZE_DEFAULT, Broadcaster, Subscriber
+from crossmargin.app.faults import ServiceUnavailableError
 from crossmargin.app.service import Service
+from crossmargin.core.ids import SubaccountId
 from crossmargin.core.state import EngineState
 
 POLICY_VIOLATION = 1008
@@ -46,11 +54,17 @@ CLOSE_REASON_MAX = 120
 class StreamHub:
     """The feed, the broadcaster and the event loop they meet on, for one service."""
 
-    def __init__(self, service: Service, queue_size: int = QUEUE_SIZE_DEFAULT) -> None:
-        """Start listening to `service` at once, so ids and 24-hour windows cover everything from now."""
+    def __init__(
+        self, service: Service, queue_size: int = QUEUE_SIZE_DEFAULT, schedule: Schedule | None = None
+    ) -> None:
+        """Start listening to `service` at once, so ids and 24-hour windows cover everything from now.
+
+        `schedule` times the aggregated depth streams' periods (by default the loop's `call_later`).
+        """
         self.service = service
         self.broadcaster = Broadcaster(queue_size)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.depth = DepthAggregator(self.broadcaster.wants, self._publish_one, schedule or self._call_later)
 
         def start(state: EngineState) -> StreamFeed:
             feed = StreamFeed(state, self.broadcaster.wants, self._deliver, service.market_history)
@@ -78,6 +92,15 @@ class StreamHub:
     def _publish(self, messages: list[Outgoing]) -> None:
         for topic, stream, data in messages:
             self.broadcaster.publish(topic, msgspec.json.encode(envelope(stream, data)).decode())
+            if data.get("e") == "depth":
+                self.depth.add(stream.removeprefix("depth."), data)
+
+    def _publish_one(self, stream: str, data: dict[str, JsonValue]) -> None:
+        self.broadcaster.publish(stream, msgspec.json.encode(envelope(stream, data)).decode())
+
+    def _call_later(self, delay_s: float, callback: Callable[[], None]) -> None:
+        assert self._loop is not None, "periods open only from _publish, on the bound loop"
+        self._loop.call_later(delay_s, callback)
 
 
 @dataclass(slots=True)
@@ -92,37 +115,79 @@ class _Connection:
         self.hub.broadcaster.offer(self.subscriber, msgspec.json.encode(body).decode())
 
     def handle(self, text: str | bytes) -> None:
-        request_id: JsonValue = None
         try:
             request = parse_request(text)
-            request_id = request.request_id
-            if request.method is Method.SUBSCRIBE:
-                self._subscribe(request)
-            else:
-                self._unsubscribe(request)
         except StreamRequestError as error:
-            self.reply(error_message(error.code, error.message, error.request_id or request_id))
+            self.reply(error_message(error.code, error.message, error.request_id))
             return
-        if request.request_id is not None:
+        if request.method is Method.SUBSCRIBE:
+            refusals = self._subscribe(request)
+        else:
+            refusals = []
+            self._unsubscribe(request)
+        for refusal in refusals:
+            self.reply(error_message(refusal.code, refusal.message, request.request_id))
+        if request.request_id is not None and not refusals:
             self.reply({"id": request.request_id, "result": None})
 
-    def _subscribe(self, request: StreamRequest) -> None:
+    def _subscribe(self, request: StreamRequest) -> list[StreamRequestError]:
+        """Follow every stream of the request that can be followed; return the refusals of the others."""
         service = self.hub.service
-        markets = service.peek(lambda state: frozenset(state.markets))
+        markets, perps = service.peek(
+            lambda state: (frozenset(state.markets), frozenset(m for m, spec in state.markets.items() if spec.is_perp))
+        )
+        refusals: list[StreamRequestError] = []
+        streams: list[str] = []
         for stream in request.streams:
-            check_stream(stream, markets)
+            try:
+                check_stream(stream, markets, perps)
+                streams.append(stream)
+            except StreamRequestError as error:
+                refusals.append(error)
         subaccount = None
-        if any(is_private(stream) for stream in request.streams):
-            api_key = verify_subscription(request.signature)
-            subaccount = service.peek(lambda state: state.api_keys.get(api_key))
-            if subaccount is None:
-                raise StreamRequestError(UNAUTHORIZED, "Unknown API key: register it with the operator first")
-        for stream in request.streams:
+        if any(is_private(stream) for stream in streams):
+            try:
+                subaccount = self._signer(request)
+            except StreamRequestError as error:
+                refusals.append(error)
+                streams = [stream for stream in streams if not is_private(stream)]
+        for stream in streams:
             if stream.startswith(SILENT):
                 continue
             topic = private_topic(stream, subaccount) if subaccount is not None and is_private(stream) else stream
             self.topics[stream] = topic
             self.hub.broadcaster.subscribe(self.subscriber, topic)
+            if subaccount is not None and stream.startswith(POSITION_UPDATE):
+                self._open_positions(stream, subaccount)
+        return refusals
+
+    def _signer(self, request: StreamRequest) -> SubaccountId:
+        api_key = verify_subscription(request.signature)
+        subaccount = self.hub.service.peek(lambda state: state.api_keys.get(api_key))
+        if subaccount is None:
+            raise StreamRequestError(UNAUTHORIZED, "Unknown API key: register it with the operator first")
+        return subaccount
+
+    def _open_positions(self, stream: str, subaccount: SubaccountId) -> None:
+        """Send the subaccount's open positions (on the stream's market, if it names one), without `e`."""
+        market = stream.removeprefix(POSITION_UPDATE).removeprefix(".") or None
+
+        def read(state: EngineState) -> list[dict[str, JsonValue]]:
+            return [
+                position_data(
+                    state.markets[key[1]], "", position, position_context(state, subaccount, key[1], state.now_ms)
+                )
+                for key, position in sorted(state.perp_positions.items())
+                if key[0] == subaccount and position.quantity_atoms and market in (None, key[1])
+            ]
+
+        try:
+            snapshot = self.hub.service.read(read)  # a consistent state: wait for the batch in flight
+        except ServiceUnavailableError:
+            return  # a journal fault: the updates that follow recovery carry the positions
+        for data in snapshot:
+            del data["e"]
+            self.reply(envelope(stream, data))
 
     def _unsubscribe(self, request: StreamRequest) -> None:
         for stream in request.streams:

@@ -194,6 +194,7 @@ def _serve_in_one_process(options: ServeOptions, app: Starlette, service: Servic
         port=options.port,
         log_level="warning",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        ws_per_message_deflate=True,  # Backpack's clients offer permessage-deflate; accept it (uvicorn's default)
     )
     # uvicorn shuts down gracefully, then re-raises the signal it caught; with SIGTERM's default
     # action that would end the process before the journal is closed, so make it an exception.

@@ -79,7 +79,11 @@ def run_worker(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     app = EdgeApp(channel_path, app_path, options.admin_token, allowed_hosts=(options.host, *options.allowed_hosts))
     config = uvicorn.Config(
-        app, lifespan="on", log_level="warning", timeout_graceful_shutdown=options.graceful_shutdown_seconds
+        app,
+        lifespan="on",
+        log_level="warning",
+        timeout_graceful_shutdown=options.graceful_shutdown_seconds,
+        ws_per_message_deflate=True,  # as `serve`: accept a client's permessage-deflate offer
     )
     server = _WorkerServer(config)
     app.client.on_lost = lambda: setattr(server, "should_exit", True)

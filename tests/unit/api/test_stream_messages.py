@@ -81,7 +81,7 @@ def test_ticker_and_mark_price_data_use_backpacks_letters() -> None:
         "p": "60010",
         "f": "-0.0001",
         "i": "60000",
-        "n": 3_600_000_000,
+        "n": 3_600_000,  # next funding in ms, as Backpack sends it
         "T": 5_000,
     }
 
@@ -143,14 +143,19 @@ def test_requests_parse_or_are_refused_with_a_reason() -> None:
 
 
 def test_stream_names_must_be_served_ones_on_listed_markets() -> None:
-    markets = {"BTC_USDC", "BTC_USDC_PERP"}
-    served = ("depth.BTC_USDC", "markPrice.BTC_USDC_PERP", "account.orderUpdate.BTC_USDC", "account.rfqUpdate")
-    for name in (*served, "kline.1m.BTC_USDC", "kline.1month.BTC_USDC_PERP"):
-        check_stream(name, markets)
-    unknown = ("depth.ETH_USDC", "kline.7m.BTC_USDC", "kline.1m.ETH_USDC", "kline.BTC_USDC")
-    for name in (*unknown, "account.balanceUpdate.BTC_USDC", "depth"):
-        with pytest.raises(StreamRequestError, match="Unknown stream"):
-            check_stream(name, markets)
+    markets, perps = {"BTC_USDC", "BTC_USDC_PERP"}, {"BTC_USDC_PERP"}
+    served = ["depth.BTC_USDC", "markPrice.BTC_USDC_PERP", "account.orderUpdate.BTC_USDC", "account.rfqUpdate"]
+    served += ["bookTicker.BTC_USDC", "depth.200ms.BTC_USDC", "depth.1000ms.BTC_USDC_PERP", "liquidation"]
+    served += ["kline.1m.BTC_USDC", "kline.1month.BTC_USDC_PERP"]
+    for name in (*served, "depth.600ms.BTC_USDC", "openInterest.BTC_USDC_PERP"):
+        check_stream(name, markets, perps)
+    unknown = ("depth.ETH_USDC", "kline.7m.BTC_USDC", "kline.1m.ETH_USDC", "kline.BTC_USDC", "depth", "depth.200ms")
+    for name in (*unknown, "account.balanceUpdate.BTC_USDC", "depth.100ms.BTC_USDC", "openInterest.BTC_USDC"):
+        with pytest.raises(StreamRequestError, match="Invalid stream") as refused:
+            check_stream(name, markets, perps)
+        assert refused.value.code == 4006
+    with pytest.raises(StreamRequestError, match="Invalid stream"):
+        check_stream("liquidation.BTC_USDC", markets, perps)
 
 
 def test_a_subscription_signature_is_checked_like_a_request_signature() -> None:

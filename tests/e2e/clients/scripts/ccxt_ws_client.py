@@ -3,7 +3,9 @@
 Usage (inside .venv-ccxt): ccxt_ws_client.py BASE_URL MAKER_KEY MAKER_SECRET TAKER_KEY TAKER_SECRET.
 Both clients take REST from `urls['api']['public'|'private']` and WebSocket from
 `urls['api']['ws']['public'|'private']` (the server's root, as Backpack serves it). The maker
-watches the BTC/USDC book and trades, its orders, positions and balance; orders go through REST
+watches the BTC/USDC book, trades, ticker and best bid/ask (bookTicker), its orders, positions
+and balance, all on one socket (ccxt rejects every pending watch of a socket when the server
+refuses any one stream); orders go through REST
 (`create_order`): the maker rests a bid, the taker sells into it, on BTC/USDC and then on the
 BTC perp. ccxt sends no acknowledgement for a subscription, so each round places a fresh pair of
 orders until every watcher has heard something (at most a few rounds). Prints one JSON object of
@@ -55,6 +57,8 @@ async def main() -> None:
         watchers = {
             "watch_order_book": asyncio.ensure_future(maker.watch_order_book("BTC/USDC")),
             "watch_trades": asyncio.ensure_future(maker.watch_trades("BTC/USDC")),
+            "watch_ticker": asyncio.ensure_future(maker.watch_ticker("BTC/USDC")),
+            "watch_bids_asks": asyncio.ensure_future(maker.watch_bids_asks(["BTC/USDC"])),
             "watch_orders": asyncio.ensure_future(maker.watch_orders()),
             "watch_positions": asyncio.ensure_future(maker.watch_positions()),
             "watch_balance": asyncio.ensure_future(maker.watch_balance()),
@@ -80,27 +84,36 @@ async def main() -> None:
     steps.print()
 
 
+def fields(row: Any, *names: str) -> dict[str, Any]:
+    return {name: row[name] for name in names}
+
+
+SUMMARIES: dict[str, Any] = {
+    "watch_order_book": lambda book: {
+        "symbol": book["symbol"],
+        "bids": book["bids"][:3],
+        "asks": book["asks"][:3],
+        "nonce": book["nonce"],
+    },
+    "watch_trades": lambda trades: [fields(trade, "id", "symbol", "price", "amount", "side") for trade in trades],
+    "watch_orders": lambda orders: [
+        fields(order, "id", "symbol", "status", "side", "type", "amount", "filled") for order in orders
+    ],
+    "watch_ticker": lambda ticker: fields(ticker, "symbol", "last", "open", "baseVolume", "quoteVolume", "timestamp"),
+    "watch_bids_asks": lambda tops: {
+        symbol: fields(top, "bid", "bidVolume", "ask", "askVolume", "timestamp") for symbol, top in tops.items()
+    },
+    "watch_positions": lambda positions: [
+        fields(position, "symbol", "side", "contracts", "entryPrice") for position in positions
+    ],
+    "watch_balance": lambda balance: {code: balance[code] for code in ("USDC", "BTC") if code in balance},
+}
+
+
 def summarize(name: str, watcher: asyncio.Future[Any]) -> object:
     if not watcher.done():
         raise TimeoutError(f"{name} heard nothing in {ROUNDS} rounds")
-    result = watcher.result()
-    if name == "watch_order_book":
-        return {
-            "symbol": result["symbol"],
-            "bids": result["bids"][:3],
-            "asks": result["asks"][:3],
-            "nonce": result["nonce"],
-        }
-    if name == "watch_trades":
-        return [{key: trade[key] for key in ("id", "symbol", "price", "amount", "side")} for trade in result]
-    if name == "watch_orders":
-        return [
-            {key: order[key] for key in ("id", "symbol", "status", "side", "type", "amount", "filled")}
-            for order in result
-        ]
-    if name == "watch_positions":
-        return [{key: position[key] for key in ("symbol", "side", "contracts", "entryPrice")} for position in result]
-    return {code: result[code] for code in ("USDC", "BTC") if code in result}
+    return SUMMARIES[name](watcher.result())
 
 
 if __name__ == "__main__":
