@@ -43,13 +43,13 @@ def _run(tmp_path: Path, mode: str) -> dict[str, object]:
 
 def test_ccxt_unified_rest_suite_passes_public_and_private(tmp_path: Path) -> None:
     result = _run(tmp_path, "rest")
-    assert result["failures"] == [], result["tail"]
+    assert result["failures"] == [], "\n".join(result["failures"]) + "\n" + str(result["tail"])  # type: ignore[arg-type]
     tested = set(result["tested"])  # type: ignore[call-overload]
     assert tested >= REST_METHODS, f"the suite did not test {sorted(REST_METHODS - tested)}"
 
 
 def test_ccxt_pro_watch_suite_passes_public_and_private(tmp_path: Path) -> None:
     result = _run(tmp_path, "ws")
-    assert result["failures"] == [], result["tail"]
+    assert result["failures"] == [], "\n".join(result["failures"]) + "\n" + str(result["tail"])  # type: ignore[arg-type]
     tested = set(result["tested"])  # type: ignore[call-overload]
     assert tested >= WS_METHODS, f"the suite did not test {sorted(WS_METHODS - tested)}"

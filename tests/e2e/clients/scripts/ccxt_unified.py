@@ -27,7 +27,7 @@ import ccxt
 
 HERE = Path(__file__).resolve().parent
 SKIPS = HERE.parent / "ccxt-unified-skips.json"
-SUITE_TIMEOUT_S = 240
+SUITE_TIMEOUT_S = 150
 TESTED = re.compile(r"\[INFO\] TESTING DONE\s+backpack (\w+)")
 
 
@@ -63,19 +63,28 @@ def trade_once(base_url: str, api_key: str, api_secret: str) -> None:
     exchange.create_order("BTC/USDC", "market", "buy", 0.01)
 
 
-def run_suite(suite: Path, root: Path, flags: list[str]) -> subprocess.CompletedProcess[str]:
-    """Run ccxt's suite for backpack with the given flags and return what it printed."""
+def run_suite(suite: Path, root: Path, flags: list[str]) -> tuple[int, str]:
+    """Run ccxt's suite for backpack with the given flags; return its exit status and what it printed.
+
+    A suite still running after SUITE_TIMEOUT_S is killed, and that is reported as a failure.
+    """
     environment = dict(os.environ)
     environment["PYTHONPATH"] = str(root / "python")
-    return subprocess.run(
-        [sys.executable, "tests_init.py", "backpack", *flags],
-        cwd=suite,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=SUITE_TIMEOUT_S,
-        check=False,
-    )
+    command = [sys.executable, "tests_init.py", "backpack", *flags]
+    try:
+        finished = subprocess.run(
+            command, cwd=suite, env=environment, capture_output=True, text=True, timeout=SUITE_TIMEOUT_S, check=False
+        )
+    except subprocess.TimeoutExpired as expired:
+        printed = _text(expired.stdout) + _text(expired.stderr)
+        return -1, printed + f"\n[TEST_FAILURE] the suite was still running after {SUITE_TIMEOUT_S} s\n"
+    return finished.returncode, finished.stdout + finished.stderr
+
+
+def _text(output: bytes | str | None) -> str:
+    if isinstance(output, bytes):
+        return output.decode(errors="replace")
+    return output or ""
 
 
 def main() -> None:
@@ -89,16 +98,15 @@ def main() -> None:
             flags.append("--ws")
         else:
             trade_once(base_url, api_key, api_secret)
-        finished = run_suite(suite, root, flags)
-    output = finished.stdout + finished.stderr
+        returncode, output = run_suite(suite, root, flags)
     failures = [line.strip() for line in output.splitlines() if line.startswith("[TEST_FAILURE]")]
     sys.stdout.write(
         json.dumps(
             {
-                "returncode": finished.returncode,
+                "returncode": returncode,
                 "failures": failures,
                 "tested": sorted(set(TESTED.findall(output))),
-                "tail": output[-4000:] if failures or finished.returncode else "",
+                "tail": output[-6000:] if failures or returncode else "",
             }
         )
         + "\n"
