@@ -21,7 +21,7 @@ from crossmargin.app.price_feed import UPDATES_PER_WALL_SECOND_MAX, PriceFeed, e
 from crossmargin.app.price_sources import PriceSourceError, SourceSettings, open_price_source
 from crossmargin.app.price_sources.demo import DemoPriceSource
 from crossmargin.app.price_sources.file import FileReplay
-from crossmargin.app.service import Service
+from crossmargin.app.service import BatchCommitted, Service
 from crossmargin.asset_config import load_document, parse_asset_specs
 from crossmargin.core.commands import ConfigureOracle, SetMarkPrices
 from crossmargin.core.engine import Accepted
@@ -179,7 +179,12 @@ def test_the_feed_thread_submits_the_demo_walk_on_an_accelerated_clock() -> None
         feed = PriceFeed(service, source)
         assert feed.engine_interval_ms == 3_600 * 1_000 // UPDATES_PER_WALL_SECOND_MAX, "4 updates a wall second"
         moved: Future[int] = Future()
-        service.add_listener(lambda batch: moved.done() or moved.set_result(batch.state.mark_prices_wad["BTC"]))
+
+        def listen(batch: BatchCommitted) -> None:
+            if not moved.done():
+                moved.set_result(batch.state.mark_prices_wad["BTC"])
+
+        service.add_listener(listen)
         feed.start()
         try:
             assert moved.result(timeout=20) != 60_000 * WAD

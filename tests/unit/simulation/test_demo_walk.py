@@ -7,6 +7,7 @@ targets (the jumps add a little variance; the bands allow for sampling error of 
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 
@@ -31,7 +32,7 @@ def walk_hours(seed: int, hours: int) -> list[dict[str, int]]:
 
 
 def log_returns(path: list[dict[str, int]], symbol: str) -> list[float]:
-    return [math.log(after[symbol] / before[symbol]) for before, after in zip(path, path[1:], strict=False)]
+    return [math.log(after[symbol] / before[symbol]) for before, after in itertools.pairwise(path)]
 
 
 def test_the_same_seed_gives_the_same_prices_and_another_seed_others() -> None:
