@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
-from live_server import free_port, start, stop
+from live_server import TOKEN, free_port, start, stop
 
 ACCELERATION = 600
 
@@ -50,3 +50,40 @@ def test_serve_refuses_a_prices_file_that_does_not_exist(tmp_path: Path) -> None
     finished = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert finished.returncode == 2, finished.stdout + finished.stderr
     assert "no such file; write demo, none, or the path of a price CSV" in finished.stdout
+
+
+def test_on_the_manual_clock_demo_prices_move_only_when_the_clock_does(tmp_path: Path) -> None:
+    port = free_port()
+    server = start(tmp_path, port, options=["--prices", "demo", "--no-market-maker"])
+    try:
+        before = btc_index(port)
+        time.sleep(1.5)
+        still = btc_index(port)
+        advanced = httpx.post(
+            f"http://127.0.0.1:{port}/admin/v1/clock/advance",
+            json={"seconds": 3600},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=30,
+        )
+        assert advanced.status_code == 200, advanced.text
+        deadline = time.monotonic() + 20
+        after = btc_index(port)
+        while after == before and time.monotonic() < deadline:
+            time.sleep(0.2)
+            after = btc_index(port)
+    finally:
+        output = stop(server)
+    assert still == before, "a manual clock that stands still keeps the walk still"
+    assert after != before, "an hour of engine time moves BTC"
+    assert "Prices: demo (seed 1)" in output
+
+
+def test_on_the_manual_clock_prices_stay_still_by_default(tmp_path: Path) -> None:
+    port = free_port()
+    server = start(tmp_path, port)
+    try:
+        before = btc_index(port)
+    finally:
+        banner = stop(server)
+    assert "Prices: still; set them with `crossmargin prices set`" in banner
+    assert before == "60000"

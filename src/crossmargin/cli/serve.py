@@ -66,6 +66,7 @@ EXIT_JOURNAL_FAILED: Final = 74
 EXIT_JOURNAL_BEHIND: Final = 65
 EXIT_INTERNAL_ERROR: Final = 70
 EXIT_USAGE: Final = 2
+MANUAL_DEMO_STEP_MS: Final = 60_000
 EXIT_STATUS_OF_FAULT: Final = {
     FaultKind.JOURNAL_FAILED: EXIT_JOURNAL_FAILED,
     FaultKind.JOURNAL_UNAVAILABLE: EXIT_JOURNAL_FAILED,
@@ -145,10 +146,20 @@ def open_prices(service: Service, options: ServeOptions) -> PriceSource | None:
         start_prices={**fallback, **{symbol: price for symbol, price in marks.items() if price > 0}},
         start_ms=service.now_ms(),
         seed=options.price_seed,
-        step_ms=max(DEMO_STEP_MS, engine_interval_ms(clock_rate(service.clock))),
+        step_ms=_demo_step_ms(options.clock, service),
         file_times=options.price_file_times,
     )
     return open_price_source(options.price_choice, settings)
+
+
+def _demo_step_ms(clock: str, service: Service) -> int:
+    """Return the demo walk's step: a second, or the feed's interval on a fast clock, a minute on the manual clock.
+
+    A manual clock jumps by days at once; a minute's grid walks a year in about ten seconds.
+    """
+    if clock == "manual":
+        return MANUAL_DEMO_STEP_MS
+    return max(DEMO_STEP_MS, engine_interval_ms(clock_rate(service.clock)))
 
 
 def _stop_on_fatal_fault(service: Service, server: uvicorn.Server, fatal: list[Fault]) -> None:
