@@ -61,7 +61,7 @@ def test_serve_refuses_a_price_age_on_the_manual_clock(tmp_path: Path) -> None:
 
 def test_a_stale_price_on_the_wall_clock_refuses_new_risk_and_says_so(tmp_path: Path) -> None:
     port = free_port()
-    options = ["--clock", "wall", "--price-max-age", "3", "--no-market-maker"]
+    options = ["--clock", "wall", "--price-max-age", "3", "--no-market-maker", "--prices", "none"]
     process = start(tmp_path / "data", port, options=options)
     base = f"http://127.0.0.1:{port}"
     prices = {"BTC": "60000", "USDC": "1", "USDT": "1", "ETH": "3000", "SOL": "150"}

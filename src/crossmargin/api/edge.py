@@ -55,12 +55,11 @@ EDGE_ROUTES: Final = frozenset(
         ("POST", "/api/v1/orders"),
         ("DELETE", "/api/v1/orders"),
         ("GET", "/api/v1/ping"),
-        ("GET", "/api/v1/time"),
         *(("GET", path) for path in EDGE_READS),
     }
 )
-"""Requests a worker serves itself: signed writes that need no state but the add-only indexes, ping and
-time, and the reads of `EDGE_READS` (verified and parsed here, answered by the sequencer over the channel)."""
+"""Requests a worker serves itself: signed writes that need no state but the add-only indexes, ping,
+and the reads of `EDGE_READS` (verified and parsed here, answered by the sequencer over the channel)."""
 HOP_BY_HOP: Final = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"te", b"trailer"})
 WEBSOCKET_MESSAGE_BYTES_MAX: Final = 16 * 1024 * 1024
 CONNECT_SECONDS: Final = 10.0

@@ -1,11 +1,13 @@
-"""Scheduler: on the wall clock, submit a Tick when work falls due, so it happens on time.
+"""Scheduler: on a flowing clock (wall or accelerated), submit a Tick when work falls due, so it happens on time.
 
 Every command already runs what fell due before it (hourly interest and funding, 10-second perp
 settlements), so correctness never depends on the scheduler; it makes that work happen on time
 even when no command arrives, so that reads (balances, history) show it promptly. It ticks just
 after every full hour, and, given a way to read the state's `settlement_due_ms`, when a
 settlement falls due: it reads that value at most every `settlement_poll_seconds` (a cheap
-lookup, never a busy loop) and submits one Tick per due value. On the manual clock
+lookup, never a busy loop) and submits one Tick per due value. On an accelerated clock it sleeps
+the engine time to wait divided by the clock's factor (`clock_rate`), so every hour still gets its
+own Tick, in order. On the manual clock
 `Service.advance_clock` does the same job and no scheduler runs. While the service refuses
 commands during a journal fault, it tries again every `FAULT_RETRY_SECONDS`, and the Tick it
 could not submit is submitted once the service is back.
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Final
 
+from crossmargin.app.clock import clock_rate
 from crossmargin.app.faults import ServiceFailedError, ServiceUnavailableError
 from crossmargin.app.ports import Clock
 from crossmargin.core.commands import Command, Tick
@@ -43,6 +46,7 @@ class HourlyScheduler:
     ) -> None:
         self._submit = submit
         self._clock = clock
+        self._rate = clock_rate(clock)
         self._poll_seconds_max = poll_seconds_max
         self._settlement_due_ms = settlement_due_ms
         self._settlement_poll_seconds = settlement_poll_seconds
@@ -64,7 +68,7 @@ class HourlyScheduler:
             self._thread.join()
 
     def poll(self) -> float:
-        """Submit a Tick if an hour or a settlement is due; return how many seconds to wait before the next poll."""
+        """Submit a Tick if an hour or a settlement is due; return the wall seconds to wait before the next poll."""
         now_ms = self._clock.now_ms()
         if now_ms >= self._hour_due_ms:
             self._submit(Tick())
@@ -73,7 +77,7 @@ class HourlyScheduler:
             return 0.0
         wait_ms = self._hour_due_ms - now_ms
         if self._settlement_due_ms is None:
-            return min(wait_ms / 1000, self._poll_seconds_max)
+            return min(wait_ms / 1000 / self._rate, self._poll_seconds_max)
         due_ms = self._settlement_due_ms()
         if due_ms is not None and due_ms <= now_ms and due_ms != self._settlement_ticked_ms:
             # One Tick per due value: the next settlement, once this one runs, is due at a later boundary.
@@ -84,7 +88,7 @@ class HourlyScheduler:
             return 0.0
         if due_ms is not None and due_ms > now_ms:
             wait_ms = min(wait_ms, due_ms - now_ms)
-        return min(wait_ms / 1000, self._poll_seconds_max, self._settlement_poll_seconds)
+        return min(wait_ms / 1000 / self._rate, self._poll_seconds_max, self._settlement_poll_seconds)
 
     def _run(self) -> None:
         while not self._stop.is_set():

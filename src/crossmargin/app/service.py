@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Self, TypeVar, cast
 
-from crossmargin.app.clock import ManualClock
+from crossmargin.app.clock import AcceleratedClock, ManualClock
 from crossmargin.app.codec import encode_command, encode_state
 from crossmargin.app.faults import (
     Fault,
@@ -249,8 +249,8 @@ class Service:
         """Rebuild and audit the state, seed the replay guard, start the sequencer and apply changed asset specs."""
         state, history, sequence, snapshot_sequence = rebuild_with_history(journal)
         check_audit(state, sequence)
-        if isinstance(clock, ManualClock) and clock.now_ms() < state.now_ms:
-            clock.advance_to(state.now_ms)
+        if isinstance(clock, ManualClock | AcceleratedClock) and clock.now_ms() < state.now_ms:
+            clock.advance_to(state.now_ms)  # a journal that ran ahead of the wall clock: run on from its time
         guard = guard if guard is not None else ReplayGuard()
         guard.reseed(journal.request_signatures(guard.now_ms()))
         service = cls(
@@ -382,6 +382,10 @@ class Service:
     def sequence(self) -> int:
         """Return the sequence of the last durable command."""
         return self._sequence
+
+    def now_ms(self) -> int:
+        """Return the engine's time: the clock's, never before the last command's (the engine never goes back)."""
+        return max(self._clock.now_ms(), self._state.now_ms)
 
     @property
     def market_history(self) -> MarketHistory:
@@ -690,7 +694,7 @@ class Service:
             self._sequence = rebuilt.sequence
             self._snapshot_sequence = rebuilt.snapshot_sequence
             self._guard.reseed(answers)
-            if isinstance(self._clock, ManualClock) and self._clock.now_ms() < rebuilt.state.now_ms:
+            if isinstance(self._clock, ManualClock | AcceleratedClock) and self._clock.now_ms() < rebuilt.state.now_ms:
                 self._clock.advance_to(rebuilt.state.now_ms)
             if rebuilt.sequence > heard:
                 self._notify(rebuilt.unheard_events, rebuilt.sequence, rebuilt.state.now_ms)

@@ -49,9 +49,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--clock",
-        choices=("wall", "manual"),
+        type=_clock_choice,
         default="wall",
-        help="wall clock, or a manual one advanced by the operator API",
+        metavar="wall|manual|accelerated:N",
+        help="wall clock, a manual one advanced by the operator API, or engine time running N times as fast "
+        "as the wall clock from the start (accelerated:60: an engine hour per wall minute)",
+    )
+    serve.add_argument(
+        "--prices",
+        default=None,
+        metavar="demo|FILE|none",
+        help="where index prices come from between operator updates: demo (a seeded correlated random walk), "
+        "a timestamp,symbol,price CSV replayed from the start, or none (default: demo with --demo on a flowing "
+        "clock, else none)",
+    )
+    serve.add_argument("--price-seed", type=int, default=1, metavar="N", help="seed of the demo price walk (default 1)")
+    serve.add_argument(
+        "--price-file-times",
+        choices=("relative", "absolute"),
+        default="relative",
+        help="replay a --prices FILE from the first row at the start (relative, default), "
+        "or each row when engine time reaches its timestamp (absolute)",
     )
     serve.add_argument(
         "--demo",
@@ -102,8 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_seconds,
         default=None,
         metavar="SECONDS",
-        help="wall clock only: a price older than this is stale and no new risk may be opened against it "
-        "(default: off, as demo prices are set by hand)",
+        help="wall or accelerated clock (engine seconds): a price older than this is stale and no new risk "
+        "may be opened against it (default: off)",
     )
     serve.add_argument(
         "--price-jump-band",
@@ -120,6 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 DEFAULT_PRICE_JUMP_BAND: Final = "0.5"
 SECONDS_MAX: Final = 365 * 24 * 3600
+
+
+def _clock_choice(text: str) -> str:
+    """Parse `--clock`: wall, manual or accelerated:N."""
+    from crossmargin.app.clock import parse_clock  # noqa: PLC0415 -- keep `--help` fast
+
+    try:
+        return parse_clock(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _positive_seconds(text: str) -> int:
@@ -287,12 +315,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             price_max_age_ms=arguments.price_max_age,
             price_jump_band=arguments.price_jump_band,
             edge_workers=arguments.edge_workers,
+            prices=arguments.prices,
+            price_seed=arguments.price_seed,
+            price_file_times=arguments.price_file_times,
         )
         if options.edge_workers < 0:
             console.print("error: --edge-workers must be 0 (one process) or more")
             return 2
-        if options.price_max_age_ms is not None and options.clock != "wall":
-            console.print("error: --price-max-age needs --clock wall: on a manual clock time jumps by hours")
+        if options.price_max_age_ms is not None and options.clock == "manual":
+            console.print(
+                "error: --price-max-age needs --clock wall or accelerated:N: on a manual clock time jumps by hours"
+            )
             return 2
         return run_server(options, console)
     return 0

@@ -1,12 +1,14 @@
 """`crossmargin serve`: the exchange over HTTP, on SQLite by default or PostgreSQL by URL.
 
-It opens the service (rebuilding state from the journal), starts the scheduler on the wall clock
-(hourly interest and funding, 10-second settlements), seeds the demo on a fresh journal (prices, a
-lender supplying every pool and a funded market maker, in one all-or-nothing command), starts the
-demo market maker (unless `--no-market-maker`: its subaccount is seeded all the same, and simply
-does not quote) and the risk monitor that liquidates (unless `--no-risk-monitor`), prints where it
-listens, the admin token (only one it generated: a chosen one is named by its source) and a first
-command, and on Ctrl-C or SIGTERM stops taking requests, lets queued commands finish and closes
+It opens the service (rebuilding state from the journal), starts the scheduler on a flowing clock
+(wall or accelerated: hourly interest and funding, 10-second settlements), seeds the demo on a
+fresh journal (prices, a lender supplying every pool and a funded market maker, in one
+all-or-nothing command), starts the price feed (`--prices`: the demo walk by default with `--demo`
+on a flowing clock, a CSV replay, or none), starts the demo market maker (unless
+`--no-market-maker`: its subaccount is seeded all the same, and simply does not quote) and the
+risk monitor that liquidates (unless `--no-risk-monitor`), prints where it listens, the price
+source and clock, the admin token (only one it generated: a chosen one is named by its source) and
+a first command, and on Ctrl-C or SIGTERM stops taking requests, lets queued commands finish and closes
 the journal with a snapshot.
 
 Exit statuses: 0 after Ctrl-C or SIGTERM; after a journal fault the service cannot recover from in
@@ -26,14 +28,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal, Protocol
 
 import uvicorn
 from rich.console import Console
 from starlette.applications import Starlette
 
 from crossmargin.api.app import create_app
-from crossmargin.app.clock import ManualClock, WallClock
+from crossmargin.app.clock import clock_rate, open_clock
 from crossmargin.app.faults import Fault, FaultKind
 from crossmargin.app.market_maker import (
     MARKET_MAKER_API_KEY,
@@ -42,7 +44,9 @@ from crossmargin.app.market_maker import (
     market_maker_funds_atoms,
 )
 from crossmargin.app.oracle_config import configure_oracle_guards
-from crossmargin.app.ports import Clock
+from crossmargin.app.ports import PriceSource
+from crossmargin.app.price_feed import PriceFeed, engine_interval_ms
+from crossmargin.app.price_sources import PriceSourceError, SourceSettings, open_price_source
 from crossmargin.app.risk_monitor import RiskMonitor
 from crossmargin.app.scheduler import HourlyScheduler
 from crossmargin.app.service import Service, ServiceUnavailableError
@@ -52,6 +56,7 @@ from crossmargin.core.commands import SeedDemo
 from crossmargin.core.engine import Accepted
 from crossmargin.core.numbers import WAD, Ratio, parse_decimal
 from crossmargin.core.rejections import RejectReason
+from crossmargin.simulation.demo_walk import DEMO_STEP_MS
 
 DEFAULT_PRICE_JUMP_BAND: Final = Ratio(WAD // 2)
 """One price update may move a price by at most 50% unless the operator forces it (`core/oracle.py`)."""
@@ -60,6 +65,8 @@ DEMO_LIQUIDITY = {"USDC": "10000000", "USDT": "5000000", "BTC": "200", "ETH": "3
 EXIT_JOURNAL_FAILED: Final = 74
 EXIT_JOURNAL_BEHIND: Final = 65
 EXIT_INTERNAL_ERROR: Final = 70
+EXIT_USAGE: Final = 2
+MANUAL_DEMO_STEP_MS: Final = 60_000
 EXIT_STATUS_OF_FAULT: Final = {
     FaultKind.JOURNAL_FAILED: EXIT_JOURNAL_FAILED,
     FaultKind.JOURNAL_UNAVAILABLE: EXIT_JOURNAL_FAILED,
@@ -90,6 +97,16 @@ class ServeOptions:
     price_max_age_ms: int | None = None
     price_jump_band: Ratio | None = DEFAULT_PRICE_JUMP_BAND
     edge_workers: int = EDGE_WORKERS_DEFAULT
+    prices: str | None = None
+    price_seed: int = 1
+    price_file_times: Literal["relative", "absolute"] = "relative"
+
+    @property
+    def price_choice(self) -> str:
+        """Return the `--prices` choice, or its default: the demo walk with `--demo` on a flowing clock."""
+        if self.prices is not None:
+            return self.prices
+        return "demo" if self.demo and self.clock != "manual" else "none"
 
 
 def seed_demo(service: Service) -> bool:
@@ -119,6 +136,32 @@ def seed_demo(service: Service) -> bool:
     return False
 
 
+def open_prices(service: Service, options: ServeOptions) -> PriceSource | None:
+    """Return the price source `--prices` names, walking or replaying from the state's prices at the engine's time."""
+    specs = service.read(lambda state: dict(state.specs))
+    marks = service.read(lambda state: dict(state.mark_prices_wad))
+    fallback = {symbol: parse_decimal(price, 18) for symbol, price in DEMO_PRICES.items() if symbol in specs}
+    settings = SourceSettings(
+        listed=frozenset(specs),
+        start_prices={**fallback, **{symbol: price for symbol, price in marks.items() if price > 0}},
+        start_ms=service.now_ms(),
+        seed=options.price_seed,
+        step_ms=_demo_step_ms(options.clock, service),
+        file_times=options.price_file_times,
+    )
+    return open_price_source(options.price_choice, settings)
+
+
+def _demo_step_ms(clock: str, service: Service) -> int:
+    """Return the demo walk's step: a second, or the feed's interval on a fast clock, a minute on the manual clock.
+
+    A manual clock jumps by days at once; a minute's grid walks a year in about ten seconds.
+    """
+    if clock == "manual":
+        return MANUAL_DEMO_STEP_MS
+    return max(DEMO_STEP_MS, engine_interval_ms(clock_rate(service.clock)))
+
+
 def _stop_on_fatal_fault(service: Service, server: uvicorn.Server, fatal: list[Fault]) -> None:
     """Watch for a fault the service cannot recover from; then, after a grace period, stop uvicorn."""
 
@@ -138,33 +181,29 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+class _Worker(Protocol):
+    def stop(self) -> None: ...
+
+
 def run_server(options: ServeOptions, console: Console) -> int:
     """Serve until interrupted or stopped by a journal fault; lose nothing on the way out; return the exit status."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    clock: Clock = ManualClock(int(time.time() * 1000)) if options.clock == "manual" else WallClock()
+    clock = open_clock(options.clock)
     service = open_service(options.database_url, options.data_dir, clock, options.assets_file)
     configure_oracle_guards(service, price_max_age_ms=options.price_max_age_ms, price_jump_band=options.price_jump_band)
-    scheduler = (
-        HourlyScheduler(
-            service.submit, clock, settlement_due_ms=lambda: service.peek(lambda state: state.settlement_due_ms)
-        )
-        if options.clock == "wall"
-        else None
-    )
-    maker: MarketMaker | None = None
     monitor = RiskMonitor(service) if options.risk_monitor else None
     admin_token = choose_admin_token(options.admin_token, os.environ)
     fatal: list[Fault] = []
+    workers: list[_Worker] = []  # started background threads, stopped in reverse order
+    refused = False
     try:
         seeded = seed_demo(service) if options.demo else False
-        if scheduler is not None:
-            scheduler.start()
-        if options.demo and options.market_maker:
-            maker = MarketMaker(service, ensure_market_maker(service)[0])
-            maker.start()
+        source = open_prices(service, options)
+        feed, maker = _start_workers(service, options, source, workers)
         if monitor is not None:
             monitor.start()
-        _print_banner(console, options, admin_token, seeded=seeded, maker=maker)
+            workers.append(monitor)
+        _print_banner(console, options, admin_token, seeded=seeded, maker=maker, feed=feed)
         app = create_app(
             service, admin_token.value, risk_monitor=monitor, allowed_hosts=(options.host, *options.allowed_hosts)
         )
@@ -176,15 +215,37 @@ def run_server(options: ServeOptions, console: Console) -> int:
         pass
     except ServiceUnavailableError:
         pass  # a journal fault while starting: the service logged it, and reports it below
+    except PriceSourceError as error:
+        console.print(f"error: {error}", soft_wrap=True)
+        refused = True
     finally:
-        if monitor is not None:
-            monitor.stop()
-        if maker is not None:
-            maker.stop()
-        if scheduler is not None:
-            scheduler.stop()
+        for worker in reversed(workers):
+            worker.stop()
         service.close()
-    return _exit_status(service, fatal, console)
+    return EXIT_USAGE if refused else _exit_status(service, fatal, console)
+
+
+def _start_workers(
+    service: Service, options: ServeOptions, source: PriceSource | None, workers: list[_Worker]
+) -> tuple[PriceFeed | None, MarketMaker | None]:
+    """Start the scheduler (on a flowing clock), the price feed and the demo market maker; list them in `workers`."""
+    if options.clock != "manual":
+        scheduler = HourlyScheduler(
+            service.submit, service.clock, settlement_due_ms=lambda: service.peek(lambda state: state.settlement_due_ms)
+        )
+        scheduler.start()
+        workers.append(scheduler)
+    feed = None
+    if source is not None:
+        feed = PriceFeed(service, source)
+        feed.start()
+        workers.append(feed)
+    maker = None
+    if options.demo and options.market_maker:
+        maker = MarketMaker(service, ensure_market_maker(service)[0])
+        maker.start()
+        workers.append(maker)
+    return feed, maker
 
 
 def _serve_in_one_process(options: ServeOptions, app: Starlette, service: Service, fatal: list[Fault]) -> None:
@@ -231,7 +292,13 @@ def _exit_status(service: Service, fatal: list[Fault], console: Console) -> int:
 
 
 def _print_banner(
-    console: Console, options: ServeOptions, admin_token: AdminToken, *, seeded: bool, maker: MarketMaker | None
+    console: Console,
+    options: ServeOptions,
+    admin_token: AdminToken,
+    *,
+    seeded: bool,
+    maker: MarketMaker | None,
+    feed: PriceFeed | None,
 ) -> None:
     where = options.database_url or f"SQLite in {options.data_dir}"
     url = f"http://{options.host}:{options.port}"
@@ -244,8 +311,22 @@ def _print_banner(
             "to this process, the one sequencer.",
             soft_wrap=True,
         )
+    if options.clock.startswith("accelerated:"):
+        console.print(
+            f"Clock: engine time runs {options.clock.partition(':')[2]}x as fast as the wall clock; "
+            "every hour's interest and funding and every 10-s settlement still runs, in order.",
+            soft_wrap=True,
+        )
     if seeded:
         console.print("Demo: prices set and every pool supplied by a demo lender.", soft_wrap=True)
+    if feed is not None:
+        console.print(
+            f"Prices: {feed.source.name}, submitted every {feed.engine_interval_ms / 1000:g} s of engine time "
+            "through the oracle guards (--prices none to keep them still).",
+            soft_wrap=True,
+        )
+    else:
+        console.print("Prices: still; set them with `crossmargin prices set` (or serve --prices demo).", soft_wrap=True)
     if maker is not None:
         console.print(
             f"Demo: a market maker (subaccount {maker.subaccount_id}) quotes every book around the index "

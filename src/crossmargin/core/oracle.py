@@ -15,7 +15,8 @@ Backpack publishes no rule for either, so these are ours:
   `force` (an operator who knows the market really moved).
 
 Both settings are journaled (`ConfigureOracle`), so replay judges every command by the settings it
-ran under. `serve` sets the age only on the wall clock: on a manual clock time jumps by hours.
+ran under. `serve` sets the age only on a flowing clock (wall or accelerated): on a manual clock
+time jumps by hours.
 """
 
 from __future__ import annotations

@@ -83,9 +83,14 @@ def random_walk(
     for index in range(1, steps + 1):
         for symbol in walking:
             levels[symbol] *= math.exp(-sigma * sigma / 2 + sigma * rng.gauss(0.0, 1.0))
-            prices[symbol] = max(round(levels[symbol] * WAD / PRICE_QUANTUM_WAD), 1) * PRICE_QUANTUM_WAD
+            prices[symbol] = quantize_price(levels[symbol])
         path.append(PriceStep(start_ms + index * interval_ms, tuple(sorted(prices.items()))))
     return path
+
+
+def quantize_price(level: float) -> int:
+    """Return a float price (USD per unit) as a WAD rounded to 1e-8 USD, never below 1e-8."""
+    return max(round(level * WAD / PRICE_QUANTUM_WAD), 1) * PRICE_QUANTUM_WAD
 
 
 def parse_shock(text: str) -> Shock:
@@ -131,6 +136,19 @@ def load_csv(path: Path, known: Iterable[str], defaults: Mapping[str, int]) -> l
     Rows must be in time order; rows sharing a timestamp form one step. An asset the file has not
     priced yet keeps its price from `defaults`. A first line `timestamp,symbol,price` is a header.
     """
+    prices = dict(defaults)
+    steps = []
+    for at_ms, changes in read_csv_rows(path, known):
+        prices.update(changes)
+        steps.append(PriceStep(at_ms, tuple(sorted(prices.items()))))
+    return steps
+
+
+def read_csv_rows(path: Path, known: Iterable[str]) -> list[tuple[int, dict[str, int]]]:
+    """Read a `timestamp,symbol,price` CSV into (time, prices its rows set) groups, in time order.
+
+    The rules of `load_csv`; each group holds only the prices its rows set (what a replay submits).
+    """
     listed = set(known)
     try:
         with path.open(newline="", encoding="utf-8") as handle:
@@ -153,12 +171,7 @@ def load_csv(path: Path, known: Iterable[str], defaults: Mapping[str, int]) -> l
         groups[-1][1][symbol] = price
     if not groups:
         raise PricePathError(f"{path}: no price rows; write timestamp,symbol,price lines")
-    prices = dict(defaults)
-    steps = []
-    for at_ms, changes in groups:
-        prices.update(changes)
-        steps.append(PriceStep(at_ms, tuple(sorted(prices.items()))))
-    return steps
+    return groups
 
 
 def _parse_row(path: Path, line: int, row: list[str], listed: set[str]) -> tuple[int, str, int]:

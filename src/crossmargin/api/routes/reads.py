@@ -8,8 +8,6 @@ each window's closing ties out to the next one's opening.
 
 from __future__ import annotations
 
-import time
-
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -53,7 +51,8 @@ def public_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- one
         return json_response(read(lambda state: views.view_mark_prices(state, symbol, market_type)))
 
     async def server_time(_: Request) -> Response:
-        return PlainTextResponse(views.view_time(int(time.time() * 1000)))
+        # The engine's time (an accelerated or manual clock's), as every timestamp the exchange writes.
+        return PlainTextResponse(views.view_time(context.service.now_ms()))
 
     async def status(_: Request) -> Response:
         # Maintenance during a journal fault, else Ok, naming any stale index price.
