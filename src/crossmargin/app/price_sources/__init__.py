@@ -1,0 +1,1 @@
+"""Price sources: the adapters behind the `PriceSource` port (`app/ports.py`)."""
