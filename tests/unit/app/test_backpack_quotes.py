@@ -179,5 +179,6 @@ def test_options_that_cannot_work_are_refused(arguments: dict[str, object], comp
 
 
 def test_serve_guards_mirrored_prices_by_age_unless_told_otherwise() -> None:
-    assert serve_price_max_age_ms(None) == BACKPACK_PRICE_MAX_AGE_MS == 60_000
-    assert serve_price_max_age_ms(5_000) == 5_000
+    assert serve_price_max_age_ms(None, wall_clock=True) == BACKPACK_PRICE_MAX_AGE_MS == 60_000
+    assert serve_price_max_age_ms(5_000, wall_clock=True) == 5_000
+    assert serve_price_max_age_ms(None, wall_clock=False) is None, "a manual clock jumps by hours"

@@ -101,9 +101,14 @@ def backpack_options(
     return BackpackOptions(rest_url=rest.rstrip("/"), ws_url=None if ws == WS_OFF else ws)
 
 
-def serve_price_max_age_ms(requested_ms: int | None) -> int:
-    """Return the price age limit for `serve --prices backpack`: the one asked for, else one minute."""
-    return BACKPACK_PRICE_MAX_AGE_MS if requested_ms is None else requested_ms
+def serve_price_max_age_ms(requested_ms: int | None, *, wall_clock: bool) -> int | None:
+    """Return the price age limit for `serve --prices backpack`: the one asked for, else one minute.
+
+    On a manual clock none is set unless asked for (serve refuses one there: time jumps by hours).
+    """
+    if requested_ms is not None or not wall_clock:
+        return requested_ms
+    return BACKPACK_PRICE_MAX_AGE_MS
 
 
 def backpack_source(assets: Iterable[str], options: BackpackOptions | None = None) -> BackpackPriceSource:
