@@ -173,6 +173,19 @@ def test_a_bad_answer_is_skipped_and_the_mirror_carries_on(
     assert _next_prices(source) == MIRRORED
 
 
+def test_a_server_that_trickles_its_answer_cannot_hold_the_poller(
+    fake: FakeBackpack, started: list[BackpackPriceSource]
+) -> None:
+    source = _source(started, fake, stream=False)
+    _next_prices(source)
+    fake.trickle(0.25)  # each byte within the 1 s read timeout; the whole body would take minutes
+    polled = fake.requests["/api/v1/markPrices"]
+    _wait_until(lambda: fake.requests["/api/v1/markPrices"] >= polled + 3, "the poller gives up and asks again")
+    fake.trickle(None)
+    source.prices_at(START_MS)  # drop what a poll before the trickle may have brought
+    assert _next_prices(source) == MIRRORED
+
+
 def test_a_malformed_row_costs_only_its_own_asset(fake: FakeBackpack, started: list[BackpackPriceSource]) -> None:
     fake.set_index("BTC_USDC_PERP", "1.2e5")
     fake.set_index("DOGE_USDC_PERP", "not even a number")  # not ours: never read

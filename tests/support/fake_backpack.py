@@ -6,8 +6,8 @@ the rows start from the recorded samples in Backpack's reference (`MARK_PRICE_SA
 `TICKER_SAMPLE`), the stream payloads follow its documented `markPrice` / `ticker` events.
 
 Controls, callable from the test's thread: `set_index` / `set_last` move a price (streams push
-the change at once), `raw_rest` replaces a path's answer with any status and bytes, `raw_stream`
-sends any text to subscribers, `stall()` / `resume()` make REST hang and streams go silent
+the change at once), `raw_rest` replaces a path's answer with any status and bytes, `trickle`
+sends REST bodies a byte at a time, `raw_stream` sends any text to subscribers, `stall()` / `resume()` make REST hang and streams go silent
 with their connections open, and `stop()` / `start()` take the whole server away and bring it
 back on the same port.
 """
@@ -22,12 +22,13 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any, Final
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -103,6 +104,7 @@ class FakeBackpack:
         self._lock = threading.Lock()
         self._version = 0
         self._stalled = False
+        self._trickle: float | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -138,6 +140,10 @@ class FakeBackpack:
         with self._lock:
             self._raw_stream.append(text)
             self._version += 1
+
+    def trickle(self, seconds_per_byte: float | None) -> None:
+        """Send REST bodies one byte at a time, this many seconds apart (None: at once)."""
+        self._trickle = seconds_per_byte
 
     def stall(self) -> None:
         self._stalled = True
@@ -202,7 +208,19 @@ class FakeBackpack:
         with self._lock:
             raw = self._raw_rest.get(path)
             body = json.dumps(list(rows.values())).encode() if raw is None else raw[1]
-        return Response(body, status_code=200 if raw is None else raw[0], media_type="application/json; charset=utf-8")
+        status, media_type = (200 if raw is None else raw[0]), "application/json; charset=utf-8"
+        pause = self._trickle
+        if pause is None:
+            return Response(body, status_code=status, media_type=media_type)
+
+        async def one_byte_at_a_time() -> AsyncIterator[bytes]:
+            for index in range(len(body)):
+                if self._exiting():
+                    return
+                await asyncio.sleep(pause)
+                yield body[index : index + 1]
+
+        return StreamingResponse(one_byte_at_a_time(), status_code=status, media_type=media_type)
 
     async def _mark_prices(self, _request: Request) -> Response:
         return await self._rest("/api/v1/markPrices", self.marks)

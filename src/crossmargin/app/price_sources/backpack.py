@@ -29,6 +29,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -230,7 +231,12 @@ class BackpackPriceSource:
         self._mapped.set()
 
     def _get(self, client: httpx.Client, path: str) -> bytes:
-        """GET a path and return its body, refusing an error status or a body over the limit."""
+        """GET a path and return its body, refusing an error status, a body over the limit or a slow one.
+
+        httpx's timeout bounds each read; the deadline bounds the whole body, so a server that
+        trickles bytes cannot hold the poller.
+        """
+        deadline = time.monotonic() + self._options.request_timeout_seconds
         with client.stream("GET", f"{self._options.rest_url}{path}") as response:
             if response.status_code != httpx.codes.OK:
                 raise QuoteError(f"{path}: HTTP {response.status_code}")
@@ -239,6 +245,8 @@ class BackpackPriceSource:
                 body += chunk
                 if len(body) > RESPONSE_BYTES_MAX:
                     raise QuoteError(f"{path}: more than the {RESPONSE_BYTES_MAX} bytes allowed")
+                if time.monotonic() > deadline:
+                    raise QuoteError(f"{path}: not answered within {self._options.request_timeout_seconds} s")
             return bytes(body)
 
     # WebSocket
@@ -270,6 +278,7 @@ class BackpackPriceSource:
             return True  # nothing to stream: no backoff, look again after the next poll
         assert self._options.ws_url is not None, "the stream thread runs only with a WebSocket URL"
         received = False
+        skipped = 0
         stream = connect(
             self._options.ws_url,
             open_timeout=self._options.request_timeout_seconds,
@@ -287,7 +296,9 @@ class BackpackPriceSource:
                     try:
                         price = read_stream_message(stream.recv(timeout=self._options.stream_idle_seconds), market_map)
                     except QuoteError as error:
-                        logger.warning("Backpack stream: skipped %s", error)
+                        skipped += 1
+                        log = logger.warning if skipped == 1 else logger.debug  # one warning per connection
+                        log("Backpack stream: skipped %s", error)
                         continue
                     if price is not None:
                         received = True
