@@ -200,7 +200,7 @@ class BackpackPriceSource:
                 except (httpx.HTTPError, QuoteError) as error:
                     failures += 1
                     log = logger.warning if failures == 1 else logger.debug
-                    log("Backpack prices: poll failed (%s); retrying with backoff", error)
+                    log("Backpack prices: polling %s failed (%s); retrying with backoff", self._options.rest_url, error)
                     self._stop.wait(_backoff(self._options, failures))
                     continue
                 if failures:
