@@ -39,7 +39,14 @@ def engine_interval_ms(rate: float, interval_ms: int = INTERVAL_MS_DEFAULT) -> i
 class PriceFeed:
     """Submit the prices of `source` every `interval_ms` of engine time, in a daemon thread."""
 
-    def __init__(self, service: Service, source: PriceSource, *, interval_ms: int = INTERVAL_MS_DEFAULT) -> None:
+    def __init__(
+        self,
+        service: Service,
+        source: PriceSource,
+        *,
+        interval_ms: int = INTERVAL_MS_DEFAULT,
+        force_first: bool = False,
+    ) -> None:
         assert interval_ms > 0, "the feed asks its source every so many milliseconds, at least one"
         self._service = service
         self._source = source
@@ -48,6 +55,8 @@ class PriceFeed:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="crossmargin-price-feed", daemon=True)
         self._pending: dict[str, int] | None = None
+        self._force_next = force_first
+        """Submit the next update past the jump guard (a live venue's first prices after a start)."""
         self.updates_accepted = 0
         self.updates_refused = 0
         self.source_errors = 0
@@ -83,7 +92,7 @@ class PriceFeed:
             self._pending = {**(self._pending or {}), **fresh}
         if not self._pending:
             return False
-        command = SetMarkPrices(tuple(sorted(self._pending.items())))
+        command = SetMarkPrices(tuple(sorted(self._pending.items())), force=self._force_next)
         result = self._service.execute(command)
         self._pending = None
         if isinstance(result, Rejected):
@@ -91,6 +100,7 @@ class PriceFeed:
             LOG.warning("prices from %s refused: %s", self._source.name, result.rejection.message)
         else:
             self.updates_accepted += 1
+            self._force_next = False
         return True
 
     def _run(self) -> None:

@@ -18,6 +18,7 @@ from typing import Final
 
 from rich.console import Console
 
+from crossmargin.cli.backpack_args import add_backpack_arguments, backpack_options_from
 from crossmargin.cli.simulate_args import add_simulate_command
 from crossmargin.cli.trading_args import add_trading_commands
 from crossmargin.core.numbers import WAD, Ratio
@@ -58,10 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--prices",
         default=None,
-        metavar="demo|FILE|none",
+        metavar="demo|backpack|FILE|none",
         help="where index prices come from between operator updates: demo (a seeded correlated random walk), "
-        "a timestamp,symbol,price CSV replayed from the start, or none (default: demo with --demo on a flowing "
-        "clock, else none)",
+        "backpack (mirror Backpack's live index prices), a timestamp,symbol,price CSV replayed from the start, "
+        "or none (default: demo with --demo on a flowing clock, else none)",
     )
     serve.add_argument("--price-seed", type=int, default=1, metavar="N", help="seed of the demo price walk (default 1)")
     serve.add_argument(
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="replay a --prices FILE from the first row at the start (relative, default), "
         "or each row when engine time reaches its timestamp (absolute)",
     )
+    add_backpack_arguments(serve)
     serve.add_argument(
         "--demo",
         action=argparse.BooleanOptionalAction,
@@ -318,6 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             prices=arguments.prices,
             price_seed=arguments.price_seed,
             price_file_times=arguments.price_file_times,
+            backpack=backpack_options_from(arguments),
         )
         if options.edge_workers < 0:
             console.print("error: --edge-workers must be 0 (one process) or more")

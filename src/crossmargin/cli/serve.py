@@ -46,7 +46,8 @@ from crossmargin.app.market_maker import (
 from crossmargin.app.oracle_config import configure_oracle_guards
 from crossmargin.app.ports import PriceSource
 from crossmargin.app.price_feed import PriceFeed, engine_interval_ms
-from crossmargin.app.price_sources import PriceSourceError, SourceSettings, open_price_source
+from crossmargin.app.price_sources import BACKPACK, PriceSourceError, SourceSettings, open_price_source
+from crossmargin.app.price_sources.backpack_options import BackpackOptions, serve_price_max_age_ms
 from crossmargin.app.risk_monitor import RiskMonitor
 from crossmargin.app.scheduler import HourlyScheduler
 from crossmargin.app.service import Service, ServiceUnavailableError
@@ -100,6 +101,7 @@ class ServeOptions:
     prices: str | None = None
     price_seed: int = 1
     price_file_times: Literal["relative", "absolute"] = "relative"
+    backpack: BackpackOptions | None = None
 
     @property
     def price_choice(self) -> str:
@@ -136,6 +138,13 @@ def seed_demo(service: Service) -> bool:
     return False
 
 
+def _price_max_age_ms(options: ServeOptions) -> int | None:
+    """Return the stale-price limit: the one asked for; mirroring Backpack on a flowing clock, a minute by default."""
+    if options.price_choice.lower() == BACKPACK:
+        return serve_price_max_age_ms(options.price_max_age_ms, wall_clock=options.clock != "manual")
+    return options.price_max_age_ms
+
+
 def open_prices(service: Service, options: ServeOptions) -> PriceSource | None:
     """Return the price source `--prices` names, walking or replaying from the state's prices at the engine's time."""
     specs = service.read(lambda state: dict(state.specs))
@@ -148,6 +157,7 @@ def open_prices(service: Service, options: ServeOptions) -> PriceSource | None:
         seed=options.price_seed,
         step_ms=_demo_step_ms(options.clock, service),
         file_times=options.price_file_times,
+        backpack=options.backpack,
     )
     return open_price_source(options.price_choice, settings)
 
@@ -190,7 +200,9 @@ def run_server(options: ServeOptions, console: Console) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     clock = open_clock(options.clock)
     service = open_service(options.database_url, options.data_dir, clock, options.assets_file)
-    configure_oracle_guards(service, price_max_age_ms=options.price_max_age_ms, price_jump_band=options.price_jump_band)
+    configure_oracle_guards(
+        service, price_max_age_ms=_price_max_age_ms(options), price_jump_band=options.price_jump_band
+    )
     monitor = RiskMonitor(service) if options.risk_monitor else None
     admin_token = choose_admin_token(options.admin_token, os.environ)
     fatal: list[Fault] = []
@@ -237,7 +249,8 @@ def _start_workers(
         workers.append(scheduler)
     feed = None
     if source is not None:
-        feed = PriceFeed(service, source)
+        # A live venue's first prices after a start are the truth, however far the journal's are.
+        feed = PriceFeed(service, source, force_first=options.price_choice.lower() == BACKPACK)
         feed.start()
         workers.append(feed)
     maker = None

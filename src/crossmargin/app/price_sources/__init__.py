@@ -2,8 +2,9 @@
 
 `open_price_source(choice, settings)` returns the source a choice names: `none` (or `off`) for
 none, a name in `PRICE_SOURCES` (`demo`, the seeded correlated walk), or else the path of a
-`timestamp,symbol,price` CSV file to replay (`file.py`). A new source (a live venue) plugs in as
-one more entry of `PRICE_SOURCES`: a name and a factory taking the `SourceSettings`.
+`timestamp,symbol,price` CSV file to replay (`file.py`). `backpack` mirrors Backpack's live index
+prices (`backpack.py`, imported only when chosen). A new source plugs in as one more entry of
+`PRICE_SOURCES`: a name and a factory taking the `SourceSettings`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from crossmargin.app.ports import PriceSource
+from crossmargin.app.price_sources.backpack_options import BackpackOptions
 from crossmargin.app.price_sources.demo import DemoPriceSource
 from crossmargin.app.price_sources.file import FileReplay
 from crossmargin.simulation.demo_walk import DEMO_STEP_MS
@@ -37,6 +39,7 @@ class SourceSettings:
     seed: int = 1
     step_ms: int = DEMO_STEP_MS
     file_times: FileTimes = "relative"
+    backpack: BackpackOptions | None = None
 
 
 def _open_demo(settings: SourceSettings) -> PriceSource:
@@ -45,7 +48,17 @@ def _open_demo(settings: SourceSettings) -> PriceSource:
     )
 
 
-PRICE_SOURCES: Final[dict[str, Callable[[SourceSettings], PriceSource]]] = {"demo": _open_demo}
+def _open_backpack(settings: SourceSettings) -> PriceSource:
+    from crossmargin.app.price_sources.backpack import backpack_source  # noqa: PLC0415 -- an HTTP client, when chosen
+
+    return backpack_source(sorted(settings.listed), settings.backpack)
+
+
+BACKPACK: Final = "backpack"
+PRICE_SOURCES: Final[dict[str, Callable[[SourceSettings], PriceSource]]] = {
+    "demo": _open_demo,
+    BACKPACK: _open_backpack,
+}
 """Named sources; any other choice is a file to replay."""
 
 
