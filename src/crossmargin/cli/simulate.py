@@ -30,6 +30,7 @@ def scenario_from(arguments: argparse.Namespace) -> Scenario:
         steps=arguments.steps,
         interval_ms=parse_duration(arguments.interval) * 1_000,
         random_walk=arguments.random_walk,
+        demo_walk=arguments.demo_walk,
         volatility=arguments.volatility,
         prices_csv=arguments.prices,
         shocks=tuple(arguments.shock),

@@ -16,6 +16,11 @@ def add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentP
     source = simulate.add_argument_group("price path (default: flat prices; add --shock)")
     source.add_argument("--prices", type=Path, metavar="CSV", help="a CSV of timestamp,symbol,price rows")
     source.add_argument("--random-walk", action="store_true", help="a seeded geometric random walk per asset")
+    source.add_argument(
+        "--demo-walk",
+        action="store_true",
+        help="the seeded, correlated walk with jumps that `serve --prices demo` runs (BTC, ETH, SOL move together)",
+    )
     source.add_argument("--volatility", type=float, default=0.8, help="annual volatility of the walk (default 0.8)")
     source.add_argument("--steps", type=int, default=100, help="steps of a walk or flat path (default 100)")
     source.add_argument("--interval", default="1m", help="time between steps, e.g. 30s, 1m, 1h (default 1m)")

@@ -9,6 +9,7 @@ and ramps over `shock_duration_ms`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -18,6 +19,7 @@ from crossmargin.core.assets import AssetSpec
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import parse_decimal
 from crossmargin.market_config import parse_market_specs
+from crossmargin.simulation.demo_walk import DemoWalk
 from crossmargin.simulation.population import Market, generate_population
 from crossmargin.simulation.price_paths import (
     PricePathError,
@@ -44,6 +46,7 @@ class Scenario:
     steps: int = 100
     interval_ms: int = 60_000
     random_walk: bool = False
+    demo_walk: bool = False
     volatility: float = 0.8
     prices_csv: Path | None = None
     shocks: tuple[str, ...] = ()
@@ -53,7 +56,7 @@ class Scenario:
 
     def settings(self) -> dict[str, object]:
         """Return the scenario as the report shows it (no machine paths: a CSV by its file name)."""
-        source = "random walk" if self.random_walk else "flat"
+        source = "random walk" if self.random_walk else "demo walk" if self.demo_walk else "flat"
         if self.prices_csv is not None:
             source = f"CSV {self.prices_csv.name}"
         return {
@@ -79,8 +82,8 @@ def demo_markets() -> tuple[tuple[AssetSpec, ...], tuple[MarketSpec, ...]]:
 
 def build_path(scenario: Scenario, specs: tuple[AssetSpec, ...]) -> list[PriceStep]:
     """Return the scenario's price steps: CSV, random walk or flat, then every shock."""
-    if scenario.prices_csv is not None and scenario.random_walk:
-        raise PricePathError("choose one price source: a CSV file or --random-walk, not both")
+    if (scenario.prices_csv is not None) + scenario.random_walk + scenario.demo_walk > 1:
+        raise PricePathError("choose one price source: a CSV file, --random-walk or --demo-walk, not two")
     listed = {spec.symbol for spec in specs}
     start = {symbol: parse_decimal(price, 18) for symbol, price in START_PRICES.items() if symbol in listed}
     if scenario.prices_csv is not None:
@@ -95,6 +98,8 @@ def build_path(scenario: Scenario, specs: tuple[AssetSpec, ...]) -> list[PriceSt
             volatility=scenario.volatility,
             start_ms=START_MS,
         )
+    elif scenario.demo_walk:
+        path = demo_walk_path(start, seed=scenario.seed, steps=scenario.steps, interval_ms=scenario.interval_ms)
     else:
         path = flat_path(start, scenario.steps, scenario.interval_ms, START_MS)
     if len(path) < 2:
@@ -102,6 +107,17 @@ def build_path(scenario: Scenario, specs: tuple[AssetSpec, ...]) -> list[PriceSt
     for text in scenario.shocks:
         begin, length = _shock_window(path, scenario)
         path = apply_shock(path, parse_shock(text), begin, length)
+    return path
+
+
+def demo_walk_path(start: Mapping[str, int], *, seed: int, steps: int, interval_ms: int) -> list[PriceStep]:
+    """Return `steps` steps of the correlated demo walk `serve --prices demo` runs, from `start` (step 0)."""
+    walk = DemoWalk(start, seed=seed, start_ms=START_MS, step_ms=interval_ms)
+    path = [PriceStep(START_MS, tuple(sorted(start.items())))]
+    for step in range(1, steps + 1):
+        at_ms = START_MS + step * interval_ms
+        walk.advance_to(at_ms)
+        path.append(PriceStep(at_ms, tuple(sorted(walk.prices.items()))))
     return path
 
 

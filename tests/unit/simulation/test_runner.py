@@ -9,6 +9,7 @@ import pytest
 from crossmargin.core.commands import SetMarkPrices
 from crossmargin.core.ledger import WORLD
 from crossmargin.core.numbers import WAD
+from crossmargin.simulation.demo_walk import DemoWalk
 from crossmargin.simulation.population import Role
 from crossmargin.simulation.price_paths import PricePathError
 from crossmargin.simulation.runner import Simulation, SimulationError
@@ -64,6 +65,23 @@ def test_a_csv_and_a_random_walk_together_are_refused() -> None:
     specs, _ = demo_markets()
     with pytest.raises(PricePathError, match="choose one price source"):
         build_path(Scenario(random_walk=True, prices_csv=Path("prices.csv")), specs)
+
+
+def test_the_demo_walk_simulates_the_prices_serve_walks_for_the_same_seed() -> None:
+    specs, _ = demo_markets()
+    path = build_path(Scenario(seed=5, steps=30, interval_ms=60_000, demo_walk=True), specs)
+    start = dict(path[0].prices_wad)
+    walk = DemoWalk(start, seed=5, start_ms=path[0].at_ms, step_ms=60_000)
+    walk.advance_to(path[-1].at_ms)
+    assert dict(path[-1].prices_wad) == walk.prices, "the same seed, start and grid give serve's prices exactly"
+    assert len(path) == 31
+    assert path[1].price("BTC") != path[0].price("BTC"), "BTC moves from the first step"
+    with pytest.raises(PricePathError, match="choose one price source"):
+        build_path(Scenario(demo_walk=True, random_walk=True), specs)
+    assert Scenario(demo_walk=True).settings()["pricePath"] == "demo walk"
+    simulation = prepare(Scenario(seed=5, accounts=8, steps=4, demo_walk=True))
+    simulation.run(lambda _step: None)
+    assert len(simulation.samples) == 5, "the set-up, then every step of the walk"
 
 
 def test_shocks_start_a_quarter_in_by_default_and_ramp_over_their_duration() -> None:
