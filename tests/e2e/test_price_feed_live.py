@@ -49,7 +49,7 @@ def test_serve_refuses_a_prices_file_that_does_not_exist(tmp_path: Path) -> None
     command += ["--data-dir", str(tmp_path), "--prices", str(tmp_path / "missing.csv")]
     finished = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert finished.returncode == 2, finished.stdout + finished.stderr
-    assert "no such file; write demo, none, or the path of a price CSV" in finished.stdout
+    assert "no such file; write backpack, demo, none, or the path of a price CSV" in finished.stdout
 
 
 def test_on_the_manual_clock_demo_prices_move_only_when_the_clock_does(tmp_path: Path) -> None:

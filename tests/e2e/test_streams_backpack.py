@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -78,6 +79,13 @@ class ManualTimer:
 
     def schedule(self, delay_s: float, callback: Callable[[], None]) -> None:
         self.pending.append((delay_s, callback, asyncio.get_running_loop()))
+
+    def delays(self, count: int, within_s: float = 10.0) -> list[float]:
+        """Return the delays pending once `count` are (the hub arms them on its own loop, after the reply)."""
+        deadline = time.monotonic() + within_s
+        while len(self.pending) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return sorted(delay for delay, _, _ in self.pending)
 
     def fire(self, delay_s: float) -> None:
         """Fire the oldest pending callback of that delay, on the loop it was scheduled from."""
@@ -381,7 +389,7 @@ def test_each_aggregated_depth_stream_is_served(name: str) -> None:
         with market.socket() as socket:
             subscribe(socket, name)
             market.order(maker, "BTC_USDC", "Bid", "0.1", "59000")
-            (delay,) = [delay for delay, _, _ in market.timer.pending]
+            (delay,) = market.timer.delays(1)
             market.timer.fire(delay)
             aggregated = data_on(socket, name)
 

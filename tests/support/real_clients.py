@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,10 +103,10 @@ class LiveExchange:
 
 
 @contextmanager
-def live_exchange(data_dir: Path) -> Iterator[LiveExchange]:
-    """Start a server on a free loopback port; on the way out check the audit and stop it gracefully."""
+def live_exchange(data_dir: Path, options: Sequence[str] = ()) -> Iterator[LiveExchange]:
+    """Start a server on a free loopback port (with any further `serve` options); on the way out check the audit and stop it."""
     port = free_port()
-    server = start(data_dir, port)
+    server = start(data_dir, port, options=options)
     exchange = LiveExchange(port)
     try:
         yield exchange

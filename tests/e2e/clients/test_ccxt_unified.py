@@ -34,9 +34,14 @@ REST_METHODS = {
 WS_METHODS = {"watchOHLCV", "watchTicker", "watchTickers", "watchBidsAsks", "watchOrderBook", "watchTrades"}
 
 
+# ccxt.pro's watch tests wait for each stream to move, as Backpack's always does: the server runs as
+# `make run` does, on the wall clock with the demo's walking prices, market maker and taker flow.
+LIVING_MARKET = ("--clock", "wall", "--prices", "demo")
+
+
 def _run(tmp_path: Path, mode: str) -> dict[str, object]:
     client_python(VENV)
-    with live_exchange(tmp_path) as exchange:
+    with live_exchange(tmp_path, LIVING_MARKET if mode == "ws" else ()) as exchange:
         credentials = exchange.new_account({"BTC": "1", "USDC": "100000"})
         return exchange.run_client(VENV, SCRIPT, credentials, mode, timeout_s=SUITE_TIMEOUT_S)
 

@@ -177,6 +177,8 @@ export function lineChart(options) {
       class: "chart-svg",
       "data-testid": options.testId,
       "data-x-scale": options.xScale ?? "linear",
+      // Named from the first moment, so a screen reader never meets an unnamed image while data loads.
+      "aria-label": `${options.yTitle} against ${options.xTitle}: loading.`,
     })
   );
   const layers = {

@@ -155,10 +155,11 @@ export function mount(root, ctx) {
   });
   const assets = h("div", { class: "models-assets", role: "group", "aria-label": "Asset" });
   const error = h("p", { class: "error models-error", role: "alert" });
-  const leverageTitle = h("h2", { id: "models-leverage-title" });
+  // Each heading says what its card is while the curves load; the asset's name replaces it then.
+  const leverageTitle = h("h2", { id: "models-leverage-title", text: "Max initial leverage" });
   const leverageText = h("p", { class: "models-text", "data-testid": "leverage-summary" });
   const limitText = h("p", { class: "models-text", "data-testid": "leverage-limit-text" });
-  const rateTitle = h("h2", { id: "models-rate-title" });
+  const rateTitle = h("h2", { id: "models-rate-title", text: "Interest rates against utilization" });
   const rateText = h("p", { class: "models-text", "data-testid": "rate-summary" });
   fill(
     root,
