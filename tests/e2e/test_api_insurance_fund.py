@@ -19,6 +19,7 @@ from tests.e2e.trading_exchange import PRICES, START_MS, funded, placed
 
 from crossmargin.adapters.memory_journal import MemoryJournal
 from crossmargin.api.app import create_app
+from crossmargin.api.views.common import naive_time
 from crossmargin.app.clock import ManualClock
 from crossmargin.app.risk_monitor import RiskMonitor
 from crossmargin.app.service import Service
@@ -29,7 +30,6 @@ from crossmargin.core.ids import SubaccountId
 from crossmargin.market_config import parse_market_specs
 
 PATH = "/admin/v1/insurance-fund"
-START = "2026-01-01T00:00:00"  # START_MS as Backpack's naive-date-time
 
 
 @contextmanager
@@ -150,7 +150,9 @@ def test_after_a_takeover_the_fund_shows_what_it_took_and_when() -> None:
         debt = _usdc_debt(exchange, borrower)
         equity = _get(exchange, borrower, "/api/v1/capital/collateral", "collateralQuery")["netEquity"]
 
+        liquidated_at = service.next_command_ms()  # each command on the manual clock at its own millisecond
         assert isinstance(service.execute(Liquidate(SubaccountId(borrower.subaccount_id))), Accepted)
+        assert service.now_ms() == liquidated_at
 
         fund = _fund(exchange)
         assert fund["balances"] == [
@@ -184,7 +186,7 @@ def test_after_a_takeover_the_fund_shows_what_it_took_and_when() -> None:
                     {"symbol": "USDC", "available": "0", "lent": "0", "owed": debt},
                 ],
                 "perpPositions": [],
-                "timestamp": START,
+                "timestamp": naive_time(liquidated_at),
             }
         ]
         assert fund["liquidationFees"] == []

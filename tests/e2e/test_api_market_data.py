@@ -55,10 +55,11 @@ def test_depth_aggregates_levels_in_ascending_price_on_both_sides(exchange: Exch
     top = exchange.client.get("/api/v1/depth", params={"symbol": "BTC_USDC", "limit": "5"}).json()
     bad = exchange.client.get("/api/v1/depth", params={"symbol": "BTC_USDC", "limit": "7"})
     unknown = exchange.client.get("/api/v1/depth", params={"symbol": "BTC_EUR"})
+    last_quote_ms = int(exchange.client.get("/api/v1/time").text)
 
     assert depth["bids"] == [["59980", "0.25"], ["59990", "0.5"]], "best bid last, as Backpack sends it"
     assert depth["asks"] == [["60010", "0.75"]]
-    assert depth["timestamp"] == START_MS * 1000, "microseconds"
+    assert depth["timestamp"] == last_quote_ms * 1000, "the engine's time, in microseconds"
     assert top["bids"] == depth["bids"]
     assert (bad.status_code, bad.json()["code"]) == (400, "INVALID_CLIENT_REQUEST")
     assert (unknown.status_code, unknown.json()["code"]) == (400, "INVALID_MARKET")
@@ -137,7 +138,7 @@ def test_klines_refuse_an_unknown_interval_or_a_missing_start(exchange: Exchange
 def test_perp_mark_prices_open_interest_and_hourly_funding(exchange: Exchange) -> None:
     _quote(exchange, "BTC_USDC_PERP", "60100", "60200", "1")
     trader = funded(exchange, USDC="100000")
-    placed(exchange, trader, symbol="BTC_USDC_PERP", side="Bid", orderType="Market", quantity="0.5")
+    bought = placed(exchange, trader, symbol="BTC_USDC_PERP", side="Bid", orderType="Market", quantity="0.5")
 
     (mark,) = exchange.client.get("/api/v1/markPrices", params={"symbol": "BTC_USDC_PERP"}).json()
     interest = exchange.client.get("/api/v1/openInterest", params={"symbol": "BTC_USDC_PERP"}).json()
@@ -154,7 +155,7 @@ def test_perp_mark_prices_open_interest_and_hourly_funding(exchange: Exchange) -
         "nextFundingTimestamp": START_MS + 3_600_000,
         "symbol": "BTC_USDC_PERP",
     }
-    assert interest == [{"symbol": "BTC_USDC_PERP", "openInterest": "0.5", "timestamp": START_MS}]
+    assert interest == [{"symbol": "BTC_USDC_PERP", "openInterest": "0.5", "timestamp": bought["createdAt"]}]
     assert rates == [
         {"symbol": "BTC_USDC_PERP", "intervalEndTimestamp": "2026-01-01T01:00:00", "fundingRate": "0.0025"}
     ]

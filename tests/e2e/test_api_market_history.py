@@ -62,17 +62,24 @@ def _ohlc(rows: Any) -> list[tuple[str, str, str, str, str]]:
     return [(row["start"][11:], row["open"], row["high"], row["low"], row["close"]) for row in rows]
 
 
-def _trade_perp(exchange: Exchange) -> None:
-    """Quote the BTC perp around 60,150 and buy 0.5 of it: its mark leaves the index and open interest appears."""
+def _trade_perp(exchange: Exchange) -> int:
+    """Quote the BTC perp around 60,150 and buy 0.5 of it: its mark leaves the index and open interest appears.
+
+    Return the time of the trade.
+    """
     maker = funded(exchange, USDC="10000000")
     placed(exchange, maker, symbol="BTC_USDC_PERP", side="Bid", orderType="Limit", quantity="1", price="60100")
     placed(exchange, maker, symbol="BTC_USDC_PERP", side="Ask", orderType="Limit", quantity="1", price="60200")
     trader = funded(exchange, USDC="100000")
-    placed(exchange, trader, symbol="BTC_USDC_PERP", side="Bid", orderType="Market", quantity="0.5")
+    bought = placed(exchange, trader, symbol="BTC_USDC_PERP", side="Bid", orderType="Market", quantity="0.5")
+    return int(str(bought["createdAt"]))
 
 
-def _scenario(exchange: Exchange) -> None:
-    """Prices at 00:00, a move at 00:01, another at 00:01:30, a perp book and trade at 00:03, spot trades."""
+def _scenario(exchange: Exchange) -> int:
+    """Prices at 00:00, a move at 00:01, another at 00:01:30, a perp book and trade at 00:03, spot trades.
+
+    Return the time of the perp trade (00:03 and a few milliseconds: each command at its own).
+    """
     _prices(exchange)
     advance(exchange, 60)
     _prices(exchange, BTC="61000")
@@ -80,13 +87,14 @@ def _scenario(exchange: Exchange) -> None:
     _prices(exchange, BTC="60500")
     advance(exchange, 90)
     _prices(exchange, BTC="60000")
-    _trade_perp(exchange)
+    perp_trade_ms = _trade_perp(exchange)
     seller = funded(exchange, BTC="1")
     buyer = funded(exchange, USDC="100000")
     for price in ("59990", "60000", "60010"):
         placed(exchange, seller, symbol="BTC_USDC", side="Ask", orderType="Limit", quantity="0.01", price=price)
         placed(exchange, buyer, symbol="BTC_USDC", side="Bid", orderType="Market", quantity="0.01")
     advance(exchange, 60)
+    return perp_trade_ms
 
 
 def test_index_and_mark_klines_move_exactly_as_prices_and_marks_are_set() -> None:
@@ -169,23 +177,24 @@ def test_trade_history_pages_back_from_the_newest_trade() -> None:
 
 def test_open_interest_history_samples_each_minute_it_changed() -> None:
     with exchange_on(MemoryJournal(), ManualClock(START_MS)) as (_, exchange):
-        _scenario(exchange)
+        perp_trade_ms = _scenario(exchange)
         trader = funded(exchange, USDC="100000")
         placed(exchange, trader, symbol="BTC_USDC_PERP", side="Bid", orderType="Market", quantity="0.25")
         advance(exchange, 30)
-        placed(exchange, trader, symbol="BTC_USDC_PERP", side="Ask", orderType="Market", quantity="0.1")
+        second = placed(exchange, trader, symbol="BTC_USDC_PERP", side="Ask", orderType="Market", quantity="0.1")
         advance(exchange, 120)
-        placed(exchange, trader, symbol="BTC_USDC_PERP", side="Ask", orderType="Market", quantity="0.15")
+        third = placed(exchange, trader, symbol="BTC_USDC_PERP", side="Ask", orderType="Market", quantity="0.15")
         rows = exchange.client.get("/api/v1/openInterest/history", params={"symbol": "BTC_USDC_PERP"}).json()
         (now,) = exchange.client.get("/api/v1/openInterest", params={"symbol": "BTC_USDC_PERP"}).json()
         spot = exchange.client.get("/api/v1/openInterest/history", params={"symbol": "BTC_USDC"})
         paged = exchange.client.get("/api/v1/openInterest/history", params={"symbol": "BTC_USDC_PERP", "limit": "1"})
 
-    assert [(row["openInterest"], row["timestamp"] - START_MS) for row in rows] == [
-        ("0.5", 390_000),
-        ("0.65", 270_000),
-        ("0.5", 180_000),
+    assert [(row["openInterest"], row["timestamp"]) for row in rows] == [
+        ("0.5", third["createdAt"]),
+        ("0.65", second["createdAt"]),
+        ("0.5", perp_trade_ms),
     ], "newest first, one row per minute that changed: 00:04 went to 0.75 and then 0.65, its last value"
+    assert [(row["timestamp"] - START_MS) // 30_000 for row in rows] == [13, 9, 6], "at 00:06:30, 00:04:30, 00:03"
     assert {row["symbol"] for row in rows} == {"BTC_USDC_PERP"}
     assert rows[0]["openInterest"] == now["openInterest"]
     assert (spot.status_code, spot.json()["code"]) == (400, "INVALID_CLIENT_REQUEST")
@@ -225,7 +234,8 @@ def test_the_market_history_and_listing_times_are_the_same_after_a_restart() -> 
         replayed = _reads(exchange)
         rebuilt = service.read(lambda _: service.market_history.encode())
 
-    assert {market["createdAt"] for market in before["markets"]} == {"2026-01-01T00:00:00.001"}
+    # The assets listed at the clock's START_MS + 1, the markets 1 ms after, the manual clock's rule.
+    assert {market["createdAt"] for market in before["markets"]} == {"2026-01-01T00:00:00.002"}
     assert after == before
     assert replayed == before
     assert restored == kept

@@ -27,6 +27,7 @@ def ask(exchange: Exchange, keys: Keys, quantity: str, price: str, **options: ob
 
 def test_a_resting_limit_order_is_returned_as_backpack_does_and_locks_its_funds(exchange: Exchange) -> None:
     maker = funded(exchange, BTC="1")
+    engine_ms = int(exchange.client.get("/api/v1/time").text)
 
     body = ask(exchange, maker, "0.5", "60010", clientId=4294967295)
     capital = exchange.signed(maker, "GET", "/api/v1/capital", "balanceQuery").json()
@@ -34,7 +35,7 @@ def test_a_resting_limit_order_is_returned_as_backpack_does_and_locks_its_funds(
     assert body == {
         "id": body["id"],
         "clientId": 4294967295,
-        "createdAt": 1_767_225_600_000,
+        "createdAt": engine_ms + 1,  # on the manual clock, 1 ms after the engine's time
         "executedQuantity": "0",
         "executedQuoteQuantity": "0",
         "orderType": "Limit",

@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 from signing_client import Exchange, Keys
-from tests.e2e.trading_exchange import advance, funded, placed, trading_exchange
+from tests.e2e.trading_exchange import START_MS, advance, funded, placed, trading_exchange
+
+from crossmargin.api.views.common import naive_time
 
 
 @pytest.fixture
@@ -15,19 +17,24 @@ def exchange() -> Iterator[Exchange]:
         yield opened
 
 
-def _long_after_an_hour(exchange: Exchange) -> tuple[Keys, Keys]:
-    """A maker quotes BTC perp at 60100/60200 (index 60000); a trader buys 0.5; an hour and ten seconds pass."""
+def _long_after_an_hour(exchange: Exchange) -> tuple[Keys, Keys, int]:
+    """A maker quotes BTC perp at 60100/60200 (index 60000); a trader buys 0.5; an hour and ten seconds pass.
+
+    Return the maker, the trader and the time of the trade.
+    """
     maker = funded(exchange, USDC="10000000")
     for side, price in (("Bid", "60100"), ("Ask", "60200")):
         placed(exchange, maker, symbol="BTC_USDC_PERP", side=side, orderType="Limit", quantity="1", price=price)
     trader = funded(exchange, USDC="100000")
-    placed(exchange, trader, symbol="BTC_USDC_PERP", side="Bid", orderType="Market", quantity="0.5", clientId=9)
+    bought = placed(
+        exchange, trader, symbol="BTC_USDC_PERP", side="Bid", orderType="Market", quantity="0.5", clientId=9
+    )
     advance(exchange, 3610)  # the hour's funding, and the settlement 10 seconds later that moves it
-    return maker, trader
+    return maker, trader, int(str(bought["createdAt"]))
 
 
 def test_an_open_perp_position_is_shown_with_its_margin_and_funding(exchange: Exchange) -> None:
-    _, trader = _long_after_an_hour(exchange)
+    _, trader, _ = _long_after_an_hour(exchange)
 
     (position,) = exchange.signed(trader, "GET", "/api/v1/position", "positionQuery").json()
     spot_only = exchange.signed(trader, "GET", "/api/v1/position", "positionQuery", {"marketType": "SPOT"}).json()
@@ -53,7 +60,7 @@ def test_an_open_perp_position_is_shown_with_its_margin_and_funding(exchange: Ex
 
 
 def test_funding_and_settlement_history_of_a_position(exchange: Exchange) -> None:
-    _, trader = _long_after_an_hour(exchange)
+    _, trader, _ = _long_after_an_hour(exchange)
 
     funding = exchange.signed(trader, "GET", "/wapi/v1/history/funding", "fundingHistoryQueryAll").json()
     settled = exchange.signed(trader, "GET", "/wapi/v1/history/settlement", "settlementHistoryQueryAll").json()
@@ -95,14 +102,15 @@ def test_order_history_lists_open_and_closed_orders_newest_first_and_pages(excha
     page = exchange.signed(trader, "GET", "/wapi/v1/history/orders", "orderHistoryQueryAll", {"limit": 1, "offset": 1})
 
     assert [(row["id"], row["status"]) for row in history.json()] == [(second["id"], "New"), (first["id"], "Cancelled")]
-    assert history.json()[1]["createdAt"] == "2026-01-01T00:00:00"
+    # After the exchange's three set-up commands and the account's two, at its own millisecond.
+    assert history.json()[1]["createdAt"] == "2026-01-01T00:00:00.005"
     assert history.headers["X-TOTAL"] == "2"
     assert [row["id"] for row in one.json()] == [first["id"]]
     assert [row["id"] for row in page.json()] == [first["id"]]
 
 
 def test_fills_show_each_side_with_its_fee_and_filter_by_time_and_type(exchange: Exchange) -> None:
-    maker, trader = _long_after_an_hour(exchange)
+    maker, trader, traded_ms = _long_after_an_hour(exchange)
 
     taker_fills = exchange.signed(trader, "GET", "/wapi/v1/history/fills", "fillHistoryQueryAll").json()
     maker_fills = exchange.signed(maker, "GET", "/wapi/v1/history/fills", "fillHistoryQueryAll").json()
@@ -110,8 +118,9 @@ def test_fills_show_each_side_with_its_fee_and_filter_by_time_and_type(exchange:
         trader, "GET", "/wapi/v1/history/fills", "fillHistoryQueryAll", {"fillType": "CollateralConversion"}
     ).json()
     later = exchange.signed(
-        trader, "GET", "/wapi/v1/history/fills", "fillHistoryQueryAll", {"from": 1_767_225_600_001}
+        trader, "GET", "/wapi/v1/history/fills", "fillHistoryQueryAll", {"from": traded_ms + 1}
     ).json()
+    since = exchange.signed(trader, "GET", "/wapi/v1/history/fills", "fillHistoryQueryAll", {"from": traded_ms}).json()
 
     (fill,) = taker_fills
     assert {key: value for key, value in fill.items() if key not in ("orderId", "tradeId")} == {
@@ -123,9 +132,11 @@ def test_fills_show_each_side_with_its_fee_and_filter_by_time_and_type(exchange:
         "quantity": "0.5",
         "side": "Bid",
         "symbol": "BTC_USDC_PERP",
-        "timestamp": "2026-01-01T00:00:00",
+        "timestamp": naive_time(traded_ms),
     }
+    assert traded_ms == START_MS + 9, "the nine commands before the trade, one millisecond apart"
     assert [(row["isMaker"], row["side"], row["fee"]) for row in maker_fills] == [(True, "Ask", "6.02")]
     assert maker_fills[0]["tradeId"] == fill["tradeId"]
     assert conversions == []
     assert later == []
+    assert since == taker_fills

@@ -170,9 +170,12 @@ def test_every_command_prints_json_that_parses(cli: Cli) -> None:
     settings = cli.data("account", "set", "--leverage-limit", "5")
     assert isinstance(settings, dict)
     assert settings["leverageLimit"] == "5"
+    shown = cli.data("clock", "show")
+    assert isinstance(shown, dict)
+    assert shown["now"] == now["now"] + 2, "the borrow and the settings since, each at its own millisecond"
     advanced = cli.data("clock", "advance", "90s")
     assert isinstance(advanced, dict)
-    assert advanced["now"] == now["now"] + 90_000
+    assert advanced["now"] == shown["now"] + 90_000, "90 s after the time shown"
 
 
 def test_borrowing_too_much_is_refused_with_the_servers_code_and_exit_status_1(cli: Cli) -> None:

@@ -86,13 +86,14 @@ def update(socket: WebSocketTestSession) -> dict[str, Any]:
 def test_a_clock_advance_that_charges_interest_sends_one_update(engine: Engine) -> None:
     engine.borrow_lend(engine.account(USDC="10000"), "Lend", "10000")
     engine.borrow_lend(engine.account(BTC="1"), "Borrow", "1000")
+    before = engine.service.now_ms()
     with following(engine) as socket:
         now = engine.advance(3600)
         data = update(socket)
         engine.advance(1)
         quiet = update(socket)
 
-    assert now == START_MS + HOUR_MS
+    assert now == before + HOUR_MS, "an hour after the last command's time"
     assert data == {"e": "engineUpdate", "E": now * 1000, "T": now, "k": ["clock", "interest"]}
     assert quiet == {"e": "engineUpdate", "E": (now + 1000) * 1000, "T": now + 1000, "k": ["clock"]}
 
@@ -101,6 +102,7 @@ def test_each_kind_of_change_is_named(engine: Engine) -> None:
     lender = engine.account(USDC="10000")
     borrower = engine.account(BTC="1")
     engine.borrow_lend(lender, "Lend", "10000")
+    before = engine.service.now_ms()
     with following(engine) as socket:
         engine.exchange.deposit(borrower, "USDC", "5")
         deposited = update(socket)
@@ -121,7 +123,9 @@ def test_each_kind_of_change_is_named(engine: Engine) -> None:
     assert updated["k"] == ["settings"]
     assert priced["k"] == ["prices"]
     assert created["k"] == ["accounts"]
-    assert {data["T"] for data in (deposited, borrowed, updated, priced, created)} == {START_MS}
+    assert [data["T"] for data in (deposited, borrowed, updated, priced, created)] == [
+        before + 1 + step for step in range(5)
+    ], "on the manual clock each command at its own millisecond"
 
 
 def test_order_churn_alone_sends_nothing(engine: Engine) -> None:
@@ -163,6 +167,7 @@ def live_app(service: Service) -> Iterator[int]:
 
 def test_a_real_websocket_client_hears_a_clock_advance() -> None:
     service = open_service()
+    listed_ms = service.now_ms()
     try:
         with live_app(service) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
             headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -175,7 +180,8 @@ def test_a_real_websocket_client_hears_a_clock_advance() -> None:
         service.close()
 
     assert advanced.status_code == 200
-    now = START_MS + 2 * HOUR_MS
+    assert listed_ms == START_MS + 1, "the assets listed at START_MS, the markets 1 ms after"
+    now = listed_ms + 2 * HOUR_MS
     assert advanced.json() == {"now": now}
     assert message == {
         "stream": "engine.update",

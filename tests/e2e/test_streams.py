@@ -117,6 +117,7 @@ def test_depth_sends_changed_levels_with_ids_that_follow_on(streams: Streams) ->
     with streams.client.websocket_connect("/ws") as socket:
         subscribe(socket, "depth.BTC_USDC")
         streams.place(maker, "BTC_USDC", "buy", "0.1", "59000")
+        placed_ms = streams.service.now_ms()
         first = receive(socket, "depth.BTC_USDC")
         order = streams.place(maker, "BTC_USDC", "buy", "0.2", "59000")
         second = receive(socket, "depth.BTC_USDC")
@@ -131,7 +132,7 @@ def test_depth_sends_changed_levels_with_ids_that_follow_on(streams: Streams) ->
     assert third["U"] == second["u"] + 1
     assert third["u"] == int(depth["lastUpdateId"]), "u is the lastUpdateId of GET /api/v1/depth after the batch"
     assert depth["bids"] == [["59000", "0.1"]]
-    assert first["E"] == START_MS * 1000, "times are microseconds"
+    assert first["E"] == placed_ms * 1000, "times are microseconds"
 
 
 def test_a_filled_level_goes_to_zero_and_the_trade_ticker_follow(streams: Streams) -> None:
@@ -141,28 +142,31 @@ def test_a_filled_level_goes_to_zero_and_the_trade_ticker_follow(streams: Stream
         subscribe(socket, "depth.BTC_USDC", "trade.BTC_USDC", "ticker.BTC_USDC")
         bid = streams.place(buyer, "BTC_USDC", "buy", "0.1", "59000")
         receive(socket, "depth.BTC_USDC")
+        bid_ms = streams.service.now_ms()
         ask = streams.place(seller, "BTC_USDC", "sell", "0.1", "58000")
+        traded_ms = streams.service.now_ms()
         trade = receive(socket, "trade.BTC_USDC")
         depth = receive(socket, "depth.BTC_USDC")
         ticker = receive(socket, "ticker.BTC_USDC")
 
+    assert traded_ms == bid_ms + 1, "the next command, the next millisecond"
     assert trade == {
         "e": "trade",
-        "E": START_MS * 1000,
+        "E": traded_ms * 1000,
         "s": "BTC_USDC",
         "p": "59000",
         "q": "0.1",
         "b": str(bid),
         "a": str(ask),
         "t": 1,
-        "T": START_MS * 1000,
+        "T": traded_ms * 1000,
         "m": True,
     }
     assert depth["b"] == [["59000", "0"]], "an emptied level is sent with quantity 0"
     assert depth["a"] == [], "a taker that never rested changes no level"
     assert ticker == {
         "e": "ticker",
-        "E": START_MS * 1000,
+        "E": traded_ms * 1000,
         "s": "BTC_USDC",
         "o": "59000",
         "c": "59000",
@@ -197,17 +201,19 @@ def test_kline_sends_the_candle_of_each_trade_and_closes_it_when_its_minute_ends
         subscribe(socket, "kline.1m.BTC_USDC")
         streams.place(buyer, "BTC_USDC", "buy", "0.1", "60000")
         streams.place(seller, "BTC_USDC", "sell", "0.1", "60000")
+        traded_ms = streams.service.now_ms()
         first = receive(socket, "kline.1m.BTC_USDC")
         streams.service.advance_clock(20)
         streams.place(buyer, "BTC_USDC", "buy", "0.2", "60100")
         streams.place(seller, "BTC_USDC", "sell", "0.2", "60100")
         second = receive(socket, "kline.1m.BTC_USDC")
         streams.service.advance_clock(40)
+        closed_ms = streams.service.now_ms()
         closed = receive(socket, "kline.1m.BTC_USDC")
 
     assert first == {
         "e": "kline",
-        "E": START_MS * 1000,
+        "E": traded_ms * 1000,
         "s": "BTC_USDC",
         "t": "2026-01-01T00:00:00",
         "T": "2026-01-01T00:01:00",
@@ -228,7 +234,8 @@ def test_kline_sends_the_candle_of_each_trade_and_closes_it_when_its_minute_ends
         2,
         False,
     )
-    assert closed == {**second, "E": (START_MS + 60_000) * 1000, "X": True}, "the minute ended: the candle closes"
+    assert closed_ms == traded_ms + 60_000 + 2, "20 s, two orders 1 ms apart, then 40 s"
+    assert closed == {**second, "E": closed_ms * 1000, "X": True}, "the minute ended: the candle closes"
 
 
 def test_mark_price_follows_index_prices_and_perp_marks(streams: Streams) -> None:

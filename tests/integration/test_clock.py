@@ -4,7 +4,9 @@ Two pools carry debt (USDC and BTC). Advancing the manual clock by three days at
 exactly 72 hourly interests per pool with debt and none elsewhere, on consecutive hours, and give
 exactly the events of 72 separate one-hour steps on a copy of the state, whose rates are computed
 from each hour's own utilization. The manual clock never goes back; a restarted service resumes
-its manual clock at the engine's time.
+its manual clock at the engine's time. Between advances each command but a Tick runs 1 ms after
+the engine's time at least, the clock moving along, while a flowing clock's commands run at its
+time; commands stepping over the hour still charge its interest once, on the hour.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from crossmargin.core.commands import (
     SetMarkPrices,
     Tick,
 )
-from crossmargin.core.engine import Accepted, execute
+from crossmargin.core.engine import Accepted, Rejected, execute
 from crossmargin.core.events import Event, InterestCharged
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.interest import compute_borrow_rate, compute_utilization
@@ -83,6 +85,8 @@ def expected_borrow_rate(state: EngineState, symbol: str) -> int:
 
 def test_advancing_three_days_charges_72_hourly_interests_per_pool_with_debt() -> None:
     service, clock = borrowing_service()
+    before = service.now_ms()
+    assert before == START_MS + 10, "the setup's ten commands after the listing, one millisecond apart"
     result = service.advance_clock(DAYS_3_SECONDS)
     service.close()
     charged = interest_by_symbol(result.events)
@@ -92,7 +96,7 @@ def test_advancing_three_days_charges_72_hourly_interests_per_pool_with_debt() -
         assert len(events) == 72
         assert [event.hour_ms for event in events] == [first_hour + hour * HOUR_MS for hour in range(72)]
         assert all(event.borrowers_atoms == event.lenders_atoms + event.fee_atoms for event in events)
-    assert clock.now_ms() == START_MS + DAYS_3_SECONDS * 1000
+    assert clock.now_ms() == before + DAYS_3_SECONDS * 1000
 
 
 def test_three_days_at_once_equal_72_one_hour_steps_each_at_its_hours_rate() -> None:
@@ -118,12 +122,14 @@ def test_three_days_at_once_equal_72_one_hour_steps_each_at_its_hours_rate() -> 
 def test_restarted_service_resumes_the_manual_clock_at_the_engine_time(database: Database) -> None:
     clock = ManualClock(START_MS)
     service = database.open_service(clock)
+    before = service.now_ms()
+    assert before == START_MS + 1, "the assets listed at START_MS, the markets 1 ms after"
     service.advance_clock(30 * 60)
     service.close()
     resumed = ManualClock(0)
     service = database.open_service(resumed)
     try:
-        assert resumed.now_ms() == START_MS + 30 * MINUTE_MS
+        assert resumed.now_ms() == before + 30 * MINUTE_MS
     finally:
         service.close()
 
@@ -151,3 +157,62 @@ def test_wall_clock_reads_the_system_time_in_milliseconds() -> None:
     before = time.time_ns() // 1_000_000
     now = WallClock().now_ms()
     assert before <= now <= time.time_ns() // 1_000_000
+
+
+class FrozenClock:
+    """A clock that flows, caught within one millisecond: what the wall clock is to fast commands."""
+
+    def now_ms(self) -> int:
+        return START_MS
+
+
+def test_commands_between_advances_run_one_millisecond_apart_and_the_clock_moves_along() -> None:
+    clock = ManualClock(START_MS)
+    service = Service.open(MemoryJournal(), clock, load_asset_specs())  # the listing runs at START_MS
+    try:
+        times: list[int] = []
+        for _ in range(3):
+            assert isinstance(service.execute(CreateAccount()), Accepted)
+            times.append(service.now_ms())
+        assert times == [START_MS + 1, START_MS + 2, START_MS + 3]
+        assert clock.now_ms() == START_MS + 3, "the manual clock reads the engine's time"
+        assert service.next_command_ms() == START_MS + 4
+        assert isinstance(service.execute(Deposit(SubaccountId(99), "USDC", 1)), Rejected)
+        assert service.next_command_ms() == START_MS + 4, "a refused command took no time"
+        assert isinstance(service.execute(Tick()), Accepted)
+        assert service.now_ms() == START_MS + 3, "a Tick, the clock's own work, runs at the engine's time"
+        service.advance_clock(90)
+        assert service.now_ms() == clock.now_ms() == START_MS + 3 + 90_000, "90 s after the last command"
+        assert isinstance(service.execute(CreateAccount()), Accepted)
+        assert service.now_ms() == START_MS + 90_004
+    finally:
+        service.close()
+
+
+def test_a_flowing_clocks_commands_run_at_its_time() -> None:
+    service = Service.open(MemoryJournal(), FrozenClock(), load_asset_specs())
+    try:
+        for _ in range(2):
+            assert isinstance(service.execute(CreateAccount()), Accepted)
+            assert service.now_ms() == service.next_command_ms() == START_MS
+    finally:
+        service.close()
+
+
+def test_commands_stepping_over_the_hour_charge_its_interest_once_on_the_hour() -> None:
+    service, clock = borrowing_service()
+    hour = (START_MS // HOUR_MS + 1) * HOUR_MS
+    clock.advance_to(hour - 2)
+    try:
+        results = [service.execute(Deposit(LENDER, "USDC", 10**6)) for _ in range(4)]  # hour - 2 ... hour + 1
+        assert service.now_ms() == hour + 1
+        later = service.advance_clock(3600)
+    finally:
+        service.close()
+    accepted = [result for result in results if isinstance(result, Accepted)]
+    assert len(accepted) == len(results)
+    charged = [interest_by_symbol(result.events) for result in accepted]
+    assert [sorted(each) for each in charged] == [[], [], ["BTC", "USDC"], []], "due once, by the command at the hour"
+    assert [event.hour_ms for events in charged[2].values() for event in events] == [hour, hour]
+    next_hour = interest_by_symbol(later.events)
+    assert [event.hour_ms for events in next_hour.values() for event in events] == [hour + HOUR_MS] * 2

@@ -2,7 +2,8 @@
 
 The stream is a list of groups: the manual clock moves forward by the group's `advance_ms`, then
 the group's commands are submitted together (so the sequencer batches them) from one thread, in
-order. Every command of a group therefore runs at the group's time, and the stream's outcome is a
+order. Every command of a group therefore runs at the group's time, each but a Tick at least 1 ms
+after the engine's time (the manual clock's rule, `manual_clock_ms`), and the stream's outcome is a
 function of the seed alone: the reference run executes it with `engine.execute` in memory and
 says, for each command, whether it is accepted and what its journal record is. The mix covers
 accounts, subaccounts, deposits, lends, borrows, repays, withdrawals, transfers, settings, price
@@ -12,7 +13,7 @@ moves and multi-hour ticks; some commands are refused, which the journal must no
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from crossmargin.app.clock import ManualClock
@@ -116,15 +117,9 @@ def _draw_command(rng: random.Random) -> Command:
     return make(rng, subaccount)
 
 
-def flatten(groups: list[Group], start_ms: int = START_MS) -> Iterator[tuple[int, int, Command]]:
-    """Yield (index, time, command) for every stream command, in submission order."""
-    now_ms = start_ms
-    index = 0
-    for group in groups:
-        now_ms += group.advance_ms
-        for command in group.commands:
-            yield index, now_ms, command
-            index += 1
+def manual_clock_ms(clock_ms: int, state: EngineState, command: Command) -> int:
+    """Return the time the service runs `command` at on a manual clock reading `clock_ms` (docs/GLOSSARY.md)."""
+    return max(clock_ms, state.now_ms + (0 if isinstance(command, Tick) else 1))
 
 
 @dataclass
@@ -154,15 +149,21 @@ def run_reference(groups: list[Group], start_ms: int = START_MS) -> Reference:
     document = load_document()
     assets = parse_asset_specs(document)
     records: list[JournalRecord] = []
+    clock_ms = start_ms
     for configure in (ConfigureAssets(assets), ConfigureMarkets(parse_market_specs(document, assets))):
-        assert isinstance(execute(state, configure, start_ms), Accepted)
-        records.append(JournalRecord(len(records) + 1, start_ms, encode_command(configure)))
+        clock_ms = manual_clock_ms(clock_ms, state, configure)
+        assert isinstance(execute(state, configure, clock_ms), Accepted)
+        records.append(JournalRecord(len(records) + 1, clock_ms, encode_command(configure)))
     outcomes: list[Outcome] = []
-    for index, now_ms, command in flatten(groups, start_ms):
-        accepted = isinstance(execute(state, command, now_ms), Accepted)
-        outcomes.append(Outcome(index, now_ms, accepted, command))
-        if accepted:
-            records.append(JournalRecord(len(records) + 1, now_ms, encode_command(command)))
+    for group in groups:
+        clock_ms += group.advance_ms
+        for command in group.commands:
+            now_ms = manual_clock_ms(clock_ms, state, command)
+            accepted = isinstance(execute(state, command, now_ms), Accepted)
+            outcomes.append(Outcome(len(outcomes), now_ms, accepted, command))
+            if accepted:
+                clock_ms = now_ms  # the manual clock moves along with the engine
+                records.append(JournalRecord(len(records) + 1, now_ms, encode_command(command)))
     return Reference(outcomes, records)
 
 

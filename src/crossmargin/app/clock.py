@@ -3,7 +3,10 @@
 Time is injected: the service asks its clock for `now_ms` before each command and never lets the
 engine's time go back, even when the wall clock steps backwards. The manual clock moves only when
 told to, forward only; the service then runs everything that fell due in between, in order (three
-days at once charge 72 hourly interests, each at its own hour's rate). The accelerated clock runs
+days at once charge 72 hourly interests, each at its own hour's rate). Between two advances each
+command still runs at its own millisecond, one after the engine's time, and the service moves the
+manual clock along with it (`catch_up`), so the clock always reads the engine's time and an
+advance of 90 seconds lands 90 seconds after the time a client last read. The accelerated clock runs
 `factor` times as fast as the wall clock from the moment it starts (`accelerated:60`: an engine
 hour per wall minute); whatever waits on engine time (the scheduler, the price feed) sleeps the
 engine duration divided by `clock_rate(clock)`.
@@ -54,6 +57,12 @@ class ManualClock:
             if now_ms < self._now_ms:
                 raise ValueError(f"a manual clock never goes back: {now_ms} is before {self._now_ms}")
             self._now_ms = now_ms
+            return self._now_ms
+
+    def catch_up(self, now_ms: int) -> int:
+        """Move the clock forward to `now_ms` if it is behind (a command ran later); never back; return its time."""
+        with self._lock:
+            self._now_ms = max(self._now_ms, now_ms)
             return self._now_ms
 
 

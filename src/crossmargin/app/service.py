@@ -1,7 +1,8 @@
 """Service: the one sequencer that owns the engine state and makes every accepted command durable.
 
 A single writer thread applies commands one at a time to the in-memory `EngineState` with
-`engine.execute`, at the clock's time (never going back). It works in group commits: it takes every
+`engine.execute`, at the clock's time (never going back; on the manual clock each command but a
+Tick one millisecond after the last, see `next_command_ms`). It works in group commits: it takes every
 submission waiting in its queue (up to `batch_max`), executes them in order, appends the accepted
 commands to the journal in one durable transaction, and only then answers the whole batch,
 refusals included, so no reply ever depends on state that a crash could lose. Reads run under the
@@ -212,6 +213,9 @@ class Service:
         _collect_garbage_less_often()
         self._journal = journal
         self._clock = clock
+        # On the manual clock a command runs 1 ms after the engine's time at least (a Tick, the
+        # clock's own work, at it), and the clock is moved along to it.
+        self._manual_clock = clock if isinstance(clock, ManualClock) else None
         self._state = state
         self._sequence = sequence
         self._snapshot_sequence = snapshot_sequence
@@ -387,6 +391,17 @@ class Service:
         """Return the engine's time: the clock's, never before the last command's (the engine never goes back)."""
         return max(self._clock.now_ms(), self._state.now_ms)
 
+    def next_command_ms(self) -> int:
+        """Return the time a command submitted now would run at, where a "what if" read should look.
+
+        On the wall and accelerated clocks, the engine's time. On the manual clock, which moves only
+        when told to, every command but a Tick runs 1 ms after the engine's time at least, so that
+        consecutive orders, trades and deposits get distinct, increasing timestamps as on Backpack,
+        where each happens at its own time.
+        """
+        step = 0 if self._manual_clock is None else 1
+        return max(self._clock.now_ms(), self._state.now_ms + step)
+
     @property
     def market_history(self) -> MarketHistory:
         """Return the K-lines, trades and open interest kept from the engine's events (read it inside `read`)."""
@@ -527,6 +542,8 @@ class Service:
         """Execute every submission in order; return outcomes, the records and answers to journal, the last sequence."""
         # This loop runs once per command: names are bound locally, and the journal text is encoded here.
         now_of_clock, state, sequence = self._clock.now_ms, self._state, self._sequence
+        manual = self._manual_clock
+        step = 0 if manual is None else 1
         outcomes: list[_Outcome] = []
         records: list[JournalRecord] = []
         append_record = records.append
@@ -541,9 +558,11 @@ class Service:
             results: list[Result] = []
             executed_at: int | None = None
             for command in submission.commands:
-                now_ms = max(now_of_clock(), state.now_ms)
+                now_ms = max(now_of_clock(), state.now_ms + (step if type(command) is not Tick else 0))
                 result = execute(state, command, now_ms)
                 if type(result) is Accepted:
+                    if manual is not None:
+                        manual.catch_up(now_ms)
                     sequence += 1
                     executed_at = sequence
                     append_record(JournalRecord(sequence, now_ms, encode_command(command)))

@@ -32,7 +32,9 @@ def borrow_lend_preview_routes(context: ApiContext) -> list[Route]:
     async def preview(_: Request, subaccount_id: SubaccountId, parameters: dict[str, object]) -> Response:
         specs = context.service.peek(lambda state: dict(state.specs))
         command = borrow_lend_inputs.execute_borrow_lend(subaccount_id, parameters, specs)
-        now_ms = context.service.clock.now_ms()
-        return json_response(context.service.read(lambda state: view_borrow_lend_preview(state, command, now_ms)))
+        service = context.service
+        # At the time the borrow or lend itself would run (on the manual clock, 1 ms after the engine's).
+        answer = service.read(lambda state: view_borrow_lend_preview(state, command, service.next_command_ms()))
+        return json_response(answer)
 
     return [Route(PATH, signed(context, INSTRUCTION, preview), methods=["GET"])]

@@ -89,7 +89,8 @@ def _figures(tx: StateView, subaccount: Subaccount, spec: AssetSpec) -> _After:
 def view_borrow_lend_preview(state: EngineState, command: ExecuteBorrowLend, now_ms: int) -> JsonObject:
     """Return `GET /api/v1/borrowLend/preview`: the borrow or lend's outcome, computed and dropped.
 
-    `now_ms` is the clock's time (never before the state's): what falls due by then runs first.
+    `now_ms` is the time the command would run at (`Service.next_command_ms`, never before the
+    state's): what falls due by then runs first.
     """
     require_subaccount(state, command.subaccount_id)
     subaccount = state.subaccounts[command.subaccount_id]
