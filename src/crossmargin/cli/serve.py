@@ -4,7 +4,9 @@ It opens the service (rebuilding state from the journal), starts the scheduler o
 (hourly interest and funding, 10-second settlements), seeds the demo on a fresh journal (prices, a
 lender supplying every pool and a funded market maker, in one all-or-nothing command), starts the
 demo market maker (unless `--no-market-maker`: its subaccount is seeded all the same, and simply
-does not quote) and the risk monitor that liquidates (unless `--no-risk-monitor`), prints where it
+does not quote) quoting each book as the markets file says, the demo taker's random market orders
+(`--taker-flow`; on by default except on a manual clock, where time moves only when told) and the
+risk monitor that liquidates (unless `--no-risk-monitor`), prints where it
 listens, the admin token (only one it generated: a chosen one is named by its source) and a first
 command, and on Ctrl-C or SIGTERM stops taking requests, lets queued commands finish and closes
 the journal with a snapshot.
@@ -34,6 +36,7 @@ from starlette.applications import Starlette
 
 from crossmargin.api.app import create_app
 from crossmargin.app.clock import ManualClock, WallClock
+from crossmargin.app.demo_taker import DemoTaker, ensure_demo_taker
 from crossmargin.app.faults import Fault, FaultKind
 from crossmargin.app.market_maker import (
     MARKET_MAKER_API_KEY,
@@ -46,12 +49,14 @@ from crossmargin.app.ports import Clock
 from crossmargin.app.risk_monitor import RiskMonitor
 from crossmargin.app.scheduler import HourlyScheduler
 from crossmargin.app.service import Service, ServiceUnavailableError
+from crossmargin.asset_config import load_document
 from crossmargin.bootstrap import open_service
 from crossmargin.cli.admin_token import AdminToken, choose_admin_token
 from crossmargin.core.commands import SeedDemo
 from crossmargin.core.engine import Accepted
 from crossmargin.core.numbers import WAD, Ratio, parse_decimal
 from crossmargin.core.rejections import RejectReason
+from crossmargin.maker_config import parse_demo_trading
 
 DEFAULT_PRICE_JUMP_BAND: Final = Ratio(WAD // 2)
 """One price update may move a price by at most 50% unless the operator forces it (`core/oracle.py`)."""
@@ -90,6 +95,14 @@ class ServeOptions:
     price_max_age_ms: int | None = None
     price_jump_band: Ratio | None = DEFAULT_PRICE_JUMP_BAND
     edge_workers: int = EDGE_WORKERS_DEFAULT
+    taker_flow: bool | None = None
+    """The demo taker's random market orders; None: on, except on a manual clock."""
+
+    @property
+    def runs_taker_flow(self) -> bool:
+        """Return whether the demo taker trades."""
+        wanted = self.clock != "manual" if self.taker_flow is None else self.taker_flow
+        return self.demo and wanted
 
 
 def seed_demo(service: Service) -> bool:
@@ -117,6 +130,31 @@ def seed_demo(service: Service) -> bool:
         return True
     assert result.rejection.reason is RejectReason.DEMO_ALREADY_SEEDED, f"the demo seed is accepted: {result}"
     return False
+
+
+@dataclass(slots=True)
+class _DemoTraders:
+    """The demo's market maker and taker, each running only where the options ask for it."""
+
+    maker: MarketMaker | None = None
+    taker: DemoTaker | None = None
+
+    def start(self, service: Service, clock: Clock, options: ServeOptions) -> None:
+        """Start the market maker and the taker flow the options ask for, as the markets file configures them."""
+        trading = parse_demo_trading(load_document(options.assets_file))
+        if options.demo and options.market_maker:
+            self.maker = MarketMaker(service, ensure_market_maker(service)[0], ladders=trading.ladders)
+            self.maker.start()
+        if options.runs_taker_flow:
+            self.taker = DemoTaker(service, ensure_demo_taker(service)[0], clock, trading.flows)
+            self.taker.start()
+
+    def stop(self) -> None:
+        """Stop the taker, then the market maker (their orders stay on the books)."""
+        if self.taker is not None:
+            self.taker.stop()
+        if self.maker is not None:
+            self.maker.stop()
 
 
 def _stop_on_fatal_fault(service: Service, server: uvicorn.Server, fatal: list[Fault]) -> None:
@@ -151,7 +189,7 @@ def run_server(options: ServeOptions, console: Console) -> int:
         if options.clock == "wall"
         else None
     )
-    maker: MarketMaker | None = None
+    traders = _DemoTraders()
     monitor = RiskMonitor(service) if options.risk_monitor else None
     admin_token = choose_admin_token(options.admin_token, os.environ)
     fatal: list[Fault] = []
@@ -159,12 +197,10 @@ def run_server(options: ServeOptions, console: Console) -> int:
         seeded = seed_demo(service) if options.demo else False
         if scheduler is not None:
             scheduler.start()
-        if options.demo and options.market_maker:
-            maker = MarketMaker(service, ensure_market_maker(service)[0])
-            maker.start()
+        traders.start(service, clock, options)
         if monitor is not None:
             monitor.start()
-        _print_banner(console, options, admin_token, seeded=seeded, maker=maker)
+        _print_banner(console, options, admin_token, seeded=seeded, maker=traders.maker, taker=traders.taker)
         app = create_app(
             service, admin_token.value, risk_monitor=monitor, allowed_hosts=(options.host, *options.allowed_hosts)
         )
@@ -179,8 +215,7 @@ def run_server(options: ServeOptions, console: Console) -> int:
     finally:
         if monitor is not None:
             monitor.stop()
-        if maker is not None:
-            maker.stop()
+        traders.stop()
         if scheduler is not None:
             scheduler.stop()
         service.close()
@@ -230,7 +265,13 @@ def _exit_status(service: Service, fatal: list[Fault], console: Console) -> int:
 
 
 def _print_banner(
-    console: Console, options: ServeOptions, admin_token: AdminToken, *, seeded: bool, maker: MarketMaker | None
+    console: Console,
+    options: ServeOptions,
+    admin_token: AdminToken,
+    *,
+    seeded: bool,
+    maker: MarketMaker | None,
+    taker: DemoTaker | None = None,
 ) -> None:
     where = options.database_url or f"SQLite in {options.data_dir}"
     url = f"http://{options.host}:{options.port}"
@@ -249,6 +290,12 @@ def _print_banner(
         console.print(
             f"Demo: a market maker (subaccount {maker.subaccount_id}) quotes every book around the index "
             "(--no-market-maker to turn it off).",
+            soft_wrap=True,
+        )
+    if taker is not None:
+        console.print(
+            f"Demo: a taker (subaccount {taker.subaccount_id}) places small random market orders "
+            "(--no-taker-flow to turn it off).",
             soft_wrap=True,
         )
     console.print(admin_token.describe(), soft_wrap=True)
