@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
-from tests.support.live_server import TOKEN, free_port, start, stop
+from live_server import TOKEN, free_port, start, stop
 
 WAIT_SECONDS = 30.0
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
