@@ -53,7 +53,7 @@ def test_the_demo_market_lives_and_its_taker_comes_back_after_a_restart(tmp_path
         assert isinstance(depth, dict)
         best_bid = max(Decimal(price) for price, _ in depth["bids"])
         best_ask = min(Decimal(price) for price, _ in depth["asks"])
-        assert (best_bid, best_ask) == (Decimal(59994), Decimal(60006)), "makerSpreadBps = 2 around 60,000"
+        assert (best_bid, best_ask) == (Decimal(59988), Decimal(60012)), "makerSpreadBps = 4 around 60,000"
         for _ in range(4):
             _advance(base, 60)
             time.sleep(0.5)

@@ -19,10 +19,10 @@ the demo's one seeding command (`SeedDemo`); `ensure_market_maker` finds it ther
 only in a journal seeded otherwise. On its own thread it cancels and re-places a market's ladder
 when the market's index (base mark / quote mark) or the maker's inventory skew changes, or when
 one of its orders there was filled; it learns of these from a batch listener on the service where
-there is one, and otherwise by polling every `poll_seconds`. It never waits inside the sequencer. When it
-starts, and after a journal fault (the service refused it with `ServiceUnavailableError` and has
-since rebuilt its state from the journal), it forgets what it quoted and requotes every market, so
-a book left one-sided by a crash between a cancel and the re-place is whole again.
+there is one, and otherwise by polling every `poll_seconds`. It never waits inside the sequencer.
+When it starts, and after a journal fault (the service refused it with `ServiceUnavailableError`
+and has since rebuilt its state from the journal), it forgets what it quoted and requotes every
+market, so a book left one-sided by a crash between a cancel and the re-place is whole again.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ def test_the_shipped_file_quotes_btc_tightest_and_alts_wider() -> None:
         levels=10,
         spacing_wad=2 * BP,
         level_notional=100_000,
-        half_spread_wad=BP,
+        half_spread_wad=2 * BP,
         max_skew_wad=BP,
         inventory_limit=500_000,
     )

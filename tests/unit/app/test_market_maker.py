@@ -222,17 +222,17 @@ def test_each_book_is_quoted_as_the_markets_file_says(service: Service) -> None:
     assert maker.refusals == []
     bids, asks = _read_ladder(service, maker.subaccount_id, "BTC_USDC_PERP")
     assert len(bids) == len(asks) == 10, "makerLevels = 10"
-    assert (bids[0], asks[0]) == (59_994 * WAD, 60_006 * WAD), "makerSpreadBps = 2: 1 bp either side of 60,000"
+    assert (bids[0], asks[0]) == (59_988 * WAD, 60_012 * WAD), "makerSpreadBps = 4: 2 bp either side of 60,000"
     assert {a - b for a, b in itertools.pairwise(bids)} == {12 * WAD}, "makerLevelSpacingBps = 2"
     sizes = service.read(
         lambda state: [
             state.orders[i].quantity_atoms for _, ids in state.books["BTC_USDC_PERP"].bids.iter_levels() for i in ids
         ]
     )
-    assert sizes[0] == parse_decimal("1.66683", 8), "makerLevelNotional = 100,000 USDC at 59,994, down to the step"
+    assert sizes[0] == parse_decimal("1.667", 8), "makerLevelNotional = 100,000 USDC at 59,988, down to the step"
     sol_bids, sol_asks = _read_ladder(service, maker.subaccount_id, "SOL_USDC")
     assert len(sol_bids) == len(sol_asks) == 8
-    assert (sol_bids[0], sol_asks[0]) == (parse_decimal("149.92", 18), parse_decimal("150.08", 18)), "10 bps wide"
+    assert (sol_bids[0], sol_asks[0]) == (parse_decimal("149.91", 18), parse_decimal("150.09", 18)), "12 bps wide"
 
 
 def test_skew_moves_the_centre_against_inventory_and_is_bounded() -> None:
