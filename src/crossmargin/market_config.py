@@ -3,8 +3,9 @@
 Markets sit beside the assets they trade in the same TOML file (`data/assets.toml` by default).
 Field names follow Backpack's `GET /api/v1/markets` filters: `tickSize`, `stepSize`,
 `minQuantity`, and the perp parameters `imfFunction`, `mmfFunction`, `openInterestLimit`,
-`fundingBound`; fees are `makerFee` and `takerFee` fractions. A malformed table fails at start
-with an `AssetConfigError` naming the field.
+`fundingBound`; fees are `makerFee` and `takerFee` fractions. The optional `maker*` and `taker*`
+fields say how the demo market maker and taker trade the market (`maker_config.py`); they are
+checked here too. A malformed table fails at start with an `AssetConfigError` naming the field.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from crossmargin.asset_config import AssetConfigError, _decimal, _fraction, _quantity, _sqrt_function, _table
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.markets import BookState, MarketKind, MarketSpec
+from crossmargin.maker_config import DEMO_FIELDS, parse_market_demo_fields
 
 SPOT_FIELDS = frozenset({"base", "quote", "tickSize", "stepSize", "minQuantity", "makerFee", "takerFee", "state"})
 PERP_FIELDS = SPOT_FIELDS | {"imfFunction", "mmfFunction", "openInterestLimit", "fundingBound"}
@@ -38,7 +40,7 @@ def _parse_market(symbol: str, body: dict[str, Any], assets: Mapping[str, AssetS
     where = f"markets.{symbol}"
     perp = symbol.endswith(PERP_SUFFIX)
     allowed = PERP_FIELDS if perp else SPOT_FIELDS
-    unknown = set(body) - allowed
+    unknown = set(body) - allowed - DEMO_FIELDS
     if unknown:
         raise AssetConfigError(f"{where}.{min(unknown)}: unknown field")
     missing = allowed - set(body) - {"state"}
@@ -64,6 +66,7 @@ def _parse_market(symbol: str, body: dict[str, Any], assets: Mapping[str, AssetS
     )
     if perp:
         spec = _with_perp_fields(spec, body, where)
+    parse_market_demo_fields(body, where)
     if not spec.grid_is_exact():
         raise AssetConfigError(
             f"{where}.tickSize: one tick times one step must be a whole number of {quote.symbol} atoms"

@@ -204,10 +204,10 @@ def test_the_readme_trading_tour_runs_as_written(fresh_cli: Cli, monkeypatch: py
             _wait_for_requote(cli, "BTC_USDC_PERP", Decimal(59500))
         shown = cli.ok(*words[1:])
     words_shown = " ".join(shown.split())
-    assert "the 10-second settlement of BTC_USDC_PERP realized -103 USDC of PnL and -3.0015 USDC of trading fees" in (
+    assert "the 10-second settlement of BTC_USDC_PERP realized -101.2 USDC of PnL and -3.0006 USDC of trading fees" in (
         words_shown
     ), words_shown
-    assert "your USDC balance was 106.0015 short; auto-borrow of settlements is on, so 106.0015 USDC was borrowed" in (
+    assert "your USDC balance was 104.2006 short; auto-borrow of settlements is on, so 104.2006 USDC was borrowed" in (
         words_shown
     )
 

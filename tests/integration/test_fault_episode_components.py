@@ -1,6 +1,6 @@
 """The threads that submit commands of their own survive a journal fault and resume after it.
 
-The market maker, the risk monitor and the wall-clock scheduler each call the service from their
+The market maker, the demo taker, the risk monitor and the wall-clock scheduler each call the service from their
 own thread; during a fault the service refuses them with `ServiceUnavailableError`. Before, each
 thread died on the first refusal (a traceback, then no quotes, no liquidations, no interest ticks
 for good). Method: the service over a `FlakyJournal`, a fault episode (an append fails, the
@@ -19,6 +19,7 @@ from tests.integration.flaky_journal import FlakyJournal, Reopener
 
 from crossmargin.adapters.memory_journal import MemoryJournal
 from crossmargin.app.clock import ManualClock
+from crossmargin.app.demo_taker import DemoTaker, TakerFlow, ensure_demo_taker
 from crossmargin.app.market_maker import MarketMaker, ensure_market_maker
 from crossmargin.app.ports import JournalUnavailableError
 from crossmargin.app.risk_monitor import RiskMonitor
@@ -68,8 +69,9 @@ class Flaky:
         document = load_document()
         specs = parse_asset_specs(document)
         recovery = Recovery(self.reopener, backoff_first_seconds=0.01, backoff_max_seconds=0.05)
+        self.clock = ManualClock(START_MS)
         self.service = Service.open(
-            self.journal, ManualClock(START_MS), specs, parse_market_specs(document, specs), recovery=recovery
+            self.journal, self.clock, specs, parse_market_specs(document, specs), recovery=recovery
         )
         self.prices(**PRICES)
 
@@ -146,6 +148,29 @@ def test_the_market_maker_quotes_every_book_again_after_a_fault_episode(flaky: F
         wait_until(lambda: not _one_sided_books(flaky), "every book is quoted on both sides")
         assert maker._thread.is_alive(), "the market maker survived the fault"
     finally:
+        maker.stop()
+
+
+def test_the_demo_taker_trades_again_after_a_fault_episode(flaky: Flaky) -> None:
+    maker = MarketMaker(flaky.service, ensure_market_maker(flaky.service)[0], poll_seconds=0.02)
+    flows = {"BTC_USDC_PERP": TakerFlow(mean_interval_ms=1_000, max_notional=20_000)}
+    taker = DemoTaker(flaky.service, ensure_demo_taker(flaky.service)[0], flaky.clock, flows, poll_seconds=0.02)
+    maker.start()
+    taker.start()
+    try:
+        wait_until(lambda: _quoted_around(flaky, "BTC_USDC_PERP", 60_000 * WAD), "the maker quotes BTC_USDC_PERP")
+
+        def move_the_clock() -> None:
+            flaky.clock.advance(10)
+            time.sleep(0.2)
+
+        flaky.fault_episode(during=move_the_clock)
+        placed = taker.placed
+        flaky.clock.advance(10)
+        wait_until(lambda: taker.placed > placed, "the taker trades again once the journal is back")
+        assert taker._thread.is_alive(), "the demo taker survived the fault"
+    finally:
+        taker.stop()
         maker.stop()
 
 

@@ -86,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="in demo mode, quote every book around the index from a market-maker subaccount",
     )
     serve.add_argument(
+        "--taker-flow",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="in demo mode, place small random market orders from a taker subaccount "
+        "(default: on, except with --clock manual)",
+    )
+    serve.add_argument(
         "--risk-monitor",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -312,6 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             assets_file=arguments.assets_file,
             admin_token=arguments.admin_token,
             market_maker=arguments.market_maker,
+            taker_flow=arguments.taker_flow,
             risk_monitor=arguments.risk_monitor,
             allowed_hosts=tuple(arguments.allowed_hosts),
             price_max_age_ms=arguments.price_max_age,

@@ -4,11 +4,13 @@ It opens the service (rebuilding state from the journal), starts the scheduler o
 (wall or accelerated: hourly interest and funding, 10-second settlements), seeds the demo on a
 fresh journal (prices, a lender supplying every pool and a funded market maker, in one
 all-or-nothing command), starts the price feed (`--prices`: the demo walk by default with `--demo`
-on a flowing clock, a CSV replay, or none), starts the demo market maker (unless
-`--no-market-maker`: its subaccount is seeded all the same, and simply does not quote) and the
-risk monitor that liquidates (unless `--no-risk-monitor`), prints where it listens, the price
-source and clock, the admin token (only one it generated: a chosen one is named by its source) and
-a first command, and on Ctrl-C or SIGTERM stops taking requests, lets queued commands finish and closes
+on a flowing clock, Backpack's live prices, a CSV replay, or none), starts the demo market maker
+(unless `--no-market-maker`: its subaccount is seeded all the same, and simply does not quote)
+quoting each book as the markets file says, the demo taker's random market orders (`--taker-flow`;
+on by default except on a manual clock, where time moves only when told) and the risk monitor that
+liquidates (unless `--no-risk-monitor`), prints where it listens, the price source and clock, the
+admin token (only one it generated: a chosen one is named by its source) and a first command, and
+on Ctrl-C or SIGTERM stops taking requests, lets queued commands finish and closes
 the journal with a snapshot.
 
 Exit statuses: 0 after Ctrl-C or SIGTERM; after a journal fault the service cannot recover from in
@@ -36,6 +38,7 @@ from starlette.applications import Starlette
 
 from crossmargin.api.app import create_app
 from crossmargin.app.clock import clock_rate, open_clock
+from crossmargin.app.demo_taker import DemoTaker, ensure_demo_taker
 from crossmargin.app.faults import Fault, FaultKind
 from crossmargin.app.market_maker import (
     MARKET_MAKER_API_KEY,
@@ -44,19 +47,21 @@ from crossmargin.app.market_maker import (
     market_maker_funds_atoms,
 )
 from crossmargin.app.oracle_config import configure_oracle_guards
-from crossmargin.app.ports import PriceSource
+from crossmargin.app.ports import Clock, PriceSource
 from crossmargin.app.price_feed import PriceFeed, engine_interval_ms
 from crossmargin.app.price_sources import BACKPACK, PriceSourceError, SourceSettings, open_price_source
 from crossmargin.app.price_sources.backpack_options import BackpackOptions, serve_price_max_age_ms
 from crossmargin.app.risk_monitor import RiskMonitor
 from crossmargin.app.scheduler import HourlyScheduler
 from crossmargin.app.service import Service, ServiceUnavailableError
+from crossmargin.asset_config import load_document
 from crossmargin.bootstrap import open_service
 from crossmargin.cli.admin_token import AdminToken, choose_admin_token
 from crossmargin.core.commands import SeedDemo
 from crossmargin.core.engine import Accepted
 from crossmargin.core.numbers import WAD, Ratio, parse_decimal
 from crossmargin.core.rejections import RejectReason
+from crossmargin.maker_config import parse_demo_trading
 from crossmargin.simulation.demo_walk import DEMO_STEP_MS
 
 DEFAULT_PRICE_JUMP_BAND: Final = Ratio(WAD // 2)
@@ -102,6 +107,8 @@ class ServeOptions:
     price_seed: int = 1
     price_file_times: Literal["relative", "absolute"] = "relative"
     backpack: BackpackOptions | None = None
+    taker_flow: bool | None = None
+    """The demo taker's random market orders; None: on, except on a manual clock."""
 
     @property
     def price_choice(self) -> str:
@@ -109,6 +116,12 @@ class ServeOptions:
         if self.prices is not None:
             return self.prices
         return "demo" if self.demo and self.clock != "manual" else "none"
+
+    @property
+    def runs_taker_flow(self) -> bool:
+        """Return whether the demo taker trades."""
+        wanted = self.clock != "manual" if self.taker_flow is None else self.taker_flow
+        return self.demo and wanted
 
 
 def seed_demo(service: Service) -> bool:
@@ -172,6 +185,31 @@ def _demo_step_ms(clock: str, service: Service) -> int:
     return max(DEMO_STEP_MS, engine_interval_ms(clock_rate(service.clock)))
 
 
+@dataclass(slots=True)
+class _DemoTraders:
+    """The demo's market maker and taker, each running only where the options ask for it."""
+
+    maker: MarketMaker | None = None
+    taker: DemoTaker | None = None
+
+    def start(self, service: Service, clock: Clock, options: ServeOptions) -> None:
+        """Start the market maker and the taker flow the options ask for, as the markets file configures them."""
+        trading = parse_demo_trading(load_document(options.assets_file))
+        if options.demo and options.market_maker:
+            self.maker = MarketMaker(service, ensure_market_maker(service)[0], ladders=trading.ladders)
+            self.maker.start()
+        if options.runs_taker_flow:
+            self.taker = DemoTaker(service, ensure_demo_taker(service)[0], clock, trading.flows)
+            self.taker.start()
+
+    def stop(self) -> None:
+        """Stop the taker, then the market maker (their orders stay on the books)."""
+        if self.taker is not None:
+            self.taker.stop()
+        if self.maker is not None:
+            self.maker.stop()
+
+
 def _stop_on_fatal_fault(service: Service, server: uvicorn.Server, fatal: list[Fault]) -> None:
     """Watch for a fault the service cannot recover from; then, after a grace period, stop uvicorn."""
 
@@ -211,11 +249,11 @@ def run_server(options: ServeOptions, console: Console) -> int:
     try:
         seeded = seed_demo(service) if options.demo else False
         source = open_prices(service, options)
-        feed, maker = _start_workers(service, options, source, workers)
+        feed, traders = _start_workers(service, options, source, workers)
         if monitor is not None:
             monitor.start()
             workers.append(monitor)
-        _print_banner(console, options, admin_token, seeded=seeded, maker=maker, feed=feed)
+        _print_banner(console, options, admin_token, seeded=seeded, maker=traders.maker, taker=traders.taker, feed=feed)
         app = create_app(
             service, admin_token.value, risk_monitor=monitor, allowed_hosts=(options.host, *options.allowed_hosts)
         )
@@ -239,8 +277,8 @@ def run_server(options: ServeOptions, console: Console) -> int:
 
 def _start_workers(
     service: Service, options: ServeOptions, source: PriceSource | None, workers: list[_Worker]
-) -> tuple[PriceFeed | None, MarketMaker | None]:
-    """Start the scheduler (on a flowing clock), the price feed and the demo market maker; list them in `workers`."""
+) -> tuple[PriceFeed | None, _DemoTraders]:
+    """Start the scheduler (on a flowing clock), the price feed and the demo traders; list them in `workers`."""
     if options.clock != "manual":
         scheduler = HourlyScheduler(
             service.submit, service.clock, settlement_due_ms=lambda: service.peek(lambda state: state.settlement_due_ms)
@@ -253,12 +291,10 @@ def _start_workers(
         feed = PriceFeed(service, source, force_first=options.price_choice.lower() == BACKPACK)
         feed.start()
         workers.append(feed)
-    maker = None
-    if options.demo and options.market_maker:
-        maker = MarketMaker(service, ensure_market_maker(service)[0])
-        maker.start()
-        workers.append(maker)
-    return feed, maker
+    traders = _DemoTraders()
+    workers.append(traders)
+    traders.start(service, service.clock, options)
+    return feed, traders
 
 
 def _serve_in_one_process(options: ServeOptions, app: Starlette, service: Service, fatal: list[Fault]) -> None:
@@ -312,6 +348,7 @@ def _print_banner(
     seeded: bool,
     maker: MarketMaker | None,
     feed: PriceFeed | None,
+    taker: DemoTaker | None = None,
 ) -> None:
     where = options.database_url or f"SQLite in {options.data_dir}"
     url = f"http://{options.host}:{options.port}"
@@ -344,6 +381,12 @@ def _print_banner(
         console.print(
             f"Demo: a market maker (subaccount {maker.subaccount_id}) quotes every book around the index "
             "(--no-market-maker to turn it off).",
+            soft_wrap=True,
+        )
+    if taker is not None:
+        console.print(
+            f"Demo: a taker (subaccount {taker.subaccount_id}) places small random market orders "
+            "(--no-taker-flow to turn it off).",
             soft_wrap=True,
         )
     console.print(admin_token.describe(), soft_wrap=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import time
 from collections.abc import Iterator
 
@@ -28,6 +29,7 @@ from crossmargin.core.ids import SubaccountId
 from crossmargin.core.numbers import WAD, parse_decimal
 from crossmargin.core.orders import OrderSide, OrderType
 from crossmargin.core.state import EngineState
+from crossmargin.maker_config import parse_demo_trading
 from crossmargin.market_config import parse_market_specs
 
 START_MS = 1_767_225_600_000  # 2026-01-01 00:00 UTC
@@ -199,3 +201,75 @@ def test_the_thread_follows_the_index(service: Service) -> None:
             pytest.fail("the market maker did not requote SOL_USDC_PERP around 200 within 10 s")
     finally:
         maker.stop()
+
+
+def _configured_maker(service: Service) -> MarketMaker:
+    return MarketMaker(service, ensure_market_maker(service)[0], ladders=parse_demo_trading(load_document()).ladders)
+
+
+def _mid(service: Service, market: str) -> float:
+    bids, asks = service.read(
+        lambda state: (state.books[market].bids.best_price(), state.books[market].asks.best_price())
+    )
+    assert bids is not None
+    assert asks is not None
+    return (bids + asks) / 2
+
+
+def test_each_book_is_quoted_as_the_markets_file_says(service: Service) -> None:
+    maker = _configured_maker(service)
+    maker.requote_due()
+    assert maker.refusals == []
+    bids, asks = _read_ladder(service, maker.subaccount_id, "BTC_USDC_PERP")
+    assert len(bids) == len(asks) == 10, "makerLevels = 10"
+    assert (bids[0], asks[0]) == (59_988 * WAD, 60_012 * WAD), "makerSpreadBps = 4: 2 bp either side of 60,000"
+    assert {a - b for a, b in itertools.pairwise(bids)} == {12 * WAD}, "makerLevelSpacingBps = 2"
+    sizes = service.read(
+        lambda state: [
+            state.orders[i].quantity_atoms for _, ids in state.books["BTC_USDC_PERP"].bids.iter_levels() for i in ids
+        ]
+    )
+    assert sizes[0] == parse_decimal("1.667", 8), "makerLevelNotional = 100,000 USDC at 59,988, down to the step"
+    sol_bids, sol_asks = _read_ladder(service, maker.subaccount_id, "SOL_USDC")
+    assert len(sol_bids) == len(sol_asks) == 8
+    assert (sol_bids[0], sol_asks[0]) == (parse_decimal("149.91", 18), parse_decimal("150.09", 18)), "12 bps wide"
+
+
+def test_skew_moves_the_centre_against_inventory_and_is_bounded() -> None:
+    ladder = Ladder(
+        half_spread_wad=WAD // 10_000, spacing_wad=WAD // 10_000, max_skew_wad=WAD // 10_000, inventory_limit=500_000
+    )
+    assert ladder.skew_wad(0) == 0
+    assert ladder.skew_wad(250_000) == -WAD // 20_000, "long half the limit: half the skew, down"
+    assert ladder.skew_wad(-250_000) == WAD // 20_000, "short: up"
+    assert ladder.skew_wad(10**12) == -WAD // 10_000 == -ladder.skew_wad(-(10**12)), "never beyond makerSkewBps"
+    assert Ladder().skew_wad(10**12) == 0, "the plain ladder does not skew"
+    document = load_document()
+    spec = {s.symbol: s for s in parse_market_specs(document, parse_asset_specs(document))}["BTC_USDC_PERP"]
+    plain = ladder_quotes(spec, 60_000 * WAD, ladder)
+    down = ladder_quotes(spec, 60_000 * WAD, ladder, ladder.skew_wad(10**12))
+    assert [q.price_wad for q in down] == [q.price_wad - 6 * WAD for q in plain], "the whole ladder moves 1 bp down"
+
+
+@pytest.mark.parametrize(
+    ("market", "side", "below"),
+    [
+        ("BTC_USDC_PERP", OrderSide.ASK, True),
+        ("BTC_USDC_PERP", OrderSide.BID, False),
+        ("BTC_USDC", OrderSide.ASK, True),
+        ("BTC_USDC", OrderSide.BID, False),
+    ],
+)
+def test_the_maker_s_inventory_skews_its_quotes(service: Service, market: str, side: OrderSide, below: bool) -> None:
+    maker = _configured_maker(service)
+    maker.requote_due()
+    assert _mid(service, market) == 60_000 * WAD
+    trader = _trader(service, "USDC", "1000000")
+    if side is OrderSide.ASK and market == "BTC_USDC":
+        _accept(service, Deposit(trader, "BTC", parse_decimal("3", 8)))
+    _accept(service, PlaceOrder(trader, market, side, OrderType.MARKET, parse_decimal("2", 8)))
+    assert maker.requote_due() == 1, "the filled ladder is requoted around the skewed centre"
+    mid = _mid(service, market)
+    assert (mid < 60_000 * WAD) is below, "a maker left long (the trader sold) quotes lower, short higher"
+    assert abs(mid - 60_000 * WAD) <= 60_000 * WAD * 2 // 10_000, "by at most makerSkewBps (and a tick)"
+    assert maker.requote_due() == 0
