@@ -7,6 +7,7 @@ the server. Skips live in `ccxt-unified-skips.json`, each with the reason the fa
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -34,14 +35,26 @@ REST_METHODS = {
 WS_METHODS = {"watchOHLCV", "watchTicker", "watchTickers", "watchBidsAsks", "watchOrderBook", "watchTrades"}
 
 
-# ccxt.pro's watch tests wait for each stream to move, as Backpack's always does: the server runs as
-# `make run` does, on the wall clock with the demo's walking prices, market maker and taker flow.
-LIVING_MARKET = ("--clock", "wall", "--prices", "demo")
+ASSETS = Path(__file__).resolve().parents[3] / "src" / "crossmargin" / "data" / "assets.toml"
+TAKER_RATE = re.compile(r'^takerTradesPerHour = "\d+"$', re.MULTILINE)
+
+
+def _living_market(folder: Path) -> tuple[str, ...]:
+    """Return serve options for the demo's living market with a taker trading every market about once a second.
+
+    ccxt.pro's watch tests wait for each stream to move, as Backpack's always do: the server runs on
+    the wall clock (a client refuses timestamps ahead of its own) with walking prices, the market
+    maker and the taker flow, whose few trades an hour per market are raised here to 3,600.
+    """
+    busy = folder / "assets-busy.toml"
+    busy.write_text(TAKER_RATE.sub('takerTradesPerHour = "3600"', ASSETS.read_text()))
+    return ("--clock", "wall", "--prices", "demo", "--assets-file", str(busy))
 
 
 def _run(tmp_path: Path, mode: str) -> dict[str, object]:
     client_python(VENV)
-    with live_exchange(tmp_path, LIVING_MARKET if mode == "ws" else ()) as exchange:
+    options = _living_market(tmp_path) if mode == "ws" else ()
+    with live_exchange(tmp_path / "data", options) as exchange:
         credentials = exchange.new_account({"BTC": "1", "USDC": "100000"})
         return exchange.run_client(VENV, SCRIPT, credentials, mode, timeout_s=SUITE_TIMEOUT_S)
 

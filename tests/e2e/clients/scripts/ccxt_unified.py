@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import ccxt
@@ -63,6 +64,33 @@ def trade_once(base_url: str, api_key: str, api_secret: str) -> None:
     exchange.create_order("BTC/USDC", "market", "buy", 0.01)
 
 
+BUSY_SYMBOLS = ("BTC/USDC", "ETH/USDC", "SOL/USDC", "BTC/USDC:USDC", "ETH/USDC:USDC", "SOL/USDC:USDC")
+BUSY_NOTIONAL = 20  # USDC per resting bid
+
+
+def keep_account_busy(base_url: str, api_key: str, api_secret: str, stop: threading.Event) -> None:
+    """Place and cancel a small bid at half the price on each spot and perp market in turn, as a bot's own activity.
+
+    ccxt.pro's private watch tests wait for the account's order and balance updates in the symbol
+    they picked; on Backpack a bot's own orders bring them.
+    """
+    exchange = ccxt.backpack(
+        {"apiKey": api_key, "secret": api_secret, "urls": {"api": {"public": base_url, "private": base_url}}}
+    )
+    exchange.load_markets()
+    bids = {}
+    for symbol in BUSY_SYMBOLS:
+        price = float(exchange.price_to_precision(symbol, exchange.fetch_ticker(symbol)["last"] / 2))
+        bids[symbol] = (float(exchange.amount_to_precision(symbol, BUSY_NOTIONAL / price)), price)
+    turn = 0
+    while not stop.wait(0.3):
+        symbol = BUSY_SYMBOLS[turn % len(BUSY_SYMBOLS)]
+        turn += 1
+        amount, price = bids[symbol]
+        order = exchange.create_order(symbol, "limit", "buy", amount, price, {"postOnly": True})
+        exchange.cancel_order(order["id"], symbol)
+
+
 def run_suite(suite: Path, root: Path, flags: list[str]) -> tuple[int, str]:
     """Run ccxt's suite for backpack with the given flags; return its exit status and what it printed.
 
@@ -94,11 +122,17 @@ def main() -> None:
         suite = build_tree(root)
         write_settings(root, base_url, api_key, api_secret)
         flags = ["--private"]
+        stop = threading.Event()
         if mode == "ws":
             flags.append("--ws")
+            busy = threading.Thread(target=keep_account_busy, args=(base_url, api_key, api_secret, stop), daemon=True)
+            busy.start()
         else:
             trade_once(base_url, api_key, api_secret)
-        returncode, output = run_suite(suite, root, flags)
+        try:
+            returncode, output = run_suite(suite, root, flags)
+        finally:
+            stop.set()
     failures = [line.strip() for line in output.splitlines() if line.startswith("[TEST_FAILURE]")]
     sys.stdout.write(
         json.dumps(
