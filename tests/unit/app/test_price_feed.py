@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import Future
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from crossmargin.adapters.memory_journal import MemoryJournal
+from crossmargin.api.views.perps import view_mark_prices
 from crossmargin.app.clock import AcceleratedClock, ManualClock
 from crossmargin.app.faults import ServiceUnavailableError
+from crossmargin.app.market_history import PriceKind
+from crossmargin.app.market_maker import MarketMaker, ensure_market_maker
 from crossmargin.app.price_feed import UPDATES_PER_WALL_SECOND_MAX, PriceFeed, engine_interval_ms
 from crossmargin.app.price_sources import PriceSourceError, SourceSettings, open_price_source
 from crossmargin.app.price_sources.demo import DemoPriceSource
@@ -201,7 +206,7 @@ def test_prices_choices_name_a_source_none_or_a_file_and_refuse_others(tmp_path:
     demo = open_price_source("demo", settings)
     assert demo is not None
     assert demo.name == "demo (seed 9)"
-    with pytest.raises(PriceSourceError, match="no such file; write demo, none, or the path of a price CSV"):
+    with pytest.raises(PriceSourceError, match="no such file; write backpack, demo, none, or the path of a price CSV"):
         open_price_source(str(tmp_path / "missing.csv"), settings)
     bad = write_csv(tmp_path / "bad.csv", ["2024-03-01T00:00:00Z,DOGE,0.1"])
     with pytest.raises(PriceSourceError, match="line 2: unknown asset 'DOGE'"):
@@ -210,3 +215,37 @@ def test_prices_choices_name_a_source_none_or_a_file_and_refuse_others(tmp_path:
     replay = open_price_source(str(good), settings)
     assert replay is not None
     assert replay.name == "file good.csv (relative times)"
+
+
+def test_a_replayed_file_moves_index_klines_and_the_funding_estimate_exactly_as_it_says(
+    service: Service, tmp_path: Path
+) -> None:
+    file = write_csv(tmp_path / "prices.csv", ["0,BTC,61000", "60000,BTC,61500.5", "120000,BTC,60900"])
+    start = service.now_ms()
+    feed = PriceFeed(service, FileReplay.open(file, LISTED, start_ms=start, absolute=False))
+    assert feed.poll()
+    maker = MarketMaker(service, ensure_market_maker(service)[0])
+    maker.requote_due()  # quotes around 61,000, and is not asked again: the book stays where it was
+    estimates: list[dict[str, Any]] = []
+    for offset in (60_000, 120_000):
+        advance_to(service, start + offset)
+        assert feed.poll()
+        (perp,) = service.read(lambda state: view_mark_prices(state, "BTC_USDC_PERP"))
+        assert isinstance(perp, dict)
+        estimates.append(perp)
+    index_1m = service.read(lambda state: service.market_history.markets["BTC_USDC_PERP"].series(PriceKind.INDEX, "1m"))
+    closes = [(candle.start_ms - start // 60_000 * 60_000, candle.close_wad) for candle in index_1m][-3:]
+    assert closes == [(0, 61_000 * WAD), (60_000, 61_500_500_000_000_000_000_000), (120_000, 60_900 * WAD)]
+    bid, ask = service.read(
+        lambda state: (state.books["BTC_USDC_PERP"].bids.best_price(), state.books["BTC_USDC_PERP"].asks.best_price())
+    )
+    assert bid is not None
+    assert ask is not None
+    for estimate, index in zip(estimates, ("61500.5", "60900"), strict=True):
+        premium = (Decimal(bid + ask) / 2 / WAD - Decimal(index)) / Decimal(index)
+        assert estimate["indexPrice"] == index
+        expected = max(Decimal("-0.01"), min(Decimal("0.01"), premium))
+        assert abs(Decimal(estimate["fundingRate"]) - expected) < Decimal("1e-17"), (
+            "the book's premium over the file's index"
+        )
+    assert Decimal(estimates[0]["fundingRate"]) < 0 < Decimal(estimates[1]["fundingRate"])
