@@ -193,13 +193,12 @@ def _guarded_step(tx: Transaction, subaccount: Subaccount, before: MarginSummary
     if trade is None:
         return None
     if isinstance(trade, StepResult):  # a repay from spot: no order, no fee
-        result, after = trade, compute_subaccount_margin(trial, subaccount)
-        if not is_no_worse(before, after):
-            return None
+        charged, result, after = trial, trade, compute_subaccount_margin(trial, subaccount)
     else:
         charged, result, after = _charged(trial, subaccount, trade, 0)
-        if not is_no_worse(before, after):
-            return None
+    if not is_no_worse(before, after):
+        return None
+    if isinstance(trade, StepTrade):
         charged, result, after = _fee_kept(trial, subaccount, trade, before, (charged, result, after))
         attach_liquidation_fee(trial, trade.order.order_id, result.fee_atoms)
         charged.commit()

@@ -9,7 +9,9 @@ from engine_driver import Driver
 from crossmargin.core.commands import ConfigureAssets, Liquidate
 from crossmargin.core.events import BorrowLendSource, LiquidationStepKind
 from crossmargin.core.insurance import INSURANCE_FUND_ID
-from crossmargin.core.liquidation import is_at_target
+from crossmargin.core.liquidation import _guarded_step, is_at_target
+from crossmargin.core.liquidation_steps import exposure_lines
+from crossmargin.core.transaction import Transaction
 
 
 def _asks(driver: Driver, market: str, price: str, size: str) -> None:
@@ -104,3 +106,25 @@ def test_an_asset_without_a_usdc_book_cannot_be_bought_back(driver: Driver) -> N
     driver.accept(Liquidate(trader))
     assert not driver.state.liquidation_steps
     assert [row.symbol for row in driver.state.backstops[0].holdings] == ["DOGE", "USDC"]
+
+
+def test_a_step_that_would_raise_the_mmr_is_not_taken_and_leaves_nothing_behind(driver: Driver) -> None:
+    # Measured against a margin with no maintenance at all, any step raises the MMR: the guard refuses
+    # both kinds of step (a repay from spot, and an order) before anything is written.
+    driver.lender(BTC="10", USDC="100000")
+    repayer = driver.account()
+    driver.deposit(repayer, "USDC", "1000")
+    driver.borrow(repayer, "BTC", "0.08")
+    buyer = driver.account()
+    driver.deposit(buyer, "USDC", "4500")
+    driver.accept(driver.withdraw(buyer, "BTC", "0.06", auto_borrow=True))
+    driver.prices(BTC="73000")
+    _asks(driver, "BTC_USDC", "73500", "1")
+    for account in (repayer, buyer):
+        margin = driver.margin(account)
+        spotless = replace(margin, maintenance_wad=0)
+        (line, *_) = exposure_lines(margin)
+        tx = Transaction(driver.state, driver.state.now_ms)
+        assert _guarded_step(tx, driver.state.subaccounts[account], spotless, line) is None
+        assert (tx.events, tx.ledger, tx.orders) == ([], {}, {})
+        assert _guarded_step(tx, driver.state.subaccounts[account], margin, line) is not None, "progress otherwise"
