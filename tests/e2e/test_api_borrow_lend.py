@@ -221,3 +221,8 @@ def test_whole_position_repays_the_debt_with_its_interest_to_the_atom(exchange: 
     assert response.status_code == 200, response.text
     positions = exchange.signed(borrower, "GET", "/api/v1/borrowLend/positions", "borrowLendPositionQuery")
     assert positions.json() == [], "the whole debt, interest included, is repaid: no dust"
+    again = exchange.signed(borrower, "POST", "/api/v1/borrowLend", "borrowLendExecute", whole)
+    assert (again.status_code, again.json()) == (
+        400,
+        {"code": "RESOURCE_NOT_FOUND", "message": "You have no USDC debt to repay whole"},
+    ), "the spec lists no 404 for POST borrowLend: a refusal is a 400"

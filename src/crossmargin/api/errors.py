@@ -94,7 +94,8 @@ def api_error_code(reason: RejectReason) -> tuple[int, str]:  # noqa: C901, PLR0
         case RejectReason.AUTO_LEND_MUST_BE_OFF:
             return BAD_REQUEST, "PRECONDITION_FAILED"
         case RejectReason.POSITION_NOT_FOUND:
-            return NOT_FOUND, "RESOURCE_NOT_FOUND"
+            # Backpack's POST borrowLend answers 400 for any refusal (its spec lists no 404 there).
+            return BAD_REQUEST, "RESOURCE_NOT_FOUND"
         case RejectReason.WHOLE_POSITION_ABOVE_QUANTITY:
             return BAD_REQUEST, "INVALID_QUANTITY"
         case RejectReason.MARGIN_INSUFFICIENT:
