@@ -9,9 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 
-# name -> pinned requirement (bump here; the stamp makes the next run reinstall)
+# name -> pinned requirements (bump here; the stamp makes the next run reinstall). ccxt's own
+# unified test suite, which tests/e2e/clients/test_ccxt_unified.py runs, also imports psutil.
 declare -A PINS=(
-    [ccxt]="ccxt==4.5.90"
+    [ccxt]="ccxt==4.5.90 psutil==7.2.2"
     [bpx]="bpx-py==2.0.11"
     [sdk]="backpack-exchange-sdk==1.1.4"
 )
@@ -38,7 +39,8 @@ for name in "${names[@]}"; do
     rm -rf "$venv"
     "$PYTHON" -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$pin"
+    # shellcheck disable=SC2086 # a pin may name several requirements, one word each
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check $pin
     echo "$pin" >"$stamp"
     echo "client-venvs: $venv ready in $((SECONDS - started)) s ($(du -sh "$venv" | cut -f1))"
 done

@@ -108,6 +108,17 @@ def test_the_leverage_dialog_works_by_keyboard_and_shows_a_refusal(server: Serve
     expect(button).to_be_focused()
 
     page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    # Opened twice in a row (a double activation of the button): one dialog, not two.
+    page.evaluate(
+        """() => {
+            document.querySelector('[data-testid="leverage-dialog"]').close();
+            const button = document.querySelector('[data-testid="leverage-button"]');
+            button.click();
+            button.click();
+        }"""
+    )
+    expect(dialog).to_have_count(1)
     dialog.get_by_label(f"20{TIMES}").check()
     dialog.get_by_role("button", name="Save").click()
     expect(dialog).to_be_hidden()

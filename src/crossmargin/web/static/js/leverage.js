@@ -51,6 +51,9 @@ export function openLeverageDialog(ctx, current, saved) {
     }
   });
   dialog.addEventListener("close", () => dialog.remove());
+  // A dialog closed a moment ago is removed by its "close" event, which comes a task later: reopened
+  // at once (Escape, then Enter), the old one would still be in the page beside the new one.
+  for (const stale of document.querySelectorAll('dialog[data-testid="leverage-dialog"]')) stale.remove();
   document.body.append(dialog);
   returnFocusOnClose(dialog);
   dialog.showModal();
