@@ -279,10 +279,24 @@ class MarketMaker:
 
     def _is_due(self, book: _Book, centre: tuple[int, int] | None) -> bool:
         symbol = book.spec.symbol
-        if centre != self._quoted.get(symbol):
+        quoted = self._quoted.get(symbol)
+        if centre != quoted and not self._within_tolerance(symbol, centre, quoted):
             return True
         # A filled (or cancelled) order of ours: refill the ladder, but never chase orders the engine refused.
         return book.open_orders < self._placed.get(symbol, 0)
+
+    def _within_tolerance(self, symbol: str, centre: tuple[int, int] | None, quoted: tuple[int, int] | None) -> bool:
+        """Return whether quotes around `quoted` still stand for `centre`: same skew, index moved less than a level.
+
+        A ladder is re-placed (every order cancelled and placed anew, each kept in the order history)
+        only once the index has moved a whole level spacing (or the best level's offset, if wider):
+        re-placing it on every price tick would grow the history by a ladder a second.
+        """
+        if centre is None or quoted is None or centre[1] != quoted[1]:
+            return False
+        ladder = self.ladder(symbol)
+        tolerance = max(ladder.spacing_wad, ladder.offset_wad(1))
+        return abs(centre[0] - quoted[0]) * WAD < tolerance * quoted[0]
 
     def _orders(self, spec: MarketSpec, index_wad: int, skew_wad: int) -> list[PlaceOrder]:
         return [

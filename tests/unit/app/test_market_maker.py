@@ -138,6 +138,22 @@ def test_a_price_change_moves_the_ladder_of_the_markets_it_touches(service: Serv
         assert len(bids) == len(asks) == 5, "the old ladder was cancelled"
 
 
+def test_a_price_tick_within_a_level_keeps_the_ladder_and_a_larger_move_replaces_it(service: Service) -> None:
+    # Re-placing every ladder on every tick of a walking price would add a ladder a second to the
+    # order history; the quotes stand until the index has moved a level (the ladder's spacing).
+    maker = MarketMaker(service, ensure_market_maker(service)[0])
+    maker.requote_due()
+    before = _read_ladder(service, maker.subaccount_id, "BTC_USDC")
+    spacing = maker.ladder("BTC_USDC").spacing_wad
+    assert spacing * 60_000 > 2 * WAD, "a BTC level is wider than 2 USD at 60,000"
+    _prices(service, BTC="60002")
+    assert maker.requote_due() == 0, "2 USD is less than a level: the ladder stands"
+    assert _read_ladder(service, maker.subaccount_id, "BTC_USDC") == before
+    _prices(service, BTC=str(60_000 + -(-spacing * 60_000 // WAD)))
+    assert maker.requote_due() == 2, "a level's move replaces BTC_USDC's and BTC_USDC_PERP's ladders"
+    assert _read_ladder(service, maker.subaccount_id, "BTC_USDC") != before
+
+
 def test_a_filled_ladder_is_refilled(service: Service) -> None:
     maker = MarketMaker(service, ensure_market_maker(service)[0])
     maker.requote_due()
