@@ -17,7 +17,8 @@ It is recognised across restarts by its API key, `MARKET_MAKER_API_KEY`, which i
 so can never verify a signature: nobody can sign as it. `crossmargin serve` opens and funds it in
 the demo's one seeding command (`SeedDemo`); `ensure_market_maker` finds it there, and creates it
 only in a journal seeded otherwise. On its own thread it cancels and re-places a market's ladder
-when the market's index (base mark / quote mark) or the maker's inventory skew changes, or when
+when the market's index (base mark / quote mark) has moved a level (the ladder's spacing, or its
+best level's offset if wider) since it quoted, when the maker's inventory skew changes, or when
 one of its orders there was filled; it learns of these from a batch listener on the service where
 there is one, and otherwise by polling every `poll_seconds`. It never waits inside the sequencer.
 When it starts, and after a journal fault (the service refused it with `ServiceUnavailableError`
