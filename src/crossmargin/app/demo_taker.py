@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from crossmargin.app.faults import FAULT_RETRY_SECONDS
 from crossmargin.app.market_maker import ensure_funded_subaccount, index_price_wad
 from crossmargin.app.ports import Clock
 from crossmargin.app.service import Service, ServiceClosedError, ServiceFailedError, ServiceUnavailableError
@@ -59,7 +60,6 @@ DEMO_TAKER_FUNDS: Final = {
 }
 DEMO_TAKER_SEED: Final = 14
 POLL_SECONDS: Final = 0.25
-FAULT_RETRY_SECONDS: Final = 0.5
 REPLY_TIMEOUT_SECONDS: Final = 60.0
 MAX_CATCH_UP: Final = 3
 """At most this many orders per market for one look at the clock; the rest of a jump is skipped."""

@@ -26,6 +26,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Final
+
+FAULT_RETRY_SECONDS: Final = 0.5
+"""How long a background worker waits before trying the service again during a journal fault."""
 
 
 class FaultKind(StrEnum):

@@ -35,6 +35,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Final
 
+from crossmargin.app.faults import FAULT_RETRY_SECONDS
 from crossmargin.app.service import Service, ServiceClosedError, ServiceFailedError, ServiceUnavailableError
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.commands import CancelAllOrders, Command, CreateAccount, Deposit, PlaceOrder
@@ -60,7 +61,6 @@ MARKET_MAKER_FUNDS: Final = {
     "SOL": "400000",
 }
 POLL_SECONDS: Final = 0.5
-FAULT_RETRY_SECONDS: Final = 0.5
 REPLY_TIMEOUT_SECONDS: Final = 60.0
 MAKER_FLAGS: Final = OrderFlags(post_only=True)
 

@@ -19,9 +19,8 @@ import threading
 from typing import Final
 
 from crossmargin.app.clock import clock_rate
-from crossmargin.app.faults import ServiceFailedError, ServiceUnavailableError
+from crossmargin.app.faults import FAULT_RETRY_SECONDS, ServiceFailedError, ServiceUnavailableError
 from crossmargin.app.ports import PriceSource
-from crossmargin.app.scheduler import FAULT_RETRY_SECONDS
 from crossmargin.app.service import Service, ServiceClosedError
 from crossmargin.core.commands import SetMarkPrices
 from crossmargin.core.engine import Rejected

@@ -32,6 +32,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Final
 
+from crossmargin.app.faults import FAULT_RETRY_SECONDS
 from crossmargin.app.service import (
     BatchCommitted,
     Service,
@@ -68,7 +69,6 @@ ROUNDS_PER_WAKE_MAX: Final = 10_000
 """A safety stop: rounds of liquidations in one catch-up before it waits for the next batch."""
 REPLY_TIMEOUT_SECONDS: Final = 60.0
 SETTLE_TIMEOUT_SECONDS: Final = 30.0
-FAULT_RETRY_SECONDS: Final = 0.5
 
 
 @dataclass(frozen=True, slots=True)

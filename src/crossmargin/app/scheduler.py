@@ -21,7 +21,7 @@ from concurrent.futures import Future
 from typing import Final
 
 from crossmargin.app.clock import clock_rate
-from crossmargin.app.faults import ServiceFailedError, ServiceUnavailableError
+from crossmargin.app.faults import FAULT_RETRY_SECONDS, ServiceFailedError, ServiceUnavailableError
 from crossmargin.app.ports import Clock
 from crossmargin.core.commands import Command, Tick
 from crossmargin.core.engine import Accepted, Rejected
@@ -29,7 +29,6 @@ from crossmargin.core.interest import next_hour_ms
 
 SLEEP_SECONDS_MAX: Final = 60.0
 SETTLEMENT_POLL_SECONDS: Final = 1.0
-FAULT_RETRY_SECONDS: Final = 0.5
 
 
 class HourlyScheduler:
