@@ -58,8 +58,9 @@ from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.remark import remark
 from crossmargin.core.settings_logic import update_settings
 from crossmargin.core.state import EngineState
-from crossmargin.core.trading import cancel_all_orders, cancel_order, place_order
 from crossmargin.core.transaction import Transaction
+from crossmargin.core.trigger_orders import cancel_all_any_orders, cancel_any_order, place_any_order
+from crossmargin.core.triggers import run_triggers
 from crossmargin.core.view import StateView
 
 
@@ -196,10 +197,11 @@ def _refuse_unrunnable(base: EngineState | Transaction, command: Command, now_ms
 
 
 def run_command(tx: Transaction, command: Command) -> Rejection | None:
-    """Run a command's handler, then re-mark the perps from what it leaves: `execute`'s steps after due work."""
+    """Run a command's handler, re-mark the perps from what it leaves, fire the triggers its prices reached."""
     refused = apply_command(tx, command)
     if refused is None:
         remark(tx)
+        run_triggers(tx)
     return refused
 
 
@@ -234,9 +236,9 @@ HANDLERS: Final[dict[type[Command], Handler]] = dict(
         _handler(SetMarkPrices, set_mark_prices),
         _handler(Tick, let_time_pass),
         _handler(ConfigureMarkets, configure_markets),
-        _handler(PlaceOrder, place_order),
-        _handler(CancelOrder, cancel_order),
-        _handler(CancelAllOrders, cancel_all_orders),
+        _handler(PlaceOrder, place_any_order),
+        _handler(CancelOrder, cancel_any_order),
+        _handler(CancelAllOrders, cancel_all_any_orders),
         _handler(Liquidate, liquidate),
         _handler(AddApiKey, add_api_key),
         _handler(SeedDemo, seed_demo),
