@@ -8,9 +8,10 @@ import pytest
 from engine_driver import Driver
 
 from crossmargin.app.codec import decode_state, encode_state
-from crossmargin.core.commands import CancelAllOrders, CancelOrder, PlaceOrder, SetMarkPrices
+from crossmargin.core.commands import CancelAllOrders, CancelOrder, ConfigureMarkets, PlaceOrder, SetMarkPrices
 from crossmargin.core.events import Event, OrderChanged, Traded
 from crossmargin.core.ids import SubaccountId
+from crossmargin.core.markets import BookState
 from crossmargin.core.numbers import parse_decimal
 from crossmargin.core.orders import (
     CancelScope,
@@ -442,3 +443,65 @@ def test_pending_triggers_survive_a_snapshot_and_the_last_price_is_rebuilt(drive
     restored = decode_state(encode_state(driver.state))
     assert restored.trigger_orders == driver.state.trigger_orders
     assert restored.last_trade_prices_wad == driver.state.last_trade_prices_wad == {PERP: _wad("60005")}
+
+
+def test_a_trigger_order_with_a_stop_loss_checks_its_legs_and_places_them_once_it_fills(driver: Driver) -> None:
+    trader = _trader(driver)
+    spot = replace(_trigger(driver.order(trader, SPOT, "buy", "0.01"), "61000"), stop_loss_trigger_price_wad=_wad("1"))
+    driver.refuse(spot, RejectReason.STOP_LOSS_TAKE_PROFIT_REQUIRE_PERP_MARKET)
+    driver.maker(PERP, "60000", "5", "2")
+    command = replace(
+        _trigger(driver.order(trader, PERP, "buy", "0.01"), "61000", TriggerBy.INDEX_PRICE),
+        stop_loss_trigger_price_wad=_wad("50000"),
+    )
+    entry = _place_trigger(driver, command)
+    driver.accept(_set_btc("61000"))
+    (child,) = _pending(driver, trader)
+    assert child.trigger is not None
+    assert (child.trigger.parent_order_id, child.quantity_atoms) == (entry.order_id, driver.base_atoms(PERP, "0.01"))
+
+
+def test_a_position_stop_loss_checks_its_legs(driver: Driver) -> None:
+    driver.maker(PERP, "60000", "5", "2")
+    trader = _trader(driver)
+    driver.accept(driver.order(trader, PERP, "buy", "0.01"))
+    inverted = replace(
+        driver.order(trader, PERP, "sell", None, flags=REDUCE),
+        stop_loss_trigger_price_wad=_wad("61000"),
+        take_profit_trigger_price_wad=_wad("59000"),
+    )
+    driver.refuse(inverted, RejectReason.STOP_LOSS_TAKE_PROFIT_INVERTED)
+
+
+def test_an_order_with_a_stop_loss_is_refused_as_the_order_would_be(driver: Driver) -> None:
+    driver.maker(PERP, "60000", "5", "2")
+    trader = _trader(driver, "10")
+    command = replace(driver.order(trader, PERP, "buy", "1"), stop_loss_trigger_price_wad=_wad("50000"))
+    driver.refuse(command, RejectReason.MARGIN_INSUFFICIENT)
+
+
+def test_cancelling_looks_past_other_markets_and_subaccounts_triggers(driver: Driver) -> None:
+    trader, other = _trader(driver), _trader(driver)
+    driver.accept(_trigger(driver.order(other, SPOT, "buy", "0.01"), "61000"))
+    driver.accept(_trigger(driver.order(trader, "ETH_USDC", "buy", "0.01"), "4000"))
+    driver.refuse(CancelOrder(trader, SPOT, OrderId(1)), RejectReason.ORDER_NOT_FOUND)
+    resting = driver.place(trader, SPOT, "buy", "0.01", "50000")
+    driver.accept(CancelOrder(trader, SPOT, resting.order_id))
+    assert len(driver.state.trigger_orders) == 2
+
+
+def test_a_trigger_fails_when_its_market_no_longer_takes_orders(driver: Driver) -> None:
+    trader = _trader(driver)
+    order = _place_trigger(driver, _trigger(driver.order(trader, SPOT, "buy", "0.01"), "61000", TriggerBy.INDEX_PRICE))
+    driver.accept(ConfigureMarkets((replace(driver.state.markets[SPOT], state=BookState.CLOSED),)))
+    (failed,) = _changes(driver.accept(_set_btc("61000")), order.order_id)
+    assert (failed.status, failed.expiry_reason) == (OrderStatus.TRIGGER_FAILED, ExpiryReason.UNKNOWN)
+
+
+def test_a_post_only_trigger_that_would_take_fails_as_a_post_only_taker(driver: Driver) -> None:
+    driver.maker(SPOT, "60000", "5", "2")
+    trader = _trader(driver)
+    command = driver.order(trader, SPOT, "buy", "0.01", "60010", flags=OrderFlags(post_only=True))
+    order = _place_trigger(driver, _trigger(command, "61000", TriggerBy.INDEX_PRICE))
+    (failed,) = _changes(driver.accept(_set_btc("61000")), order.order_id)
+    assert failed.expiry_reason is ExpiryReason.POST_ONLY_TAKER
