@@ -36,6 +36,7 @@ from crossmargin.api.stream_messages import (
     Level,
     MarkPrice,
     PositionContext,
+    accepted_event_type,
     balance_data,
     depth_data,
     engine_update_data,
@@ -261,7 +262,7 @@ class StreamFeed:
         updates: list[JsonObject] = []
         if new_taker:
             fresh = replace(order, status=OrderStatus.NEW, executed_atoms=0, executed_quote_atoms=0, expiry_reason=None)
-            updates.append(order_data(spec, "orderAccepted", fresh, at_ms))
+            updates.append(order_data(spec, accepted_event_type(order), fresh, at_ms))
         executed = order.executed_atoms - sum(fill.quantity_atoms for fill in fills)
         executed_quote = order.executed_quote_atoms - sum(fill.quote_atoms for fill in fills)
         for fill in fills:

@@ -29,7 +29,7 @@ from crossmargin.api.responses import json_response
 from crossmargin.api.signed import claim_signed_write, decode_body, signed, signed_write, signer_of
 from crossmargin.api.views import JsonValue
 from crossmargin.api.views.orders import (
-    cancelled_orders,
+    cancelled_order,
     view_batch_item,
     view_cancelled_orders,
     view_open_order,
@@ -63,7 +63,7 @@ def order_routes(context: ApiContext) -> list[BaseRoute]:  # noqa: C901 -- one s
     async def cancel(request: Request, sub: SubaccountId, parameters: Parameters) -> Response:
         command = order_inputs.cancel_order(sub, parameters, markets())
         result = await context.run(command, signed_write(request))
-        (order,) = cancelled_orders(result.events, sub, command.market)
+        order = cancelled_order(result.events, command)
         return json_response(view_order(order, markets()[order.market]))
 
     async def query_all(request: Request, sub: SubaccountId, parameters: Parameters) -> Response:
