@@ -42,6 +42,13 @@ ORDER_ID_MAX: Final = 2**63 - 1
 PRICE_DECIMALS: Final = 18
 # Fields of Backpack's OrderExecutePayload crossmargin does not offer.
 UNSUPPORTED_FIELDS: Final = ("slippageTolerance", "slippageToleranceType")
+# Names some clients send that Backpack's payload does not have (ccxt passes its unified
+# `stopLossPrice` / `takeProfitPrice` params through unmapped): refused rather than ignored, since
+# an ignored stop loss leaves a bot unprotected without a word.
+FOREIGN_FIELDS: Final = {
+    "stopLossPrice": ("stopLossTriggerPrice", "stopLoss", "stop loss"),
+    "takeProfitPrice": ("takeProfitTriggerPrice", "takeProfit", "take profit"),
+}
 E = TypeVar("E", bound=StrEnum)
 FLAG_FIELDS: Final = ("postOnly", "reduceOnly", "autoBorrow", "autoBorrowRepay", "autoLend", "autoLendRedeem")
 
@@ -108,6 +115,12 @@ def place_order(
     given = sorted(name for name in UNSUPPORTED_FIELDS if values.get(name) is not None)
     if given:
         raise ApiError(f"{given[0]}: a slippage tolerance is not offered; give a limit price instead")
+    for name, (field, ccxt, what) in FOREIGN_FIELDS.items():
+        if values.get(name) is not None:
+            raise ApiError(
+                f"{name} is not a field of Backpack's order payload (Backpack would place the order without a "
+                f"{what}): send {field} (with ccxt: params={{'{ccxt}': {{'triggerPrice': ...}}}})"
+            )
     if (values.get("triggerPrice") is None) != (values.get("triggerQuantity") is None):
         raise ApiError("Must specify both `triggerPrice` and `triggerQuantity` or neither")
     spec = require_market(markets, inputs.text(values, "symbol"))
