@@ -44,7 +44,9 @@ def test_ccxt_trigger_stop_loss_and_take_profit_orders_rest_fire_and_cancel(tmp_
         63000.0,
         0.05,
     )
-    refused = placed["stop_loss_price"]["error"]
+    outcome = placed["stop_loss_price"]
+    assert isinstance(outcome, dict)
+    refused = outcome["error"]
     assert "stopLossPrice is not a field of Backpack's order payload" in refused
     assert "stopLossTriggerPrice" in refused
     assert [order["raw"]["status"] for order in ok(placed, "open_spot")] == ["TriggerPending", "TriggerPending"]
