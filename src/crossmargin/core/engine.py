@@ -3,10 +3,10 @@
 Every command runs in one fixed order: (1) open a transaction over the state and charge the
 hourly interest that has fallen due; (2) validate and compute the command's movements inside the
 transaction; (3) check margin on the what-if state for voluntary actions; (4) re-mark the perps
-from the prices and books the command leaves and fire the trigger orders they reached; (5) commit, once, the only mutation; (6) return the
-events. A refusal at any step drops the transaction, so it leaves no trace. `preview` runs the
-same steps without the commit: every what-if question asks it, so none can disagree with
-`execute`. The engine is pure: no I/O, clock, randomness or logging; `now` is an argument.
+from the prices and books the command leaves and fire the trigger orders they reached; (5)
+commit, once, the only mutation; (6) return the events. A refusal at any step drops the
+transaction, so it leaves no trace. `preview` runs the same steps without the commit: every
+what-if question asks it, so none can disagree with `execute`. The engine is pure: no I/O, clock, randomness or logging; `now` is an argument.
 
 `HANDLERS` maps each command type to its handler, one logic module per family: accounts and keys
 (`account_logic`), deposits, withdrawals and transfers (`funds_logic`), borrow-lend
