@@ -6,7 +6,8 @@ transaction; (3) check margin on the what-if state for voluntary actions; (4) re
 from the prices and books the command leaves and fire the trigger orders they reached; (5)
 commit, once, the only mutation; (6) return the events. A refusal at any step drops the
 transaction, so it leaves no trace. `preview` runs the same steps without the commit: every
-what-if question asks it, so none can disagree with `execute`. The engine is pure: no I/O, clock, randomness or logging; `now` is an argument.
+what-if question asks it, so none can disagree with `execute`. The engine is pure: no I/O,
+clock, randomness or logging; `now` is an argument.
 
 `HANDLERS` maps each command type to its handler, one logic module per family: accounts and keys
 (`account_logic`), deposits, withdrawals and transfers (`funds_logic`), borrow-lend
