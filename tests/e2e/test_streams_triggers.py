@@ -55,3 +55,24 @@ def test_a_trigger_order_streams_accepted_then_placed_and_filled_or_failed() -> 
         "InsufficientMargin",
         pending["i"],
     )
+
+
+def test_a_pending_limit_trigger_changes_no_depth_level() -> None:
+    with live() as market:
+        trader = market.account(USDC="100000")
+        with market.socket() as socket:
+            subscribe(socket, "depth.BTC_USDC")
+            body = {
+                "symbol": "BTC_USDC",
+                "side": "Bid",
+                "orderType": "Limit",
+                "price": "50000",
+                "triggerPrice": "55000",
+                "triggerQuantity": "0.01",
+            }
+            placed = market.exchange.signed(trader, "POST", "/api/v1/order", "orderExecute", body)
+            assert placed.status_code == 200, placed.text
+            market.order(trader, "BTC_USDC", "Bid", "0.1", "59000")
+            depth = data_on(socket, "depth.BTC_USDC")
+
+    assert (depth["b"], depth["a"]) == ([["59000", "0.1"]], [])

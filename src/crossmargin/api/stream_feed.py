@@ -117,8 +117,9 @@ def private_topic(stream: str, subaccount_id: int) -> str:
 
 
 def rests(order: Order) -> bool:
-    """Return whether an order can ever rest in the book (and so change the depth)."""
-    return order.order_type is OrderType.LIMIT and order.time_in_force is TimeInForce.GTC
+    """Return whether an order can ever rest in the book (and so change the depth): not a trigger not yet fired."""
+    entered = order.trigger is None or order.trigger.triggered_ms is not None
+    return order.order_type is OrderType.LIMIT and order.time_in_force is TimeInForce.GTC and entered
 
 
 def book_update_id(state: EngineState) -> int:
