@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -505,3 +506,14 @@ def test_a_post_only_trigger_that_would_take_fails_as_a_post_only_taker(driver: 
     order = _place_trigger(driver, _trigger(command, "61000", TriggerBy.INDEX_PRICE))
     (failed,) = _changes(driver.accept(_set_btc("61000")), order.order_id)
     assert failed.expiry_reason is ExpiryReason.POST_ONLY_TAKER
+
+
+def test_a_snapshot_written_before_trigger_orders_existed_still_loads(driver: Driver) -> None:
+    driver.maker(PERP, "60000", "5", "2")
+    data = json.loads(encode_state(driver.state))
+    del data["state"]["trigger_orders"]
+    for _, order in data["state"]["orders"]:
+        del order["trigger"], order["brackets"]
+    restored = decode_state(json.dumps(data))
+    assert restored.trigger_orders == {}
+    assert restored.orders == driver.state.orders
