@@ -237,13 +237,10 @@ def test_a_pending_trigger_is_cancelled_by_id_by_client_id_and_by_cancel_all(dri
     assert again.order_id not in driver.state.orders
 
 
-def test_cancel_all_conditional_orders_needs_a_market_and_a_subaccount(driver: Driver) -> None:
-    driver.refuse(
-        CancelAllOrders(SubaccountId(1), "NOPE", CancelScope.CONDITIONAL_ORDER), RejectReason.MARKET_NOT_FOUND
-    )
-    driver.refuse(
-        CancelAllOrders(SubaccountId(99), SPOT, CancelScope.CONDITIONAL_ORDER), RejectReason.SUBACCOUNT_NOT_FOUND
-    )
+@pytest.mark.parametrize("scope", [CancelScope.CONDITIONAL_ORDER, CancelScope.RESTING_LIMIT_ORDER])
+def test_cancel_all_of_either_kind_needs_a_market_and_a_subaccount(driver: Driver, scope: CancelScope) -> None:
+    driver.refuse(CancelAllOrders(SubaccountId(1), "NOPE", scope), RejectReason.MARKET_NOT_FOUND)
+    driver.refuse(CancelAllOrders(SubaccountId(99), SPOT, scope), RejectReason.SUBACCOUNT_NOT_FOUND)
 
 
 def test_an_order_with_stop_loss_and_take_profit_places_them_as_one_trigger_when_it_fills(driver: Driver) -> None:
