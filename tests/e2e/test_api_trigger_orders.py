@@ -181,3 +181,33 @@ def test_a_trigger_that_cannot_be_honoured_is_trigger_failed_with_its_reason(exc
     set_btc(exchange, "61000")
     failed = history(exchange, trader, body["id"])
     assert (failed["status"], failed["expiryReason"]) == ("TriggerFailed", "InsufficientMargin")
+
+
+def test_cancelling_a_resting_order_cancels_its_unfilled_stop_loss_and_answers_with_the_order(
+    exchange: Exchange,
+) -> None:
+    trader = funded(exchange, USDC="10000")
+    parent = placed(
+        exchange,
+        trader,
+        symbol=PERP,
+        side="Bid",
+        orderType="Limit",
+        quantity="0.1",
+        price="50000",
+        stopLossTriggerPrice="45000",
+    )
+    (child,) = [row for row in open_orders(exchange, trader, PERP) if row["status"] == "TriggerPending"]
+    assert (child["relatedOrderId"], child["triggerQuantity"]) == (parent["id"], "0")
+
+    cancelled = exchange.signed(
+        trader, "DELETE", "/api/v1/order", "orderCancel", {"symbol": PERP, "orderId": parent["id"]}
+    )
+
+    assert (cancelled.status_code, cancelled.json()["id"], cancelled.json()["status"]) == (
+        200,
+        parent["id"],
+        "Cancelled",
+    )
+    assert open_orders(exchange, trader, PERP) == []
+    assert history(exchange, trader, child["id"])["status"] == "Cancelled"

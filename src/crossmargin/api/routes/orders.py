@@ -4,7 +4,9 @@
 filled, or expired with its reason). The engine reports every order a command touched as
 `OrderChanged` events; the one the command placed is the subaccount's order with the highest id
 (a self-trade prevention may also close an older order of the same subaccount, and due work that
-ran first only touches older orders), and its last event is its final state (`views/orders.py`).
+ran first only touches older orders, and a stop loss / take profit placed for it is left out), and
+its last event is its final state (`views/orders.py`). `DELETE /api/v1/order` answers with the
+order it named, though a parent's pending stop loss / take profit is cancelled with it.
 
 `POST /api/v1/orders` takes a JSON array of order payloads, signed as Backpack signs batches (each
 item its own `instruction=orderExecute&...` run, then timestamp and window). Each item is its own
