@@ -514,3 +514,24 @@ def test_a_snapshot_written_before_trigger_orders_existed_still_loads(driver: Dr
     restored = decode_state(json.dumps(data))
     assert restored.trigger_orders == {}
     assert restored.orders == driver.state.orders
+
+
+@pytest.mark.parametrize(
+    ("by", "fires_at"),
+    [
+        (TriggerBy.INDEX_PRICE, "60600"),  # the first index at or above 60500
+        (TriggerBy.MARK_PRICE, "61200"),  # the perp mark lags: within 0.5% of the index, pulled by the book
+    ],
+)
+def test_a_replayed_price_path_fires_the_trigger_at_its_first_crossing(
+    driver: Driver, by: TriggerBy, fires_at: str
+) -> None:
+    driver.maker(PERP, "60000", "5", "2")
+    trader = _trader(driver)
+    order = _place_trigger(driver, _trigger(driver.order(trader, PERP, "buy", "0.01"), "60500", by))
+    fired = []
+    for price in ("60400", "59800", "60600", "61200", "62000"):
+        events = driver.accept(_set_btc(price))
+        if _changes(events, order.order_id):
+            fired.append(price)
+    assert fired == [fires_at], "it fires once, at the first price that reaches it"
