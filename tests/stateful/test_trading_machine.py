@@ -100,6 +100,7 @@ from crossmargin.core.orders import (
     OrderType,
     SelfTradePrevention,
     TimeInForce,
+    TriggerBy,
 )
 from crossmargin.core.state import EngineState
 from crossmargin.core.transaction import Transaction
@@ -429,6 +430,50 @@ class TradingMachine(RuleBasedStateMachine):
             flags,
         )
         self._run(command, f"market{' by quote' if quote else ''}{' reduce-only' if flags.reduce_only else ''}")
+
+    @rule(
+        trader=traders,
+        symbol=markets,
+        side=sides,
+        offset_bps=offsets_bps,
+        usd=usd_sizes,
+        by=st.sampled_from(list(TriggerBy)),
+        bracket=st.booleans(),
+        reduce_only=rarely,
+        wait_ms=waits_ms,
+    )
+    def trigger_order(
+        self,
+        *,
+        trader: SubaccountId,
+        symbol: str,
+        side: OrderSide,
+        offset_bps: int,
+        usd: int,
+        by: TriggerBy,
+        bracket: bool,
+        reduce_only: bool,
+        wait_ms: int,
+    ) -> None:
+        """A trigger order, or (perps) an order or a position with a stop loss and a take profit."""
+        self.now_ms += wait_ms
+        spec = MARKETS[symbol]
+        quantity = self._quantity(symbol, usd)
+        flags = OrderFlags(reduce_only=reduce_only and spec.is_perp)
+        command = PlaceOrder(trader, symbol, side, OrderType.MARKET, quantity, flags=flags)
+        if bracket and spec.is_perp:
+            near, far = self._price(symbol, -abs(offset_bps) - 1), self._price(symbol, abs(offset_bps) + 1)
+            closes_long = (side is OrderSide.ASK) == flags.reduce_only
+            stop, take = (near, far) if closes_long else (far, near)
+            command = dataclasses.replace(
+                command, stop_loss_trigger_price_wad=stop, stop_loss_trigger_by=by, take_profit_trigger_price_wad=take
+            )
+        else:
+            price = self._price(symbol, offset_bps)
+            command = dataclasses.replace(
+                command, trigger_price_wad=price, trigger_quantity_atoms=quantity, trigger_by=by
+            )
+        self._run(command, f"trigger{' bracket' if bracket and spec.is_perp else ''}")
 
     def _client_id(self) -> int:
         self.next_client_id += 1

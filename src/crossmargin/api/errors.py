@@ -132,6 +132,16 @@ def api_error_code(reason: RejectReason) -> tuple[int, str]:  # noqa: C901, PLR0
             | RejectReason.REDUCE_ONLY_NOT_REDUCED
         ):
             return BAD_REQUEST, "INVALID_ORDER"
+        case (
+            RejectReason.TRIGGER_FIELD_WITHOUT_TRIGGER_PRICE
+            | RejectReason.TRIGGER_REQUIRES_QUANTITY
+            | RejectReason.STOP_LOSS_TAKE_PROFIT_REQUIRE_PERP_MARKET
+            | RejectReason.STOP_LOSS_TAKE_PROFIT_INVERTED
+            | RejectReason.POSITION_TP_SL_REQUIRES_MARKET_ORDER
+        ):
+            return BAD_REQUEST, "INVALID_ORDER"
+        case RejectReason.TRIGGER_ORDER_LIMIT_EXCEEDED:
+            return BAD_REQUEST, "ORDER_LIMIT"
         case RejectReason.ORDER_NOT_FOUND:
             return NOT_FOUND, "RESOURCE_NOT_FOUND"
         case RejectReason.OPEN_INTEREST_LIMIT_EXCEEDED:

@@ -8,8 +8,9 @@ messages are the ones a person reads; what is checked here is only what cannot r
 or mistyped field, an unknown enum value, a quantity finer than the asset itself or beyond the
 engine's `AMOUNT_ATOMS_MAX`, a price beyond its `PRICE_WAD_MAX`, a decimal string longer than
 `DECIMAL_CHARS_MAX`, a `clientId` outside uint32 (as Backpack's spec types it), an `orderId`
-outside int64, or an order type crossmargin does not offer (trigger, stop-loss and take-profit
-orders).
+outside int64, or a field crossmargin does not offer (`slippageTolerance`). Trigger prices are
+parsed like limit prices; as on Backpack, `triggerPrice` and `triggerQuantity` come together or not
+at all (the refusal is Backpack's own message).
 """
 
 from __future__ import annotations
@@ -24,26 +25,30 @@ from crossmargin.core.commands import CancelAllOrders, CancelOrder, PlaceOrder
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import AMOUNT_ATOMS_MAX, PRICE_WAD_MAX, format_scaled, parse_decimal
-from crossmargin.core.orders import OrderFlags, OrderId, OrderSide, OrderType, SelfTradePrevention, TimeInForce
+from crossmargin.core.orders import (
+    CancelScope,
+    OrderFlags,
+    OrderId,
+    OrderSide,
+    OrderType,
+    SelfTradePrevention,
+    TimeInForce,
+    TriggerBy,
+)
 
 BATCH_ORDERS_MAX: Final = 50
 CLIENT_ID_MAX: Final = 2**32 - 1
 ORDER_ID_MAX: Final = 2**63 - 1
 PRICE_DECIMALS: Final = 18
-# Fields of Backpack's OrderExecutePayload for order kinds crossmargin does not offer.
-UNSUPPORTED_FIELDS: Final = (
-    "triggerPrice",
-    "triggerQuantity",
-    "triggerBy",
-    "stopLossTriggerPrice",
-    "stopLossLimitPrice",
-    "stopLossTriggerBy",
-    "takeProfitTriggerPrice",
-    "takeProfitLimitPrice",
-    "takeProfitTriggerBy",
-    "slippageTolerance",
-    "slippageToleranceType",
-)
+# Fields of Backpack's OrderExecutePayload crossmargin does not offer.
+UNSUPPORTED_FIELDS: Final = ("slippageTolerance", "slippageToleranceType")
+# Names some clients send that Backpack's payload does not have (ccxt passes its unified
+# `stopLossPrice` / `takeProfitPrice` params through unmapped): refused rather than ignored, since
+# an ignored stop loss leaves a bot unprotected without a word.
+FOREIGN_FIELDS: Final = {
+    "stopLossPrice": ("stopLossTriggerPrice", "stopLoss", "stop loss"),
+    "takeProfitPrice": ("takeProfitTriggerPrice", "takeProfit", "take profit"),
+}
 E = TypeVar("E", bound=StrEnum)
 FLAG_FIELDS: Final = ("postOnly", "reduceOnly", "autoBorrow", "autoBorrowRepay", "autoLend", "autoLendRedeem")
 
@@ -109,13 +114,25 @@ def place_order(
     """Return the `PlaceOrder` an OrderExecutePayload asks for."""
     given = sorted(name for name in UNSUPPORTED_FIELDS if values.get(name) is not None)
     if given:
-        raise ApiError(f"{given[0]}: trigger, stop-loss and take-profit orders are not offered")
+        raise ApiError(f"{given[0]}: a slippage tolerance is not offered; give a limit price instead")
+    for name, (field, ccxt, what) in FOREIGN_FIELDS.items():
+        if values.get(name) is not None:
+            raise ApiError(
+                f"{name} is not a field of Backpack's order payload (Backpack would place the order without a "
+                f"{what}): send {field} (with ccxt: params={{'{ccxt}': {{'triggerPrice': ...}}}})"
+            )
+    if (values.get("triggerPrice") is None) != (values.get("triggerQuantity") is None):
+        raise ApiError("Must specify both `triggerPrice` and `triggerQuantity` or neither")
     spec = require_market(markets, inputs.text(values, "symbol"))
     side = OrderSide(inputs.choice(values, "side", tuple(member.value for member in OrderSide)))
     order_type = OrderType(inputs.choice(values, "orderType", tuple(member.value for member in OrderType)))
     step = format_scaled(spec.step_atoms, spec.base_decimals)
     tick = format_scaled(spec.tick_size_wad, PRICE_DECIMALS)
     quote_step = format_scaled(1, spec.quote_decimals)
+
+    def price(name: str) -> int | None:
+        return _decimal(values, name, PRICE_DECIMALS, tick, "INVALID_PRICE", PRICE_WAD_MAX)
+
     return PlaceOrder(
         subaccount_id=subaccount_id,
         market=spec.symbol,
@@ -131,6 +148,17 @@ def place_order(
         flags=_flags(values),
         self_trade_prevention=_optional_enum(values, "selfTradePrevention", SelfTradePrevention)
         or SelfTradePrevention.REJECT_TAKER,
+        trigger_price_wad=price("triggerPrice"),
+        trigger_quantity_atoms=_decimal(
+            values, "triggerQuantity", spec.base_decimals, step, "INVALID_QUANTITY", AMOUNT_ATOMS_MAX
+        ),
+        trigger_by=_optional_enum(values, "triggerBy", TriggerBy),
+        stop_loss_trigger_price_wad=price("stopLossTriggerPrice"),
+        stop_loss_limit_price_wad=price("stopLossLimitPrice"),
+        stop_loss_trigger_by=_optional_enum(values, "stopLossTriggerBy", TriggerBy),
+        take_profit_trigger_price_wad=price("takeProfitTriggerPrice"),
+        take_profit_limit_price_wad=price("takeProfitLimitPrice"),
+        take_profit_trigger_by=_optional_enum(values, "takeProfitTriggerBy", TriggerBy),
     )
 
 
@@ -149,10 +177,8 @@ def cancel_all_orders(
     subaccount_id: SubaccountId, values: Mapping[str, object], markets: Mapping[str, MarketSpec]
 ) -> CancelAllOrders:
     """Return the `CancelAllOrders` an OrderCancelAllPayload asks for."""
-    order_type = values.get("orderType")
-    if order_type not in (None, "RestingLimitOrder"):
-        raise ApiError(f"orderType {order_type!r}: only resting limit orders exist (RestingLimitOrder)")
-    return CancelAllOrders(subaccount_id, require_market(markets, inputs.text(values, "symbol")).symbol)
+    scope = _optional_enum(values, "orderType", CancelScope)
+    return CancelAllOrders(subaccount_id, require_market(markets, inputs.text(values, "symbol")).symbol, scope)
 
 
 def batch(decoded: object) -> list[dict[str, object]]:

@@ -36,6 +36,7 @@ from crossmargin.api.stream_messages import (
     Level,
     MarkPrice,
     PositionContext,
+    accepted_event_type,
     balance_data,
     depth_data,
     engine_update_data,
@@ -116,8 +117,9 @@ def private_topic(stream: str, subaccount_id: int) -> str:
 
 
 def rests(order: Order) -> bool:
-    """Return whether an order can ever rest in the book (and so change the depth)."""
-    return order.order_type is OrderType.LIMIT and order.time_in_force is TimeInForce.GTC
+    """Return whether an order can ever rest in the book (and so change the depth): not a trigger not yet fired."""
+    entered = order.trigger is None or order.trigger.triggered_ms is not None
+    return order.order_type is OrderType.LIMIT and order.time_in_force is TimeInForce.GTC and entered
 
 
 def book_update_id(state: EngineState) -> int:
@@ -261,7 +263,7 @@ class StreamFeed:
         updates: list[JsonObject] = []
         if new_taker:
             fresh = replace(order, status=OrderStatus.NEW, executed_atoms=0, executed_quote_atoms=0, expiry_reason=None)
-            updates.append(order_data(spec, "orderAccepted", fresh, at_ms))
+            updates.append(order_data(spec, accepted_event_type(order), fresh, at_ms))
         executed = order.executed_atoms - sum(fill.quantity_atoms for fill in fills)
         executed_quote = order.executed_quote_atoms - sum(fill.quote_atoms for fill in fills)
         for fill in fills:

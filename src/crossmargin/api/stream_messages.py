@@ -28,13 +28,16 @@ Backpack's stream documentation and the captures and parser in ccxt 4.5.90's `cc
   pay now, `i` index price, `n` next funding time in **milliseconds** (as Backpack documents and
   sends it, unlike every other time), `T`. Perp marks come from the 10-second
   refresh; a spot market's mark is its base asset's index price (funding "0").
-- `account.orderUpdate[.<symbol>]`: `e` orderAccepted | orderFill | orderCancelled | orderExpired,
-  `E`, `s`, `c` client id (when given), `S` side, `o` "LIMIT" | "MARKET", `f` time in force, `q`
+- `account.orderUpdate[.<symbol>]`: `e` orderAccepted | orderFill | orderCancelled | orderExpired |
+  triggerPlaced (a trigger order fired and entered the book) | triggerFailed (it fired and was
+  refused; `R` says why), `E`, `s`, `c` client id (when given), `S` side, `o` "LIMIT" | "MARKET", `f` time in force, `q`
   quantity, `Q` quote quantity (market orders by quote), `p` price (limit orders), `X` status,
   `R` expiry reason (expired orders), `i` order id, `z` executed quantity, `Z` executed quote,
   `V` self-trade prevention, `r` reduce only, `y` post only, `O` origin (`ORIGINS`: "USER",
   "LIQUIDATION_AUTOCLOSE", "ADL_AUTOCLOSE" or "COLLATERAL_CONVERSION"), `T`; an orderFill adds `t` trade id,
-  `l` fill quantity, `L` fill price, `m` maker, `n` fee, `N` fee asset.
+  `l` fill quantity, `L` fill price, `m` maker, `n` fee, `N` fee asset. A trigger order adds `P`
+  trigger price, `B` trigger by, `Y` trigger quantity; a stop loss / take profit `b` / `a` trigger
+  price, `k` / `j` limit price, `g` / `d` trigger by; a child of another order `I` its id.
 - `account.positionUpdate[.<symbol>]`: `e` positionOpened | positionAdjusted | positionClosed, `E`,
   `s`, `b` break-even price (the entry cost net of the funding received, per unit, as REST's
   `breakEvenPrice`), `B` entry price, `l` estimated liquidation price (REST's
@@ -66,7 +69,7 @@ from crossmargin.core.events import ChangeKind, Event, change_kind
 from crossmargin.core.margin import Holding, compute_margin_fraction
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import WAD, format_scaled
-from crossmargin.core.orders import Fill, Order, OrderSide, OrderStatus, OrderType, SystemOrderType
+from crossmargin.core.orders import Fill, Order, OrderSide, OrderStatus, OrderType, SystemOrderType, TriggerLegKind
 from crossmargin.core.perps import PerpPosition
 
 WAD_DECIMALS: Final = 18
@@ -76,6 +79,8 @@ ORDER_ACCEPTED: Final = "orderAccepted"
 ORDER_FILL: Final = "orderFill"
 ORDER_CANCELLED: Final = "orderCancelled"
 ORDER_EXPIRED: Final = "orderExpired"
+TRIGGER_PLACED: Final = "triggerPlaced"
+TRIGGER_FAILED: Final = "triggerFailed"
 POSITION_OPENED: Final = "positionOpened"
 POSITION_ADJUSTED: Final = "positionAdjusted"
 POSITION_CLOSED: Final = "positionClosed"
@@ -257,16 +262,46 @@ ORIGINS: Final = {
 def order_event_type(order: Order) -> str:
     """Return the orderUpdate event type of an order change that is not a fill.
 
-    Backpack's other types have no cause here yet: `orderModified` (a resting reduce-only order
-    shrunk so it cannot flip the position: the engine never shrinks one), `triggerPlaced` and
-    `triggerFailed` (trigger orders do not exist yet). They belong in this function, with `P`,
-    `B` and `Y` in `order_data`, when their engine events do.
+    A pending trigger order is `orderAccepted`; once it fires it is `triggerPlaced` (entered) or
+    `triggerFailed`. Backpack's `orderModified` (a resting reduce-only order shrunk so it cannot
+    flip the position) has no cause here: the engine never shrinks one.
     """
     if order.status is OrderStatus.CANCELLED:
         return ORDER_CANCELLED
     if order.status is OrderStatus.EXPIRED:
         return ORDER_EXPIRED
-    return ORDER_ACCEPTED
+    if order.status is OrderStatus.TRIGGER_FAILED:
+        return TRIGGER_FAILED
+    return accepted_event_type(order)
+
+
+def accepted_event_type(order: Order) -> str:
+    """Return the event of an order entering the book: `triggerPlaced` for a trigger order that fired."""
+    fired = order.trigger is not None and order.trigger.triggered_ms is not None
+    return TRIGGER_PLACED if fired else ORDER_ACCEPTED
+
+
+_LEG_KEYS: Final = {
+    TriggerLegKind.ENTRY: ("P", None, "B"),
+    TriggerLegKind.STOP_LOSS: ("b", "k", "g"),
+    TriggerLegKind.TAKE_PROFIT: ("a", "j", "d"),
+}
+
+
+def _trigger_data(spec: MarketSpec, order: Order) -> JsonObject:
+    trigger = order.trigger
+    data: JsonObject = {}
+    for leg in (*(trigger.legs if trigger else ()), *order.brackets):
+        price, limit, by = _LEG_KEYS[leg.kind]
+        data[price] = price_text(leg.price_wad)
+        data[by] = leg.by.value
+        if limit is not None and leg.limit_price_wad is not None:
+            data[limit] = price_text(leg.limit_price_wad)
+    if trigger is not None and trigger.quantity_atoms is not None:
+        data["Y"] = format_scaled(trigger.quantity_atoms, spec.base_decimals)
+    if trigger is not None and trigger.parent_order_id is not None:
+        data["I"] = str(trigger.parent_order_id)
+    return data
 
 
 def order_data(spec: MarketSpec, event_type: str, order: Order, at_ms: int) -> JsonObject:
@@ -284,6 +319,7 @@ def order_data(spec: MarketSpec, event_type: str, order: Order, at_ms: int) -> J
         data["Q"] = format_scaled(order.quote_quantity_atoms, spec.quote_decimals)
     if order.order_type is OrderType.LIMIT:
         data["p"] = price_text(order.price_wad)
+    data |= _trigger_data(spec, order)
     data["X"] = order.status.value
     if order.expiry_reason is not None:
         data["R"] = order.expiry_reason.value

@@ -3,7 +3,8 @@
 Perp positions net to zero in each market and open interest equals the long side (INV-PERP-1,
 INV-PERP-2); what orders lock equals what the ledger holds locked (INV-ORDER-1); every open order
 rests once in its book, in price-time order, and nothing else does; books are never crossed; and
-every order's status fits its fills. Every check reads the state and changes nothing.
+every order's status fits its fills; pending trigger orders hold nothing and wait off the book
+(INV-TRIGGER-1). Every check reads the state and changes nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def check_trading(state: EngineState) -> list[Check]:
         _check_books(state),
         *_check_uncrossed(state),
         _check_order_status(state),
+        _check_trigger_orders(state),
     ]
 
 
@@ -166,3 +168,28 @@ def _status_fits(order: Order) -> bool:
     if order.executed_atoms == 0:
         return order.status is OrderStatus.NEW
     return 0 < order.executed_atoms < order.quantity_atoms and order.status is OrderStatus.PARTIALLY_FILLED
+
+
+def _check_trigger_orders(state: EngineState) -> Check:
+    wrong = [
+        f"trigger order {order_id}: {order.status}, {order.executed_atoms} executed, {order.locked_atoms} locked"
+        for order_id, order in sorted(state.trigger_orders.items())
+        if not _trigger_fits(state, order_id, order)
+    ]
+    return Check(
+        "INV-TRIGGER-1", not wrong, "; ".join(wrong[:5]) or "pending trigger orders wait off the book and hold nothing"
+    )
+
+
+def _trigger_fits(state: EngineState, order_id: OrderId, order: Order) -> bool:
+    trigger = order.trigger
+    if trigger is None or order_id != order.order_id or order_id in state.orders or order.market not in state.markets:
+        return False
+    parent = state.orders.get(OrderId(trigger.parent_order_id or 0)) if trigger.follows_parent else None
+    return (
+        order.status is OrderStatus.TRIGGER_PENDING
+        and order.executed_atoms == order.locked_atoms == 0
+        and trigger.triggered_ms is None
+        and order_id < state.next_order_id
+        and (not trigger.follows_parent or (parent is not None and parent.executed_atoms == order.quantity_atoms))
+    )

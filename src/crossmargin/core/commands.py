@@ -15,12 +15,14 @@ from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import Ratio
 from crossmargin.core.orders import (
     NO_FLAGS,
+    CancelScope,
     OrderFlags,
     OrderId,
     OrderSide,
     OrderType,
     SelfTradePrevention,
     TimeInForce,
+    TriggerBy,
 )
 
 
@@ -160,7 +162,10 @@ class PlaceOrder:
     """Backpack's `POST /api/v1/order`: a limit or market order.
 
     A market order gives `quantity_atoms` or (spot only) `quote_quantity_atoms`; a limit order a
-    price on the tick grid and a quantity on the step grid.
+    price on the tick grid and a quantity on the step grid. With `trigger_price_wad` it is a
+    trigger order (for `trigger_quantity_atoms`, else `quantity_atoms`, else a reduce-only order's
+    whole position); the `stop_loss_*` and `take_profit_*` fields attach a stop loss and a take
+    profit (`core/triggers.py`). Journals written before these fields existed decode them as None.
     """
 
     subaccount_id: SubaccountId
@@ -174,6 +179,15 @@ class PlaceOrder:
     client_id: int | None = None
     flags: OrderFlags = NO_FLAGS
     self_trade_prevention: SelfTradePrevention = SelfTradePrevention.REJECT_TAKER
+    trigger_price_wad: int | None = None
+    trigger_quantity_atoms: int | None = None
+    trigger_by: TriggerBy | None = None
+    stop_loss_trigger_price_wad: int | None = None
+    stop_loss_limit_price_wad: int | None = None
+    stop_loss_trigger_by: TriggerBy | None = None
+    take_profit_trigger_price_wad: int | None = None
+    take_profit_limit_price_wad: int | None = None
+    take_profit_trigger_by: TriggerBy | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,10 +202,14 @@ class CancelOrder:
 
 @dataclass(frozen=True, slots=True)
 class CancelAllOrders:
-    """Backpack's `DELETE /api/v1/orders`: every open order of a subaccount in a market."""
+    """Backpack's `DELETE /api/v1/orders`: every open order of a subaccount in a market.
+
+    `scope` limits it to resting orders or to pending trigger orders; None cancels both.
+    """
 
     subaccount_id: SubaccountId
     market: str
+    scope: CancelScope | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from crossmargin.core.events import (
 )
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import LedgerKind, locked, spot
+from crossmargin.core.orders import OrderStatus
 from crossmargin.core.state import EngineState
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ def commit_into_parent(self: Transaction, parent: Transaction) -> None:
     parent.interest_hour_ms = self.interest_hour_ms
     parent.markets.update(self.markets)
     parent.orders.update(self.orders)
+    parent.trigger_orders.update(self.trigger_orders)
     parent.perp_positions.update(self.perp_positions)
     parent.perp_marks_wad.update(self.perp_marks_wad)
     parent.open_interest_atoms.update(self.open_interest_atoms)
@@ -121,6 +123,7 @@ def _commit_trading(self: Transaction, state: EngineState) -> None:
             state.books[order.market].remove(before)
             del state.open_order_ids[order.subaccount_id][order_id]
         state.closed_orders.append(order)
+    _commit_trigger_orders(self, state)
     positions = state.perp_positions
     for key, position in self.perp_positions.items():
         if position.is_flat:
@@ -130,6 +133,17 @@ def _commit_trading(self: Transaction, state: EngineState) -> None:
     state.perp_marks_wad.update(self.perp_marks_wad)
     state.open_interest_atoms.update(self.open_interest_atoms)
     state.settlement_due_ms = self.settlement_due_ms
+
+
+def _commit_trigger_orders(self: Transaction, state: EngineState) -> None:
+    """Keep pending trigger orders; drop fired ones (now live orders); record cancelled and failed ones."""
+    for order_id, order in sorted(self.trigger_orders.items()):
+        if order is not None and order.status is OrderStatus.TRIGGER_PENDING:
+            state.trigger_orders[order_id] = order
+            continue
+        state.trigger_orders.pop(order_id, None)
+        if order is not None:
+            state.closed_orders.append(order)
 
 
 def _record_listing_times(state: EngineState, symbols: tuple[str, ...], now_ms: int) -> None:
@@ -184,6 +198,8 @@ def _record_history(state: EngineState, events: list[Event]) -> None:
             target = lists[kind] = _history_list(state, kind)
         if target is not None:
             count += 1
+            if isinstance(event, Traded):
+                state.last_trade_prices_wad[event.fill.market] = event.fill.price_wad
             target[0].append(event.fill if isinstance(event, Traded) else event)
             target[1].append(count)
     state.history_count = count

@@ -3,15 +3,16 @@
 Every command runs in one fixed order: (1) open a transaction over the state and charge the
 hourly interest that has fallen due; (2) validate and compute the command's movements inside the
 transaction; (3) check margin on the what-if state for voluntary actions; (4) re-mark the perps
-from the prices and books the command leaves; (5) commit, once, the only mutation; (6) return the
-events. A refusal at any step drops the transaction, so it leaves no trace. `preview` runs the
-same steps without the commit: every what-if question asks it, so none can disagree with
-`execute`. The engine is pure: no I/O, clock, randomness or logging; `now` is an argument.
+from the prices and books the command leaves and fire the trigger orders they reached; (5)
+commit, once, the only mutation; (6) return the events. A refusal at any step drops the
+transaction, so it leaves no trace. `preview` runs the same steps without the commit: every
+what-if question asks it, so none can disagree with `execute`. The engine is pure: no I/O,
+clock, randomness or logging; `now` is an argument.
 
 `HANDLERS` maps each command type to its handler, one logic module per family: accounts and keys
 (`account_logic`), deposits, withdrawals and transfers (`funds_logic`), borrow-lend
 (`borrow_lend_logic`), settings (`settings_logic`), configuration and prices (`config_logic`,
-`oracle`), trading (`trading`) and liquidation (`liquidation`). The journal's codec reads its list
+`oracle`), trading (`trading`, `trigger_orders`) and liquidation (`liquidation`). The journal's codec reads its list
 of command types from the same table.
 """
 
@@ -58,8 +59,9 @@ from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.remark import remark
 from crossmargin.core.settings_logic import update_settings
 from crossmargin.core.state import EngineState
-from crossmargin.core.trading import cancel_all_orders, cancel_order, place_order
 from crossmargin.core.transaction import Transaction
+from crossmargin.core.trigger_orders import cancel_all_any_orders, cancel_any_order, place_any_order
+from crossmargin.core.triggers import run_triggers
 from crossmargin.core.view import StateView
 
 
@@ -196,10 +198,11 @@ def _refuse_unrunnable(base: EngineState | Transaction, command: Command, now_ms
 
 
 def run_command(tx: Transaction, command: Command) -> Rejection | None:
-    """Run a command's handler, then re-mark the perps from what it leaves: `execute`'s steps after due work."""
+    """Run a command's handler, re-mark the perps from what it leaves, fire the triggers its prices reached."""
     refused = apply_command(tx, command)
     if refused is None:
         remark(tx)
+        run_triggers(tx)
     return refused
 
 
@@ -234,9 +237,9 @@ HANDLERS: Final[dict[type[Command], Handler]] = dict(
         _handler(SetMarkPrices, set_mark_prices),
         _handler(Tick, let_time_pass),
         _handler(ConfigureMarkets, configure_markets),
-        _handler(PlaceOrder, place_order),
-        _handler(CancelOrder, cancel_order),
-        _handler(CancelAllOrders, cancel_all_orders),
+        _handler(PlaceOrder, place_any_order),
+        _handler(CancelOrder, cancel_any_order),
+        _handler(CancelAllOrders, cancel_all_any_orders),
         _handler(Liquidate, liquidate),
         _handler(AddApiKey, add_api_key),
         _handler(SeedDemo, seed_demo),

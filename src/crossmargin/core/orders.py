@@ -56,6 +56,8 @@ class OrderStatus(StrEnum):
     FILLED = "Filled"
     CANCELLED = "Cancelled"
     EXPIRED = "Expired"
+    TRIGGER_PENDING = "TriggerPending"
+    TRIGGER_FAILED = "TriggerFailed"
 
 
 class ExpiryReason(StrEnum):
@@ -66,6 +68,13 @@ class ExpiryReason(StrEnum):
     SELF_TRADE_PREVENTION = "SelfTradePrevention"
     INSUFFICIENT_LIQUIDITY = "InsufficientLiquidity"
     LIQUIDATION = "Liquidation"
+    INSUFFICIENT_FUNDS = "InsufficientFunds"
+    INSUFFICIENT_MARGIN = "InsufficientMargin"
+    REDUCE_ONLY_NOT_REDUCED = "ReduceOnlyNotReduced"
+    STOP_WITHOUT_POSITION = "StopWithoutPosition"
+    INVALID_QUANTITY = "InvalidQuantity"
+    POST_ONLY_TAKER = "PostOnlyTaker"
+    UNKNOWN = "Unknown"
 
 
 class SystemOrderType(StrEnum):
@@ -75,6 +84,63 @@ class SystemOrderType(StrEnum):
     COLLATERAL_CONVERSION = "CollateralConversion"
     LIQUIDATE_POSITION_ON_BOOK = "LiquidatePositionOnBook"
     LIQUIDATE_POSITION_ON_ADL = "LiquidatePositionOnAdl"
+
+
+class TriggerBy(StrEnum):
+    """The reference price a trigger watches (the `triggerBy` fields of Backpack's order payload)."""
+
+    MARK_PRICE = "MarkPrice"
+    LAST_PRICE = "LastPrice"
+    INDEX_PRICE = "IndexPrice"
+
+
+class TriggerLegKind(StrEnum):
+    """What a trigger leg is: the order's own trigger, or a stop loss or take profit that closes a position."""
+
+    ENTRY = "Trigger"
+    STOP_LOSS = "StopLoss"
+    TAKE_PROFIT = "TakeProfit"
+
+
+class CancelScope(StrEnum):
+    """Backpack's `CancelOrderTypeEnum`: which of a market's orders `DELETE /api/v1/orders` cancels."""
+
+    RESTING_LIMIT_ORDER = "RestingLimitOrder"
+    CONDITIONAL_ORDER = "ConditionalOrder"
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerLeg:
+    """One price condition of a trigger order: fire when the `by` price reaches `price_wad` from below or above.
+
+    `rises` says from where: True fires once the price is at or above `price_wad`, False at or below.
+    A stop-loss or take-profit leg enters as a limit order at `limit_price_wad`, or as a market order
+    when it is None; an entry leg enters as the order itself (its own type and price).
+    """
+
+    kind: TriggerLegKind
+    price_wad: int
+    by: TriggerBy
+    rises: bool
+    limit_price_wad: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """What makes an order a trigger order (`core/triggers.py`).
+
+    The order rests off the book (status `TriggerPending`) until one of its `legs` is crossed (the
+    first in order), then enters for `quantity_atoms`, or for the whole position when None. A
+    stop loss or take profit asked with an order names it (`parent_order_id`, Backpack's
+    `relatedOrderId`); while `follows_parent`, its quantity follows what the parent has filled and
+    it is armed once that is above zero. `triggered_ms` is when it fired.
+    """
+
+    legs: tuple[TriggerLeg, ...]
+    quantity_atoms: int | None = None
+    parent_order_id: OrderId | None = None
+    follows_parent: bool = False
+    triggered_ms: int | None = None
 
 
 class Keep(Enum):
@@ -124,6 +190,10 @@ class Order:
     locked_atoms: int = 0
     status: OrderStatus = OrderStatus.NEW
     expiry_reason: ExpiryReason | None = None
+    trigger: Trigger | None = None
+    """Set on a trigger order, pending or fired (`triggeredAt`); None on every other order."""
+    brackets: tuple[TriggerLeg, ...] = ()
+    """The stop loss and take profit asked with the order: placed as a trigger order once it fills."""
 
     @property
     def remaining_atoms(self) -> int:
@@ -166,6 +236,8 @@ class Order:
             self.locked_atoms if locked_atoms is None else locked_atoms,
             self.status if status is None else status,
             self.expiry_reason if expiry_reason is Keep.KEEP else expiry_reason,
+            self.trigger,
+            self.brackets,
         )
 
 

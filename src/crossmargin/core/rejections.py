@@ -69,6 +69,13 @@ class RejectReason(StrEnum):
     REDUCE_ONLY_NOT_REDUCED = "reduce_only_not_reduced"
     OPEN_INTEREST_LIMIT_EXCEEDED = "open_interest_limit_exceeded"
     NO_LIQUIDITY = "no_liquidity"
+    # Trigger orders, stop losses and take profits.
+    TRIGGER_FIELD_WITHOUT_TRIGGER_PRICE = "trigger_field_without_trigger_price"
+    TRIGGER_REQUIRES_QUANTITY = "trigger_requires_quantity"
+    TRIGGER_ORDER_LIMIT_EXCEEDED = "trigger_order_limit_exceeded"
+    STOP_LOSS_TAKE_PROFIT_REQUIRE_PERP_MARKET = "stop_loss_take_profit_require_perp_market"
+    STOP_LOSS_TAKE_PROFIT_INVERTED = "stop_loss_take_profit_inverted"
+    POSITION_TP_SL_REQUIRES_MARKET_ORDER = "position_tp_sl_requires_market_order"
     # Liquidation.
     NOT_LIQUIDATABLE = "not_liquidatable"
     ACCOUNT_LIQUIDATING = "account_liquidating"

@@ -1,18 +1,19 @@
 """EngineState: everything the engine reads and writes, held in memory behind one sequencer.
 
-Spot balances are ledger balances; borrow-lend positions hold scaled amounts; pools hold indices
-and scaled totals; `held` indexes which assets each subaccount has anything in, so margin work is
+Spot balances are ledger balances; borrow-lend positions hold scaled amounts; pools hold indices and
+scaled totals; `held` indexes which assets each subaccount has anything in, so margin work is
 proportional to what a subaccount holds, not to the number of listed assets. The lists at the end
 are the user-visible history (movements, entry fees, deposits, withdrawals, transfers): part of the
 state so that snapshots and replay restore it; hourly interest rows are derived from them and the
-pools' accrual records (`history.py`), never stored per position. Trading adds the markets, the
-open orders (indexed by `books` and `open_order_ids`, both derived and rebuilt after a snapshot
-loads), perp positions and marks, and the trading history. Liquidation adds its steps, the
-insurance fund's takeovers, auto-deleverages and lend-index cuts (the audit reads the cuts). Every history
-record is numbered in the order it happened (`history_sequence`, per list, parallel to it), so a
-statement can list the rows of one millisecond in their true order. Only `Transaction.commit` (in
-`transaction.py`) changes an EngineState; the derived caches (the margin lines' memos, the perp
-markets) are filled by reads and hold nothing that is not a function of the rest.
+pools' accrual records (`history.py`), never stored per position. Trading adds the markets, the open
+orders (indexed by `books` and `open_order_ids`, both derived and rebuilt after a snapshot loads),
+pending trigger orders (off the book), perp positions and marks, and the trading history.
+Liquidation adds its steps, the insurance fund's takeovers, auto-deleverages and lend-index cuts
+(the audit reads the cuts). Every history record is numbered in the order it happened
+(`history_sequence`, per list, parallel to it), so a statement can list the rows of one millisecond
+in their true order. Only `Transaction.commit` (in `transaction.py`) changes an EngineState; the
+derived caches (the margin lines' memos, the perp markets) are filled by reads and hold nothing that
+is not a function of the rest.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ class EngineState:
     transfers: list[Transferred] = field(default_factory=list)
     markets: dict[str, MarketSpec] = field(default_factory=dict)
     orders: dict[OrderId, Order] = field(default_factory=dict)
+    trigger_orders: dict[OrderId, Order] = field(default_factory=dict)
+    """Pending trigger orders (status `TriggerPending`), off the book until they fire (`triggers.py`)."""
     perp_positions: dict[tuple[SubaccountId, str], PerpPosition] = field(default_factory=dict)
     perp_marks_wad: dict[str, int] = field(default_factory=dict)
     open_interest_atoms: dict[str, int] = field(default_factory=dict)
@@ -119,6 +122,9 @@ class EngineState:
         default=None, metadata=DERIVED, compare=False, repr=False
     )
 
+    last_trade_prices_wad: dict[str, int] = field(default_factory=dict, metadata=DERIVED, compare=False)
+    """The price of each market's latest fill: what a `LastPrice` trigger watches (rebuilt from `fills`)."""
+
     def perp_market_specs(self) -> tuple[MarketSpec, ...]:
         """Return the perp markets' specs by symbol (cached; the cache holds the very dict it was made from)."""
         cache = self.perp_markets_cache
@@ -139,6 +145,7 @@ class EngineState:
             self.books[order.market].add(order)
             self.open_order_ids.setdefault(order.subaccount_id, {})[order_id] = None
             self.count_perp_order(order, 1)
+        self.last_trade_prices_wad = {fill.market: fill.price_wad for fill in self.fills}
 
     def count_perp_order(self, order: Order, sign: int) -> None:
         """Add (+1) or take out (-1) an open perp order's remaining quantity in its owner's totals."""

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from crossmargin.core.book import Book
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.markets import MarketSpec
-from crossmargin.core.orders import OPEN_STATUSES, Order, OrderId, OrderSide
+from crossmargin.core.orders import OPEN_STATUSES, Order, OrderId, OrderSide, OrderStatus
 from crossmargin.core.perps import PerpPosition
 from crossmargin.core.state import EngineState
 
@@ -29,6 +29,8 @@ class TradingLayer:
     def _open_trading_layer(self, settlement_due_ms: int | None) -> None:
         self.markets: dict[str, MarketSpec] = {}
         self.orders: dict[OrderId, Order] = {}
+        self.trigger_orders: dict[OrderId, Order | None] = {}
+        """Pending trigger orders this layer wrote: still pending, closed (cancelled, failed), or None once fired."""
         self.perp_positions: dict[tuple[SubaccountId, str], PerpPosition] = {}
         self.perp_marks_wad: dict[str, int] = {}
         self.open_interest_atoms: dict[str, int] = {}
@@ -85,6 +87,28 @@ class TradingLayer:
             ids = dict.fromkeys(sorted({*ids, *pending}))
         found = [self.order(order_id) for order_id in ids]
         return [order for order in found if order is not None and order.is_open]
+
+    def trigger_order(self, order_id: OrderId) -> Order | None:
+        """Return a pending trigger order as of this transaction; None if unknown, fired or closed."""
+        for layer in (self, *self.parents):
+            if order_id in layer.trigger_orders:
+                found = layer.trigger_orders[order_id]
+                return found if found is not None and found.status is OrderStatus.TRIGGER_PENDING else None
+        return self.state.trigger_orders.get(order_id)
+
+    def pending_trigger_orders(self) -> list[Order]:
+        """Return every pending trigger order as of this transaction, oldest (lowest id) first."""
+        if not self.state.trigger_orders and not any(layer.trigger_orders for layer in (self, *self.parents)):
+            return []
+        ids = set(self.state.trigger_orders)
+        for layer in (self, *self.parents):
+            ids.update(layer.trigger_orders)
+        found = [self.trigger_order(order_id) for order_id in sorted(ids)]
+        return [order for order in found if order is not None]
+
+    def set_trigger_order(self, order_id: OrderId, order: Order | None) -> None:
+        """Store a trigger order's new state: pending, closed (cancelled or failed), or None once it fired."""
+        self.trigger_orders[order_id] = order
 
     def perp_order_totals(self, subaccount_id: SubaccountId, market: str) -> tuple[int, int]:
         """Return the open bid and ask quantities of a subaccount's orders in a perp market, as of this transaction."""

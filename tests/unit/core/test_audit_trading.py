@@ -11,11 +11,20 @@ from crossmargin.core.audit import audit
 from crossmargin.core.events import ShortfallCovered, Withdrew
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import ROUNDING, TRADING_FEES, WORLD, locked, spot
+from crossmargin.core.numbers import parse_decimal
 from crossmargin.core.orders import Order, OrderId, OrderSide, OrderStatus
 from crossmargin.core.perps import PerpPosition
 from crossmargin.core.state import EngineState
 
-TRADING_CHECKS = {"INV-PERP-1", "INV-PERP-2", "INV-ORDER-1", "INV-ORDER-2", "INV-ORDER-3", "INV-BOOK-1"}
+TRADING_CHECKS = {
+    "INV-PERP-1",
+    "INV-PERP-2",
+    "INV-ORDER-1",
+    "INV-ORDER-2",
+    "INV-ORDER-3",
+    "INV-BOOK-1",
+    "INV-TRIGGER-1",
+}
 
 
 def failing(state: EngineState) -> set[str]:
@@ -262,3 +271,38 @@ def test_a_negative_balance_is_allowed_only_as_far_as_a_shortfall_was_left_uncov
     state.ledger[(WORLD, "ETH")] += 1
     _withdrawn(state, Withdrew(sub, "ETH", 1, state.now_ms))
     assert failing(state) == {"INV-LEDGER-3"}
+
+
+def _with_triggers(driver: Driver) -> tuple[EngineState, Order, Order]:
+    """The trading state plus a standalone trigger order and a stop loss following a resting parent."""
+    trader = driver.account()
+    driver.deposit(trader, "USDC", "10000")
+    command = driver.order(trader, "BTC_USDC", "buy", "0.01")
+    driver.accept(replace(command, trigger_price_wad=parse_decimal("70000", 18)))
+    parent = driver.order(trader, "BTC_USDC_PERP", "buy", "0.01", "50000")
+    driver.accept(replace(parent, stop_loss_trigger_price_wad=parse_decimal("40000", 18)))
+    state = copy.deepcopy(driver.state)
+    assert failing(state) == set()
+    standalone, child = sorted(state.trigger_orders.values(), key=lambda order: order.order_id)
+    return state, standalone, child
+
+
+def test_a_broken_pending_trigger_order_is_flagged(driver: Driver) -> None:
+    trading_state(driver)
+    state, standalone, child = _with_triggers(driver)
+    assert child.trigger is not None
+    breakages = [
+        replace(standalone, trigger=None),
+        replace(standalone, status=OrderStatus.NEW),
+        replace(standalone, locked_atoms=1),
+        replace(standalone, market="NOPE"),
+        replace(child, quantity_atoms=1),
+        replace(child, trigger=replace(child.trigger, parent_order_id=OrderId(999))),
+    ]
+    for broken in breakages:
+        damaged = copy.deepcopy(state)
+        damaged.trigger_orders[broken.order_id] = broken
+        assert failing(damaged) == {"INV-TRIGGER-1"}, broken
+    on_book = copy.deepcopy(state)
+    on_book.trigger_orders[next(iter(on_book.orders))] = standalone
+    assert "INV-TRIGGER-1" in failing(on_book)

@@ -4,7 +4,9 @@
 filled, or expired with its reason). The engine reports every order a command touched as
 `OrderChanged` events; the one the command placed is the subaccount's order with the highest id
 (a self-trade prevention may also close an older order of the same subaccount, and due work that
-ran first only touches older orders), and its last event is its final state (`views/orders.py`).
+ran first only touches older orders, and a stop loss / take profit placed for it is left out), and
+its last event is its final state (`views/orders.py`). `DELETE /api/v1/order` answers with the
+order it named, though a parent's pending stop loss / take profit is cancelled with it.
 
 `POST /api/v1/orders` takes a JSON array of order payloads, signed as Backpack signs batches (each
 item its own `instruction=orderExecute&...` run, then timestamp and window). Each item is its own
@@ -29,7 +31,7 @@ from crossmargin.api.responses import json_response
 from crossmargin.api.signed import claim_signed_write, decode_body, signed, signed_write, signer_of
 from crossmargin.api.views import JsonValue
 from crossmargin.api.views.orders import (
-    cancelled_orders,
+    cancelled_order,
     view_batch_item,
     view_cancelled_orders,
     view_open_order,
@@ -63,7 +65,7 @@ def order_routes(context: ApiContext) -> list[BaseRoute]:  # noqa: C901 -- one s
     async def cancel(request: Request, sub: SubaccountId, parameters: Parameters) -> Response:
         command = order_inputs.cancel_order(sub, parameters, markets())
         result = await context.run(command, signed_write(request))
-        (order,) = cancelled_orders(result.events, sub, command.market)
+        order = cancelled_order(result.events, command)
         return json_response(view_order(order, markets()[order.market]))
 
     async def query_all(request: Request, sub: SubaccountId, parameters: Parameters) -> Response:

@@ -78,7 +78,7 @@ def view_account(state: EngineState, subaccount_id: SubaccountId) -> JsonObject:
         "positionLimit": ACCOUNT_POSITION_LIMIT,
         "spotMakerFee": SPOT_MAKER_FEE_BPS,
         "spotTakerFee": SPOT_TAKER_FEE_BPS,
-        "triggerOrders": 0,
+        "triggerOrders": sum(1 for order in state.trigger_orders.values() if order.subaccount_id == subaccount_id),
     }
 
 

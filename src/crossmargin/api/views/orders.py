@@ -11,6 +11,12 @@ quantities at the quote asset's, prices WAD; nothing is rounded.
 
 History covers open and closed orders of the subaccount, newest first; fills list every trade in
 which the subaccount was the maker or the taker, with the fee it paid in the asset it paid it in.
+
+A trigger order (`core/triggers.py`) shows Backpack's trigger fields: `triggerPrice`, `triggerBy`,
+`triggerQuantity` (without `quantity` while it is pending, as Backpack shows it), `triggeredAt`
+once it fired, `relatedOrderId` on a stop loss / take profit placed for another order, and the
+`stopLoss*` / `takeProfit*` fields of the legs it carries or asked for. Pending trigger orders
+(`TriggerPending`) are open orders: listed, found and cancelled like resting ones.
 """
 
 from __future__ import annotations
@@ -30,11 +36,21 @@ from crossmargin.api.views.common import (
     wad,
 )
 from crossmargin.api.views.public import MARKET_TYPES
+from crossmargin.core.commands import CancelOrder
 from crossmargin.core.events import Event, OrderChanged
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import format_scaled
-from crossmargin.core.orders import Fill, Order, OrderId, OrderSide, OrderStatus, OrderType, SystemOrderType
+from crossmargin.core.orders import (
+    Fill,
+    Order,
+    OrderId,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    SystemOrderType,
+    TriggerLegKind,
+)
 from crossmargin.core.state import EngineState
 
 INVALID_MARKET: Final = "INVALID_MARKET"
@@ -106,16 +122,62 @@ def _common(order: Order, spec: MarketSpec) -> JsonObject:
         body["postOnly"] = order.flags.post_only
     if order.quote_quantity_atoms is not None:
         body["quoteQuantity"] = quote_text(spec, order.quote_quantity_atoms)
+    body |= trigger_fields(order, spec)
+    if order.trigger is not None and order.trigger.triggered_ms is None:
+        del body["quantity"]  # a trigger order that never fired has only its triggerQuantity, as on Backpack
+    return body
+
+
+_LEG_FIELDS: Final = {
+    TriggerLegKind.ENTRY: ("triggerPrice", None, "triggerBy"),
+    TriggerLegKind.STOP_LOSS: ("stopLossTriggerPrice", "stopLossLimitPrice", "stopLossTriggerBy"),
+    TriggerLegKind.TAKE_PROFIT: ("takeProfitTriggerPrice", "takeProfitLimitPrice", "takeProfitTriggerBy"),
+}
+
+
+def trigger_fields(order: Order, spec: MarketSpec) -> JsonObject:
+    """Return Backpack's trigger, stop-loss and take-profit fields of an order (none for a plain one)."""
+    trigger = order.trigger
+    body: JsonObject = {}
+    for leg in (*(trigger.legs if trigger else ()), *order.brackets):
+        price, limit, by = _LEG_FIELDS[leg.kind]
+        body[price] = wad(leg.price_wad)
+        body[by] = leg.by.value
+        if limit is not None and leg.limit_price_wad is not None:
+            body[limit] = wad(leg.limit_price_wad)
+    if trigger is None:
+        return body
+    if trigger.quantity_atoms is not None:
+        body["triggerQuantity"] = base_text(spec, trigger.quantity_atoms)
+    if trigger.triggered_ms is not None:
+        body["triggeredAt"] = trigger.triggered_ms
+    if trigger.parent_order_id is not None:
+        body["relatedOrderId"] = str(trigger.parent_order_id)
     return body
 
 
 def placed_order(events: tuple[Event, ...], subaccount_id: SubaccountId) -> Order:
     """Return the final state of the order a `PlaceOrder` command placed, from its accepted events."""
     changed = [event.order for event in events if isinstance(event, OrderChanged)]
-    own = [order for order in changed if order.subaccount_id == subaccount_id]
+    own = [order for order in changed if order.subaccount_id == subaccount_id and not _is_child(order)]
     assert own, "an accepted order placement reports the order it placed"
     newest = max(order.order_id for order in own)
     return [order for order in own if order.order_id == newest][-1]
+
+
+def _is_child(order: Order) -> bool:
+    """Return whether an order is a stop loss / take profit placed for another order."""
+    return order.trigger is not None and order.trigger.parent_order_id is not None
+
+
+def cancelled_order(events: tuple[Event, ...], command: CancelOrder) -> Order:
+    """Return the order a `CancelOrder` cancelled (its stop loss / take profit may have gone with it)."""
+    return next(
+        order
+        for order in cancelled_orders(events, command.subaccount_id, command.market)
+        if order.order_id == command.order_id
+        or (command.client_id is not None and order.client_id == command.client_id)
+    )
 
 
 def cancelled_orders(events: tuple[Event, ...], subaccount_id: SubaccountId, market: str) -> list[Order]:
@@ -173,8 +235,10 @@ def view_history_order(order: Order, spec: MarketSpec) -> JsonObject:
 
 
 def _open_orders(state: EngineState, subaccount_id: SubaccountId) -> Iterator[Order]:
-    for order_id in sorted(state.open_order_ids.get(subaccount_id, {})):
-        yield state.orders[order_id]
+    """Yield a subaccount's open orders, resting and pending triggers, oldest (lowest id) first."""
+    pending = [order_id for order_id, order in state.trigger_orders.items() if order.subaccount_id == subaccount_id]
+    for order_id in sorted([*state.open_order_ids.get(subaccount_id, {}), *pending]):
+        yield state.orders.get(order_id) or state.trigger_orders[order_id]
 
 
 def view_open_orders(
