@@ -122,9 +122,7 @@ def test_many_keys_from_one_address_share_its_signed_budget(limited: Limited) ->
 
 
 def test_made_up_keys_are_refused_by_the_address_budget_before_any_lookup(limited: Limited) -> None:
-    answers = [
-        limited.exchange.client.get("/api/v1/capital", headers={"X-API-Key": f"made-up-{n}"}) for n in range(12)
-    ]
+    answers = [limited.exchange.client.get("/api/v1/capital", headers={"X-API-Key": f"made-up-{n}"}) for n in range(12)]
     assert [answer.status_code for answer in answers] == [401] * 10 + [429] * 2
 
 
