@@ -172,6 +172,7 @@ def _serve_edge(workers: int, port: int) -> int:
         market_maker=False,
         risk_monitor=False,
         edge_workers=workers,
+        rate_limits=None,  # a throughput bench: the limits would measure 429s (the default is on)
     )
     return run_server(options, Console(quiet=True))
 

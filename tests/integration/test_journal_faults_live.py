@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from server_process import ServerProcess
+from server_process import NO_RATE_LIMIT, ServerProcess
 from tests.integration.journal_load import (
     StatusWatcher,
     Writers,
@@ -86,7 +86,9 @@ def _check_episode(server: ServerProcess, writers: Writers, watcher: StatusWatch
 def _loaded_server_on_postgres(tmp_path: Path) -> Iterator[tuple[ServerProcess, Writers, StatusWatcher]]:
     require_postgres_control()
     with server_schema() as url:
-        server = ServerProcess(tmp_path / "data", tmp_path / "server.log", ("--database-url", url, "--clock", "wall"))
+        server = ServerProcess(
+            tmp_path / "data", tmp_path / "server.log", ("--database-url", url, "--clock", "wall", *NO_RATE_LIMIT)
+        )
         server.start()
         try:
             writers, watcher = Writers(server), StatusWatcher(server)
@@ -169,7 +171,7 @@ def _usdc(server: ServerProcess, account: dict[str, str]) -> Decimal:
 
 
 def test_a_full_disk_under_an_sqlite_journal_reports_maintenance_then_exits_and_loses_nothing(tmp_path: Path) -> None:
-    options = ("--clock", "manual", "--no-demo")
+    options = ("--clock", "manual", "--no-demo", *NO_RATE_LIMIT)
     with _small_disk(tmp_path / "disk") as disk:
         server = ServerProcess(disk / "data", tmp_path / "server.log", options)
         server.start()

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_process import ServerProcess, SignedRequest, sign_request
+from server_process import NO_RATE_LIMIT, ServerProcess, SignedRequest, sign_request
 from tests.integration.journal_load import Writers, missing_acknowledged, wait_for_status
 from tests.integration.postgres_control import postgres_outage, require_postgres_control, server_schema
 
@@ -205,7 +205,9 @@ def test_minutes_of_faults_lose_nothing_acknowledged_and_execute_nothing_twice(t
     chooser = random.Random(SEED)
     with server_schema() as url:
         server = ServerProcess(
-            tmp_path / "data", tmp_path / "serve.log", options=("--clock", "wall", "--database-url", url)
+            tmp_path / "data",
+            tmp_path / "serve.log",
+            options=("--clock", "wall", "--database-url", url, *NO_RATE_LIMIT),
         )
         server.start()
         writers = Writers(server, threads=2)

@@ -22,6 +22,9 @@ from live_server import TOKEN, free_port
 from signing_client import signed_headers
 
 READY_SECONDS = 60.0
+NO_RATE_LIMIT = ("--no-rate-limit",)
+"""For servers loaded as fast as they answer (journal faults, the soak): they measure durability, not a
+client's manners; the rate limits have their own tests (`tests/e2e/test_rate_limits_live.py`)."""
 EXIT_SECONDS = 60.0
 
 

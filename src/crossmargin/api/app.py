@@ -7,7 +7,9 @@ problems as 401) answered by one handler; anything unexpected is 500 `SERVER_ERR
 During a journal fault the service refuses commands and state reads, which leave as 503
 `MAINTENANCE` with the fault's message, unlogged: the service logs each fault once. Two pure ASGI
 middlewares stand in front of every route: `host_allow_list.py` (421 for a `Host` not served here)
-and `body_limit.py` (413 for a body over `BODY_BYTES_MAX`, before it is read).
+and `body_limit.py` (413 for a body over `BODY_BYTES_MAX`, before it is read). In front of them,
+where `crossmargin serve` asks for them, the access log (`access_log.py`) and the rate limits
+(`rate_limit.py`: 429 before any other work).
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from crossmargin.api.access_log import AccessLog, AccessLogWriter
 from crossmargin.api.body_limit import BodyLimit
 from crossmargin.api.context import ApiContext
 from crossmargin.api.edge_reads import edge_read_routes
 from crossmargin.api.errors import ApiError, server_error
 from crossmargin.api.host_allow_list import IN_PROCESS_HOSTS, HostAllowList
+from crossmargin.api.rate_limit import RateLimit, RateLimiter
 from crossmargin.api.responses import error_response
 from crossmargin.api.routes.admin import admin_routes
 from crossmargin.api.routes.borrow_lend import borrow_lend_routes
@@ -79,12 +83,15 @@ def create_app(
     *,
     risk_monitor: RiskMonitor | None = None,
     allowed_hosts: Iterable[str] = IN_PROCESS_HOSTS,
+    rate_limiter: RateLimiter | None = None,
+    access_log: AccessLogWriter | None = None,
 ) -> Starlette:
     """Build the application over a running service (and its risk monitor, which operator price moves wait for).
 
     Requests must name a loopback host or one of `allowed_hosts` in `Host`; the default admits the
     in-process test client's name, and `crossmargin serve` passes its bind address and
-    `--allowed-host` names instead.
+    `--allowed-host` names instead. Without `rate_limiter` nothing is rate limited, without
+    `access_log` nothing is logged: `crossmargin serve` passes what its flags ask for.
     """
     context = ApiContext(service, admin_token, risk_monitor=risk_monitor)
     routes = [
@@ -104,7 +111,7 @@ def create_app(
         *model_routes(context),
         *web_routes(),
     ]
-    return _application(routes, allowed_hosts)
+    return _application(routes, allowed_hosts, front_middleware(rate_limiter, access_log))
 
 
 def create_edge_app(
@@ -126,10 +133,25 @@ def create_edge_app(
     return _application(routes, allowed_hosts)
 
 
-def _application(routes: list[BaseRoute], allowed_hosts: Iterable[str]) -> Starlette:
+def front_middleware(rate_limiter: RateLimiter | None, access_log: AccessLogWriter | None) -> list[Middleware]:
+    """Return the middlewares in front of the Host and body checks, where asked for.
+
+    The access log comes first (so it sees every answer, 429s included), then the rate limits.
+    """
+    front = [] if access_log is None else [Middleware(AccessLog, writer=access_log)]
+    return front if rate_limiter is None else [*front, Middleware(RateLimit, limiter=rate_limiter)]
+
+
+def _application(
+    routes: list[BaseRoute], allowed_hosts: Iterable[str], front: list[Middleware] | None = None
+) -> Starlette:
     return Starlette(
         routes=routes,
-        middleware=[Middleware(HostAllowList, allowed_hosts=tuple(allowed_hosts)), Middleware(BodyLimit)],
+        middleware=[
+            *(front or []),
+            Middleware(HostAllowList, allowed_hosts=tuple(allowed_hosts)),
+            Middleware(BodyLimit),
+        ],
         exception_handlers={
             ApiError: _on_api_error,
             HTTPException: _on_http,

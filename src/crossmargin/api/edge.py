@@ -20,6 +20,11 @@ sequencer only after the write is applied and durable, and the read runs on that
 Every other request (the remaining reads, the operator API, the web page, WebSocket streams) is
 forwarded whole over a private Unix socket to the full application in the sequencer process.
 
+Rate limits and the access log stand in front of all of it, in each worker (in the order
+`app.front_middleware` puts them in one process): every request and WebSocket connection a worker
+takes is counted and logged there, whether served or forwarded, so the sequencer process's
+application has neither. Each worker keeps its own budgets (see `rate_limit.py`).
+
 The replay guard stays whole across workers: each worker refuses a signature it has seen at once,
 and the sequencer, the authority, refuses any signed request it has answered (journaled, so also
 after a restart), whichever worker it came through.
@@ -33,15 +38,17 @@ from collections.abc import Iterable
 from typing import Final
 
 import httpx
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from websockets.asyncio.client import ClientConnection, unix_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from crossmargin.api.access_log import AccessLog, AccessLogWriter
 from crossmargin.api.app import create_edge_app
 from crossmargin.api.auth import API_KEY_CHARS_MAX
 from crossmargin.api.body_limit import BodyLimit
 from crossmargin.api.edge_reads import EDGE_READS
 from crossmargin.api.host_allow_list import IN_PROCESS_HOSTS, HostAllowList
+from crossmargin.api.rate_limit import RateLimit, RateLimiter
 from crossmargin.api.responses import error_response
 from crossmargin.app.command_channel import ChannelClient, EdgeService
 from crossmargin.app.faults import ServiceUnavailableError
@@ -69,9 +76,19 @@ class EdgeApp:
     """The ASGI application of one edge worker."""
 
     def __init__(
-        self, channel_path: str, app_path: str, admin_token: str, *, allowed_hosts: Iterable[str] = IN_PROCESS_HOSTS
+        self,
+        channel_path: str,
+        app_path: str,
+        admin_token: str,
+        *,
+        allowed_hosts: Iterable[str] = IN_PROCESS_HOSTS,
+        rate_limiter: RateLimiter | None = None,
+        access_log: AccessLogWriter | None = None,
     ) -> None:
-        """Serve `EDGE_ROUTES` through the channel at `channel_path`; forward the rest to the app at `app_path`."""
+        """Serve `EDGE_ROUTES` through the channel at `channel_path`; forward the rest to the app at `app_path`.
+
+        Every request is first counted by `rate_limiter` and logged to `access_log`, where given.
+        """
         self.client = ChannelClient(channel_path)
         self.service = EdgeService(self.client)
         self._app_path = app_path
@@ -79,12 +96,22 @@ class EdgeApp:
         self._routes = create_edge_app(self.service, admin_token, allowed_hosts=hosts)
         self._forward = HostAllowList(BodyLimit(self._forward_unchecked), allowed_hosts=hosts)
         self._http: httpx.AsyncClient | None = None
+        self._front: ASGIApp = self._dispatch
+        if rate_limiter is not None:
+            self._front = RateLimit(self._front, rate_limiter)
+        if access_log is not None:
+            self._front = AccessLog(self._front, access_log)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one connection: lifespan, a request served here, or one forwarded."""
+        """Serve one connection: lifespan, or a request through the rate limits and the access log."""
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
-        elif scope["type"] == "http" and (scope["method"], scope["path"]) in EDGE_ROUTES:
+        else:
+            await self._front(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a request here, or forward it."""
+        if scope["type"] == "http" and (scope["method"], scope["path"]) in EDGE_ROUTES:
             try:
                 await self._know_signer(scope)
             except ServiceUnavailableError as error:

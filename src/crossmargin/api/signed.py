@@ -82,6 +82,7 @@ def signed(context: ApiContext, instruction: str, handler: SignedHandler) -> End
     """Wrap a handler so it runs only for a correctly signed request of a known API key."""
 
     async def endpoint(request: Request) -> Response:
+        request.state.instruction = instruction  # for the access log (`access_log.py`)
         # The headers and the key first: a request without a well-formed signature of a known key
         # learns nothing about its input and costs no verification.
         headers, subaccount_id = signer_of(context, request)

@@ -19,6 +19,7 @@ from typing import Final
 from rich.console import Console
 
 from crossmargin.cli.backpack_args import add_backpack_arguments, backpack_options_from
+from crossmargin.cli.edge_args import add_edge_arguments, rate_limit_settings_from
 from crossmargin.cli.simulate_args import add_simulate_command
 from crossmargin.cli.trading_args import add_trading_commands
 from crossmargin.core.numbers import WAD, Ratio
@@ -140,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="refuse one price update moving a price by more than this fraction unless forced "
         "(default 0.5: 50%%; 'off' to allow any move)",
     )
+    add_edge_arguments(serve)
     _add_client_commands(commands)
     add_simulate_command(commands)
     return parser
@@ -329,6 +331,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             price_seed=arguments.price_seed,
             price_file_times=arguments.price_file_times,
             backpack=backpack_options_from(arguments),
+            rate_limits=rate_limit_settings_from(arguments),
+            access_log=arguments.access_log,
         )
         if options.edge_workers < 0:
             console.print("error: --edge-workers must be 0 (one process) or more")

@@ -28,7 +28,7 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal, Protocol
 
@@ -36,7 +36,10 @@ import uvicorn
 from rich.console import Console
 from starlette.applications import Starlette
 
+from crossmargin.api.access_log import AccessLogWriter
 from crossmargin.api.app import create_app
+from crossmargin.api.rate_budgets import RateLimitSettings
+from crossmargin.api.rate_limit import RateLimiter
 from crossmargin.app.clock import clock_rate, open_clock
 from crossmargin.app.demo_taker import DemoTaker, ensure_demo_taker
 from crossmargin.app.faults import Fault, FaultKind
@@ -109,6 +112,10 @@ class ServeOptions:
     backpack: BackpackOptions | None = None
     taker_flow: bool | None = None
     """The demo taker's random market orders; None: on, except on a manual clock."""
+    rate_limits: RateLimitSettings | None = field(default_factory=RateLimitSettings)
+    """Backpack-like budgets (`api/rate_limit.py`); None: `--no-rate-limit`."""
+    access_log: str | None = None
+    """`--access-log`: a file to append JSON lines to, `-` for standard output; None: no access log."""
 
     @property
     def price_choice(self) -> str:
@@ -246,6 +253,7 @@ def run_server(options: ServeOptions, console: Console) -> int:
     fatal: list[Fault] = []
     workers: list[_Worker] = []  # started background threads, stopped in reverse order
     refused = False
+    access_log = None
     try:
         seeded = seed_demo(service) if options.demo else False
         source = open_prices(service, options)
@@ -254,8 +262,16 @@ def run_server(options: ServeOptions, console: Console) -> int:
             monitor.start()
             workers.append(monitor)
         _print_banner(console, options, admin_token, seeded=seeded, maker=traders.maker, taker=traders.taker, feed=feed)
+        in_front = options.edge_workers == 0  # else each edge worker limits and logs (`api/edge.py`)
+        limits = options.rate_limits if in_front else None
+        access_log = AccessLogWriter(options.access_log) if in_front and options.access_log is not None else None
         app = create_app(
-            service, admin_token.value, risk_monitor=monitor, allowed_hosts=(options.host, *options.allowed_hosts)
+            service,
+            admin_token.value,
+            risk_monitor=monitor,
+            allowed_hosts=(options.host, *options.allowed_hosts),
+            rate_limiter=None if limits is None else RateLimiter(limits, admin_token.value),
+            access_log=access_log,
         )
         if options.edge_workers > 0:
             _serve_with_edge_workers(options, app, service, admin_token.value, fatal)
@@ -272,6 +288,8 @@ def run_server(options: ServeOptions, console: Console) -> int:
         for worker in reversed(workers):
             worker.stop()
         service.close()
+        if access_log is not None:
+            access_log.close()
     return EXIT_USAGE if refused else _exit_status(service, fatal, console)
 
 
@@ -303,6 +321,7 @@ def _serve_in_one_process(options: ServeOptions, app: Starlette, service: Servic
         host=options.host,
         port=options.port,
         log_level="warning",
+        proxy_headers=False,  # the rate limits count the connection's address, not an X-Forwarded-For a client sends
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         ws_per_message_deflate=True,  # Backpack's clients offer permessage-deflate; accept it (uvicorn's default)
     )
@@ -327,6 +346,8 @@ def _serve_with_edge_workers(
         allowed_hosts=options.allowed_hosts,
         graceful_shutdown_seconds=GRACEFUL_SHUTDOWN_SECONDS,
         fault_exit_delay_seconds=FAULT_EXIT_DELAY_SECONDS,
+        rate_limits=options.rate_limits,
+        access_log=options.access_log,
     )
     serve_with_edge_workers(app, service, edge, fatal)
 
@@ -389,6 +410,7 @@ def _print_banner(
             "(--no-taker-flow to turn it off).",
             soft_wrap=True,
         )
+    _print_edge_settings(console, options)
     console.print(admin_token.describe(), soft_wrap=True)
     console.print(
         f"Web page: {url}/lend  (sign in with an API key and secret, or as operator with the admin token)",
@@ -400,3 +422,20 @@ def _print_banner(
         "-H 'Content-Type: application/json' -d '{}'",
         soft_wrap=True,
     )
+
+
+def _print_edge_settings(console: Console, options: ServeOptions) -> None:
+    limits = options.rate_limits
+    if limits is None:
+        console.print("Rate limits: off (--no-rate-limit).", soft_wrap=True)
+    else:
+        per = " per edge worker" if options.edge_workers > 0 else ""
+        console.print(
+            f"Rate limits{per} (LIMIT/SECONDS/BURST): public {limits.public.describe()} per IP, "
+            f"signed {limits.signed.describe()} per API key and {limits.signed_ip.describe()} per IP; "
+            "429 TOO_MANY_REQUESTS beyond (--no-rate-limit to turn them off).",
+            soft_wrap=True,
+        )
+    if options.access_log is not None:
+        where = "standard output" if options.access_log == "-" else options.access_log
+        console.print(f"Access log: one JSON line per request to {where}.", soft_wrap=True)

@@ -11,6 +11,9 @@ Both Unix sockets live in a fresh directory only this user can enter (`tempfile.
 removed at exit. On SIGTERM or Ctrl-C the workers stop first (each finishes its requests in flight,
 which still reach the sequencer), then the forwarded-request server, then the service closes with
 a snapshot, as in one process. A worker that dies is started again.
+
+Each worker counts its own rate-limit budgets and appends its own access-log lines (whole lines per
+write, so several workers can share one file or standard output).
 """
 
 from __future__ import annotations
@@ -36,8 +39,11 @@ from typing import Final
 import uvicorn
 from starlette.types import ASGIApp
 
+from crossmargin.api.access_log import AccessLogWriter
 from crossmargin.api.edge import EdgeApp
 from crossmargin.api.edge_reads import answer_read
+from crossmargin.api.rate_budgets import RateLimitSettings
+from crossmargin.api.rate_limit import RateLimiter
 from crossmargin.app.command_channel import SequencerChannel
 from crossmargin.app.faults import Fault
 from crossmargin.app.service import Service
@@ -60,6 +66,8 @@ class EdgeOptions:
     allowed_hosts: tuple[str, ...]
     graceful_shutdown_seconds: int
     fault_exit_delay_seconds: float
+    rate_limits: RateLimitSettings | None = None
+    access_log: str | None = None
 
 
 class _SequencerServer(uvicorn.Server):
@@ -77,18 +85,32 @@ def run_worker(
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Ctrl-C reaches every process of the group; the sequencer process stops the workers in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    app = EdgeApp(channel_path, app_path, options.admin_token, allowed_hosts=(options.host, *options.allowed_hosts))
+    limiter = None if options.rate_limits is None else RateLimiter(options.rate_limits, options.admin_token)
+    access_log = None if options.access_log is None else AccessLogWriter(options.access_log)
+    app = EdgeApp(
+        channel_path,
+        app_path,
+        options.admin_token,
+        allowed_hosts=(options.host, *options.allowed_hosts),
+        rate_limiter=limiter,
+        access_log=access_log,
+    )
     config = uvicorn.Config(
         app,
         lifespan="on",
         log_level="warning",
+        proxy_headers=False,  # the rate limits count the connection's address, not one a client names
         timeout_graceful_shutdown=options.graceful_shutdown_seconds,
         ws_per_message_deflate=True,  # as `serve`: accept a client's permessage-deflate offer
     )
     server = _WorkerServer(config)
     app.client.on_lost = lambda: setattr(server, "should_exit", True)
-    with contextlib.suppress(SystemExit):
-        server.run(sockets=[listener])
+    try:
+        with contextlib.suppress(SystemExit):
+            server.run(sockets=[listener])
+    finally:
+        if access_log is not None:
+            access_log.close()
 
 
 class _WorkerServer(uvicorn.Server):  # pragma: no cover -- runs in a worker process

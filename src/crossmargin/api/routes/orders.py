@@ -78,6 +78,7 @@ def order_routes(context: ApiContext) -> list[BaseRoute]:  # noqa: C901 -- one s
         return json_response(view_cancelled_orders(result.events, sub, markets()[command.market]))
 
     async def execute_batch(request: Request) -> Response:
+        request.state.instruction = "orderExecute"  # for the access log, as signed() notes it
         headers, sub = signer_of(context, request)
         items = order_inputs.batch(decode_body(await request.body()))
         texts = batch_signing_texts("orderExecute", items, headers.timestamp_ms, headers.window_ms)
