@@ -9,6 +9,7 @@ fails this test, and so does a method a newer ccxt declares that the sweep does 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from real_clients import live_exchange, ok
@@ -49,7 +50,7 @@ def test_every_method_ccxt_declares_for_backpack_works_against_the_server(tmp_pa
         maker = exchange.new_account({"BTC": "10", "USDC": "1000000"})
         taker = exchange.new_account({"BTC": "1", "USDC": "100000"})
         quoted = exchange.run_client(VENV, SCRIPT, maker, "maker")
-        swept = exchange.run_client(VENV, SCRIPT, taker, "sweep", timeout_s=120)
+        swept: dict[str, Any] = exchange.run_client(VENV, SCRIPT, taker, "sweep", timeout_s=120)
 
     assert [ok(quoted, step)["status"] for step in sorted(quoted)] == ["open"] * 4
     declared = ok(swept, "declared")
