@@ -51,7 +51,7 @@ from crossmargin.core.due_work import run_due_work
 from crossmargin.core.events import Event
 from crossmargin.core.funds_logic import deposit, transfer, withdraw
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.limits import Accepts, largest_borrow, largest_withdrawal
+from crossmargin.core.limits import Accepts, largest_borrow, largest_order, largest_withdrawal
 from crossmargin.core.liquidation import liquidate
 from crossmargin.core.oracle import configure_oracle
 from crossmargin.core.rejections import Rejection, RejectReason
@@ -163,6 +163,16 @@ def compute_max_withdrawal(
     return largest_withdrawal(
         now, subaccount_id, symbol, _accepts(now), auto_borrow=auto_borrow, auto_lend_redeem=auto_lend_redeem
     )
+
+
+def compute_max_order_quantity(base: EngineState | Transaction, order: PlaceOrder) -> int:
+    """Return the most atoms an order like `order` (its quantity ignored) `execute` accepts at `base`'s time.
+
+    Each quantity tried is a `preview` of that very order, so the figure is accepted and one step
+    more is refused (within the ceilings `limits.largest_order` explains).
+    """
+    now = state_at(base, base.now_ms)
+    return largest_order(now, order, _accepts(now))
 
 
 def _accepts(now: Transaction) -> Accepts:
