@@ -56,7 +56,12 @@ from crossmargin.api.views import (
     view_time,
     view_withdrawals,
 )
+from crossmargin.api.views.capital_extras import view_apy, view_deposit_address, view_max_order, view_wallets
+from crossmargin.api.views.position_history import view_position_history
+from crossmargin.core.commands import PlaceOrder
 from crossmargin.core.ids import SubaccountId
+from crossmargin.core.numbers import WAD
+from crossmargin.core.orders import OrderFlags, OrderSide, OrderType
 from crossmargin.core.state import EngineState
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -227,6 +232,14 @@ PRIVATE_VIEWS: Final[dict[str, View]] = {
     "/wapi/v1/history/borrowLend": view_borrow_lend_history,
     "/wapi/v1/history/interest": view_interest_history,
     "/wapi/v1/history/borrowLend/positions": view_borrow_lend_position_history,
+    "/wapi/v1/capital/deposit/address": lambda state, sub: view_deposit_address(state, sub, "Solana"),
+    "/api/v1/account/limits/order": lambda state, sub: view_max_order(
+        state,
+        PlaceOrder(
+            sub, "BTC_USDC", OrderSide.BID, OrderType.LIMIT, 1, 50_000 * WAD, flags=OrderFlags(auto_borrow=True)
+        ),
+    ),
+    "/wapi/v1/history/position": view_position_history,
 }
 
 PUBLIC_VIEWS: Final[dict[str, Callable[[EngineState], JsonValue]]] = {
@@ -241,6 +254,8 @@ PUBLIC_VIEWS: Final[dict[str, Callable[[EngineState], JsonValue]]] = {
     "/api/v1/tickers": view_tickers,
     "/api/v1/time": lambda state: view_time(state.now_ms),
     "/api/v1/status": lambda _: view_status(),
+    "/api/v1/borrowLend/apy": view_apy,
+    "/api/v1/wallets": view_wallets,
 }
 
 
@@ -367,3 +382,21 @@ def _rows(value: JsonValue) -> list[dict[str, JsonValue]]:
 def _object(value: JsonValue) -> dict[str, JsonValue]:
     assert isinstance(value, dict)
     return value
+
+
+def test_position_history_of_open_and_closed_perp_positions_matches_the_spec(
+    validators: Callable[[str], Draft202012Validator],
+) -> None:
+    driver = Driver()
+    driver.prices(USDC="1", USDT="1", BTC="60000", ETH="3000", SOL="150")
+    driver.maker("BTC_USDC_PERP", "60000", "5", "2")
+    trader = driver.account()
+    driver.deposit(trader, "USDC", "10000")
+    driver.accept(driver.order(trader, "BTC_USDC_PERP", "buy", "0.1"))
+    driver.accept(driver.order(trader, "BTC_USDC_PERP", "sell", "0.1"))
+    driver.accept(driver.order(trader, "BTC_USDC_PERP", "sell", "0.05"))
+
+    body = view_position_history(driver.state, trader)
+
+    assert [row["state"] for row in _rows(body)] == ["Open", "Closed"]
+    assert_valid(validators("/wapi/v1/history/position"), body)

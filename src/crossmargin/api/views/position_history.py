@@ -232,8 +232,8 @@ def view_position_history(
         if symbol not in (None, spec.symbol):
             continue
         for life in _lives(state, subaccount_id, spec.symbol):
-            row = _row(state, spec, subaccount_id, life)
-            if wanted_state in (None, PositionState(row["state"])):
-                found.append((life.opened_ms, life.trade_id, row))
+            is_open = PositionState.OPEN if life.closed_ms is None else PositionState.CLOSED
+            if wanted_state in (None, is_open):
+                found.append((life.opened_ms, life.trade_id, _row(state, spec, subaccount_id, life)))
     found.sort(key=lambda item: (item[0], item[1]), reverse=newest_first)
     return [row for _, _, row in found]

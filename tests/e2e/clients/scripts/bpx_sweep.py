@@ -23,7 +23,7 @@ def checked(result: object) -> object:
     return result
 
 
-def main() -> None:  # noqa: PLR0915 -- one line per client method, in the client's own order
+def main() -> None:
     args = arguments()
     account = Account(args.api_key, args.api_secret)
     account.BPX_API_URL = args.base_url + "/"

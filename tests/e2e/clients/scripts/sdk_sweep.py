@@ -19,7 +19,7 @@ BORROW = base64.b64encode(json.dumps({"symbol": "USDC", "side": "Borrow", "quant
 ADDRESS = "9wSzkHNkePxZbG4PxKsH3wjXnMysAvkXkm1mWxiwqRkE"
 
 
-def main() -> None:  # noqa: PLR0915 -- one line per client method
+def main() -> None:
     args = arguments()
     client = AuthenticationClient(args.api_key, args.api_secret, base_url=args.base_url + "/", timeout=10)
     public = PublicClient(base_url=args.base_url + "/", timeout=10)
