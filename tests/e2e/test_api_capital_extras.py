@@ -11,7 +11,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 from signing_client import Exchange
-from tests.e2e.trading_exchange import funded, placed, trading_exchange
+from tests.e2e.trading_exchange import advance, funded, placed, trading_exchange
 from tests.unit.api.test_views_schema import SPEC_PATH, assert_valid, closed, format_checker, with_extensions
 
 pytestmark = pytest.mark.skipif(not SPEC_PATH.exists(), reason=f"Backpack's spec is not at {SPEC_PATH}")
@@ -128,3 +128,58 @@ def test_wallets_and_apy_are_public_and_match_the_spec(exchange: Exchange, schem
     assert_valid(schema_of("/api/v1/borrowLend/apy"), apy.json())
     assert {row["symbol"] for row in apy.json()["borrowLend"]} >= {"BTC", "USDC"}
     assert apy.json()["staking"] == []
+
+
+def test_convert_dust_over_http_and_its_history(exchange: Exchange, schema_of: Any) -> None:
+    keys = funded(exchange, SOL="0.005", BTC="1")
+
+    not_dust = exchange.signed(keys, "POST", "/api/v1/account/convertDust", "convertDust", {"symbol": "BTC"})
+    converted = exchange.signed(keys, "POST", "/api/v1/account/convertDust", "convertDust", {"symbol": "SOL"})
+    history = exchange.signed(keys, "GET", "/wapi/v1/history/dust", "dustHistoryQueryAll", {"symbol": "SOL"})
+    borrow_lend = exchange.signed(keys, "GET", "/api/v1/capital", "balanceQuery")
+
+    assert (not_dust.status_code, not_dust.json()["code"]) == (400, "INVALID_QUANTITY")
+    assert "not dust" in not_dust.json()["message"]
+    assert converted.status_code == 200, converted.text
+    assert_valid(schema_of("/wapi/v1/history/dust"), history.json())
+    (row,) = history.json()
+    assert (row["id"], row["symbol"], row["quantity"], row["usdcReceived"]) == (0, "SOL", "0.005", "0.75")
+    assert history.headers["X-TOTAL"] == "1"
+    assert borrow_lend.json()["USDC"]["available"] == "0.75"
+    assert "SOL" not in borrow_lend.json() or borrow_lend.json()["SOL"]["available"] == "0"
+
+
+def test_a_withdrawal_delay_holds_a_withdrawal_until_the_clock_passes_its_release(
+    exchange: Exchange, schema_of: Any
+) -> None:
+    keys = funded(exchange, USDC="1000")
+    path = "/wapi/v1/capital/withdrawals/delay"
+
+    assert exchange.signed(keys, "GET", path, "withdrawalDelayQuery").status_code == 204
+    body = {"withdrawalDelayHours": 2, "twoFactorToken": "000000"}
+    assert exchange.signed(keys, "POST", path, "withdrawalDelayCreate", body).status_code == 200
+    again = exchange.signed(keys, "POST", path, "withdrawalDelayCreate", body)
+    too_long = exchange.signed(keys, "PATCH", path, "withdrawalDelayUpdate", {**body, "withdrawalDelayHours": 1441})
+    no_token = exchange.signed(keys, "PATCH", path, "withdrawalDelayUpdate", {"withdrawalDelayHours": 1})
+    delay = exchange.signed(keys, "GET", path, "withdrawalDelayQuery")
+    withdrawal = {"symbol": "USDC", "quantity": "400", "blockchain": "Solana", "address": "addr"}
+    sent = exchange.signed(keys, "POST", "/wapi/v1/capital/withdrawals", "withdraw", withdrawal)
+    capital = exchange.signed(keys, "GET", "/api/v1/capital", "balanceQuery").json()
+
+    assert (again.status_code, again.json()["code"]) == (409, "INVALID_CLIENT_REQUEST")
+    assert too_long.status_code == 400
+    assert "1440" in too_long.json()["message"]
+    assert no_token.status_code == 400
+    assert_valid(schema_of(path), delay.json())
+    assert delay.json() == {"currentWithdrawalDelayHours": 2}
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["status"] == "pending"
+    assert capital["USDC"]["available"] == "600", "held funds are not spendable"
+    advance(exchange, 2 * 3600)
+    rows = exchange.signed(keys, "GET", "/wapi/v1/capital/withdrawals", "withdrawalQueryAll").json()
+    assert rows[0]["status"] == "confirmed"
+    lowered = exchange.signed(keys, "PATCH", path, "withdrawalDelayUpdate", {**body, "withdrawalDelayHours": 0})
+    assert lowered.status_code == 200, lowered.text
+    assert_valid(schema_of(path), lowered.json())
+    assert lowered.json()["currentWithdrawalDelayHours"] == 2
+    assert lowered.json()["pendingWithdrawalDelayHours"] == 0

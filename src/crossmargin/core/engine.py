@@ -33,6 +33,7 @@ from crossmargin.core.commands import (
     ConfigureAssets,
     ConfigureMarkets,
     ConfigureOracle,
+    ConvertDust,
     CreateAccount,
     CreateSubaccount,
     Deposit,
@@ -41,6 +42,7 @@ from crossmargin.core.commands import (
     PlaceOrder,
     SeedDemo,
     SetMarkPrices,
+    SetWithdrawalDelay,
     Tick,
     Transfer,
     UpdateSettings,
@@ -48,6 +50,7 @@ from crossmargin.core.commands import (
 )
 from crossmargin.core.config_logic import configure_assets, configure_markets, seed_demo, set_mark_prices
 from crossmargin.core.due_work import run_due_work
+from crossmargin.core.dust import convert_dust
 from crossmargin.core.events import Event
 from crossmargin.core.funds_logic import deposit, transfer, withdraw
 from crossmargin.core.ids import SubaccountId
@@ -61,6 +64,7 @@ from crossmargin.core.state import EngineState
 from crossmargin.core.trading import cancel_all_orders, cancel_order, place_order
 from crossmargin.core.transaction import Transaction
 from crossmargin.core.view import StateView
+from crossmargin.core.withdrawal_delay import set_withdrawal_delay
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +255,8 @@ HANDLERS: Final[dict[type[Command], Handler]] = dict(
         _handler(AddApiKey, add_api_key),
         _handler(SeedDemo, seed_demo),
         _handler(ConfigureOracle, configure_oracle),
+        _handler(ConvertDust, convert_dust),
+        _handler(SetWithdrawalDelay, set_withdrawal_delay),
     ]
 )
 """The handler of every command type: the one place that says which code runs a command."""

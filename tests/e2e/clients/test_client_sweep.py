@@ -60,11 +60,6 @@ NOT_YET: Final = {
     },
     "sdk": {
         "execute_order_trigger": "trigger orders: the `triggers` branch of issue 15",
-        "convert_dust": "dust conversion: not built yet (issue 15, endpoints branch report)",
-        "get_dust_history": "dust conversion: not built yet (issue 15, endpoints branch report)",
-        "create_withdrawal_delay": "withdrawal delay: not built yet (issue 15, endpoints branch report)",
-        "get_withdrawal_delay": "withdrawal delay: not built yet (issue 15, endpoints branch report)",
-        "update_withdrawal_delay": "withdrawal delay: not built yet (issue 15, endpoints branch report)",
     },
 }
 # Steps that call one method a second way (the trigger form of `execute_order`).

@@ -56,9 +56,16 @@ from crossmargin.api.views import (
     view_time,
     view_withdrawals,
 )
-from crossmargin.api.views.capital_extras import view_apy, view_deposit_address, view_max_order, view_wallets
+from crossmargin.api.views.capital_extras import (
+    view_apy,
+    view_deposit_address,
+    view_dust_history,
+    view_max_order,
+    view_wallets,
+    view_withdrawal_delay,
+)
 from crossmargin.api.views.position_history import view_position_history
-from crossmargin.core.commands import PlaceOrder
+from crossmargin.core.commands import ConvertDust, PlaceOrder, SetWithdrawalDelay
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.numbers import WAD
 from crossmargin.core.orders import OrderFlags, OrderSide, OrderType
@@ -240,6 +247,7 @@ PRIVATE_VIEWS: Final[dict[str, View]] = {
         ),
     ),
     "/wapi/v1/history/position": view_position_history,
+    "/wapi/v1/history/dust": view_dust_history,
 }
 
 PUBLIC_VIEWS: Final[dict[str, Callable[[EngineState], JsonValue]]] = {
@@ -400,3 +408,30 @@ def test_position_history_of_open_and_closed_perp_positions_matches_the_spec(
 
     assert [row["state"] for row in _rows(body)] == ["Open", "Closed"]
     assert_valid(validators("/wapi/v1/history/position"), body)
+
+
+def test_dust_history_and_withdrawal_delay_and_a_pending_withdrawal_match_the_spec(
+    validators: Callable[[str], Draft202012Validator],
+) -> None:
+    driver = Driver()
+    driver.prices(USDC="1", USDT="1", BTC="60000", ETH="3000", SOL="150")
+    sub = driver.account()
+    driver.deposit(sub, "SOL", "0.005")
+    driver.deposit(sub, "USDC", "100")
+    driver.accept(ConvertDust(sub, "SOL"))
+    driver.accept(SetWithdrawalDelay(sub, 24, create=True))
+    driver.accept(driver.withdraw(sub, "USDC", "10"))
+    driver.accept(SetWithdrawalDelay(sub, 2, create=False))
+
+    dust = view_dust_history(driver.state, sub)
+    delay = view_withdrawal_delay(driver.state, sub)
+    withdrawals = view_withdrawals(driver.state, sub)
+
+    assert_valid(validators("/wapi/v1/history/dust"), dust)
+    assert _rows(dust)[0]["usdcReceived"] == "0.75"
+    assert delay is not None
+    assert_valid(validators("/wapi/v1/capital/withdrawals/delay"), delay)
+    assert (delay["currentWithdrawalDelayHours"], delay["pendingWithdrawalDelayHours"]) == (24, 2)
+    assert_valid(validators("/wapi/v1/capital/withdrawals"), withdrawals)
+    assert _rows(withdrawals)[0]["status"] == "pending"
+    assert view_withdrawal_delay(driver.state, driver.account()) is None

@@ -13,6 +13,10 @@
   chain writes addresses (hex for EVM chains, base58 for Solana, bech32-style for Bitcoin), so
   it is the same across restarts and replicas and differs per subaccount and chain. Any other
   chain is refused (400), naming the accepted ones.
+- `GET /wapi/v1/history/dust` (`view_dust_history`): the subaccount's dust conversions
+  (`core/dust.py`); a conversion's id is its place in the state's list.
+- `GET /wapi/v1/capital/withdrawals/delay` (`view_withdrawal_delay`): the delay in force and a
+  change waiting to apply (`core/withdrawal_delay.py`); None (204) when none was ever set.
 """
 
 from __future__ import annotations
@@ -21,7 +25,18 @@ import hashlib
 from typing import Final
 
 from crossmargin.api.errors import ApiError
-from crossmargin.api.views.common import JsonObject, JsonValue, reader, require_subaccount, wad
+from crossmargin.api.views.common import (
+    JsonObject,
+    JsonValue,
+    SortDirection,
+    amount,
+    choice,
+    naive_time,
+    reader,
+    require_subaccount,
+    sort_newest_first,
+    wad,
+)
 from crossmargin.api.views.public import blockchain_of
 from crossmargin.core.borrow_lend import pool_supplied
 from crossmargin.core.commands import PlaceOrder
@@ -30,6 +45,7 @@ from crossmargin.core.ids import SubaccountId
 from crossmargin.core.interest import compute_borrow_rate, compute_lend_rate, compute_utilization, compute_yearly_yield
 from crossmargin.core.numbers import format_scaled
 from crossmargin.core.state import EngineState
+from crossmargin.core.withdrawal_delay import delay_hours_at, pending_delay
 
 BASE58: Final = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 BECH32: Final = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
@@ -116,4 +132,44 @@ def view_max_order(state: EngineState, order: PlaceOrder) -> JsonObject:
     }
     if order.price_wad is not None:
         body["price"] = wad(order.price_wad)
+    return body
+
+
+def view_dust_history(
+    state: EngineState,
+    subaccount_id: SubaccountId,
+    conversion_id: int | None = None,
+    symbol: str | None = None,
+    sort_direction: str | None = None,
+) -> list[JsonValue]:
+    """Return `GET /wapi/v1/history/dust`: the subaccount's dust conversions, newest first unless `Asc`."""
+    require_subaccount(state, subaccount_id)
+    newest_first = sort_newest_first(choice(SortDirection, sort_direction, "sortDirection"))
+    rows: list[JsonValue] = [
+        {
+            "id": index,
+            "quantity": amount(converted.quantity_atoms, state.specs[converted.symbol]),
+            "symbol": converted.symbol,
+            "usdcReceived": amount(converted.usdc_atoms, state.specs["USDC"]),
+            "timestamp": naive_time(converted.at_ms),
+        }
+        for index, converted in enumerate(state.dust_conversions)
+        if converted.subaccount_id == subaccount_id
+        and conversion_id in (None, index)
+        and symbol in (None, converted.symbol)
+    ]
+    return rows[::-1] if newest_first else rows
+
+
+def view_withdrawal_delay(state: EngineState, subaccount_id: SubaccountId) -> JsonObject | None:
+    """Return `GET /wapi/v1/capital/withdrawals/delay`'s body, or None when no delay was ever set (204)."""
+    require_subaccount(state, subaccount_id)
+    subaccount = state.subaccounts[subaccount_id]
+    if subaccount.withdrawal_delay_hours is None:
+        return None
+    body: JsonObject = {"currentWithdrawalDelayHours": delay_hours_at(subaccount, state.now_ms)}
+    waiting = pending_delay(subaccount, state.now_ms)
+    if waiting is not None:
+        body["pendingWithdrawalDelayHours"] = waiting[0]
+        body["pendingWithdrawalDelayHoursEnabledAt"] = naive_time(waiting[1])
     return body
