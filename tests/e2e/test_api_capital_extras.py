@@ -113,6 +113,7 @@ def test_deposit_address_is_stable_per_subaccount_and_chain_and_refuses_other_ch
     assert ethereum.json()["address"].startswith("0x")
     assert len(ethereum.json()["address"]) == 42
     assert bitcoin.json()["address"].startswith("bc1q")
+    assert len(bitcoin.json()["address"]) == 42
     assert 32 <= len(solana.json()["address"]) <= 44
     assert tron.status_code == 400
     assert "Bitcoin, Ethereum, Solana" in tron.json()["message"]

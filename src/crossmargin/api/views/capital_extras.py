@@ -72,7 +72,8 @@ def chain_address(owner: str, blockchain: str) -> str:
     if blockchain == "Solana":
         return _base58(digest)
     if blockchain == "Bitcoin":
-        return "bc1q" + "".join(BECH32[byte % 32] for byte in digest[:38].ljust(38, b"\0"))
+        longer = digest + hashlib.sha256(digest).digest()  # 38 characters need more than 32 bytes
+        return "bc1q" + "".join(BECH32[byte % 32] for byte in longer[:38])
     return "0x" + digest[:20].hex()
 
 
