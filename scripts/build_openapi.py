@@ -40,11 +40,14 @@ SIGNED_DESPITE_SPEC: Final = {
 }
 SIGNED: Final[list[dict[str, list[str]]]] = [{"apiKey": [], "signature": [], "timestamp": []}]
 OPERATOR: Final[list[dict[str, list[str]]]] = [{"operatorToken": []}]
-SENT_STATUSES: Final = ("200", "400", "401", "404", "500")
+SENT_STATUSES: Final = ("200", "204", "400", "401", "404", "409", "500")
+# The one operation that answers 409: creating a withdrawal delay that exists (Backpack lists 409 elsewhere too).
+CONFLICT_OPERATIONS: Final = {("/wapi/v1/capital/withdrawals/delay", "post")}
 ERROR_DESCRIPTIONS: Final = {
     "400": "Bad request: malformed input, or a refusal of the engine (the code says which).",
     "401": "Unauthorized: signature headers missing, malformed, stale, replayed or wrong, or an unknown API key.",
     "404": "Not found.",
+    "409": "Conflict: what the request would create exists already.",
     "500": "Internal server error.",
 }
 
@@ -869,7 +872,13 @@ def _backpack_operation(spec: Document, path: str, method: str) -> Document:
     else:
         operation.pop("parameters", None)
     takes_input = bool(kept) or "requestBody" in operation
-    responses = {code: body for code, body in operation["responses"].items() if code in SENT_STATUSES}
+    responses = {
+        code: body
+        for code, body in operation["responses"].items()
+        if code in SENT_STATUSES and (code != "409" or (path, method) in CONFLICT_OPERATIONS)
+    }
+    # Backpack leaves some error responses without a body (PATCH withdrawals/delay's 404); ours has its shape.
+    responses |= {code: _error(code) for code, body in responses.items() if code[0] in "45" and "content" not in body}
     if takes_input:
         responses.setdefault("400", _error("400"))
     if signed:

@@ -233,7 +233,10 @@ HANDLERS = schemathesis.openapi.from_dict(
     config=schemathesis.Config.from_dict(
         {"generation": {"mode": "positive"}, "phases": {"coverage": {"enabled": False}}}
     ),
-).include(path_regex="^/(api/v1/borrowLend|api/v1/account|wapi/v1/capital/withdrawals)$", method=["POST", "PATCH"])
+).include(
+    path_regex="^/(api/v1/borrowLend|api/v1/account(/convertDust)?|wapi/v1/capital/withdrawals(/delay)?)$",
+    method=["POST", "PATCH"],
+)
 
 
 @schema.parametrize()

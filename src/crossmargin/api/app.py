@@ -36,6 +36,7 @@ from crossmargin.api.responses import error_response
 from crossmargin.api.routes.admin import admin_routes
 from crossmargin.api.routes.borrow_lend import borrow_lend_routes
 from crossmargin.api.routes.borrow_lend_preview import borrow_lend_preview_routes
+from crossmargin.api.routes.capital_extras import capital_extra_routes
 from crossmargin.api.routes.docs import docs_routes
 from crossmargin.api.routes.explain import explain_routes
 from crossmargin.api.routes.liquidation_price import liquidation_price_routes
@@ -99,6 +100,7 @@ def create_app(
         *market_routes(context),
         *docs_routes(context),
         *private_read_routes(context),
+        *capital_extra_routes(context),
         *borrow_lend_routes(context),
         *borrow_lend_preview_routes(context),
         *admin_routes(context),

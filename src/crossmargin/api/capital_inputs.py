@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from crossmargin.api import inputs
 from crossmargin.core.assets import AssetSpec
-from crossmargin.core.commands import Deposit, Transfer, Withdraw
+from crossmargin.core.commands import ConvertDust, Deposit, SetWithdrawalDelay, Transfer, Withdraw
 from crossmargin.core.ids import SubaccountId
 
 
@@ -51,3 +51,26 @@ def transfer(values: Mapping[str, object], specs: Mapping[str, AssetSpec]) -> Tr
         spec.symbol,
         inputs.quantity(values, "quantity", spec),
     )
+
+
+def convert_dust(subaccount_id: SubaccountId, values: Mapping[str, object]) -> ConvertDust:
+    """Return the `ConvertDust` an `AccountConvertDustPayload` asks for (no symbol: every dust balance)."""
+    return ConvertDust(subaccount_id, inputs.optional_text(values, "symbol"))
+
+
+UINT32_MAX = 2**32 - 1
+
+
+def set_withdrawal_delay(
+    subaccount_id: SubaccountId, values: Mapping[str, object], *, create: bool
+) -> SetWithdrawalDelay:
+    """Return the `SetWithdrawalDelay` a `CreateWithdrawalDelayRequest` or `UpdateWithdrawalDelayRequest` asks for.
+
+    `twoFactorToken` is required, as in Backpack's schema, and bounded; crossmargin has no second
+    factor to check it against, so any token is taken.
+    """
+    hours = inputs.integer(
+        values, "withdrawalDelayHours", maximum=UINT32_MAX, maximum_is=" (an unsigned 32-bit integer)"
+    )
+    inputs.text(values, "twoFactorToken")
+    return SetWithdrawalDelay(subaccount_id, hours, create=create)

@@ -18,6 +18,7 @@ from crossmargin.core.rejections import RejectReason
 BAD_REQUEST: Final = 400
 UNAUTHORIZED: Final = 401
 NOT_FOUND: Final = 404
+CONFLICT: Final = 409
 SERVER_ERROR_STATUS: Final = 500
 INVALID_CLIENT_REQUEST: Final = "INVALID_CLIENT_REQUEST"
 RESOURCE_NOT_FOUND: Final = "RESOURCE_NOT_FOUND"
@@ -152,6 +153,15 @@ def api_error_code(reason: RejectReason) -> tuple[int, str]:  # noqa: C901, PLR0
             return BAD_REQUEST, "PRECONDITION_FAILED"
         case RejectReason.ACCOUNT_LIQUIDATING:
             return BAD_REQUEST, "ACCOUNT_LIQUIDATING"
+        case RejectReason.NOT_DUST:
+            return BAD_REQUEST, "INVALID_QUANTITY"
+        case RejectReason.WITHDRAWAL_DELAY_OUT_OF_RANGE:
+            return BAD_REQUEST, "INVALID_CLIENT_REQUEST"
+        case RejectReason.WITHDRAWAL_DELAY_EXISTS:
+            # Backpack's spec answers 409 Conflict ("Withdrawal delay already exists") with its error shape.
+            return CONFLICT, "INVALID_CLIENT_REQUEST"
+        case RejectReason.WITHDRAWAL_DELAY_NOT_FOUND:
+            return NOT_FOUND, "RESOURCE_NOT_FOUND"
         case _:
             assert_never(reason)
 

@@ -162,6 +162,32 @@ def place_order(
     )
 
 
+def max_order_quantity(
+    subaccount_id: SubaccountId, values: Mapping[str, object], markets: Mapping[str, MarketSpec]
+) -> PlaceOrder:
+    """Return the order `GET /api/v1/account/limits/order` asks about (its quantity is what is searched).
+
+    A limit order at `price` when one is given, else a market order; the flags are the query's.
+    """
+    spec = require_market(markets, inputs.text(values, "symbol"))
+    side = OrderSide(inputs.choice(values, "side", tuple(member.value for member in OrderSide)))
+    tick = format_scaled(spec.tick_size_wad, PRICE_DECIMALS)
+    price = _decimal(values, "price", PRICE_DECIMALS, tick, "INVALID_PRICE", PRICE_WAD_MAX)
+    reduce, borrow, repay, redeem = (
+        bool(inputs.optional_bool(values, name))
+        for name in ("reduceOnly", "autoBorrow", "autoBorrowRepay", "autoLendRedeem")
+    )
+    return PlaceOrder(
+        subaccount_id=subaccount_id,
+        market=spec.symbol,
+        side=side,
+        order_type=OrderType.MARKET if price is None else OrderType.LIMIT,
+        quantity_atoms=spec.step_atoms,
+        price_wad=price,
+        flags=OrderFlags(reduce_only=reduce, auto_borrow=borrow, auto_borrow_repay=repay, auto_lend_redeem=redeem),
+    )
+
+
 def cancel_order(
     subaccount_id: SubaccountId, values: Mapping[str, object], markets: Mapping[str, MarketSpec]
 ) -> CancelOrder:

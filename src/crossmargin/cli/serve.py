@@ -61,6 +61,7 @@ from crossmargin.asset_config import load_document
 from crossmargin.bootstrap import open_service
 from crossmargin.cli.admin_token import AdminToken, choose_admin_token
 from crossmargin.core.commands import SeedDemo
+from crossmargin.core.due_work import next_due_ms
 from crossmargin.core.engine import Accepted
 from crossmargin.core.numbers import WAD, Ratio, parse_decimal
 from crossmargin.core.rejections import RejectReason
@@ -298,9 +299,7 @@ def _start_workers(
 ) -> tuple[PriceFeed | None, _DemoTraders]:
     """Start the scheduler (on a flowing clock), the price feed and the demo traders; list them in `workers`."""
     if options.clock != "manual":
-        scheduler = HourlyScheduler(
-            service.submit, service.clock, settlement_due_ms=lambda: service.peek(lambda state: state.settlement_due_ms)
-        )
+        scheduler = HourlyScheduler(service.submit, service.clock, settlement_due_ms=lambda: service.peek(next_due_ms))
         scheduler.start()
         workers.append(scheduler)
     feed = None

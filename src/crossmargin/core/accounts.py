@@ -32,6 +32,10 @@ class Subaccount:
     auto_borrow_settlements: bool = True
     api_keys: tuple[str, ...] = ()
     liquidating: bool = False
+    withdrawal_delay_hours: int | None = None
+    """The withdrawal delay set with `SetWithdrawalDelay` (None: never set); see `withdrawal_delay.py`."""
+    pending_withdrawal_delay_hours: int | None = None
+    pending_withdrawal_delay_at_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,17 @@ from crossmargin.core.audit_check import Check
 from crossmargin.core.audit_trading import check_trading
 from crossmargin.core.events import LendIndexCut
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.ledger import BORROWERS, FEE_INCOME, LENDERS, PERP_CLEARING, ROUNDING, TRADING_FEES, LedgerKind
+from crossmargin.core.ledger import (
+    BORROWERS,
+    DUST_CONVERSIONS,
+    FEE_INCOME,
+    LENDERS,
+    PENDING_WITHDRAWALS,
+    PERP_CLEARING,
+    ROUNDING,
+    TRADING_FEES,
+    LedgerKind,
+)
 from crossmargin.core.numbers import RAY
 from crossmargin.core.pools import HourlyAccrual, debt_atoms, lend_atoms
 from crossmargin.core.state import EngineState
@@ -31,8 +41,11 @@ CLAIM_KINDS = (
     LedgerKind.ROUNDING,
     LedgerKind.ORDERS,
     LedgerKind.TRADING_FEES,
+    LedgerKind.PENDING_WITHDRAWALS,
 )
 """Ledger kinds that hold claims, never debts (INV-LEDGER-3)."""
+EXCHANGE_ACCOUNTS = (FEE_INCOME, ROUNDING, TRADING_FEES, PERP_CLEARING, DUST_CONVERSIONS, PENDING_WITHDRAWALS)
+"""What the exchange holds: fees, rounding, unsettled perp clearing, dust taken in, withdrawals held."""
 
 
 def audit(state: EngineState) -> list[Check]:
@@ -63,7 +76,8 @@ def _check_conservation(state: EngineState) -> list[Check]:
     for deposit in state.deposits:
         flows[deposit.symbol] += deposit.quantity_atoms
     for withdrawal in state.withdrawals:
-        flows[withdrawal.symbol] -= withdrawal.quantity_atoms
+        if withdrawal.release_ms is None or withdrawal.release_ms <= state.now_ms:  # held ones are still here
+            flows[withdrawal.symbol] -= withdrawal.quantity_atoms
     lend_values: dict[str, int] = defaultdict(int)
     debt_values: dict[str, int] = defaultdict(int)
     for (_, symbol), position in state.positions.items():
@@ -72,9 +86,7 @@ def _check_conservation(state: EngineState) -> list[Check]:
         debt_values[symbol] += debt_atoms(position.debt_scaled, pool.borrow_index_ray)
     checks = []
     for symbol in sorted(set(flows) | set(statements)):
-        exchange = sum(
-            state.ledger.get((account, symbol), 0) for account in (FEE_INCOME, ROUNDING, TRADING_FEES, PERP_CLEARING)
-        )
+        exchange = sum(state.ledger.get((account, symbol), 0) for account in EXCHANGE_ACCOUNTS)
         pool_gap = state.ledger.get((LENDERS, symbol), 0) - lend_values[symbol]
         pool_gap += state.ledger.get((BORROWERS, symbol), 0) + debt_values[symbol]
         accounted = statements[symbol] + exchange + pool_gap

@@ -228,6 +228,32 @@ class SeedDemo:
 
 
 @dataclass(frozen=True, slots=True)
+class ConvertDust:
+    """Backpack's `POST /api/v1/account/convertDust`: convert dust balances into USDC at the mark.
+
+    An asset's balance is dust when its spot balance plus its lend is above zero and below the
+    minimum quantity of its USDC spot market (Backpack's rule). `symbol` None converts every dust
+    balance the subaccount holds.
+    """
+
+    subaccount_id: SubaccountId
+    symbol: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetWithdrawalDelay:
+    """Backpack's `POST` (`create`) and `PATCH /wapi/v1/capital/withdrawals/delay`: hold withdrawals for `hours`.
+
+    Creating applies at once and is refused if a delay exists; a change applies once the current
+    delay has passed (Backpack: "changes will take effect after the current delay period ends").
+    """
+
+    subaccount_id: SubaccountId
+    hours: int
+    create: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Liquidate:
     """Run up to a fixed number of liquidation steps on a subaccount at MMR >= 100% (or liquidating)."""
 
@@ -253,4 +279,6 @@ Command = (
     | Liquidate
     | SeedDemo
     | ConfigureOracle
+    | ConvertDust
+    | SetWithdrawalDelay
 )

@@ -16,6 +16,7 @@ from crossmargin.core.events import (
     Backstopped,
     BorrowLendMoved,
     Deposited,
+    DustConverted,
     EntryFeeCharged,
     Event,
     FundingPaid,
@@ -97,9 +98,11 @@ def commit_into_state(self: Transaction, state: EngineState) -> None:
     for name, value in self.counters.items():
         setattr(state, name, value)
     _commit_trading(self, state)
+    withdrawals_before = len(state.withdrawals)
     _record_history(state, self.events)
     state.interest_hour_ms = self.interest_hour_ms
     state.now_ms = max(state.now_ms, self.now_ms)
+    _index_pending_withdrawals(state, withdrawals_before)
 
 
 def _commit_trading(self: Transaction, state: EngineState) -> None:
@@ -165,6 +168,19 @@ def _reindex_held(state: EngineState, touched: set[tuple[SubaccountId, str]]) ->
             held.discard(symbol)
 
 
+def _index_pending_withdrawals(state: EngineState, first_new: int) -> None:
+    """Add the new withdrawals a delay holds to the pending index; drop those released by now."""
+    for index in range(first_new, len(state.withdrawals)):
+        release_ms = state.withdrawals[index].release_ms
+        if release_ms is not None and release_ms > state.now_ms:
+            state.pending_withdrawals[index] = None
+    released = [
+        index for index in state.pending_withdrawals if (state.withdrawals[index].release_ms or 0) <= state.now_ms
+    ]
+    for index in released:
+        del state.pending_withdrawals[index]
+
+
 def _number(state: EngineState, name: str) -> None:
     """Give the record just appended to the history list `name` the next number: it came after all others."""
     state.history_count += 1
@@ -184,6 +200,7 @@ _HISTORY_LISTS = {
     Backstopped: "backstops",
     AutoDeleveraged: "auto_deleverages",
     LendIndexCut: "lend_index_cuts",
+    DustConverted: "dust_conversions",
 }
 
 

@@ -15,11 +15,19 @@ from crossmargin.core.accrual import accrue_due_interest
 from crossmargin.core.interest import MS_PER_HOUR
 from crossmargin.core.perp_funding import pay_funding
 from crossmargin.core.settlement import settle
+from crossmargin.core.state import EngineState
 from crossmargin.core.transaction import Transaction
+from crossmargin.core.withdrawal_delay import release_due_withdrawals
 
 
 def run_due_work(tx: Transaction, now_ms: int) -> None:
-    """Run every settlement, hourly interest and funding due at or before `now_ms`, in order."""
+    """Run every settlement, hourly interest and funding due at or before `now_ms`, in order.
+
+    Withdrawals a withdrawal delay held until a time since the base's own time are sent first: a
+    release moves funds from the exchange's pending account to the outside only, so it changes
+    nothing that the other steps read.
+    """
+    release_due_withdrawals(tx, tx.base.now_ms, now_ms)
     if tx.interest_hour_ms is None:
         accrue_due_interest(tx, now_ms)
     while True:
@@ -36,3 +44,14 @@ def run_due_work(tx: Transaction, now_ms: int) -> None:
             step.commit()
         else:
             return
+
+
+def next_due_ms(state: EngineState) -> int | None:
+    """Return when the next work other than the hour falls due: a settlement or a held withdrawal's release.
+
+    The scheduler of a flowing clock submits a Tick then, so a release happens on time without
+    waiting for the next command or hour.
+    """
+    due = [state.withdrawals[index].release_ms for index in state.pending_withdrawals]
+    due.append(state.settlement_due_ms)
+    return min((at for at in due if at is not None), default=None)

@@ -34,6 +34,7 @@ from crossmargin.core.commands import (
     ConfigureAssets,
     ConfigureMarkets,
     ConfigureOracle,
+    ConvertDust,
     CreateAccount,
     CreateSubaccount,
     Deposit,
@@ -42,6 +43,7 @@ from crossmargin.core.commands import (
     PlaceOrder,
     SeedDemo,
     SetMarkPrices,
+    SetWithdrawalDelay,
     Tick,
     Transfer,
     UpdateSettings,
@@ -49,10 +51,11 @@ from crossmargin.core.commands import (
 )
 from crossmargin.core.config_logic import configure_assets, configure_markets, seed_demo, set_mark_prices
 from crossmargin.core.due_work import run_due_work
+from crossmargin.core.dust import convert_dust
 from crossmargin.core.events import Event
 from crossmargin.core.funds_logic import deposit, transfer, withdraw
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.limits import Accepts, largest_borrow, largest_withdrawal
+from crossmargin.core.limits import Accepts, largest_borrow, largest_order, largest_withdrawal
 from crossmargin.core.liquidation import liquidate
 from crossmargin.core.oracle import configure_oracle
 from crossmargin.core.rejections import Rejection, RejectReason
@@ -63,6 +66,7 @@ from crossmargin.core.transaction import Transaction
 from crossmargin.core.trigger_orders import cancel_all_any_orders, cancel_any_order, place_any_order
 from crossmargin.core.triggers import run_triggers
 from crossmargin.core.view import StateView
+from crossmargin.core.withdrawal_delay import set_withdrawal_delay
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +171,16 @@ def compute_max_withdrawal(
     )
 
 
+def compute_max_order_quantity(base: EngineState | Transaction, order: PlaceOrder) -> int:
+    """Return the most atoms an order like `order` (its quantity ignored) `execute` accepts at `base`'s time.
+
+    Each quantity tried is a `preview` of that very order, so the figure is accepted and one step
+    more is refused (within the ceilings `limits.largest_order` explains).
+    """
+    now = state_at(base, base.now_ms)
+    return largest_order(now, order, _accepts(now))
+
+
 def _accepts(now: Transaction) -> Accepts:
     def accepts(command: Command) -> bool:
         return preview(now, command, now.now_ms, max_figure=False).rejection is None
@@ -244,6 +258,8 @@ HANDLERS: Final[dict[type[Command], Handler]] = dict(
         _handler(AddApiKey, add_api_key),
         _handler(SeedDemo, seed_demo),
         _handler(ConfigureOracle, configure_oracle),
+        _handler(ConvertDust, convert_dust),
+        _handler(SetWithdrawalDelay, set_withdrawal_delay),
     ]
 )
 """The handler of every command type: the one place that says which code runs a command."""

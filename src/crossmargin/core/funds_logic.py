@@ -17,12 +17,14 @@ from crossmargin.core.commands import Deposit, Transfer, Withdraw
 from crossmargin.core.events import Deposited, Transferred, Withdrew
 from crossmargin.core.funding import apply_auto_settings, fund_outflow
 from crossmargin.core.insurance import INSURANCE_FUND_ID, ensure_insurance_fund
-from crossmargin.core.ledger import WORLD, entry, spot
+from crossmargin.core.interest import MS_PER_HOUR
+from crossmargin.core.ledger import PENDING_WITHDRAWALS, WORLD, entry, spot
 from crossmargin.core.limits import is_margin_sufficient, refuse_new_risk_on_stale_prices
 from crossmargin.core.numbers import AMOUNT_ATOMS_MAX
 from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.transaction import Transaction
 from crossmargin.core.validation import find_asset, find_subaccount, refuse_while_liquidating
+from crossmargin.core.withdrawal_delay import delay_hours_at
 
 
 def deposit(tx: Transaction, command: Deposit) -> Rejection | None:
@@ -69,8 +71,12 @@ def withdraw(tx: Transaction, command: Withdraw) -> Rejection | None:
     )
     if refused:
         return replace(refused, message=f"Withdrawal refused: {refused.message}")
+    delay_hours = delay_hours_at(subaccount, tx.now_ms)
+    release_ms = tx.now_ms + delay_hours * MS_PER_HOUR if delay_hours else None
+    # A delayed withdrawal leaves the subaccount now and the exchange at its release (withdrawal_delay.py).
+    outside = PENDING_WITHDRAWALS if delay_hours else WORLD
     trial.post(
-        entry(spec.symbol, (spot(command.subaccount_id), -command.quantity_atoms), (WORLD, command.quantity_atoms))
+        entry(spec.symbol, (spot(command.subaccount_id), -command.quantity_atoms), (outside, command.quantity_atoms))
     )
     refused = _check_withdrawal_margin(tx, trial, command)
     if refused:
@@ -84,6 +90,7 @@ def withdraw(tx: Transaction, command: Withdraw) -> Rejection | None:
             command.address,
             command.blockchain,
             command.client_id,
+            release_ms,
         )
     )
     trial.commit()

@@ -50,6 +50,22 @@ def accrue_borrow_index_one_hour(index_ray: int, rate_wad: int) -> int:
     return mul_div_up(index_ray, HOURS_PER_YEAR * WAD + rate_wad, HOURS_PER_YEAR * WAD)
 
 
+def compute_yearly_yield(rate_wad: int, *, borrower: bool) -> int:
+    """Return the APY (WAD) an APR held for a year compounds to, charged hourly as the pools do.
+
+    A borrower's index grows each hour by APR / 8760 rounded up (`accrue_borrow_index_one_hour`),
+    so a borrower's APY rounds up; a lender's each hour rounded down, so a lender's APY rounds down:
+    both in the exchange's favour. 8,760 exact integer steps.
+    """
+    index = WAD
+    for _ in range(HOURS_PER_YEAR):
+        if borrower:
+            index = accrue_borrow_index_one_hour(index, rate_wad)
+        else:
+            index = mul_div_down(index, HOURS_PER_YEAR * WAD + rate_wad, HOURS_PER_YEAR * WAD)
+    return index - WAD
+
+
 def compute_entry_fee(amount_atoms: int, rate_wad: int, interval_ms: int) -> int:
     """Return the interest on an amount at an APR over an interval, rounded up to the atom."""
     return mul_div_up(amount_atoms * rate_wad, interval_ms, WAD * MS_PER_YEAR)

@@ -6,7 +6,9 @@ Balances are signed atoms per asset, debits minus credits; a positive balance is
 one is owed (borrowers' debt, and `WORLD`, the outside world, which is minus everything ever
 deposited net of withdrawals). `PERP_CLEARING` (USDC) is the counterparty of every perp
 settlement: it pays out realized profits and funding, takes in losses, and keeps the rounding of
-values at mark. INV-LEDGER-1: each entry balances per asset. INV-LEDGER-2: per asset all balances
+values at mark. `DUST_CONVERSIONS` is the exchange's side of dust conversions and
+`PENDING_WITHDRAWALS` holds withdrawals a withdrawal delay has not released yet.
+INV-LEDGER-1: each entry balances per asset. INV-LEDGER-2: per asset all balances
 sum to zero.
 """
 
@@ -29,6 +31,8 @@ class LedgerKind(StrEnum):
     ORDERS = "orders"
     TRADING_FEES = "trading_fees"
     PERP_CLEARING = "perp_clearing"
+    DUST_CONVERSIONS = "dust_conversions"
+    PENDING_WITHDRAWALS = "pending_withdrawals"
 
 
 class LedgerAccount(NamedTuple):
@@ -45,6 +49,10 @@ FEE_INCOME = LedgerAccount(LedgerKind.FEE_INCOME)
 ROUNDING = LedgerAccount(LedgerKind.ROUNDING)
 TRADING_FEES = LedgerAccount(LedgerKind.TRADING_FEES)
 PERP_CLEARING = LedgerAccount(LedgerKind.PERP_CLEARING)
+DUST_CONVERSIONS = LedgerAccount(LedgerKind.DUST_CONVERSIONS)
+"""The exchange's side of dust conversions: the dust it took in (+) and the USDC it paid out (-)."""
+PENDING_WITHDRAWALS = LedgerAccount(LedgerKind.PENDING_WITHDRAWALS)
+"""Withdrawals held by a withdrawal delay: left their subaccounts, not yet sent to `WORLD`."""
 
 
 def spot(subaccount_id: int) -> LedgerAccount:

@@ -15,12 +15,15 @@ Cost: O(log(amount)) previews.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from crossmargin.core.borrow_lend import pool_liquidity
-from crossmargin.core.commands import BorrowLendSide, Command, ExecuteBorrowLend, Withdraw
+from crossmargin.core.commands import BorrowLendSide, Command, ExecuteBorrowLend, PlaceOrder, Withdraw
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.margin import compute_perp_lines, compute_subaccount_margin
+from crossmargin.core.numbers import AMOUNT_ATOMS_MAX
 from crossmargin.core.oracle import refuse_on_stale_prices, stale_prices_relied_on
+from crossmargin.core.orders import OrderType
 from crossmargin.core.rejections import Rejection
 from crossmargin.core.transaction import Transaction
 
@@ -30,6 +33,7 @@ __all__ = [
     "compute_subaccount_margin",
     "is_margin_sufficient",
     "largest_borrow",
+    "largest_order",
     "largest_withdrawal",
     "refuse_new_risk_on_stale_prices",
 ]
@@ -75,6 +79,63 @@ def _largest_accepted(accepts: Callable[[int], bool], steps_max: int) -> int:
         else:
             high = middle
     return low
+
+
+def _largest_galloping(accepts: Callable[[int], bool], low: int, steps_max: int) -> int:
+    """Return the largest n in [low, steps_max] that `accepts` (0 if none): doubling, then bisecting.
+
+    O(log(answer)) probes rather than O(log(steps_max)): an order's ceiling is the quantity bound.
+    """
+    if low > steps_max or not accepts(low):
+        return 0
+    good, probe = low, low
+    while probe < steps_max:
+        probe = min(2 * probe, steps_max)
+        if not accepts(probe):
+            break
+        good = probe
+    else:
+        return good
+    bad = probe
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        if accepts(middle):
+            good = middle
+        else:
+            bad = middle
+    return good
+
+
+def largest_order(tx: Transaction, order: PlaceOrder, accepts: Accepts) -> int:
+    """Return the most atoms (a multiple of the step) an order like `order` (any quantity) `accepts`.
+
+    The search runs from the market's minimum up to the quantity bound; two ceilings keep it to
+    what the order could really do: a market order fills at most the opposite side of the book (the
+    rest expires, so a larger one would be accepted without trading more), and a reduce-only order
+    at most the position it reduces.
+    """
+    market = tx.market(order.market)
+    if market is None or tx.subaccount(order.subaccount_id) is None:
+        return 0
+    step = market.step_atoms
+    ceiling = AMOUNT_ATOMS_MAX
+    if order.order_type is OrderType.MARKET:
+        book = tx.book(order.market).opposite(order.side)
+        depth = 0
+        for _, order_ids in book.iter_levels():
+            for order_id in order_ids:
+                resting = tx.order(order_id)
+                assert resting is not None, "the book holds open orders"
+                depth += resting.remaining_atoms
+        ceiling = min(ceiling, depth)
+    if order.flags.reduce_only:
+        position = tx.perp_position(order.subaccount_id, order.market)
+        ceiling = min(ceiling, abs(position.quantity_atoms) if position is not None else 0)
+
+    def places(steps: int) -> bool:
+        return accepts(replace(order, quantity_atoms=steps * step, quote_quantity_atoms=None))
+
+    return step * _largest_galloping(places, max(1, -(-market.min_quantity_atoms // step)), ceiling // step)
 
 
 def largest_borrow(tx: Transaction, subaccount_id: SubaccountId, symbol: str, accepts: Accepts) -> int:

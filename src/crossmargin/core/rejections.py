@@ -83,6 +83,12 @@ class RejectReason(StrEnum):
     TRANSFER_TO_SELF = "transfer_to_self"
     TRANSFER_BETWEEN_ACCOUNTS = "transfer_between_accounts"
 
+    # Dust conversion and withdrawal delay.
+    NOT_DUST = "not_dust"
+    WITHDRAWAL_DELAY_EXISTS = "withdrawal_delay_exists"
+    WITHDRAWAL_DELAY_NOT_FOUND = "withdrawal_delay_not_found"
+    WITHDRAWAL_DELAY_OUT_OF_RANGE = "withdrawal_delay_out_of_range"
+
 
 @dataclass(frozen=True, slots=True)
 class Rejection:

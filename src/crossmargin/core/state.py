@@ -28,6 +28,7 @@ from crossmargin.core.events import (
     Backstopped,
     BorrowLendMoved,
     Deposited,
+    DustConverted,
     EntryFeeCharged,
     FundingPaid,
     LendIndexCut,
@@ -101,6 +102,7 @@ class EngineState:
     backstops: list[Backstopped] = field(default_factory=list)
     auto_deleverages: list[AutoDeleveraged] = field(default_factory=list)
     lend_index_cuts: list[LendIndexCut] = field(default_factory=list)
+    dust_conversions: list[DustConverted] = field(default_factory=list)
     history_count: int = 0
     history_sequence: dict[str, list[int]] = field(default_factory=dict)
     books: dict[str, Book] = field(default_factory=dict, metadata=DERIVED, compare=False)
@@ -118,6 +120,8 @@ class EngineState:
         default_factory=dict, metadata=DERIVED, compare=False, repr=False
     )
     """The last margin line computed per (subaccount, perp market), with its inputs: a memo."""
+    pending_withdrawals: dict[int, None] = field(default_factory=dict, metadata=DERIVED, compare=False)
+    """The indexes in `withdrawals` of those a withdrawal delay still holds (release after `now_ms`)."""
     perp_markets_cache: tuple[dict[str, MarketSpec], int, tuple[MarketSpec, ...]] | None = field(
         default=None, metadata=DERIVED, compare=False, repr=False
     )
@@ -140,6 +144,11 @@ class EngineState:
         self.open_order_ids = {}
         self.perp_order_totals = {}
         self.perp_markets_cache = None
+        self.pending_withdrawals = {
+            index: None
+            for index, withdrawal in enumerate(self.withdrawals)
+            if withdrawal.release_ms is not None and withdrawal.release_ms > self.now_ms
+        }
         for order_id in sorted(self.orders):
             order = self.orders[order_id]
             self.books[order.market].add(order)

@@ -13,6 +13,7 @@ its time, kind and cause, read from the history the state keeps anyway:
 | `Settlement` | perp settlements: PnL, trading fees, liquidation fees, funding | balance |
 | `LiquidationFee` | the insurance fund's receipt of a liquidation fee | balance (fund) |
 | `LiquidationBackstop` | balances the fund took over | balance |
+| `DustConversion` | dust conversions: the dust leaving, the USDC arriving | balance |
 
 A row carries the change of the balance and the change of the position separately: a lend of 1,000
 USDC takes 1,000 from the balance and adds 999.999999 to the position, and the row shows the
@@ -49,6 +50,7 @@ class StatementKind(StrEnum):
     SETTLEMENT = "Settlement"
     LIQUIDATION_FEE = "LiquidationFee"
     LIQUIDATION_BACKSTOP = "LiquidationBackstop"
+    DUST_CONVERSION = "DustConversion"
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +166,21 @@ def _funds_rows(state: EngineState) -> Iterable[StatementRow]:
             -withdrawal.quantity_atoms,
             0,
         )
+    for number, converted in enumerate(state.dust_conversions):
+        for place, (symbol, change) in enumerate(
+            ((converted.symbol, -converted.quantity_atoms), ("USDC", converted.usdc_atoms))
+        ):
+            yield StatementRow(
+                converted.subaccount_id,
+                symbol,
+                converted.at_ms,
+                (state.history_number("dust_conversions", number), place),
+                StatementKind.DUST_CONVERSION,
+                f"Dust of {converted.symbol} converted to USDC",
+                f"dust conversion {number}",
+                change,
+                0,
+            )
     for number, transfer in enumerate(state.transfers):
         for subaccount_id, sign, other in (
             (transfer.source_subaccount_id, -1, transfer.target_subaccount_id),

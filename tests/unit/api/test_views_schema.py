@@ -56,7 +56,19 @@ from crossmargin.api.views import (
     view_time,
     view_withdrawals,
 )
+from crossmargin.api.views.capital_extras import (
+    view_apy,
+    view_deposit_address,
+    view_dust_history,
+    view_max_order,
+    view_wallets,
+    view_withdrawal_delay,
+)
+from crossmargin.api.views.position_history import view_position_history
+from crossmargin.core.commands import ConvertDust, PlaceOrder, SetWithdrawalDelay
 from crossmargin.core.ids import SubaccountId
+from crossmargin.core.numbers import WAD
+from crossmargin.core.orders import OrderFlags, OrderSide, OrderType
 from crossmargin.core.state import EngineState
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -227,6 +239,15 @@ PRIVATE_VIEWS: Final[dict[str, View]] = {
     "/wapi/v1/history/borrowLend": view_borrow_lend_history,
     "/wapi/v1/history/interest": view_interest_history,
     "/wapi/v1/history/borrowLend/positions": view_borrow_lend_position_history,
+    "/wapi/v1/capital/deposit/address": lambda state, sub: view_deposit_address(state, sub, "Solana"),
+    "/api/v1/account/limits/order": lambda state, sub: view_max_order(
+        state,
+        PlaceOrder(
+            sub, "BTC_USDC", OrderSide.BID, OrderType.LIMIT, 1, 50_000 * WAD, flags=OrderFlags(auto_borrow=True)
+        ),
+    ),
+    "/wapi/v1/history/position": view_position_history,
+    "/wapi/v1/history/dust": view_dust_history,
 }
 
 PUBLIC_VIEWS: Final[dict[str, Callable[[EngineState], JsonValue]]] = {
@@ -241,6 +262,8 @@ PUBLIC_VIEWS: Final[dict[str, Callable[[EngineState], JsonValue]]] = {
     "/api/v1/tickers": view_tickers,
     "/api/v1/time": lambda state: view_time(state.now_ms),
     "/api/v1/status": lambda _: view_status(),
+    "/api/v1/borrowLend/apy": view_apy,
+    "/api/v1/wallets": view_wallets,
 }
 
 
@@ -367,3 +390,48 @@ def _rows(value: JsonValue) -> list[dict[str, JsonValue]]:
 def _object(value: JsonValue) -> dict[str, JsonValue]:
     assert isinstance(value, dict)
     return value
+
+
+def test_position_history_of_open_and_closed_perp_positions_matches_the_spec(
+    validators: Callable[[str], Draft202012Validator],
+) -> None:
+    driver = Driver()
+    driver.prices(USDC="1", USDT="1", BTC="60000", ETH="3000", SOL="150")
+    driver.maker("BTC_USDC_PERP", "60000", "5", "2")
+    trader = driver.account()
+    driver.deposit(trader, "USDC", "10000")
+    driver.accept(driver.order(trader, "BTC_USDC_PERP", "buy", "0.1"))
+    driver.accept(driver.order(trader, "BTC_USDC_PERP", "sell", "0.1"))
+    driver.accept(driver.order(trader, "BTC_USDC_PERP", "sell", "0.05"))
+
+    body = view_position_history(driver.state, trader)
+
+    assert [row["state"] for row in _rows(body)] == ["Open", "Closed"]
+    assert_valid(validators("/wapi/v1/history/position"), body)
+
+
+def test_dust_history_and_withdrawal_delay_and_a_pending_withdrawal_match_the_spec(
+    validators: Callable[[str], Draft202012Validator],
+) -> None:
+    driver = Driver()
+    driver.prices(USDC="1", USDT="1", BTC="60000", ETH="3000", SOL="150")
+    sub = driver.account()
+    driver.deposit(sub, "SOL", "0.005")
+    driver.deposit(sub, "USDC", "100")
+    driver.accept(ConvertDust(sub, "SOL"))
+    driver.accept(SetWithdrawalDelay(sub, 24, create=True))
+    driver.accept(driver.withdraw(sub, "USDC", "10"))
+    driver.accept(SetWithdrawalDelay(sub, 2, create=False))
+
+    dust = view_dust_history(driver.state, sub)
+    delay = view_withdrawal_delay(driver.state, sub)
+    withdrawals = view_withdrawals(driver.state, sub)
+
+    assert_valid(validators("/wapi/v1/history/dust"), dust)
+    assert _rows(dust)[0]["usdcReceived"] == "0.75"
+    assert delay is not None
+    assert_valid(validators("/wapi/v1/capital/withdrawals/delay"), delay)
+    assert (delay["currentWithdrawalDelayHours"], delay["pendingWithdrawalDelayHours"]) == (24, 2)
+    assert_valid(validators("/wapi/v1/capital/withdrawals"), withdrawals)
+    assert _rows(withdrawals)[0]["status"] == "pending"
+    assert view_withdrawal_delay(driver.state, driver.account()) is None

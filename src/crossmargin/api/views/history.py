@@ -56,6 +56,8 @@ DEPOSIT_SOURCE: Final = "administrator"
 WITHDRAWAL_FEE: Final = "0"
 WITHDRAWAL_ADDRESS: Final = ""
 CONFIRMED: Final = "confirmed"
+PENDING: Final = "pending"
+"""A withdrawal a withdrawal delay still holds (`core/withdrawal_delay.py`); its hash is its future one."""
 
 # Backpack's `BorrowLendSource` values (the engine produces a subset): filtering on any of them is valid.
 SPEC_BORROW_LEND_SOURCES: Final = (
@@ -145,7 +147,7 @@ def view_withdrawals(
             "quantity": amount(withdrawal.quantity_atoms, state.specs[withdrawal.symbol]),
             "fee": WITHDRAWAL_FEE,
             "symbol": withdrawal.symbol,
-            "status": CONFIRMED,
+            "status": PENDING if (withdrawal.release_ms or 0) > state.now_ms else CONFIRMED,
             "subaccountId": subaccount_id,
             "toAddress": withdrawal.address or WITHDRAWAL_ADDRESS,
             "transactionHash": paper_transaction_hash(

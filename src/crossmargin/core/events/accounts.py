@@ -65,6 +65,12 @@ class Withdrew:
     address: str = ""
     blockchain: str = ""
     client_id: str = ""
+    release_ms: int | None = None
+    """When a withdrawal held by the subaccount's withdrawal delay leaves (None: it left at once).
+
+    Until then its funds sit in the exchange's `PENDING_WITHDRAWALS` ledger account: gone from the
+    subaccount (not spendable, not margin), not yet sent. Journals from before it decode as None.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,3 +117,36 @@ class MarketsConfigured:
     """Markets were listed or their parameters changed."""
 
     symbols: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalReleased:
+    """A withdrawal held by a withdrawal delay left at its release time (`index`: its place in the withdrawals)."""
+
+    subaccount_id: SubaccountId
+    index: int
+    symbol: str
+    quantity_atoms: int
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalDelaySet:
+    """A subaccount's withdrawal delay was created or changed: the delay now, and one that waits to apply."""
+
+    subaccount_id: SubaccountId
+    current_hours: int
+    pending_hours: int | None
+    pending_at_ms: int | None
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class DustConverted:
+    """A dust balance (spot and lend) of an asset was converted into USDC at the mark, with the exchange."""
+
+    subaccount_id: SubaccountId
+    symbol: str
+    quantity_atoms: int
+    usdc_atoms: int
+    at_ms: int

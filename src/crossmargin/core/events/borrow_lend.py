@@ -43,6 +43,7 @@ class BorrowLendSource(StrEnum):
     BACKSTOP_PROVIDER = "BackstopProvider"
     LIQUIDATION_ADL = "LiquidationAdl"
     ADL_PROVIDER = "AdlProvider"
+    DUST_CONVERSION = "DustConversion"
 
 
 @dataclass(frozen=True, slots=True)

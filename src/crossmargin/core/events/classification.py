@@ -20,12 +20,15 @@ from crossmargin.core.events.accounts import (
     ApiKeyAdded,
     AssetsConfigured,
     Deposited,
+    DustConverted,
     MarketsConfigured,
     MarkPricesSet,
     OracleConfigured,
     SettingsUpdated,
     SubaccountCreated,
     Transferred,
+    WithdrawalDelaySet,
+    WithdrawalReleased,
     Withdrew,
 )
 from crossmargin.core.events.borrow_lend import BorrowLendMoved, EntryFeeCharged, InterestCharged, LendIndexCut
@@ -75,6 +78,9 @@ Event = (
     | Backstopped
     | AutoDeleveraged
     | LendIndexCut
+    | DustConverted
+    | WithdrawalDelaySet
+    | WithdrawalReleased
 )
 
 
@@ -127,6 +133,9 @@ CHANGE_KINDS: Final[dict[type, ChangeKind]] = {
     Backstopped: ChangeKind.LIQUIDATION,
     AutoDeleveraged: ChangeKind.LIQUIDATION,
     LendIndexCut: ChangeKind.LIQUIDATION,
+    DustConverted: ChangeKind.TRADES,
+    WithdrawalDelaySet: ChangeKind.SETTINGS,
+    WithdrawalReleased: ChangeKind.WITHDRAWAL,
 }
 """One kind per event type, looked up by exact type (a settlement pass makes one event per position)."""
 
@@ -157,6 +166,9 @@ def subaccounts_touched(event: Event) -> tuple[SubaccountId, ...]:  # noqa: PLR0
             | ApiKeyAdded()
             | LiquidationStarted()
             | LiquidationFinished()
+            | DustConverted()
+            | WithdrawalDelaySet()
+            | WithdrawalReleased()
         ):
             return (event.subaccount_id,)
         case OrderChanged():
@@ -200,6 +212,8 @@ def asset_named(event: Event) -> str | None:
             | ShortfallCovered()
             | LiquidationStepped()
             | LendIndexCut()
+            | DustConverted()
+            | WithdrawalReleased()
         ):
             return event.symbol
         case _:
