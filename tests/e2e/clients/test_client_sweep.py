@@ -6,10 +6,8 @@ test checks that the scripts call every method the installed client has (a new c
 adding one fails here until it is swept), and that every call succeeds except the ones listed
 below, each with its reason:
 
-- OUT_OF_SCOPE: RFQ, vaults, prediction markets and strategies are not part of crossmargin, and
+- OUT_OF_SCOPE: RFQ, prediction markets and strategies (the clients have no vault methods) are not part of crossmargin, and
   paths Backpack's spec does not publish are client bugs, not server gaps.
-- NOT_YET: features other branches of issue 15 build; the test expects them to fail (strictly, so
-  it fails once they pass and the entry must go).
 """
 
 from __future__ import annotations
@@ -52,14 +50,6 @@ OUT_OF_SCOPE: Final = {
         **dict.fromkeys(
             ("get_prediction_markets", "get_prediction_tags"), "prediction markets are not part of crossmargin"
         ),
-    },
-}
-NOT_YET: Final = {
-    "bpx": {
-        "execute_order_trigger": "trigger orders: the `triggers` branch of issue 15",
-    },
-    "sdk": {
-        "execute_order_trigger": "trigger orders: the `triggers` branch of issue 15",
     },
 }
 # Steps that call one method a second way (the trigger form of `execute_order`).
@@ -109,8 +99,7 @@ def test_every_client_method_reaches_the_server(client: str, tmp_path: Path) -> 
     failed = {
         step: outcome["error"] for step, outcome in results.items() if isinstance(outcome, dict) and "error" in outcome
     }
-    expected = set(OUT_OF_SCOPE[client]) | set(NOT_YET[client])
-    assert set(failed) - expected == set(), {step: failed[step] for step in set(failed) - expected}
-    now_passing = set(NOT_YET[client]) - set(failed)
-    assert not now_passing, f"these pass now; take them off NOT_YET: {sorted(now_passing)}"
-    (len(methods), len(results) - len(failed), len(set(failed) & set(NOT_YET[client])))
+    assert set(failed) - set(OUT_OF_SCOPE[client]) == set(), {
+        step: failed[step] for step in set(failed) - set(OUT_OF_SCOPE[client])
+    }
+    assert results["execute_order_trigger"]["ok"], "a trigger order through the client's own execute_order"
