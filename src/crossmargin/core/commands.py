@@ -128,6 +128,15 @@ class UpdateSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SetAccountLimits:
+    """The operator sets a subaccount's account-wide limits (USD, WAD); `None` leaves one as it is."""
+
+    subaccount_id: SubaccountId
+    borrow_limit_wad: int | None = None
+    position_limit_wad: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SetMarkPrices:
     """Set index prices (USD per unit, WAD) of assets; `force` passes the jump band (`oracle.py`)."""
 
@@ -226,6 +235,7 @@ Command = (
     | Transfer
     | ExecuteBorrowLend
     | UpdateSettings
+    | SetAccountLimits
     | SetMarkPrices
     | Tick
     | ConfigureMarkets

@@ -10,9 +10,9 @@ same steps without the commit: every what-if question asks it, so none can disag
 
 `HANDLERS` maps each command type to its handler, one logic module per family: accounts and keys
 (`account_logic`), deposits, withdrawals and transfers (`funds_logic`), borrow-lend
-(`borrow_lend_logic`), settings (`settings_logic`), configuration and prices (`config_logic`,
-`oracle`), trading (`trading`) and liquidation (`liquidation`). The journal's codec reads its list
-of command types from the same table.
+(`borrow_lend_logic`), settings (`settings_logic`, and the operator's `account_limits`),
+configuration and prices (`config_logic`, `oracle`), trading (`trading`) and liquidation
+(`liquidation`). The journal's codec reads its list of command types from the same table.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Final, TypeVar, cast, get_args
 
+from crossmargin.core.account_limits import set_account_limits
 from crossmargin.core.account_logic import add_api_key, create_account, create_subaccount
 from crossmargin.core.assets import describe
 from crossmargin.core.borrow_lend_logic import execute_borrow_lend
@@ -40,6 +41,7 @@ from crossmargin.core.commands import (
     Liquidate,
     PlaceOrder,
     SeedDemo,
+    SetAccountLimits,
     SetMarkPrices,
     Tick,
     Transfer,
@@ -241,6 +243,7 @@ HANDLERS: Final[dict[type[Command], Handler]] = dict(
         _handler(AddApiKey, add_api_key),
         _handler(SeedDemo, seed_demo),
         _handler(ConfigureOracle, configure_oracle),
+        _handler(SetAccountLimits, set_account_limits),
     ]
 )
 """The handler of every command type: the one place that says which code runs a command."""

@@ -37,6 +37,24 @@ class BookState(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class PriceBands:
+    """Backpack's `PriceFilter` bands: how far a limit price may sit from the market's prices.
+
+    `max_multiplier` / `min_multiplier` bound a limit price by the last active price (the market's
+    index); `mark_max_multiplier` / `mark_min_multiplier` (Backpack's `meanMarkPriceBand`) by the
+    mark. A zero multiplier is no bound on that side.
+    """
+
+    max_multiplier: Ratio = ZERO_RATIO
+    min_multiplier: Ratio = ZERO_RATIO
+    mark_max_multiplier: Ratio = ZERO_RATIO
+    mark_min_multiplier: Ratio = ZERO_RATIO
+
+
+NO_BANDS = PriceBands()
+
+
+@dataclass(frozen=True, slots=True)
 class MarketSpec:
     """One order book's parameters."""
 
@@ -56,6 +74,7 @@ class MarketSpec:
     open_interest_limit_atoms: int = 0
     funding_bound: Ratio = ZERO_RATIO
     state: BookState = BookState.OPEN
+    bands: PriceBands = NO_BANDS
 
     @property
     def is_perp(self) -> bool:

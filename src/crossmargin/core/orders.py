@@ -124,6 +124,8 @@ class Order:
     locked_atoms: int = 0
     status: OrderStatus = OrderStatus.NEW
     expiry_reason: ExpiryReason | None = None
+    borrowed_atoms: int = 0
+    """What locking a spot order borrowed (`autoBorrow`): repaid when it closes unused, with `autoBorrowRepay`."""
 
     @property
     def remaining_atoms(self) -> int:
@@ -166,6 +168,7 @@ class Order:
             self.locked_atoms if locked_atoms is None else locked_atoms,
             self.status if status is None else status,
             self.expiry_reason if expiry_reason is Keep.KEEP else expiry_reason,
+            self.borrowed_atoms,
         )
 
 
