@@ -56,7 +56,7 @@ def check_price_bands(tx: Transaction, spec: MarketSpec, command: PlaceOrder) ->
             return Rejection(
                 reason,
                 f"Price is too far from the {name}: {spec.symbol} takes limit prices from "
-                f"{format_scaled(lowest, 18)} to {shown} now ({low} to {high or 'any'} times the "
+                f"{format_scaled(lowest, 18)} to {shown} now ({low} to {high if high.wad else 'any'} times the "
                 f"{name} {format_scaled(reference, 18)})",
             )
     return None

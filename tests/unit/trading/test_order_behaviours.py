@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
 from engine_driver import Driver
 
+from crossmargin.app.codec import decode_state, encode_state
 from crossmargin.core.commands import BorrowLendSide, CancelAllOrders, ConfigureMarkets, UpdateSettings
 from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved, BorrowLendSource, Event
 from crossmargin.core.ids import SubaccountId
@@ -231,3 +233,41 @@ def test_a_loan_already_repaid_is_not_repaid_again_on_cancel(driver: Driver) -> 
     driver.cancel(buyer, BTC, order.order_id)
     usdc = driver.holding(buyer, "USDC")
     assert (usdc.debt_atoms, usdc.spot_atoms) == (0, driver.atoms("USDC", "12000") - order.borrowed_atoms)
+
+
+def test_a_lower_band_alone_names_no_upper_limit(driver: Driver) -> None:
+    trader = _priced(driver)
+    spec = driver.state.markets[BTC]
+    driver.accept(ConfigureMarkets((replace(spec, bands=PriceBands(min_multiplier=Ratio.parse("0.5"))),)))
+    rejection = driver.refuse(driver.order(trader, BTC, "buy", "0.001", "29999.9"), RejectReason.PRICE_OUTSIDE_BAND)
+    assert rejection.message == (
+        "Price is too far from the last active price: BTC_USDC takes limit prices from 30000 to no limit now "
+        "(0.5 to any times the last active price 60000)"
+    )
+    driver.accept(driver.order(trader, BTC, "sell", "0.001", "1000000"))
+
+
+def test_auto_lend_off_leaves_a_locked_asset_as_it_is(driver: Driver) -> None:
+    saver = driver.account()
+    driver.deposit(saver, "BTC", "1")
+    driver.deposit(saver, "USDC", "100")
+    driver.settings(saver, auto_lend=True)
+    driver.place(saver, BTC, "sell", "1", "70000")  # redeems and locks all the BTC
+    events = driver.settings(saver, auto_lend=False)
+    assert [symbol for symbol, _, _ in _redeems(events, saver)] == ["USDC"]
+    assert driver.holding(saver, "BTC").locked_atoms == driver.atoms("BTC", "1")
+
+
+def test_old_snapshots_without_bands_or_borrowed_read_the_defaults(driver: Driver) -> None:
+    buyer = _borrowing_buyer(driver)
+    driver.place(buyer, BTC, "buy", "0.001", "59000")
+    text = encode_state(driver.state)
+    assert decode_state(text) == driver.state
+    data = json.loads(text)
+    for market in data["state"]["markets"].values():
+        del market["bands"]
+    for _, order in data["state"]["orders"]:
+        del order["borrowed_atoms"]
+    decoded = decode_state(json.dumps(data))
+    assert decoded.markets[BTC].bands == NO_BANDS
+    assert all(order.borrowed_atoms == 0 for order in decoded.orders.values())
