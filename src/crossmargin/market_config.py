@@ -5,7 +5,8 @@ Field names follow Backpack's `GET /api/v1/markets` filters: `tickSize`, `stepSi
 `minQuantity`, and the perp parameters `imfFunction`, `mmfFunction`, `openInterestLimit`,
 `fundingBound`; fees are `makerFee` and `takerFee` fractions. The optional price bands are
 Backpack's `filters.price` fields `maxMultiplier` / `minMultiplier` (around the last active price)
-and `meanMarkPriceBand = { maxMultiplier, minMultiplier }` (around the mark): `core/price_bands.py`.
+and `meanMarkPriceBand = { maxMultiplier, minMultiplier }` (around the mark): `core/price_bands.py`;
+`maxImpactMultiplier` / `minImpactMultiplier` bound a market order's walk: `core/price_impact.py`.
 The optional `maker*` and `taker*` fields say how the demo market maker and taker trade the market
 (`maker_config.py`); they are checked here too. A malformed table fails at start with an
 `AssetConfigError` naming the field.
@@ -32,7 +33,9 @@ from crossmargin.core.numbers import WAD, Ratio
 from crossmargin.maker_config import DEMO_FIELDS, parse_market_demo_fields
 
 SPOT_FIELDS = frozenset({"base", "quote", "tickSize", "stepSize", "minQuantity", "makerFee", "takerFee", "state"})
-BAND_FIELDS = frozenset({"maxMultiplier", "minMultiplier", "meanMarkPriceBand"})
+BAND_FIELDS = frozenset(
+    {"maxMultiplier", "minMultiplier", "meanMarkPriceBand", "maxImpactMultiplier", "minImpactMultiplier"}
+)
 OPTIONAL_FIELDS = BAND_FIELDS | {"state"}
 PERP_FIELDS = SPOT_FIELDS | {"imfFunction", "mmfFunction", "openInterestLimit", "fundingBound"}
 PERP_SUFFIX = "_PERP"
@@ -104,9 +107,13 @@ def _with_perp_fields(spec: MarketSpec, body: dict[str, Any], where: str) -> Mar
 def _price_bands(body: dict[str, Any], where: str) -> PriceBands:
     """Read the optional price bands: `minMultiplier` <= 1 <= `maxMultiplier`, each pair optional."""
     low, high = _multipliers(body, where)
+    impact_low, impact_high = _multipliers(body, where, "Impact")
+    bands = PriceBands(
+        max_multiplier=high, min_multiplier=low, max_impact_multiplier=impact_high, min_impact_multiplier=impact_low
+    )
     mark = body.get("meanMarkPriceBand")
     if mark is None:
-        return PriceBands(max_multiplier=high, min_multiplier=low)
+        return bands
     band = _table(mark, f"{where}.meanMarkPriceBand")
     unknown = set(band) ^ {"maxMultiplier", "minMultiplier"}
     if unknown:
@@ -114,18 +121,18 @@ def _price_bands(body: dict[str, Any], where: str) -> PriceBands:
             f"{where}.meanMarkPriceBand.{min(unknown)}: give exactly maxMultiplier and minMultiplier"
         )
     mark_low, mark_high = _multipliers(band, f"{where}.meanMarkPriceBand")
-    return PriceBands(
-        max_multiplier=high, min_multiplier=low, mark_max_multiplier=mark_high, mark_min_multiplier=mark_low
-    )
+    return replace(bands, mark_max_multiplier=mark_high, mark_min_multiplier=mark_low)
 
 
-def _multipliers(body: dict[str, Any], where: str) -> tuple[Ratio, Ratio]:
-    low = _ratio(body.get("minMultiplier", "0"), f"{where}.minMultiplier")
-    high = _ratio(body.get("maxMultiplier", "0"), f"{where}.maxMultiplier")
+def _multipliers(body: dict[str, Any], where: str, kind: str = "") -> tuple[Ratio, Ratio]:
+    """Read `min{kind}Multiplier` (at most 1) and `max{kind}Multiplier` (at least 1); absent or 0: no band."""
+    low_name, high_name = f"min{kind}Multiplier", f"max{kind}Multiplier"
+    low = _ratio(body.get(low_name, "0"), f"{where}.{low_name}")
+    high = _ratio(body.get(high_name, "0"), f"{where}.{high_name}")
     if low.wad > WAD:
-        raise AssetConfigError(f"{where}.minMultiplier: must be at most 1 (0: no lower band)")
+        raise AssetConfigError(f"{where}.{low_name}: must be at most 1 (0: no lower band)")
     if high.wad and high.wad < WAD:
-        raise AssetConfigError(f"{where}.maxMultiplier: must be at least 1 (0: no upper band)")
+        raise AssetConfigError(f"{where}.{high_name}: must be at least 1 (0: no upper band)")
     return low, high
 
 

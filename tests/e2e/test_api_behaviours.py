@@ -44,6 +44,8 @@ def test_markets_publish_their_bands_in_backpacks_price_filter(exchange: Exchang
         "tickSize": "0.01",
         "maxMultiplier": "1.25",
         "minMultiplier": "0.75",
+        "maxImpactMultiplier": "1.03",
+        "minImpactMultiplier": "0.97",
         "meanMarkPriceBand": {"maxMultiplier": "1.1", "minMultiplier": "0.9"},
     }
 

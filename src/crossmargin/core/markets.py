@@ -42,13 +42,16 @@ class PriceBands:
 
     `max_multiplier` / `min_multiplier` bound a limit price by the last active price (the market's
     index); `mark_max_multiplier` / `mark_min_multiplier` (Backpack's `meanMarkPriceBand`) by the
-    mark. A zero multiplier is no bound on that side.
+    mark; `max_impact_multiplier` / `min_impact_multiplier` how far a market order may walk past
+    the best price (`price_impact.py`). A zero multiplier is no bound on that side.
     """
 
     max_multiplier: Ratio = ZERO_RATIO
     min_multiplier: Ratio = ZERO_RATIO
     mark_max_multiplier: Ratio = ZERO_RATIO
     mark_min_multiplier: Ratio = ZERO_RATIO
+    max_impact_multiplier: Ratio = ZERO_RATIO
+    min_impact_multiplier: Ratio = ZERO_RATIO
 
 
 NO_BANDS = PriceBands()

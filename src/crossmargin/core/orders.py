@@ -66,6 +66,7 @@ class ExpiryReason(StrEnum):
     SELF_TRADE_PREVENTION = "SelfTradePrevention"
     INSUFFICIENT_LIQUIDITY = "InsufficientLiquidity"
     LIQUIDATION = "Liquidation"
+    PRICE_IMPACT = "PriceImpact"
 
 
 class SystemOrderType(StrEnum):

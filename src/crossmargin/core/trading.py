@@ -23,7 +23,7 @@ from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import entry, locked, spot
 from crossmargin.core.limits import compute_subaccount_margin, refuse_new_risk_on_stale_prices
 from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS, MarketSpec
-from crossmargin.core.matching import crosses, match, preview_fill
+from crossmargin.core.matching import crosses, preview_fill
 from crossmargin.core.numbers import format_scaled
 from crossmargin.core.oracle import refuse_order_on_stale_market
 from crossmargin.core.order_rules import check_reduce_only_size
@@ -38,6 +38,7 @@ from crossmargin.core.orders import (
     TimeInForce,
 )
 from crossmargin.core.price_bands import check_price_bands
+from crossmargin.core.price_impact import match_within_impact
 from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.spot_orders import after_spot_fills, close_and_repay
 from crossmargin.core.transaction import Transaction
@@ -156,7 +157,7 @@ def run_order(
         return prepared
     order = prepared
     long_before = tx.open_interest(spec.symbol)
-    order, makers = match(tx, spec, order)
+    order, makers = match_within_impact(tx, spec, order)
     if spec.is_perp:
         refused = _check_open_interest(tx, spec, long_before)
         if refused:

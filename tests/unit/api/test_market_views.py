@@ -51,7 +51,14 @@ def test_a_configured_market_shows_its_own_tick_and_step(driver: Driver) -> None
         "quoteSymbol": "USDC",
         "marketType": "SPOT",
         "filters": {
-            "price": {"minPrice": "0.1", "tickSize": "0.1", "maxMultiplier": "1.25", "minMultiplier": "0.75"},
+            "price": {
+                "minPrice": "0.1",
+                "tickSize": "0.1",
+                "maxMultiplier": "1.25",
+                "minMultiplier": "0.75",
+                "maxImpactMultiplier": "1.03",
+                "minImpactMultiplier": "0.97",
+            },
             "quantity": {"minQuantity": "0.00001", "stepSize": "0.00001"},
         },
         "orderBookState": "Open",
@@ -81,6 +88,8 @@ def test_a_perp_market_shows_its_price_bands_as_backpack_does(driver: Driver) ->
         "tickSize": "0.1",
         "maxMultiplier": "1.25",
         "minMultiplier": "0.75",
+        "maxImpactMultiplier": "1.03",
+        "minImpactMultiplier": "0.97",
         "meanMarkPriceBand": {"maxMultiplier": "1.1", "minMultiplier": "0.9"},
     }
 

@@ -14,7 +14,7 @@ from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved, Borrow
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.markets import NO_BANDS, PriceBands
 from crossmargin.core.numbers import Ratio
-from crossmargin.core.orders import OrderFlags, OrderStatus, TimeInForce
+from crossmargin.core.orders import ExpiryReason, OrderFlags, OrderStatus, TimeInForce
 from crossmargin.core.price_bands import band_limits
 from crossmargin.core.rejections import RejectReason
 
@@ -271,3 +271,58 @@ def test_old_snapshots_without_bands_or_borrowed_read_the_defaults(driver: Drive
     decoded = decode_state(json.dumps(data))
     assert decoded.markets[BTC].bands == NO_BANDS
     assert all(order.borrowed_atoms == 0 for order in decoded.orders.values())
+
+
+# Impact bands: how far a market order walks ---------------------------------------------------
+
+
+def _ladder(driver: Driver, side: str, prices: tuple[str, str]) -> SubaccountId:
+    maker = driver.account()
+    driver.deposit(maker, "BTC", "10")
+    driver.deposit(maker, "USDC", "1000000")
+    for price in prices:
+        driver.place(maker, BTC, side, "0.1", price)
+    return maker
+
+
+def test_a_market_buy_stops_at_the_impact_band_and_the_rest_expires_price_impact(driver: Driver) -> None:
+    trader = _priced(driver)
+    _ladder(driver, "sell", ("60000", "61900"))  # 61900 > 60000 x 1.03 = 61800
+    order = driver.place(trader, BTC, "buy", "0.2")
+    assert (order.quantity_atoms, order.executed_atoms) == (driver.atoms("BTC", "0.2"), driver.atoms("BTC", "0.1"))
+    assert (order.status, order.expiry_reason) == (OrderStatus.EXPIRED, ExpiryReason.PRICE_IMPACT)
+    assert driver.holding(trader, "USDC").locked_atoms == 0
+
+
+def test_a_market_sell_stops_at_the_impact_band(driver: Driver) -> None:
+    trader = _priced(driver)
+    _ladder(driver, "buy", ("60000", "58100"))  # 58100 < 60000 x 0.97 = 58200
+    order = driver.place(trader, BTC, "sell", "0.2")
+    assert (order.executed_atoms, order.expiry_reason) == (driver.atoms("BTC", "0.1"), ExpiryReason.PRICE_IMPACT)
+
+
+def test_a_fill_or_kill_market_order_the_band_would_cut_expires_whole(driver: Driver) -> None:
+    trader = _priced(driver)
+    _ladder(driver, "sell", ("60000", "61900"))
+    order = driver.place(trader, BTC, "buy", "0.2", tif=TimeInForce.FOK)
+    assert (order.executed_atoms, order.status, order.expiry_reason) == (
+        0,
+        OrderStatus.EXPIRED,
+        ExpiryReason.FILL_OR_KILL,
+    )
+
+
+def test_within_the_band_a_thin_book_expires_as_before(driver: Driver) -> None:
+    trader = _priced(driver)
+    _ladder(driver, "sell", ("60000", "61800"))  # the band's edge: inside
+    order = driver.place(trader, BTC, "buy", "0.5")
+    assert (order.executed_atoms, order.expiry_reason) == (driver.atoms("BTC", "0.2"), ExpiryReason.IMMEDIATE_OR_CANCEL)
+
+
+def test_without_an_impact_band_a_market_order_walks_the_whole_book(driver: Driver) -> None:
+    trader = _priced(driver)
+    spec = driver.state.markets[BTC]
+    driver.accept(ConfigureMarkets((replace(spec, bands=replace(spec.bands, max_impact_multiplier=Ratio(0))),)))
+    _ladder(driver, "sell", ("60000", "70000"))
+    order = driver.place(trader, BTC, "buy", "0.2")
+    assert (order.executed_atoms, order.status) == (driver.atoms("BTC", "0.2"), OrderStatus.FILLED)

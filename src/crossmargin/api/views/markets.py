@@ -121,7 +121,12 @@ def _configured_market(spec: MarketSpec, created_ms: int) -> JsonObject:
 def _price_filter(tick: str, bands: PriceBands) -> JsonObject:
     """Return `filters.price`: the tick, and Backpack's band fields each only when configured (zero: none)."""
     body: JsonObject = {"minPrice": tick, "tickSize": tick}
-    for name, ratio in (("maxMultiplier", bands.max_multiplier), ("minMultiplier", bands.min_multiplier)):
+    for name, ratio in (
+        ("maxMultiplier", bands.max_multiplier),
+        ("minMultiplier", bands.min_multiplier),
+        ("maxImpactMultiplier", bands.max_impact_multiplier),
+        ("minImpactMultiplier", bands.min_impact_multiplier),
+    ):
         if ratio.wad:
             body[name] = str(ratio)
     if bands.mark_max_multiplier.wad or bands.mark_min_multiplier.wad:
