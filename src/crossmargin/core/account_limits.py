@@ -56,8 +56,10 @@ def check_account_limits(tx: Transaction, trial: Transaction, subaccount_id: Sub
     """Refuse an action that leaves the subaccount above a limit and the figure higher than before."""
     subaccount = trial.subaccount(subaccount_id)
     assert subaccount is not None, "limits are checked for an existing subaccount"
+    # `trial` is a child of `tx`: a figure whose inputs it did not write is unchanged, and not read.
     checks = (
         (
+            bool(trial.positions),
             borrow_value_wad,
             subaccount.borrow_limit_wad,
             RejectReason.ACCOUNT_BORROW_LIMIT_EXCEEDED,
@@ -65,6 +67,7 @@ def check_account_limits(tx: Transaction, trial: Transaction, subaccount_id: Sub
             "borrow",
         ),
         (
+            bool(trial.perp_positions),
             position_value_wad,
             subaccount.position_limit_wad,
             RejectReason.ACCOUNT_POSITION_LIMIT_EXCEEDED,
@@ -72,7 +75,9 @@ def check_account_limits(tx: Transaction, trial: Transaction, subaccount_id: Sub
             "position",
         ),
     )
-    for value, limit, reason, what, name in checks:
+    for changed, value, limit, reason, what, name in checks:
+        if not changed:
+            continue
         after = value(trial, subaccount_id)
         if after > limit and after > value(tx, subaccount_id):
             return Rejection(

@@ -29,9 +29,9 @@ def test_ccxt_meets_the_price_band_and_the_reduce_only_refusal(tmp_path: Path) -
     band = traded["bid_at_one"]
     assert isinstance(band, dict)
     assert band["error"].startswith("InvalidOrder: backpack ")
-    assert "Price is too far from the last active price: BTC_USDC takes limit prices from 45000 to 75000" in band[
-        "error"
-    ]
+    assert (
+        "Price is too far from the last active price: BTC_USDC takes limit prices from 45000 to 75000" in band["error"]
+    )
     price_filter = ok(traded, "price_filter")
     assert (price_filter["maxMultiplier"], price_filter["minMultiplier"]) == ("1.25", "0.75")
     assert ok(traded, "perp_buy")["filled"] == 0.01
