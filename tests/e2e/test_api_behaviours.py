@@ -115,7 +115,7 @@ def test_cancelling_an_auto_borrow_order_with_auto_borrow_repay_leaves_no_loan(e
     positions = exchange.signed(buyer, "GET", "/api/v1/borrowLend/positions", "borrowLendPositionQuery").json()
     assert positions == []
     capital = exchange.signed(buyer, "GET", "/api/v1/capital", "balanceQuery").json()
-    assert Decimal("999.9") < Decimal(capital["USDC"]["available"]) < Decimal("1000")  # less the entry fee
+    assert Decimal("999.9") < Decimal(capital["USDC"]["available"]) < Decimal(1000)  # less the entry fee
 
 
 def test_the_account_reports_the_markets_fees_and_its_limits(exchange: Exchange) -> None:
