@@ -164,6 +164,25 @@ OPERATOR_SCHEMAS: Final[dict[str, Document]] = {
         },
         ["prices"],
     ),
+    "AdminAccountLimitsRequest": {
+        **_object(
+            {
+                "borrowLimit": {
+                    **_DECIMAL,
+                    "description": "The most the subaccount may owe, in USD (each debt at its mark).",
+                },
+                "positionLimit": {
+                    **_DECIMAL,
+                    "description": "The most perp notional the subaccount may hold, in USD (at the marks).",
+                },
+            },
+            [],
+            "Give one or both limits; a voluntary action that ends above a limit and raises the figure is "
+            "refused with BORROW_LIMIT or POSITION_LIMIT.",
+        ),
+        "minProperties": 1,
+        "additionalProperties": False,
+    },
     "AdminClockAdvanceRequest": _object(
         {"seconds": {"type": "integer", "minimum": 0, "maximum": 366 * 24 * 3600}}, ["seconds"]
     ),
@@ -355,6 +374,23 @@ OPERATOR_OPERATIONS: Final[dict[tuple[str, str], Document]] = {
             "Add a fresh key pair to an existing subaccount (its other keys keep working).",
             "AdminCredentials",
             "AdminCreateAccountRequest",
+            not_found=True,
+        ),
+        "parameters": [
+            {
+                "name": "subaccountId",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "format": "uint32", "minimum": 1},
+            }
+        ],
+    },
+    ("/admin/v1/subaccounts/{subaccountId}/limits", "patch"): {
+        **_operator(
+            "admin_set_account_limits",
+            "Set a subaccount's account-wide borrow and position limits (USD); answers with its account summary.",
+            "AccountSummary",
+            "AdminAccountLimitsRequest",
             not_found=True,
         ),
         "parameters": [
@@ -637,6 +673,25 @@ EXTENDED_FIELDS: Final[dict[str, dict[str, tuple[Document, bool]]]] = {
                 "interest included, to the atom). Send `quantity` or `wholePosition`, not both.",
             },
             False,
+        )
+    },
+    "AccountSummary": {
+        "marketFees": (
+            {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["makerFee", "takerFee"],
+                    "properties": {
+                        "makerFee": {**_DECIMAL, "description": "Maker fee in basis points."},
+                        "takerFee": {**_DECIMAL, "description": "Taker fee in basis points."},
+                    },
+                },
+                "description": "crossmargin extension: the markets whose fees differ from their kind's figure "
+                "(`spotMakerFee` / `spotTakerFee`, `futuresMakerFee` / `futuresTakerFee`: the fees most markets of "
+                "the kind charge), by symbol, in basis points. Empty when every market charges its kind's figure.",
+            },
+            True,
         )
     },
     "Collateral": {"collateralLiquidationPrice": (_COLLATERAL_LIQUIDATION_PRICE, True)},

@@ -266,6 +266,13 @@ class ReferenceModel:
 
     def _update_settings(self, command: UpdateSettings, cursor: EventCursor, state: EngineState) -> None:
         flags = self.flags[command.subaccount_id]
+        if flags.auto_lend and command.auto_lend is False:
+            # Turning auto-lend off redeems every lend in full, in symbol order (`auto_lend_off.py`).
+            for symbol in self._symbols_of(command.subaccount_id):
+                key = (command.subaccount_id, symbol)
+                if key in self.lends:
+                    self._redeem(key, cursor, state, BorrowLendSource.AUTO_LEND, None, up_to=None)
+                    assert key not in self.lends, f"turning auto-lend off left a lend of {key}"
         if command.auto_lend is not None:
             flags.auto_lend = command.auto_lend
         if command.auto_repay_borrows is not None:

@@ -3,9 +3,13 @@
 Markets sit beside the assets they trade in the same TOML file (`data/assets.toml` by default).
 Field names follow Backpack's `GET /api/v1/markets` filters: `tickSize`, `stepSize`,
 `minQuantity`, and the perp parameters `imfFunction`, `mmfFunction`, `openInterestLimit`,
-`fundingBound`; fees are `makerFee` and `takerFee` fractions. The optional `maker*` and `taker*`
-fields say how the demo market maker and taker trade the market (`maker_config.py`); they are
-checked here too. A malformed table fails at start with an `AssetConfigError` naming the field.
+`fundingBound`; fees are `makerFee` and `takerFee` fractions. The optional price bands are
+Backpack's `filters.price` fields `maxMultiplier` / `minMultiplier` (around the last active price)
+and `meanMarkPriceBand = { maxMultiplier, minMultiplier }` (around the mark): `core/price_bands.py`;
+`maxImpactMultiplier` / `minImpactMultiplier` bound a market order's walk: `core/price_impact.py`.
+The optional `maker*` and `taker*` fields say how the demo market maker and taker trade the market
+(`maker_config.py`); they are checked here too. A malformed table fails at start with an
+`AssetConfigError` naming the field.
 """
 
 from __future__ import annotations
@@ -14,12 +18,25 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from crossmargin.asset_config import AssetConfigError, _decimal, _fraction, _quantity, _sqrt_function, _table
+from crossmargin.asset_config import (
+    AssetConfigError,
+    _decimal,
+    _fraction,
+    _quantity,
+    _ratio,
+    _sqrt_function,
+    _table,
+)
 from crossmargin.core.assets import AssetSpec
-from crossmargin.core.markets import BookState, MarketKind, MarketSpec
+from crossmargin.core.markets import BookState, MarketKind, MarketSpec, PriceBands
+from crossmargin.core.numbers import WAD, Ratio
 from crossmargin.maker_config import DEMO_FIELDS, parse_market_demo_fields
 
 SPOT_FIELDS = frozenset({"base", "quote", "tickSize", "stepSize", "minQuantity", "makerFee", "takerFee", "state"})
+BAND_FIELDS = frozenset(
+    {"maxMultiplier", "minMultiplier", "meanMarkPriceBand", "maxImpactMultiplier", "minImpactMultiplier"}
+)
+OPTIONAL_FIELDS = BAND_FIELDS | {"state"}
 PERP_FIELDS = SPOT_FIELDS | {"imfFunction", "mmfFunction", "openInterestLimit", "fundingBound"}
 PERP_SUFFIX = "_PERP"
 
@@ -40,10 +57,10 @@ def _parse_market(symbol: str, body: dict[str, Any], assets: Mapping[str, AssetS
     where = f"markets.{symbol}"
     perp = symbol.endswith(PERP_SUFFIX)
     allowed = PERP_FIELDS if perp else SPOT_FIELDS
-    unknown = set(body) - allowed - DEMO_FIELDS
+    unknown = set(body) - allowed - BAND_FIELDS - DEMO_FIELDS
     if unknown:
         raise AssetConfigError(f"{where}.{min(unknown)}: unknown field")
-    missing = allowed - set(body) - {"state"}
+    missing = allowed - set(body) - OPTIONAL_FIELDS
     if missing:
         raise AssetConfigError(f"{where}.{min(missing)}: missing")
     base, quote = (_asset(body[name], assets, f"{where}.{name}") for name in ("base", "quote"))
@@ -63,6 +80,7 @@ def _parse_market(symbol: str, body: dict[str, Any], assets: Mapping[str, AssetS
         maker_fee=_fraction(body["makerFee"], f"{where}.makerFee"),
         taker_fee=_fraction(body["takerFee"], f"{where}.takerFee"),
         state=_book_state(body.get("state", "Open"), f"{where}.state"),
+        bands=_price_bands(body, where),
     )
     if perp:
         spec = _with_perp_fields(spec, body, where)
@@ -84,6 +102,38 @@ def _with_perp_fields(spec: MarketSpec, body: dict[str, Any], where: str) -> Mar
         ),
         funding_bound=_fraction(body["fundingBound"], f"{where}.fundingBound"),
     )
+
+
+def _price_bands(body: dict[str, Any], where: str) -> PriceBands:
+    """Read the optional price bands: `minMultiplier` <= 1 <= `maxMultiplier`, each pair optional."""
+    low, high = _multipliers(body, where)
+    impact_low, impact_high = _multipliers(body, where, "Impact")
+    bands = PriceBands(
+        max_multiplier=high, min_multiplier=low, max_impact_multiplier=impact_high, min_impact_multiplier=impact_low
+    )
+    mark = body.get("meanMarkPriceBand")
+    if mark is None:
+        return bands
+    band = _table(mark, f"{where}.meanMarkPriceBand")
+    unknown = set(band) ^ {"maxMultiplier", "minMultiplier"}
+    if unknown:
+        raise AssetConfigError(
+            f"{where}.meanMarkPriceBand.{min(unknown)}: give exactly maxMultiplier and minMultiplier"
+        )
+    mark_low, mark_high = _multipliers(band, f"{where}.meanMarkPriceBand")
+    return replace(bands, mark_max_multiplier=mark_high, mark_min_multiplier=mark_low)
+
+
+def _multipliers(body: dict[str, Any], where: str, kind: str = "") -> tuple[Ratio, Ratio]:
+    """Read `min{kind}Multiplier` (at most 1) and `max{kind}Multiplier` (at least 1); absent or 0: no band."""
+    low_name, high_name = f"min{kind}Multiplier", f"max{kind}Multiplier"
+    low = _ratio(body.get(low_name, "0"), f"{where}.{low_name}")
+    high = _ratio(body.get(high_name, "0"), f"{where}.{high_name}")
+    if low.wad > WAD:
+        raise AssetConfigError(f"{where}.{low_name}: must be at most 1 (0: no lower band)")
+    if high.wad and high.wad < WAD:
+        raise AssetConfigError(f"{where}.{high_name}: must be at least 1 (0: no upper band)")
+    return low, high
 
 
 def _asset(value: object, assets: Mapping[str, AssetSpec], where: str) -> AssetSpec:

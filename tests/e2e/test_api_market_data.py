@@ -35,7 +35,15 @@ def test_markets_list_the_configured_books_with_perp_parameters(exchange: Exchan
         "USDT_USDC",
     ]
     assert perp["filters"] == {
-        "price": {"minPrice": "0.1", "tickSize": "0.1"},
+        "price": {
+            "minPrice": "0.1",
+            "tickSize": "0.1",
+            "maxMultiplier": "1.25",
+            "minMultiplier": "0.75",
+            "maxImpactMultiplier": "1.03",
+            "minImpactMultiplier": "0.97",
+            "meanMarkPriceBand": {"maxMultiplier": "1.1", "minMultiplier": "0.9"},
+        },
         "quantity": {"minQuantity": "0.00001", "stepSize": "0.00001"},
     }
     assert (perp["marketType"], perp["fundingInterval"], perp["openInterestLimit"]) == ("PERP", 3600000, "1000")

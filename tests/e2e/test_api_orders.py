@@ -228,7 +228,7 @@ def test_open_orders_filter_by_symbol_and_market_type_and_cancel_all_returns_the
     first = ask(exchange, trader, "0.1", "61000")
     second = ask(exchange, trader, "0.1", "62000")
     perp = placed(
-        exchange, trader, symbol="BTC_USDC_PERP", side="Bid", orderType="Limit", quantity="0.1", price="50000"
+        exchange, trader, symbol="BTC_USDC_PERP", side="Bid", orderType="Limit", quantity="0.1", price="55000"
     )
 
     spot_only = exchange.signed(trader, "GET", "/api/v1/orders", "orderQueryAll", {"marketType": "SPOT"}).json()

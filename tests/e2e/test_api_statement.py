@@ -80,7 +80,7 @@ def _borrower_and_lender(exchange: Exchange) -> tuple[Keys, Keys]:
     assert exchange.borrow_lend(borrower, "Borrow", "20000").status_code == 200
     advance(exchange, MINUTE_S)
     placed(exchange, borrower, symbol="SOL_USDC", side="Bid", orderType="Market", quantity="10")
-    placed(exchange, borrower, symbol="SOL_USDC", side="Bid", orderType="Limit", quantity="5", price="100")
+    placed(exchange, borrower, symbol="SOL_USDC", side="Bid", orderType="Limit", quantity="5", price="120")
     advance(exchange, 5 * HOUR_S)
     assert exchange.borrow_lend(borrower, "Lend", "5000").status_code == 200
     advance(exchange, MINUTE_S)
@@ -105,7 +105,7 @@ def test_a_borrowers_statement_closes_at_balance_plus_position_in_every_asset(ex
     assert kinds.count(("Interest", "Borrow")) == 7, "one row per hour of interest"
     assert ("BorrowLend", "BorrowRepay (Manual)") in kinds
     assert ("Withdrawal", "Withdrawal") in kinds
-    assert usdc["balance"] == "12500", "20000 borrowed - 1500 spent - 5000 repaid - 1000 withdrawn (500 locked)"
+    assert usdc["balance"] == "12500", "20000 borrowed - 1500 spent - 5000 repaid - 1000 withdrawn (600 locked)"
     assert Decimal(usdc["position"]) < -15000, "the debt left after the repay, with its interest"
     (trade,) = _by_symbol(statements)["SOL"]["rows"]
     assert (trade["type"], trade["change"]) == ("Trade", "9.99"), "10 SOL bought, less the 0.1% taker fee in SOL"

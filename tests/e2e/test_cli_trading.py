@@ -116,7 +116,7 @@ def test_a_usdt_only_perp_loss_is_auto_borrowed_and_explained(cli: Cli) -> None:
 
 def test_a_resting_order_is_listed_and_cancelled(cli: Cli) -> None:
     cli.ok("deposit", "USDC", "1000")
-    placed = cli.data("order", "place", "SOL_USDC", "buy", "1", "--price", "100", "--post-only")
+    placed = cli.data("order", "place", "SOL_USDC", "buy", "1", "--price", "120", "--post-only")
     assert isinstance(placed, dict)
     assert placed["status"] == "New"
     assert placed["postOnly"] is True
@@ -128,7 +128,7 @@ def test_a_resting_order_is_listed_and_cancelled(cli: Cli) -> None:
     (only,) = open_orders
     assert only["id"] == placed["id"]
     cancelled = cli.ok("order", "cancel", "SOL_USDC", str(placed["id"]))
-    assert f"Order {placed['id']} on SOL_USDC: buy 1 at 100, Cancelled" in " ".join(cancelled.split())
+    assert f"Order {placed['id']} on SOL_USDC: buy 1 at 120, Cancelled" in " ".join(cancelled.split())
     assert cli.data("orders") == []
     assert "No open orders." in cli.ok("orders")
 

@@ -132,7 +132,7 @@ def test_orders_are_placed_and_cancelled_through_a_worker(server: Server) -> Non
         "symbol": "BTC_USDC",
         "side": "Bid",
         "orderType": "Limit",
-        "price": "10000",
+        "price": "50000",
         "quantity": "0.01",
     }
     placed = server.signed(keys, "POST", "/api/v1/order", "orderExecute", order, _now())

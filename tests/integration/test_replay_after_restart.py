@@ -160,7 +160,7 @@ def test_a_batch_of_orders_replayed_after_a_kill_is_refused_and_places_nothing_m
     try:
         created = _funded_account(server)
         order = {"symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "quantity": "0.1", "postOnly": "true"}
-        batch = _signed_batch(created, [{**order, "price": "100"}, {**order, "price": "101"}])
+        batch = _signed_batch(created, [{**order, "price": "120"}, {**order, "price": "121"}])
         placed = server.send(batch)
         assert placed.status_code == 200, placed.text
         assert [item["operation"] for item in placed.json()] == ["Ok", "Ok"]

@@ -111,8 +111,20 @@ def api_error_code(reason: RejectReason) -> tuple[int, str]:  # noqa: C901, PLR0
             | RejectReason.POOL_LIQUIDITY_INSUFFICIENT
         ):
             return BAD_REQUEST, "INSUFFICIENT_SUPPLY"
-        case RejectReason.BORROW_LIMIT_EXCEEDED | RejectReason.OPEN_BORROW_LEND_LIMIT_EXCEEDED:
+        case (
+            RejectReason.BORROW_LIMIT_EXCEEDED
+            | RejectReason.OPEN_BORROW_LEND_LIMIT_EXCEEDED
+            | RejectReason.ACCOUNT_BORROW_LIMIT_EXCEEDED
+        ):
             return BAD_REQUEST, "BORROW_LIMIT"
+        case RejectReason.ACCOUNT_POSITION_LIMIT_EXCEEDED:
+            return BAD_REQUEST, "POSITION_LIMIT"
+        case RejectReason.AUTO_LEND_OFF_NEEDS_REDEEM:
+            return BAD_REQUEST, "INSUFFICIENT_SUPPLY"
+        case RejectReason.PRICE_OUTSIDE_BAND | RejectReason.PRICE_OUTSIDE_MARK_BAND:
+            return BAD_REQUEST, "INVALID_PRICE"
+        case RejectReason.REDUCE_ONLY_ABOVE_POSITION:
+            return BAD_REQUEST, "INVALID_QUANTITY"
         case RejectReason.MARKET_NOT_FOUND:
             return NOT_FOUND, "INVALID_MARKET"
         case RejectReason.MARKET_CLOSED:

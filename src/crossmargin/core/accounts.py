@@ -1,7 +1,8 @@
 """Accounts, subaccounts and borrow-lend positions.
 
 An account owns one or more subaccounts; each subaccount is one cross-margin account with its
-own settings; `liquidating` is set while a liquidation is under way (only actions that improve
+own settings (its account-wide borrow and position limits, in USD, are set by the operator:
+`account_limits.py`); `liquidating` is set while a liquidation is under way (only actions that improve
 the account are accepted then). Per asset a subaccount has at most one borrow-lend position, which is either a lend
 (scaled lend > 0) or a borrow (scaled debt > 0), never both. `principal_atoms` is what was put in
 (lend) or taken out (borrow) net of redemptions and repayments, so the position's cumulative
@@ -18,6 +19,10 @@ from crossmargin.core.numbers import WAD, Ratio
 LEVERAGE_LIMIT_DEFAULT = Ratio(10 * WAD)
 LEVERAGE_LIMIT_MIN = Ratio(1 * WAD)
 LEVERAGE_LIMIT_MAX = Ratio(100 * WAD)
+ACCOUNT_BORROW_LIMIT_DEFAULT_WAD = 2_500_000 * WAD
+"""Backpack's default account-wide borrow limit (its `GET /api/v1/account` figure), USD, WAD."""
+ACCOUNT_POSITION_LIMIT_DEFAULT_WAD = 2_500_000 * WAD
+"""Backpack's default account-wide position limit, USD of perp notional, WAD."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,8 @@ class Subaccount:
     """The withdrawal delay set with `SetWithdrawalDelay` (None: never set); see `withdrawal_delay.py`."""
     pending_withdrawal_delay_hours: int | None = None
     pending_withdrawal_delay_at_ms: int | None = None
+    borrow_limit_wad: int = ACCOUNT_BORROW_LIMIT_DEFAULT_WAD
+    position_limit_wad: int = ACCOUNT_POSITION_LIMIT_DEFAULT_WAD
 
 
 @dataclass(frozen=True, slots=True)

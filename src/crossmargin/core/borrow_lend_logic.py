@@ -10,6 +10,7 @@ subaccount being liquidated may only repay.
 
 from __future__ import annotations
 
+from crossmargin.core.account_limits import check_account_limits
 from crossmargin.core.accounts import Subaccount
 from crossmargin.core.assets import AssetSpec, describe
 from crossmargin.core.borrow_lend import borrow, lend, redeem, repay
@@ -123,7 +124,9 @@ def _borrow_checked(tx: Transaction, subaccount: Subaccount, spec: AssetSpec, at
         # `engine.execute` and `engine.preview` add ": max borrowable is X"; the max search's own
         # probes, which run this very handler, leave it out.
         return Rejection(RejectReason.MARGIN_INSUFFICIENT, "Borrow would exceed your available margin")
-    refused = refuse_new_risk_on_stale_prices(tx, trial, subaccount.subaccount_id)
+    refused = refuse_new_risk_on_stale_prices(tx, trial, subaccount.subaccount_id) or check_account_limits(
+        tx, trial, subaccount.subaccount_id
+    )
     if refused:
         return refused
     trial.commit()

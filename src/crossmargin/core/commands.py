@@ -130,6 +130,15 @@ class UpdateSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SetAccountLimits:
+    """The operator sets a subaccount's account-wide limits (USD, WAD); `None` leaves one as it is."""
+
+    subaccount_id: SubaccountId
+    borrow_limit_wad: int | None = None
+    position_limit_wad: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SetMarkPrices:
     """Set index prices (USD per unit, WAD) of assets; `force` passes the jump band (`oracle.py`)."""
 
@@ -270,6 +279,7 @@ Command = (
     | Transfer
     | ExecuteBorrowLend
     | UpdateSettings
+    | SetAccountLimits
     | SetMarkPrices
     | Tick
     | ConfigureMarkets

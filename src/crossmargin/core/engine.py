@@ -11,9 +11,9 @@ clock, randomness or logging; `now` is an argument.
 
 `HANDLERS` maps each command type to its handler, one logic module per family: accounts and keys
 (`account_logic`), deposits, withdrawals and transfers (`funds_logic`), borrow-lend
-(`borrow_lend_logic`), settings (`settings_logic`), configuration and prices (`config_logic`,
-`oracle`), trading (`trading`, `trigger_orders`) and liquidation (`liquidation`). The journal's codec reads its list
-of command types from the same table.
+(`borrow_lend_logic`), settings (`settings_logic`, and the operator's `account_limits`),
+configuration and prices (`config_logic`, `oracle`), trading (`trading`, `trigger_orders`) and
+liquidation (`liquidation`). The journal's codec reads its list of command types from the same table.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Final, TypeVar, cast, get_args
 
+from crossmargin.core.account_limits import set_account_limits
 from crossmargin.core.account_logic import add_api_key, create_account, create_subaccount
 from crossmargin.core.assets import describe
 from crossmargin.core.borrow_lend_logic import execute_borrow_lend
@@ -42,6 +43,7 @@ from crossmargin.core.commands import (
     Liquidate,
     PlaceOrder,
     SeedDemo,
+    SetAccountLimits,
     SetMarkPrices,
     SetWithdrawalDelay,
     Tick,
@@ -260,6 +262,7 @@ HANDLERS: Final[dict[type[Command], Handler]] = dict(
         _handler(ConfigureOracle, configure_oracle),
         _handler(ConvertDust, convert_dust),
         _handler(SetWithdrawalDelay, set_withdrawal_delay),
+        _handler(SetAccountLimits, set_account_limits),
     ]
 )
 """The handler of every command type: the one place that says which code runs a command."""

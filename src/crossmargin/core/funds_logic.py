@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from crossmargin.core.account_limits import check_account_limits
 from crossmargin.core.accounts import Subaccount
 from crossmargin.core.assets import AssetSpec, describe
 from crossmargin.core.commands import Deposit, Transfer, Withdraw
@@ -103,7 +104,9 @@ def _check_withdrawal_margin(tx: Transaction, trial: Transaction, command: Withd
         # `engine.execute` and `engine.preview` add ": max withdrawal is X"; the max search's own
         # probes, which run this very handler, leave it out.
         return Rejection(RejectReason.MARGIN_INSUFFICIENT, "Withdrawal would leave your available margin below zero")
-    return refuse_new_risk_on_stale_prices(tx, trial, command.subaccount_id)
+    return refuse_new_risk_on_stale_prices(tx, trial, command.subaccount_id) or check_account_limits(
+        tx, trial, command.subaccount_id
+    )
 
 
 def _transfer_parties(tx: Transaction, command: Transfer) -> tuple[Subaccount, Subaccount, AssetSpec] | Rejection:

@@ -37,6 +37,27 @@ class BookState(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class PriceBands:
+    """Backpack's `PriceFilter` bands: how far a limit price may sit from the market's prices.
+
+    `max_multiplier` / `min_multiplier` bound a limit price by the last active price (the market's
+    index); `mark_max_multiplier` / `mark_min_multiplier` (Backpack's `meanMarkPriceBand`) by the
+    mark; `max_impact_multiplier` / `min_impact_multiplier` how far a market order may walk past
+    the best price (`price_impact.py`). A zero multiplier is no bound on that side.
+    """
+
+    max_multiplier: Ratio = ZERO_RATIO
+    min_multiplier: Ratio = ZERO_RATIO
+    mark_max_multiplier: Ratio = ZERO_RATIO
+    mark_min_multiplier: Ratio = ZERO_RATIO
+    max_impact_multiplier: Ratio = ZERO_RATIO
+    min_impact_multiplier: Ratio = ZERO_RATIO
+
+
+NO_BANDS = PriceBands()
+
+
+@dataclass(frozen=True, slots=True)
 class MarketSpec:
     """One order book's parameters."""
 
@@ -56,6 +77,7 @@ class MarketSpec:
     open_interest_limit_atoms: int = 0
     funding_bound: Ratio = ZERO_RATIO
     state: BookState = BookState.OPEN
+    bands: PriceBands = NO_BANDS
 
     @property
     def is_perp(self) -> bool:

@@ -75,6 +75,9 @@ class ExpiryReason(StrEnum):
     INVALID_QUANTITY = "InvalidQuantity"
     POST_ONLY_TAKER = "PostOnlyTaker"
     UNKNOWN = "Unknown"
+    PRICE_OUT_OF_BOUNDS = "PriceOutOfBounds"
+    POSITION_LIMIT = "PositionLimit"
+    PRICE_IMPACT = "PriceImpact"
 
 
 class SystemOrderType(StrEnum):
@@ -194,6 +197,8 @@ class Order:
     """Set on a trigger order, pending or fired (`triggeredAt`); None on every other order."""
     brackets: tuple[TriggerLeg, ...] = ()
     """The stop loss and take profit asked with the order: placed as a trigger order once it fills."""
+    borrowed_atoms: int = 0
+    """What locking a spot order borrowed (`autoBorrow`): repaid when it closes unused, with `autoBorrowRepay`."""
 
     @property
     def remaining_atoms(self) -> int:
@@ -238,6 +243,7 @@ class Order:
             self.expiry_reason if expiry_reason is Keep.KEEP else expiry_reason,
             self.trigger,
             self.brackets,
+            self.borrowed_atoms,
         )
 
 

@@ -50,6 +50,9 @@ class RejectReason(StrEnum):
     POOL_LIQUIDITY_INSUFFICIENT = "pool_liquidity_insufficient"
     BORROW_LIMIT_EXCEEDED = "borrow_limit_exceeded"
     OPEN_BORROW_LEND_LIMIT_EXCEEDED = "open_borrow_lend_limit_exceeded"
+    ACCOUNT_BORROW_LIMIT_EXCEEDED = "account_borrow_limit_exceeded"
+    ACCOUNT_POSITION_LIMIT_EXCEEDED = "account_position_limit_exceeded"
+    AUTO_LEND_OFF_NEEDS_REDEEM = "auto_lend_off_needs_redeem"
     # Orders and markets.
     MARKET_NOT_FOUND = "market_not_found"
     MARKET_CLOSED = "market_closed"
@@ -67,6 +70,9 @@ class RejectReason(StrEnum):
     ORDER_NOT_FOUND = "order_not_found"
     POST_ONLY_WOULD_TAKE = "post_only_would_take"
     REDUCE_ONLY_NOT_REDUCED = "reduce_only_not_reduced"
+    REDUCE_ONLY_ABOVE_POSITION = "reduce_only_above_position"
+    PRICE_OUTSIDE_BAND = "price_outside_band"
+    PRICE_OUTSIDE_MARK_BAND = "price_outside_mark_band"
     OPEN_INTEREST_LIMIT_EXCEEDED = "open_interest_limit_exceeded"
     NO_LIQUIDITY = "no_liquidity"
     # Trigger orders, stop losses and take profits.

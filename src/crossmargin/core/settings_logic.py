@@ -1,7 +1,8 @@
 """A subaccount's settings: leverage limit, auto-lend, auto-repay and auto-borrow of settlements.
 
 A changed leverage limit is margin-checked (INV-MARGIN-1: one that leaves available margin below
-zero is refused); auto settings apply at once (turning auto-lend on lends the idle balances).
+zero is refused); auto settings apply at once (turning auto-lend on lends the idle balances,
+turning it off redeems the lends: `auto_lend_off.py`).
 While the subaccount is being liquidated only settings that cannot add risk or take balances the
 liquidation needs are accepted.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from crossmargin.core.accounts import LEVERAGE_LIMIT_MAX, LEVERAGE_LIMIT_MIN, Subaccount
+from crossmargin.core.auto_lend_off import redeem_all_lends
 from crossmargin.core.commands import UpdateSettings
 from crossmargin.core.events import SettingsUpdated
 from crossmargin.core.funding import apply_auto_settings
@@ -43,6 +45,10 @@ def update_settings(tx: Transaction, command: UpdateSettings) -> Rejection | Non
         auto_borrow_settlements=_choose(command.auto_borrow_settlements, subaccount.auto_borrow_settlements),
     )
     tx.subaccounts[subaccount.subaccount_id] = updated
+    if subaccount.auto_lend and not updated.auto_lend:
+        refused = redeem_all_lends(tx, subaccount.subaccount_id)
+        if refused:
+            return refused
     apply_auto_settings(tx, subaccount.subaccount_id)
     # INV-MARGIN-1 covers every leverage change: one that leaves available < 0 is refused,
     # even a raise (which helps, but may not help enough). It is checked once the auto settings

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from crossmargin.core.account_limits import check_account_limits
 from crossmargin.core.accounts import Subaccount
 from crossmargin.core.assets import describe
-from crossmargin.core.borrow_lend import lend, repay
 from crossmargin.core.commands import CancelAllOrders, CancelOrder, PlaceOrder
 from crossmargin.core.events import BorrowLendSource, OrderChanged
 from crossmargin.core.funding import apply_auto_settings, fund_outflow
@@ -23,9 +23,10 @@ from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import entry, locked, spot
 from crossmargin.core.limits import compute_subaccount_margin, refuse_new_risk_on_stale_prices
 from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS, MarketSpec
-from crossmargin.core.matching import close_order, crosses, match, preview_fill
+from crossmargin.core.matching import crosses, preview_fill
 from crossmargin.core.numbers import format_scaled
 from crossmargin.core.oracle import refuse_order_on_stale_market
+from crossmargin.core.order_rules import check_reduce_only_size
 from crossmargin.core.orders import (
     ExpiryReason,
     Order,
@@ -36,7 +37,10 @@ from crossmargin.core.orders import (
     SystemOrderType,
     TimeInForce,
 )
+from crossmargin.core.price_bands import check_price_bands
+from crossmargin.core.price_impact import match_within_impact
 from crossmargin.core.rejections import Rejection, RejectReason
+from crossmargin.core.spot_orders import after_spot_fills, close_and_repay
 from crossmargin.core.transaction import Transaction
 from crossmargin.core.validation import check_market_priced, check_order_liquidating, check_order_shape, find_market
 
@@ -80,6 +84,8 @@ def place_order(tx: Transaction, command: PlaceOrder) -> Rejection | None:
         check_order_liquidating(subaccount, command)
         or check_order_shape(spec, command)
         or check_market_priced(tx, spec)
+        or check_price_bands(tx, spec, command)
+        or check_reduce_only_size(tx, spec, command)
     )
     if refused:
         return refused
@@ -87,8 +93,10 @@ def place_order(tx: Transaction, command: PlaceOrder) -> Rejection | None:
     outcome = run_order(trial, spec, subaccount, new_order(trial, spec, command, SystemOrderType.NONE))
     if isinstance(outcome, Rejection):
         return outcome
-    refused = _check_margin(tx, trial, spec, subaccount, outcome) or _check_fresh_prices(
-        tx, trial, spec, command, outcome
+    refused = (
+        _check_margin(tx, trial, spec, subaccount, outcome)
+        or _check_fresh_prices(tx, trial, spec, command, outcome)
+        or check_account_limits(tx, trial, subaccount.subaccount_id)
     )
     if refused:
         return refused
@@ -149,7 +157,7 @@ def run_order(
         return prepared
     order = prepared
     long_before = tx.open_interest(spec.symbol)
-    order, makers = match(tx, spec, order)
+    order, makers = match_within_impact(tx, spec, order)
     if spec.is_perp:
         refused = _check_open_interest(tx, spec, long_before)
         if refused:
@@ -158,7 +166,7 @@ def run_order(
             tx.mark_settlement_due(SETTLEMENT_INTERVAL_MS)
     order = _rest_or_close(tx, order)
     if not spec.is_perp:
-        _after_spot_fills(tx, spec, order)
+        after_spot_fills(tx, spec, order)
     for touched in sorted({subaccount.subaccount_id, *makers}):
         apply_auto_settings(tx, touched, cause if touched == subaccount.subaccount_id else None)
     return order
@@ -222,7 +230,9 @@ def _lock(tx: Transaction, spec: MarketSpec, subaccount: Subaccount, order: Orde
     source = spot(account)
     # With the balance there, funding the outflow would do nothing: skip reading the whole holding.
     refused = None
+    borrowed = 0
     if tx.balance(source, asset) < need:
+        debt_before = tx.holding(account, asset).debt_atoms
         refused = fund_outflow(
             tx,
             account,
@@ -232,10 +242,11 @@ def _lock(tx: Transaction, spec: MarketSpec, subaccount: Subaccount, order: Orde
             auto_lend_redeem=order.flags.auto_lend_redeem or subaccount.auto_lend,
             source=_FUNDING_SOURCES[order.system_order_type],
         )
+        borrowed = tx.holding(account, asset).debt_atoms - debt_before
     if refused:
         return replace(refused, message=f"Order needs {describe(asset_spec, need)}: {refused.message}")
     tx.post(entry(asset, (source, -need), (locked(account), need)))
-    return order.changed(locked_atoms=need)
+    return replace(order.changed(locked_atoms=need), borrowed_atoms=borrowed)
 
 
 _FUNDING_SOURCES = {
@@ -285,24 +296,7 @@ def _release_excess(tx: Transaction, order: Order) -> Order:
 
 
 def _finish(tx: Transaction, order: Order, status: OrderStatus, reason: ExpiryReason | None = None) -> Order:
-    return close_order(tx, order, status, reason)
-
-
-def _after_spot_fills(tx: Transaction, spec: MarketSpec, order: Order) -> None:
-    """Apply an order's `autoBorrowRepay` and `autoLend` to what it received."""
-    if not order.executed_atoms or not (order.flags.auto_borrow_repay or order.flags.auto_lend):
-        return
-    received = spec.base if order.side is OrderSide.BID else spec.quote
-    asset = tx.spec(received)
-    assert asset is not None, "a market's assets are listed"
-    account = order.subaccount_id
-    holding = tx.holding(account, received)
-    if order.flags.auto_borrow_repay and holding.debt_atoms and holding.spot_atoms > 0:
-        refused = repay(tx, account, asset, min(holding.spot_atoms, holding.debt_atoms), BorrowLendSource.SPOT_MARGIN)
-        assert refused is None, "a repay within the spot balance always succeeds"
-    idle = tx.balance(spot(account), received)
-    if order.flags.auto_lend and idle > 0 and not tx.holding(account, received).debt_atoms:
-        lend(tx, account, asset, idle, BorrowLendSource.SPOT_MARGIN)
+    return close_and_repay(tx, order, status, reason)
 
 
 def cancel_order(tx: Transaction, command: CancelOrder) -> Rejection | None:
@@ -318,7 +312,7 @@ def cancel_order(tx: Transaction, command: CancelOrder) -> Rejection | None:
         if order.order_id == command.order_id or (
             command.client_id is not None and order.client_id == command.client_id
         ):
-            close_order(tx, order, OrderStatus.CANCELLED)
+            close_and_repay(tx, order, OrderStatus.CANCELLED)
             apply_auto_settings(tx, command.subaccount_id)
             return None
     which = f"id {command.order_id}" if command.order_id is not None else f"clientId {command.client_id}"
@@ -342,5 +336,5 @@ def cancel_subaccount_orders(
     """Cancel a subaccount's open orders (in one market, or all), then apply its auto settings (source `cause`)."""
     for order in tx.open_orders(subaccount_id):
         if market is None or order.market == market:
-            close_order(tx, order, OrderStatus.CANCELLED)
+            close_and_repay(tx, order, OrderStatus.CANCELLED)
     apply_auto_settings(tx, subaccount_id, cause)

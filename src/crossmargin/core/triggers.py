@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from crossmargin.core.account_limits import check_account_limits
 from crossmargin.core.commands import PlaceOrder
 from crossmargin.core.events import OrderChanged
 from crossmargin.core.orders import (
@@ -36,6 +37,7 @@ from crossmargin.core.orders import (
     TriggerLeg,
     TriggerLegKind,
 )
+from crossmargin.core.price_bands import check_price_bands
 from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.remark import remark
 from crossmargin.core.trading import _check_fresh_prices, _check_margin, run_order
@@ -53,6 +55,9 @@ _EXPIRY_REASONS = {
     RejectReason.NO_LIQUIDITY: ExpiryReason.INSUFFICIENT_LIQUIDITY,
     RejectReason.QUANTITY_BELOW_MINIMUM: ExpiryReason.INVALID_QUANTITY,
     RejectReason.POST_ONLY_WOULD_TAKE: ExpiryReason.POST_ONLY_TAKER,
+    RejectReason.PRICE_OUTSIDE_BAND: ExpiryReason.PRICE_OUT_OF_BOUNDS,
+    RejectReason.PRICE_OUTSIDE_MARK_BAND: ExpiryReason.PRICE_OUT_OF_BOUNDS,
+    RejectReason.ACCOUNT_POSITION_LIMIT_EXCEEDED: ExpiryReason.POSITION_LIMIT,
 }
 """Backpack's `OrderExpiryReason` of a trigger that failed for an engine refusal (`Unknown` for the rest)."""
 
@@ -149,7 +154,11 @@ def _enter(tx: Transaction, pending: Order, leg: TriggerLeg) -> Order | Rejectio
         flags=pending.flags,
         self_trade_prevention=pending.self_trade_prevention,
     )
-    refused = check_order_liquidating(subaccount, command) or check_order_shape(spec, command)
+    refused = (
+        check_order_liquidating(subaccount, command)
+        or check_order_shape(spec, command)
+        or check_price_bands(tx, spec, command)
+    )
     if refused:
         return refused
     live = replace(
@@ -166,8 +175,10 @@ def _enter(tx: Transaction, pending: Order, leg: TriggerLeg) -> Order | Rejectio
     outcome = run_order(trial, spec, subaccount, live)
     if isinstance(outcome, Rejection):
         return outcome
-    refused = _check_margin(tx, trial, spec, subaccount, outcome) or _check_fresh_prices(
-        tx, trial, spec, command, outcome
+    refused = (
+        _check_margin(tx, trial, spec, subaccount, outcome)
+        or _check_fresh_prices(tx, trial, spec, command, outcome)
+        or check_account_limits(tx, trial, subaccount.subaccount_id)
     )
     if refused:
         return refused

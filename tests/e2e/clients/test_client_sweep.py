@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pytest
 from real_clients import ROOT, Credentials, client_python, live_exchange
@@ -92,7 +92,7 @@ def test_every_client_method_reaches_the_server(client: str, tmp_path: Path) -> 
     methods = client_methods(venv, imports)
     with live_exchange(tmp_path) as exchange:
         credentials: Credentials = exchange.new_account({"BTC": "1", "USDC": "10000", "SOL": "0.001"})
-        results = exchange.run_client(venv, script, credentials, "sweep")
+        results: dict[str, Any] = exchange.run_client(venv, script, credentials, "sweep")
 
     called = {EXTRA_STEPS.get(step, step) for step in results}
     assert called == methods, f"not swept: {sorted(methods - called)}; unknown: {sorted(called - methods)}"

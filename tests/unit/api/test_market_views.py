@@ -51,7 +51,14 @@ def test_a_configured_market_shows_its_own_tick_and_step(driver: Driver) -> None
         "quoteSymbol": "USDC",
         "marketType": "SPOT",
         "filters": {
-            "price": {"minPrice": "0.1", "tickSize": "0.1"},
+            "price": {
+                "minPrice": "0.1",
+                "tickSize": "0.1",
+                "maxMultiplier": "1.25",
+                "minMultiplier": "0.75",
+                "maxImpactMultiplier": "1.03",
+                "minImpactMultiplier": "0.97",
+            },
             "quantity": {"minQuantity": "0.00001", "stepSize": "0.00001"},
         },
         "orderBookState": "Open",
@@ -71,6 +78,20 @@ def test_a_perp_market_shows_its_margin_functions_limit_and_hourly_funding(drive
     }
     assert market["mmfFunction"] == {"type": "sqrt", "base": "0.0125", "factor": "0.0000765"}
     assert (market["fundingRateUpperBound"], market["fundingRateLowerBound"]) == ("100", "-100")
+
+
+def test_a_perp_market_shows_its_price_bands_as_backpack_does(driver: Driver) -> None:
+    filters = view_market(driver.state, "BTC_USDC_PERP")["filters"]
+    assert isinstance(filters, dict)
+    assert filters["price"] == {
+        "minPrice": "0.1",
+        "tickSize": "0.1",
+        "maxMultiplier": "1.25",
+        "minMultiplier": "0.75",
+        "maxImpactMultiplier": "1.03",
+        "minImpactMultiplier": "0.97",
+        "meanMarkPriceBand": {"maxMultiplier": "1.1", "minMultiplier": "0.9"},
+    }
 
 
 def test_without_configured_books_each_asset_gets_a_spot_market_with_asset_filters(driver: Driver) -> None:

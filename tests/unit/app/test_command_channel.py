@@ -137,7 +137,7 @@ def test_signed_reads_through_a_worker_are_the_sequencers_answers_byte_for_byte(
     edge.sequencer.deposit(keys, "BTC", "1")
     edge.sequencer.deposit(keys, "USDC", "5000")
     assert edge.first.borrow_lend(keys, "Borrow", "100").status_code == 200
-    order = {"symbol": "BTC_USDC", "side": "Bid", "orderType": "Limit", "price": "10000", "quantity": "0.01"}
+    order = {"symbol": "BTC_USDC", "side": "Bid", "orderType": "Limit", "price": "50000", "quantity": "0.01"}
     placed = edge.second.signed(keys, "POST", "/api/v1/order", "orderExecute", order)
     assert placed.status_code == 200, placed.text
     timestamp = int(time.time() * 1000)  # one signature each, sent to the sequencer and to a worker

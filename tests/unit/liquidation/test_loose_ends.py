@@ -176,7 +176,7 @@ def test_a_cancelled_order_s_release_at_the_start_is_recorded_as_liquidation(dri
     driver.deposit(trader, "BTC", "1")
     driver.deposit(trader, "ETH", "1")
     driver.accept(driver.withdraw(trader, "USDC", "49000", auto_borrow=True))
-    driver.place(trader, "ETH_USDC", "sell", "1", "9000")  # locks the ETH
+    driver.place(trader, "ETH_USDC", "sell", "1", "3700")  # locks the ETH
     driver.settings(trader, auto_lend=True)
     driver.prices(BTC="50000")
     assert driver.margin(trader).is_liquidatable

@@ -91,11 +91,17 @@ def test_a_higher_leverage_limit_lets_the_same_order_through(driver: Driver) -> 
     assert order.status is OrderStatus.FILLED
 
 
-def test_reduce_only_is_capped_to_the_position(driver: Driver) -> None:
+def test_reduce_only_larger_than_the_position_is_refused_not_cut(driver: Driver) -> None:
     driver.maker(PERP, "60000", "5", "2")
     trader = _trader(driver)
     driver.place(trader, PERP, "buy", "0.1")
-    order = driver.place(trader, PERP, "sell", "0.5", flags=OrderFlags(reduce_only=True))
+    command = driver.order(trader, PERP, "sell", "0.5", flags=OrderFlags(reduce_only=True))
+    rejection = driver.refuse(command, RejectReason.REDUCE_ONLY_ABOVE_POSITION)
+    assert rejection.message == (
+        "A reduce-only order of 0.5 is larger than your BTC_USDC_PERP position of 0.1: send at most 0.1 BTC"
+    )
+    assert _position(driver, trader).quantity_atoms == 10_000_000
+    order = driver.place(trader, PERP, "sell", "0.1", flags=OrderFlags(reduce_only=True))
     assert (order.quantity_atoms, order.executed_atoms, order.status) == (10_000_000, 10_000_000, OrderStatus.FILLED)
     assert _position(driver, trader).quantity_atoms == 0
 
@@ -114,7 +120,7 @@ def test_reduce_only_that_would_not_reduce_is_refused(driver: Driver) -> None:
     driver.place(trader, PERP, "sell", "0.2")
     assert _position(driver, trader).quantity_atoms == -10_000_000
     driver.refuse(driver.order(trader, PERP, "sell", "0.1", flags=flags), RejectReason.REDUCE_ONLY_NOT_REDUCED)
-    covered = driver.place(trader, PERP, "buy", "0.3", flags=flags)
+    covered = driver.place(trader, PERP, "buy", "0.1", flags=flags)
     assert covered.executed_atoms == 10_000_000
 
 

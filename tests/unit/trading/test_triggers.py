@@ -9,11 +9,18 @@ import pytest
 from engine_driver import Driver
 
 from crossmargin.app.codec import decode_state, encode_state
-from crossmargin.core.commands import CancelAllOrders, CancelOrder, ConfigureMarkets, PlaceOrder, SetMarkPrices
+from crossmargin.core.commands import (
+    CancelAllOrders,
+    CancelOrder,
+    ConfigureMarkets,
+    PlaceOrder,
+    SetAccountLimits,
+    SetMarkPrices,
+)
 from crossmargin.core.events import Event, OrderChanged, Traded
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.markets import BookState
-from crossmargin.core.numbers import parse_decimal
+from crossmargin.core.numbers import WAD, parse_decimal
 from crossmargin.core.orders import (
     CancelScope,
     ExpiryReason,
@@ -535,3 +542,25 @@ def test_a_replayed_price_path_fires_the_trigger_at_its_first_crossing(
         if _changes(events, order.order_id):
             fired.append(price)
     assert fired == [fires_at], "it fires once, at the first price that reaches it"
+
+
+def test_a_limit_trigger_whose_price_left_the_band_fails_as_price_out_of_bounds(driver: Driver) -> None:
+    driver.maker(PERP, "60000", "5", "2")
+    trader = _trader(driver)
+    command = _trigger(driver.order(trader, PERP, "buy", "0.01", "50000"), "59000", TriggerBy.INDEX_PRICE)
+    order = _place_trigger(driver, command)
+    events = driver.accept(_set_btc("59000"))  # 50,000 is in the band of 60,000, not in the mark band of 59,000
+    (failed,) = _changes(events, order.order_id)
+    assert (failed.status, failed.expiry_reason) == (OrderStatus.TRIGGER_FAILED, ExpiryReason.PRICE_OUT_OF_BOUNDS)
+    assert order.order_id not in driver.state.orders
+
+
+def test_a_trigger_that_would_pass_the_account_position_limit_fails_as_position_limit(driver: Driver) -> None:
+    driver.maker(PERP, "60000", "5", "2")
+    trader = _trader(driver)
+    driver.accept(SetAccountLimits(trader, position_limit_wad=1_000 * WAD))
+    order = _place_trigger(driver, _trigger(driver.order(trader, PERP, "buy", "0.1"), "61000", TriggerBy.INDEX_PRICE))
+    events = driver.accept(_set_btc("61000"))
+    (failed,) = _changes(events, order.order_id)
+    assert (failed.status, failed.expiry_reason) == (OrderStatus.TRIGGER_FAILED, ExpiryReason.POSITION_LIMIT)
+    assert _size(driver, trader) == 0

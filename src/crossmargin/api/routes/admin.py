@@ -4,9 +4,10 @@ Accounts come with a fresh ED25519 key pair: the public key is journaled with th
 32-byte seed is returned once and never stored. `POST /admin/v1/subaccounts/{id}/apiKeys` adds
 another pair to an existing subaccount (the web page's operator sign-in: the operator cannot read
 a secret back, so it makes a new one); `GET /admin/v1/subaccounts` lists the subaccounts;
-`GET /admin/v1/insurance-fund` shows the insurance fund (`views/insurance_fund.py`). Adding a key
-to the fund (subaccount 0) is refused: nobody signs for it. Amounts are decimal strings, as
-everywhere.
+`PATCH /admin/v1/subaccounts/{id}/limits` sets a subaccount's account-wide `borrowLimit` and
+`positionLimit` (USD; answers with its `GET /api/v1/account`); `GET /admin/v1/insurance-fund`
+shows the insurance fund (`views/insurance_fund.py`). Adding a key to the fund (subaccount 0) is
+refused: nobody signs for it. Amounts are decimal strings, as everywhere.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from crossmargin.api.errors import ApiError
 from crossmargin.api.operator import new_key_pair, require_operator
 from crossmargin.api.responses import json_response
 from crossmargin.api.signed import read_parameters
+from crossmargin.api.views.account import view_account
 from crossmargin.api.views.admin import (
     view_audit,
     view_clock,
@@ -66,6 +68,13 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
         await context.run(AddApiKey(subaccount_id, public))
         account_id = context.service.peek(lambda state: state.subaccounts[subaccount_id].account_id)
         return json_response(view_new_key(account_id, subaccount_id, public, secret))
+
+    async def set_limits(request: Request) -> Response:
+        require_operator(request, context.admin_token)
+        parameters = await read_parameters(request)
+        subaccount_id = admin_inputs.path_subaccount_id(request.path_params)
+        await context.run(admin_inputs.set_account_limits(subaccount_id, parameters))
+        return json_response(context.service.read(lambda state: view_account(state, subaccount_id)))
 
     async def deposit(request: Request) -> Response:
         require_operator(request, context.admin_token)
@@ -118,6 +127,7 @@ def admin_routes(context: ApiContext) -> list[Route]:  # noqa: C901, PLR0915 -- 
         Route("/admin/v1/subaccounts", create_subaccount, methods=["POST"]),
         Route("/admin/v1/subaccounts", list_subaccounts, methods=["GET"]),
         Route("/admin/v1/subaccounts/{subaccountId}/apiKeys", add_api_key, methods=["POST"]),
+        Route("/admin/v1/subaccounts/{subaccountId}/limits", set_limits, methods=["PATCH"]),
         Route("/admin/v1/deposits", deposit, methods=["POST"]),
         Route("/admin/v1/transfers", transfer, methods=["POST"]),
         Route("/admin/v1/prices", prices, methods=["POST"]),

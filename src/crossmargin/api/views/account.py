@@ -27,6 +27,7 @@ from crossmargin.api.views.common import (
     require_subaccount,
     wad,
 )
+from crossmargin.api.views.fees import MARKET_FEES, account_fees
 from crossmargin.api.views.liquidation_price import COLLATERAL_LIQUIDATION_PRICE, estimate_text, liquidation_price_text
 from crossmargin.api.views.public import sqrt_function
 from crossmargin.core.accounts import Position, Subaccount
@@ -41,16 +42,6 @@ from crossmargin.core.pools import debt_atoms, lend_atoms
 from crossmargin.core.state import EngineState
 from crossmargin.core.view import StateView
 
-# Settings the engine does not model yet, reported as constants. Fees are in basis points:
-# spot 8 / 10 as on a real Backpack account, futures 2 / 5 (Backpack's base tier, 0.02% / 0.05%).
-# The account-wide borrow and position limits are not enforced (the per-asset `borrowLimit` and
-# `openBorrowLendLimit` are); they show Backpack's default figure. There are no trigger orders.
-SPOT_MAKER_FEE_BPS: Final = "8"
-SPOT_TAKER_FEE_BPS: Final = "10"
-FUTURES_MAKER_FEE_BPS: Final = "2"
-FUTURES_TAKER_FEE_BPS: Final = "5"
-ACCOUNT_BORROW_LIMIT: Final = "2500000"
-ACCOUNT_POSITION_LIMIT: Final = "2500000"
 # Unrealized PnL is realized continuously (every 10 seconds) for every subaccount.
 AUTO_REALIZE_PNL: Final = True
 
@@ -61,24 +52,34 @@ def _subaccount(state: EngineState, subaccount_id: SubaccountId) -> Subaccount:
 
 
 def view_account(state: EngineState, subaccount_id: SubaccountId) -> JsonObject:
-    """Return `GET /api/v1/account`: the subaccount's settings."""
+    """Return `GET /api/v1/account`: the subaccount's settings, limits and the fees the markets charge.
+
+    Fees are the markets' own (`makerFee` / `takerFee` of the markets file) in basis points: each
+    of `spotMakerFee`, `spotTakerFee`, `futuresMakerFee`, `futuresTakerFee` is the fee most markets
+    of that kind charge (a tie goes to the lower fee). crossmargin extension: `marketFees` lists,
+    by symbol, every market whose fees differ from its kind's figure (as USDT_USDC's do), so a
+    client can see the fee of every market it trades. `borrowLimit` and `positionLimit` are the
+    subaccount's enforced limits in USD (`core/account_limits.py`).
+    """
     subaccount = _subaccount(state, subaccount_id)
     summary = compute_subaccount_margin(reader(state), subaccount)
+    fees = account_fees(state.markets.values())
     return {
         "autoBorrowSettlements": subaccount.auto_borrow_settlements,
         "autoLend": subaccount.auto_lend,
         "autoRealizePnl": AUTO_REALIZE_PNL,
         "autoRepayBorrows": subaccount.auto_repay_borrows,
-        "borrowLimit": ACCOUNT_BORROW_LIMIT,
-        "futuresMakerFee": FUTURES_MAKER_FEE_BPS,
-        "futuresTakerFee": FUTURES_TAKER_FEE_BPS,
+        "borrowLimit": wad(subaccount.borrow_limit_wad),
+        "futuresMakerFee": fees.futures_maker,
+        "futuresTakerFee": fees.futures_taker,
         "leverageLimit": str(subaccount.leverage_limit),
         "limitOrders": len(state.open_order_ids.get(subaccount_id, {})),
         "liquidating": subaccount.liquidating or summary.is_liquidatable,
-        "positionLimit": ACCOUNT_POSITION_LIMIT,
-        "spotMakerFee": SPOT_MAKER_FEE_BPS,
-        "spotTakerFee": SPOT_TAKER_FEE_BPS,
+        "positionLimit": wad(subaccount.position_limit_wad),
+        "spotMakerFee": fees.spot_maker,
+        "spotTakerFee": fees.spot_taker,
         "triggerOrders": sum(1 for order in state.trigger_orders.values() if order.subaccount_id == subaccount_id),
+        MARKET_FEES: fees.exceptions,
     }
 
 

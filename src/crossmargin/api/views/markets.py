@@ -34,7 +34,7 @@ from crossmargin.api.views.common import (
 )
 from crossmargin.api.views.public import MARKET_TYPES, sqrt_function
 from crossmargin.core.assets import AssetSpec
-from crossmargin.core.markets import MarketSpec
+from crossmargin.core.markets import MarketSpec, PriceBands
 from crossmargin.core.numbers import format_scaled
 from crossmargin.core.oracle import stale_prices
 from crossmargin.core.state import EngineState
@@ -95,7 +95,7 @@ def _configured_market(spec: MarketSpec, created_ms: int) -> JsonObject:
         "quoteSymbol": spec.quote,
         "marketType": spec.kind.value,
         "filters": {
-            "price": {"minPrice": tick, "tickSize": tick},
+            "price": _price_filter(tick, spec.bands),
             "quantity": {
                 "minQuantity": format_scaled(max(spec.min_quantity_atoms, spec.step_atoms), spec.base_decimals),
                 "stepSize": format_scaled(spec.step_atoms, spec.base_decimals),
@@ -114,6 +114,25 @@ def _configured_market(spec: MarketSpec, created_ms: int) -> JsonObject:
             "fundingRateUpperBound": bound_bps,
             "fundingRateLowerBound": f"-{bound_bps}" if spec.funding_bound.wad else "0",
             "openInterestLimit": format_scaled(spec.open_interest_limit_atoms, spec.base_decimals),
+        }
+    return body
+
+
+def _price_filter(tick: str, bands: PriceBands) -> JsonObject:
+    """Return `filters.price`: the tick, and Backpack's band fields each only when configured (zero: none)."""
+    body: JsonObject = {"minPrice": tick, "tickSize": tick}
+    for name, ratio in (
+        ("maxMultiplier", bands.max_multiplier),
+        ("minMultiplier", bands.min_multiplier),
+        ("maxImpactMultiplier", bands.max_impact_multiplier),
+        ("minImpactMultiplier", bands.min_impact_multiplier),
+    ):
+        if ratio.wad:
+            body[name] = str(ratio)
+    if bands.mark_max_multiplier.wad or bands.mark_min_multiplier.wad:
+        body["meanMarkPriceBand"] = {
+            "maxMultiplier": str(bands.mark_max_multiplier),
+            "minMultiplier": str(bands.mark_min_multiplier),
         }
     return body
 

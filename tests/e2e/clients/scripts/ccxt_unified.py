@@ -64,29 +64,35 @@ def trade_once(base_url: str, api_key: str, api_secret: str) -> None:
     exchange.create_order("BTC/USDC", "market", "buy", 0.01)
 
 
-BUSY_SYMBOLS = ("BTC/USDC", "ETH/USDC", "SOL/USDC", "BTC/USDC:USDC", "ETH/USDC:USDC", "SOL/USDC:USDC")
+BUSY_SYMBOLS = (
+    "BTC/USDC",
+    "ETH/USDC",
+    "SOL/USDC",
+    "USDT/USDC",
+    "BTC/USDC:USDC",
+    "ETH/USDC:USDC",
+    "SOL/USDC:USDC",
+)
 BUSY_NOTIONAL = 20  # USDC per resting bid
 
 
 def keep_account_busy(base_url: str, api_key: str, api_secret: str, stop: threading.Event) -> None:
-    """Place and cancel a small bid at half the price on each spot and perp market in turn, as a bot's own activity.
+    """Place and cancel a small post-only bid 5% below the last price on each spot and perp market in turn.
 
     ccxt.pro's private watch tests wait for the account's order and balance updates in the symbol
-    they picked; on Backpack a bot's own orders bring them.
+    they picked; on Backpack a bot's own orders bring them. The bid is priced from the ticker each
+    time, inside the venue's price bands (a perp's mark band is 10%), as prices walk.
     """
     exchange = ccxt.backpack(
         {"apiKey": api_key, "secret": api_secret, "urls": {"api": {"public": base_url, "private": base_url}}}
     )
     exchange.load_markets()
-    bids = {}
-    for symbol in BUSY_SYMBOLS:
-        price = float(exchange.price_to_precision(symbol, exchange.fetch_ticker(symbol)["last"] / 2))
-        bids[symbol] = (float(exchange.amount_to_precision(symbol, BUSY_NOTIONAL / price)), price)
     turn = 0
     while not stop.wait(0.3):
         symbol = BUSY_SYMBOLS[turn % len(BUSY_SYMBOLS)]
         turn += 1
-        amount, price = bids[symbol]
+        price = float(exchange.price_to_precision(symbol, exchange.fetch_ticker(symbol)["last"] * 0.95))
+        amount = float(exchange.amount_to_precision(symbol, BUSY_NOTIONAL / price))
         order = exchange.create_order(symbol, "limit", "buy", amount, price, {"postOnly": True})
         exchange.cancel_order(order["id"], symbol)
 
