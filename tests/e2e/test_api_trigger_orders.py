@@ -109,7 +109,7 @@ def test_a_pending_trigger_is_cancelled_one_at_a_time_or_by_cancel_all_condition
     trigger = {"symbol": "BTC_USDC", "side": "Bid", "orderType": "Market", "triggerQuantity": "0.01"}
     first = placed(exchange, trader, **trigger, triggerPrice="61000")
     second = placed(exchange, trader, **trigger, triggerPrice="62000")
-    resting = placed(exchange, trader, symbol="BTC_USDC", side="Bid", orderType="Limit", quantity="0.01", price="1000")
+    resting = placed(exchange, trader, symbol="BTC_USDC", side="Bid", orderType="Limit", quantity="0.01", price="50000")
 
     cancelled = exchange.signed(
         trader, "DELETE", "/api/v1/order", "orderCancel", {"symbol": "BTC_USDC", "orderId": first["id"]}
@@ -194,8 +194,8 @@ def test_cancelling_a_resting_order_cancels_its_unfilled_stop_loss_and_answers_w
         side="Bid",
         orderType="Limit",
         quantity="0.1",
-        price="50000",
-        stopLossTriggerPrice="45000",
+        price="55000",
+        stopLossTriggerPrice="50000",
     )
     (child,) = [row for row in open_orders(exchange, trader, PERP) if row["status"] == "TriggerPending"]
     assert (child["relatedOrderId"], child["triggerQuantity"]) == (parent["id"], "0")

@@ -137,6 +137,7 @@ def api_error_code(reason: RejectReason) -> tuple[int, str]:  # noqa: C901, PLR0
             | RejectReason.ORDER_REQUIRES_ONE_QUANTITY
             | RejectReason.QUOTE_QUANTITY_REQUIRES_MARKET_ORDER
             | RejectReason.POST_ONLY_REQUIRES_LIMIT_ORDER
+            | RejectReason.SLIPPAGE_REQUIRES_MARKET_ORDER
             | RejectReason.POST_ONLY_REQUIRES_GTC
             | RejectReason.SPOT_OPTIONS_REQUIRE_SPOT_MARKET
             | RejectReason.REDUCE_ONLY_REQUIRES_PERP_MARKET

@@ -8,8 +8,9 @@ messages are the ones a person reads; what is checked here is only what cannot r
 or mistyped field, an unknown enum value, a quantity finer than the asset itself or beyond the
 engine's `AMOUNT_ATOMS_MAX`, a price beyond its `PRICE_WAD_MAX`, a decimal string longer than
 `DECIMAL_CHARS_MAX`, a `clientId` outside uint32 (as Backpack's spec types it), an `orderId`
-outside int64, or a field crossmargin does not offer (`slippageTolerance`). Trigger prices are
-parsed like limit prices; as on Backpack, `triggerPrice` and `triggerQuantity` come together or not
+outside int64, or a `slippageTolerance` above 100 percent or 1,000,000 ticks, or without its
+`slippageToleranceType` (the engine refuses one on a limit order). Trigger prices are parsed like
+limit prices; as on Backpack, `triggerPrice` and `triggerQuantity` come together or not
 at all (the refusal is Backpack's own message).
 """
 
@@ -32,6 +33,8 @@ from crossmargin.core.orders import (
     OrderSide,
     OrderType,
     SelfTradePrevention,
+    Slippage,
+    SlippageToleranceType,
     TimeInForce,
     TriggerBy,
 )
@@ -40,8 +43,7 @@ BATCH_ORDERS_MAX: Final = 50
 CLIENT_ID_MAX: Final = 2**32 - 1
 ORDER_ID_MAX: Final = 2**63 - 1
 PRICE_DECIMALS: Final = 18
-# Fields of Backpack's OrderExecutePayload crossmargin does not offer.
-UNSUPPORTED_FIELDS: Final = ("slippageTolerance", "slippageToleranceType")
+SLIPPAGE_MAX: Final = {SlippageToleranceType.PERCENT: 100, SlippageToleranceType.TICK_SIZE: 1_000_000}
 # Names some clients send that Backpack's payload does not have (ccxt passes its unified
 # `stopLossPrice` / `takeProfitPrice` params through unmapped): refused rather than ignored, since
 # an ignored stop loss leaves a bot unprotected without a word.
@@ -105,16 +107,28 @@ def client_id(values: Mapping[str, object]) -> int | None:
 
 def _flags(values: Mapping[str, object]) -> OrderFlags:
     post, reduce, borrow, repay, lend, redeem = (bool(inputs.optional_bool(values, name)) for name in FLAG_FIELDS)
-    return OrderFlags(post, reduce, borrow, repay, lend, redeem)
+    return OrderFlags(post, reduce, borrow, repay, lend, redeem, _slippage(values))
+
+
+def _slippage(values: Mapping[str, object]) -> Slippage | None:
+    """Return the order's `slippageTolerance` with its `slippageToleranceType`, both or neither."""
+    kind = _optional_enum(values, "slippageToleranceType", SlippageToleranceType)
+    if (kind is None) != (values.get("slippageTolerance") is None):
+        raise ApiError("Give slippageTolerance and slippageToleranceType (TickSize or Percent) together")
+    if kind is None:
+        return None
+    tolerance = _decimal(values, "slippageTolerance", PRICE_DECIMALS, "0.000000000000000001", inputs.INVALID, 10**40)
+    assert tolerance is not None, "slippageTolerance is present"
+    inputs.require_at_most("slippageTolerance", tolerance, SLIPPAGE_MAX[kind] * 10**PRICE_DECIMALS, PRICE_DECIMALS)
+    if tolerance <= 0:
+        raise ApiError("slippageTolerance must be greater than zero")
+    return Slippage(tolerance, kind)
 
 
 def place_order(
     subaccount_id: SubaccountId, values: Mapping[str, object], markets: Mapping[str, MarketSpec]
 ) -> PlaceOrder:
     """Return the `PlaceOrder` an OrderExecutePayload asks for."""
-    given = sorted(name for name in UNSUPPORTED_FIELDS if values.get(name) is not None)
-    if given:
-        raise ApiError(f"{given[0]}: a slippage tolerance is not offered; give a limit price instead")
     for name, (field, ccxt, what) in FOREIGN_FIELDS.items():
         if values.get(name) is not None:
             raise ApiError(

@@ -76,6 +76,7 @@ class ExpiryReason(StrEnum):
     POST_ONLY_TAKER = "PostOnlyTaker"
     UNKNOWN = "Unknown"
     PRICE_OUT_OF_BOUNDS = "PriceOutOfBounds"
+    SLIPPAGE_TOLERANCE_EXCEEDED = "SlippageToleranceExceeded"
     POSITION_LIMIT = "PositionLimit"
     PRICE_IMPACT = "PriceImpact"
 
@@ -95,6 +96,25 @@ class TriggerBy(StrEnum):
     MARK_PRICE = "MarkPrice"
     LAST_PRICE = "LastPrice"
     INDEX_PRICE = "IndexPrice"
+
+
+class SlippageToleranceType(StrEnum):
+    """Backpack's `SlippageToleranceType`: how a market order's `slippageTolerance` is measured."""
+
+    TICK_SIZE = "TickSize"
+    PERCENT = "Percent"
+
+
+@dataclass(frozen=True, slots=True)
+class Slippage:
+    """A market order's `slippageTolerance`: how far past the best opposite price at entry it may fill.
+
+    `tolerance_wad` is a number of ticks (`TickSize`) or a percent of that price (`Percent`, so
+    0.5 is half a percent), WAD-scaled; `price_impact.py` turns it into the worst price.
+    """
+
+    tolerance_wad: int
+    kind: SlippageToleranceType
 
 
 class TriggerLegKind(StrEnum):
@@ -165,6 +185,8 @@ class OrderFlags:
     auto_borrow_repay: bool = False
     auto_lend: bool = False
     auto_lend_redeem: bool = False
+    slippage: Slippage | None = None
+    """A market order's slippage tolerance (None: only the market's impact band bounds it)."""
 
 
 NO_FLAGS = OrderFlags()

@@ -63,6 +63,7 @@ class RejectReason(StrEnum):
     ORDER_REQUIRES_ONE_QUANTITY = "order_requires_one_quantity"
     QUOTE_QUANTITY_REQUIRES_MARKET_ORDER = "quote_quantity_requires_market_order"
     POST_ONLY_REQUIRES_LIMIT_ORDER = "post_only_requires_limit_order"
+    SLIPPAGE_REQUIRES_MARKET_ORDER = "slippage_requires_market_order"
     POST_ONLY_REQUIRES_GTC = "post_only_requires_gtc"
     SPOT_OPTIONS_REQUIRE_SPOT_MARKET = "spot_options_require_spot_market"
     REDUCE_ONLY_REQUIRES_PERP_MARKET = "reduce_only_requires_perp_market"

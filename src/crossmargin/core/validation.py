@@ -120,6 +120,11 @@ def check_order_shape(spec: MarketSpec, command: PlaceOrder) -> Rejection | None
         return refused
     if command.order_type is OrderType.MARKET and command.flags.post_only:
         return Rejection(RejectReason.POST_ONLY_REQUIRES_LIMIT_ORDER, "A market order cannot be post-only")
+    if command.order_type is OrderType.LIMIT and command.flags.slippage is not None:
+        return Rejection(
+            RejectReason.SLIPPAGE_REQUIRES_MARKET_ORDER,
+            "slippageTolerance is for market orders: a limit order's price is already its worst price",
+        )
     if (command.quantity_atoms is None) == (command.quote_quantity_atoms is None):
         return Rejection(
             RejectReason.ORDER_REQUIRES_ONE_QUANTITY, "Give either quantity or (market orders) quoteQuantity"

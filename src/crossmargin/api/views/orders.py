@@ -122,6 +122,9 @@ def _common(order: Order, spec: MarketSpec) -> JsonObject:
         body["postOnly"] = order.flags.post_only
     if order.quote_quantity_atoms is not None:
         body["quoteQuantity"] = quote_text(spec, order.quote_quantity_atoms)
+    if order.flags.slippage is not None:
+        body["slippageTolerance"] = wad(order.flags.slippage.tolerance_wad)
+        body["slippageToleranceType"] = order.flags.slippage.kind.value
     body |= trigger_fields(order, spec)
     if order.trigger is not None and order.trigger.triggered_ms is None:
         del body["quantity"]  # a trigger order that never fired has only its triggerQuantity, as on Backpack
