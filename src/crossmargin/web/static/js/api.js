@@ -7,6 +7,8 @@
 import { signingText } from "./signing.js";
 
 const WINDOW_MS = 10_000;
+/** What the page says when the operator API refuses the admin token. */
+export const OPERATOR_REFUSED = "The operator token was not accepted: connect as the operator again with the admin token that `crossmargin serve` printed.";
 
 export class ApiError extends Error {
   /**
@@ -69,7 +71,9 @@ async function send(url, init) {
   }
   if (!response.ok) {
     const code = body && typeof body === "object" && body.code ? String(body.code) : `HTTP_${response.status}`;
-    const message = body && typeof body === "object" && body.message ? String(body.message) : `${response.status} ${response.statusText}`;
+    let message = body && typeof body === "object" && body.message ? String(body.message) : `${response.status} ${response.statusText}`;
+    // The operator API's refusal names its HTTP header, for API users; the page says it in its own terms.
+    if (response.status === 401 && url.startsWith("/admin/")) message = OPERATOR_REFUSED;
     throw new ApiError(response.status, code, message);
   }
   return body;
