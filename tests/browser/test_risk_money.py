@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -335,3 +335,71 @@ def test_a_refused_operator_token_is_said_in_the_users_terms(server: Server, pag
     error = dialog.get_by_test_id("operator-error")
     expect(error).to_contain_text("The operator token was not accepted")
     expect(error).not_to_contain_text("Authorization")
+
+
+def test_deposit_shows_the_subaccounts_address_on_the_assets_chain(server: Server, page: Any) -> None:
+    account = server.new_account({"USDC": "10"})
+    _open_lend(page, account)
+    [usdc] = [row for row in httpx.get(server.url + "/api/v1/assets").json() if row["symbol"] == "USDC"]
+    chain = usdc["tokens"][0]["blockchain"]
+    wanted = server.signed(
+        account, "depositAddressQuery", "GET", "/wapi/v1/capital/deposit/address", {"blockchain": chain}
+    )
+    money = page.get_by_test_id("money")
+    expect(money.get_by_test_id("deposit-note")).to_contain_text("paper deposits the operator credits")
+    money.get_by_test_id("deposit-button").click()
+    expect(money.get_by_test_id("deposit-address")).to_have_text(
+        f"Your USDC deposit address on {chain}: {wanted['address']}"
+    )
+
+
+def test_withdraw_fills_its_max_and_shows_the_margin_checks_refusal(server: Server, page: Any) -> None:
+    account = server.new_account({"USDC": "1000"})
+    most = server.signed(account, "maxBorrowQuantity", "GET", "/api/v1/account/limits/borrow", {"symbol": "ETH"})
+    borrow = (Decimal(most["maxBorrowQuantity"]) * Decimal("0.9")).quantize(Decimal("0.01"), ROUND_DOWN)
+    server.signed(
+        account,
+        "borrowLendExecute",
+        "POST",
+        "/api/v1/borrowLend",
+        {"symbol": "ETH", "side": "Borrow", "quantity": str(borrow)},
+    )
+    _open_lend(page, account)
+    money = page.get_by_test_id("money")
+    limit = server.signed(
+        account,
+        "maxWithdrawalQuantity",
+        "GET",
+        "/api/v1/account/limits/withdrawal",
+        {"symbol": "USDC", "autoBorrow": False, "autoLendRedeem": False},
+    )
+    money.get_by_role("button", name="Max withdrawal").click()
+    expect(money.get_by_label("Amount")).to_have_value(limit["maxWithdrawalQuantity"])
+    money.get_by_label("Destination address").fill("0xabc")
+    money.get_by_label("Amount").fill("1000")
+    money.get_by_test_id("withdraw-submit").click()
+    expect(money.get_by_test_id("withdraw-error")).to_contain_text("Not withdrawn:")
+    assert server.signed(account, "balanceQuery", "GET", "/api/v1/capital")["USDC"]["available"] == "1000"
+    money.get_by_role("button", name="Max withdrawal").click()
+    expect(money.get_by_label("Amount")).to_have_value(limit["maxWithdrawalQuantity"])
+    money.get_by_test_id("withdraw-submit").click()
+    expect(money.get_by_test_id("withdraw-error")).to_be_empty()
+    expect(money.get_by_label("Amount")).to_have_value("")
+    left = server.signed(account, "balanceQuery", "GET", "/api/v1/capital")["USDC"]["available"]
+    assert Decimal(left) == 1000 - Decimal(limit["maxWithdrawalQuantity"])
+    page.get_by_test_id("money").screenshot(path=str(ARTIFACTS / "money_withdraw.png"))
+
+
+def test_dust_below_the_market_minimum_is_listed_and_converted(server: Server, page: Any) -> None:
+    markets = {row["symbol"]: row for row in httpx.get(server.url + "/api/v1/markets").json()}
+    minimum = Decimal(markets["ETH_USDC"]["filters"]["quantity"]["minQuantity"])
+    tiny = str(minimum / 2)
+    account = server.new_account({"ETH": tiny, "USDC": "1"})
+    _open_lend(page, account)
+    row = page.get_by_test_id("money").get_by_test_id("dust-ETH")
+    expect(row).to_contain_text(f"{Decimal(tiny):,} ETH (below the ETH_USDC minimum of {minimum:,})")
+    row.get_by_role("button", name="Convert ETH dust into USDC").click()
+    expect(page.get_by_test_id("money").get_by_test_id("dust-empty")).to_be_visible()
+    balances = server.signed(account, "balanceQuery", "GET", "/api/v1/capital")
+    assert "ETH" not in balances or Decimal(balances["ETH"]["available"]) == 0
+    assert Decimal(balances["USDC"]["available"]) > 1

@@ -21,6 +21,7 @@ import { openLendDialog } from "./lend_dialog.js";
 import { movementsTable, interestTable } from "./lend_history.js";
 import { assetPanel } from "./lend_panel.js";
 import { poolsTable } from "./lend_pools.js";
+import { mountMoney } from "./money.js";
 import { collateralLiquidationList, positionsTable } from "./lend_positions.js";
 import { amount } from "./format.js";
 
@@ -153,16 +154,19 @@ export function mount(root, ctx) {
   const interest = section("Interest history", "lend-interest", "Interest history table");
   const movements = section("Borrow-lend history", "lend-movements", "Borrow-lend history table");
   const overview = h("aside", { class: "lend-side", "aria-label": "Cross-margin overview" });
+  const moneySlot = h("div", { class: "lend-money-slot" });
   fill(
     root,
     h(
       "div",
       { class: "lend-page" },
-      h("div", { class: "lend-main" }, h("h1", { class: "lend-title", text: "Lend" }), pools.section, panel, positions.section, interest.section, movements.section),
+      h("div", { class: "lend-main" }, h("h1", { class: "lend-title", text: "Lend" }), pools.section, panel, moneySlot, positions.section, interest.section, movements.section),
       overview,
     ),
   );
   const stopOverview = mountOverview(overview, /** @type {any} */ (ctx));
+  const money = mountMoney(moneySlot, ctx, () => void refresh());
+  money.update(null, null);
   for (const part of [pools, positions, interest, movements]) fill(part.body, h("p", { class: "lend-loading", role: "status", text: "Loading…" }));
 
   /** @param {string} symbol */
@@ -286,6 +290,7 @@ export function mount(root, ctx) {
       const pool = current.pools.find((candidate) => candidate.symbol === selected);
       fill(panel, selected && pool ? assetPanel(selected, pool, current.mine, openAction, ctx.signIn) : null);
       const mine = current.mine;
+      money.update(selected, mine);
       const invite = (/** @type {string} */ what) => h("p", { class: "lend-invite", text: `Sign in to see ${what}.` });
       const unread = (/** @type {string} */ part) => Boolean(mine?.unread.has(part));
       fill(positions.lead, mine ? collateralLiquidationList(mine.collateral) : null);
