@@ -128,7 +128,11 @@ def _near_liquidation(server: Server, account: dict[str, Any], mark: Decimal) ->
     raise AssertionError("MMR never reached 80%")
 
 
-def test_near_liquidation_mmr_and_available_turn_red_and_a_banner_says_what_to_do(server: Server, page: Any) -> None:
+def test_near_liquidation_mmr_and_available_turn_red_and_a_banner_says_what_to_do(
+    server: Server,
+    page: Any,
+    audit: Any,
+) -> None:
     account = server.new_account({"BTC": "1"})
     with _btc_price(server) as mark:
         limit = server.signed(
@@ -154,11 +158,24 @@ def test_near_liquidation_mmr_and_available_turn_red_and_a_banner_says_what_to_d
         expect(banner).to_contain_text(f"maintenance margin ratio is {_percent(collateral['maintenanceMarginRatio'])}")
         expect(banner).to_contain_text("At 100% the account is liquidated")
         page.screenshot(path=str(ARTIFACTS / "risk_banner_near_liquidation.png"))
+        audit("/lend with the risk banner")
+        page.set_viewport_size({"width": 390, "height": 844})  # a phone: the card and its banner come first
+        assert (
+            page.get_by_test_id("overview").bounding_box()["y"] < page.get_by_test_id("lend-pools").bounding_box()["y"]
+        )
+        expect(banner).to_be_in_viewport()
+        page.screenshot(path=str(ARTIFACTS / "risk_banner_phone.png"))
+        audit("/lend with the risk banner on a phone")
+        page.set_viewport_size({"width": 1280, "height": 900})
     expect(page.get_by_test_id("mmr")).not_to_have_attribute("data-risk", "danger")
     expect(page.get_by_test_id("risk-banner")).to_be_hidden()
 
 
-def test_a_liquidation_shows_a_notice_with_its_steps_and_fees(server: Server, page: Any) -> None:
+def test_a_liquidation_shows_a_notice_with_its_steps_and_fees(
+    server: Server,
+    page: Any,
+    audit: Any,
+) -> None:
     account = server.new_account({"BTC": "1"})
     bidder = server.new_account({"USDC": "1000000"})
     with _btc_price(server) as mark:
@@ -206,6 +223,7 @@ def test_a_liquidation_shows_a_notice_with_its_steps_and_fees(server: Server, pa
         f"liquidation fee {Decimal(sold[0]['fee']):,} {sold[0]['feeSymbol']}"
     )
     page.get_by_test_id("overview").screenshot(path=str(ARTIFACTS / "risk_liquidation_notice.png"))
+    audit("/lend with a liquidation notice")
 
 
 def test_with_the_server_down_the_page_never_says_no_borrows(server: Server, browser: Any) -> None:
@@ -390,7 +408,11 @@ def test_withdraw_fills_its_max_and_shows_the_margin_checks_refusal(server: Serv
     page.get_by_test_id("money").screenshot(path=str(ARTIFACTS / "money_withdraw.png"))
 
 
-def test_dust_below_the_market_minimum_is_listed_and_converted(server: Server, page: Any) -> None:
+def test_dust_below_the_market_minimum_is_listed_and_converted(
+    server: Server,
+    page: Any,
+    audit: Any,
+) -> None:
     markets = {row["symbol"]: row for row in httpx.get(server.url + "/api/v1/markets").json()}
     minimum = Decimal(markets["ETH_USDC"]["filters"]["quantity"]["minQuantity"])
     tiny = str(minimum / 2)
@@ -398,6 +420,9 @@ def test_dust_below_the_market_minimum_is_listed_and_converted(server: Server, p
     _open_lend(page, account)
     row = page.get_by_test_id("money").get_by_test_id("dust-ETH")
     expect(row).to_contain_text(f"{Decimal(tiny):,} ETH (below the ETH_USDC minimum of {minimum:,})")
+    page.get_by_test_id("money").get_by_test_id("deposit-button").click()
+    expect(page.get_by_test_id("money").get_by_test_id("deposit-address")).not_to_be_empty()
+    audit("/lend with money in and out, dust listed")
     row.get_by_role("button", name="Convert ETH dust into USDC").click()
     expect(page.get_by_test_id("money").get_by_test_id("dust-empty")).to_be_visible()
     balances = server.signed(account, "balanceQuery", "GET", "/api/v1/capital")
