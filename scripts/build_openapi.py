@@ -695,6 +695,25 @@ EXTENDED_FIELDS: Final[dict[str, dict[str, tuple[Document, bool]]]] = {
         )
     },
     "Collateral": {"collateralLiquidationPrice": (_COLLATERAL_LIQUIDATION_PRICE, True)},
+    "MarginAccountSummary": {
+        "initialMarginRatio": (
+            {
+                **_DECIMAL,
+                "description": "crossmargin extension: the initial margin ratio, `netEquityLocked` / `netEquity`, "
+                "rounded up at 18 decimals; absent while net equity is not positive.",
+            },
+            False,
+        ),
+        "maintenanceMarginRatio": (
+            {
+                **_DECIMAL,
+                "description": "crossmargin extension: the maintenance margin ratio, the sum of each borrow's and "
+                "perp position's MMF times its notional over `netEquity`, rounded up at 18 decimals; the subaccount "
+                "is liquidated at 1 (100%). Absent while net equity is not positive.",
+            },
+            False,
+        ),
+    },
     "BorrowLendPositionWithMargin": {
         "collateralLiquidationPrice": (
             {

@@ -32,6 +32,23 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 
 pytestmark = pytest.mark.browser
 
+# axe-core comes from npm (package.json's devDependencies, installed into node_modules by
+# `make lint-js` or `npm ci`); it is served to the page from its own origin by a Playwright route,
+# so the audit runs under the page's real Content-Security-Policy (script-src 'self'). Without
+# node_modules/axe-core the audits skip with a note, except under CI=true, where that is a failure.
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+AXE_URL = "/__test__/axe.min.js"
+# WCAG 2.0 and 2.1, levels A and AA; and axe's best practices (landmarks, heading order, one h1, ...).
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+RUN_AXE = """async (tags) => {
+  const result = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
+  return result.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map((n) => ({target: n.target.join(" "), summary: n.failureSummary})),
+  }));
+}"""
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
@@ -99,3 +116,27 @@ def page(browser: Any, server: Server, request: pytest.FixtureRequest) -> Iterat
         opened.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
         context.close()
     assert not errors, f"the page logged errors: {errors}"
+
+
+@pytest.fixture
+def audit(page: Any) -> Any:
+    """Return a function that runs axe-core on the page as it is now and fails on any violation."""
+    if not AXE.exists():
+        reason = "node_modules/axe-core is missing: `make lint-js` (or `npm ci`) installs it"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true requires axe-core: {reason}")
+        pytest.skip(reason)
+    page.route(f"**{AXE_URL}", lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
+
+    def run(state: str) -> None:
+        if not page.evaluate("typeof window.axe === 'object'"):
+            page.add_script_tag(url=AXE_URL)
+        violations = page.evaluate(RUN_AXE, TAGS)
+        report = "\n".join(
+            f"{v['id']} ({v['impact']}): {v['help']}\n"
+            + "\n".join(f"    {node['target']}: {node['summary']}" for node in v["nodes"])
+            for v in violations
+        )
+        assert not violations, f"axe found violations on {state}:\n{report}"
+
+    return run

@@ -1,9 +1,6 @@
 """Accessibility: every page and dialog audited by axe-core (WCAG 2.0/2.1 A and AA, best practices), and keyboard use.
 
-axe-core comes from npm (package.json's devDependencies, installed into node_modules by
-`make lint-js` or `npm ci`); it is served to the page from its own origin by a Playwright route,
-so the audit runs under the page's real Content-Security-Policy (script-src 'self'). Without
-node_modules/axe-core the audits skip with a note, except under CI=true, where that is a failure.
+The `audit` fixture (conftest.py) runs axe-core under the page's real Content-Security-Policy.
 
 The keyboard tests Tab through each page and check that every enabled control is reached and
 shows a focus ring.
@@ -11,28 +8,13 @@ shows a focus ring.
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from live_server import TOKEN
 from playwright.sync_api import expect
 from web_harness import Server, sign_in
-
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-AXE_URL = "/__test__/axe.min.js"
-# WCAG 2.0 and 2.1, levels A and AA; and axe's best practices (landmarks, heading order, one h1, ...).
-TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
-
-RUN_AXE = """async (tags) => {
-  const result = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
-  return result.violations.map((v) => ({
-    id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.map((n) => ({target: n.target.join(" "), summary: n.failureSummary})),
-  }));
-}"""
 
 # Every control a keyboard user may need: enabled, rendered, outside closed dialogs and hidden parts.
 CONTROLS = """() => {
@@ -58,30 +40,6 @@ FOCUSED = """() => {
   const style = getComputedStyle(el);
   return {what: window.__describe(el), ring: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2};
 }"""
-
-
-@pytest.fixture
-def audit(page: Any) -> Any:
-    """Return a function that runs axe-core on the page as it is now and fails on any violation."""
-    if not AXE.exists():
-        reason = "node_modules/axe-core is missing: `make lint-js` (or `npm ci`) installs it"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true requires axe-core: {reason}")
-        pytest.skip(reason)
-    page.route(f"**{AXE_URL}", lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
-
-    def run(state: str) -> None:
-        if not page.evaluate("typeof window.axe === 'object'"):
-            page.add_script_tag(url=AXE_URL)
-        violations = page.evaluate(RUN_AXE, TAGS)
-        report = "\n".join(
-            f"{v['id']} ({v['impact']}): {v['help']}\n"
-            + "\n".join(f"    {node['target']}: {node['summary']}" for node in v["nodes"])
-            for v in violations
-        )
-        assert not violations, f"axe found violations on {state}:\n{report}"
-
-    return run
 
 
 def _connect_operator(page: Any, subaccount_id: int) -> None:

@@ -9,7 +9,12 @@ from typing import Any
 from playwright.sync_api import expect
 from web_harness import Server, sign_in, wait_live
 
-METRICS = {"net-equity": "netEquity", "available": "netEquityAvailable", "imr": "imf", "mmr": "mmf"}
+METRICS = {
+    "net-equity": "netEquity",
+    "available": "netEquityAvailable",
+    "imr": "initialMarginRatio",
+    "mmr": "maintenanceMarginRatio",
+}
 
 TIMES = "\N{MULTIPLICATION SIGN}"
 

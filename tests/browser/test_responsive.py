@@ -64,12 +64,12 @@ def _fits(page: Any, width: int, state: str) -> None:
 
 
 def _stacked(page: Any) -> None:
-    """Assert the cross-margin card sits under the main column, as wide as it."""
-    main = page.get_by_test_id("lend-movements").bounding_box()
+    """Assert the cross-margin card (and its risk banner) sits above the main column, as wide as it (issue 16)."""
+    main = page.get_by_test_id("lend-pools").bounding_box()
     side = page.get_by_test_id("overview").bounding_box()
     assert main is not None
     assert side is not None
-    assert side["y"] >= main["y"] + main["height"], (main, side)
+    assert main["y"] >= side["y"] + side["height"], (main, side)
     assert abs(side["x"] - main["x"]) <= 1, (main, side)
     assert abs(side["width"] - main["width"]) <= 1, (main, side)
 

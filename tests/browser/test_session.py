@@ -58,7 +58,8 @@ def test_an_unknown_key_pair_is_refused_with_the_servers_message(server: Server,
     dialog.get_by_label("API secret").fill(base64.b64encode(seed).decode())
     dialog.get_by_role("button", name="Sign in", exact=True).click()
     expect(dialog.get_by_role("alert")).to_have_text(
-        "Sign-in failed: Unknown API key: create one with POST /admin/v1/accounts"
+        "Sign-in failed: This API key is not known on this server: paste the key and secret of one of its "
+        "subaccounts (`crossmargin account create` prints them), or connect as the operator to create one."
     )
     assert stored(page) is None
 

@@ -2,9 +2,9 @@
 
 Every figure arrives as Backpack's decimal string and is read exactly with `Decimal`; what is
 derived here is for display only and rounded toward zero (USD to the cent, percentages to two
-places). The overview's ratios follow DESIGN §1: initial margin ratio = locked / net equity,
-maintenance margin ratio = Σ MMF x notional / net equity (the body's exposure-weighted `mmf`
-times its liabilities), leverage = borrow liability / net equity.
+places). The overview's initial and maintenance margin ratios are the server's own
+(`initialMarginRatio`, `maintenanceMarginRatio` of the collateral body, as the web page shows them);
+leverage = borrow liability / net equity.
 """
 
 from __future__ import annotations
@@ -84,14 +84,10 @@ def _rows(value: object) -> list[Body]:
 def margin_figures(collateral: Body) -> dict[str, Decimal | None]:
     """Return the overview's derived ratios from a `/capital/collateral` body."""
     equity = collateral.get("netEquity")
-    maintenance = None
-    mmf, liabilities = number(collateral.get("mmf")), number(collateral.get("liabilitiesValue"))
-    if mmf is not None and liabilities is not None:
-        maintenance = mmf * liabilities
     return {
         "marginFraction": number(collateral.get("marginFraction")),
-        "initialMarginRatio": ratio(collateral.get("netEquityLocked"), equity),
-        "maintenanceMarginRatio": ratio(maintenance, equity),
+        "initialMarginRatio": number(collateral.get("initialMarginRatio")),
+        "maintenanceMarginRatio": number(collateral.get("maintenanceMarginRatio")),
         "leverage": ratio(collateral.get("borrowLiability"), equity),
     }
 

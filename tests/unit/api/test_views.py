@@ -401,6 +401,8 @@ def test_collateral_summary_is_exact_for_identity_weights(driver: Driver) -> Non
         "netExposureFutures": "0",
         "pnlUnrealized": "0",
         "marginFraction": text_of(Fraction(math.floor(Fraction(9_499_998_763, 2_000_001_237) * WAD), WAD)),
+        "initialMarginRatio": text_of(Fraction(math.ceil(Fraction(2_000_001_237, 94_999_987_630) * WAD), WAD)),
+        "maintenanceMarginRatio": text_of(Fraction(math.ceil(Fraction(1_000_000_618_5, 94_999_987_630_0) * WAD), WAD)),
     }
     assert rows(summary["collateral"]) == [
         {

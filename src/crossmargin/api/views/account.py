@@ -222,10 +222,10 @@ def view_capital_collateral(state: EngineState, subaccount_id: SubaccountId) -> 
         "assetsValue": wad(summary.collateral_value_wad),
         "borrowLiability": wad(summary.borrow_liability_wad),
         "collateral": _collateral_rows(tx, subaccount_id, summary),
-        "imf": _weighted_fraction(summary.locked_wad, summary.borrow_liability_wad),
+        "imf": _weighted_fraction(summary.locked_wad, summary.exposure_wad),
         "unsettledEquity": "0",
         "liabilitiesValue": wad(summary.borrow_liability_wad),
-        "mmf": _weighted_fraction(summary.maintenance_wad, summary.borrow_liability_wad),
+        "mmf": _weighted_fraction(summary.maintenance_wad, summary.exposure_wad),
         "netEquity": wad(summary.net_equity_wad),
         "netEquityAvailable": wad(summary.available_wad),
         "netEquityLocked": wad(summary.locked_wad),
@@ -235,4 +235,8 @@ def view_capital_collateral(state: EngineState, subaccount_id: SubaccountId) -> 
     fraction = summary.margin_fraction
     if fraction is not None:
         body["marginFraction"] = wad(fraction.wad)
+    equity = summary.net_equity_wad
+    if equity > 0:  # crossmargin extensions: the ratios the page and the CLI show, never re-computed there
+        body["initialMarginRatio"] = wad(mul_div_up(summary.locked_wad, WAD, equity))
+        body["maintenanceMarginRatio"] = wad(mul_div_up(summary.maintenance_wad, WAD, equity))
     return body

@@ -7,6 +7,10 @@
 import { signingText } from "./signing.js";
 
 const WINDOW_MS = 10_000;
+/** What the page says when the operator API refuses the admin token. */
+/** What the page says when the server does not know the API key (its own words name an operator route). */
+export const UNKNOWN_KEY = "This API key is not known on this server: paste the key and secret of one of its subaccounts (`crossmargin account create` prints them), or connect as the operator to create one.";
+export const OPERATOR_REFUSED = "The operator token was not accepted: connect as the operator again with the admin token that `crossmargin serve` printed.";
 
 export class ApiError extends Error {
   /**
@@ -69,7 +73,10 @@ async function send(url, init) {
   }
   if (!response.ok) {
     const code = body && typeof body === "object" && body.code ? String(body.code) : `HTTP_${response.status}`;
-    const message = body && typeof body === "object" && body.message ? String(body.message) : `${response.status} ${response.statusText}`;
+    let message = body && typeof body === "object" && body.message ? String(body.message) : `${response.status} ${response.statusText}`;
+    // The operator API's refusal names its HTTP header, for API users; the page says it in its own terms.
+    if (response.status === 401 && url.startsWith("/admin/")) message = OPERATOR_REFUSED;
+    else if (response.status === 401 && message.startsWith("Unknown API key")) message = UNKNOWN_KEY;
     throw new ApiError(response.status, code, message);
   }
   return body;

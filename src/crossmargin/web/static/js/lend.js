@@ -7,17 +7,21 @@
  * selected, else USDC (or the first pool), so its actions show at once; selecting another asset
  * writes it back to the address. Everything is fetched again on
  * every ctx.onChange (engine update, sign-in or out, slow poll); signed out, the pools still show
- * and the account parts invite signing in.
+ * and the account parts invite signing in. Until the first answer each section says it is loading;
+ * a part the server did not answer says so (never "No active borrows or lends" for an account whose
+ * borrows could not be read). Each history table pages through the server (limit/offset) with its
+ * own Newer / Older buttons.
  */
 
 import { h, fill, fillScroll, scrollBox } from "./dom.js";
 import { mountOverview } from "./overview.js";
-import { abs, decimalsOfStep, sign } from "./lend_decimal.js";
-import { availableOf, loadLendData, netQuantityOf } from "./lend_data.js";
+import { abs, compare, decimalsOfStep, sign } from "./lend_decimal.js";
+import { HISTORY_LIMIT, availableOf, loadLendData, netQuantityOf } from "./lend_data.js";
 import { openLendDialog } from "./lend_dialog.js";
 import { movementsTable, interestTable } from "./lend_history.js";
 import { assetPanel } from "./lend_panel.js";
 import { poolsTable } from "./lend_pools.js";
+import { mountMoney } from "./money.js";
 import { collateralLiquidationList, positionsTable } from "./lend_positions.js";
 import { amount } from "./format.js";
 
@@ -31,6 +35,34 @@ import { amount } from "./format.js";
  * @property {(text: string, kind?: "info" | "error") => void} notify
  * @property {() => void} [signIn] opens the sign-in dialog
  */
+
+/**
+ * The line shown in place of a part the server did not answer.
+ * @param {string} what
+ * @param {string | null} why
+ * @returns {HTMLElement}
+ */
+function unreadLine(what, why) {
+  return h("p", { class: "lend-error", role: "status", "data-testid": "unread", text: `${what} could not be read (${why ?? "no answer"}): not shown until the server answers; the page tries again by itself.` });
+}
+
+/**
+ * Newer / Older buttons under a history table, with the rows shown.
+ * @param {string} testid
+ * @param {string} what the table, for the buttons' names
+ * @param {number} offset
+ * @param {number} shown rows on this page
+ * @param {boolean} more whether an older page exists
+ * @param {(offset: number) => void} go
+ * @returns {HTMLElement | null} null when everything fits on one page
+ */
+function pager(testid, what, offset, shown, more, go) {
+  if (offset === 0 && !more) return null;
+  const newer = h("button", { type: "button", class: "lend-page-button", "data-focus-key": `${testid}-newer`, disabled: offset === 0, text: "Newer", "aria-label": `Newer ${what}`, onclick: () => go(Math.max(0, offset - HISTORY_LIMIT)) });
+  const older = h("button", { type: "button", class: "lend-page-button", "data-focus-key": `${testid}-older`, disabled: !more, text: "Older", "aria-label": `Older ${what}`, onclick: () => go(offset + HISTORY_LIMIT) });
+  const range = shown ? `Rows ${offset + 1}–${offset + shown}` : "No rows";
+  return h("div", { class: "lend-pager", "data-testid": `${testid}-pager` }, newer, h("span", { "data-testid": `${testid}-range`, text: range }), older);
+}
 
 /** Decimals allowed when a pool does not say its step size. */
 const DEFAULT_DECIMALS = 18;
@@ -113,6 +145,8 @@ export function mount(root, ctx) {
   let disposed = false;
   /** @type {{close: () => void, refresh: () => void} | null} */
   let dialog = null;
+  /** @type {import("./lend_data.js").Offsets} */
+  const offsets = { interest: 0, movements: 0 };
 
   const pools = section("Borrow and lend", "lend-pools", "Pools table");
   const panel = h("div", { class: "lend-panel-slot" });
@@ -120,16 +154,20 @@ export function mount(root, ctx) {
   const interest = section("Interest history", "lend-interest", "Interest history table");
   const movements = section("Borrow-lend history", "lend-movements", "Borrow-lend history table");
   const overview = h("aside", { class: "lend-side", "aria-label": "Cross-margin overview" });
+  const moneySlot = h("div", { class: "lend-money-slot" });
   fill(
     root,
     h(
       "div",
       { class: "lend-page" },
-      h("div", { class: "lend-main" }, h("h1", { class: "lend-title", text: "Lend" }), pools.section, panel, positions.section, interest.section, movements.section),
+      h("div", { class: "lend-main" }, h("h1", { class: "lend-title", text: "Lend" }), pools.section, panel, moneySlot, positions.section, interest.section, movements.section),
       overview,
     ),
   );
   const stopOverview = mountOverview(overview, /** @type {any} */ (ctx));
+  const money = mountMoney(moneySlot, ctx, () => void refresh());
+  money.update(null, null);
+  for (const part of [pools, positions, interest, movements]) fill(part.body, h("p", { class: "lend-loading", role: "status", text: "Loading…" }));
 
   /** @param {string} symbol */
   function select(symbol) {
@@ -155,28 +193,43 @@ export function mount(root, ctx) {
     return netQuantityOf(Array.isArray(list) ? list : [], symbol);
   }
 
+  /** @param {string} symbol @returns {Promise<string>} the free balance of `symbol` */
+  async function freeBalance(symbol) {
+    const balances = await ctx.api.signed("balanceQuery", "GET", "/api/v1/capital");
+    return String(balances?.[symbol]?.available ?? "0");
+  }
+
   /**
+   * What "Max" fills in: the max borrowable, the free balance, the whole lend, or for Repay the
+   * debt (interest included) but never more than the free balance can pay: then that balance,
+   * and not the whole borrow.
    * @param {Action} action
    * @param {string} symbol
-   * @returns {() => Promise<string>}
+   * @returns {() => Promise<{quantity: string, whole: boolean}>}
    */
   function maxAmount(action, symbol) {
     if (action === "Borrow") {
       return async () => {
         const body = await ctx.api.signed("maxBorrowQuantity", "GET", "/api/v1/account/limits/borrow", { symbol });
-        return String(body.maxBorrowQuantity);
+        return { quantity: String(body.maxBorrowQuantity), whole: false };
       };
     }
-    if (action === "Lend") {
+    if (action === "Lend") return async () => ({ quantity: await freeBalance(symbol), whole: false });
+    if (action === "Redeem") {
       return async () => {
-        const balances = await ctx.api.signed("balanceQuery", "GET", "/api/v1/capital");
-        return String(balances?.[symbol]?.available ?? "0");
+        const net = await netQuantity(symbol);
+        return sign(net) > 0 ? { quantity: net, whole: true } : { quantity: "0", whole: false };
       };
     }
-    const wanted = action === "Repay" ? -1 : 1;
     return async () => {
-      const net = await netQuantity(symbol);
-      return sign(net) === wanted ? abs(net) : "0";
+      const [net, free] = await Promise.all([netQuantity(symbol), freeBalance(symbol)]);
+      if (sign(net) >= 0) return { quantity: "0", whole: false };
+      const debt = abs(net);
+      if (compare(free, debt) >= 0) return { quantity: debt, whole: true };
+      if (sign(free) <= 0) return { quantity: "0", whole: false };
+      const [whole, fraction = ""] = free.split("."); // cut to the asset's step, never up
+      const kept = fraction.slice(0, decimalsOf(symbol)).replace(/0+$/, "");
+      return { quantity: kept ? `${whole}.${kept}` : whole, whole: false };
     };
   }
 
@@ -237,17 +290,34 @@ export function mount(root, ctx) {
       const pool = current.pools.find((candidate) => candidate.symbol === selected);
       fill(panel, selected && pool ? assetPanel(selected, pool, current.mine, openAction, ctx.signIn) : null);
       const mine = current.mine;
+      money.update(selected, mine);
       const invite = (/** @type {string} */ what) => h("p", { class: "lend-invite", text: `Sign in to see ${what}.` });
+      const unread = (/** @type {string} */ part) => Boolean(mine?.unread.has(part));
       fill(positions.lead, mine ? collateralLiquidationList(mine.collateral) : null);
-      fillScroll(positions.body, mine ? positionsTable(mine.positions, openAction) : invite("your active borrows and lends"));
-      fillScroll(interest.body, mine ? interestTable(mine.interest) : invite("your interest history"));
-      fillScroll(movements.body, mine ? movementsTable(mine.movements, mine.explanations) : invite("your borrow-lend history"));
+      if (mine && unread("positions")) fill(positions.body, unreadLine("Your borrows and lends", mine.error));
+      else fillScroll(positions.body, mine ? positionsTable(mine.positions, openAction) : invite("your active borrows and lends"));
+      if (mine && unread("interest")) fill(interest.body, unreadLine("Your interest history", mine.error));
+      else fillScroll(interest.body, mine ? interestTable(mine.interest) : invite("your interest history"));
+      fill(interest.lead, mine ? pager("interest", "interest history", offsets.interest, mine.interest.length, mine.more.interest, (at) => page("interest", at)) : null);
+      if (mine && unread("movements")) fill(movements.body, unreadLine("Your borrow-lend history", mine.error));
+      else fillScroll(movements.body, mine ? movementsTable(mine.movements, mine.explanations) : invite("your borrow-lend history"));
+      fill(movements.lead, mine ? pager("movements", "borrow-lend history", offsets.movements, mine.movements.length, mine.more.movements, (at) => page("movements", at)) : null);
     });
+  }
+
+  /**
+   * Show another page of a history table.
+   * @param {"interest" | "movements"} table
+   * @param {number} offset
+   */
+  function page(table, offset) {
+    offsets[table] = offset;
+    void refresh();
   }
 
   async function refresh() {
     const mine = (generation += 1);
-    const loaded = await loadLendData(ctx.api, ctx.session.signedIn, selected);
+    const loaded = await loadLendData(ctx.api, ctx.session.signedIn, selected, { ...offsets });
     if (disposed || mine !== generation) return;
     data = loaded;
     const other = selected === null ? null : fallbackSymbol(loaded.pools, selected);

@@ -20,6 +20,9 @@
  * @property {any[]} movements GET /wapi/v1/history/borrowLend
  * @property {any[]} explanations GET /api/v1/explain/borrows
  * @property {string | null} error the first refusal met, in words
+ * @property {{interest: boolean, movements: boolean}} more whether an older page of the history exists
+ * @property {Set<string>} unread the parts that could not be read ("positions", "interest", "movements", …):
+ *   shown as not read, never as empty
  */
 /**
  * @typedef {object} LendData
@@ -28,7 +31,10 @@
  * @property {AccountData | null} mine null when signed out
  */
 
+/** Rows per page of each history table; one more is asked for to tell whether an older page exists. */
 export const HISTORY_LIMIT = 50;
+
+/** @typedef {{interest: number, movements: number}} Offsets where each history table's page starts */
 
 /**
  * @param {unknown} error
@@ -41,39 +47,46 @@ export function messageOf(error) {
 /**
  * @param {LendApi} api
  * @param {string | null} selected
+ * @param {Offsets} offsets
  * @returns {Promise<AccountData>}
  */
-async function loadAccount(api, selected) {
+async function loadAccount(api, selected, offsets) {
   /** @type {string | null} */
   let error = null;
+  /** @type {Set<string>} */
+  const unread = new Set();
   /**
    * @template T
    * @param {Promise<T>} request
    * @param {T} fallback
+   * @param {string} part
    * @returns {Promise<T>}
    */
-  const kept = (request, fallback) =>
+  const kept = (request, fallback, part) =>
     request.catch((/** @type {unknown} */ failure) => {
       error ??= messageOf(failure);
+      unread.add(part);
       return fallback;
     });
   const limit = { limit: HISTORY_LIMIT };
+  const page = (/** @type {number} */ offset) => ({ limit: HISTORY_LIMIT + 1, offset });
   const [account, balances, positions, collateral, maxBorrow, interest, movements, explanations] = await Promise.all([
-    kept(api.signed("accountQuery", "GET", "/api/v1/account"), null),
-    kept(api.signed("balanceQuery", "GET", "/api/v1/capital"), {}),
-    kept(api.signed("borrowLendPositionQuery", "GET", "/api/v1/borrowLend/positions"), []),
-    kept(api.signed("collateralQuery", "GET", "/api/v1/capital/collateral"), null),
+    kept(api.signed("accountQuery", "GET", "/api/v1/account"), null, "account"),
+    kept(api.signed("balanceQuery", "GET", "/api/v1/capital"), {}, "balances"),
+    kept(api.signed("borrowLendPositionQuery", "GET", "/api/v1/borrowLend/positions"), [], "positions"),
+    kept(api.signed("collateralQuery", "GET", "/api/v1/capital/collateral"), null, "collateral"),
     selected
       ? kept(
           api
             .signed("maxBorrowQuantity", "GET", "/api/v1/account/limits/borrow", { symbol: selected })
             .then((/** @type {any} */ body) => String(body.maxBorrowQuantity)),
           null,
+          "maxBorrow",
         )
       : Promise.resolve(null),
-    kept(api.signed("interestHistoryQueryAll", "GET", "/wapi/v1/history/interest", limit), []),
-    kept(api.signed("borrowHistoryQueryAll", "GET", "/wapi/v1/history/borrowLend", limit), []),
-    kept(api.signed("borrowExplanationQuery", "GET", "/api/v1/explain/borrows", limit), []),
+    kept(api.signed("interestHistoryQueryAll", "GET", "/wapi/v1/history/interest", page(offsets.interest)), [], "interest"),
+    kept(api.signed("borrowHistoryQueryAll", "GET", "/wapi/v1/history/borrowLend", page(offsets.movements)), [], "movements"),
+    kept(api.signed("borrowExplanationQuery", "GET", "/api/v1/explain/borrows", limit), [], "explanations"),
   ]);
   return {
     account,
@@ -81,10 +94,12 @@ async function loadAccount(api, selected) {
     positions: Array.isArray(positions) ? positions : [],
     collateral: Array.isArray(collateral?.collateral) ? collateral.collateral : [],
     maxBorrow,
-    interest: Array.isArray(interest) ? interest : [],
-    movements: Array.isArray(movements) ? movements : [],
+    interest: Array.isArray(interest) ? interest.slice(0, HISTORY_LIMIT) : [],
+    movements: Array.isArray(movements) ? movements.slice(0, HISTORY_LIMIT) : [],
+    more: { interest: Array.isArray(interest) && interest.length > HISTORY_LIMIT, movements: Array.isArray(movements) && movements.length > HISTORY_LIMIT },
     explanations: Array.isArray(explanations) ? explanations : [],
     error,
+    unread,
   };
 }
 
@@ -92,15 +107,16 @@ async function loadAccount(api, selected) {
  * @param {LendApi} api
  * @param {boolean} signedIn
  * @param {string | null} selected
+ * @param {Offsets} [offsets] where each history page starts (0: the newest)
  * @returns {Promise<LendData>}
  */
-export async function loadLendData(api, signedIn, selected) {
+export async function loadLendData(api, signedIn, selected, offsets = { interest: 0, movements: 0 }) {
   const [pools, mine] = await Promise.all([
     api.get("/api/v1/borrowLend/markets").then(
       (/** @type {any} */ body) => ({ list: Array.isArray(body) ? body : [], error: null }),
       (/** @type {unknown} */ failure) => ({ list: [], error: messageOf(failure) }),
     ),
-    signedIn ? loadAccount(api, selected) : Promise.resolve(null),
+    signedIn ? loadAccount(api, selected, offsets) : Promise.resolve(null),
   ]);
   return { pools: pools.list, poolsError: pools.error, mine };
 }

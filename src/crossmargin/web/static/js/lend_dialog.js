@@ -23,7 +23,8 @@ import { messageOf } from "./lend_data.js";
  * @property {string} symbol
  * @property {number} decimals the most decimals a quantity of the asset may have
  * @property {string} bound what bounds the amount, in words ("Max borrowable: 1,000 USDC")
- * @property {() => Promise<string>} maxAmount the amount "Max" fills in, read fresh from the server
+ * @property {() => Promise<{quantity: string, whole: boolean}>} maxAmount the amount "Max" fills in, read fresh
+ *   from the server, and whether it is the whole position (Repay, Redeem), sent again at Confirm to the atom
  * @property {() => void} returnFocus puts focus back on the button that opened the dialog
  * @property {() => void} onDone called after a confirmed action
  */
@@ -37,6 +38,27 @@ const DONE = /** @type {Record<Action, string>} */ ({ Borrow: "Borrowed", Repay:
 const PAYS = /** @type {Record<Action, boolean>} */ ({ Borrow: true, Repay: true, Lend: false, Redeem: false });
 
 let opened = 0;
+
+/**
+ * A refusal in the words of the dialog's action. The engine speaks in Backpack's two sides (a
+ * Lend that meets a borrow repays it), so its "repay it first (Lend at most that much), then
+ * lend" is right for a Lend but wrong for a Repay, which is what the user asked for: the page
+ * says how much can be repaid (or redeemed) instead.
+ * @param {Action} action
+ * @param {unknown} code
+ * @param {string} message
+ * @returns {string}
+ */
+export function refusalWords(action, code, message) {
+  const head = message.split(":")[0]; // "You owe 100.5 USDC" / "You lend 20 USDC"
+  if (action === "Repay" && code === "LEND_REQUIRES_BORROW_REPAY") {
+    return `${head}: you can repay at most that much. Max repays the whole borrow, interest included.`;
+  }
+  if (action === "Redeem" && code === "BORROW_REQUIRES_LEND_REDEEM") {
+    return `${head}: you can redeem at most that much. Max redeems the whole lend.`;
+  }
+  return message;
+}
 
 /**
  * @param {string} label
@@ -136,7 +158,7 @@ export function openLendDialog(options) {
       boundText.textContent = `Max borrowable: ${amount(answer.maxBorrowQuantity)}${unit}`;
     }
     if (answer.accepted === false) {
-      showError(String(answer.message ?? answer.code ?? "Refused"));
+      showError(refusalWords(action, answer.code, String(answer.message ?? answer.code ?? "Refused")));
     } else if (answer.action && answer.action !== action) {
       showError(`This would ${String(answer.action).toLowerCase()}, not ${action.toLowerCase()}: use ${answer.action} instead.`);
     } else {
@@ -186,20 +208,24 @@ export function openLendDialog(options) {
     busy = true;
     confirm.disabled = true;
     try {
-      if (whole) text = await options.maxAmount();
+      if (whole) {
+        const max = await options.maxAmount();
+        text = max.quantity;
+        whole = max.whole;
+      }
       if (text === null || sign(text) <= 0) throw new Error(`There is nothing to ${action.toLowerCase()}`);
       await send(text);
       for (let retry = 0; whole && retry < ALL_RETRIES; retry += 1) {
         const left = await options.maxAmount();
-        if (sign(left) <= 0) break;
-        await send(left);
+        if (!left.whole || sign(left.quantity) <= 0) break;
+        await send(left.quantity);
       }
       dialog.close();
       const what = whole ? `the whole${unit} ${action === "Repay" ? "borrow" : "lend"}` : `${amount(text)}${unit}`;
       options.notify(`${DONE[action]} ${what}`);
       options.onDone();
     } catch (failure) {
-      showError(messageOf(failure));
+      showError(refusalWords(action, /** @type {any} */ (failure)?.code, messageOf(failure)));
       confirm.disabled = false;
     } finally {
       busy = false;
@@ -213,8 +239,8 @@ export function openLendDialog(options) {
   max.addEventListener("click", async () => {
     try {
       const value = await options.maxAmount();
-      input.value = value;
-      whole = action === "Repay" || action === "Redeem";
+      input.value = value.quantity;
+      whole = value.whole;
       clearTimeout(timer);
       await runPreview();
     } catch (failure) {

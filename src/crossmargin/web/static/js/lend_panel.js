@@ -60,13 +60,15 @@ function accountPart(symbol, mine, onAction) {
   const lent = sign(net) > 0 ? net : "0";
   const unit = ` ${symbol}`;
   const maxBorrow = mine.maxBorrow === null ? "—" : amount(mine.maxBorrow) + unit;
+  const blind = mine.unread.has("positions"); // unknown, never "no borrow"
+  const unknown = "Your borrows and lends could not be read";
   const cards = h(
     "div",
     { class: "lend-actions" },
     actionCard("Borrow", "", onAction, bound("Max borrowable", maxBorrow, "max-borrowable")),
-    actionCard("Repay", sign(debt) > 0 ? "" : `No ${symbol} borrow to repay`, onAction, bound("Borrowed", amount(debt) + unit, "debt")),
-    actionCard("Lend", "", onAction, bound("Available", amount(availableOf(mine, symbol)) + unit, "available-balance")),
-    actionCard("Redeem", sign(lent) > 0 ? "" : `No ${symbol} lend to redeem`, onAction, bound("Lent", amount(lent) + unit, "lent")),
+    actionCard("Repay", blind ? unknown : sign(debt) > 0 ? "" : `No ${symbol} borrow to repay`, onAction, bound("Borrowed", blind ? "—" : amount(debt) + unit, "debt")),
+    actionCard("Lend", "", onAction, bound("Available", mine.unread.has("balances") ? "—" : amount(availableOf(mine, symbol)) + unit, "available-balance")),
+    actionCard("Redeem", blind ? unknown : sign(lent) > 0 ? "" : `No ${symbol} lend to redeem`, onAction, bound("Lent", blind ? "—" : amount(lent) + unit, "lent")),
   );
   const autoLend = mine.account?.autoLend === true
     ? h("p", {

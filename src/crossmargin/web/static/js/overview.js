@@ -1,13 +1,52 @@
 // @ts-check
 /**
  * The cross-margin overview card: net equity, available, margin fraction, IMR and MMR (the
- * server's strings, formatted exactly), the leverage limit (a button opening its dialog), the
- * auto-lend lightning toggle and the auto-repay / auto-borrow-settlements switches.
+ * server's own strings of GET /api/v1/capital/collateral, formatted exactly: IMR and MMR are its
+ * `initialMarginRatio` and `maintenanceMarginRatio`, never re-computed here), the leverage limit
+ * (a button opening its dialog), the auto-lend lightning toggle and the auto-repay /
+ * auto-borrow-settlements switches.
+ *
+ * Risk you can see: Available and MMR carry `data-risk` ("ok", "warn", "danger"), coloured by it.
+ * MMR is "warn" from 50% (RISK_WARN) and "danger" from 80% (RISK_DANGER); liquidation starts at
+ * 100%. Available is "danger" below zero (no new borrow, withdrawal or order). From RISK_DANGER,
+ * or with debts and no positive net equity, a banner says what happens at 100% and what to do.
+ * A liquidation in the borrow-lend history (source `Liquidation` or `LiquidationBackstop`) shows a
+ * notice with its steps and the liquidation fees of its fills (`CollateralConversion`,
+ * `LiquidatePositionOnBook`: 1% of each fill's value).
  */
 
 import { fill, h } from "./dom.js";
-import { amount, percent, usd } from "./format.js";
+import { amount, percent, time, usd } from "./format.js";
+import { compare, isDecimal, sign } from "./lend_decimal.js";
 import { openLeverageDialog } from "./leverage.js";
+import { EVENT_WORDS } from "./lend_explain.js";
+
+/** MMR from which the figure turns amber. */
+export const RISK_WARN = "0.5";
+/** MMR from which it turns red and the banner shows; the account is liquidated at 1 (100%). */
+export const RISK_DANGER = "0.8";
+/** The borrow-lend history sources that mark a liquidation's steps. */
+const LIQUIDATION_SOURCES = "Liquidation,LiquidationBackstop";
+/** The system orders a liquidation sends. */
+const LIQUIDATION_ORDERS = new Set(["CollateralConversion", "LiquidatePositionOnBook"]);
+/** How many liquidation steps and fills the notice reads. */
+const NOTICE_LIMIT = 20;
+
+/**
+ * How risky the account is, from the server's strings only.
+ * @param {any} collateral GET /api/v1/capital/collateral
+ * @returns {{mmr: "ok" | "warn" | "danger", available: "ok" | "danger"}}
+ */
+export function riskOf(collateral) {
+  const ratio = collateral?.maintenanceMarginRatio;
+  const indebted = isDecimal(String(collateral?.liabilitiesValue ?? "")) && sign(String(collateral.liabilitiesValue)) > 0;
+  /** @type {"ok" | "warn" | "danger"} */
+  let mmr = "ok";
+  if (typeof ratio === "string" && isDecimal(ratio)) mmr = compare(ratio, RISK_DANGER) >= 0 ? "danger" : compare(ratio, RISK_WARN) >= 0 ? "warn" : "ok";
+  else if (indebted) mmr = "danger"; // no ratio: net equity is not positive while something is owed
+  const free = String(collateral?.netEquityAvailable ?? "");
+  return { mmr, available: isDecimal(free) && sign(free) < 0 ? "danger" : "ok" };
+}
 
 /** @typedef {import("./main.js").Ctx} Ctx */
 
@@ -49,9 +88,11 @@ export function mountOverview(el, ctx) {
     netEquity: metric("net-equity", "Net equity"),
     netEquityAvailable: metric("available", "Available"),
     marginFraction: metric("margin-fraction", "Margin fraction"),
-    imf: metric("imr", "IMR"),
-    mmf: metric("mmr", "MMR"),
+    initialMarginRatio: metric("imr", "IMR"),
+    maintenanceMarginRatio: metric("mmr", "MMR"),
   };
+  const banner = h("p", { class: "risk-banner", role: "alert", "data-testid": "risk-banner", hidden: true });
+  const notice = h("div", { class: "liquidation-notice", role: "status", "data-testid": "liquidation-notice", hidden: true });
   const explain = h("p", { class: "explain", id: "auto-lend-explain", text: AUTO_LEND_OFF });
   const leverageButton = h("button", { type: "button", class: "leverage", "data-testid": "leverage-button", text: "—", onclick: changeLeverage });
   const bolt = h("button", { type: "button", class: "bolt", "data-testid": "auto-lend-toggle", "aria-pressed": "false", "aria-label": "Auto-lend", text: "⚡", onclick: () => toggle("autoLend", "Auto-lend") });
@@ -65,19 +106,28 @@ export function mountOverview(el, ctx) {
     h("div", { class: "overview-head" }, h("h2", { id: "overview-title", text: "Cross margin" }), leverageButton, bolt),
     body,
   );
-  const signedIn = [h("dl", { class: "metrics" }, Object.values(metrics).flatMap((m) => m.nodes)), explain, repay.row, settle.row, error];
+  const signedIn = [banner, notice, h("dl", { class: "metrics" }, Object.values(metrics).flatMap((m) => m.nodes)), explain, repay.row, settle.row, error];
   el.append(card);
 
   /** @param {any} collateral @param {any} settings */
   function render(collateral, settings) {
     account = settings;
+    const ratio = (/** @type {unknown} */ v) => (v == null ? "—" : percent(v));
     /** @type {[keyof typeof metrics, (v: unknown) => string][]} */
-    const shown = [["netEquity", usd], ["netEquityAvailable", usd], ["marginFraction", (v) => (v == null ? "—" : percent(v))], ["imf", percent], ["mmf", percent]];
+    const shown = [["netEquity", usd], ["netEquityAvailable", usd], ["marginFraction", ratio], ["initialMarginRatio", ratio], ["maintenanceMarginRatio", ratio]];
     for (const [key, show] of shown) {
       metrics[key].value.textContent = show(collateral[key]);
       metrics[key].value.dataset.value = collateral[key] ?? "";
       metrics[key].value.title = collateral[key] == null ? "" : String(collateral[key]);
     }
+    const risk = riskOf(collateral);
+    metrics.maintenanceMarginRatio.value.dataset.risk = risk.mmr;
+    metrics.netEquityAvailable.value.dataset.risk = risk.available;
+    const mmr = collateral.maintenanceMarginRatio;
+    banner.hidden = risk.mmr !== "danger";
+    banner.textContent = risk.mmr !== "danger"
+      ? ""
+      : `Liquidation risk: your maintenance margin ratio is ${mmr == null ? "past 100%" : percent(mmr)}. At 100% the account is liquidated (orders cancelled, collateral sold, debts repaid, with fees). Repay a borrow, add funds or reduce positions to lower it.`;
     leverageButton.textContent = `${amount(settings.leverageLimit)}×`;
     leverageButton.setAttribute("aria-label", `Leverage limit ${amount(settings.leverageLimit)}×: change`);
     leverageButton.dataset.value = settings.leverageLimit;
@@ -101,17 +151,49 @@ export function mountOverview(el, ctx) {
     if (body.firstChild !== signedIn[0]) fill(body, signedIn);
     bolt.setAttribute("aria-describedby", explain.id);
     try {
-      const [collateral, settings] = await Promise.all([
+      const [collateral, settings, steps, fills] = await Promise.all([
         ctx.api.signed("collateralQuery", "GET", "/api/v1/capital/collateral"),
         ctx.api.signed("accountQuery", "GET", "/api/v1/account"),
+        ctx.api.signed("borrowHistoryQueryAll", "GET", "/wapi/v1/history/borrowLend", { sources: LIQUIDATION_SOURCES, limit: NOTICE_LIMIT }).catch(() => []),
+        ctx.api.signed("fillHistoryQueryAll", "GET", "/wapi/v1/history/fills", { limit: NOTICE_LIMIT }).catch(() => []),
       ]);
       if (mine !== generation || !alive) return;
       render(collateral, settings);
+      showLiquidation(Array.isArray(steps) ? steps : [], Array.isArray(fills) ? fills : []);
       controls.forEach((c) => c.removeAttribute("disabled"));
       error.textContent = "";
     } catch (failure) {
       if (mine === generation && alive) error.textContent = failure instanceof Error ? failure.message : String(failure);
     }
+  }
+
+  /**
+   * The notice of the latest liquidation: when, each step (what was repaid or redeemed), and the
+   * fees of the liquidation's fills. Hidden when the history has none.
+   * @param {any[]} steps borrow-lend history rows of a liquidation, newest first
+   * @param {any[]} fills the latest fills, newest first
+   */
+  function showLiquidation(steps, fills) {
+    if (!steps.length) {
+      notice.hidden = true;
+      fill(notice);
+      return;
+    }
+    const sold = fills.filter((row) => LIQUIDATION_ORDERS.has(String(row.systemOrderType)));
+    const items = [
+      ...steps.map((row) =>
+        h("li", { "data-testid": "liquidation-step", text: `${time(row.timestamp)}: ${EVENT_WORDS[row.eventType] ?? String(row.eventType)} ${amount(row.quantity)} ${row.symbol}${row.source === "LiquidationBackstop" ? " (taken over by the insurance fund)" : ""}` }),
+      ),
+      ...sold.map((row) =>
+        h("li", { "data-testid": "liquidation-fill", text: `Sold ${amount(row.quantity)} on ${row.symbol} at ${amount(row.price)}, liquidation fee ${amount(row.fee)} ${row.feeSymbol ?? ""}`.trim() }),
+      ),
+    ];
+    fill(
+      notice,
+      h("p", { class: "liquidation-title", text: `Your account was liquidated (latest step ${time(steps[0].timestamp)}). What it did:` }),
+      h("ul", null, items),
+    );
+    notice.hidden = false;
   }
 
   /**
@@ -121,6 +203,7 @@ export function mountOverview(el, ctx) {
   async function toggle(name, words) {
     if (!account) return;
     const wanted = !account[name];
+    const focused = document.activeElement; // given back after the round trip, so focus never falls to the top
     controls.forEach((c) => c.setAttribute("disabled", ""));
     try {
       await ctx.api.signed("accountUpdate", "PATCH", "/api/v1/account", { [name]: wanted });
@@ -130,6 +213,9 @@ export function mountOverview(el, ctx) {
       error.textContent = failure instanceof Error ? failure.message : String(failure);
     }
     await refresh();
+    if (!ctx.session.signedIn) return;
+    controls.forEach((c) => c.removeAttribute("disabled"));
+    if (focused instanceof HTMLElement && controls.includes(focused) && focused.isConnected) focused.focus({ preventScroll: true });
   }
 
   function changeLeverage() {
