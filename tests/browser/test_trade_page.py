@@ -1,0 +1,141 @@
+"""A market's trading view: chart, book, order form, open orders, position, fills and settlements.
+
+One live server for the module (conftest); each test makes its own accounts.
+"""
+
+from __future__ import annotations
+
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+from web_harness import Server, sign_in
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_accessibility import audit  # type: ignore[import-not-found]  # noqa: F401 -- the axe-core fixture, shared
+
+PERP = "BTC_USDC_PERP"
+SPOT = "SOL_USDC"
+
+
+def klines(server: Server, symbol: str) -> list[Any]:
+    params: dict[str, str | int] = {"symbol": symbol, "interval": "1m", "startTime": 0}
+    answer: list[Any] = server.admin.get("/api/v1/klines", params=params).json()
+    return answer
+
+
+def open_orders(server: Server, account: dict[str, Any], symbol: str) -> list[Any]:
+    answer: list[Any] = server.signed(account, "orderQueryAll", "GET", "/api/v1/orders", {"symbol": symbol})
+    return answer
+
+
+def place(page: Any, side: str, order_type: str, quantity: str, price: str | None = None) -> None:
+    form = page.get_by_test_id("order-form")
+    form.get_by_test_id(f"order-side-{side}").check()
+    form.get_by_label("Order type").select_option(order_type)
+    if price is not None:
+        form.get_by_test_id("order-price").fill(price)
+    form.get_by_test_id("order-quantity").fill(quantity)
+    form.get_by_test_id("order-submit").click()
+
+
+def test_open_protect_and_close_a_perp_position_from_the_page(server: Server, page: Any) -> None:
+    account = server.new_account({"USDC": "10000"})
+    page.goto("/futures")
+    page.get_by_test_id(f"trade-{PERP}").click()
+    expect(page).to_have_url(f"{server.url}/futures?market={PERP}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(PERP)
+    chart = page.get_by_test_id("price-chart")
+    expect(chart.locator("canvas").first).to_be_visible()
+    expect(chart).to_have_attribute("data-candles", str(len(klines(server, PERP))))
+    expect(page.get_by_test_id("order-book").get_by_test_id("book-ask").first).to_be_visible()
+    sign_in(page, account)
+    expect(page.get_by_test_id("order-max")).to_contain_text("BTC")
+
+    # A limit buy far below the market rests on the book; Cancel takes it off.
+    place(page, "Bid", "Limit", "0.01", "55000")
+    expect(page.get_by_test_id("order-status")).to_contain_text("on the book")
+    [resting] = open_orders(server, account, PERP)
+    row = page.get_by_test_id(f"open-order-{resting['id']}")
+    expect(row).to_contain_text("On the book")
+    row.get_by_role("button", name="Cancel").click()
+    expect(row).to_be_hidden()
+    assert open_orders(server, account, PERP) == []
+
+    # A market buy opens a long; it shows with its entry price on the chart.
+    place(page, "Bid", "Market", "0.01")
+    expect(page.get_by_test_id("order-status")).to_contain_text("filled")
+    position = page.get_by_test_id(f"position-{PERP}")
+    expect(position).to_contain_text("0.01")
+    expect(chart).to_have_attribute("data-lines", "Entry")
+    expect(page.get_by_test_id("fills").get_by_test_id("fill-row")).to_have_count(1)
+
+    # A stop: a reduce-only sell triggered when the mark price falls to 55,000 waits.
+    form = page.get_by_test_id("order-form")
+    form.get_by_test_id("order-reduceOnly").check()
+    form.get_by_test_id("order-trigger").check()
+    form.get_by_test_id("order-triggerPrice").fill("55000")
+    form.get_by_label("Trigger on").select_option("MarkPrice")
+    place(page, "Ask", "Market", "0.01")
+    expect(page.get_by_test_id("order-status")).to_contain_text("waiting for its trigger")
+    [stop] = open_orders(server, account, PERP)
+    assert stop["status"] == "TriggerPending"
+    expect(page.get_by_test_id(f"open-order-{stop['id']}")).to_contain_text("Waiting: mark price reaches 55,000")
+
+    # Close at market (reduce-only): the position is gone.
+    position.get_by_role("button", name="Close at market").click()
+    expect(page.get_by_test_id("trade-position")).to_contain_text("No position in this market.")
+    assert server.signed(account, "positionQuery", "GET", "/api/v1/position") == []
+    expect(page.get_by_test_id("fills").get_by_test_id("fill-row")).to_have_count(2)
+
+    # The next settlement moves the fees (and PnL) into the balance: shown with the amount it moved.
+    server.advance(60)
+    settled = page.get_by_test_id("settlements").get_by_test_id("settlement-row")
+    expect(settled.filter(has_text="Trading fees").first).to_contain_text("-")
+
+
+def test_a_refused_order_is_explained_under_the_form(server: Server, page: Any) -> None:
+    account = server.new_account({"USDC": "100"})
+    page.goto(f"/futures?market={PERP}")
+    sign_in(page, account)
+    place(page, "Bid", "Limit", "", "55000")
+    expect(page.get_by_test_id("order-error")).to_have_text("Enter a size in BTC.")
+    place(page, "Bid", "Limit", "10", "59000")
+    expect(page.get_by_test_id("order-error")).not_to_be_empty()
+    assert open_orders(server, account, PERP) == []
+
+
+def test_spot_trading_view_by_keyboard_and_at_phone_width(server: Server, page: Any, audit: Any) -> None:  # noqa: F811
+    account = server.new_account({"USDC": "1000"})
+    [mark] = server.admin.get("/api/v1/markPrices", params={"symbol": SPOT}).json()
+    bid = str(int(Decimal(mark["markPrice"]) * Decimal("0.95")))  # inside the price bands, below the market
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/spot?market={SPOT}")
+    expect(page.get_by_test_id("price-chart")).to_have_attribute("data-candles", str(len(klines(server, SPOT))))
+    sign_in(page, account)
+    expect(page.get_by_test_id("trade-balance-USDC")).to_contain_text("1,000")
+    audit("a spot trading view on a phone")
+    for testid in ["open-orders", "fills", "settlements"]:
+        box = page.get_by_test_id(testid)
+        assert box.evaluate("(el) => el.getBoundingClientRect().right") <= 390
+
+    # The keyboard path: focus the type, then Tab through the form and press Enter.
+    page.get_by_label("Order type").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_test_id("order-price")).to_be_focused()
+    page.keyboard.type(bid)
+    page.keyboard.press("Tab")
+    expect(page.get_by_test_id("order-quantity")).to_be_focused()
+    page.keyboard.type("1")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("order-status")).to_contain_text("on the book")
+    [resting] = open_orders(server, account, SPOT)
+    expect(page.get_by_test_id("trade-balance-USDC")).to_contain_text(f"{1000 - int(bid):,}")
+    cancel = page.get_by_test_id(f"open-order-{resting['id']}").get_by_role("button", name="Cancel")
+    cancel.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("open-orders")).to_contain_text("No open orders in this market.")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    audit("a spot trading view on a desktop")
