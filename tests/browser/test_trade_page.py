@@ -57,6 +57,9 @@ def test_open_protect_and_close_a_perp_position_from_the_page(server: Server, pa
     # A limit buy far below the market rests on the book; Cancel takes it off.
     place(page, "Bid", "Limit", "0.01", "55000")
     expect(page.get_by_test_id("order-status")).to_contain_text("on the book")
+    expect(
+        page.get_by_test_id("order-book").get_by_role("button", name="Use price 55,000")
+    ).to_be_visible()  # live depth
     [resting] = open_orders(server, account, PERP)
     row = page.get_by_test_id(f"open-order-{resting['id']}")
     expect(row).to_contain_text("On the book")
@@ -117,6 +120,20 @@ def test_spot_trading_view_by_keyboard_and_at_phone_width(server: Server, page: 
     sign_in(page, account)
     expect(page.get_by_test_id("trade-balance-USDC")).to_contain_text("1,000")
     audit("a spot trading view on a phone")
+    # Auto borrow lets a buy use borrowed USDC: the max size the server allows grows.
+    max_size = page.get_by_test_id("order-max")
+    expect(max_size).to_contain_text("SOL")
+    alone = max_size.get_attribute("data-value")
+    plain = server.signed(
+        account, "maxOrderQuantity", "GET", "/api/v1/account/limits/order", {"symbol": SPOT, "side": "Bid"}
+    )
+    assert alone == plain["maxOrderQuantity"]
+    page.get_by_test_id("order-autoBorrow").check()
+    borrowing = {"symbol": SPOT, "side": "Bid", "autoBorrow": True}
+    more = server.signed(account, "maxOrderQuantity", "GET", "/api/v1/account/limits/order", borrowing)
+    assert Decimal(more["maxOrderQuantity"]) > Decimal(plain["maxOrderQuantity"])
+    expect(max_size).to_have_attribute("data-value", more["maxOrderQuantity"])
+    page.get_by_test_id("order-autoBorrow").uncheck()
     for testid in ["open-orders", "fills", "settlements"]:
         box = page.get_by_test_id(testid)
         assert box.evaluate("(el) => el.getBoundingClientRect().right") <= 390
