@@ -18,6 +18,9 @@ from test_accessibility import audit  # type: ignore[import-not-found]  # noqa: 
 
 PERP = "BTC_USDC_PERP"
 SPOT = "SOL_USDC"
+ARTIFACTS = (
+    Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+)  # as conftest's: phone screenshots beside the others
 
 
 def klines(server: Server, symbol: str) -> list[Any]:
@@ -99,15 +102,21 @@ def test_open_protect_and_close_a_perp_position_from_the_page(server: Server, pa
     expect(settled.filter(has_text="Trading fees").first).to_contain_text("-")
 
 
-def test_a_refused_order_is_explained_under_the_form(server: Server, page: Any) -> None:
+def test_a_refused_order_is_explained_under_the_form_on_a_phone(server: Server, page: Any) -> None:
     account = server.new_account({"USDC": "100"})
+    page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"/futures?market={PERP}")
+    expect(page.get_by_test_id("price-chart").locator("canvas").first).to_be_visible()
+    assert (
+        page.evaluate("document.documentElement.scrollWidth") <= 390
+    )  # nothing off-screen: tables scroll in their boxes
     sign_in(page, account)
     place(page, "Bid", "Limit", "", "55000")
     expect(page.get_by_test_id("order-error")).to_have_text("Enter a size in BTC.")
     place(page, "Bid", "Limit", "10", "59000")
     expect(page.get_by_test_id("order-error")).not_to_be_empty()
     assert open_orders(server, account, PERP) == []
+    page.screenshot(path=str(ARTIFACTS / "trade_perp_phone.png"), full_page=True)
 
 
 def test_spot_trading_view_by_keyboard_and_at_phone_width(server: Server, page: Any, audit: Any) -> None:  # noqa: F811
@@ -151,6 +160,7 @@ def test_spot_trading_view_by_keyboard_and_at_phone_width(server: Server, page: 
     [resting] = open_orders(server, account, SPOT)
     expect(page.get_by_test_id("trade-balance-USDC")).to_contain_text(f"{1000 - int(bid):,}")
     cancel = page.get_by_test_id(f"open-order-{resting['id']}").get_by_role("button", name="Cancel")
+    page.screenshot(path=str(ARTIFACTS / "trade_spot_phone.png"), full_page=True)
     cancel.focus()
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("open-orders")).to_contain_text("No open orders in this market.")

@@ -51,7 +51,8 @@ export function mountTrade(root, ctx, symbol, list) {
     const accountArea = h("div", { class: "account-area" });
     const formCard = h("section", { class: "card", "aria-label": "Place an order" }, h("h2", { text: "Place an order" }));
     const side = h("aside", { class: "trade-side" }, formCard);
-    fill(root, h("div", { class: "trade-grid" }, h("div", { class: "trade-main" }, back, h("h1", { text: symbol }), prices, chartCard, bookArea, accountArea), side));
+    // In reading order (which a phone shows as one column): the chart, the form, the book, your orders.
+    fill(root, h("div", { class: "trade-grid" }, h("div", { class: "trade-head" }, back, h("h1", { text: symbol }), prices), chartCard, side, bookArea, accountArea));
     cleanups.push(mountOverview(side, ctx));
 
     const chart = await createPriceChart(symbol);
