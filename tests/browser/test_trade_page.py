@@ -70,23 +70,35 @@ def test_open_protect_and_close_a_perp_position_from_the_page(server: Server, pa
     expect(row).to_be_hidden()
     assert open_orders(server, account, PERP) == []
 
-    # A market buy opens a long; it shows with its entry price on the chart.
+    # A market buy (1% slippage tolerance) opens a long protected by a stop loss and a take profit;
+    # the long shows with its entry price on the chart, the protection as one pending order.
+    form = page.get_by_test_id("order-form")
+    form.get_by_label("Order type").select_option("Market")
+    form.get_by_test_id("order-slippage").fill("1")
+    form.get_by_test_id("order-stopLossTriggerPrice").fill("55000")
+    form.get_by_test_id("order-takeProfitTriggerPrice").fill("65000")
     place(page, "Bid", "Market", "0.01")
     expect(page.get_by_test_id("order-status")).to_contain_text("filled")
+    [protection] = open_orders(server, account, PERP)
+    assert (protection["stopLossTriggerPrice"], protection["takeProfitTriggerPrice"]) == ("55000", "65000")
+    expect(page.get_by_test_id(f"open-order-{protection['id']}")).to_contain_text(
+        "Waiting: stop loss when the last price reaches 55,000; take profit when the last price reaches 65,000"
+    )
+    form.get_by_test_id("order-stopLossTriggerPrice").fill("")
+    form.get_by_test_id("order-takeProfitTriggerPrice").fill("")
     position = page.get_by_test_id(f"position-{PERP}")
     expect(position).to_contain_text("0.01")
     expect(chart).to_have_attribute("data-lines", "Entry")
     expect(page.get_by_test_id("fills").get_by_test_id("fill-row")).to_have_count(1)
 
     # A stop: a reduce-only sell triggered when the mark price falls to 55,000 waits.
-    form = page.get_by_test_id("order-form")
     form.get_by_test_id("order-reduceOnly").check()
     form.get_by_test_id("order-trigger").check()
     form.get_by_test_id("order-triggerPrice").fill("55000")
     form.get_by_label("Trigger on").select_option("MarkPrice")
     place(page, "Ask", "Market", "0.01")
     expect(page.get_by_test_id("order-status")).to_contain_text("waiting for its trigger")
-    [stop] = open_orders(server, account, PERP)
+    [stop] = [order for order in open_orders(server, account, PERP) if order.get("triggerPrice") == "55000"]
     assert stop["status"] == "TriggerPending"
     expect(page.get_by_test_id(f"open-order-{stop['id']}")).to_contain_text("Waiting: mark price reaches 55,000")
 
@@ -100,6 +112,14 @@ def test_open_protect_and_close_a_perp_position_from_the_page(server: Server, pa
     server.advance(60)
     settled = page.get_by_test_id("settlements").get_by_test_id("settlement-row")
     expect(settled.filter(has_text="Trading fees").first).to_contain_text("-")
+
+    # A trade in the new minute reaches the chart live: one more candle, as the klines say.
+    chart_before = int(chart.get_attribute("data-candles"))
+    trader = server.new_account({"USDC": "10000"})
+    bid = {"symbol": PERP, "side": "Bid", "orderType": "Market", "quantity": "0.001"}
+    server.signed(trader, "orderExecute", "POST", "/api/v1/order", bid)
+    expect(chart).to_have_attribute("data-candles", str(chart_before + 1))
+    assert len(klines(server, PERP)) == chart_before + 1
 
 
 def test_a_refused_order_is_explained_under_the_form_on_a_phone(server: Server, page: Any) -> None:

@@ -21,9 +21,18 @@ function signed(value) {
   return h("span", { class: text.startsWith("-") ? "neg" : text === "0" ? null : "pos", text });
 }
 
+/** @param {unknown} by a trigger's `triggerBy` */
+const priceName = (by) => (by === "MarkPrice" ? "mark" : by === "IndexPrice" ? "index" : "last");
+
 /** @param {any} o */
 function orderStatus(o) {
-  if (o.status === "TriggerPending") return `Waiting: ${o.triggerBy === "MarkPrice" ? "mark" : o.triggerBy === "IndexPrice" ? "index" : "last"} price reaches ${amount(o.triggerPrice)}`;
+  if (o.status === "TriggerPending") {
+    const parts = [];
+    if (o.triggerPrice) parts.push(`${priceName(o.triggerBy)} price reaches ${amount(o.triggerPrice)}`);
+    if (o.stopLossTriggerPrice) parts.push(`stop loss when the ${priceName(o.stopLossTriggerBy)} price reaches ${amount(o.stopLossTriggerPrice)}${o.stopLossLimitPrice ? ` (limit ${amount(o.stopLossLimitPrice)})` : ""}`);
+    if (o.takeProfitTriggerPrice) parts.push(`take profit when the ${priceName(o.takeProfitTriggerBy)} price reaches ${amount(o.takeProfitTriggerPrice)}${o.takeProfitLimitPrice ? ` (limit ${amount(o.takeProfitLimitPrice)})` : ""}`);
+    return `Waiting: ${parts.join("; ")}`;
+  }
   if (o.status === "PartiallyFilled") return "Partly filled";
   return o.status === "New" ? "On the book" : String(o.status);
 }
