@@ -19,6 +19,7 @@ import { createAccountTables } from "./trade_tables.js";
 
 const KLINE_INTERVAL = "1m";
 const ACCOUNT_DEBOUNCE_MS = 250;
+const CHART_HOURS = 24;
 
 /**
  * @param {HTMLElement} root
@@ -74,13 +75,15 @@ export function mountTrade(root, ctx, symbol, list) {
       prices.textContent = parts.join(" · ");
     };
     const snapshots = async () => {
-      const since = 0;
+      // The depth's timestamp is the engine's time (µs; a demo's manual clock may be far from the
+      // wall clock): the chart shows the CHART_HOURS before it.
+      const depth = await ctx.api.get("/api/v1/depth", { symbol });
+      const since = Math.max(0, Math.floor(Number(depth.timestamp) / 1_000_000) - CHART_HOURS * 3600);
       const klines = (/** @type {string | null} */ priceType) => ctx.api.get("/api/v1/klines", { symbol, interval: KLINE_INTERVAL, startTime: since, priceType });
-      const [last, markK, indexK, depth, recent, marks] = await Promise.all([
+      const [last, markK, indexK, recent, marks] = await Promise.all([
         klines(null),
         klines("Mark"),
         klines("Index"),
-        ctx.api.get("/api/v1/depth", { symbol }),
         ctx.api.get("/api/v1/trades", { symbol }),
         ctx.api.get("/api/v1/markPrices", { symbol }),
       ]);
