@@ -186,3 +186,33 @@ def test_spot_trading_view_by_keyboard_and_at_phone_width(server: Server, page: 
     expect(page.get_by_test_id("open-orders")).to_contain_text("No open orders in this market.")
     page.set_viewport_size({"width": 1280, "height": 900})
     audit("a spot trading view on a desktop")
+
+
+def test_the_chart_pans_by_touch_on_a_phone(server: Server, browser: Any) -> None:
+    server.advance(7200)  # two hours of mark and index candles: enough to pan through
+    phone = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
+    context = browser.new_context(**phone, base_url=server.url)
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"/futures?market={PERP}")
+        chart = page.get_by_test_id("price-chart")
+        expect(chart.locator("canvas").first).to_be_visible()
+        expect(chart).not_to_have_attribute("data-visible-from", "")
+        before = chart.get_attribute("data-visible-from")
+        box = chart.bounding_box()
+        y = box["y"] + box["height"] / 2
+        touch = context.new_cdp_session(page)
+        xs = [box["x"] + box["width"] * (0.3 + step / 20) for step in range(9)]  # a sideways swipe, left to right
+        touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": xs[0], "y": y, "id": 1}]})
+        for x in xs[1:]:
+            page.wait_for_timeout(30)
+            touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y, "id": 1}]})
+        touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        expect(chart).not_to_have_attribute("data-visible-from", before)  # the swipe panned the chart back in time
+        assert page.evaluate("window.scrollX") == 0  # and not the page
+        page.screenshot(path=str(ARTIFACTS / "trade_chart_touch_phone.png"))
+        assert not errors, errors
+    finally:
+        context.close()

@@ -4,7 +4,8 @@
  * static/vendor/lightweight-charts/README.md), one-minute candles of the Last price, the Mark and
  * Index prices as lines, and your entry and liquidation prices as price lines. Dragging, pinching
  * and the wheel pan and zoom (mouse and touch). The chart element says how many candles it holds
- * (`data-candles`) and the time of the last one, so tests and assistive tools can read it.
+ * (`data-candles`), the time of the last one and where the view starts (`data-visible-from`), so
+ * tests and assistive tools can read them.
  */
 
 import { h } from "./dom.js";
@@ -57,6 +58,10 @@ export async function createPriceChart(symbol) {
   const candles = chart.addSeries(lib.CandlestickSeries, { upColor: "#2ebd85", downColor: "#f7576c", borderVisible: false, wickUpColor: "#2ebd85", wickDownColor: "#f7576c" });
   const markLine = chart.addSeries(lib.LineSeries, { color: "#f0b90b", lineWidth: 1, title: "Mark", priceLineVisible: false });
   const indexLine = chart.addSeries(lib.LineSeries, { color: "#8d97a8", lineWidth: 1, lineStyle: lib.LineStyle.Dotted, title: "Index", priceLineVisible: false });
+  // Where the view is (logical bar index of its left edge): says a drag or a swipe panned it.
+  chart.timeScale().subscribeVisibleLogicalRangeChange((range) => {
+    element.dataset.visibleFrom = range ? range.from.toFixed(2) : "";
+  });
   /** @type {import("lightweight-charts").IPriceLine[]} */
   let priceLines = [];
   const count = () => {
