@@ -102,6 +102,23 @@ def test_open_protect_and_close_a_perp_position_from_the_page(server: Server, pa
     assert stop["status"] == "TriggerPending"
     expect(page.get_by_test_id(f"open-order-{stop['id']}")).to_contain_text("Waiting: mark price reaches 55,000")
 
+    # Close at a limit above the market: a reduce-only sell rests on the book until cancelled.
+    position.get_by_test_id("close-limit-price").fill("65000")
+    position.get_by_role("button", name="Close at limit").click()
+    expect(
+        page.get_by_test_id("open-orders").get_by_role("row").filter(has_text="Limit · reduce only")
+    ).to_contain_text("65,000")
+    [closing] = [order for order in open_orders(server, account, PERP) if order.get("price") == "65000"]
+    assert (closing["side"], closing["reduceOnly"], closing["quantity"]) == ("Ask", True, "0.01")
+    page.get_by_test_id(f"open-order-{closing['id']}").get_by_role("button", name="Cancel").click()
+    expect(page.get_by_test_id(f"open-order-{closing['id']}")).to_be_hidden()
+
+    # The leverage button opens the leverage dialog.
+    page.get_by_test_id("order-leverage").click()
+    expect(page.get_by_test_id("leverage-dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("leverage-dialog")).to_be_hidden()
+
     # Close at market (reduce-only): the position is gone.
     position.get_by_role("button", name="Close at market").click()
     expect(page.get_by_test_id("trade-position")).to_contain_text("No position in this market.")
