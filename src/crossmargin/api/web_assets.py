@@ -1,7 +1,8 @@
 """The web page's files, read once and kept in memory, and the answers that send them.
 
 Everything the page needs ships inside the package (`crossmargin/web/static`): our own ES modules
-and CSS, no third-party code and nothing fetched from elsewhere, so the page works offline and on
+and CSS, and one vendored library (`vendor/lightweight-charts`, the trading view's charts, pinned in
+package.json; see its README); nothing is fetched from elsewhere, so the page works offline and on
 loopback. The shell is sent with a Content-Security-Policy that allows only this origin, so no
 inline script can run.
 
@@ -42,7 +43,11 @@ SECURITY_HEADERS: Final = {
 }
 
 MODULE_ENTRY: Final = '<script type="module" src="/static/js/main.js"></script>'
-TYPES: Final = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+TYPES: Final = {
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+}
 
 
 @dataclass(frozen=True, slots=True)

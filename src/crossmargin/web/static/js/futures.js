@@ -3,12 +3,14 @@
  * The Futures page: every perp market (mark, index, funding, open interest) and your perp
  * positions, each with the price of its base asset at which the account is liquidated, worded
  * with the asset ("BTC falls to $54,270.10"; "—" when Backpack's `estLiquidationPrice` is "0").
+ * A market's name opens its trading view (trade.js) at `/futures?market=<symbol>`.
  */
 
 import { h, table } from "./dom.js";
 import { amount, percent, time } from "./format.js";
 import { liquidationWords } from "./liquidation.js";
 import { mountMarketPage } from "./market_page.js";
+import { mountTrade } from "./trade.js";
 
 /** @typedef {import("./main.js").Ctx} Ctx */
 
@@ -52,7 +54,7 @@ async function load(ctx) {
   const columns = [{ label: "Market" }, { label: "Mark price", num: true }, { label: "Index price", num: true }, { label: "Funding rate", num: true }, { label: "Next funding" }, { label: "Open interest", num: true }];
   const rows = perps.map((/** @type {any} */ m) => {
     const p = prices.get(m.symbol) ?? {};
-    return { testid: `perp-${m.symbol}`, cells: [m.symbol, amount(p.markPrice), amount(p.indexPrice), percent(p.fundingRate, 4), time(p.nextFundingTimestamp), `${amount(open.get(m.symbol)?.openInterest)} ${m.baseSymbol}`] };
+    return { testid: `perp-${m.symbol}`, cells: [h("a", { href: `/futures?market=${encodeURIComponent(m.symbol)}`, text: m.symbol, "data-testid": `trade-${m.symbol}` }), amount(p.markPrice), amount(p.indexPrice), percent(p.fundingRate, 4), time(p.nextFundingTimestamp), `${amount(open.get(m.symbol)?.openInterest)} ${m.baseSymbol}`] };
   });
   return { markets: table(columns, rows, "No perpetual markets."), mine: own === null ? null : positionsTable(own, bySymbol(list)) };
 }
@@ -62,6 +64,8 @@ async function load(ctx) {
  * @param {Ctx} ctx
  */
 export function mount(root, ctx) {
+  const symbol = new URLSearchParams(location.search).get("market");
+  if (symbol) return mountTrade(root, ctx, symbol, { title: "Futures", path: "/futures", type: "PERP" });
   return mountMarketPage(root, ctx, {
     title: "Futures",
     markets: { heading: "Perpetual markets", label: "Perpetual markets table", testid: "perp-markets" },

@@ -1,9 +1,13 @@
 // @ts-check
-/** The Spot page: every spot market (last price, 24 h change, range, volume) and your balances. */
+/**
+ * The Spot page: every spot market (last price, 24 h change, range, volume) and your balances.
+ * A market's name opens its trading view (trade.js) at `/spot?market=<symbol>`.
+ */
 
 import { h, table } from "./dom.js";
 import { amount, percent } from "./format.js";
 import { mountMarketPage } from "./market_page.js";
+import { mountTrade } from "./trade.js";
 
 /** @typedef {import("./main.js").Ctx} Ctx */
 
@@ -37,7 +41,7 @@ async function load(ctx) {
     .filter((/** @type {any} */ m) => m.marketType === "SPOT")
     .map((/** @type {any} */ m) => {
       const t = bySymbol.get(m.symbol) ?? {};
-      return { testid: `spot-${m.symbol}`, cells: [m.symbol, amount(t.lastPrice), change(t.priceChangePercent), amount(t.high), amount(t.low), `${amount(t.volume)} ${m.baseSymbol}`] };
+      return { testid: `spot-${m.symbol}`, cells: [h("a", { href: `/spot?market=${encodeURIComponent(m.symbol)}`, text: m.symbol, "data-testid": `trade-${m.symbol}` }), amount(t.lastPrice), change(t.priceChangePercent), amount(t.high), amount(t.low), `${amount(t.volume)} ${m.baseSymbol}`] };
     });
   return { markets: table(columns, rows, "No spot markets."), mine: own === null ? null : balanceTable(own) };
 }
@@ -47,6 +51,8 @@ async function load(ctx) {
  * @param {Ctx} ctx
  */
 export function mount(root, ctx) {
+  const symbol = new URLSearchParams(location.search).get("market");
+  if (symbol) return mountTrade(root, ctx, symbol, { title: "Spot", path: "/spot", type: "SPOT" });
   return mountMarketPage(root, ctx, {
     title: "Spot",
     markets: { heading: "Spot markets", label: "Spot markets table", testid: "spot-markets" },

@@ -1,0 +1,137 @@
+// @ts-check
+/**
+ * One market's trading view, reached from the Futures or Spot list as `/futures?market=<symbol>`
+ * or `/spot?market=<symbol>` (an address a user can share): the price chart, the order book and
+ * recent trades (live from the public streams), the order form, your open orders, position or
+ * balances, fills and settlements, and the cross-margin card beside them.
+ */
+
+import { fill, h } from "./dom.js";
+import { amount, percent } from "./format.js";
+import { mountOverview } from "./overview.js";
+import { createBook } from "./trade_book.js";
+import { createPriceChart } from "./trade_chart.js";
+import { createOrderForm } from "./trade_form.js";
+import { subscribe } from "./trade_stream.js";
+import { createAccountTables } from "./trade_tables.js";
+
+/** @typedef {import("./main.js").Ctx} Ctx */
+
+const KLINE_INTERVAL = "1m";
+const ACCOUNT_DEBOUNCE_MS = 250;
+const CHART_HOURS = 24;
+
+/**
+ * @param {HTMLElement} root
+ * @param {Ctx} ctx
+ * @param {string} symbol
+ * @param {{title: string, path: string, type: string}} list the page this market is listed on
+ * @returns {() => void} cleanup
+ */
+export function mountTrade(root, ctx, symbol, list) {
+  let ended = false;
+  /** @type {(() => void)[]} */
+  const cleanups = [];
+  const back = h("a", { href: list.path, class: "back", text: `← All ${list.title.toLowerCase()} markets` });
+  fill(root, back, h("h1", { text: symbol }), h("p", { class: "loading", text: "Loading the market…" }));
+  start().catch((failure) => {
+    if (!ended) fill(root, back, h("h1", { text: symbol }), h("p", { class: "error", role: "alert", text: `This market could not be loaded: ${failure instanceof Error ? failure.message : String(failure)}` }));
+  });
+
+  async function start() {
+    const markets = await ctx.api.get("/api/v1/markets");
+    const market = markets.find((/** @type {any} */ m) => m.symbol === symbol && m.marketType === list.type);
+    if (ended) return;
+    if (!market) {
+      fill(root, back, h("h1", { text: symbol }), h("p", { class: "error", role: "alert", text: `There is no ${list.title.toLowerCase()} market called ${symbol}.` }));
+      return;
+    }
+    const prices = h("p", { class: "ticker", "data-testid": "trade-ticker", "aria-live": "off" });
+    const chartCard = h("section", { class: "card chart-card", "aria-label": "Price chart" }, h("h2", { text: "Price (1 minute candles)" }));
+    const bookArea = h("div", { class: "book-area" });
+    const accountArea = h("div", { class: "account-area" });
+    const formCard = h("section", { class: "card", "aria-label": "Place an order" }, h("h2", { text: "Place an order" }));
+    const side = h("aside", { class: "trade-side" }, formCard);
+    // In reading order (which a phone shows as one column): the chart, the form, the book, your orders.
+    fill(root, h("div", { class: "trade-grid" }, h("div", { class: "trade-head" }, back, h("h1", { text: symbol }), prices), chartCard, side, bookArea, accountArea));
+    cleanups.push(mountOverview(side, ctx));
+
+    const chart = await createPriceChart(symbol);
+    if (ended) return chart.remove();
+    chartCard.append(chart.element, h("p", { class: "hint credit" }, "Chart: ", h("a", { href: "https://www.tradingview.com/", target: "_blank", rel: "noopener", text: "TradingView Lightweight Charts™" })));
+    cleanups.push(() => chart.remove());
+
+    const tables = createAccountTables(accountArea, ctx, market, chart.lines);
+    const form = createOrderForm(ctx, market, () => tables.refresh());
+    formCard.append(form.element);
+    const book = createBook(bookArea, (price) => form.usePrice(price));
+
+    let mark = /** @type {any} */ ({});
+    const showPrices = (/** @type {string | undefined} */ last) => {
+      const parts = [`Mark ${amount(mark.markPrice)}`, `Index ${amount(mark.indexPrice)}`];
+      if (last !== undefined) prices.dataset.last = last;
+      if (prices.dataset.last) parts.unshift(`Last ${amount(prices.dataset.last)}`);
+      if (market.marketType === "PERP") parts.push(`Funding ${percent(mark.fundingRate, 4)}`);
+      prices.textContent = parts.join(" · ");
+    };
+    const snapshots = async () => {
+      // The depth's timestamp is the engine's time (µs; a demo's manual clock may be far from the
+      // wall clock): the chart shows the CHART_HOURS before it.
+      const depth = await ctx.api.get("/api/v1/depth", { symbol });
+      const since = Math.max(0, Math.floor(Number(depth.timestamp) / 1_000_000) - CHART_HOURS * 3600);
+      const klines = (/** @type {string | null} */ priceType) => ctx.api.get("/api/v1/klines", { symbol, interval: KLINE_INTERVAL, startTime: since, priceType });
+      const [last, markK, indexK, recent, marks] = await Promise.all([
+        klines(null),
+        klines("Mark"),
+        klines("Index"),
+        ctx.api.get("/api/v1/trades", { symbol }),
+        ctx.api.get("/api/v1/markPrices", { symbol }),
+      ]);
+      if (ended) return;
+      chart.setData(last, markK, indexK);
+      book.snapshot(depth, recent);
+      mark = marks[0] ?? {};
+      showPrices(recent.length ? recent[recent.length - 1].price : undefined);
+    };
+
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    let accountTimer;
+    const accountSoon = () => {
+      clearTimeout(accountTimer);
+      accountTimer = setTimeout(() => !ended && tables.refresh(), ACCOUNT_DEBOUNCE_MS);
+    };
+    cleanups.push(() => clearTimeout(accountTimer));
+    const streams = [`depth.${symbol}`, `trade.${symbol}`, `kline.${KLINE_INTERVAL}.${symbol}`, `markPrice.${symbol}`];
+    cleanups.push(
+      subscribe(
+        streams,
+        (stream, data) => {
+          if (stream === `depth.${symbol}`) book.depth(data);
+          else if (stream === `trade.${symbol}`) {
+            book.trade(data);
+            showPrices(String(data.p));
+            accountSoon(); // a trade here may be yours: orders, position and fills changed
+          } else if (stream.startsWith("kline.")) chart.kline(data);
+          else if (stream === `markPrice.${symbol}`) {
+            chart.mark(data);
+            mark = { markPrice: data.p, indexPrice: data.i, fundingRate: data.f };
+            showPrices(undefined);
+          }
+        },
+        () => {
+          book.reset();
+          snapshots().catch(() => {});
+        },
+      ),
+    );
+    ctx.onChange(() => (form.refresh(), tables.refresh()));
+    await snapshots();
+    form.refresh();
+    tables.refresh();
+  }
+
+  return () => {
+    ended = true;
+    cleanups.forEach((fn) => fn());
+  };
+}

@@ -1,0 +1,188 @@
+// @ts-check
+/**
+ * The account's part of a trading view: open orders (pending triggers among them) with Cancel;
+ * on a perp, the position with its realized and unrealized PnL and Close (at market, or a limit
+ * price; both reduce-only); on a spot market, the balances of its two assets; the fills in this
+ * market; and the settlements (funding, fees, PnL settled into the balance), each with the amount
+ * it moved. Histories show 50 rows and page on with "Show more".
+ */
+
+import { fillScroll, h, scrollBox, table } from "./dom.js";
+import { amount, time } from "./format.js";
+
+/** @typedef {import("./main.js").Ctx} Ctx */
+/** @typedef {import("./trade_form.js").Market} Market */
+
+const PAGE = 50;
+
+/** @param {unknown} value */
+function signed(value) {
+  const text = amount(value);
+  return h("span", { class: text.startsWith("-") ? "neg" : text === "0" ? null : "pos", text });
+}
+
+/** @param {unknown} by a trigger's `triggerBy` */
+const priceName = (by) => (by === "MarkPrice" ? "mark" : by === "IndexPrice" ? "index" : "last");
+
+/** @param {any} o */
+function orderStatus(o) {
+  if (o.status === "TriggerPending") {
+    const parts = [];
+    if (o.triggerPrice) parts.push(`${priceName(o.triggerBy)} price reaches ${amount(o.triggerPrice)}`);
+    if (o.stopLossTriggerPrice) parts.push(`stop loss when the ${priceName(o.stopLossTriggerBy)} price reaches ${amount(o.stopLossTriggerPrice)}${o.stopLossLimitPrice ? ` (limit ${amount(o.stopLossLimitPrice)})` : ""}`);
+    if (o.takeProfitTriggerPrice) parts.push(`take profit when the ${priceName(o.takeProfitTriggerBy)} price reaches ${amount(o.takeProfitTriggerPrice)}${o.takeProfitLimitPrice ? ` (limit ${amount(o.takeProfitLimitPrice)})` : ""}`);
+    return `Waiting: ${parts.join("; ")}`;
+  }
+  if (o.status === "PartiallyFilled") return "Partly filled";
+  return o.status === "New" ? "On the book" : String(o.status);
+}
+
+/**
+ * @param {HTMLElement} where
+ * @param {Ctx} ctx
+ * @param {Market} market
+ * @param {(lines: {title: string, price: string, colour: string}[]) => void} showLines the chart's entry / liquidation lines
+ */
+export function createAccountTables(where, ctx, market, showLines) {
+  const perp = market.marketType === "PERP";
+  const error = h("p", { class: "error", role: "alert", "data-testid": "account-error" });
+  const box = (/** @type {string} */ label, /** @type {string} */ testid) => scrollBox(label, { "data-testid": testid });
+  const orders = box("Open orders table", "open-orders");
+  const holding = box(perp ? "Position table" : "Balances table", perp ? "trade-position" : "trade-balances");
+  const fills = box("Fills table", "fills");
+  const settlements = box("Settlements table", "settlements");
+  let fillsLimit = PAGE;
+  let settlementsLimit = PAGE;
+  const more = (/** @type {string} */ testid, /** @type {() => void} */ fn) => h("button", { type: "button", class: "link", "data-testid": testid, text: "Show more", onclick: fn });
+  const fillsMore = more("fills-more", () => ((fillsLimit += PAGE), refresh()));
+  const settlementsMore = more("settlements-more", () => ((settlementsLimit += PAGE), refresh()));
+  const card = (/** @type {string} */ title, /** @type {HTMLElement} */ content, /** @type {HTMLElement | null} */ extra = null) =>
+    h("section", { class: "card", "aria-label": title }, h("h2", { text: title }), content, extra);
+  where.append(error, card("Open orders", orders), card(perp ? "Position" : "Balances", holding), card("Fills", fills, fillsMore), card("Settlements", settlements, settlementsMore));
+
+  /** @param {() => Promise<unknown>} action */
+  const act = async (action) => {
+    error.textContent = "";
+    try {
+      await action();
+      await refresh();
+    } catch (failure) {
+      error.textContent = failure instanceof Error ? failure.message : String(failure);
+    }
+  };
+
+  /** @param {any[]} own */
+  const ordersTable = (own) =>
+    table(
+      [{ label: "Side" }, { label: "Type" }, { label: "Price", num: true }, { label: "Size", num: true }, { label: "Filled", num: true }, { label: "Status" }, { label: "Action" }],
+      own.map((o) => ({
+        testid: `open-order-${o.id}`,
+        cells: [
+          h("span", { class: o.side === "Bid" ? "pos" : "neg", text: o.side === "Bid" ? "Buy" : "Sell" }),
+          `${o.orderType}${o.reduceOnly ? " · reduce only" : ""}${o.postOnly ? " · post only" : ""}`,
+          o.price ? amount(o.price) : "Market",
+          amount(o.quantity ?? o.triggerQuantity),
+          amount(o.executedQuantity),
+          orderStatus(o),
+          h("button", { type: "button", "data-testid": "cancel-order", text: "Cancel", "aria-label": `Cancel order ${o.id}`, onclick: () => act(() => ctx.api.signed("orderCancel", "DELETE", "/api/v1/order", { symbol: market.symbol, orderId: o.id })) }),
+        ],
+      })),
+      "No open orders in this market.",
+    );
+
+  /** @param {any} p */
+  const closeControls = (p) => {
+    const size = String(p.netQuantity).replace(/^-/, "");
+    const side = String(p.netQuantity).startsWith("-") ? "Bid" : "Ask";
+    const close = (/** @type {Record<string, unknown>} */ extra) => act(() => ctx.api.signed("orderExecute", "POST", "/api/v1/order", { symbol: market.symbol, side, quantity: size, reduceOnly: true, ...extra }));
+    const limit = h("input", { type: "text", inputmode: "decimal", class: "close-price", "aria-label": `Limit price to close ${market.symbol}`, placeholder: "Limit price", "data-testid": "close-limit-price" });
+    return h(
+      "div",
+      { class: "close" },
+      h("button", { type: "button", "data-testid": "close-market", text: "Close at market", onclick: () => close({ orderType: "Market" }) }),
+      limit,
+      h("button", {
+        type: "button",
+        "data-testid": "close-limit",
+        text: "Close at limit",
+        onclick: () => {
+          const price = limit instanceof HTMLInputElement ? limit.value.trim() : "";
+          if (!price) return void (error.textContent = "Enter the limit price to close at.");
+          close({ orderType: "Limit", price });
+        },
+      }),
+    );
+  };
+
+  /** @param {any[]} positions */
+  const positionTable = (positions) =>
+    table(
+      [{ label: "Size", num: true }, { label: "Entry price", num: true }, { label: "Mark price", num: true }, { label: "Liquidation price", num: true }, { label: "Unrealized PnL", num: true }, { label: "Realized PnL", num: true }, { label: "Funding paid/received", num: true }, { label: "Close" }],
+      positions.map((p) => ({
+        testid: `position-${p.symbol}`,
+        cells: [signed(p.netQuantity), amount(p.entryPrice), amount(p.markPrice), amount(p.estLiquidationPrice) === "0" ? "—" : amount(p.estLiquidationPrice), signed(p.pnlUnrealized), signed(p.pnlRealized), signed(p.cumulativeFundingPayment), closeControls(p)],
+      })),
+      "No position in this market.",
+    );
+
+  /** @param {Record<string, any>} capital */
+  const balanceTable = (capital) =>
+    table(
+      [{ label: "Asset" }, { label: "Available", num: true }, { label: "Locked", num: true }],
+      [market.baseSymbol, market.quoteSymbol].map((asset) => ({ testid: `trade-balance-${asset}`, cells: [asset, amount(capital[asset]?.available ?? "0"), amount(capital[asset]?.locked ?? "0")] })),
+    );
+
+  /** @param {any[]} rows */
+  const fillsTable = (rows) =>
+    table(
+      [{ label: "Time" }, { label: "Side" }, { label: "Price", num: true }, { label: "Size", num: true }, { label: "Fee", num: true }, { label: "Role" }],
+      rows.map((f) => ({ testid: "fill-row", cells: [time(f.timestamp), f.side === "Bid" ? "Buy" : "Sell", amount(f.price), amount(f.quantity), `${amount(f.fee)} ${f.feeSymbol}`, f.isMaker ? "Maker" : "Taker"] })),
+      "No fills in this market yet.",
+    );
+
+  const SOURCES = /** @type {Record<string, string>} */ ({ FundingPayment: "Funding", TradingFees: "Trading fees", TradingFeesSystem: "Trading fees", RealizePnl: "PnL settled" });
+  /** @param {any[]} rows */
+  const settlementsTable = (rows) =>
+    table(
+      [{ label: "Time" }, { label: "What" }, { label: "Amount (USDC)", num: true }, { label: "Position" }],
+      rows.map((s) => ({ testid: "settlement-row", cells: [time(s.timestamp), SOURCES[s.source] ?? String(s.source), signed(s.quantity), s.positionId ? `#${s.positionId}` : "—"] })),
+      "No settlements yet: funding, fees and PnL moved into your balance show here.",
+    );
+
+  let generation = 0;
+  async function refresh() {
+    const mine = ++generation;
+    if (!ctx.session.signedIn) {
+      const hint = h("p", { class: "hint", text: "Sign in to see your orders, position, fills and settlements." });
+      for (const b of [orders, holding, fills, settlements]) fillScroll(b, hint.cloneNode(true));
+      fillsMore.hidden = settlementsMore.hidden = true;
+      showLines([]);
+      return;
+    }
+    try {
+      const [open, hold, fillRows, settled] = await Promise.all([
+        ctx.api.signed("orderQueryAll", "GET", "/api/v1/orders", { symbol: market.symbol }),
+        perp ? ctx.api.signed("positionQuery", "GET", "/api/v1/position") : ctx.api.signed("balanceQuery", "GET", "/api/v1/capital"),
+        ctx.api.signed("fillHistoryQueryAll", "GET", "/wapi/v1/history/fills", { symbol: market.symbol, limit: fillsLimit }),
+        ctx.api.signed("settlementHistoryQueryAll", "GET", "/wapi/v1/history/settlement", { limit: settlementsLimit }),
+      ]);
+      if (mine !== generation) return;
+      fillScroll(orders, ordersTable(open));
+      if (perp) {
+        const here = hold.filter((/** @type {any} */ p) => p.symbol === market.symbol);
+        fillScroll(holding, positionTable(here));
+        const p = here[0];
+        showLines(p ? [{ title: "Entry", price: p.entryPrice, colour: "#4f8cff" }, { title: "Liquidation", price: p.estLiquidationPrice, colour: "#f7576c" }] : []);
+      } else fillScroll(holding, balanceTable(hold));
+      fillScroll(fills, fillsTable(fillRows));
+      // A settlement that moved nothing is left out: only money that moved is shown.
+      fillScroll(settlements, settlementsTable(settled.filter((/** @type {any} */ s) => amount(s.quantity) !== "0")));
+      fillsMore.hidden = fillRows.length < fillsLimit;
+      settlementsMore.hidden = settled.length < settlementsLimit;
+      error.textContent = "";
+    } catch (failure) {
+      if (mine === generation) error.textContent = `Your orders could not be loaded: ${failure instanceof Error ? failure.message : String(failure)}`;
+    }
+  }
+  return { refresh };
+}

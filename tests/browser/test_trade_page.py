@@ -1,0 +1,235 @@
+"""A market's trading view: chart, book, order form, open orders, position, fills and settlements.
+
+One live server for the module (conftest); each test makes its own accounts.
+"""
+
+from __future__ import annotations
+
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+from web_harness import Server, sign_in
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_accessibility import audit  # type: ignore[import-not-found]  # noqa: F401 -- the axe-core fixture, shared
+
+PERP = "BTC_USDC_PERP"
+SPOT = "SOL_USDC"
+ARTIFACTS = (
+    Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+)  # as conftest's: phone screenshots beside the others
+
+
+def klines(server: Server, symbol: str) -> list[Any]:
+    params: dict[str, str | int] = {"symbol": symbol, "interval": "1m", "startTime": 0}
+    answer: list[Any] = server.admin.get("/api/v1/klines", params=params).json()
+    return answer
+
+
+def open_orders(server: Server, account: dict[str, Any], symbol: str) -> list[Any]:
+    answer: list[Any] = server.signed(account, "orderQueryAll", "GET", "/api/v1/orders", {"symbol": symbol})
+    return answer
+
+
+def place(page: Any, side: str, order_type: str, quantity: str, price: str | None = None) -> None:
+    form = page.get_by_test_id("order-form")
+    form.get_by_test_id(f"order-side-{side}").check()
+    form.get_by_label("Order type").select_option(order_type)
+    if price is not None:
+        form.get_by_test_id("order-price").fill(price)
+    form.get_by_test_id("order-quantity").fill(quantity)
+    form.get_by_test_id("order-submit").click()
+
+
+def test_open_protect_and_close_a_perp_position_from_the_page(server: Server, page: Any) -> None:
+    account = server.new_account({"USDC": "10000"})
+    page.goto("/futures")
+    page.get_by_test_id(f"trade-{PERP}").click()
+    expect(page).to_have_url(f"{server.url}/futures?market={PERP}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(PERP)
+    chart = page.get_by_test_id("price-chart")
+    expect(chart.locator("canvas").first).to_be_visible()
+    expect(chart).to_have_attribute("data-candles", str(len(klines(server, PERP))))
+    expect(page.get_by_test_id("order-book").get_by_test_id("book-ask").first).to_be_visible()
+    sign_in(page, account)
+    expect(page.get_by_test_id("order-max")).to_contain_text("BTC")
+
+    # A limit buy far below the market rests on the book; Cancel takes it off.
+    place(page, "Bid", "Limit", "0.01", "55000")
+    expect(page.get_by_test_id("order-status")).to_contain_text("on the book")
+    expect(
+        page.get_by_test_id("order-book").get_by_role("button", name="Use price 55,000")
+    ).to_be_visible()  # live depth
+    [resting] = open_orders(server, account, PERP)
+    row = page.get_by_test_id(f"open-order-{resting['id']}")
+    expect(row).to_contain_text("On the book")
+    row.get_by_role("button", name="Cancel").click()
+    expect(row).to_be_hidden()
+    assert open_orders(server, account, PERP) == []
+
+    # A market buy (1% slippage tolerance) opens a long protected by a stop loss and a take profit;
+    # the long shows with its entry price on the chart, the protection as one pending order.
+    form = page.get_by_test_id("order-form")
+    form.get_by_label("Order type").select_option("Market")
+    form.get_by_test_id("order-slippage").fill("1")
+    form.get_by_test_id("order-stopLossTriggerPrice").fill("55000")
+    form.get_by_test_id("order-takeProfitTriggerPrice").fill("65000")
+    place(page, "Bid", "Market", "0.01")
+    expect(page.get_by_test_id("order-status")).to_contain_text("filled")
+    [protection] = open_orders(server, account, PERP)
+    assert (protection["stopLossTriggerPrice"], protection["takeProfitTriggerPrice"]) == ("55000", "65000")
+    expect(page.get_by_test_id(f"open-order-{protection['id']}")).to_contain_text(
+        "Waiting: stop loss when the last price reaches 55,000; take profit when the last price reaches 65,000"
+    )
+    form.get_by_test_id("order-stopLossTriggerPrice").fill("")
+    form.get_by_test_id("order-takeProfitTriggerPrice").fill("")
+    position = page.get_by_test_id(f"position-{PERP}")
+    expect(position).to_contain_text("0.01")
+    expect(chart).to_have_attribute("data-lines", "Entry")
+    expect(page.get_by_test_id("fills").get_by_test_id("fill-row")).to_have_count(1)
+
+    # A stop: a reduce-only sell triggered when the mark price falls to 55,000 waits.
+    form.get_by_test_id("order-reduceOnly").check()
+    form.get_by_test_id("order-trigger").check()
+    form.get_by_test_id("order-triggerPrice").fill("55000")
+    form.get_by_label("Trigger on").select_option("MarkPrice")
+    place(page, "Ask", "Market", "0.01")
+    expect(page.get_by_test_id("order-status")).to_contain_text("waiting for its trigger")
+    [stop] = [order for order in open_orders(server, account, PERP) if order.get("triggerPrice") == "55000"]
+    assert stop["status"] == "TriggerPending"
+    expect(page.get_by_test_id(f"open-order-{stop['id']}")).to_contain_text("Waiting: mark price reaches 55,000")
+
+    # Close at a limit above the market: a reduce-only sell rests on the book until cancelled.
+    position.get_by_test_id("close-limit-price").fill("65000")
+    position.get_by_role("button", name="Close at limit").click()
+    expect(
+        page.get_by_test_id("open-orders").get_by_role("row").filter(has_text="Limit · reduce only")
+    ).to_contain_text("65,000")
+    [closing] = [order for order in open_orders(server, account, PERP) if order.get("price") == "65000"]
+    assert (closing["side"], closing["reduceOnly"], closing["quantity"]) == ("Ask", True, "0.01")
+    page.get_by_test_id(f"open-order-{closing['id']}").get_by_role("button", name="Cancel").click()
+    expect(page.get_by_test_id(f"open-order-{closing['id']}")).to_be_hidden()
+
+    # The leverage button opens the leverage dialog.
+    page.get_by_test_id("order-leverage").click()
+    expect(page.get_by_test_id("leverage-dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("leverage-dialog")).to_be_hidden()
+
+    # Close at market (reduce-only): the position is gone.
+    position.get_by_role("button", name="Close at market").click()
+    expect(page.get_by_test_id("trade-position")).to_contain_text("No position in this market.")
+    assert server.signed(account, "positionQuery", "GET", "/api/v1/position") == []
+    expect(page.get_by_test_id("fills").get_by_test_id("fill-row")).to_have_count(2)
+
+    # The next settlement moves the fees (and PnL) into the balance: shown with the amount it moved.
+    server.advance(60)
+    settled = page.get_by_test_id("settlements").get_by_test_id("settlement-row")
+    expect(settled.filter(has_text="Trading fees").first).to_contain_text("-")
+
+    # A trade in the new minute reaches the chart live: one more candle, as the klines say.
+    chart_before = int(chart.get_attribute("data-candles"))
+    trader = server.new_account({"USDC": "10000"})
+    bid = {"symbol": PERP, "side": "Bid", "orderType": "Market", "quantity": "0.001"}
+    server.signed(trader, "orderExecute", "POST", "/api/v1/order", bid)
+    expect(chart).to_have_attribute("data-candles", str(chart_before + 1))
+    assert len(klines(server, PERP)) == chart_before + 1
+
+
+def test_a_refused_order_is_explained_under_the_form_on_a_phone(server: Server, page: Any) -> None:
+    account = server.new_account({"USDC": "100"})
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/futures?market={PERP}")
+    expect(page.get_by_test_id("price-chart").locator("canvas").first).to_be_visible()
+    assert (
+        page.evaluate("document.documentElement.scrollWidth") <= 390
+    )  # nothing off-screen: tables scroll in their boxes
+    sign_in(page, account)
+    place(page, "Bid", "Limit", "", "55000")
+    expect(page.get_by_test_id("order-error")).to_have_text("Enter a size in BTC.")
+    place(page, "Bid", "Limit", "10", "59000")
+    expect(page.get_by_test_id("order-error")).not_to_be_empty()
+    assert open_orders(server, account, PERP) == []
+    page.screenshot(path=str(ARTIFACTS / "trade_perp_phone.png"), full_page=True)
+
+
+def test_spot_trading_view_by_keyboard_and_at_phone_width(server: Server, page: Any, audit: Any) -> None:  # noqa: F811
+    account = server.new_account({"USDC": "1000"})
+    [mark] = server.admin.get("/api/v1/markPrices", params={"symbol": SPOT}).json()
+    bid = str(int(Decimal(mark["markPrice"]) * Decimal("0.95")))  # inside the price bands, below the market
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/spot?market={SPOT}")
+    expect(page.get_by_test_id("price-chart")).to_have_attribute("data-candles", str(len(klines(server, SPOT))))
+    sign_in(page, account)
+    expect(page.get_by_test_id("trade-balance-USDC")).to_contain_text("1,000")
+    audit("a spot trading view on a phone")
+    # Auto borrow lets a buy use borrowed USDC: the max size the server allows grows.
+    max_size = page.get_by_test_id("order-max")
+    expect(max_size).to_contain_text("SOL")
+    alone = max_size.get_attribute("data-value")
+    plain = server.signed(
+        account, "maxOrderQuantity", "GET", "/api/v1/account/limits/order", {"symbol": SPOT, "side": "Bid"}
+    )
+    assert alone == plain["maxOrderQuantity"]
+    page.get_by_test_id("order-autoBorrow").check()
+    borrowing = {"symbol": SPOT, "side": "Bid", "autoBorrow": True}
+    more = server.signed(account, "maxOrderQuantity", "GET", "/api/v1/account/limits/order", borrowing)
+    assert Decimal(more["maxOrderQuantity"]) > Decimal(plain["maxOrderQuantity"])
+    expect(max_size).to_have_attribute("data-value", more["maxOrderQuantity"])
+    page.get_by_test_id("order-autoBorrow").uncheck()
+    for testid in ["open-orders", "fills", "settlements"]:
+        box = page.get_by_test_id(testid)
+        assert box.evaluate("(el) => el.getBoundingClientRect().right") <= 390
+
+    # The keyboard path: focus the type, then Tab through the form and press Enter.
+    page.get_by_label("Order type").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_test_id("order-price")).to_be_focused()
+    page.keyboard.type(bid)
+    page.keyboard.press("Tab")
+    expect(page.get_by_test_id("order-quantity")).to_be_focused()
+    page.keyboard.type("1")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("order-status")).to_contain_text("on the book")
+    [resting] = open_orders(server, account, SPOT)
+    expect(page.get_by_test_id("trade-balance-USDC")).to_contain_text(f"{1000 - int(bid):,}")
+    cancel = page.get_by_test_id(f"open-order-{resting['id']}").get_by_role("button", name="Cancel")
+    page.screenshot(path=str(ARTIFACTS / "trade_spot_phone.png"), full_page=True)
+    cancel.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("open-orders")).to_contain_text("No open orders in this market.")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    audit("a spot trading view on a desktop")
+
+
+def test_the_chart_pans_by_touch_on_a_phone(server: Server, browser: Any) -> None:
+    server.advance(7200)  # two hours of mark and index candles: enough to pan through
+    phone = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
+    context = browser.new_context(**phone, base_url=server.url)
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"/futures?market={PERP}")
+        chart = page.get_by_test_id("price-chart")
+        expect(chart.locator("canvas").first).to_be_visible()
+        expect(chart).not_to_have_attribute("data-visible-from", "")
+        before = chart.get_attribute("data-visible-from")
+        box = chart.bounding_box()
+        y = box["y"] + box["height"] / 2
+        touch = context.new_cdp_session(page)
+        xs = [box["x"] + box["width"] * (0.3 + step / 20) for step in range(9)]  # a sideways swipe, left to right
+        touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": xs[0], "y": y, "id": 1}]})
+        for x in xs[1:]:
+            page.wait_for_timeout(30)
+            touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y, "id": 1}]})
+        touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        expect(chart).not_to_have_attribute("data-visible-from", before)  # the swipe panned the chart back in time
+        assert page.evaluate("window.scrollX") == 0  # and not the page
+        page.screenshot(path=str(ARTIFACTS / "trade_chart_touch_phone.png"))
+        assert not errors, errors
+    finally:
+        context.close()
