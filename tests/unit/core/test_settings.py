@@ -109,3 +109,17 @@ def test_a_leverage_change_is_margin_checked_after_auto_lend_applies(driver: Dri
     assert "A leverage limit of 20x would leave your available margin below zero" in rejection.message
     assert not driver.state.subaccounts[sub].auto_lend, "a refusal changes nothing"
     assert driver.margin(sub).available_wad >= 0
+
+
+def test_a_manual_lend_against_a_debt_is_refused_while_auto_lend_is_on(driver: Driver) -> None:
+    driver.lender(USDC="10000")
+    sub = driver.account()
+    driver.deposit(sub, "BTC", "1")
+    driver.borrow(sub, "USDC", "1000")
+    driver.accept(driver.withdraw(sub, "USDC", "1000"))  # nothing left for auto-lend to repay with
+    driver.settings(sub, auto_lend=True)
+    assert driver.holding(sub, "USDC").debt_atoms > 0
+    rejection = driver.refuse(
+        driver.borrow_lend(sub, "USDC", BorrowLendSide.LEND, "1"), RejectReason.AUTO_LEND_MUST_BE_OFF
+    )
+    assert rejection.message == "Auto-lend is on: it repays borrows by itself; turn it off to repay manually"
