@@ -66,6 +66,7 @@ def test_ccxt_unified_rest_suite_passes_public_and_private(tmp_path: Path) -> No
     assert tested >= REST_METHODS, f"the suite did not test {sorted(REST_METHODS - tested)}"
 
 
+@pytest.mark.slow  # about 70 s on a living market; `make test-slow` (test_ccxt_ws.py watches every stream by default)
 def test_ccxt_pro_watch_suite_passes_public_and_private(tmp_path: Path) -> None:
     result = _run(tmp_path, "ws")
     assert result["failures"] == [], "\n".join(result["failures"]) + "\n" + str(result["tail"])  # type: ignore[arg-type]

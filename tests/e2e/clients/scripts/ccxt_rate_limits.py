@@ -18,7 +18,7 @@ import time
 import ccxt
 from _steps import Steps, arguments
 
-CALLS = 15
+CALLS = 8
 BURST_CALLS_MAX = 60
 BOT_TRIES_MAX = 100
 
