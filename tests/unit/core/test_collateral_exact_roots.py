@@ -8,7 +8,7 @@ import pytest
 
 from crossmargin.asset_config import load_asset_specs
 from crossmargin.core.assets import HaircutFunction, HaircutKind
-from crossmargin.core.collateral import compute_collateral_value
+from crossmargin.core.collateral import compute_collateral_value, compute_collateral_weight
 from crossmargin.core.numbers import WAD, Ratio
 
 
@@ -53,3 +53,14 @@ def test_an_absurd_holding_still_values_exactly() -> None:
     over = value + 1
     over_room = 10**37 * WAD - over * WAD
     assert over**2 * 5635486**2 * 10**37 > over_room**2 * WAD  # ...and one wei more is above it
+
+
+def test_the_weight_at_a_notional_is_the_value_over_it_rounded_down() -> None:
+    haircut = HaircutFunction(
+        Ratio(9 * WAD // 10), HaircutKind.INVERSE_SQRT, Ratio(9 * WAD // 10), Ratio(2 * WAD // 10**5)
+    )
+    notional = 1_000_000 * WAD
+    value = compute_collateral_value(haircut, notional)
+    assert compute_collateral_weight(haircut, notional) == value * WAD // notional
+    assert compute_collateral_weight(haircut, notional, value) == value * WAD // notional
+    assert compute_collateral_weight(haircut, 0) == 9 * WAD // 10

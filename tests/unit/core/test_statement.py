@@ -224,3 +224,18 @@ def test_rows_of_one_millisecond_are_listed_in_the_order_they_happened() -> None
         (StatementKind.DEPOSIT, "Deposit"),
         (StatementKind.BORROW_LEND, "BorrowRepay (Manual)"),
     ]
+
+
+def test_a_lend_too_small_to_gain_an_atom_of_an_entry_fee_gets_no_row() -> None:
+    driver = Driver().at(HOUR_MS // 2)
+    driver.prices(USDC="1", ETH="3000", BTC="60000")
+    driver.lender(ETH="1000")
+    tiny = driver.account()
+    driver.deposit(tiny, "ETH", "0.00000001")
+    driver.lend(tiny, "ETH", "0.00000001")
+    borrower = driver.account()
+    driver.deposit(borrower, "BTC", "100")
+    driver.borrow(borrower, "ETH", "1")
+    assert driver.holding(tiny, "ETH").lend_atoms == driver.atoms("ETH", "0.00000001"), "its share rounds to nothing"
+    assert compute_interest_history(driver.state, tiny) == []
+    _statement_holds(driver)
