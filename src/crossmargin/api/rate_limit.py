@@ -15,7 +15,10 @@ A request over a budget is answered 429 `{"code": "TOO_MANY_REQUESTS", "message"
 `Retry-After` header (whole seconds, RFC 9110); the message names the budget and the wait. A
 refused request takes nothing from any budget: a client that keeps knocking waits no longer for
 it, and a key over its budget leaves the other keys of its address their share. Requests that
-carry the operator's bearer token are not limited (the operator is not a client).
+carry the operator's bearer token are not limited (the operator is not a client), and neither are
+the web page's shell and static files (`WEB_PATHS`, `STATIC_PREFIX`): they are not Backpack API
+requests, a page load fetches some forty modules, and counting them refused a user who reloaded a
+few times (found by the browser tests); each costs one read of a packaged file.
 
 The check is a pure ASGI middleware in front of everything else (`app.py`): it reads only the
 connection's address and two headers, so a flood costs a dictionary lookup per request, before the
@@ -45,11 +48,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crossmargin.api.rate_budgets import ENTRIES_MAX, Budget, RateLimitSettings
 from crossmargin.api.responses import JSON_MEDIA_TYPE, encode_json
+from crossmargin.api.routes.web import PAGE_PATHS
 
 TOO_MANY_REQUESTS: Final = 429
 TRY_AGAIN_LATER: Final = 1013
 """The WebSocket close code for a connection refused by a budget where no HTTP answer can be sent."""
 KEY_CHARS_MAX: Final = 64
+STATIC_PREFIX: Final = "/static/"
+WEB_PATHS: Final = frozenset(PAGE_PATHS)
+"""The web page's shell (one path per page) and, under `STATIC_PREFIX`, its files: never counted."""
 """Longer `X-API-Key`s are refused by the route (401); their bucket is their first 64 characters."""
 NS_PER_SECOND: Final = 1_000_000_000
 
@@ -154,6 +161,10 @@ class RateLimiter:
 
     def check(self, scope: Scope) -> Refusal | None:
         """Count one request (HTTP or a WebSocket connection); return the refusal if it is over a budget."""
+        if scope["type"] == "http":
+            path = scope.get("path", "")
+            if path.startswith(STATIC_PREFIX) or path in WEB_PATHS:
+                return None
         api_key: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"x-api-key":

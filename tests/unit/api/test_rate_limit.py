@@ -160,3 +160,14 @@ def test_the_refusal_is_backpacks_429_with_retry_after() -> None:
         b'{"code":"TOO_MANY_REQUESTS","message":"Too many requests: the public (per IP) budget allows 3 requests '
         b'in any 60 s, 1 at once; retry after 30 s"}'
     )
+
+
+def test_the_web_pages_shell_and_files_are_not_counted_but_the_api_is() -> None:
+    limiter = RateLimiter(RateLimitSettings(public=Budget(2, 60, 1)), clock=lambda: 0)
+    page_load = [{**_scope(), "path": path} for path in ("/lend", "/futures", "/static/js/main.js", "/static/app.css")]
+    assert all(limiter.check(scope) is None for scope in page_load * 50)
+    api = {**_scope(), "path": "/api/v1/markets"}
+    assert limiter.check(api) is None
+    assert limiter.check(api) is not None, "the API still has its budget"
+    socket = {**_scope(), "type": "websocket", "path": "/ws"}
+    assert limiter.check(socket) is not None, "and so do WebSocket connections, on the same public budget"
