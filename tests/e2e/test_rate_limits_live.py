@@ -75,15 +75,16 @@ def _too_many(response: httpx.Response) -> int:
 
 def test_default_budgets_refuse_a_public_burst_with_429(servers: dict[str, Live]) -> None:
     live = servers["defaults"]
-    statuses = [
-        live.client.get("/api/v1/assets", headers={"X-Forwarded-For": f"10.9.{n // 250}.{n % 250}"}).status_code
-        for n in range(300)
-    ]
-    # 200 at once and about 30 a second after that; a made-up X-Forwarded-For changes nothing.
-    assert 200 <= statuses.count(200) < 300
-    assert statuses.count(429) == 300 - statuses.count(200)
-    retry_after = _too_many(live.client.get("/api/v1/assets"))
-    assert retry_after == 1
+    # 200 at once and about 30 a second after that: a client faster than that meets a 429, however
+    # slow this machine is, and a made-up X-Forwarded-For changes nothing.
+    passed = 0
+    for n in range(2000):
+        response = live.client.get("/api/v1/assets", headers={"X-Forwarded-For": f"10.9.{n // 250}.{n % 250}"})
+        if response.status_code != 200:
+            break
+        passed += 1
+    assert passed >= 200
+    assert _too_many(response) == 1
 
 
 def test_a_signed_burst_is_refused_per_key_and_recovers(servers: dict[str, Live]) -> None:
