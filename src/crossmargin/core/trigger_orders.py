@@ -41,14 +41,14 @@ from crossmargin.core.orders import (
     OrderSide,
     OrderStatus,
     OrderType,
-    TimeInForce,
+    SystemOrderType,
     Trigger,
     TriggerBy,
     TriggerLeg,
     TriggerLegKind,
 )
 from crossmargin.core.rejections import Rejection, RejectReason
-from crossmargin.core.trading import cancel_all_orders, cancel_order, cancel_subaccount_orders, place_order
+from crossmargin.core.trading import cancel_all_orders, cancel_order, cancel_subaccount_orders, new_order, place_order
 from crossmargin.core.transaction import Transaction
 from crossmargin.core.trigger_prices import reference_price
 from crossmargin.core.validation import check_market_priced, check_order_liquidating, check_order_shape, find_market
@@ -188,23 +188,13 @@ def _opposite(side: OrderSide) -> OrderSide:
 
 
 def _pending(tx: Transaction, command: PlaceOrder, trigger: Trigger, brackets: tuple[TriggerLeg, ...] = ()) -> Order:
-    """Store and announce a new pending trigger order built from a command."""
-    market_order = command.order_type is OrderType.MARKET
-    order = Order(
-        order_id=OrderId(tx.take_id("next_order_id")),
-        subaccount_id=command.subaccount_id,
-        market=command.market,
-        side=command.side,
-        order_type=command.order_type,
-        time_in_force=TimeInForce.IOC
-        if market_order and command.time_in_force is TimeInForce.GTC
-        else command.time_in_force,
-        price_wad=command.price_wad or 0,
+    """Store and announce a new pending trigger order built from a command (as `trading.new_order` builds any order)."""
+    spec = tx.market(command.market)
+    assert spec is not None, "trigger orders are placed on listed markets"
+    order = replace(
+        new_order(tx, spec, command, SystemOrderType.NONE),
         quantity_atoms=trigger.quantity_atoms or 0,
-        created_ms=tx.now_ms,
-        client_id=command.client_id,
-        flags=command.flags,
-        self_trade_prevention=command.self_trade_prevention,
+        quote_quantity_atoms=None,
         status=OrderStatus.TRIGGER_PENDING,
         trigger=trigger,
         brackets=brackets,
