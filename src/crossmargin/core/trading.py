@@ -93,15 +93,22 @@ def place_order(tx: Transaction, command: PlaceOrder) -> Rejection | None:
     outcome = run_order(trial, spec, subaccount, new_order(trial, spec, command, SystemOrderType.NONE))
     if isinstance(outcome, Rejection):
         return outcome
-    refused = (
-        _check_margin(tx, trial, spec, subaccount, outcome)
-        or _check_fresh_prices(tx, trial, spec, command, outcome)
-        or check_account_limits(tx, trial, subaccount.subaccount_id)
-    )
+    refused = check_order_outcome(tx, trial, spec, subaccount, command, outcome)
     if refused:
         return refused
     trial.commit()
     return None
+
+
+def check_order_outcome(
+    tx: Transaction, trial: Transaction, spec: MarketSpec, subaccount: Subaccount, command: PlaceOrder, order: Order
+) -> Rejection | None:
+    """Refuse what every user's order, placed or fired, must not do once run: margin, fresh prices, account limits."""
+    return (
+        _check_margin(tx, trial, spec, subaccount, order)
+        or _check_fresh_prices(tx, trial, spec, command, order)
+        or check_account_limits(tx, trial, subaccount.subaccount_id)
+    )
 
 
 def _check_fresh_prices(

@@ -13,7 +13,7 @@ every accepted command, in the same transaction, after `remark`:
    deterministic (order id, then the legs in order: stop loss before take profit).
 
 Firing enters the order exactly as `POST /api/v1/order` would (`trading.run_order` in a what-if
-child, then the margin and fresh-price checks), under the trigger order's own id. If that is
+child, then the checks of `trading.check_order_outcome`), under the trigger order's own id. If that is
 refused, the trigger order closes as `TriggerFailed` with the refusal's `expiryReason` and the
 what-if is dropped: nothing else changes. A reduce-only trigger enters for the whole position
 (`quantity` None) or for its quantity capped at the position; with no position to reduce it fails
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from crossmargin.core.account_limits import check_account_limits
 from crossmargin.core.commands import PlaceOrder
 from crossmargin.core.events import OrderChanged
 from crossmargin.core.orders import (
@@ -40,7 +39,7 @@ from crossmargin.core.orders import (
 from crossmargin.core.price_bands import check_price_bands
 from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.remark import remark
-from crossmargin.core.trading import _check_fresh_prices, _check_margin, run_order
+from crossmargin.core.trading import check_order_outcome, run_order
 from crossmargin.core.transaction import Transaction
 from crossmargin.core.trigger_orders import attach_children, cancel_trigger
 from crossmargin.core.trigger_prices import reference_price
@@ -175,11 +174,7 @@ def _enter(tx: Transaction, pending: Order, leg: TriggerLeg) -> Order | Rejectio
     outcome = run_order(trial, spec, subaccount, live)
     if isinstance(outcome, Rejection):
         return outcome
-    refused = (
-        _check_margin(tx, trial, spec, subaccount, outcome)
-        or _check_fresh_prices(tx, trial, spec, command, outcome)
-        or check_account_limits(tx, trial, subaccount.subaccount_id)
-    )
+    refused = check_order_outcome(tx, trial, spec, subaccount, command, outcome)
     if refused:
         return refused
     trial.commit()
