@@ -4,7 +4,8 @@ Perp positions net to zero in each market and open interest equals the long side
 INV-PERP-2); what orders lock equals what the ledger holds locked (INV-ORDER-1); every open order
 rests once in its book, in price-time order, and nothing else does; books are never crossed; and
 every order's status fits its fills; pending trigger orders hold nothing and wait off the book
-(INV-TRIGGER-1). Every check reads the state and changes nothing.
+(INV-TRIGGER-1); and every perp mark is the one its index and book give (INV-MARK-1). Every check
+reads the state and changes nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from crossmargin.core.audit_check import Check
 from crossmargin.core.book import BookSide
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import LedgerKind
+from crossmargin.core.marks import compute_perp_mark
+from crossmargin.core.numbers import WAD
 from crossmargin.core.orders import Order, OrderId, OrderSide, OrderStatus
 from crossmargin.core.state import EngineState
 
@@ -28,6 +31,7 @@ def check_trading(state: EngineState) -> list[Check]:
         *_check_uncrossed(state),
         _check_order_status(state),
         _check_trigger_orders(state),
+        _check_perp_marks(state),
     ]
 
 
@@ -153,6 +157,20 @@ def _check_uncrossed(state: EngineState) -> list[Check]:
             )
         )
     return checks
+
+
+def _check_perp_marks(state: EngineState) -> Check:
+    """INV-MARK-1: each perp mark is the one its index and committed book give (the re-mark missed none)."""
+    stale = []
+    for symbol, spec in sorted(state.markets.items()):
+        base, quote = state.mark_prices_wad.get(spec.base, 0), state.mark_prices_wad.get(spec.quote, 0)
+        if not spec.is_perp or not base or not quote:
+            continue
+        book = state.books[symbol]
+        expected = compute_perp_mark(base * WAD // quote, book.bids.best_price(), book.asks.best_price())
+        if state.perp_marks_wad.get(symbol) != expected:
+            stale.append(f"{symbol}: mark {state.perp_marks_wad.get(symbol)}, index and book give {expected}")
+    return Check("INV-MARK-1", not stale, "; ".join(stale))
 
 
 def _check_order_status(state: EngineState) -> Check:

@@ -57,11 +57,18 @@ def committed_quotes(tx: Transaction, market: str) -> tuple[int | None, int | No
     return book.bids.best_price(), book.asks.best_price()
 
 
-def refresh_perp_marks(tx: Transaction, quotes: Quotes = committed_quotes) -> bool:
-    """Set every perp mark from its index and its book's best quotes; emit the changes and return whether any."""
+def refresh_perp_marks(tx: Transaction, quotes: Quotes = committed_quotes, only: set[str] | None = None) -> bool:
+    """Set every perp mark from its index and its book's best quotes; emit the changes and return whether any.
+
+    `only` limits the pass to the markets whose book the command touched, when it moved no index
+    (`remark.py` decides): a mark is a function of its index and its book alone, so the others
+    cannot have moved (INV-MARK-1 audits every mark against its index and book).
+    """
     changed = []
     for spec in tx.perp_markets():
         symbol = spec.symbol
+        if only is not None and symbol not in only:
+            continue
         index = market_index_wad(tx, spec)
         if not index:
             continue

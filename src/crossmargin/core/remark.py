@@ -27,8 +27,21 @@ def remark(tx: Transaction) -> None:
         ask = _best_price(tx, book.asks, [order for order in orders if order.side is OrderSide.ASK])
         return bid, ask
 
-    if refresh_perp_marks(tx, quotes_left) and _holds_perp_positions(tx):
+    if refresh_perp_marks(tx, quotes_left, _markets_moved(tx)) and _holds_perp_positions(tx):
         tx.mark_settlement_due(SETTLEMENT_INTERVAL_MS)
+
+
+def _markets_moved(tx: Transaction) -> set[str] | None:
+    """Return the markets whose book the transaction changed, or None (all) when it set a price or a market.
+
+    A perp mark depends on its index and its book only: a command that set no price and listed no
+    market can move the marks of the markets where it opened, changed or closed an order, and no
+    other.
+    """
+    layers = (tx, *tx.parents)
+    if any(layer.mark_prices_wad or layer.markets for layer in layers):
+        return None
+    return {order.market for layer in layers for order in layer.orders.values()}
 
 
 def _orders_left_open(tx: Transaction) -> dict[str, list[Order]]:

@@ -191,7 +191,21 @@ def test_a_crossed_book_is_flagged(driver: Driver) -> None:
     crossing = replace(bid, price_wad=63_000 * 10**18)
     state.orders[bid.order_id] = crossing
     state.books["BTC_USDC_PERP"].add(crossing)
-    assert failing(state) == {"INV-BOOK-1"}
+    # The crossing bid is also a best bid the perp's mark was not computed from.
+    assert failing(state) == {"INV-BOOK-1", "INV-MARK-1"}
+
+
+def test_a_perp_mark_the_re_mark_missed_is_flagged(driver: Driver) -> None:
+    state = trading_state(driver)
+    state.perp_marks_wad["BTC_USDC_PERP"] += 1
+    assert failing(state) == {"INV-MARK-1"}
+
+
+def test_a_perp_market_without_an_index_price_has_no_mark_to_check(driver: Driver) -> None:
+    state = trading_state(driver)
+    state.perp_marks_wad["BTC_USDC_PERP"] += 1
+    del state.mark_prices_wad["BTC"]
+    assert "INV-MARK-1" not in failing(state)
 
 
 def test_a_partly_filled_order_still_marked_new_is_flagged(driver: Driver) -> None:

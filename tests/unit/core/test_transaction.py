@@ -8,6 +8,7 @@ from engine_driver import Driver
 
 from crossmargin.core.accounts import Subaccount
 from crossmargin.core.ids import AccountId, SubaccountId
+from crossmargin.core.marks import refresh_perp_marks
 from crossmargin.core.oracle_settings import OracleSettings
 from crossmargin.core.transaction import Transaction
 
@@ -79,5 +80,7 @@ def test_perp_markets_follow_pending_market_listings(driver: Driver) -> None:
     outer.markets[renamed.symbol] = renamed
     inner = Transaction(outer, driver.now_ms)
     assert inner.perp_markets() == (renamed, *listed)
+    # As the re-mark after a listing does (INV-MARK-1); the new market's book is empty until the commit.
+    refresh_perp_marks(outer, lambda _tx, _market: (None, None), only={renamed.symbol})
     outer.commit()
     assert driver.state.perp_market_specs() == (renamed, *listed), "the state's cache follows the commit"
