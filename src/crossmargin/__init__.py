@@ -12,3 +12,8 @@ if sys.flags.optimize > 0:
         "crossmargin refuses to run with Python's optimizations on (python -O or PYTHONOPTIMIZE): they strip "
         "the asserts that guard the engine's invariants. To run it, unset PYTHONOPTIMIZE and drop -O."
     )
+
+# The mypyc-compiled core, when CROSSMARGIN_COMPILED_CORE names a fresh build (crossmargin/compiled_core.py).
+from crossmargin.compiled_core import use_compiled_core
+
+use_compiled_core(__path__)

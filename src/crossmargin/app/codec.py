@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any, Final, NewType, cast
 
+from crossmargin.app.declared_types import declared_hints
 from crossmargin.core.commands import Command
 from crossmargin.core.engine import HANDLERS
 from crossmargin.core.state import EngineState
@@ -96,7 +97,7 @@ class TypeCodec:
         raise TypeError(f"the codec cannot encode values of type {declared!r}")
 
     def _dataclass_encoder(self, declared: type[Any]) -> Encoder:
-        hints = typing.get_type_hints(declared)
+        hints = declared_hints(declared)
         plan = [(field.name, self.encoder(hints[field.name])) for field in _stored_fields(declared)]
 
         def encode(value: object) -> object:
@@ -105,7 +106,7 @@ class TypeCodec:
         return encode
 
     def _named_tuple_encoder(self, declared: type[Any]) -> Encoder:
-        hints = typing.get_type_hints(declared)
+        hints = declared_hints(declared)
         plan = [self.encoder(hints[name]) for name in declared._fields]
         return lambda value: [encode_item(item) for encode_item, item in zip(plan, value, strict=True)]
 
@@ -153,7 +154,7 @@ class TypeCodec:
         raise TypeError(f"the codec cannot decode values of type {declared!r}")
 
     def _dataclass_decoder(self, declared: type[Any]) -> Decoder:
-        hints = typing.get_type_hints(declared)
+        hints = declared_hints(declared)
         plan = {field.name: self.decoder(hints[field.name]) for field in _stored_fields(declared)}
         name = declared.__name__
 
@@ -172,7 +173,7 @@ class TypeCodec:
         return decode
 
     def _named_tuple_decoder(self, declared: type[Any]) -> Decoder:
-        hints = typing.get_type_hints(declared)
+        hints = declared_hints(declared)
         plan = [self.decoder(hints[name]) for name in declared._fields]
 
         def decode(data: object, where: str) -> object:
@@ -377,7 +378,7 @@ def _field_text(declared: object) -> FieldText:
 
 def _command_text_encoder(kind: type[Any]) -> Callable[[Command], str]:
     """Compile a command type's text encoder: the tag, then each stored field in declared order."""
-    hints = typing.get_type_hints(kind)
+    hints = declared_hints(kind)
     head = "{" + _DUMPS(COMMAND_TAG) + ":" + _DUMPS(kind.__name__)
     plan = [
         ("," + _DUMPS(field.name) + ":", field.name, _field_text(hints[field.name])) for field in _stored_fields(kind)

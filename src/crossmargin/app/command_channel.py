@@ -41,6 +41,7 @@ from crossmargin.app.faults import ServiceUnavailableError
 from crossmargin.app.ports import RequestSignature
 from crossmargin.app.replay_guard import DuplicateRequestError, ReplayGuard, SignedRequest
 from crossmargin.app.service import Result, Service, ServiceClosedError
+from crossmargin.compiled_core import make_core_picklable
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.commands import Command
 from crossmargin.core.ids import SubaccountId
@@ -48,6 +49,7 @@ from crossmargin.core.markets import MarketSpec
 from crossmargin.core.state import EngineState
 
 T = TypeVar("T")
+make_core_picklable()  # commands and results cross the channel pickled, also from a compiled core
 LOG = logging.getLogger("crossmargin.channel")
 HEADER: Final = struct.Struct(">I")
 FRAME_BYTES_MAX: Final = 64 * 1024 * 1024

@@ -8,7 +8,7 @@ market are kept as they change (`order_totals`), so a perp margin check never wa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from crossmargin.core.book import Book
 from crossmargin.core.ids import SubaccountId
@@ -17,6 +17,9 @@ from crossmargin.core.orders import OPEN_STATUSES, Order, OrderId, OrderSide, Or
 from crossmargin.core.perps import PerpPosition
 from crossmargin.core.state import EngineState
 
+if TYPE_CHECKING:
+    from crossmargin.core.transaction import Transaction
+
 _NO_ORDERS = (0, 0)
 
 
@@ -24,7 +27,7 @@ class TradingLayer:
     """A transaction layer's pending trading writes and the reads that see through them."""
 
     state: EngineState
-    parents: Sequence[TradingLayer]
+    parents: tuple[Transaction, ...]
 
     def _open_trading_layer(self, settlement_due_ms: int | None) -> None:
         self.markets: dict[str, MarketSpec] = {}

@@ -39,7 +39,7 @@ class Transaction(TradingLayer):
         self.base = base
         if isinstance(base, Transaction):
             self.state: EngineState = base.state
-            self.parents: tuple[Transaction, ...] = (base, *base.parents)
+            self.parents = (base, *base.parents)
         else:
             self.state = base
             self.parents = ()
