@@ -3,7 +3,8 @@
 Five figures, each over the time since the start: the price path (one panel per asset that
 moved), the insurance fund's value (with its value before loss sharing, below zero where lenders
 or ADL counterparties paid, and a mark at each lend-index cut and ADL), cumulative liquidations
-and their steps, utilization per pool, and cumulative USDC borrowed by source. Values are converted to floats here, for drawing only.
+and their steps, utilization per pool, and cumulative USDC borrowed by source. Values are
+converted to floats here, for drawing only.
 """
 
 from __future__ import annotations
