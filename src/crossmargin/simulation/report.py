@@ -182,7 +182,7 @@ def write_json(report: JSON, path: Path) -> None:
 def write_html(report: JSON, images: Sequence[Path], path: Path) -> None:
     """Write a self-contained HTML page: the totals as tables and every plot embedded as a PNG."""
     sections = [
-        f"<h2>{html.escape(title)}</h2>{_table(report[key])}"
+        (title, report[key])
         for key, title in (
             ("settings", "Settings"),
             ("population", "Population"),
@@ -195,20 +195,26 @@ def write_html(report: JSON, images: Sequence[Path], path: Path) -> None:
             ("setupRefusals", "Set-up commands the engine refused"),
         )
     ]
+    audit = report["audit"]
+    runs = audit["runs"] if isinstance(audit, dict) else 0
+    intro = f"The audit passed {runs} time(s), at the end included. {report['commands']} commands ran."
+    write_page(path, "crossmargin stress simulation", intro, images, sections)
+
+
+def write_page(
+    path: Path, heading: str, intro: str, images: Sequence[Path], sections: Sequence[tuple[str, object]]
+) -> None:
+    """Write a self-contained HTML page: a heading, an intro line, the PNGs embedded, then each section as a table."""
     figures = [
         f'<figure><img alt="{html.escape(image.stem)}" src="data:image/png;base64,'
         f'{base64.b64encode(image.read_bytes()).decode("ascii")}"></figure>'
         for image in images
     ]
-    audit = report["audit"]
-    runs = audit["runs"] if isinstance(audit, dict) else 0
+    tables = [f"<h2>{html.escape(title)}</h2>{_table(value)}" for title, value in sections]
     page = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>crossmargin simulation</title>'
-        f"<style>{STYLE}</style></head><body><h1>crossmargin stress simulation</h1>"
-        f"<p>The audit passed {runs} time(s), at the end included. {report['commands']} commands ran.</p>"
-        + "".join(figures)
-        + "".join(sections)
-        + "</body></html>\n"
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(heading)}</title>'
+        f"<style>{STYLE}</style></head><body><h1>{html.escape(heading)}</h1>"
+        f"<p>{html.escape(intro)}</p>" + "".join(figures) + "".join(tables) + "</body></html>\n"
     )
     path.write_text(page, encoding="utf-8")
 
