@@ -44,7 +44,8 @@ def _draw(metric: Metric, outcomes: Sequence[ScenarioOutcome], path: Path) -> No
     figure, (histogram, cdf) = plt.subplots(1, 2, figsize=SIZE)
     histogram.hist(values, bins=min(30, max(5, len(values) // 5)), color="tab:blue", alpha=0.8)
     histogram.set_ylabel("scenarios")
-    cdf.step(values, [(rank + 1) / len(values) for rank in range(len(values))], where="post", color="tab:blue")
+    shares = [rank / len(values) for rank in range(len(values) + 1)]
+    cdf.step([values[0], *values], shares, where="post", color="tab:blue")
     cdf.set_ylabel("share of scenarios at or below")
     cdf.set_ylim(0, 1.02)
     for name, colour in MARKED:
