@@ -16,6 +16,7 @@ BENCHMARKS = (
     "bench.bench_liquidation",
     "bench.bench_web",
     "bench.bench_compiled_core",
+    "bench.bench_stress",
 )
 
 

@@ -99,3 +99,17 @@ def test_a_long_random_walk_with_a_crash_keeps_every_invariant(tmp_path: Path) -
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert report["audit"]["passed"] is True
     assert report["liquidations"]["started"] > 0
+
+
+def test_a_crash_that_shares_losses_reports_the_fund_deficit_before_sharing(tmp_path: Path) -> None:
+    """Goal: the report shows the loss where it happened, not only in the text: the series dips below zero."""
+    arguments = ["--accounts", "50", "--steps", "30", "--shock", "BTC=-50%", "--shock-duration", "1m", "--seed", "1"]
+    assert simulate(tmp_path, *arguments) == 0
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["badDebt"]["autoDeleverages"] > 0
+    assert report["badDebt"]["lendIndexCuts"] > 0
+    before = [float(value) for value in report["series"]["insuranceFundBeforeLossSharingUsd"]]
+    assert min(before) < 0
+    assert min(before) == float(report["badDebt"]["fundMinBeforeLossSharingUsd"])
+    assert min(float(value) for value in report["series"]["insuranceFundUsd"]) >= 0
+    assert report["series"]["lendIndexCuts"][-1] == report["badDebt"]["lendIndexCuts"]

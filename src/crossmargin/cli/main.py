@@ -21,6 +21,7 @@ from rich.console import Console
 from crossmargin.cli.backpack_args import add_backpack_arguments, backpack_options_from
 from crossmargin.cli.edge_args import add_edge_arguments, rate_limit_settings_from
 from crossmargin.cli.simulate_args import add_simulate_command
+from crossmargin.cli.stress_args import add_stress_command
 from crossmargin.cli.trading_args import add_trading_commands
 from crossmargin.core.numbers import WAD, Ratio
 
@@ -144,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_edge_arguments(serve)
     _add_client_commands(commands)
     add_simulate_command(commands)
+    add_stress_command(commands)
     return parser
 
 
@@ -290,6 +292,17 @@ def _env_list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
 
+def _run_simulation_command(arguments: argparse.Namespace, console: Console) -> int:
+    """Run `simulate` (one scenario) or `stress` (many); return the exit status."""
+    if arguments.command == "stress":
+        from crossmargin.cli.stress import run_stress  # noqa: PLC0415 -- keep `--help` fast
+
+        return run_stress(arguments, console)
+    from crossmargin.cli.simulate import run_simulate  # noqa: PLC0415 -- keep `--help` fast
+
+    return run_simulate(arguments, console)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `crossmargin` command."""
     arguments = build_parser().parse_args(argv)
@@ -300,10 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         module = importlib.import_module(getattr(arguments, "handler_module", commands.__name__))
         return commands.run(arguments, getattr(module, handler_name))
     console = Console()
-    if arguments.command == "simulate":
-        from crossmargin.cli.simulate import run_simulate  # noqa: PLC0415 -- keep `--help` fast
-
-        return run_simulate(arguments, console)
+    if arguments.command in {"simulate", "stress"}:
+        return _run_simulation_command(arguments, console)
     if arguments.command == "demo":
         from crossmargin.cli.demo import run_demo  # noqa: PLC0415 -- keep `--help` fast
 

@@ -1,13 +1,16 @@
 """The simulation's plots: PNG files drawn with matplotlib's Agg backend (no display needed).
 
 Five figures, each over the time since the start: the price path (one panel per asset that
-moved), the insurance fund's value, cumulative liquidations and their steps, utilization per
-pool, and cumulative USDC borrowed by source. Values are converted to floats here, for drawing only.
+moved), the insurance fund's value (with its value before loss sharing, below zero where lenders
+or ADL counterparties paid, and a mark at each lend-index cut and ADL), cumulative liquidations
+and their steps, utilization per pool, and cumulative USDC borrowed by source. Values are
+converted to floats here, for drawing only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -69,14 +72,51 @@ def _prices(samples: Sequence[Sample], hours: list[float]) -> Figure:
     return figure
 
 
+@dataclass(frozen=True, slots=True)
+class FundLines:
+    """The fund chart's data: its value and its value before loss sharing (USD), and where sharing ran."""
+
+    values: list[float]
+    before_sharing: list[float]
+    lend_index_cuts: list[int]
+    auto_deleverages: list[int]
+
+
+def fund_lines(samples: Sequence[Sample]) -> FundLines:
+    """Return the fund chart's data; the marks are the indices of samples where a cut or an ADL was recorded."""
+    return FundLines(
+        values=[sample.fund_value_wad / WAD for sample in samples],
+        before_sharing=[sample.fund_before_sharing_wad / WAD for sample in samples],
+        lend_index_cuts=_rises(samples, lambda sample: sample.lend_index_cuts),
+        auto_deleverages=_rises(samples, lambda sample: sample.auto_deleverages),
+    )
+
+
+def _rises(samples: Sequence[Sample], count: Callable[[Sample], int]) -> list[int]:
+    return [index for index in range(1, len(samples)) if count(samples[index]) > count(samples[index - 1])]
+
+
 def _insurance_fund(samples: Sequence[Sample], hours: list[float]) -> Figure:
     figure, axis = plt.subplots(figsize=SIZE)
-    values = [sample.fund_value_wad / WAD for sample in samples]
-    axis.plot(hours, values, color="tab:green")
+    lines = fund_lines(samples)
+    axis.plot(hours, lines.values, color="tab:green", label="fund value")
     axis.axhline(0.0, color="black", linewidth=0.8)
     axis.fill_between(
-        hours, values, 0.0, where=[value < 0 for value in values], interpolate=True, color="tab:red", alpha=0.3
+        hours, lines.values, 0.0, where=[v < 0 for v in lines.values], interpolate=True, color="tab:red", alpha=0.3
     )
+    if lines.lend_index_cuts or lines.auto_deleverages:
+        before = lines.before_sharing
+        axis.plot(hours, before, color="tab:red", linestyle="--", label="before loss sharing (deficit below 0)")
+        axis.fill_between(hours, before, 0.0, where=[v < 0 for v in before], interpolate=True, color="red", alpha=0.1)
+        for marks, shape, colour, label in (
+            (lines.auto_deleverages, "v", "tab:purple", "auto-deleverage (ADL counterparties pay)"),
+            (lines.lend_index_cuts, "x", "tab:orange", "lend-index cut (lenders pay)"),
+        ):
+            if marks:
+                axis.plot([hours[i] for i in marks], [before[i] for i in marks], shape, color=colour, label=label)
+                for index in marks:
+                    axis.axvline(hours[index], color=colour, linewidth=0.6, alpha=0.5)
+        axis.legend(loc="lower left", fontsize="small")
     _axes_labels(figure, "Insurance fund value (holdings and debts at mark, plus unsettled PnL)", "USD")
     return figure
 

@@ -3,7 +3,10 @@
 Every figure is read from what the engine keeps: interest from the pools' cumulative counters
 (borrowers charged, lenders credited, the pool's fee) and the entry fees; auto-borrows from the
 borrow-lend movements by source; liquidations from the liquidation steps and takeovers; bad debt
-from the lend-index cuts and auto-deleverages; trading fees from the `TRADING_FEES` ledger account.
+from the lend-index cuts and auto-deleverages, with what loss sharing covered (the fund's value
+after each sharing less before, so `insuranceFundBeforeLossSharingUsd` is the fund had no loss been
+shared: below zero where lenders or ADL counterparties paid); trading fees from the `TRADING_FEES`
+ledger account.
 Quantities are exact decimal strings; USD values in the time series are rounded down to 1e-6.
 The report holds nothing that differs between two runs of one seed (no wall-clock time), so the
 same seed writes the same `report.json`.
@@ -53,7 +56,7 @@ def build_report(simulation: Simulation, settings: Mapping[str, object]) -> JSON
             "minValueUsd": usd(min(fund_values)),
             "maxValueUsd": usd(max(fund_values)),
         },
-        "badDebt": _bad_debt(state, fund_values[-1]),
+        "badDebt": {**_bad_debt(state, fund_values[-1]), **_shared(simulation)},
         "tradingFees": {
             symbol: _quantity(state, symbol, balance)
             for (account, symbol), balance in sorted(state.ledger.items(), key=lambda item: item[0][1])
@@ -138,6 +141,18 @@ def _bad_debt(state: EngineState, fund_value_wad: int) -> JSON:
     }
 
 
+def _shared(simulation: Simulation) -> JSON:
+    """Return what loss sharing covered and who paid, in USD at the marks of its step (see `Simulation`)."""
+    fund = [sample.fund_before_sharing_wad for sample in simulation.samples]
+    return {
+        "lossSharingSteps": simulation.loss_sharing_steps,
+        "coveredByLossSharingUsd": usd(simulation.loss_shared_wad),
+        "lossToLendersUsd": usd(simulation.lender_loss_wad),
+        "lossToAdlCounterpartiesUsd": usd(simulation.adl_loss_wad),
+        "fundMinBeforeLossSharingUsd": usd(min(fund)),
+    }
+
+
 def _series(samples: Sequence[Sample]) -> JSON:
     symbols = sorted({symbol for sample in samples for symbol in sample.prices_wad})
     pools = sorted({symbol for sample in samples for symbol in sample.utilization_wad})
@@ -146,6 +161,9 @@ def _series(samples: Sequence[Sample]) -> JSON:
         "atMs": [sample.at_ms for sample in samples],
         "prices": {s: [format_scaled(x.prices_wad.get(s, 0), 18) for x in samples] for s in symbols},
         "insuranceFundUsd": [usd(sample.fund_value_wad) for sample in samples],
+        "insuranceFundBeforeLossSharingUsd": [usd(sample.fund_before_sharing_wad) for sample in samples],
+        "lendIndexCuts": [sample.lend_index_cuts for sample in samples],
+        "autoDeleverages": [sample.auto_deleverages for sample in samples],
         "liquidations": [sample.liquidations for sample in samples],
         "liquidationSteps": [sample.liquidation_steps for sample in samples],
         "backstops": [sample.backstops for sample in samples],
@@ -164,7 +182,7 @@ def write_json(report: JSON, path: Path) -> None:
 def write_html(report: JSON, images: Sequence[Path], path: Path) -> None:
     """Write a self-contained HTML page: the totals as tables and every plot embedded as a PNG."""
     sections = [
-        f"<h2>{html.escape(title)}</h2>{_table(report[key])}"
+        (title, report[key])
         for key, title in (
             ("settings", "Settings"),
             ("population", "Population"),
@@ -177,20 +195,26 @@ def write_html(report: JSON, images: Sequence[Path], path: Path) -> None:
             ("setupRefusals", "Set-up commands the engine refused"),
         )
     ]
+    audit = report["audit"]
+    runs = audit["runs"] if isinstance(audit, dict) else 0
+    intro = f"The audit passed {runs} time(s), at the end included. {report['commands']} commands ran."
+    write_page(path, "crossmargin stress simulation", intro, images, sections)
+
+
+def write_page(
+    path: Path, heading: str, intro: str, images: Sequence[Path], sections: Sequence[tuple[str, object]]
+) -> None:
+    """Write a self-contained HTML page: a heading, an intro line, the PNGs embedded, then each section as a table."""
     figures = [
         f'<figure><img alt="{html.escape(image.stem)}" src="data:image/png;base64,'
         f'{base64.b64encode(image.read_bytes()).decode("ascii")}"></figure>'
         for image in images
     ]
-    audit = report["audit"]
-    runs = audit["runs"] if isinstance(audit, dict) else 0
+    tables = [f"<h2>{html.escape(title)}</h2>{_table(value)}" for title, value in sections]
     page = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>crossmargin simulation</title>'
-        f"<style>{STYLE}</style></head><body><h1>crossmargin stress simulation</h1>"
-        f"<p>The audit passed {runs} time(s), at the end included. {report['commands']} commands ran.</p>"
-        + "".join(figures)
-        + "".join(sections)
-        + "</body></html>\n"
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(heading)}</title>'
+        f"<style>{STYLE}</style></head><body><h1>{html.escape(heading)}</h1>"
+        f"<p>{html.escape(intro)}</p>" + "".join(figures) + "".join(tables) + "</body></html>\n"
     )
     path.write_text(page, encoding="utf-8")
 

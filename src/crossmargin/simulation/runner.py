@@ -43,8 +43,10 @@ from crossmargin.core.commands import (
 from crossmargin.core.engine import Accepted, Rejected, execute
 from crossmargin.core.events import (
     AccountCreated,
+    AutoDeleveraged,
     BorrowLendEventType,
     Event,
+    LendIndexCut,
     LiquidationFinished,
     LiquidationStarted,
 )
@@ -87,6 +89,15 @@ class Sample:
     backstops: int
     utilization_wad: dict[str, int]
     usdc_borrowed_by_source: dict[str, int]
+    loss_shared_wad: int = 0
+    loss_sharing_steps: int = 0
+    lend_index_cuts: int = 0
+    auto_deleverages: int = 0
+
+    @property
+    def fund_before_sharing_wad(self) -> int:
+        """The fund's value had no loss ever been shared: its value less what ADL and lend-index cuts covered."""
+        return self.fund_value_wad - self.loss_shared_wad
 
 
 @dataclass(slots=True)
@@ -106,6 +117,13 @@ class Simulation:
     commands: int = 0
     audits: int = 0
     liquidations: int = 0
+    # Loss sharing (ADL and lend-index cuts, whichever command ran them), in USD WAD at the step's
+    # marks (ADL losses in USDC at 1 USD, as the core counts them): what it covered for the fund,
+    # what lenders and ADL counterparties lost, and how many commands shared a loss.
+    loss_shared_wad: int = 0
+    loss_sharing_steps: int = 0
+    lender_loss_wad: int = 0
+    adl_loss_wad: int = 0
     samples: list[Sample] = field(default_factory=list)
     liquidating: set[SubaccountId] = field(default_factory=set)
     quoter: LadderQuoter | None = None
@@ -126,12 +144,26 @@ class Simulation:
 
     def _observe(self, events: tuple[Event, ...]) -> None:
         self._unscreened.extend(events)
+        if any(isinstance(event, LendIndexCut | AutoDeleveraged) for event in events):
+            self.loss_sharing_steps += 1
         for event in events:
+            if isinstance(event, LendIndexCut):
+                self._value_cut(event)
+            elif isinstance(event, AutoDeleveraged):
+                loss_wad = event.loss_atoms * WAD // 10 ** self.state.markets[event.market].quote_decimals
+                self.adl_loss_wad += loss_wad
+                self.loss_shared_wad += loss_wad
             if isinstance(event, LiquidationStarted):
                 self.liquidating.add(event.subaccount_id)
                 self.liquidations += 1
             elif isinstance(event, LiquidationFinished):
                 self.liquidating.discard(event.subaccount_id)
+
+    def _value_cut(self, cut: LendIndexCut) -> None:
+        """Value a cut at the step's mark: the lenders' loss, and the fund's debt it forgave (what it covered)."""
+        price, unit = self.state.mark_prices_wad[cut.symbol], self.state.specs[cut.symbol].unit_atoms
+        self.lender_loss_wad += cut.loss_atoms * price // unit
+        self.loss_shared_wad += cut.debt_forgiven_atoms * price // unit
 
     def _screen_candidates(self) -> list[SubaccountId]:
         """Bring the screen's columns up to date with the events since the last call; return its candidates."""
@@ -316,5 +348,9 @@ class Simulation:
                     for symbol, pool in sorted(self.state.pools.items())
                 },
                 usdc_borrowed_by_source=dict(sorted(self._usdc_borrowed.items())),
+                loss_shared_wad=self.loss_shared_wad,
+                loss_sharing_steps=self.loss_sharing_steps,
+                lend_index_cuts=len(self.state.lend_index_cuts),
+                auto_deleverages=len(self.state.auto_deleverages),
             )
         )

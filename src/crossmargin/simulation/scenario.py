@@ -140,8 +140,23 @@ def prepare(scenario: Scenario) -> Simulation:
         raise ValueError("accounts must be >= 0, steps and the interval >= 1, and --audit-every >= 0")
     specs, markets = demo_markets()
     path = build_path(scenario, specs)
+    return simulation_on(
+        path, specs, markets, seed=scenario.seed, accounts=scenario.accounts, audit_every=scenario.audit_every
+    )
+
+
+def simulation_on(
+    path: list[PriceStep],
+    specs: tuple[AssetSpec, ...],
+    markets: tuple[MarketSpec, ...],
+    *,
+    seed: int,
+    accounts: int,
+    audit_every: int = 0,
+) -> Simulation:
+    """Return a simulation of `path` with a population seeded by `seed`, generated at the path's starting prices."""
     market = Market(
         {spec.symbol: spec for spec in specs}, {spec.symbol: spec for spec in markets}, dict(path[0].prices_wad)
     )
-    plans = generate_population(scenario.seed, scenario.accounts, market)
-    return Simulation(specs, markets, path, plans, audit_every=scenario.audit_every)
+    plans = generate_population(seed, accounts, market)
+    return Simulation(specs, markets, path, plans, audit_every=audit_every)
