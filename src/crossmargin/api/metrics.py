@@ -16,6 +16,7 @@ Nothing is computed on the hot path but the sequencer's plain counters: a scrape
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -103,7 +104,7 @@ class _StateFigures:
     fund_balances: tuple[tuple[str, float], ...]
     fund_value_usd: float
     price_ages_seconds: tuple[tuple[str, float], ...]
-    price_max_age_seconds: float | None
+    price_max_age_seconds: float
 
 
 def _state_figures(state: EngineState, now_ms: int) -> _StateFigures:
@@ -129,7 +130,7 @@ def _state_figures(state: EngineState, now_ms: int) -> _StateFigures:
         fund_balances=tuple(balances),
         fund_value_usd=fund_value_wad(tx) / WAD,
         price_ages_seconds=ages,
-        price_max_age_seconds=None if max_age is None else max_age / MS_PER_SECOND,
+        price_max_age_seconds=math.inf if max_age is None else max_age / MS_PER_SECOND,
     )
 
 
@@ -233,12 +234,11 @@ def _state_metrics(figures: _StateFigures) -> Iterator[Metric]:
     for symbol, age in figures.price_ages_seconds:
         ages.add_metric([symbol], age)
     yield ages
-    if figures.price_max_age_seconds is not None:
-        yield _gauge(
-            "crossmargin_index_price_max_age_seconds",
-            "The age beyond which an index price is stale (the oracle guard's limit)",
-            figures.price_max_age_seconds,
-        )
+    yield _gauge(
+        "crossmargin_index_price_max_age_seconds",
+        "The age beyond which an index price is stale (the oracle guard's limit; +Inf: no limit)",
+        figures.price_max_age_seconds,
+    )
 
 
 class Metrics:
