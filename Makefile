@@ -6,14 +6,33 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test test-slow check lint lint-js types bench clean client-venvs
+.PHONY: run demo test test-slow check lint lint-js types bench clean client-venvs lock lock-upgrade
 
-$(STAMP): pyproject.toml
+# Installs are reproducible: every package at the version requirements.lock pins (all extras, dev
+# included), then crossmargin itself, editable, without resolving anything again (--no-deps).
+LOCK := requirements.lock
+LOCK_VENV := .venv-lock
+PIP_COMPILE_FLAGS ?=
+
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "crossmargin needs Python 3.11 or newer")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+# Regenerate requirements.lock after changing a dependency or an extra in pyproject.toml (commit
+# both): pins that still fit are kept, new ones resolved. `make lock-upgrade` moves every pin to
+# the newest release the ranges allow. pip-tools runs from its own venv, never the project's.
+# Hashes are off: `make lock PIP_COMPILE_FLAGS=--generate-hashes` adds them (docs/OPERATIONS.md).
+lock:
+	@test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/python -m pip install --quiet 'pip-tools>=7.4,<8'; }
+	$(LOCK_VENV)/bin/pip-compile --quiet --all-extras --strip-extras --no-emit-index-url --no-emit-trusted-host \
+		--no-emit-find-links $(PIP_COMPILE_FLAGS) --output-file $(LOCK) pyproject.toml
+
+lock-upgrade:
+	$(MAKE) lock PIP_COMPILE_FLAGS="--upgrade $(PIP_COMPILE_FLAGS)"
 
 # The main job: the server with demo markets on the embedded SQLite journal (./crossmargin-data).
 run: $(STAMP)
@@ -66,4 +85,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .venv-ccxt .venv-bpx .venv-sdk .pytest_cache .mypy_cache .ruff_cache .hypothesis node_modules test-artifacts
+	rm -rf $(VENV) $(LOCK_VENV) .venv-ccxt .venv-bpx .venv-sdk .pytest_cache .mypy_cache .ruff_cache .hypothesis node_modules test-artifacts
