@@ -10,8 +10,8 @@ counters from another thread, which may see a batch half counted, never a count 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
-from typing import Final
+from collections.abc import Sequence
+from typing import Final, Protocol
 
 from crossmargin.core.commands import Command
 from crossmargin.core.engine import Accepted, Rejected
@@ -21,6 +21,18 @@ BATCH_COMMANDS_BOUNDS: Final = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256
 """Commands per batch: powers of two up to the default `batch_max`."""
 FLUSH_SECONDS_BOUNDS: Final = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 """A journal flush: from an in-memory journal's microseconds to a slow disk's or a remote database's second."""
+
+
+Result = Accepted | Rejected
+
+
+class Submitted(Protocol):
+    """A submission as the sequencer batches it: the commands that ran together."""
+
+    @property
+    def commands(self) -> tuple[Command, ...]:
+        """Return the submission's commands, in order."""
+        ...
 
 
 class Buckets:
@@ -65,27 +77,40 @@ class SequencerStats:
         self.batch_commands = Buckets(BATCH_COMMANDS_BOUNDS)
         self.flush_seconds = Buckets(FLUSH_SECONDS_BOUNDS)
 
-    def record_batch(
-        self, submissions: Iterable[tuple[Sequence[Command], Sequence[Accepted | Rejected] | None]]
-    ) -> None:
-        """Count a batch: each submission's commands with their results (None: a signed request answered before)."""
-        accepted, refused, duplicates = self.accepted, self.refused, self.duplicates
+    def record_batch(self, submissions: Sequence[Submitted], outcomes: Sequence[Sequence[Result] | object]) -> None:
+        """Count a batch: each submission's commands with its outcome (its results, or an earlier answer: a duplicate).
+
+        One dict update per command, no allocation but the counts themselves (a refusal's key aside).
+        """
+        accepted = self.accepted
+        counted = accepted.get
         size = 0
-        for commands, results in submissions:
+        for submission, outcome in zip(submissions, outcomes, strict=True):
+            commands = submission.commands
             size += len(commands)
-            if results is None:
+            if type(outcome) is not list:
                 kind = type(commands[0])
-                duplicates[kind] = duplicates.get(kind, 0) + 1
-                continue
-            for command, result in zip(commands, results, strict=True):
-                kind = type(command)
+                self.duplicates[kind] = self.duplicates.get(kind, 0) + 1
+            elif len(commands) == 1:
+                kind = type(commands[0])
+                result = outcome[0]
                 if type(result) is Accepted:
-                    accepted[kind] = accepted.get(kind, 0) + 1
+                    accepted[kind] = counted(kind, 0) + 1
                 else:
-                    assert isinstance(result, Rejected)
-                    key = (kind, result.rejection.reason)
-                    refused[key] = refused.get(key, 0) + 1
+                    self._refused(kind, result)
+            else:
+                for command, result in zip(commands, outcome, strict=True):
+                    kind = type(command)
+                    if type(result) is Accepted:
+                        accepted[kind] = counted(kind, 0) + 1
+                    else:
+                        self._refused(kind, result)
         self.batch_commands.observe(size)
+
+    def _refused(self, kind: type[Command], result: Result) -> None:
+        assert isinstance(result, Rejected), "a result is accepted or rejected"
+        key = (kind, result.rejection.reason)
+        self.refused[key] = self.refused.get(key, 0) + 1
 
     def record_flush(self, seconds: float) -> None:
         """Count one journal flush (one durable transaction) that took `seconds`."""

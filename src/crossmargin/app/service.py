@@ -548,10 +548,7 @@ class Service:
                 cast("Future[tuple[Result, ...]]", submission.future).set_result(tuple(outcome))
             else:
                 cast("Future[Result]", submission.future).set_result(outcome[0])
-        self.stats.record_batch(
-            (submission.commands, None if isinstance(outcome, RequestSignature) else outcome)
-            for submission, outcome in zip(batch, outcomes, strict=True)
-        )
+        self.stats.record_batch(batch, outcomes)
         if self._sequence - self._snapshot_sequence >= self._snapshot_every:
             self._save_snapshot()
 
