@@ -15,6 +15,7 @@ BENCHMARKS = (
     "bench.bench_risk_sweep",
     "bench.bench_liquidation",
     "bench.bench_web",
+    "bench.bench_metrics",
 )
 
 
