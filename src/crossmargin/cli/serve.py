@@ -272,6 +272,7 @@ def run_server(options: ServeOptions, console: Console) -> int:
         in_front = options.edge_workers == 0  # else each edge worker limits and logs (`api/edge.py`)
         limits = options.rate_limits if in_front else None
         access_log = AccessLogWriter(options.access_log) if in_front and options.access_log is not None else None
+        metrics = Metrics(service)
         app = create_app(
             service,
             admin_token.value,
@@ -279,7 +280,7 @@ def run_server(options: ServeOptions, console: Console) -> int:
             allowed_hosts=(options.host, *options.allowed_hosts),
             rate_limiter=None if limits is None else RateLimiter(limits, admin_token.value),
             access_log=access_log,
-            metrics=(metrics := Metrics(service)),
+            metrics=metrics,
             watched=[worker for worker in workers if isinstance(worker, Watched)],
         )
         metrics_port = MetricsPort.start(metrics, options.metrics_port) if options.metrics_port else None
