@@ -26,10 +26,12 @@ $(STAMP): pyproject.toml $(LOCK)
 # both): pins that still fit are kept, new ones resolved. `make lock-upgrade` moves every pin to
 # the newest release the ranges allow. pip-tools runs from its own venv, never the project's.
 # Hashes are off: `make lock PIP_COMPILE_FLAGS=--generate-hashes` adds them (docs/OPERATIONS.md).
+# --unsafe-package crossmargin: an extra that names another (`crossmargin[ray]` in `dev`) would
+# otherwise pin the project itself by this checkout's path; it is installed editable instead.
 lock:
 	@test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/python -m pip install --quiet 'pip-tools>=7.4,<8'; }
 	$(LOCK_VENV)/bin/pip-compile --quiet --all-extras --strip-extras --no-emit-index-url --no-emit-trusted-host \
-		--no-emit-find-links $(PIP_COMPILE_FLAGS) --output-file $(LOCK) pyproject.toml
+		--no-emit-find-links --unsafe-package crossmargin $(PIP_COMPILE_FLAGS) --output-file $(LOCK) pyproject.toml
 
 lock-upgrade:
 	$(MAKE) lock PIP_COMPILE_FLAGS="--upgrade $(PIP_COMPILE_FLAGS)"
