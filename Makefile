@@ -6,7 +6,35 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test test-slow check lint lint-js types bench clean client-venvs compiled-core
+.PHONY: run demo test test-slow check lint lint-js types bench clean client-venvs lock lock-upgrade compiled-core
+
+# Installs are reproducible: every package at the version requirements.lock pins (all extras, dev
+# included), then crossmargin itself, editable, without resolving anything again (--no-deps).
+LOCK := requirements.lock
+LOCK_VENV := .venv-lock
+PIP_COMPILE_FLAGS ?=
+
+$(STAMP): pyproject.toml $(LOCK)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "crossmargin needs Python 3.11 or newer")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+# Regenerate requirements.lock after changing a dependency or an extra in pyproject.toml (commit
+# both): pins that still fit are kept, new ones resolved. `make lock-upgrade` moves every pin to
+# the newest release the ranges allow. pip-tools runs from its own venv, never the project's.
+# Hashes are off: `make lock PIP_COMPILE_FLAGS=--generate-hashes` adds them (docs/OPERATIONS.md).
+# --unsafe-package crossmargin: an extra that names another (`crossmargin[ray]` in `dev`) would
+# otherwise pin the project itself by this checkout's path; it is installed editable instead.
+lock:
+	@test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/python -m pip install --quiet 'pip-tools>=7.4,<8'; }
+	$(LOCK_VENV)/bin/pip-compile --quiet --all-extras --strip-extras --no-emit-index-url --no-emit-trusted-host \
+		--no-emit-find-links --unsafe-package crossmargin $(PIP_COMPILE_FLAGS) --output-file $(LOCK) pyproject.toml
+
+lock-upgrade:
+	$(MAKE) lock PIP_COMPILE_FLAGS="--upgrade $(PIP_COMPILE_FLAGS)"
 
 # The core compiled with mypyc (scripts/build_compiled_core.py): rebuilt only when a core source
 # changes. `make run` and `make bench` run on it; the pure-Python core stays the reference that the
@@ -18,13 +46,6 @@ $(COMPILED)/digest: $(STAMP) $(CORE_SOURCES) scripts/build_compiled_core.py
 	$(BIN)/python scripts/build_compiled_core.py $(COMPILED)
 
 compiled-core: $(COMPILED)/digest
-
-$(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "crossmargin needs Python 3.11 or newer")'
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
 
 # The main job: the server with demo markets on the embedded SQLite journal (./crossmargin-data).
 run: $(STAMP)
@@ -80,4 +101,4 @@ bench: $(STAMP)
 	CROSSMARGIN_COMPILED_CORE=$(COMPILED) $(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) build .venv-ccxt .venv-bpx .venv-sdk .pytest_cache .mypy_cache .ruff_cache .hypothesis node_modules test-artifacts
+	rm -rf $(VENV) $(LOCK_VENV) build .venv-ccxt .venv-bpx .venv-sdk .pytest_cache .mypy_cache .ruff_cache .hypothesis node_modules test-artifacts

@@ -17,6 +17,7 @@ BENCHMARKS = (
     "bench.bench_web",
     "bench.bench_compiled_core",
     "bench.bench_stress",
+    "bench.bench_metrics",
 )
 
 

@@ -428,6 +428,19 @@ OPERATOR_OPERATIONS: Final[dict[tuple[str, str], Document]] = {
         "Show the insurance fund: value, balances, perp positions, fees, takeovers, ADL closes and lend-index cuts.",
         "AdminInsuranceFund",
     ),
+    ("/metrics", "get"): {
+        "tags": ["Operator"],
+        "summary": "The operator's metrics in Prometheus's text format (docs/OPERATIONS.md lists them).",
+        "operationId": "admin_metrics",
+        "security": OPERATOR,
+        "responses": {
+            "200": {
+                "description": "Success.",
+                "content": {"text/plain; version=1.0.0; charset=utf-8": {"schema": {"type": "string"}}},
+            },
+            "401": _error("401"),
+        },
+    },
 }
 
 DOCUMENTATION_OPERATIONS: Final[dict[tuple[str, str], Document]] = {

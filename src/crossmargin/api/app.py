@@ -15,7 +15,7 @@ where `crossmargin serve` asks for them, the access log (`access_log.py`) and th
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
@@ -30,7 +30,10 @@ from crossmargin.api.body_limit import BodyLimit
 from crossmargin.api.context import ApiContext
 from crossmargin.api.edge_reads import edge_read_routes
 from crossmargin.api.errors import ApiError, server_error
+from crossmargin.api.health import Watched
 from crossmargin.api.host_allow_list import IN_PROCESS_HOSTS, HostAllowList
+from crossmargin.api.http_metrics import HttpMetrics
+from crossmargin.api.metrics import Metrics
 from crossmargin.api.rate_limit import RateLimit, RateLimiter
 from crossmargin.api.responses import error_response
 from crossmargin.api.routes.admin import admin_routes
@@ -42,12 +45,13 @@ from crossmargin.api.routes.explain import explain_routes
 from crossmargin.api.routes.liquidation_price import liquidation_price_routes
 from crossmargin.api.routes.market_data import market_data_routes
 from crossmargin.api.routes.markets import market_routes
+from crossmargin.api.routes.metrics import metrics_routes
 from crossmargin.api.routes.models import model_routes
 from crossmargin.api.routes.orders import order_routes
 from crossmargin.api.routes.reads import private_read_routes, public_read_routes
 from crossmargin.api.routes.trading_reads import trading_read_routes
 from crossmargin.api.routes.web import web_routes
-from crossmargin.api.streams import stream_routes
+from crossmargin.api.streams import StreamHub, stream_routes
 from crossmargin.app.command_channel import EdgeService
 from crossmargin.app.service import Service, ServiceUnavailableError
 
@@ -78,7 +82,7 @@ async def _on_unexpected(request: Request, error: Exception) -> Response:
     return await _on_api_error(request, server_error())
 
 
-def create_app(
+def create_app(  # noqa: PLR0913 -- the service, its token, and what `crossmargin serve` puts around it
     service: Service,
     admin_token: str,
     *,
@@ -86,15 +90,23 @@ def create_app(
     allowed_hosts: Iterable[str] = IN_PROCESS_HOSTS,
     rate_limiter: RateLimiter | None = None,
     access_log: AccessLogWriter | None = None,
+    metrics: Metrics | None = None,
+    watched: Sequence[Watched] = (),
 ) -> Starlette:
     """Build the application over a running service (and its risk monitor, which operator price moves wait for).
 
     Requests must name a loopback host or one of `allowed_hosts` in `Host`; the default admits the
     in-process test client's name, and `crossmargin serve` passes its bind address and
     `--allowed-host` names instead. Without `rate_limiter` nothing is rate limited, without
-    `access_log` nothing is logged: `crossmargin serve` passes what its flags ask for.
+    `access_log` nothing is logged: `crossmargin serve` passes what its flags ask for. `/metrics`
+    serves `metrics` (a fresh registry without it); `watched` are the started background workers
+    whose death `/api/v1/status` and the metrics report.
     """
-    context = ApiContext(service, admin_token, risk_monitor=risk_monitor)
+    context = ApiContext(service, admin_token, risk_monitor=risk_monitor, watched=tuple(watched))
+    metrics = metrics if metrics is not None else Metrics(service)
+    metrics.watch(context.watched)
+    hub = StreamHub(service)
+    metrics.watch_streams(hub)
     routes = [
         *public_read_routes(context),
         *market_routes(context),
@@ -107,13 +119,15 @@ def create_app(
         *market_data_routes(context),
         *order_routes(context),
         *trading_read_routes(context),
-        *stream_routes(context),
+        *stream_routes(context, hub),
+        *metrics_routes(context, metrics),
         *explain_routes(context),
         *liquidation_price_routes(context),
         *model_routes(context),
         *web_routes(),
     ]
-    return _application(routes, allowed_hosts, front_middleware(rate_limiter, access_log))
+    front = [Middleware(HttpMetrics, metrics=metrics), *front_middleware(rate_limiter, access_log)]
+    return _application(routes, allowed_hosts, front)
 
 
 def create_edge_app(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from crossmargin.api.errors import from_rejection, unauthorized
+from crossmargin.api.health import Watched
 from crossmargin.app.replay_guard import DuplicateRequestError, SignedRequest
 from crossmargin.app.service import Result, Service
 from crossmargin.core.commands import Command
@@ -30,6 +31,8 @@ class ApiContext:
     service: Service
     admin_token: str
     risk_monitor: RiskMonitor | None = None
+    watched: tuple[Watched, ...] = ()
+    """The background workers `/api/v1/status` and the metrics watch (`api/health.py`)."""
 
     async def run(self, command: Command, signed: SignedRequest | None = None) -> Accepted:
         """Submit a command (from the signed write `signed`) and wait, off the event loop, for its durable result."""

@@ -63,6 +63,8 @@ class StreamHub:
         """
         self.service = service
         self.broadcaster = Broadcaster(queue_size)
+        self.connections = 0
+        """Open WebSocket connections (changed on the event loop; read by the metrics)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self.depth = DepthAggregator(self.broadcaster.wants, self._publish_one, schedule or self._call_later)
 
@@ -76,6 +78,11 @@ class StreamHub:
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Deliver to `loop` from now on (the loop the connections run on)."""
         self._loop = loop
+
+    @property
+    def dropped_consumers(self) -> int:
+        """Return the connections cut off as slow consumers since the start."""
+        return self.broadcaster.dropped_count
 
     def close(self) -> None:
         """Stop listening to the service."""
@@ -220,6 +227,7 @@ async def _serve(hub: StreamHub, websocket: WebSocket) -> None:
     hub.bind(asyncio.get_running_loop())
     subscriber = hub.broadcaster.connect()
     connection = _Connection(hub, subscriber)
+    hub.connections += 1
     try:
         async with anyio.create_task_group() as group:
             scope = group.cancel_scope
@@ -227,6 +235,7 @@ async def _serve(hub: StreamHub, websocket: WebSocket) -> None:
             group.start_soon(_receive_all, websocket, connection, scope)
             group.start_soon(_watch_drop, subscriber, scope)
     finally:
+        hub.connections -= 1
         hub.broadcaster.disconnect(subscriber)
     if subscriber.dropped.is_set():
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):

@@ -65,6 +65,16 @@ class PriceFeed:
         """Return the source the feed asks."""
         return self._source
 
+    @property
+    def worker_name(self) -> str:
+        """Return the name the metrics and the status give this worker."""
+        return "price-feed"
+
+    @property
+    def running(self) -> bool:
+        """Return whether the thread runs (False before `start`, after `stop`, and once an error ended it)."""
+        return self._thread.is_alive()
+
     def start(self) -> None:
         """Start the thread."""
         self._thread.start()

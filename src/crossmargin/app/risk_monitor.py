@@ -152,6 +152,16 @@ class RiskMonitor:
             self._thread.join()
         self._mark_stopped()
 
+    @property
+    def worker_name(self) -> str:
+        """Return the name the metrics and the status give this worker."""
+        return "risk-monitor"
+
+    @property
+    def running(self) -> bool:
+        """Return whether the thread runs (False before `start`, after `stop`, and once an error ended it)."""
+        return self._thread.is_alive() and not self._stopped
+
     def settle(self, sequence: int | None = None, timeout: float = SETTLE_TIMEOUT_SECONDS) -> bool:
         """Wait until the monitor has handled every batch up to `sequence` (default: the latest durable one).
 

@@ -56,6 +56,16 @@ class HourlyScheduler:
         self.ticks_submitted = 0
         self.settlement_ticks_submitted = 0
 
+    @property
+    def worker_name(self) -> str:
+        """Return the name the metrics and the status give this worker."""
+        return "scheduler"
+
+    @property
+    def running(self) -> bool:
+        """Return whether the thread runs (False before `start`, after `stop`, and once an error ended it)."""
+        return self._thread.is_alive()
+
     def start(self) -> None:
         """Start the thread."""
         self._thread.start()

@@ -66,6 +66,7 @@ from crossmargin.app.rebuild import (
     replay,
 )
 from crossmargin.app.replay_guard import DuplicateRequestError, ReplayGuard, SignedRequest
+from crossmargin.app.sequencer_stats import SequencerStats
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.audit import Check, audit
 from crossmargin.core.commands import Command, ConfigureAssets, ConfigureMarkets, Tick
@@ -234,6 +235,8 @@ class Service:
         self._in_flight: list[_Submission] = []
         self._signatures_forgotten_at = time.monotonic()
         self._listeners: tuple[Listener, ...] = ()
+        self.stats = SequencerStats()
+        """Commands by type and result, batch sizes and journal flush times, for the metrics (`api/metrics.py`)."""
         self._writer = threading.Thread(target=self._run, name="crossmargin-sequencer", daemon=True)
         self._writer.start()
 
@@ -383,6 +386,16 @@ class Service:
         return self.read(audit)
 
     @property
+    def queue_depth(self) -> int:
+        """Return how many submissions wait in the sequencer's queue (approximate while it runs)."""
+        return self._queue.qsize()
+
+    @property
+    def running(self) -> bool:
+        """Return whether the sequencer thread runs and takes commands (False once closed or stopped by a fault)."""
+        return self._writer.is_alive() and not self._closed
+
+    @property
     def sequence(self) -> int:
         """Return the sequence of the last durable command."""
         return self._sequence
@@ -517,11 +530,13 @@ class Service:
                 self._enter_fault(FaultKind.INTERNAL_ERROR, error)  # before any read sees what it left in memory
                 raise
             if records or answers:
+                flush_started = time.perf_counter()
                 try:
                     self._journal.append(records, answers)
                 except BaseException as error:
                     self._enter_fault(self._journal_fault_kind(error), error)
                     raise
+                self.stats.record_flush(time.perf_counter() - flush_started)
             self._sequence = sequence
             self._guard.record(answers)  # also forgets the answers that expired
             if records:
@@ -533,6 +548,7 @@ class Service:
                 cast("Future[tuple[Result, ...]]", submission.future).set_result(tuple(outcome))
             else:
                 cast("Future[Result]", submission.future).set_result(outcome[0])
+        self.stats.record_batch(batch, outcomes)
         if self._sequence - self._snapshot_sequence >= self._snapshot_every:
             self._save_snapshot()
 

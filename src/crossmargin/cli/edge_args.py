@@ -69,6 +69,14 @@ def add_edge_arguments(serve: argparse.ArgumentParser) -> None:
         help="append one JSON line per request to PATH, or to standard output with '-' "
         "(default: no access log; also CROSSMARGIN_ACCESS_LOG)",
     )
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        default=int(os.environ.get("CROSSMARGIN_METRICS_PORT", "0")) or None,
+        metavar="PORT",
+        help="also serve /metrics without the admin token on 127.0.0.1:PORT, for a Prometheus on this machine "
+        "(default: only the guarded /metrics on the main port; also CROSSMARGIN_METRICS_PORT)",
+    )
 
 
 def rate_limit_settings_from(arguments: argparse.Namespace) -> RateLimitSettings | None:

@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--data-dir", type=Path, default=None, help="keep the demo's journal here (default: a temporary directory)"
     )
+    _add_backup_command(commands)
     serve = commands.add_parser("serve", help="serve Backpack's REST API and the operator API over HTTP")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
@@ -283,6 +284,25 @@ def _add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     add_trading_commands(commands, common)
 
 
+def _add_backup_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    backup = commands.add_parser(
+        "backup",
+        help="copy the SQLite journal into a new data directory while the server runs (PostgreSQL: says how)",
+    )
+    backup.add_argument("destination", type=Path, metavar="DEST", help="a new or empty directory for the copy")
+    backup.add_argument(
+        "--database-url",
+        default=os.environ.get("CROSSMARGIN_DATABASE_URL"),
+        help="the server's journal, as `serve` takes it (default: SQLite in the data directory)",
+    )
+    backup.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("CROSSMARGIN_DATA_DIR", "crossmargin-data")),
+        help="the server's SQLite journal directory (default ./crossmargin-data)",
+    )
+
+
 def _env_path(name: str) -> Path | None:
     value = os.environ.get(name)
     return Path(value) if value else None
@@ -292,8 +312,12 @@ def _env_list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
 
-def _run_simulation_command(arguments: argparse.Namespace, console: Console) -> int:
-    """Run `simulate` (one scenario) or `stress` (many); return the exit status."""
+def _run_offline(arguments: argparse.Namespace, console: Console) -> int:
+    """Run a sub-command that needs no server: `simulate`, `stress` or `backup`; return the exit status."""
+    if arguments.command == "backup":
+        from crossmargin.cli.backup import run_backup  # noqa: PLC0415 -- keep `--help` fast
+
+        return run_backup(arguments.destination, arguments.database_url, arguments.data_dir, console)
     if arguments.command == "stress":
         from crossmargin.cli.stress import run_stress  # noqa: PLC0415 -- keep `--help` fast
 
@@ -313,8 +337,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         module = importlib.import_module(getattr(arguments, "handler_module", commands.__name__))
         return commands.run(arguments, getattr(module, handler_name))
     console = Console()
-    if arguments.command in {"simulate", "stress"}:
-        return _run_simulation_command(arguments, console)
+    if arguments.command in {"simulate", "stress", "backup"}:
+        return _run_offline(arguments, console)
     if arguments.command == "demo":
         from crossmargin.cli.demo import run_demo  # noqa: PLC0415 -- keep `--help` fast
 
@@ -344,6 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             backpack=backpack_options_from(arguments),
             rate_limits=rate_limit_settings_from(arguments),
             access_log=arguments.access_log,
+            metrics_port=arguments.metrics_port,
         )
         if options.edge_workers < 0:
             console.print("error: --edge-workers must be 0 (one process) or more")

@@ -38,6 +38,9 @@ from starlette.applications import Starlette
 
 from crossmargin.api.access_log import AccessLogWriter
 from crossmargin.api.app import create_app
+from crossmargin.api.health import Watched
+from crossmargin.api.metrics import Metrics
+from crossmargin.api.metrics_port import MetricsPort
 from crossmargin.api.rate_budgets import RateLimitSettings
 from crossmargin.api.rate_limit import RateLimiter
 from crossmargin.app.clock import clock_rate, open_clock
@@ -117,6 +120,8 @@ class ServeOptions:
     """Backpack-like budgets (`api/rate_limit.py`); None: `--no-rate-limit`."""
     access_log: str | None = None
     """`--access-log`: a file to append JSON lines to, `-` for standard output; None: no access log."""
+    metrics_port: int | None = None
+    """`--metrics-port`: also serve `/metrics` unguarded on 127.0.0.1 at this port (`api/metrics_port.py`)."""
 
     @property
     def price_choice(self) -> str:
@@ -255,6 +260,7 @@ def run_server(options: ServeOptions, console: Console) -> int:
     workers: list[_Worker] = []  # started background threads, stopped in reverse order
     refused = False
     access_log = None
+    metrics_port = None
     try:
         seeded = seed_demo(service) if options.demo else False
         source = open_prices(service, options)
@@ -266,6 +272,7 @@ def run_server(options: ServeOptions, console: Console) -> int:
         in_front = options.edge_workers == 0  # else each edge worker limits and logs (`api/edge.py`)
         limits = options.rate_limits if in_front else None
         access_log = AccessLogWriter(options.access_log) if in_front and options.access_log is not None else None
+        metrics = Metrics(service)
         app = create_app(
             service,
             admin_token.value,
@@ -273,7 +280,10 @@ def run_server(options: ServeOptions, console: Console) -> int:
             allowed_hosts=(options.host, *options.allowed_hosts),
             rate_limiter=None if limits is None else RateLimiter(limits, admin_token.value),
             access_log=access_log,
+            metrics=metrics,
+            watched=[worker for worker in workers if isinstance(worker, Watched)],
         )
+        metrics_port = MetricsPort.start(metrics, options.metrics_port) if options.metrics_port else None
         if options.edge_workers > 0:
             _serve_with_edge_workers(options, app, service, admin_token.value, fatal)
         else:
@@ -291,6 +301,8 @@ def run_server(options: ServeOptions, console: Console) -> int:
         service.close()
         if access_log is not None:
             access_log.close()
+        if metrics_port is not None:
+            metrics_port.stop()
     return EXIT_USAGE if refused else _exit_status(service, fatal, console)
 
 
@@ -438,3 +450,9 @@ def _print_edge_settings(console: Console, options: ServeOptions) -> None:
     if options.access_log is not None:
         where = "standard output" if options.access_log == "-" else options.access_log
         console.print(f"Access log: one JSON line per request to {where}.", soft_wrap=True)
+    if options.metrics_port is not None:
+        console.print(
+            f"Metrics: http://127.0.0.1:{options.metrics_port}/metrics without a token (loopback only); "
+            "/metrics on the main port needs the admin token.",
+            soft_wrap=True,
+        )

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from crossmargin.api import capital_inputs, inputs, read_inputs, views
 from crossmargin.api.context import ApiContext
 from crossmargin.api.errors import ApiError
+from crossmargin.api.health import not_serving
 from crossmargin.api.paging import paged_response
 from crossmargin.api.responses import json_response
 from crossmargin.api.signed import signed, signed_write
@@ -55,16 +56,15 @@ def public_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- one
         return PlainTextResponse(views.view_time(context.service.now_ms()))
 
     async def status(_: Request) -> Response:
-        # Maintenance during a journal fault, else Ok, naming any stale index price.
-        fault = context.service.fault
-        if fault is not None:
-            return json_response(views.view_status(fault.message))
+        # Maintenance during a journal fault, with a stopped sequencer or a dead worker; else Ok, naming stale prices.
+        down = not_serving(context.service, context.watched)
+        if down is not None:
+            return json_response(views.view_status(down))
         now_ms = context.service.clock.now_ms()
         try:
             stale = read(lambda state: views.view_stale_prices(state, now_ms))
-        except ServiceUnavailableError:  # a fault began since the check above
-            fault = context.service.fault
-            return json_response(views.view_status(None if fault is None else fault.message))
+        except ServiceUnavailableError as error:  # a fault began since the check above
+            return json_response(views.view_status(not_serving(context.service, context.watched) or error.message))
         return json_response(views.view_status(None, stale))
 
     async def ping(_: Request) -> Response:
