@@ -31,6 +31,7 @@ def test_a_seeded_stress_run_writes_percentiles_plots_and_the_worst_path(
     assert stress(tmp_path / "two", *SMALL, "--workers", "2") == 0
     printed = capsys.readouterr().out
     assert "6 scenarios on 2 local process(es)" in printed
+    assert "6 of 6 scenarios done" in printed, "without a terminal, progress comes as lines"
     assert "p99" in printed
     assert "Worst scenario: #" in printed
     report = json.loads((tmp_path / "two" / "stress.json").read_text(encoding="utf-8"))

@@ -132,10 +132,25 @@ def run_stress(arguments: argparse.Namespace, console: Console) -> int:
 
 
 def _run_with_progress(spec: StressSpec, executor: Executor, console: Console) -> list[ScenarioOutcome]:
+    if not console.is_terminal:  # a log or a pipe: a line every tenth of the run instead of a bar
+        return executor.run(spec, _milestones(console, spec.scenarios))
     columns = (TextColumn("scenarios"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("scenarios", total=spec.scenarios)
         return executor.run(spec, lambda done: progress.update(task, completed=done))
+
+
+def _milestones(console: Console, total: int) -> Tell:
+    """Return a progress callback that prints a line each time another tenth of the scenarios is done."""
+    step = max(1, total // 10)
+    said = [0]
+
+    def tell(done: int) -> None:
+        if done // step > said[0] or (done == total and said[0] * step < total):
+            said[0] = done // step if done < total else total
+            console.print(f"  {done:,} of {total:,} scenarios done")
+
+    return tell
 
 
 def _write_page(report: JSON, images: list[Path], path: Path) -> None:
