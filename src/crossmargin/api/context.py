@@ -20,6 +20,7 @@ from crossmargin.core.commands import Command
 from crossmargin.core.engine import Accepted
 
 if TYPE_CHECKING:
+    from crossmargin.app.replica import ReplicaRole
     from crossmargin.app.risk_monitor import RiskMonitor
 
 
@@ -30,6 +31,7 @@ class ApiContext:
     service: Service
     admin_token: str
     risk_monitor: RiskMonitor | None = None
+    replica: ReplicaRole | None = None
 
     async def run(self, command: Command, signed: SignedRequest | None = None) -> Accepted:
         """Submit a command (from the signed write `signed`) and wait, off the event loop, for its durable result."""

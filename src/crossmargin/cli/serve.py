@@ -16,7 +16,8 @@ the journal with a snapshot.
 Exit statuses: 0 after Ctrl-C or SIGTERM; after a journal fault the service cannot recover from in
 the running process (it reports Maintenance for `FAULT_EXIT_DELAY_SECONDS` first, so health checks
 see it and requests in flight get their 503), `EXIT_JOURNAL_FAILED` (74, the journal cannot be
-written: a full disk, a schema from another release, another writer), `EXIT_JOURNAL_BEHIND` (65,
+written: a full disk, a schema from another release, another writer, a journal a failover fenced
+(INV-FENCE-1), also when found on opening it), `EXIT_JOURNAL_BEHIND` (65,
 the journal lost acknowledged commands) or `EXIT_INTERNAL_ERROR` (70, a bug stopped the
 sequencer). A supervisor restarts it; the next start rebuilds everything from the journal.
 """
@@ -50,7 +51,7 @@ from crossmargin.app.market_maker import (
     market_maker_funds_atoms,
 )
 from crossmargin.app.oracle_config import configure_oracle_guards
-from crossmargin.app.ports import Clock, PriceSource
+from crossmargin.app.ports import Clock, JournalFencedError, JournalLockedError, PriceSource
 from crossmargin.app.price_feed import PriceFeed, engine_interval_ms
 from crossmargin.app.price_sources import BACKPACK, PriceSourceError, SourceSettings, open_price_source
 from crossmargin.app.price_sources.backpack_options import BackpackOptions, serve_price_max_age_ms
@@ -117,6 +118,12 @@ class ServeOptions:
     """Backpack-like budgets (`api/rate_limit.py`); None: `--no-rate-limit`."""
     access_log: str | None = None
     """`--access-log`: a file to append JSON lines to, `-` for standard output; None: no access log."""
+    replica: bool = False
+    """`--replica`: follow the journal from a PostgreSQL hot standby and serve reads only (`serve_replica.py`)."""
+    primary_url: str | None = None
+    """`--primary-url`: where a replica sends writers (named in its refusals)."""
+    replica_poll_seconds: float = 0.05
+    """`--replica-poll`: how often a replica polls the standby for new journal records."""
 
     @property
     def price_choice(self) -> str:
@@ -243,9 +250,17 @@ class _Worker(Protocol):
 
 def run_server(options: ServeOptions, console: Console) -> int:
     """Serve until interrupted or stopped by a journal fault; lose nothing on the way out; return the exit status."""
+    if options.replica:
+        from crossmargin.cli.serve_replica import run_replica  # noqa: PLC0415 -- serve_replica imports this module
+
+        return run_replica(options, console)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     clock = open_clock(options.clock)
-    service = open_service(options.database_url, options.data_dir, clock, options.assets_file)
+    try:
+        service = open_service(options.database_url, options.data_dir, clock, options.assets_file)
+    except (JournalFencedError, JournalLockedError) as error:
+        console.print(f"error: the journal cannot be written by this process: {error}", soft_wrap=True)
+        return EXIT_JOURNAL_FAILED
     configure_oracle_guards(
         service, price_max_age_ms=_price_max_age_ms(options), price_jump_band=options.price_jump_band
     )

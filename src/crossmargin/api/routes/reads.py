@@ -55,17 +55,18 @@ def public_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- one
         return PlainTextResponse(views.view_time(context.service.now_ms()))
 
     async def status(_: Request) -> Response:
-        # Maintenance during a journal fault, else Ok, naming any stale index price.
+        # Maintenance during a journal fault, else Ok, naming any stale index price; a replica adds its lag.
+        replica = None if context.replica is None else context.replica.describe()
         fault = context.service.fault
         if fault is not None:
-            return json_response(views.view_status(fault.message))
+            return json_response(views.view_status(fault.message, replica=replica))
         now_ms = context.service.clock.now_ms()
         try:
             stale = read(lambda state: views.view_stale_prices(state, now_ms))
         except ServiceUnavailableError:  # a fault began since the check above
             fault = context.service.fault
-            return json_response(views.view_status(None if fault is None else fault.message))
-        return json_response(views.view_status(None, stale))
+            return json_response(views.view_status(None if fault is None else fault.message, replica=replica))
+        return json_response(views.view_status(None, stale, replica=replica))
 
     async def ping(_: Request) -> Response:
         return PlainTextResponse("pong")

@@ -1,0 +1,78 @@
+"""The journal as a PostgreSQL hot standby holds it, for read replicas; and the fence a failover sets.
+
+A `StandbyJournal` reads what streaming replication brings: records, snapshots and request
+signatures, on a read-only connection (a standby refuses writes anyway; this adapter never tries).
+Nothing can be LISTENed for on a standby (NOTIFY is not replicated), so the replica polls
+(`app/replica.py`). `standby_delay_seconds` is how far the standby's replay trails the WAL it
+received, from PostgreSQL's own clock. `in_recovery` turns False once PostgreSQL promoted it.
+
+`fence_journal` marks a journal database that a failover replaced: it sets `journal_writer.fenced_by`,
+after which no sequencer can open or append to it (INV-FENCE-1, `postgres_journal.py`). It
+commits with `synchronous_commit = local`: the old primary still names the promoted standby as
+its synchronous standby, which no longer follows it, and would otherwise wait for it forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import psycopg
+from psycopg import sql
+
+from crossmargin.adapters.postgres_journal import CONNECT_TIMEOUT_SECONDS, PostgresReader, _connection_kept
+from crossmargin.app.ports import JournalRecord, ReplicaReadOnlyError, RequestSignature
+
+
+class StandbyJournal(PostgresReader):
+    """A journal schema on a hot standby (or any server), opened to read only."""
+
+    def __init__(self, url: str, *, schema: str | None = None) -> None:
+        """Connect without taking the writer lock or migrating anything."""
+        with _connection_kept():
+            self._connection = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+        try:
+            self._connection.execute("SET default_transaction_read_only = on")
+            if schema is not None:
+                self._connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        except BaseException:
+            self._connection.close()
+            raise
+
+    def in_recovery(self) -> bool:
+        """Return whether the server is still a standby (False once PostgreSQL promoted it)."""
+        with _connection_kept():
+            row = self._connection.execute("SELECT pg_is_in_recovery()").fetchone()
+        return bool(row and row[0])
+
+    def standby_delay_seconds(self) -> float:
+        """Return how long the standby's replay trails the WAL it received: 0 when it applied all of it."""
+        with _connection_kept():
+            row = self._connection.execute(
+                "SELECT CASE WHEN NOT pg_is_in_recovery() "
+                "OR pg_last_wal_receive_lsn() IS NULL OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() "
+                "THEN 0 ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END"
+            ).fetchone()
+        return max(float(str(row[0])), 0.0) if row and row[0] is not None else 0.0
+
+    def append(self, records: Sequence[JournalRecord], signatures: Sequence[RequestSignature] = ()) -> None:  # noqa: ARG002 -- the Journal protocol's signature
+        """Refuse: a replica writes nothing."""
+        raise ReplicaReadOnlyError("a read replica does not write the journal")
+
+    def forget_request_signatures(self, expired_before_ms: int) -> None:
+        """Leave the signatures alone: the primary forgets them, and the standby follows."""
+
+    def save_snapshot(self, sequence: int, state: str) -> None:  # noqa: ARG002 -- the Journal protocol's signature
+        """Refuse: a replica writes nothing."""
+        raise ReplicaReadOnlyError("a read replica does not write snapshots")
+
+
+def fence_journal(url: str, fenced_by: str, *, schema: str | None = None) -> None:
+    """Mark the journal at `url` as replaced by a failover, so no sequencer writes it again (INV-FENCE-1)."""
+    with (
+        _connection_kept(),
+        psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS) as connection,
+    ):
+        if schema is not None:
+            connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        connection.execute("SET synchronous_commit = local")
+        connection.execute("UPDATE journal_writer SET fenced_by = %s WHERE id = 1", (fenced_by,))
