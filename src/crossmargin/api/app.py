@@ -48,7 +48,7 @@ from crossmargin.api.routes.markets import market_routes
 from crossmargin.api.routes.models import model_routes
 from crossmargin.api.routes.orders import order_routes
 from crossmargin.api.routes.reads import private_read_routes, public_read_routes
-from crossmargin.api.routes.replica import replica_routes
+from crossmargin.api.routes.replica import replica_routes, state_digest_routes
 from crossmargin.api.routes.trading_reads import trading_read_routes
 from crossmargin.api.routes.web import web_routes
 from crossmargin.api.streams import stream_routes
@@ -125,6 +125,7 @@ def create_app(
         *liquidation_price_routes(context),
         *model_routes(context),
         *web_routes(),
+        *state_digest_routes(context),
         *(replica_routes(context, replica) if replica is not None else ()),
     ]
     back = [] if replica is None else [Middleware(ReplicaWriteGuard, role=replica)]

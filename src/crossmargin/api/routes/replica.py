@@ -1,4 +1,11 @@
-"""`POST /admin/v1/replica/promote`: a read replica takes over as the sequencer (failover; docs/REPLICATION.md).
+"""Replication's operator routes: the state digest, and a read replica's promotion (docs/REPLICATION.md).
+
+`GET /admin/v1/state/digest` (every server): the journal sequence and the SHA-256 of the canonical
+state text (the snapshot codec's) at it, read under the state lock, so two servers at the same
+sequence can be compared (INV-REPLAY-1): a primary and its replicas must give the same digest.
+It encodes the whole state, a cost that grows with it: an operator's check, not a health probe.
+
+`POST /admin/v1/replica/promote`: a read replica takes over as the sequencer (failover).
 
 Operator only. Body (optional): `{"fenceDatabaseUrl": "postgresql://old-primary/..."}`, the old
 primary's database, fenced so that no sequencer writes it again (INV-FENCE-1). Refused with 409
@@ -22,10 +29,21 @@ from crossmargin.api.operator import require_operator
 from crossmargin.api.replica_guard import PROMOTE_PATH
 from crossmargin.api.responses import json_response
 from crossmargin.api.signed import read_parameters
-from crossmargin.api.views.replica import view_promotion
+from crossmargin.api.views.replica import view_promotion, view_state_digest
 from crossmargin.app.replica import PromotionRefusedError, ReplicaRole
 
 CONFLICT = 409
+
+
+def state_digest_routes(context: ApiContext) -> list[Route]:
+    """Return the state digest route, served by primaries and replicas alike."""
+
+    async def state_digest(request: Request) -> Response:
+        require_operator(request, context.admin_token)
+        service = context.service
+        return json_response(service.read(lambda state: view_state_digest(state, service.sequence)))
+
+    return [Route("/admin/v1/state/digest", state_digest, methods=["GET"])]
 
 
 def replica_routes(context: ApiContext, role: ReplicaRole) -> list[Route]:
