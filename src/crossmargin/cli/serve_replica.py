@@ -33,6 +33,7 @@ from crossmargin.api.rate_limit import RateLimiter
 from crossmargin.app.clock import AcceleratedClock, ManualClock, open_clock
 from crossmargin.app.faults import Fault
 from crossmargin.app.oracle_config import configure_oracle_guards
+from crossmargin.app.ports import Clock
 from crossmargin.app.rebuild import check_audit, rebuild_with_history
 from crossmargin.app.replica import Promotion, PromotionRefusedError, ReplicaFollower, ReplicaRole
 from crossmargin.app.risk_monitor import RiskMonitor
@@ -64,9 +65,8 @@ def redacted(url: str) -> str:
     return urlunsplit((parts.scheme, f"{user}{host}{port}", parts.path, parts.query, parts.fragment))
 
 
-def open_replica(standby: StandbyJournal, clock_choice: str, primary_url: str) -> Service:
-    """Rebuild and audit the state from the standby; return a read-only service over it."""
-    clock = open_clock(clock_choice)
+def open_replica(standby: StandbyJournal, clock: Clock, primary_url: str) -> Service:
+    """Rebuild and audit the state from the standby; return a read-only service over it on `clock`."""
     state, history, sequence, snapshot_sequence = rebuild_with_history(standby)
     check_audit(state, sequence)
     if isinstance(clock, ManualClock | AcceleratedClock) and clock.now_ms() < state.now_ms:
@@ -154,7 +154,7 @@ def run_replica(options: ServeOptions, console: Console) -> int:
         return EXIT_USAGE
     primary_url = options.primary_url or "the primary"
     standby = StandbyJournal(options.database_url)
-    service = open_replica(standby, options.clock, primary_url)
+    service = open_replica(standby, open_clock(options.clock), primary_url)
     monitor = RiskMonitor(service) if options.risk_monitor else None
     takeover = _Takeover(service, standby, options, monitor)
     follower = ReplicaFollower(service, standby, poll_seconds=options.replica_poll_seconds)
