@@ -28,7 +28,7 @@ from crossmargin.adapters.postgres_replica import StandbyJournal, fence_journal
 from crossmargin.api.app import create_app
 from crossmargin.app.clock import ManualClock
 from crossmargin.app.codec import encode_state
-from crossmargin.app.ports import JournalFencedError, JournalRecord, ReplicaReadOnlyError
+from crossmargin.app.ports import JournalFencedError, JournalRecord, JournalUnavailableError, ReplicaReadOnlyError
 from crossmargin.app.replica import Promotion, PromotionRefusedError, ReplicaFollower, ReplicaRole
 from crossmargin.app.service import BatchCommitted, Service
 from crossmargin.cli.serve_replica import open_replica
@@ -194,14 +194,19 @@ def test_a_replica_takes_over_and_continues_the_sequence(location: Database) -> 
         journal.close()
 
 
+def _on_the_side(location: Database, statement: str) -> None:
+    assert location.url is not None
+    with psycopg.connect(location.url, autocommit=True) as other:
+        other.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(location.schema or "public")))
+        other.execute(statement)
+
+
 def test_a_replaced_or_fenced_writer_commits_nothing(location: Database) -> None:
     assert location.url is not None
     journal = location.open_journal()
     assert isinstance(journal, PostgresJournal)
     journal.append([JournalRecord(1, START_MS, '{"t":"Tick"}')])
-    with psycopg.connect(location.url, autocommit=True) as other:
-        other.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(location.schema or "public")))
-        other.execute("UPDATE journal_writer SET term = term + 1")
+    _on_the_side(location, "UPDATE journal_writer SET term = term + 1")
     with pytest.raises(JournalFencedError, match="INV-FENCE-1: writer term"):
         journal.append([JournalRecord(2, START_MS, '{"t":"Tick"}')])
     with pytest.raises(JournalFencedError):
@@ -210,13 +215,21 @@ def test_a_replaced_or_fenced_writer_commits_nothing(location: Database) -> None
     reopened = location.open_journal()
     assert isinstance(reopened, PostgresJournal)
     assert reopened.term == journal.term + 2, "each writer claims the next term"
-    fence_journal(location.url, "failover to term 9 on elsewhere", schema=location.schema)
-    with pytest.raises(JournalFencedError, match="fenced by a failover"):
+    _on_the_side(location, "UPDATE journal_writer SET fenced_by = 'a test'")
+    with pytest.raises(JournalFencedError, match=r"fenced by a failover \(a test\)"):
         reopened.append([JournalRecord(2, START_MS, '{"t":"Tick"}')])
-    assert reopened.last_sequence() == 1
+    _on_the_side(location, "UPDATE journal_writer SET fenced_by = NULL")
+    fence_journal(location.url, "failover to term 9 on elsewhere", schema=location.schema)
+    with pytest.raises(JournalUnavailableError):
+        reopened.append([JournalRecord(2, START_MS, '{"t":"Tick"}')])  # fencing ended the old writer's session
     reopened.close()
     with pytest.raises(JournalFencedError, match="failover to term 9 on elsewhere"):
         location.open_journal()
+    reader = _standby(location)
+    try:
+        assert reader.last_sequence() == 1, "nothing the fenced writers tried was committed"
+    finally:
+        reader.close()
 
 
 def _role(follower: ReplicaFollower) -> ReplicaRole:

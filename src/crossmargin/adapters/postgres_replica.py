@@ -7,20 +7,33 @@ Nothing can be LISTENed for on a standby (NOTIFY is not replicated), so the repl
 received, from PostgreSQL's own clock. `in_recovery` turns False once PostgreSQL promoted it.
 
 `fence_journal` marks a journal database that a failover replaced: it sets `journal_writer.fenced_by`,
-after which no sequencer can open or append to it (INV-FENCE-1, `postgres_journal.py`). It
-commits with `synchronous_commit = local`: the old primary still names the promoted standby as
-its synchronous standby, which no longer follows it, and would otherwise wait for it forever.
+after which no sequencer can open or append to it (INV-FENCE-1, `postgres_journal.py`). First it
+ends the sessions holding the journal's writer lock: an old sequencer that is still connected
+(partitioned, or killed while its COMMIT waited for the synchronous standby that was promoted
+meanwhile: such a session waits forever, holding its locks). A waiting COMMIT ends "committed
+locally" on the old database only, never acknowledged to a client. The fence commits with
+`synchronous_commit = local`: the old primary still names the promoted standby as its
+synchronous standby, which no longer follows it, and would otherwise wait for it forever.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 import psycopg
 from psycopg import sql
 
-from crossmargin.adapters.postgres_journal import CONNECT_TIMEOUT_SECONDS, PostgresReader, _connection_kept
+from crossmargin.adapters.postgres_journal import (
+    CONNECT_TIMEOUT_SECONDS,
+    WRITER_LOCK_CLASS,
+    PostgresReader,
+    _connection_kept,
+)
 from crossmargin.app.ports import JournalRecord, ReplicaReadOnlyError, RequestSignature
+
+TERMINATE_WAIT_MS: Final = 5_000
+"""How long fencing waits for each old writer session it ends to go."""
 
 
 class StandbyJournal(PostgresReader):
@@ -75,4 +88,10 @@ def fence_journal(url: str, fenced_by: str, *, schema: str | None = None) -> Non
         if schema is not None:
             connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
         connection.execute("SET synchronous_commit = local")
+        connection.execute(
+            "SELECT pg_terminate_backend(pid, %s) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = %s::oid AND objid = hashtext(current_schema())::oid AND objsubid = 2 "
+            "AND pid <> pg_backend_pid()",
+            (TERMINATE_WAIT_MS, WRITER_LOCK_CLASS),
+        )
         connection.execute("UPDATE journal_writer SET fenced_by = %s WHERE id = 1", (fenced_by,))
