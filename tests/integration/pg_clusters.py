@@ -61,7 +61,8 @@ def require_cluster_control() -> None:
 
 
 def _run(*command: str) -> None:
-    subprocess.run(command, check=True, capture_output=True, timeout=COMMAND_SECONDS)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=COMMAND_SECONDS, check=False)
+    assert done.returncode == 0, f"{' '.join(command)} failed ({done.returncode}): {done.stdout}{done.stderr}"
 
 
 def _ports_in_use() -> set[int]:
@@ -166,7 +167,8 @@ def replication_pair() -> Iterator[ReplicationPair]:
         primary.wait_reachable()
         standby = _create(version, f"cmrepl_s_{tag}", free[1], STANDBY_SETTINGS)
         created.append(standby)
-        shutil.rmtree(standby.data_dir)
+        for entry in standby.data_dir.iterdir():  # pg_basebackup fills the (postgres-owned) directory
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         _run(
             "runuser", "-u", "postgres", "--", "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port),
             "-D", str(standby.data_dir), "-R", "-X", "stream", "-c", "fast",
