@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from psycopg import sql
 from starlette.testclient import TestClient
+from stream_harness import next_message, receive
 from tests.integration.conftest import Database, postgres_locations
 from tests.integration.workload import START_MS, apply_stream, build_stream
 
@@ -32,8 +33,9 @@ from crossmargin.app.ports import JournalFencedError, JournalRecord, JournalUnav
 from crossmargin.app.replica import Promotion, PromotionRefusedError, ReplicaFollower, ReplicaRole
 from crossmargin.app.service import BatchCommitted, Service
 from crossmargin.cli.serve_replica import open_replica
-from crossmargin.core.commands import CreateAccount, Tick
+from crossmargin.core.commands import CreateAccount, SetMarkPrices, Tick
 from crossmargin.core.engine import Accepted
+from crossmargin.core.numbers import WAD
 
 pytestmark = pytest.mark.postgres
 
@@ -278,6 +280,30 @@ def test_over_http_a_replica_serves_reads_refuses_writes_and_reports_lag(locatio
             assert promote.status_code == 409
             assert promote.json()["code"] == "PRECONDITION_FAILED"
             assert on_replica.get("/admin/v1/audit", headers=bearer).json()["ok"] is True
+    finally:
+        replica.close()
+        primary.close()
+
+
+def test_a_replicas_streams_carry_what_the_followed_journal_did(location: Database) -> None:
+    clock = ManualClock(START_MS)
+    primary = location.open_service(clock)
+    apply_stream(primary, clock, build_stream(5, 60))
+    standby = _standby(location)
+    replica = open_replica(standby, ManualClock(START_MS), PRIMARY)
+    follower = ReplicaFollower(replica, standby)
+    try:
+        with (
+            TestClient(create_app(replica, TOKEN, replica=_role(follower))) as on_replica,
+            on_replica.websocket_connect("/ws") as socket,
+        ):
+            socket.send_json({"method": "SUBSCRIBE", "params": ["markPrice.BTC_USDC"], "id": 7})
+            assert next_message(socket) == {"id": 7, "result": None}
+            moved = SetMarkPrices((("BTC", 61_234 * WAD),))
+            assert isinstance(primary.execute(moved), Accepted)
+            follower.poll()
+            mark = receive(socket, "markPrice.BTC_USDC")
+        assert (mark["s"], mark["p"]) == ("BTC_USDC", "61234")
     finally:
         replica.close()
         primary.close()
