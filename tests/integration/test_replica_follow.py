@@ -307,3 +307,22 @@ def test_a_replicas_streams_carry_what_the_followed_journal_did(location: Databa
     finally:
         replica.close()
         primary.close()
+
+
+def test_a_replica_started_before_the_primary_follows_once_the_journal_exists(location: Database) -> None:
+    standby = _standby(location)  # the schema does not exist yet: nothing was ever journaled
+    replica = open_replica(standby, ManualClock(START_MS), PRIMARY)
+    follower = ReplicaFollower(replica, standby)
+    clock = ManualClock(START_MS)
+    primary = None
+    try:
+        assert follower.poll() == 0
+        assert replica.sequence == 0
+        primary = location.open_service(clock)
+        apply_stream(primary, clock, build_stream(9, 40))
+        assert follower.poll() == primary.sequence
+        _same_position(primary, replica)
+    finally:
+        replica.close()
+        if primary is not None:
+            primary.close()

@@ -5,6 +5,8 @@ signatures, on a read-only connection (a standby refuses writes anyway; this ada
 Nothing can be LISTENed for on a standby (NOTIFY is not replicated), so the replica polls
 (`app/replica.py`). `standby_delay_seconds` is how far the standby's replay trails the WAL it
 received, from PostgreSQL's own clock. `in_recovery` turns False once PostgreSQL promoted it.
+Before the primary's sequencer first opened the journal, the standby has no journal tables: it
+reads as an empty journal until they arrive, so a replica may be started first.
 
 `fence_journal` marks a journal database that a failover replaced: it sets `journal_writer.fenced_by`,
 after which no sequencer can open or append to it (INV-FENCE-1, `postgres_journal.py`). First it
@@ -18,7 +20,7 @@ synchronous standby, which no longer follows it, and would otherwise wait for it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Final
 
 import psycopg
@@ -50,6 +52,34 @@ class StandbyJournal(PostgresReader):
         except BaseException:
             self._connection.close()
             raise
+
+    def read(self, after_sequence: int = 0) -> Iterator[JournalRecord]:
+        """Yield the records after `after_sequence`; none while the journal tables do not exist yet."""
+        try:
+            yield from super().read(after_sequence)
+        except psycopg.errors.UndefinedTable:
+            return
+
+    def last_sequence(self) -> int:
+        """Return the highest sequence held, 0 while the journal tables do not exist yet."""
+        try:
+            return super().last_sequence()
+        except psycopg.errors.UndefinedTable:
+            return 0
+
+    def request_signatures(self, expiring_after_ms: int) -> list[RequestSignature]:
+        """Return the stored request signatures expiring after `expiring_after_ms` (none before the tables)."""
+        try:
+            return super().request_signatures(expiring_after_ms)
+        except psycopg.errors.UndefinedTable:
+            return []
+
+    def load_latest_snapshot(self) -> tuple[int, str] | None:
+        """Return the latest snapshot, None while there is none (or no table yet)."""
+        try:
+            return super().load_latest_snapshot()
+        except psycopg.errors.UndefinedTable:
+            return None
 
     def in_recovery(self) -> bool:
         """Return whether the server is still a standby (False once PostgreSQL promoted it)."""

@@ -86,16 +86,18 @@ class ReplicaFollower:
         self._last_good_poll = time.monotonic()
         self._unreachable = False
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="crossmargin-replica-follower", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Start polling."""
+        """Start polling (again, after `stop`)."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="crossmargin-replica-follower", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         """Stop polling and wait for the thread; the state stays at the last record applied."""
         self._stop.set()
-        if self._thread.is_alive():
+        if self._thread is not None and self._thread.is_alive():
             self._thread.join()
 
     def lag(self) -> ReplicaLag:

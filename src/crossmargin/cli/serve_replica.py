@@ -101,15 +101,11 @@ class _Takeover:
             )
         if self.follower is not None:
             self.follower.stop()
-        journal = PostgresJournal(url)
-        fenced = "nothing (no fenceDatabaseUrl given)"
         try:
-            if fence_url is not None:
-                fenced = _fence(fence_url, f"term {journal.term} on {redacted(url)}")
-            recovery = Recovery(functools.partial(PostgresJournal, url))
-            sequence = self.service.take_over(journal, recovery)
+            journal, sequence, fenced = self._take_over(url, fence_url)
         except BaseException:
-            journal.close()
+            if self.follower is not None:
+                self.follower.start()  # still a replica: go on following
             raise
         self._start_sequencer_workers()
         took_ms = round((time.monotonic() - started) * 1000)
@@ -117,6 +113,18 @@ class _Takeover:
             "took over as the sequencer at sequence %d (writer term %d) in %d ms", sequence, journal.term, took_ms
         )
         return Promotion(sequence, journal.term, fenced, took_ms)
+
+    def _take_over(self, url: str, fence_url: str | None) -> tuple[PostgresJournal, int, str]:
+        journal = PostgresJournal(url)
+        fenced = "nothing (no fenceDatabaseUrl given)"
+        try:
+            if fence_url is not None:
+                fenced = _fence(fence_url, f"term {journal.term} on {redacted(url)}")
+            recovery = Recovery(functools.partial(PostgresJournal, url))
+            return journal, self.service.take_over(journal, recovery), fenced
+        except BaseException:
+            journal.close()
+            raise
 
     def _start_sequencer_workers(self) -> None:
         options = self.options
