@@ -14,6 +14,7 @@ replication and kill -9 are in `test_replication_clusters.py`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import psycopg
@@ -30,6 +31,7 @@ from crossmargin.api.app import create_app
 from crossmargin.app.clock import ManualClock
 from crossmargin.app.codec import encode_state
 from crossmargin.app.ports import JournalFencedError, JournalRecord, JournalUnavailableError, ReplicaReadOnlyError
+from crossmargin.app.replay_guard import DuplicateRequestError, SignedRequest
 from crossmargin.app.replica import Promotion, PromotionRefusedError, ReplicaFollower, ReplicaRole
 from crossmargin.app.service import BatchCommitted, Service
 from crossmargin.cli.serve_replica import open_replica
@@ -201,6 +203,25 @@ def _on_the_side(location: Database, statement: str) -> None:
     with psycopg.connect(location.url, autocommit=True) as other:
         other.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(location.schema or "public")))
         other.execute(statement)
+
+
+def test_a_signed_write_the_old_primary_answered_is_refused_after_a_takeover(location: Database) -> None:
+    clock = ManualClock(START_MS)
+    primary = location.open_service(clock)
+    signed = SignedRequest(b"s" * 64, int(time.time() * 1000) + 60_000)
+    assert isinstance(primary.submit(CreateAccount(), signed=signed).result(), Accepted)
+    answered_at = primary.sequence
+    standby = _standby(location)
+    replica = open_replica(standby, ManualClock(START_MS), PRIMARY)
+    primary.close()
+    writer = location.open_journal()
+    try:
+        replica.take_over(writer)
+        with pytest.raises(DuplicateRequestError, match=f"journal sequence {answered_at}"):
+            replica.submit(CreateAccount(), signed=signed).result()
+        assert replica.sequence == answered_at, "INV-REPLAY-2 across a failover: it ran once"
+    finally:
+        replica.close()
 
 
 def test_a_replaced_or_fenced_writer_commits_nothing(location: Database) -> None:
