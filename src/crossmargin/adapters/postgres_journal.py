@@ -53,7 +53,7 @@ CONNECT_TIMEOUT_SECONDS: Final = 10
 
 
 @contextmanager
-def _connection_kept() -> Iterator[None]:
+def connection_kept() -> Iterator[None]:
     """Turn a lost or refused connection into `JournalUnavailableError`, which the service waits out."""
     try:
         yield
@@ -73,7 +73,7 @@ class PostgresReader:
         """Yield every record after `after_sequence`, in order, a page at a time."""
         last = after_sequence
         while True:
-            with _connection_kept():
+            with connection_kept():
                 rows = self._connection.execute(
                     "SELECT sequence, recorded_at_ms, command FROM journal_entry "
                     "WHERE sequence > %s ORDER BY sequence LIMIT %s",
@@ -90,7 +90,7 @@ class PostgresReader:
 
     def last_sequence(self) -> int:
         """Return the highest journaled sequence, 0 when empty."""
-        with _connection_kept():
+        with connection_kept():
             row = self._connection.execute("SELECT coalesce(max(sequence), 0) FROM journal_entry").fetchone()
         assert row is not None, "an aggregate returns a row"
         assert isinstance(row[0], int), "sequences are integers"
@@ -98,7 +98,7 @@ class PostgresReader:
 
     def request_signatures(self, expiring_after_ms: int) -> list[RequestSignature]:
         """Return every stored request signature that expires after `expiring_after_ms`."""
-        with _connection_kept():
+        with connection_kept():
             rows = self._connection.execute(
                 "SELECT signature, expires_at_ms, sequence FROM request_signature WHERE expires_at_ms > %s",
                 (expiring_after_ms,),
@@ -113,7 +113,7 @@ class PostgresReader:
 
     def load_latest_snapshot(self) -> tuple[int, str] | None:
         """Return the latest snapshot as (sequence, state text), or None."""
-        with _connection_kept():
+        with connection_kept():
             row = self._connection.execute(
                 "SELECT sequence, state FROM snapshot ORDER BY sequence DESC LIMIT 1"
             ).fetchone()
@@ -134,7 +134,7 @@ class PostgresJournal(PostgresReader):
 
     def __init__(self, url: str, *, schema: str | None = None, lock_wait_ms: int = WRITER_LOCK_WAIT_MS) -> None:
         """Connect, take the writer lock (waiting up to `lock_wait_ms`), and migrate the schema."""
-        with _connection_kept():
+        with connection_kept():
             self._connection: psycopg.Connection[tuple[object, ...]] = psycopg.connect(
                 url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
             )
@@ -150,7 +150,7 @@ class PostgresJournal(PostgresReader):
             except psycopg.errors.LockNotAvailable as error:
                 raise JournalLockedError(f"another session is writing this journal ({url}, {schema})") from error
             connection.execute("SET lock_timeout = 0")
-            with _connection_kept():
+            with connection_kept():
                 migrate_postgres(connection)
                 self.term = _claim_term(connection)
         except BaseException:
@@ -162,7 +162,7 @@ class PostgresJournal(PostgresReader):
         if not records and not signatures:
             return
         try:
-            with _connection_kept(), self._connection.transaction(), self._connection.cursor() as cursor:
+            with connection_kept(), self._connection.transaction(), self._connection.cursor() as cursor:
                 self._check_term(cursor)
                 if records:
                     with cursor.copy("COPY journal_entry (sequence, recorded_at_ms, command) FROM STDIN") as copy:
@@ -180,12 +180,12 @@ class PostgresJournal(PostgresReader):
 
     def forget_request_signatures(self, expired_before_ms: int) -> None:
         """Delete the request signatures that expired before `expired_before_ms`."""
-        with _connection_kept():
+        with connection_kept():
             self._connection.execute("DELETE FROM request_signature WHERE expires_at_ms < %s", (expired_before_ms,))
 
     def save_snapshot(self, sequence: int, state: str) -> None:
         """Store a snapshot and drop all but the latest few; durable on return."""
-        with _connection_kept(), self._connection.transaction(), self._connection.cursor() as cursor:
+        with connection_kept(), self._connection.transaction(), self._connection.cursor() as cursor:
             self._check_term(cursor)
             self._connection.execute(
                 "INSERT INTO snapshot (sequence, state) VALUES (%s, %s) "

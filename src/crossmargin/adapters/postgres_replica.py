@@ -30,7 +30,7 @@ from crossmargin.adapters.postgres_journal import (
     CONNECT_TIMEOUT_SECONDS,
     WRITER_LOCK_CLASS,
     PostgresReader,
-    _connection_kept,
+    connection_kept,
 )
 from crossmargin.app.ports import JournalRecord, ReplicaReadOnlyError, RequestSignature
 
@@ -43,7 +43,7 @@ class StandbyJournal(PostgresReader):
 
     def __init__(self, url: str, *, schema: str | None = None) -> None:
         """Connect without taking the writer lock or migrating anything."""
-        with _connection_kept():
+        with connection_kept():
             self._connection = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
         try:
             self._connection.execute("SET default_transaction_read_only = on")
@@ -83,13 +83,13 @@ class StandbyJournal(PostgresReader):
 
     def in_recovery(self) -> bool:
         """Return whether the server is still a standby (False once PostgreSQL promoted it)."""
-        with _connection_kept():
+        with connection_kept():
             row = self._connection.execute("SELECT pg_is_in_recovery()").fetchone()
         return bool(row and row[0])
 
     def standby_delay_seconds(self) -> float:
         """Return how long the standby's replay trails the WAL it received: 0 when it applied all of it."""
-        with _connection_kept():
+        with connection_kept():
             row = self._connection.execute(
                 "SELECT CASE WHEN NOT pg_is_in_recovery() "
                 "OR pg_last_wal_receive_lsn() IS NULL OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() "
@@ -112,7 +112,7 @@ class StandbyJournal(PostgresReader):
 def fence_journal(url: str, fenced_by: str, *, schema: str | None = None) -> None:
     """Mark the journal at `url` as replaced by a failover, so no sequencer writes it again (INV-FENCE-1)."""
     with (
-        _connection_kept(),
+        connection_kept(),
         psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS) as connection,
     ):
         if schema is not None:

@@ -166,7 +166,7 @@ def seed_demo(service: Service) -> bool:
     return False
 
 
-def _price_max_age_ms(options: ServeOptions) -> int | None:
+def stale_price_limit_ms(options: ServeOptions) -> int | None:
     """Return the stale-price limit: the one asked for; mirroring Backpack on a flowing clock, a minute by default."""
     if options.price_choice.lower() == BACKPACK:
         return serve_price_max_age_ms(options.price_max_age_ms, wall_clock=options.clock != "manual")
@@ -244,8 +244,12 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-class _Worker(Protocol):
-    def stop(self) -> None: ...
+class Worker(Protocol):
+    """A background thread `serve` starts and stops: the scheduler, price feed, demo traders, risk monitor."""
+
+    def stop(self) -> None:
+        """Stop the thread and wait for it."""
+        ...
 
 
 def run_server(options: ServeOptions, console: Console) -> int:
@@ -262,18 +266,18 @@ def run_server(options: ServeOptions, console: Console) -> int:
         console.print(f"error: the journal cannot be written by this process: {error}", soft_wrap=True)
         return EXIT_JOURNAL_FAILED
     configure_oracle_guards(
-        service, price_max_age_ms=_price_max_age_ms(options), price_jump_band=options.price_jump_band
+        service, price_max_age_ms=stale_price_limit_ms(options), price_jump_band=options.price_jump_band
     )
     monitor = RiskMonitor(service) if options.risk_monitor else None
     admin_token = choose_admin_token(options.admin_token, os.environ)
     fatal: list[Fault] = []
-    workers: list[_Worker] = []  # started background threads, stopped in reverse order
+    workers: list[Worker] = []  # started background threads, stopped in reverse order
     refused = False
     access_log = None
     try:
         seeded = seed_demo(service) if options.demo else False
         source = open_prices(service, options)
-        feed, traders = _start_workers(service, options, source, workers)
+        feed, traders = start_workers(service, options, source, workers)
         if monitor is not None:
             monitor.start()
             workers.append(monitor)
@@ -292,7 +296,7 @@ def run_server(options: ServeOptions, console: Console) -> int:
         if options.edge_workers > 0:
             _serve_with_edge_workers(options, app, service, admin_token.value, fatal)
         else:
-            _serve_in_one_process(options, app, service, fatal)
+            serve_in_one_process(options, app, service, fatal)
     except (KeyboardInterrupt, SystemExit):
         pass
     except ServiceUnavailableError:
@@ -306,11 +310,11 @@ def run_server(options: ServeOptions, console: Console) -> int:
         service.close()
         if access_log is not None:
             access_log.close()
-    return EXIT_USAGE if refused else _exit_status(service, fatal, console)
+    return EXIT_USAGE if refused else exit_status(service, fatal, console)
 
 
-def _start_workers(
-    service: Service, options: ServeOptions, source: PriceSource | None, workers: list[_Worker]
+def start_workers(
+    service: Service, options: ServeOptions, source: PriceSource | None, workers: list[Worker]
 ) -> tuple[PriceFeed | None, _DemoTraders]:
     """Start the scheduler (on a flowing clock), the price feed and the demo traders; list them in `workers`."""
     if options.clock != "manual":
@@ -329,7 +333,8 @@ def _start_workers(
     return feed, traders
 
 
-def _serve_in_one_process(options: ServeOptions, app: Starlette, service: Service, fatal: list[Fault]) -> None:
+def serve_in_one_process(options: ServeOptions, app: Starlette, service: Service, fatal: list[Fault]) -> None:
+    """Serve `app` with uvicorn until a signal or a fatal journal fault (then listed in `fatal`)."""
     config = uvicorn.Config(
         app,
         host=options.host,
@@ -366,7 +371,8 @@ def _serve_with_edge_workers(
     serve_with_edge_workers(app, service, edge, fatal)
 
 
-def _exit_status(service: Service, fatal: list[Fault], console: Console) -> int:
+def exit_status(service: Service, fatal: list[Fault], console: Console) -> int:
+    """Print how the server stopped and return its exit status (0, or the status of the fatal fault)."""
     fault = fatal[0] if fatal else service.wait_for_fatal_fault(0)
     if fault is None:
         console.print("Stopped; every acknowledged command is in the journal.", soft_wrap=True)

@@ -43,12 +43,12 @@ from crossmargin.cli.admin_token import choose_admin_token
 from crossmargin.cli.serve import (
     EXIT_USAGE,
     ServeOptions,
-    _exit_status,
-    _price_max_age_ms,
-    _serve_in_one_process,
-    _start_workers,
-    _Worker,
+    Worker,
+    exit_status,
     open_prices,
+    serve_in_one_process,
+    stale_price_limit_ms,
+    start_workers,
 )
 
 LOG = logging.getLogger("crossmargin.replica")
@@ -88,7 +88,7 @@ class _Takeover:
         self.options = options
         self.monitor = monitor
         self.follower: ReplicaFollower | None = None
-        self.workers: list[_Worker] = []
+        self.workers: list[Worker] = []
 
     def __call__(self, fence_url: str | None) -> Promotion:
         started = time.monotonic()
@@ -129,9 +129,9 @@ class _Takeover:
     def _start_sequencer_workers(self) -> None:
         options = self.options
         configure_oracle_guards(
-            self.service, price_max_age_ms=_price_max_age_ms(options), price_jump_band=options.price_jump_band
+            self.service, price_max_age_ms=stale_price_limit_ms(options), price_jump_band=options.price_jump_band
         )
-        _start_workers(self.service, options, open_prices(self.service, options), self.workers)
+        start_workers(self.service, options, open_prices(self.service, options), self.workers)
         if self.monitor is not None:
             self.monitor.start()
             self.workers.append(self.monitor)
@@ -183,7 +183,7 @@ def run_replica(options: ServeOptions, console: Console) -> int:
             replica=role,
         )
         _print_banner(console, options, primary_url, admin_token.describe(), service.sequence)
-        _serve_in_one_process(options, app, service, fatal)
+        serve_in_one_process(options, app, service, fatal)
     except (KeyboardInterrupt, SystemExit, ServiceUnavailableError):
         pass
     finally:
@@ -195,7 +195,7 @@ def run_replica(options: ServeOptions, console: Console) -> int:
             standby.close()
         if access_log is not None:
             access_log.close()
-    return _exit_status(service, fatal, console)
+    return exit_status(service, fatal, console)
 
 
 def _print_banner(console: Console, options: ServeOptions, primary_url: str, token: str, sequence: int) -> None:
