@@ -145,6 +145,9 @@ class _Partial:
     def standby_delay_seconds(self) -> float:
         return self.standby.standby_delay_seconds()
 
+    def reconnect(self) -> None:
+        self.standby.reconnect()
+
 
 def test_a_replica_reports_its_lag_in_commands(location: Database) -> None:
     clock = ManualClock(START_MS)
@@ -164,6 +167,27 @@ def test_a_replica_reports_its_lag_in_commands(location: Database) -> None:
         assert follower.lag().seconds == 0.0, "a server that is no standby trails nothing"
         ReplicaFollower(replica, standby).poll()
         assert replica.sequence == primary.sequence
+    finally:
+        replica.close()
+        primary.close()
+
+
+def test_a_replica_reconnects_when_the_standby_connection_is_lost(location: Database) -> None:
+    clock = ManualClock(START_MS)
+    primary = location.open_service(clock)
+    standby = _standby(location)
+    replica = open_replica(standby, ManualClock(START_MS), PRIMARY)
+    follower = ReplicaFollower(replica, standby)
+    groups = build_stream(13, 120)
+    try:
+        apply_stream(primary, clock, groups[: len(groups) // 2])
+        assert follower.step()
+        _on_the_side(location, f"SELECT pg_terminate_backend({standby.backend_pid})")
+        apply_stream(primary, clock, groups[len(groups) // 2 :])
+        assert not follower.step(), "the lost connection is reported, and replaced"
+        assert follower.lag().seconds >= 0.0
+        assert follower.step()
+        _same_position(primary, replica)
     finally:
         replica.close()
         primary.close()

@@ -20,6 +20,7 @@ synchronous standby, which no longer follows it, and would otherwise wait for it
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Final
 
@@ -43,15 +44,33 @@ class StandbyJournal(PostgresReader):
 
     def __init__(self, url: str, *, schema: str | None = None) -> None:
         """Connect without taking the writer lock or migrating anything."""
+        self._url = url
+        self._schema = schema
+        self._connection = self._connect()
+
+    def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
         with connection_kept():
-            self._connection = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+            connection = psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
         try:
-            self._connection.execute("SET default_transaction_read_only = on")
-            if schema is not None:
-                self._connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+            with connection_kept():
+                connection.execute("SET default_transaction_read_only = on")
+                if self._schema is not None:
+                    connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema)))
         except BaseException:
-            self._connection.close()
+            connection.close()
             raise
+        return connection
+
+    @property
+    def backend_pid(self) -> int:
+        """Return the server process id of the connection (for operators' queries and tests)."""
+        return int(self._connection.info.backend_pid)
+
+    def reconnect(self) -> None:
+        """Replace the connection (after the standby restarted or the network dropped); raise if it is still away."""
+        with contextlib.suppress(Exception):
+            self._connection.close()
+        self._connection = self._connect()
 
     def read(self, after_sequence: int = 0) -> Iterator[JournalRecord]:
         """Yield the records after `after_sequence`; none while the journal tables do not exist yet."""

@@ -20,6 +20,7 @@ through the operator API once PostgreSQL promoted the standby.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import threading
@@ -29,9 +30,11 @@ from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from crossmargin.app.ports import JournalRecord, JournalUnavailableError
-from crossmargin.app.service import Service
+from crossmargin.app.service import Service, ServiceUnavailableError
 
 POLL_SECONDS_DEFAULT: Final = 0.05
+RETRY_SECONDS: Final = 1.0
+"""How long the follower waits before trying again after the standby could not be read."""
 FOLLOW_BATCH_MAX: Final = 4096
 """At most this many records are applied under one hold of the state lock, so reads interleave while catching up."""
 LOG = logging.getLogger("crossmargin.replica")
@@ -54,6 +57,10 @@ class Standby(Protocol):
 
     def standby_delay_seconds(self) -> float:
         """Return how long its replay trails the WAL it received."""
+        ...
+
+    def reconnect(self) -> None:
+        """Connect again after the standby went away; raise `JournalUnavailableError` while it is still away."""
         ...
 
 
@@ -131,26 +138,41 @@ class ReplicaFollower:
             self.on_lag(self._lag.commands, self._lag.seconds)
         return applied
 
+    def step(self) -> bool:
+        """Poll once; when the standby is away, reconnect for the next step. Return whether the poll worked."""
+        try:
+            self.poll()
+        except JournalUnavailableError as error:
+            self._lost(str(error))
+            with contextlib.suppress(JournalUnavailableError):
+                self._standby.reconnect()
+            return False
+        if self._unreachable:
+            LOG.warning("the standby is back; following the journal from sequence %d", self._service.sequence)
+        self._unreachable = False
+        self._last_good_poll = time.monotonic()
+        return True
+
+    def _lost(self, why: str) -> None:
+        if not self._unreachable:
+            LOG.warning(
+                "the replica cannot follow the journal (%s); it serves the state as of sequence %d until it can",
+                why,
+                self._service.sequence,
+            )
+        self._unreachable = True
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.poll()
-            except JournalUnavailableError as error:
-                if not self._unreachable:
-                    LOG.warning(
-                        "the standby cannot be reached (%s); serving the state as of sequence %d until it can",
-                        error,
-                        self._service.sequence,
-                    )
-                self._unreachable = True
-                self._stop.wait(min(self._poll_seconds * 20, 1.0))
-                continue
-            except Exception:
-                LOG.exception("the replica stopped following the journal; it serves its last state")
-                return
-            self._unreachable = False
-            self._last_good_poll = time.monotonic()
-            self._stop.wait(self._poll_seconds)
+                followed = self.step()
+            except ServiceUnavailableError:
+                return  # the service stopped: a record that did not replay is fatal, and the server exits
+            except Exception as error:
+                LOG.exception("following the journal failed; trying again")
+                self._lost(type(error).__name__)
+                followed = False
+            self._stop.wait(self._poll_seconds if followed else RETRY_SECONDS)
 
 
 class PromotionRefusedError(RuntimeError):

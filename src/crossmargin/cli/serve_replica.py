@@ -107,7 +107,10 @@ class _Takeover:
             if self.follower is not None:
                 self.follower.start()  # still a replica: go on following
             raise
-        self._start_sequencer_workers()
+        try:
+            self._start_sequencer_workers()
+        except Exception:  # the sequencer runs and takes writes; what failed is logged for the operator
+            LOG.exception("took over as the sequencer, but starting its background workers failed")
         took_ms = round((time.monotonic() - started) * 1000)
         LOG.warning(
             "took over as the sequencer at sequence %d (writer term %d) in %d ms", sequence, journal.term, took_ms
