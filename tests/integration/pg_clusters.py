@@ -5,7 +5,9 @@ shared cluster on 5432 is never touched), configures the primary for synchronous
 with `remote_apply` (what docs/REPLICATION.md tells operators to do), clones the standby with
 `pg_basebackup -R` (streaming, `standby.signal`), starts both, and drops both afterwards,
 whatever happened. Creating clusters needs root and PostgreSQL's server packages: elsewhere the
-tests are skipped with a note, and fail instead under CI=true.
+tests are skipped with a note, and fail instead under CI=true. A run killed before its clean-up
+leaves clusters named `cmrepl_p_*` and `cmrepl_s_*`: `pg_lsclusters` lists them and
+`pg_dropcluster --stop VERSION NAME` removes them.
 """
 
 from __future__ import annotations
