@@ -310,6 +310,13 @@ OPERATOR_SCHEMAS: Final[dict[str, Document]] = {
         "The insurance fund: its value, holdings and perp positions, the fees it received, the accounts it took "
         "over and the losses it shared.",
     ),
+    "AdminStateDigest": _object(
+        {
+            "sequence": {"type": "integer", "format": "int64", "description": "The journal sequence of the state."},
+            "sha256": {"type": "string", "description": "SHA-256 (hex) of the canonical state text at `sequence`."},
+        },
+        ["sequence", "sha256"],
+    ),
     "AdminAudit": _object(
         {
             "ok": {"type": "boolean"},
@@ -423,6 +430,11 @@ OPERATOR_OPERATIONS: Final[dict[tuple[str, str], Document]] = {
     ),
     ("/admin/v1/clock", "get"): _operator("admin_get_clock", "Get the engine time.", "AdminClock"),
     ("/admin/v1/audit", "get"): _operator("admin_audit", "Check every invariant on the live state.", "AdminAudit"),
+    ("/admin/v1/state/digest", "get"): _operator(
+        "admin_state_digest",
+        "The journal sequence and the SHA-256 of the state there: a primary and its replicas agree (INV-REPLAY-1).",
+        "AdminStateDigest",
+    ),
     ("/admin/v1/insurance-fund", "get"): _operator(
         "admin_insurance_fund",
         "Show the insurance fund: value, balances, perp positions, fees, takeovers, ADL closes and lend-index cuts.",

@@ -6,7 +6,9 @@ in version order, each in its own transaction together with its record, so a cra
 schema at a whole version. Running them again changes nothing. A database that records a version
 this code does not know was written by a newer release and is refused rather than guessed at.
 Version 2 adds `request_signature`: the signed requests the sequencer answered, from which the
-replay guard is rebuilt after a restart.
+replay guard is rebuilt after a restart. Version 3 adds `journal_writer`, one row holding the
+writer's term and, once a failover replaced this database, what fenced it (INV-FENCE-1,
+`postgres_journal.py`); SQLite keeps the table unused, so both databases share one version list.
 Tables are singular snake_case with named constraints; commands and states are JSON text, so
 integers of any size never meet SQLite's 64-bit INTEGER.
 """
@@ -86,6 +88,28 @@ MIGRATIONS: Final = (
                 CONSTRAINT request_signature_sequence_positive CHECK (sequence IS NULL OR sequence > 0)
             )""",
             "CREATE INDEX request_signature_expires_at_ms_idx ON request_signature (expires_at_ms)",
+        ),
+    ),
+    Migration(
+        version=3,
+        name="create journal_writer",
+        sqlite=(
+            """CREATE TABLE journal_writer (
+                id INTEGER NOT NULL CONSTRAINT journal_writer_pk PRIMARY KEY,
+                term INTEGER NOT NULL,
+                fenced_by TEXT NULL,
+                CONSTRAINT journal_writer_one_row CHECK (id = 1)
+            )""",
+            "INSERT INTO journal_writer (id, term, fenced_by) VALUES (1, 0, NULL)",
+        ),
+        postgres=(
+            """CREATE TABLE journal_writer (
+                id INTEGER NOT NULL CONSTRAINT journal_writer_pk PRIMARY KEY,
+                term BIGINT NOT NULL,
+                fenced_by TEXT NULL,
+                CONSTRAINT journal_writer_one_row CHECK (id = 1)
+            )""",
+            "INSERT INTO journal_writer (id, term, fenced_by) VALUES (1, 0, NULL)",
         ),
     ),
 )

@@ -73,3 +73,11 @@ def set_mark_prices(values: Mapping[str, object]) -> SetMarkPrices:
 def clock_seconds(values: Mapping[str, object]) -> int:
     """Return how many seconds to advance the manual clock: at most `SECONDS_PER_ADVANCE_MAX` per call."""
     return inputs.integer(values, "seconds", maximum=SECONDS_PER_ADVANCE_MAX, maximum_is=" (one year) per call")
+
+
+def fence_database_url(values: Mapping[str, object]) -> str | None:
+    """Parse `POST /admin/v1/replica/promote`'s optional `fenceDatabaseUrl`: the old primary's database."""
+    fence = values.get("fenceDatabaseUrl")
+    if fence is not None and not isinstance(fence, str):
+        raise ApiError("fenceDatabaseUrl must be a postgresql:// URL string")
+    return fence

@@ -9,7 +9,9 @@ During a journal fault the service refuses commands and state reads, which leave
 middlewares stand in front of every route: `host_allow_list.py` (421 for a `Host` not served here)
 and `body_limit.py` (413 for a body over `BODY_BYTES_MAX`, before it is read). In front of them,
 where `crossmargin serve` asks for them, the access log (`access_log.py`) and the rate limits
-(`rate_limit.py`: 429 before any other work).
+(`rate_limit.py`: 429 before any other work). On a read replica (`app/replica.py`) a last
+middleware refuses every write with 403 `FORBIDDEN` naming the primary (`replica_guard.py`), and
+the operator API gains `POST /admin/v1/replica/promote` (`routes/replica.py`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from crossmargin.api.host_allow_list import IN_PROCESS_HOSTS, HostAllowList
 from crossmargin.api.http_metrics import HttpMetrics
 from crossmargin.api.metrics import Metrics
 from crossmargin.api.rate_limit import RateLimit, RateLimiter
+from crossmargin.api.replica_guard import READ_ONLY_CODE, READ_ONLY_STATUS, ReplicaWriteGuard
 from crossmargin.api.responses import error_response
 from crossmargin.api.routes.admin import admin_routes
 from crossmargin.api.routes.borrow_lend import borrow_lend_routes
@@ -49,13 +52,16 @@ from crossmargin.api.routes.metrics import metrics_routes
 from crossmargin.api.routes.models import model_routes
 from crossmargin.api.routes.orders import order_routes
 from crossmargin.api.routes.reads import private_read_routes, public_read_routes
+from crossmargin.api.routes.replica import replica_routes, state_digest_routes
 from crossmargin.api.routes.trading_reads import trading_read_routes
 from crossmargin.api.routes.web import web_routes
 from crossmargin.api.streams import StreamHub, stream_routes
 from crossmargin.app.command_channel import EdgeService
+from crossmargin.app.ports import ReplicaReadOnlyError
 from crossmargin.app.service import Service, ServiceUnavailableError
 
 if TYPE_CHECKING:
+    from crossmargin.app.replica import ReplicaRole
     from crossmargin.app.risk_monitor import RiskMonitor
 
 LOG = logging.getLogger("crossmargin.api")
@@ -77,6 +83,11 @@ async def _on_unavailable(_: Request, error: Exception) -> Response:
     return error_response(503, "MAINTENANCE", error.message)
 
 
+async def _on_read_only(_: Request, error: Exception) -> Response:
+    assert isinstance(error, ReplicaReadOnlyError)
+    return error_response(READ_ONLY_STATUS, READ_ONLY_CODE, str(error))
+
+
 async def _on_unexpected(request: Request, error: Exception) -> Response:
     LOG.error("unexpected error", exc_info=error)
     return await _on_api_error(request, server_error())
@@ -92,6 +103,7 @@ def create_app(  # noqa: PLR0913 -- the service, its token, and what `crossmargi
     access_log: AccessLogWriter | None = None,
     metrics: Metrics | None = None,
     watched: Sequence[Watched] = (),
+    replica: ReplicaRole | None = None,
 ) -> Starlette:
     """Build the application over a running service (and its risk monitor, which operator price moves wait for).
 
@@ -100,9 +112,10 @@ def create_app(  # noqa: PLR0913 -- the service, its token, and what `crossmargi
     `--allowed-host` names instead. Without `rate_limiter` nothing is rate limited, without
     `access_log` nothing is logged: `crossmargin serve` passes what its flags ask for. `/metrics`
     serves `metrics` (a fresh registry without it); `watched` are the started background workers
-    whose death `/api/v1/status` and the metrics report.
+    whose death `/api/v1/status` and the metrics report. With `replica`, the service is a read
+    replica's (`crossmargin serve --replica`).
     """
-    context = ApiContext(service, admin_token, risk_monitor=risk_monitor, watched=tuple(watched))
+    context = ApiContext(service, admin_token, risk_monitor=risk_monitor, watched=tuple(watched), replica=replica)
     metrics = metrics if metrics is not None else Metrics(service)
     metrics.watch(context.watched)
     hub = StreamHub(service)
@@ -125,9 +138,12 @@ def create_app(  # noqa: PLR0913 -- the service, its token, and what `crossmargi
         *liquidation_price_routes(context),
         *model_routes(context),
         *web_routes(),
+        *state_digest_routes(context),
+        *(replica_routes(context, replica) if replica is not None else ()),
     ]
     front = [Middleware(HttpMetrics, metrics=metrics), *front_middleware(rate_limiter, access_log)]
-    return _application(routes, allowed_hosts, front)
+    back = [] if replica is None else [Middleware(ReplicaWriteGuard, role=replica)]
+    return _application(routes, allowed_hosts, front, back)
 
 
 def create_edge_app(
@@ -159,7 +175,10 @@ def front_middleware(rate_limiter: RateLimiter | None, access_log: AccessLogWrit
 
 
 def _application(
-    routes: list[BaseRoute], allowed_hosts: Iterable[str], front: list[Middleware] | None = None
+    routes: list[BaseRoute],
+    allowed_hosts: Iterable[str],
+    front: list[Middleware] | None = None,
+    back: list[Middleware] | None = None,
 ) -> Starlette:
     return Starlette(
         routes=routes,
@@ -167,11 +186,13 @@ def _application(
             *(front or []),
             Middleware(HostAllowList, allowed_hosts=tuple(allowed_hosts)),
             Middleware(BodyLimit),
+            *(back or []),
         ],
         exception_handlers={
             ApiError: _on_api_error,
             HTTPException: _on_http,
             ServiceUnavailableError: _on_unavailable,
+            ReplicaReadOnlyError: _on_read_only,
             Exception: _on_unexpected,
         },
     )

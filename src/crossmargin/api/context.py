@@ -21,6 +21,7 @@ from crossmargin.core.commands import Command
 from crossmargin.core.engine import Accepted
 
 if TYPE_CHECKING:
+    from crossmargin.app.replica import ReplicaRole
     from crossmargin.app.risk_monitor import RiskMonitor
 
 
@@ -33,6 +34,7 @@ class ApiContext:
     risk_monitor: RiskMonitor | None = None
     watched: tuple[Watched, ...] = ()
     """The background workers `/api/v1/status` and the metrics watch (`api/health.py`)."""
+    replica: ReplicaRole | None = None
 
     async def run(self, command: Command, signed: SignedRequest | None = None) -> Accepted:
         """Submit a command (from the signed write `signed`) and wait, off the event loop, for its durable result."""

@@ -57,6 +57,14 @@ class JournalLockedError(RuntimeError):
     """Another process or session holds the journal open for writing."""
 
 
+class ReplicaReadOnlyError(RuntimeError):
+    """A read replica follows the primary's journal and writes nothing of its own."""
+
+
+class JournalFencedError(RuntimeError):
+    """The writer may no longer write the journal: a newer writer took over, or a failover fenced it (INV-FENCE-1)."""
+
+
 class Journal(Protocol):
     """Durable, append-only command journal with snapshots."""
 

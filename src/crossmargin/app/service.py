@@ -22,6 +22,11 @@ is reopened with backoff, the state rebuilt from it and checked against what was
 and the service resumes; any other fault is fatal and `wait_for_fatal_fault` reports it, so that
 the process can exit and be restarted.
 
+A read replica (`app/replica.py`) runs a service with `read_only` set: it refuses every command
+with `ReplicaReadOnlyError` and instead `follow`s the records the primary journaled, replaying them
+as a restart does (INV-REPLAY-1) and telling the listeners, so streams and the market history run
+as on the primary. `take_over` turns it into the sequencer on the promoted database (failover).
+
 The process's garbage collector is tuned when a service starts (`GC_YOUNG_OBJECTS_MIN`): with
 CPython's default of 700, the futures of the commands in flight outlive the young collections, are
 promoted, and trigger full collections that walk the whole engine state every few thousand
@@ -54,7 +59,14 @@ from crossmargin.app.faults import (
     refusal,
 )
 from crossmargin.app.market_history import MarketHistory
-from crossmargin.app.ports import Clock, Journal, JournalRecord, JournalUnavailableError, RequestSignature
+from crossmargin.app.ports import (
+    Clock,
+    Journal,
+    JournalRecord,
+    JournalUnavailableError,
+    ReplicaReadOnlyError,
+    RequestSignature,
+)
 from crossmargin.app.rebuild import (
     MARKET_HISTORY,
     Rebuilt,
@@ -204,10 +216,12 @@ class Service:
         recovery: Recovery | None = None,
         guard: ReplayGuard | None = None,
         history: MarketHistory | None = None,
+        read_only: str | None = None,
     ) -> None:
         """Wrap an already rebuilt state; use `Service.open` to rebuild it from a journal.
 
-        Without `history`, the market history starts from `state` with no K-lines yet.
+        Without `history`, the market history starts from `state` with no K-lines yet. With
+        `read_only` (the message a refused command gets), it is a read replica: see `follow`.
         """
         assert batch_max >= 1, "a batch holds at least one command"
         assert snapshot_every >= 1, "snapshots are taken every so many commands, at least one"
@@ -237,6 +251,7 @@ class Service:
         self._listeners: tuple[Listener, ...] = ()
         self.stats = SequencerStats()
         """Commands by type and result, batch sizes and journal flush times, for the metrics (`api/metrics.py`)."""
+        self._read_only = read_only
         self._writer = threading.Thread(target=self._run, name="crossmargin-sequencer", daemon=True)
         self._writer.start()
 
@@ -318,10 +333,11 @@ class Service:
 
     def _enqueue(self, submission: _Submission) -> None:
         with self._submit_lock:
-            if self._closed or self._fault is not None:  # the usual case is one test, not two calls
+            if self._closed or self._fault is not None or self._read_only is not None:  # usually one test, not three
                 try:
                     self._check_open()
-                except ServiceUnavailableError:
+                    self._check_writable()
+                except (ServiceUnavailableError, ReplicaReadOnlyError):
                     if submission.signed is not None:
                         self._guard.release(submission.signed.signature)
                     raise
@@ -335,6 +351,7 @@ class Service:
         """Advance the manual clock and run everything that fell due, in order; return the Tick's result."""
         if not isinstance(self._clock, ManualClock):
             raise TypeError("only a manual clock can be advanced; this service runs on the wall clock")
+        self._check_writable()
         self._clock.advance(seconds)
         result = self.execute(Tick())
         assert isinstance(result, Accepted), f"a Tick at the clock's time is always accepted: {result}"
@@ -431,6 +448,11 @@ class Service:
         return self._guard
 
     @property
+    def read_only(self) -> str | None:
+        """Return why commands are refused on this read replica, or None on the sequencer."""
+        return self._read_only
+
+    @property
     def fault(self) -> Fault | None:
         """Return the journal fault the service is in, or None while it serves normally."""
         return self._fault
@@ -448,6 +470,7 @@ class Service:
         future: Future[int] = Future()
         with self._submit_lock:
             self._check_open()
+            self._check_writable()
             self._queue.put(_Control(_ControlKind.SNAPSHOT, future))
         return future.result()
 
@@ -481,6 +504,57 @@ class Service:
         fault = self._fault
         if fault is not None:
             raise refusal(fault, executed=False)
+
+    def _check_writable(self) -> None:
+        if self._read_only is not None:
+            raise ReplicaReadOnlyError(self._read_only)
+
+    # Replication ----------------------------------------------------------------------------
+
+    def follow(self, records: Sequence[JournalRecord]) -> int:
+        """On a read replica, apply records the primary journaled, as a restart replays them; return the sequence.
+
+        The listeners hear their events as one batch, as on the primary. A record that does not
+        replay (a gap, a refusal: INV-REPLAY-1 broken) is a fatal fault.
+        """
+        with self._state_lock:
+            self._check_serving()
+            self._apply_followed(records)
+            return self._sequence
+
+    def take_over(self, journal: Journal, recovery: Recovery | None = None) -> int:
+        """Turn this read replica into the sequencer, writing `journal` (opened as its writer); return the sequence.
+
+        The records the journal holds beyond the state followed so far are applied first, so the
+        sequencer starts at the end of the promoted journal; the replay guard is re-seeded from it.
+        """
+        with self._state_lock:
+            self._check_serving()
+            assert self._read_only is not None, "only a read replica takes over"
+            self._apply_followed(list(journal.read(self._sequence)))
+            self._guard.reseed(journal.request_signatures(self._guard.now_ms()))
+            with contextlib.suppress(Exception):  # the standby's read-only connection is done with
+                self._journal.close()
+            self._journal = journal
+            self._recovery = recovery
+            with self._submit_lock:
+                self._read_only = None
+            return self._sequence
+
+    def _apply_followed(self, records: Sequence[JournalRecord]) -> None:
+        if not records:
+            return
+        events: list[Event] = []
+        try:
+            sequence = replay(self._state, records, self._sequence, events)
+        except BaseException as error:
+            self._enter_fault(FaultKind.INTERNAL_ERROR, error)
+            self._fatal.set()
+            raise
+        self._sequence = sequence
+        if isinstance(self._clock, ManualClock | AcceleratedClock) and self._clock.now_ms() < self._state.now_ms:
+            self._clock.advance_to(self._state.now_ms)
+        self._notify(tuple(events), sequence, records[-1].recorded_at_ms)
 
     # The writer thread ----------------------------------------------------------------------
 
@@ -604,7 +678,7 @@ class Service:
         if control.kind is _ControlKind.SNAPSHOT:
             control.future.set_result(self._save_snapshot())
             return True
-        if self._fault is None and self._sequence > self._snapshot_sequence:
+        if self._fault is None and self._read_only is None and self._sequence > self._snapshot_sequence:
             try:
                 self._save_snapshot()
             except Exception as error:  # noqa: BLE001 -- the journal holds every acknowledged command anyway

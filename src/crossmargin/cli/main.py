@@ -20,6 +20,7 @@ from rich.console import Console
 
 from crossmargin.cli.backpack_args import add_backpack_arguments, backpack_options_from
 from crossmargin.cli.edge_args import add_edge_arguments, rate_limit_settings_from
+from crossmargin.cli.replica_args import add_promote_arguments, add_replica_arguments
 from crossmargin.cli.simulate_args import add_simulate_command
 from crossmargin.cli.stress_args import add_stress_command
 from crossmargin.cli.trading_args import add_trading_commands
@@ -144,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default 0.5: 50%%; 'off' to allow any move)",
     )
     add_edge_arguments(serve)
+    add_replica_arguments(serve)
     _add_client_commands(commands)
     add_simulate_command(commands)
     add_stress_command(commands)
@@ -266,6 +268,11 @@ def _add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     leaf(commands, "status", "status", "a subaccount's cross-margin overview: equity, margin, per asset")
     leaf(commands, "markets", "markets", "the lending pools: size, utilization, rates")
     leaf(commands, "audit", "audit", "check every invariant on the live state (operator)")
+    promote = leaf(
+        commands, "promote", "promote", "make the read replica at --url the sequencer, after PostgreSQL's promotion"
+    )
+    promote.set_defaults(handler_module="crossmargin.cli.promote")
+    add_promote_arguments(promote)
 
     history = group("history", "a subaccount's history")
     for name, handler, text in (
@@ -369,6 +376,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             rate_limits=rate_limit_settings_from(arguments),
             access_log=arguments.access_log,
             metrics_port=arguments.metrics_port,
+            replica=arguments.replica,
+            primary_url=arguments.primary_url,
+            replica_poll_seconds=arguments.replica_poll,
         )
         if options.edge_workers < 0:
             console.print("error: --edge-workers must be 0 (one process) or more")

@@ -16,7 +16,8 @@ the journal with a snapshot.
 Exit statuses: 0 after Ctrl-C or SIGTERM; after a journal fault the service cannot recover from in
 the running process (it reports Maintenance for `FAULT_EXIT_DELAY_SECONDS` first, so health checks
 see it and requests in flight get their 503), `EXIT_JOURNAL_FAILED` (74, the journal cannot be
-written: a full disk, a schema from another release, another writer), `EXIT_JOURNAL_BEHIND` (65,
+written: a full disk, a schema from another release, another writer, a journal a failover fenced
+(INV-FENCE-1), also when found on opening it), `EXIT_JOURNAL_BEHIND` (65,
 the journal lost acknowledged commands) or `EXIT_INTERNAL_ERROR` (70, a bug stopped the
 sequencer). A supervisor restarts it; the next start rebuilds everything from the journal.
 """
@@ -53,7 +54,7 @@ from crossmargin.app.market_maker import (
     market_maker_funds_atoms,
 )
 from crossmargin.app.oracle_config import configure_oracle_guards
-from crossmargin.app.ports import Clock, PriceSource
+from crossmargin.app.ports import Clock, JournalFencedError, JournalLockedError, PriceSource
 from crossmargin.app.price_feed import PriceFeed, engine_interval_ms
 from crossmargin.app.price_sources import BACKPACK, PriceSourceError, SourceSettings, open_price_source
 from crossmargin.app.price_sources.backpack_options import BackpackOptions, serve_price_max_age_ms
@@ -122,6 +123,12 @@ class ServeOptions:
     """`--access-log`: a file to append JSON lines to, `-` for standard output; None: no access log."""
     metrics_port: int | None = None
     """`--metrics-port`: also serve `/metrics` unguarded on 127.0.0.1 at this port (`api/metrics_port.py`)."""
+    replica: bool = False
+    """`--replica`: follow the journal from a PostgreSQL hot standby and serve reads only (`serve_replica.py`)."""
+    primary_url: str | None = None
+    """`--primary-url`: where a replica sends writers (named in its refusals)."""
+    replica_poll_seconds: float = 0.05
+    """`--replica-poll`: how often a replica polls the standby for new journal records."""
 
     @property
     def price_choice(self) -> str:
@@ -164,7 +171,7 @@ def seed_demo(service: Service) -> bool:
     return False
 
 
-def _price_max_age_ms(options: ServeOptions) -> int | None:
+def stale_price_limit_ms(options: ServeOptions) -> int | None:
     """Return the stale-price limit: the one asked for; mirroring Backpack on a flowing clock, a minute by default."""
     if options.price_choice.lower() == BACKPACK:
         return serve_price_max_age_ms(options.price_max_age_ms, wall_clock=options.clock != "manual")
@@ -242,29 +249,46 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-class _Worker(Protocol):
-    def stop(self) -> None: ...
+class Worker(Protocol):
+    """A background thread `serve` starts and stops: the scheduler, price feed, demo traders, risk monitor."""
+
+    def stop(self) -> None:
+        """Stop the thread and wait for it."""
+        ...
 
 
 def run_server(options: ServeOptions, console: Console) -> int:
     """Serve until interrupted or stopped by a journal fault; lose nothing on the way out; return the exit status."""
+    if options.replica:
+        from crossmargin.cli.serve_replica import run_replica  # noqa: PLC0415 -- serve_replica imports this module
+
+        return run_replica(options, console)
+    return _run_primary(options, console)
+
+
+def _run_primary(options: ServeOptions, console: Console) -> int:
+    """Serve as the sequencer (the primary): the journal, the background workers, the HTTP edge."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     clock = open_clock(options.clock)
-    service = open_service(options.database_url, options.data_dir, clock, options.assets_file)
+    try:
+        service = open_service(options.database_url, options.data_dir, clock, options.assets_file)
+    except (JournalFencedError, JournalLockedError) as error:
+        console.print(f"error: the journal cannot be written by this process: {error}", soft_wrap=True)
+        return EXIT_JOURNAL_FAILED
     configure_oracle_guards(
-        service, price_max_age_ms=_price_max_age_ms(options), price_jump_band=options.price_jump_band
+        service, price_max_age_ms=stale_price_limit_ms(options), price_jump_band=options.price_jump_band
     )
     monitor = RiskMonitor(service) if options.risk_monitor else None
     admin_token = choose_admin_token(options.admin_token, os.environ)
     fatal: list[Fault] = []
-    workers: list[_Worker] = []  # started background threads, stopped in reverse order
+    workers: list[Worker] = []  # started background threads, stopped in reverse order
     refused = False
     access_log = None
     metrics_port = None
     try:
         seeded = seed_demo(service) if options.demo else False
         source = open_prices(service, options)
-        feed, traders = _start_workers(service, options, source, workers)
+        feed, traders = start_workers(service, options, source, workers)
         if monitor is not None:
             monitor.start()
             workers.append(monitor)
@@ -287,7 +311,7 @@ def run_server(options: ServeOptions, console: Console) -> int:
         if options.edge_workers > 0:
             _serve_with_edge_workers(options, app, service, admin_token.value, fatal)
         else:
-            _serve_in_one_process(options, app, service, fatal)
+            serve_in_one_process(options, app, service, fatal)
     except (KeyboardInterrupt, SystemExit):
         pass
     except ServiceUnavailableError:
@@ -303,11 +327,11 @@ def run_server(options: ServeOptions, console: Console) -> int:
             access_log.close()
         if metrics_port is not None:
             metrics_port.stop()
-    return EXIT_USAGE if refused else _exit_status(service, fatal, console)
+    return EXIT_USAGE if refused else exit_status(service, fatal, console)
 
 
-def _start_workers(
-    service: Service, options: ServeOptions, source: PriceSource | None, workers: list[_Worker]
+def start_workers(
+    service: Service, options: ServeOptions, source: PriceSource | None, workers: list[Worker]
 ) -> tuple[PriceFeed | None, _DemoTraders]:
     """Start the scheduler (on a flowing clock), the price feed and the demo traders; list them in `workers`."""
     if options.clock != "manual":
@@ -326,7 +350,8 @@ def _start_workers(
     return feed, traders
 
 
-def _serve_in_one_process(options: ServeOptions, app: Starlette, service: Service, fatal: list[Fault]) -> None:
+def serve_in_one_process(options: ServeOptions, app: Starlette, service: Service, fatal: list[Fault]) -> None:
+    """Serve `app` with uvicorn until a signal or a fatal journal fault (then listed in `fatal`)."""
     config = uvicorn.Config(
         app,
         host=options.host,
@@ -363,7 +388,8 @@ def _serve_with_edge_workers(
     serve_with_edge_workers(app, service, edge, fatal)
 
 
-def _exit_status(service: Service, fatal: list[Fault], console: Console) -> int:
+def exit_status(service: Service, fatal: list[Fault], console: Console) -> int:
+    """Print how the server stopped and return its exit status (0, or the status of the fatal fault)."""
     fault = fatal[0] if fatal else service.wait_for_fatal_fault(0)
     if fault is None:
         console.print("Stopped; every acknowledged command is in the journal.", soft_wrap=True)

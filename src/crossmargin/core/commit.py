@@ -156,7 +156,7 @@ def _record_listing_times(state: EngineState, symbols: tuple[str, ...], now_ms: 
 
 
 def _reindex_held(state: EngineState, touched: set[tuple[SubaccountId, str]]) -> None:
-    for subaccount_id, symbol in touched:
+    for subaccount_id, symbol in sorted(touched):  # a set's order follows string hashing, per process
         held = state.held.setdefault(subaccount_id, set())
         if (
             state.positions.get((subaccount_id, symbol))

@@ -56,16 +56,19 @@ def public_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- one
         return PlainTextResponse(views.view_time(context.service.now_ms()))
 
     async def status(_: Request) -> Response:
-        # Maintenance during a journal fault, with a stopped sequencer or a dead worker; else Ok, naming stale prices.
+        # Maintenance during a journal fault, with a stopped sequencer or a dead worker; else Ok, naming
+        # stale prices. A replica adds its lag.
+        replica = None if context.replica is None else context.replica.describe()
         down = not_serving(context.service, context.watched)
         if down is not None:
-            return json_response(views.view_status(down))
+            return json_response(views.view_status(down, replica=replica))
         now_ms = context.service.clock.now_ms()
         try:
             stale = read(lambda state: views.view_stale_prices(state, now_ms))
         except ServiceUnavailableError as error:  # a fault began since the check above
-            return json_response(views.view_status(not_serving(context.service, context.watched) or error.message))
-        return json_response(views.view_status(None, stale))
+            down = not_serving(context.service, context.watched) or error.message
+            return json_response(views.view_status(down, replica=replica))
+        return json_response(views.view_status(None, stale, replica=replica))
 
     async def ping(_: Request) -> Response:
         return PlainTextResponse("pong")

@@ -12,7 +12,7 @@ accrual record.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -217,17 +217,24 @@ def view_time(now_ms: int) -> str:
     return str(now_ms)
 
 
-def view_status(fault_message: str | None = None, stale_message: str | None = None) -> JsonObject:
+def view_status(
+    fault_message: str | None = None,
+    stale_message: str | None = None,
+    *,
+    replica: Mapping[str, str | int | bool] | None = None,
+) -> JsonObject:
     """Return `GET /api/v1/status` (Backpack's `StatusAndMessage`): Ok, or Maintenance and why during a fault.
 
     While index prices are stale the exchange is up (Ok) but takes no new risk against them: the
-    message says which (`core/oracle.py`).
+    message says which (`core/oracle.py`). A read replica (or a replica that took over) adds a
+    `replication` object: its role, the primary, and its lag in commands and seconds.
     """
+    extra: JsonObject = {} if replica is None else {"replication": {**replica}}
     if fault_message is not None:
-        return {"status": "Maintenance", "message": fault_message}
+        return {"status": "Maintenance", "message": fault_message, **extra}
     if stale_message is not None:
-        return {"status": "Ok", "message": stale_message}
-    return {"status": "Ok"}
+        return {"status": "Ok", "message": stale_message, **extra}
+    return {"status": "Ok", **extra}
 
 
 def view_stale_prices(state: EngineState, now_ms: int) -> str | None:
