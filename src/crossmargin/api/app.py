@@ -34,6 +34,7 @@ from crossmargin.api.host_allow_list import IN_PROCESS_HOSTS, HostAllowList
 from crossmargin.api.rate_limit import RateLimit, RateLimiter
 from crossmargin.api.responses import error_response
 from crossmargin.api.routes.admin import admin_routes
+from crossmargin.api.routes.api_keys import api_key_routes
 from crossmargin.api.routes.borrow_lend import borrow_lend_routes
 from crossmargin.api.routes.borrow_lend_preview import borrow_lend_preview_routes
 from crossmargin.api.routes.capital_extras import capital_extra_routes
@@ -101,6 +102,7 @@ def create_app(
         *docs_routes(context),
         *private_read_routes(context),
         *capital_extra_routes(context),
+        *api_key_routes(context),
         *borrow_lend_routes(context),
         *borrow_lend_preview_routes(context),
         *admin_routes(context),
