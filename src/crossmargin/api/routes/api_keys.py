@@ -16,55 +16,35 @@ Both writes are journaled commands like every other, so a key added or revoked s
 
 from __future__ import annotations
 
-import base64
-import binascii
-from typing import Final
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from crossmargin.api import inputs
+from crossmargin.api import api_key_inputs
 from crossmargin.api.context import ApiContext
-from crossmargin.api.errors import ApiError
 from crossmargin.api.responses import json_response
 from crossmargin.api.signed import signed, signed_write
-from crossmargin.core.commands import AddApiKey, RevokeApiKey
+from crossmargin.api.views.api_keys import view_api_key, view_api_keys
 from crossmargin.core.ids import SubaccountId
 
 Parameters = dict[str, object]
-PUBLIC_KEY_BYTES: Final = 32
-PUBLIC_KEY_CHARS_MAX: Final = 64
-
-
-def public_key(parameters: Parameters) -> str:
-    """Return `publicKey` if it is the base64 of a 32-byte ED25519 public key, as `X-API-Key` carries it."""
-    text = inputs.text(parameters, "publicKey", max_chars=PUBLIC_KEY_CHARS_MAX)
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise ApiError("publicKey must be a base64 ED25519 public key") from None
-    if len(raw) != PUBLIC_KEY_BYTES:
-        raise ApiError(f"publicKey must be a base64 ED25519 public key of {PUBLIC_KEY_BYTES} bytes, not {len(raw)}")
-    return text
 
 
 def api_key_routes(context: ApiContext) -> list[Route]:
     """Return the routes bound to a context."""
 
     async def list_keys(_: Request, sub: SubaccountId, __: Parameters) -> Response:
-        keys = context.service.read(lambda state: list(state.subaccounts[sub].api_keys))
-        return json_response({"subaccountId": sub, "apiKeys": keys})
+        return json_response(context.service.read(lambda state: view_api_keys(state, sub)))
 
     async def add_key(request: Request, sub: SubaccountId, parameters: Parameters) -> Response:
-        key = public_key(parameters)
-        await context.run(AddApiKey(sub, key), signed_write(request))
-        return json_response({"subaccountId": sub, "apiKey": key})
+        command = api_key_inputs.add_api_key(sub, parameters)
+        await context.run(command, signed_write(request))
+        return json_response(view_api_key(sub, command.api_key))
 
     async def revoke_key(request: Request, sub: SubaccountId, parameters: Parameters) -> Response:
-        key = public_key(parameters)
-        await context.run(RevokeApiKey(sub, key), signed_write(request))
-        return json_response({"subaccountId": sub, "apiKey": key})
+        command = api_key_inputs.revoke_api_key(sub, parameters)
+        await context.run(command, signed_write(request))
+        return json_response(view_api_key(sub, command.api_key))
 
     return [
         Route("/wapi/v1/apiKeys", signed(context, "apiKeyQueryAll", list_keys), methods=["GET"]),
