@@ -226,6 +226,7 @@ document.addEventListener("click", (event) => {
 window.addEventListener("popstate", route);
 
 renderSession();
-refreshClock();
-route();
+// The page first: its reads take the answers the shell preloaded; the clock's read of the pools then
+// shares the page's (one read in flight is shared) instead of taking the preload before the page can.
+route().finally(refreshClock);
 session.restore().then((why) => why && notify(why, "error"));
