@@ -51,10 +51,13 @@ export function mountTrade(root, ctx, symbol, list) {
     const bookArea = h("div", { class: "book-area" });
     const accountArea = h("div", { class: "account-area" });
     const formCard = h("section", { class: "card", "aria-label": "Place an order" }, h("h2", { text: "Place an order" }));
-    const side = h("aside", { class: "trade-side" }, formCard);
-    // In reading order (which a phone shows as one column): the chart, the form, the book, your orders.
-    fill(root, h("div", { class: "trade-grid" }, h("div", { class: "trade-head" }, back, h("h1", { text: symbol }), prices), chartCard, side, bookArea, accountArea));
-    cleanups.push(mountOverview(side, ctx));
+    const side = h("aside", { class: "trade-side", "aria-label": "Order entry" }, formCard);
+    const cardArea = h("div", { class: "trade-card" });
+    // In reading order (which a phone and a tablet show as one column): the cross-margin card near
+    // the top (the risk before anything else), the chart, the form, the book, your orders. A wide
+    // screen shows the card and the form in a column beside the chart and the book.
+    fill(root, h("div", { class: "trade-grid" }, h("div", { class: "trade-head" }, back, h("h1", { text: symbol }), prices), cardArea, chartCard, side, bookArea, accountArea));
+    cleanups.push(mountOverview(cardArea, ctx));
 
     // The chart library (200 KB) loads while the book, the form and the tables start and the first
     // snapshot is fetched: nothing waits for the chart but the chart.
