@@ -258,7 +258,12 @@ def test_a_trading_view_fits_with_the_card_near_the_top_and_every_column_reachab
     expect(page.get_by_test_id("net-equity")).not_to_have_text("—")
     expect(page.get_by_test_id("open-orders").get_by_role("button", name="Cancel")).to_be_visible()
     if view == "futures":
-        expect(page.get_by_test_id(f"position-{symbol}")).to_be_visible()
+        position = page.get_by_test_id(f"position-{symbol}")
+        expect(position).to_be_visible()
+        # Far from liquidation: the row says so in words (read out, and on hover) behind its "—".
+        liquidation = position.get_by_test_id("est-liquidation-price")
+        expect(liquidation).to_have_attribute("title", re.compile("^No liquidation price"))
+        expect(liquidation.locator("[aria-hidden=true]")).to_have_text("—")
 
     card = page.get_by_test_id("overview").bounding_box()
     book = page.get_by_test_id("order-book").bounding_box()

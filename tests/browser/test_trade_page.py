@@ -61,7 +61,7 @@ def test_open_protect_and_close_a_perp_position_from_the_page(server: Server, pa
     place(page, "Bid", "Limit", "0.01", "55000")
     expect(page.get_by_test_id("order-status")).to_contain_text("on the book")
     expect(
-        page.get_by_test_id("order-book").get_by_role("button", name="Use price 55,000")
+        page.get_by_test_id("order-book").get_by_role("button", name="Use price $55,000.00")
     ).to_be_visible()  # live depth
     [resting] = open_orders(server, account, PERP)
     row = page.get_by_test_id(f"open-order-{resting['id']}")
@@ -82,7 +82,7 @@ def test_open_protect_and_close_a_perp_position_from_the_page(server: Server, pa
     [protection] = open_orders(server, account, PERP)
     assert (protection["stopLossTriggerPrice"], protection["takeProfitTriggerPrice"]) == ("55000", "65000")
     expect(page.get_by_test_id(f"open-order-{protection['id']}")).to_contain_text(
-        "Waiting: stop loss when the last price reaches 55,000; take profit when the last price reaches 65,000"
+        "Waiting: stop loss when the last price reaches $55,000.00; take profit when the last price reaches $65,000.00"
     )
     form.get_by_test_id("order-stopLossTriggerPrice").fill("")
     form.get_by_test_id("order-takeProfitTriggerPrice").fill("")
@@ -100,7 +100,7 @@ def test_open_protect_and_close_a_perp_position_from_the_page(server: Server, pa
     expect(page.get_by_test_id("order-status")).to_contain_text("waiting for its trigger")
     [stop] = [order for order in open_orders(server, account, PERP) if order.get("triggerPrice") == "55000"]
     assert stop["status"] == "TriggerPending"
-    expect(page.get_by_test_id(f"open-order-{stop['id']}")).to_contain_text("Waiting: mark price reaches 55,000")
+    expect(page.get_by_test_id(f"open-order-{stop['id']}")).to_contain_text("Waiting: mark price reaches $55,000.00")
 
     # Close at a limit above the market: a reduce-only sell rests on the book until cancelled.
     position.get_by_test_id("close-limit-price").fill("65000")

@@ -7,7 +7,7 @@
  */
 
 import { fill, h } from "./dom.js";
-import { amount, percent } from "./format.js";
+import { percent, price } from "./format.js";
 import { mountOverview } from "./overview.js";
 import { createBook } from "./trade_book.js";
 import { createPriceChart } from "./trade_chart.js";
@@ -75,9 +75,9 @@ export function mountTrade(root, ctx, symbol, list) {
 
     let mark = /** @type {any} */ ({});
     const showPrices = (/** @type {string | undefined} */ last) => {
-      const parts = [`Mark ${amount(mark.markPrice)}`, `Index ${amount(mark.indexPrice)}`];
+      const parts = [`Mark ${price(mark.markPrice)}`, `Index ${price(mark.indexPrice)}`];
       if (last !== undefined) prices.dataset.last = last;
-      if (prices.dataset.last) parts.unshift(`Last ${amount(prices.dataset.last)}`);
+      if (prices.dataset.last) parts.unshift(`Last ${price(prices.dataset.last)}`);
       if (market.marketType === "PERP") parts.push(`Funding ${percent(mark.fundingRate, 4)}`);
       prices.textContent = parts.join(" · ");
     };

@@ -8,7 +8,7 @@
  */
 
 import { fillScroll, h, scrollBox, table } from "./dom.js";
-import { amount, time } from "./format.js";
+import { amount, price as priceText, time } from "./format.js";
 
 const LEVELS = 12;
 const TRADES = 30;
@@ -58,14 +58,14 @@ export function createBook(where, pick) {
     const bidRows = side(bids, -1);
     const row = (/** @type {string} */ kind, /** @type {[string, string]} */ [price, quantity]) => ({
       testid: `book-${kind}`,
-      cells: [h("button", { type: "button", class: `link ${kind === "ask" ? "neg" : "pos"}`, text: amount(price), "aria-label": `Use price ${amount(price)}`, onclick: () => pick(price) }), amount(quantity)],
+      cells: [h("button", { type: "button", class: `link ${kind === "ask" ? "neg" : "pos"}`, text: priceText(price), "aria-label": `Use price ${priceText(price)}`, onclick: () => pick(price) }), amount(quantity)],
     });
     fillScroll(bookBox, table([{ label: "Price", num: true }, { label: "Size", num: true }], [...askRows.map((l) => row("ask", l)), ...bidRows.map((l) => row("bid", l))], "The book is empty."));
     fillScroll(
       tradesBox,
       table(
         [{ label: "Price", num: true }, { label: "Size", num: true }, { label: "Time" }],
-        trades.map((t) => ({ testid: "trade-row", cells: [h("span", { class: t.buy ? "pos" : "neg", text: amount(t.price) }), amount(t.quantity), time(t.at)] })),
+        trades.map((t) => ({ testid: "trade-row", cells: [h("span", { class: t.buy ? "pos" : "neg", text: priceText(t.price) }), amount(t.quantity), time(t.at)] })),
         "No trades yet.",
       ),
     );
