@@ -156,6 +156,29 @@ def test_a_refused_order_is_explained_under_the_form_on_a_phone(server: Server, 
     page.screenshot(path=str(ARTIFACTS / "trade_perp_phone.png"), full_page=True)
 
 
+def test_a_market_buy_for_an_amount_of_usdc_spends_at_most_that(server: Server, page: Any) -> None:
+    account = server.new_account({"USDC": "1000"})
+    page.goto(f"/spot?market={SPOT}")
+    sign_in(page, account)
+    form = page.get_by_test_id("order-form")
+    form.get_by_label("Order type").select_option("Market")
+    form.get_by_label("Size in").select_option("quote")
+    expect(form.get_by_text("Amount to spend (USDC)")).to_be_visible()
+    form.get_by_test_id("order-submit").click()
+    expect(page.get_by_test_id("order-error")).to_have_text("Enter an amount in USDC.")
+    form.get_by_test_id("order-quantity").fill("100")
+    form.get_by_test_id("order-submit").click()
+    expect(page.get_by_test_id("order-status")).to_contain_text("filled")
+    expect(page.get_by_test_id("order-status")).to_contain_text(" USDC")
+
+    fills = server.signed(account, "fillHistoryQueryAll", "GET", "/wapi/v1/history/fills", {"symbol": SPOT})
+    spent = sum(Decimal(fill["price"]) * Decimal(fill["quantity"]) for fill in fills)
+    assert Decimal(99) < spent <= Decimal(100), fills
+    sol = server.signed(account, "balanceQuery", "GET", "/api/v1/capital")["SOL"]["available"]
+    assert Decimal(sol) > 0
+    expect(page.get_by_test_id("trade-balance-SOL").get_by_role("cell").nth(1)).to_have_text(f"{Decimal(sol):,}")
+
+
 def test_spot_trading_view_by_keyboard_and_at_phone_width(server: Server, page: Any, audit: Any) -> None:
     account = server.new_account({"USDC": "1000"})
     [mark] = server.admin.get("/api/v1/markPrices", params={"symbol": SPOT}).json()
