@@ -5,6 +5,7 @@ One live server for the module (conftest); each test makes its own accounts.
 
 from __future__ import annotations
 
+import re
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -177,6 +178,28 @@ def test_a_market_buy_for_an_amount_of_usdc_spends_at_most_that(server: Server, 
     sol = server.signed(account, "balanceQuery", "GET", "/api/v1/capital")["SOL"]["available"]
     assert Decimal(sol) > 0
     expect(page.get_by_test_id("trade-balance-SOL").get_by_role("cell").nth(1)).to_have_text(f"{Decimal(sol):,}")
+
+
+GROUPED = """async () => {
+  const { groupLevels } = await import("/static/js/trade_book.js");
+  const levels = new Map([["60012.1", "0.5"], ["60012.9", "0.25"], ["60013", "1"], ["60020.05", "0.125"]]);
+  return [[...groupLevels(levels, "1", false)], [...groupLevels(levels, "1", true)], [...groupLevels(levels, "10", true)]];
+}"""
+
+
+def test_the_book_groups_its_levels_exactly(server: Server, page: Any) -> None:
+    page.goto(f"/futures?market={PERP}")
+    down, up, tens = page.evaluate(GROUPED)
+    assert down == [["60012", "0.75"], ["60013", "1"], ["60020", "0.125"]]
+    assert up == [["60013", "1.75"], ["60021", "0.125"]]
+    assert tens == [["60020", "1.75"], ["60030", "0.125"]]
+
+    book = page.get_by_test_id("order-book")
+    expect(book.get_by_test_id("book-bid").first).to_be_visible()
+    page.get_by_label("Group").select_option("10")
+    prices = book.get_by_role("button").all_inner_texts()
+    assert prices
+    assert all(re.fullmatch(r"\$[\d,]*0\.00", text) for text in prices), prices
 
 
 def test_spot_trading_view_by_keyboard_and_at_phone_width(server: Server, page: Any, audit: Any) -> None:

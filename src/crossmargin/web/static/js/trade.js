@@ -69,7 +69,7 @@ export function mountTrade(root, ctx, symbol, list) {
     const tables = createAccountTables(accountArea, ctx, market, (lines) => (chart ? chart.lines(lines) : (pendingLines = lines)));
     const form = createOrderForm(ctx, market, () => tables.refresh());
     formCard.append(form.element);
-    const book = createBook(bookArea, (price) => form.usePrice(price));
+    const book = createBook(bookArea, (price) => form.usePrice(price), String(market.filters?.price?.tickSize ?? "0.01"));
     /** @type {{last: any[], markK: any[], indexK: any[]} | null} */
     let candles = null;
 
