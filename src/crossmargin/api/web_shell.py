@@ -5,9 +5,10 @@ page's first reads of the API wait for the modules. The shell lists, for the pag
 
 - a `modulepreload` link for each module it needs before it can show anything: main.js' static
   imports and those of the page module main.js' ROUTES table loads for the path (both read from
-  the modules' source, `module_imports`), and on a trading view (`?market=`) the chart library it
-  imports on demand. Only those: a browser opens 6 connections to a host, so each needless file
-  delays the others (the Lend page needs 24 of the 37 modules);
+  the modules' source, `module_imports`). Only those: a browser opens 6 connections to a host, so
+  each needless file delays the others (the Lend page needs 24 of the 37 modules). The chart
+  library (200 KB) is not preloaded: a trading view imports it once its book is on its way, and
+  preloading it made the book show later (about 390 ms against 290 ms, in-page, on the bench);
 - one stylesheet, `web_assets.COMBINED_CSS`, instead of four;
 - a `preload` (`as="fetch"`) of each public read the page makes first (`data_preloads`): the
   page's own `fetch` of the same address takes the preloaded answer, and `js/api.js` shares a
@@ -26,7 +27,7 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from crossmargin.api.web_assets import COMBINED_CSS, SECURITY_HEADERS, STYLESHEET, assets, static_directory
+from crossmargin.api.web_assets import COMBINED_CSS, SECURITY_HEADERS, STYLESHEET, static_directory
 
 MODULE_ENTRY: Final = '<script type="module" src="/static/js/main.js"></script>'
 STATIC_IMPORT: Final = re.compile(
@@ -85,17 +86,12 @@ def data_preloads(path: str, market: str | None) -> list[str]:
     return reads
 
 
-def module_preloads(path: str, market: str | None) -> list[str]:
+def module_preloads(path: str) -> list[str]:
     """Return the addresses of the modules the page at `path` needs first, main.js' graph first."""
     modules = module_closure("main.js")
     page = page_modules().get(path)
     modules += [name for name in module_closure(page) if name not in modules] if page else []
-    hrefs = [f"/static/js/{name}" for name in modules]
-    if market is not None and "trade_chart.js" in modules:
-        hrefs += [
-            f"/static/{name}" for name in sorted(assets()) if name.startswith("vendor/") and name.endswith(".mjs")
-        ]
-    return hrefs
+    return [f"/static/js/{name}" for name in modules]
 
 
 @functools.lru_cache(maxsize=SHELLS_MAX)
@@ -108,7 +104,7 @@ def shell(path: str = "/", market: str | None = None) -> bytes:
     html = STYLESHEET.sub("", html).replace(
         MODULE_ENTRY, f'<link rel="stylesheet" href="/static/{COMBINED_CSS}">\n{MODULE_ENTRY}'
     )
-    links = [f'<link rel="modulepreload" href="{href}">\n' for href in module_preloads(path, market)]
+    links = [f'<link rel="modulepreload" href="{href}">\n' for href in module_preloads(path)]
     links += [f'<link rel="preload" as="fetch" crossorigin href="{href}">\n' for href in data_preloads(path, market)]
     return html.replace(MODULE_ENTRY, "".join(links) + MODULE_ENTRY).encode()
 
