@@ -549,7 +549,17 @@ _STATEMENT_ROW: Final = _object(
     "One movement of the asset.",
 )
 
+_API_KEY: Final[Document] = {"type": "string", "description": "A base64 ED25519 public key (32 bytes)."}
 EXTENSION_SCHEMAS: Final[dict[str, Document]] = {
+    "ApiKeys": _object(
+        {"subaccountId": _ID, "apiKeys": {"type": "array", "items": _API_KEY}},
+        ["subaccountId", "apiKeys"],
+        "The keys that sign for the calling subaccount.",
+    ),
+    "ApiKeyRequest": _object({"publicKey": _API_KEY}, ["publicKey"], "The key to register or revoke."),
+    "ApiKey": _object(
+        {"subaccountId": _ID, "apiKey": _API_KEY}, ["subaccountId", "apiKey"], "The key and whom it signed for."
+    ),
     "ExplainedBorrows": {"type": "array", "items": _EXPLAINED_BORROW},
     "Statement": {
         "type": "array",
@@ -780,7 +790,49 @@ def _model(operation_id: str, summary: str, description: str, schema: str) -> Do
     }
 
 
+def _api_key_write(operation_id: str, summary: str, description: str) -> Document:
+    return {
+        "tags": ["API keys"],
+        "summary": summary,
+        "description": description,
+        "operationId": operation_id,
+        "security": SIGNED,
+        "requestBody": {"required": True, "content": {JSON: {"schema": _ref("ApiKeyRequest")}}},
+        "responses": {
+            "200": {"description": "Success.", "content": {JSON: {"schema": _ref("ApiKey")}}},
+            **{code: _error(code) for code in ("400", "401", "404", "500")},
+        },
+    }
+
+
 EXTENSION_OPERATIONS: Final[dict[tuple[str, str], Document]] = {
+    ("/wapi/v1/apiKeys", "get"): {
+        "tags": ["API keys"],
+        "summary": "The API keys of your subaccount (a crossmargin extension).",
+        "description": "**Instruction:** `apiKeyQueryAll`\n\nEvery ED25519 public key that signs for the calling "
+        "subaccount, oldest first.",
+        "operationId": "get_api_keys",
+        "security": SIGNED,
+        "parameters": [WINDOW_PARAMETER],
+        "responses": {
+            "200": {"description": "Success.", "content": {JSON: {"schema": _ref("ApiKeys")}}},
+            **{code: _error(code) for code in ("400", "401", "500")},
+        },
+    },
+    ("/wapi/v1/apiKeys", "post"): _api_key_write(
+        "add_api_key",
+        "Register one more API key for your subaccount (a crossmargin extension).",
+        "**Instruction:** `apiKeyCreate`\n\nLets `publicKey` sign for the calling subaccount too; its other keys "
+        "keep working. A key signs for one subaccount only, and a subaccount holds at most 32 keys (400). The web "
+        "page registers its non-extractable browser key this way.",
+    ),
+    ("/wapi/v1/apiKeys", "delete"): _api_key_write(
+        "revoke_api_key",
+        "Revoke one of your subaccount's API keys (a crossmargin extension).",
+        "**Instruction:** `apiKeyRevoke`\n\nStops `publicKey` from signing; requests signed with it are then "
+        "refused (401). Any key of the subaccount may revoke any other, or itself, but never the last one (400); a "
+        "key that does not sign for the subaccount is a 404.",
+    ),
     ("/api/v1/explain/borrows", "get"): {
         "tags": ["Explanations"],
         "summary": "Why each borrow exists (a crossmargin extension).",
@@ -890,6 +942,7 @@ OUR_TAGS: Final = [
     {"name": "Explanations", "description": "crossmargin extensions that say why the engine did something."},
     {"name": "Models", "description": "crossmargin extensions: the margin and interest-rate curves of each asset."},
     {"name": "Statements", "description": "crossmargin extensions: statements that reconcile to the atom."},
+    {"name": "API keys", "description": "crossmargin extensions: a subaccount registers and revokes its own keys."},
     {"name": "Web page", "description": "The web page's HTML shell, served at each of its paths."},
 ]
 

@@ -412,5 +412,8 @@ def test_without_any_risk_no_liquidation_price_is_shown(server: Server, page: An
     sign_in(page, account)
 
     cell = page.get_by_test_id("position-USDC").get_by_test_id("est-liquidation-price")
-    expect(cell).to_have_text("—")
+    none = "No liquidation price: no move of this price alone, the others fixed, would liquidate the account"
+    expect(cell).to_have_text(f"—{none}")  # the dash shown, the words read out and on hover
+    expect(cell).to_have_attribute("title", none)
+    expect(cell.locator("[aria-hidden=true]")).to_have_text("—")
     expect(page.get_by_test_id("collateral-liquidation")).to_have_count(0)

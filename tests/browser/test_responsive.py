@@ -220,3 +220,59 @@ def test_a_wide_table_scrolls_in_its_own_box_which_the_keyboard_reaches_only_whi
         expect(page.get_by_test_id(testid).locator(".table-scroll")).to_have_attribute("tabindex", "0")
     page.set_viewport_size({"width": 1280, "height": 900})
     expect(pools).not_to_have_attribute("tabindex", re.compile(".*"))
+
+
+TRADING_VIEWS = {"futures": "/futures?market=BTC_USDC_PERP", "spot": "/spot?market=SOL_USDC"}
+TRADING_WIDTHS = [390, 820]
+
+# Every table of the page: a failure for each whose columns are not all reachable, that is one
+# wider than the window without a box that scrolls it sideways, or whose box leaves the window.
+UNREACHABLE_COLUMNS = """() => [...document.querySelectorAll("main table")].flatMap((table) => {
+  const box = table.closest(".table-scroll") ?? table.parentElement;
+  const right = box.getBoundingClientRect().right;
+  const name = table.closest("[data-testid]")?.dataset.testid ?? "a table";
+  if (right > innerWidth + 0.5) return [`${name}: its box ends at ${right} px`];
+  const scrolls = ["auto", "scroll"].includes(getComputedStyle(box).overflowX);
+  if (table.scrollWidth > box.clientWidth + 0.5 && !scrolls) return [`${name}: ${table.scrollWidth} px in ${box.clientWidth} px`];
+  return [];
+})"""
+
+
+@pytest.mark.parametrize("width", TRADING_WIDTHS)
+@pytest.mark.parametrize("view", ["futures", "spot"])
+def test_a_trading_view_fits_with_the_card_near_the_top_and_every_column_reachable(
+    server: Server, page: Any, audit: Any, width: int, view: str
+) -> None:
+    account = server.new_account({"USDC": "10000", "SOL": "5"})
+    symbol = TRADING_VIEWS[view].split("=")[1]
+    if view == "futures":
+        opened = {"symbol": symbol, "side": "Bid", "orderType": "Market", "quantity": "0.01"}
+        server.signed(account, "orderExecute", "POST", "/api/v1/order", opened)
+    price = "55000" if view == "futures" else "120"  # under the market, inside its price band: it rests
+    resting = {"symbol": symbol, "side": "Bid", "orderType": "Limit", "quantity": "0.01", "price": price}
+    server.signed(account, "orderExecute", "POST", "/api/v1/order", resting)
+    _narrow(page, width)
+    page.goto(TRADING_VIEWS[view])
+    sign_in(page, account)
+    expect(page.get_by_test_id("order-book").get_by_test_id("book-bid").first).to_be_visible()
+    expect(page.get_by_test_id("net-equity")).not_to_have_text("—")
+    expect(page.get_by_test_id("open-orders").get_by_role("button", name="Cancel")).to_be_visible()
+    if view == "futures":
+        position = page.get_by_test_id(f"position-{symbol}")
+        expect(position).to_be_visible()
+        # Far from liquidation: the row says so in words (read out, and on hover) behind its "—".
+        liquidation = position.get_by_test_id("est-liquidation-price")
+        expect(liquidation).to_have_attribute("title", re.compile("^No liquidation price"))
+        expect(liquidation.locator("[aria-hidden=true]")).to_have_text("—")
+
+    card = page.get_by_test_id("overview").bounding_box()
+    book = page.get_by_test_id("order-book").bounding_box()
+    form = page.get_by_test_id("order-form").bounding_box()
+    assert card is not None
+    assert book is not None
+    assert form is not None
+    assert card["y"] < book["y"], "the margin card comes before the book"
+    assert card["y"] < form["y"], "the margin card comes before the order form"
+    assert page.evaluate(UNREACHABLE_COLUMNS) == []
+    _fits(page, width, f"trade-{view}")
+    audit(f"the {view} trading view at {width} px")

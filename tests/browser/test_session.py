@@ -64,21 +64,75 @@ def test_an_unknown_key_pair_is_refused_with_the_servers_message(server: Server,
     assert stored(page) is None
 
 
-def test_remember_on_this_device_survives_a_reload_until_sign_out(server: Server, page: Any) -> None:
+# Reads the device key record from IndexedDB and what the page could learn of its private key.
+READ_DEVICE_KEY = """async () => {
+  const db = await new Promise((ok, no) => { const r = indexedDB.open("crossmargin", 1);
+    r.onupgradeneeded = () => r.result.createObjectStore("session"); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+  const record = await new Promise((ok, no) => { const r = db.transaction("session").objectStore("session").get("device");
+    r.onsuccess = () => ok(r.result ?? null); r.onerror = () => no(r.error); });
+  db.close();
+  if (!record) return null;
+  window.__deviceKey = record;
+  let exported = "refused";
+  try { await crypto.subtle.exportKey("pkcs8", record.privateKey); exported = "exported"; } catch {}
+  const k = record.privateKey;
+  return {apiKey: record.apiKey, ownerKey: record.ownerKey, extractable: k.extractable, type: k.type,
+          algorithm: k.algorithm.name, usages: k.usages, exported, fields: Object.keys(record).sort()};
+}"""
+
+# Signs GET /api/v1/account with the device key read earlier (kept on window), as the page would.
+SIGN_WITH_OLD_KEY = """async () => {
+  const {privateKey, apiKey} = window.__deviceKey;
+  const ts = Date.now();
+  const text = `instruction=accountQuery&timestamp=${ts}&window=5000`;
+  const sig = new Uint8Array(await crypto.subtle.sign({name: "Ed25519"}, privateKey, new TextEncoder().encode(text)));
+  const response = await fetch("/api/v1/account", {headers: {"X-API-Key": apiKey, "X-Timestamp": String(ts),
+    "X-Window": "5000", "X-Signature": btoa(String.fromCharCode(...sig))}});
+  return response.status;
+}"""
+
+WEB_STORAGE = "JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])"
+
+
+def test_remember_on_this_device_keeps_a_revocable_non_extractable_key_never_the_secret(
+    server: Server, page: Any
+) -> None:
     account = server.new_account({"USDC": "250"})
     page.goto("/spot")
+    page.evaluate(f"localStorage.setItem('{STORAGE_KEY}', 'an older page kept the secret here')")
     sign_in(page, account, remember=True)
-    assert account["apiSecret"] in stored(page)
+    device = page.evaluate(READ_DEVICE_KEY)
+    assert device is not None
+    assert device["extractable"] is False
+    assert (device["type"], device["algorithm"], device["usages"], device["exported"]) == (
+        "private",
+        "Ed25519",
+        ["sign"],
+        "refused",
+    )
+    assert device["fields"] == ["apiKey", "ownerKey", "privateKey", "subaccountId"]
+    assert device["ownerKey"] == account["apiKey"]
+    keys = server.signed(account, "apiKeyQueryAll", "GET", "/wapi/v1/apiKeys")["apiKeys"]
+    assert keys == [account["apiKey"], device["apiKey"]]
+
     page.reload()
     expect(page.get_by_test_id("session-label")).to_have_text(f"Key {account['apiKey'][:8]}…")
     expect(page.get_by_test_id("balance-USDC")).to_contain_text("250")
+    storage = page.evaluate(WEB_STORAGE)
+    assert account["apiSecret"] not in storage
+    assert storage == "[[],[]]", "nothing in localStorage or sessionStorage, the legacy entry deleted"
+    assert page.evaluate(READ_DEVICE_KEY)["apiKey"] == device["apiKey"], "the page signs with the stored key"
+
     page.get_by_test_id("session-button").click()
     dialog = page.get_by_test_id("session-dialog")
     expect(dialog).to_contain_text("remembered on this device")
     dialog.get_by_role("button", name="Sign out").click()
     expect(dialog).to_be_hidden()
     expect(page.get_by_test_id("session-label")).to_be_empty()
-    assert stored(page) is None
+    expect(page.locator("#toasts")).to_contain_text("nothing is kept on this device")
+    assert page.evaluate(SIGN_WITH_OLD_KEY) == 401, "the revoked key is refused by the API"
+    assert server.signed(account, "apiKeyQueryAll", "GET", "/wapi/v1/apiKeys")["apiKeys"] == [account["apiKey"]]
+    assert page.evaluate(READ_DEVICE_KEY) is None
     page.reload()
     expect(page.get_by_test_id("balances")).to_have_text("Sign in to see your balances.")
 

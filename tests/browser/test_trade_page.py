@@ -5,6 +5,7 @@ One live server for the module (conftest); each test makes its own accounts.
 
 from __future__ import annotations
 
+import re
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -61,7 +62,7 @@ def test_open_protect_and_close_a_perp_position_from_the_page(server: Server, pa
     place(page, "Bid", "Limit", "0.01", "55000")
     expect(page.get_by_test_id("order-status")).to_contain_text("on the book")
     expect(
-        page.get_by_test_id("order-book").get_by_role("button", name="Use price 55,000")
+        page.get_by_test_id("order-book").get_by_role("button", name="Use price $55,000.00")
     ).to_be_visible()  # live depth
     [resting] = open_orders(server, account, PERP)
     row = page.get_by_test_id(f"open-order-{resting['id']}")
@@ -82,7 +83,7 @@ def test_open_protect_and_close_a_perp_position_from_the_page(server: Server, pa
     [protection] = open_orders(server, account, PERP)
     assert (protection["stopLossTriggerPrice"], protection["takeProfitTriggerPrice"]) == ("55000", "65000")
     expect(page.get_by_test_id(f"open-order-{protection['id']}")).to_contain_text(
-        "Waiting: stop loss when the last price reaches 55,000; take profit when the last price reaches 65,000"
+        "Waiting: stop loss when the last price reaches $55,000.00; take profit when the last price reaches $65,000.00"
     )
     form.get_by_test_id("order-stopLossTriggerPrice").fill("")
     form.get_by_test_id("order-takeProfitTriggerPrice").fill("")
@@ -100,7 +101,7 @@ def test_open_protect_and_close_a_perp_position_from_the_page(server: Server, pa
     expect(page.get_by_test_id("order-status")).to_contain_text("waiting for its trigger")
     [stop] = [order for order in open_orders(server, account, PERP) if order.get("triggerPrice") == "55000"]
     assert stop["status"] == "TriggerPending"
-    expect(page.get_by_test_id(f"open-order-{stop['id']}")).to_contain_text("Waiting: mark price reaches 55,000")
+    expect(page.get_by_test_id(f"open-order-{stop['id']}")).to_contain_text("Waiting: mark price reaches $55,000.00")
 
     # Close at a limit above the market: a reduce-only sell rests on the book until cancelled.
     position.get_by_test_id("close-limit-price").fill("65000")
@@ -154,6 +155,51 @@ def test_a_refused_order_is_explained_under_the_form_on_a_phone(server: Server, 
     expect(page.get_by_test_id("order-error")).not_to_be_empty()
     assert open_orders(server, account, PERP) == []
     page.screenshot(path=str(ARTIFACTS / "trade_perp_phone.png"), full_page=True)
+
+
+def test_a_market_buy_for_an_amount_of_usdc_spends_at_most_that(server: Server, page: Any) -> None:
+    account = server.new_account({"USDC": "1000"})
+    page.goto(f"/spot?market={SPOT}")
+    sign_in(page, account)
+    form = page.get_by_test_id("order-form")
+    form.get_by_label("Order type").select_option("Market")
+    form.get_by_label("Size in").select_option("quote")
+    expect(form.get_by_text("Amount to spend (USDC)")).to_be_visible()
+    form.get_by_test_id("order-submit").click()
+    expect(page.get_by_test_id("order-error")).to_have_text("Enter an amount in USDC.")
+    form.get_by_test_id("order-quantity").fill("100")
+    form.get_by_test_id("order-submit").click()
+    expect(page.get_by_test_id("order-status")).to_contain_text("filled")
+    expect(page.get_by_test_id("order-status")).to_contain_text(" USDC")
+
+    fills = server.signed(account, "fillHistoryQueryAll", "GET", "/wapi/v1/history/fills", {"symbol": SPOT})
+    spent = sum(Decimal(fill["price"]) * Decimal(fill["quantity"]) for fill in fills)
+    assert Decimal(99) < spent <= Decimal(100), fills
+    sol = server.signed(account, "balanceQuery", "GET", "/api/v1/capital")["SOL"]["available"]
+    assert Decimal(sol) > 0
+    expect(page.get_by_test_id("trade-balance-SOL").get_by_role("cell").nth(1)).to_have_text(f"{Decimal(sol):,}")
+
+
+GROUPED = """async () => {
+  const { groupLevels } = await import("/static/js/trade_book.js");
+  const levels = new Map([["60012.1", "0.5"], ["60012.9", "0.25"], ["60013", "1"], ["60020.05", "0.125"]]);
+  return [[...groupLevels(levels, "1", false)], [...groupLevels(levels, "1", true)], [...groupLevels(levels, "10", true)]];
+}"""
+
+
+def test_the_book_groups_its_levels_exactly(server: Server, page: Any) -> None:
+    page.goto(f"/futures?market={PERP}")
+    down, up, tens = page.evaluate(GROUPED)
+    assert down == [["60012", "0.75"], ["60013", "1"], ["60020", "0.125"]]
+    assert up == [["60013", "1.75"], ["60021", "0.125"]]
+    assert tens == [["60020", "1.75"], ["60030", "0.125"]]
+
+    book = page.get_by_test_id("order-book")
+    expect(book.get_by_test_id("book-bid").first).to_be_visible()
+    page.get_by_label("Group").select_option("10")
+    prices = book.get_by_role("button").all_inner_texts()
+    assert prices
+    assert all(re.fullmatch(r"\$[\d,]*0\.00", text) for text in prices), prices
 
 
 def test_spot_trading_view_by_keyboard_and_at_phone_width(server: Server, page: Any, audit: Any) -> None:

@@ -40,6 +40,7 @@ from crossmargin.api.rate_limit import RateLimit, RateLimiter
 from crossmargin.api.replica_guard import READ_ONLY_CODE, READ_ONLY_STATUS, ReplicaWriteGuard
 from crossmargin.api.responses import error_response
 from crossmargin.api.routes.admin import admin_routes
+from crossmargin.api.routes.api_keys import api_key_routes
 from crossmargin.api.routes.borrow_lend import borrow_lend_routes
 from crossmargin.api.routes.borrow_lend_preview import borrow_lend_preview_routes
 from crossmargin.api.routes.capital_extras import capital_extra_routes
@@ -126,6 +127,7 @@ def create_app(  # noqa: PLR0913 -- the service, its token, and what `crossmargi
         *docs_routes(context),
         *private_read_routes(context),
         *capital_extra_routes(context),
+        *api_key_routes(context),
         *borrow_lend_routes(context),
         *borrow_lend_preview_routes(context),
         *admin_routes(context),

@@ -57,7 +57,7 @@ def unauthorized(message: str) -> ApiError:
 def api_error_code(reason: RejectReason) -> tuple[int, str]:  # noqa: C901, PLR0911, PLR0912 -- one arm per group
     """Return the HTTP status and Backpack error code of a refusal."""
     match reason:
-        case RejectReason.ACCOUNT_NOT_FOUND | RejectReason.SUBACCOUNT_NOT_FOUND:
+        case RejectReason.ACCOUNT_NOT_FOUND | RejectReason.SUBACCOUNT_NOT_FOUND | RejectReason.API_KEY_NOT_FOUND:
             return NOT_FOUND, "RESOURCE_NOT_FOUND"
         case RejectReason.ASSET_NOT_FOUND:
             return BAD_REQUEST, "INVALID_ASSET"
@@ -81,6 +81,8 @@ def api_error_code(reason: RejectReason) -> tuple[int, str]:  # noqa: C901, PLR0
             RejectReason.CLOCK_MUST_NOT_GO_BACK
             | RejectReason.ASSET_DECIMALS_MUST_NOT_CHANGE
             | RejectReason.API_KEY_TAKEN
+            | RejectReason.API_KEY_LIMIT_REACHED
+            | RejectReason.API_KEY_LAST
             | RejectReason.DEMO_ALREADY_SEEDED
             | RejectReason.TRANSFER_TO_SELF
             | RejectReason.TRANSFER_BETWEEN_ACCOUNTS

@@ -10,7 +10,9 @@ The assets are read once, on the first request, and kept in memory with their gz
 form and a content hash as ETag: serving one is a dictionary lookup, with no file read, thread hop
 or compression per request (the page is about 40 KiB compressed). Each answer says `no-cache`, so
 the browser revalidates by ETag (a 304) and a reload after an upgrade never runs stale code. A
-running server keeps what it read; edits to the files show after a restart.
+running server keeps what it read; edits to the files show after a restart. The shell's four
+stylesheets are also served as one file (`COMBINED_CSS`), which the shell links instead
+(`web_shell.py` builds the shell).
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ import functools
 import gzip
 import hashlib
 import mimetypes
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Final
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
 from crossmargin.api.responses import error_response
 
@@ -42,7 +45,6 @@ SECURITY_HEADERS: Final = {
     "Cache-Control": "no-cache",
 }
 
-MODULE_ENTRY: Final = '<script type="module" src="/static/js/main.js"></script>'
 TYPES: Final = {
     ".js": "text/javascript; charset=utf-8",
     ".mjs": "text/javascript; charset=utf-8",
@@ -65,32 +67,27 @@ def static_directory() -> Path:
     return Path(str(resources.files("crossmargin.web") / "static"))
 
 
-@functools.cache
-def shell() -> bytes:
-    """Return the page's HTML shell, read once, with a `modulepreload` link for every module.
-
-    ES modules load as a waterfall (main.js, then what it imports, then what those import); the
-    preload links let the browser ask for all of them at once (they are small and compressed).
-    """
-    html = (static_directory() / "index.html").read_text(encoding="utf-8")
-    assert MODULE_ENTRY in html, "the shell loads the page through js/main.js"
-    modules = sorted(path.name for path in (static_directory() / "js").glob("*.js"))
-    links = "".join(f'<link rel="modulepreload" href="/static/js/{name}">\n' for name in modules)
-    return html.replace(MODULE_ENTRY, links + MODULE_ENTRY).encode()
+STYLESHEET: Final = re.compile(r'<link rel="stylesheet" href="/static/(css/[\w.-]+\.css)">\n?')
+"""A stylesheet link of the HTML shell."""
+COMBINED_CSS: Final = "css/page.css"
+"""The shell's stylesheets in one file, in their order: one request instead of four (CSS concatenates safely)."""
 
 
-def _asset(path: Path) -> Asset:
-    body = path.read_bytes()
+def asset_of(name: str, body: bytes) -> Asset:
+    """Return an asset of `body` (its type from `name`), compressed when that is worth it, with its ETag."""
     compressed = gzip.compress(body, compresslevel=9, mtime=0) if len(body) >= GZIP_MINIMUM_BYTES else None
-    media_type = TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    media_type = TYPES.get(Path(name).suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
     return Asset(body, compressed, media_type, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
 
 
 @functools.cache
 def assets() -> dict[str, Asset]:
-    """Return every asset by its path under /static (e.g. `js/main.js`), read once."""
+    """Return every asset by its path under /static (e.g. `js/main.js`), read once, and `COMBINED_CSS`."""
     root = static_directory()
-    return {path.relative_to(root).as_posix(): _asset(path) for path in root.rglob("*") if path.is_file()}
+    files = {path.relative_to(root).as_posix(): path.read_bytes() for path in root.rglob("*") if path.is_file()}
+    sheets = STYLESHEET.findall(files["index.html"].decode())
+    files[COMBINED_CSS] = b"\n".join(files[name] for name in sheets)
+    return {name: asset_of(name, body) for name, body in files.items()}
 
 
 def asset_response(request: Request, asset: Asset) -> Response:
@@ -103,11 +100,6 @@ def asset_response(request: Request, asset: Asset) -> Response:
         headers["Content-Encoding"] = "gzip"
         return Response(asset.compressed, media_type=asset.media_type, headers=headers)
     return Response(asset.body, media_type=asset.media_type, headers=headers)
-
-
-def shell_response() -> Response:
-    """Answer with the page's HTML shell and its security headers."""
-    return HTMLResponse(shell(), headers=SECURITY_HEADERS)
 
 
 def static_response(request: Request, name: str) -> Response:

@@ -64,6 +64,14 @@ class AddApiKey:
 
 
 @dataclass(frozen=True, slots=True)
+class RevokeApiKey:
+    """Stop an API key of a subaccount from signing; the subaccount keeps at least one other key."""
+
+    subaccount_id: SubaccountId
+    api_key: str
+
+
+@dataclass(frozen=True, slots=True)
 class Deposit:
     """Credit an on-chain deposit to a subaccount."""
 
@@ -274,6 +282,7 @@ Command = (
     | CreateAccount
     | CreateSubaccount
     | AddApiKey
+    | RevokeApiKey
     | Deposit
     | Withdraw
     | Transfer

@@ -8,6 +8,7 @@ user-visible history rows among the events, each numbered after every earlier ro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from crossmargin.core.book import Book
@@ -34,6 +35,7 @@ from crossmargin.core.orders import OrderStatus
 from crossmargin.core.state import EngineState
 
 if TYPE_CHECKING:
+    from crossmargin.core.accounts import Subaccount
     from crossmargin.core.transaction import Transaction
 
 
@@ -82,8 +84,7 @@ def commit_into_state(self: Transaction, state: EngineState) -> None:
             state.positions[key] = position
     _reindex_held(state, touched)
     state.pools.update(self.pools)
-    for subaccount in self.subaccounts.values():
-        state.api_keys.update(dict.fromkeys(subaccount.api_keys, subaccount.subaccount_id))
+    _reindex_api_keys(state, self.subaccounts.values())
     state.subaccounts.update(self.subaccounts)
     state.accounts.update(self.accounts)
     _record_listing_times(state, (*self.specs, *self.markets), self.now_ms)
@@ -103,6 +104,15 @@ def commit_into_state(self: Transaction, state: EngineState) -> None:
     state.interest_hour_ms = self.interest_hour_ms
     state.now_ms = max(state.now_ms, self.now_ms)
     _index_pending_withdrawals(state, withdrawals_before)
+
+
+def _reindex_api_keys(state: EngineState, changed: Iterable[Subaccount]) -> None:
+    """Point each changed subaccount's keys at it and drop the keys it no longer has (revoked)."""
+    for subaccount in changed:
+        before = state.subaccounts.get(subaccount.subaccount_id)
+        for revoked in set(before.api_keys if before else ()) - set(subaccount.api_keys):
+            del state.api_keys[revoked]
+        state.api_keys.update(dict.fromkeys(subaccount.api_keys, subaccount.subaccount_id))
 
 
 def _commit_trading(self: Transaction, state: EngineState) -> None:

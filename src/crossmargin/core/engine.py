@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Final, TypeVar, cast, get_args
 
 from crossmargin.core.account_limits import set_account_limits
-from crossmargin.core.account_logic import add_api_key, create_account, create_subaccount
+from crossmargin.core.account_logic import add_api_key, create_account, create_subaccount, revoke_api_key
 from crossmargin.core.assets import describe
 from crossmargin.core.borrow_lend_logic import execute_borrow_lend
 from crossmargin.core.bounds import check_command_bounds
@@ -42,6 +42,7 @@ from crossmargin.core.commands import (
     ExecuteBorrowLend,
     Liquidate,
     PlaceOrder,
+    RevokeApiKey,
     SeedDemo,
     SetAccountLimits,
     SetMarkPrices,
@@ -258,6 +259,7 @@ HANDLERS: Final[dict[type[Command], Handler]] = dict(
         _handler(CancelAllOrders, cancel_all_any_orders),
         _handler(Liquidate, liquidate),
         _handler(AddApiKey, add_api_key),
+        _handler(RevokeApiKey, revoke_api_key),
         _handler(SeedDemo, seed_demo),
         _handler(ConfigureOracle, configure_oracle),
         _handler(ConvertDust, convert_dust),

@@ -27,6 +27,9 @@ class RejectReason(StrEnum):
     CLOCK_MUST_NOT_GO_BACK = "clock_must_not_go_back"
     ASSET_DECIMALS_MUST_NOT_CHANGE = "asset_decimals_must_not_change"
     API_KEY_TAKEN = "api_key_taken"
+    API_KEY_NOT_FOUND = "api_key_not_found"
+    API_KEY_LIMIT_REACHED = "api_key_limit_reached"
+    API_KEY_LAST = "api_key_last"
     DEMO_ALREADY_SEEDED = "demo_already_seeded"
     # Prices (the oracle guards).
     PRICE_JUMP_BEYOND_BAND = "price_jump_beyond_band"

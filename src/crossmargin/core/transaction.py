@@ -125,12 +125,16 @@ class Transaction(TradingLayer):
         return self.state.subaccounts.get(subaccount_id)
 
     def api_key_owner(self, api_key: str) -> SubaccountId | None:
-        """Return the subaccount an API key signs for, if any."""
+        """Return the subaccount an API key signs for, if any (a key revoked in this transaction signs for none)."""
         for layer in (self, *self.parents):
             for subaccount in layer.subaccounts.values():
                 if api_key in subaccount.api_keys:
                     return subaccount.subaccount_id
-        return self.state.api_keys.get(api_key)
+        owner = self.state.api_keys.get(api_key)
+        if owner is None:
+            return None
+        current = self.subaccount(owner)
+        return owner if current is not None and api_key in current.api_keys else None
 
     def account_subaccounts(self, account_id: AccountId) -> list[SubaccountId] | None:
         """Return the subaccounts of an account, or None if it does not exist."""

@@ -17,6 +17,7 @@ from crossmargin.core.events import (
     CHANGE_KINDS,
     AccountCreated,
     ApiKeyAdded,
+    ApiKeyRevoked,
     AssetsConfigured,
     AutoDeleveraged,
     Backstopped,
@@ -76,6 +77,7 @@ SAMPLES: dict[type, tuple[Event, ChangeKind, tuple[SubaccountId, ...], str | Non
     AccountCreated: (AccountCreated(AccountId(1), A), ChangeKind.ACCOUNTS, (A,), None),
     SubaccountCreated: (SubaccountCreated(AccountId(1), A), ChangeKind.ACCOUNTS, (A,), None),
     ApiKeyAdded: (ApiKeyAdded(A, "key"), ChangeKind.ACCOUNTS, (A,), None),
+    ApiKeyRevoked: (ApiKeyRevoked(A, "key"), ChangeKind.ACCOUNTS, (A,), None),
     SettingsUpdated: (
         SettingsUpdated(A, Ratio(1), auto_lend=True, auto_repay_borrows=True, auto_borrow_settlements=True),
         ChangeKind.SETTINGS,

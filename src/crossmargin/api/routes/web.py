@@ -1,7 +1,8 @@
 """The web page: one HTML shell for every page path, and its static assets under /static.
 
 The page routes itself (History API), so every path in `PAGE_PATHS` serves the same shell; the
-files and how they are sent (in memory, gzip, ETag, security headers) are `web_assets.py`'s.
+files and how they are sent (in memory, gzip, ETag, security headers) are `web_assets.py`'s, the
+shell of each page (what it preloads) `web_shell.py`'s.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from crossmargin.api.web_assets import shell_response, static_response
+from crossmargin.api.web_assets import static_response
+from crossmargin.api.web_shell import shell_response
 
 PAGE_PATHS: Final = ("/", "/lend", "/models/margin", "/futures", "/spot")
 """Paths the page routes itself (History API); each serves the same shell."""
@@ -21,8 +23,8 @@ PAGE_PATHS: Final = ("/", "/lend", "/models/margin", "/futures", "/spot")
 def web_routes() -> list[BaseRoute]:
     """Return the page routes and the asset route."""
 
-    async def page(_: Request) -> Response:
-        return shell_response()
+    async def page(request: Request) -> Response:
+        return shell_response(request)
 
     async def static(request: Request) -> Response:
         return static_response(request, request.path_params["name"])

@@ -10,6 +10,7 @@ all from here.
 from crossmargin.core.events.accounts import (
     AccountCreated,
     ApiKeyAdded,
+    ApiKeyRevoked,
     AssetsConfigured,
     Deposited,
     DustConverted,
@@ -65,6 +66,7 @@ __all__ = [
     "CHANGE_KINDS",
     "AccountCreated",
     "ApiKeyAdded",
+    "ApiKeyRevoked",
     "AssetsConfigured",
     "AutoDeleveraged",
     "Backstopped",

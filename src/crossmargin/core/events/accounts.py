@@ -45,6 +45,14 @@ class ApiKeyAdded:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiKeyRevoked:
+    """A subaccount's API key was revoked: it signs for nothing any more."""
+
+    subaccount_id: SubaccountId
+    api_key: str
+
+
+@dataclass(frozen=True, slots=True)
 class Deposited:
     """Funds arrived from outside."""
 

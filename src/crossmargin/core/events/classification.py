@@ -18,6 +18,7 @@ from typing import Final, assert_never
 from crossmargin.core.events.accounts import (
     AccountCreated,
     ApiKeyAdded,
+    ApiKeyRevoked,
     AssetsConfigured,
     Deposited,
     DustConverted,
@@ -55,6 +56,7 @@ Event = (
     | AccountCreated
     | SubaccountCreated
     | ApiKeyAdded
+    | ApiKeyRevoked
     | Deposited
     | Withdrew
     | Transferred
@@ -114,6 +116,7 @@ CHANGE_KINDS: Final[dict[type, ChangeKind]] = {
     AccountCreated: ChangeKind.ACCOUNTS,
     SubaccountCreated: ChangeKind.ACCOUNTS,
     ApiKeyAdded: ChangeKind.ACCOUNTS,
+    ApiKeyRevoked: ChangeKind.ACCOUNTS,
     SettingsUpdated: ChangeKind.SETTINGS,
     Deposited: ChangeKind.DEPOSIT,
     Withdrew: ChangeKind.WITHDRAWAL,
@@ -164,6 +167,7 @@ def subaccounts_touched(event: Event) -> tuple[SubaccountId, ...]:  # noqa: PLR0
             | AccountCreated()
             | SubaccountCreated()
             | ApiKeyAdded()
+            | ApiKeyRevoked()
             | LiquidationStarted()
             | LiquidationFinished()
             | DustConverted()

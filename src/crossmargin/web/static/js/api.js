@@ -90,8 +90,19 @@ export function createApi(credentials) {
   let lastTimestamp = 0;
   /** A fresh timestamp per request: ED25519 is deterministic and the server refuses a replayed signature. */
   const timestamp = () => (lastTimestamp = Math.max(Date.now(), lastTimestamp + 1));
+  /** Public reads in flight, by address: a second ask for the same one while the first is on its way shares it. */
+  /** @type {Map<string, Promise<any>>} */
+  const reading = new Map();
   return {
-    get: (path, params) => send(withQuery(path, params), { headers: { Accept: "application/json" } }),
+    get(path, params) {
+      const url = withQuery(path, params);
+      let pending = reading.get(url);
+      if (!pending) {
+        pending = send(url, { headers: { Accept: "application/json" } }).finally(() => reading.delete(url));
+        reading.set(url, pending);
+      }
+      return pending;
+    },
     async signed(instruction, method, path, params = {}) {
       const signer = credentials.signer();
       if (!signer) throw new ApiError(401, "UNAUTHORIZED", "Sign in first");

@@ -1,8 +1,15 @@
 // @ts-check
 /**
- * Exact display of the server's decimal strings. Money is never turned into a float: digits are
- * moved and cut as text (BigInt where a rounding is needed). Anything that is not a plain decimal
- * string is shown as "—".
+ * Exact display of the server's decimal strings, the one place every page takes its number formats
+ * from. Money is never turned into a float: digits are moved and cut as text (BigInt where a
+ * rounding is needed). Anything that is not a plain decimal string is shown as "—". The rules:
+ *
+ * - a quantity of an asset: `amount` ("1,234.5678", every digit the server sent);
+ * - a price in US dollars (USDC), of a market or an asset (book, trades, orders, mark, index, last,
+ *   entry): `price` ("$60,012.10", every digit the server sent, at least cents);
+ * - an estimate of a price (liquidation prices): `usdPrice` (cents from $100 up, 4 decimals below);
+ * - a value in US dollars (equity, available, fund value): `usd` ("$1,234.57", cents);
+ * - a rate: `percent`; a leverage: `leverage`; a moment: `time`.
  */
 
 const DASH = "—";
@@ -114,7 +121,20 @@ export function usd(value) {
 }
 
 /**
- * A price in US dollars: cents from $100 up, 4 decimals below (rounded half away from zero), so a
+ * A price in US dollars (a market's, quoted in USDC, or an asset's mark or index): every digit the
+ * server sent, at least cents, never rounded: "60000" → "$60,000.00", "60120.1" → "$60,120.10",
+ * "1.27944192" → "$1.27944192".
+ * @param {unknown} value
+ * @returns {string}
+ */
+export function price(value) {
+  const parts = parse(value);
+  if (!parts) return DASH;
+  return render(parts.fraction.length >= 2 ? parts : round(parts, 2, "down"), "$");
+}
+
+/**
+ * An estimated price in US dollars: cents from $100 up, 4 decimals below (rounded half away from zero), so a
  * stablecoin's "1.27944192" reads "$1.2794" and BTC's "46868.8866" "$46,868.89".
  * @param {unknown} value
  * @returns {string}

@@ -7,8 +7,8 @@
  */
 
 import { h, table } from "./dom.js";
-import { amount, percent, time } from "./format.js";
-import { liquidationWords } from "./liquidation.js";
+import { amount, percent, price, time } from "./format.js";
+import { liquidationCell } from "./liquidation.js";
 import { mountMarketPage } from "./market_page.js";
 import { mountTrade } from "./trade.js";
 
@@ -36,8 +36,8 @@ function positionsTable(own, markets) {
   const columns = [{ label: "Market" }, { label: "Size", num: true }, { label: "Entry price", num: true }, { label: "Mark price", num: true }, { label: "Unrealized PnL", num: true }, { label: "Liquidated if", num: true }];
   const rows = own.map((p) => {
     const base = String(markets.get(p.symbol)?.baseSymbol ?? p.symbol);
-    const liquidation = h("span", { "data-testid": "est-liquidation-price", "data-value": p.estLiquidationPrice, text: liquidationWords(base, p.estLiquidationPrice, p.markPrice) ?? "—" });
-    return { testid: `perp-position-${p.symbol}`, cells: [p.symbol, signed(p.netQuantity), amount(p.entryPrice), amount(p.markPrice), signed(p.pnlUnrealized), liquidation] };
+    const liquidation = liquidationCell("span", base, p.estLiquidationPrice, p.markPrice);
+    return { testid: `perp-position-${p.symbol}`, cells: [p.symbol, signed(p.netQuantity), price(p.entryPrice), price(p.markPrice), signed(p.pnlUnrealized), liquidation] };
   });
   return table(columns, rows, "No open positions.");
 }
@@ -54,7 +54,7 @@ async function load(ctx) {
   const columns = [{ label: "Market" }, { label: "Mark price", num: true }, { label: "Index price", num: true }, { label: "Funding rate", num: true }, { label: "Next funding" }, { label: "Open interest", num: true }];
   const rows = perps.map((/** @type {any} */ m) => {
     const p = prices.get(m.symbol) ?? {};
-    return { testid: `perp-${m.symbol}`, cells: [h("a", { href: `/futures?market=${encodeURIComponent(m.symbol)}`, text: m.symbol, "data-testid": `trade-${m.symbol}` }), amount(p.markPrice), amount(p.indexPrice), percent(p.fundingRate, 4), time(p.nextFundingTimestamp), `${amount(open.get(m.symbol)?.openInterest)} ${m.baseSymbol}`] };
+    return { testid: `perp-${m.symbol}`, cells: [h("a", { href: `/futures?market=${encodeURIComponent(m.symbol)}`, text: m.symbol, "data-testid": `trade-${m.symbol}` }), price(p.markPrice), price(p.indexPrice), percent(p.fundingRate, 4), time(p.nextFundingTimestamp), `${amount(open.get(m.symbol)?.openInterest)} ${m.baseSymbol}`] };
   });
   return { markets: table(columns, rows, "No perpetual markets."), mine: own === null ? null : positionsTable(own, bySymbol(list)) };
 }

@@ -11,9 +11,9 @@
  */
 
 import { h } from "./dom.js";
-import { amount, usd } from "./format.js";
+import { amount, price } from "./format.js";
 import { sign } from "./lend_decimal.js";
-import { liquidationWords } from "./liquidation.js";
+import { liquidationCell, liquidationWords } from "./liquidation.js";
 
 /** @typedef {import("./lend_data.js").Position} Position */
 /** @typedef {import("./lend_panel.js").Action} Action */
@@ -27,7 +27,6 @@ import { liquidationWords } from "./liquidation.js";
 function positionRow(position, onAction) {
   const symbol = String(position.symbol);
   const borrowed = sign(position.netQuantity) < 0;
-  const liquidation = liquidationWords(symbol, position.estLiquidationPrice, position.markPrice) ?? "—";
   /** @type {Action} */
   const action = borrowed ? "Repay" : "Redeem";
   const quick = h("button", {
@@ -45,8 +44,8 @@ function positionRow(position, onAction) {
     h("td", { text: borrowed ? "Borrow" : "Lend", class: borrowed ? "lend-borrowed" : "lend-lent" }),
     h("td", { class: "num", "data-testid": "net-quantity", text: amount(position.netQuantity) }),
     h("td", { class: "num", "data-testid": "cumulative-interest", text: amount(position.cumulativeInterest) }),
-    h("td", { class: "num", text: usd(position.markPrice) }),
-    h("td", { class: "num", "data-testid": "est-liquidation-price", "data-value": position.estLiquidationPrice, text: liquidation }),
+    h("td", { class: "num", text: price(position.markPrice) }),
+    liquidationCell("td", symbol, position.estLiquidationPrice, position.markPrice),
     h("td", { class: "lend-row-action" }, quick),
   );
 }

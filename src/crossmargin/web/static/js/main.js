@@ -9,7 +9,6 @@ import { createApi } from "./api.js";
 import { fill, h } from "./dom.js";
 import { time } from "./format.js";
 import { connectLive } from "./live.js";
-import { createOperatorBar } from "./operator.js";
 import { createSession } from "./session.js";
 import { createSignInDialog, messageOf } from "./signin.js";
 
@@ -56,7 +55,16 @@ const openSignIn = createSignInDialog(session, api, notify);
 
 /** @type {Set<(reason: ChangeReason) => void>} */
 const listeners = new Set();
-document.querySelector("header.topbar")?.after(createOperatorBar(session, api, notify, (fn) => listeners.add(fn)));
+/** The operator's bar (and its two modules) loads only once the operator connects: most visitors never do. */
+let operatorBar = false;
+session.onChange(() => {
+  if (operatorBar || !session.state.operator) return;
+  operatorBar = true;
+  import("./operator.js").then(
+    ({ createOperatorBar }) => document.querySelector("header.topbar")?.after(createOperatorBar(session, api, notify, (fn) => listeners.add(fn))),
+    (error) => ((operatorBar = false), notify(`The operator bar could not be loaded: ${messageOf(error)}`, "error")),
+  );
+});
 /** @param {ChangeReason} reason */
 function emit(reason) {
   for (const fn of [...listeners]) {
@@ -226,6 +234,7 @@ document.addEventListener("click", (event) => {
 window.addEventListener("popstate", route);
 
 renderSession();
-refreshClock();
-route();
+// The page first: its reads take the answers the shell preloaded; the clock's read of the pools then
+// shares the page's (one read in flight is shared) instead of taking the preload before the page can.
+route().finally(refreshClock);
 session.restore().then((why) => why && notify(why, "error"));

@@ -8,7 +8,7 @@
  */
 
 import { fill, h, scrollBox, table } from "./dom.js";
-import { amount, time, usd } from "./format.js";
+import { amount, price, time, usd } from "./format.js";
 
 /** @typedef {import("./api.js").Api} Api */
 
@@ -67,7 +67,7 @@ function panelContent(fund) {
         [{ label: "Market" }, { label: "Size", num: true }, { label: "Entry price", num: true }, { label: "Mark price", num: true }, { label: "Unrealized PnL", num: true }],
         fund.perpPositions.map((/** @type {any} */ row) => ({
           testid: `fund-perp-${row.symbol}`,
-          cells: [row.symbol, amount(row.netQuantity), amount(row.entryPrice), amount(row.markPrice), amount(row.pnlUnrealized)],
+          cells: [row.symbol, amount(row.netQuantity), price(row.entryPrice), price(row.markPrice), amount(row.pnlUnrealized)],
         })),
       )
     : null;

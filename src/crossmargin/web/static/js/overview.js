@@ -16,7 +16,7 @@
  */
 
 import { fill, h } from "./dom.js";
-import { amount, percent, time, usd } from "./format.js";
+import { amount, percent, price, time, usd } from "./format.js";
 import { compare, isDecimal, sign } from "./lend_decimal.js";
 import { openLeverageDialog } from "./leverage.js";
 import { EVENT_WORDS } from "./lend_explain.js";
@@ -185,7 +185,7 @@ export function mountOverview(el, ctx) {
         h("li", { "data-testid": "liquidation-step", text: `${time(row.timestamp)}: ${EVENT_WORDS[row.eventType] ?? String(row.eventType)} ${amount(row.quantity)} ${row.symbol}${row.source === "LiquidationBackstop" ? " (taken over by the insurance fund)" : ""}` }),
       ),
       ...sold.map((row) =>
-        h("li", { "data-testid": "liquidation-fill", text: `Sold ${amount(row.quantity)} on ${row.symbol} at ${amount(row.price)}, liquidation fee ${amount(row.fee)} ${row.feeSymbol ?? ""}`.trim() }),
+        h("li", { "data-testid": "liquidation-fill", text: `Sold ${amount(row.quantity)} on ${row.symbol} at ${price(row.price)}, liquidation fee ${amount(row.fee)} ${row.feeSymbol ?? ""}`.trim() }),
       ),
     ];
     fill(

@@ -60,7 +60,7 @@ export function createSignInDialog(session, api, notify) {
     { class: "panel" },
     field("api-key", "API key", { name: "apiKey", placeholder: "base64 public key (optional: derived from the secret)" }),
     field("api-secret", "API secret", { name: "apiSecret", type: "password", required: true }),
-    h("p", { class: "hint", text: "Requests are signed in this browser; the secret is never sent anywhere." }),
+    h("p", { class: "hint", text: "Requests are signed in this browser; the secret is never sent anywhere or stored. To stay signed in, this device gets its own key that cannot be read back, and signing out revokes it." }),
     keyError,
     h("button", { type: "submit", class: "primary", text: "Sign in" }),
   );
@@ -175,11 +175,12 @@ export function createSignInDialog(session, api, notify) {
   const signOut = h("button", {
     type: "button",
     text: "Sign out",
-    onclick: () => {
-      session.signOut();
+    onclick: async () => {
+      const revoked = await session.signOut();
       fill(subaccounts);
       dialog.close();
-      notify("Signed out; nothing is kept on this device");
+      if (revoked) notify("Signed out; nothing is kept on this device");
+      else notify("Signed out and the device key deleted here, but the server could not be told to revoke it: revoke it later from another session", "error");
     },
   });
 

@@ -5,7 +5,7 @@
  */
 
 import { h, table } from "./dom.js";
-import { amount, percent } from "./format.js";
+import { amount, percent, price } from "./format.js";
 import { mountMarketPage } from "./market_page.js";
 import { mountTrade } from "./trade.js";
 
@@ -41,7 +41,7 @@ async function load(ctx) {
     .filter((/** @type {any} */ m) => m.marketType === "SPOT")
     .map((/** @type {any} */ m) => {
       const t = bySymbol.get(m.symbol) ?? {};
-      return { testid: `spot-${m.symbol}`, cells: [h("a", { href: `/spot?market=${encodeURIComponent(m.symbol)}`, text: m.symbol, "data-testid": `trade-${m.symbol}` }), amount(t.lastPrice), change(t.priceChangePercent), amount(t.high), amount(t.low), `${amount(t.volume)} ${m.baseSymbol}`] };
+      return { testid: `spot-${m.symbol}`, cells: [h("a", { href: `/spot?market=${encodeURIComponent(m.symbol)}`, text: m.symbol, "data-testid": `trade-${m.symbol}` }), price(t.lastPrice), change(t.priceChangePercent), price(t.high), price(t.low), `${amount(t.volume)} ${m.baseSymbol}`] };
     });
   return { markets: table(columns, rows, "No spot markets."), mine: own === null ? null : balanceTable(own) };
 }

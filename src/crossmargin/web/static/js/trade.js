@@ -7,7 +7,7 @@
  */
 
 import { fill, h } from "./dom.js";
-import { amount, percent } from "./format.js";
+import { percent, price } from "./format.js";
 import { mountOverview } from "./overview.js";
 import { createBook } from "./trade_book.js";
 import { createPriceChart } from "./trade_chart.js";
@@ -51,48 +51,63 @@ export function mountTrade(root, ctx, symbol, list) {
     const bookArea = h("div", { class: "book-area" });
     const accountArea = h("div", { class: "account-area" });
     const formCard = h("section", { class: "card", "aria-label": "Place an order" }, h("h2", { text: "Place an order" }));
-    const side = h("aside", { class: "trade-side" }, formCard);
-    // In reading order (which a phone shows as one column): the chart, the form, the book, your orders.
-    fill(root, h("div", { class: "trade-grid" }, h("div", { class: "trade-head" }, back, h("h1", { text: symbol }), prices), chartCard, side, bookArea, accountArea));
-    cleanups.push(mountOverview(side, ctx));
+    const side = h("aside", { class: "trade-side", "aria-label": "Order entry" }, formCard);
+    const cardArea = h("div", { class: "trade-card" });
+    // In reading order (which a phone and a tablet show as one column): the cross-margin card near
+    // the top (the risk before anything else), the chart, the form, the book, your orders. A wide
+    // screen shows the card and the form in a column beside the chart and the book.
+    fill(root, h("div", { class: "trade-grid" }, h("div", { class: "trade-head" }, back, h("h1", { text: symbol }), prices), cardArea, chartCard, side, bookArea, accountArea));
+    cleanups.push(mountOverview(cardArea, ctx));
 
-    const chart = await createPriceChart(symbol);
-    if (ended) return chart.remove();
-    chartCard.append(chart.element, h("p", { class: "hint credit" }, "Chart: ", h("a", { href: "https://www.tradingview.com/", target: "_blank", rel: "noopener", text: "TradingView Lightweight Charts™" })));
-    cleanups.push(() => chart.remove());
-
-    const tables = createAccountTables(accountArea, ctx, market, chart.lines);
+    // The chart library (200 KB) loads while the book, the form and the tables start and the first
+    // snapshot is fetched: nothing waits for the chart but the chart.
+    const chartReady = createPriceChart(symbol);
+    /** @type {import("./trade_chart.js").PriceChart | null} */
+    let chart = null;
+    /** @type {Parameters<import("./trade_chart.js").PriceChart["lines"]>[0] | null} */
+    let pendingLines = null;
+    const tables = createAccountTables(accountArea, ctx, market, (lines) => (chart ? chart.lines(lines) : (pendingLines = lines)));
     const form = createOrderForm(ctx, market, () => tables.refresh());
     formCard.append(form.element);
-    const book = createBook(bookArea, (price) => form.usePrice(price));
+    const book = createBook(bookArea, (price) => form.usePrice(price), String(market.filters?.price?.tickSize ?? "0.01"));
+    /** @type {{last: any[], markK: any[], indexK: any[]} | null} */
+    let candles = null;
 
     let mark = /** @type {any} */ ({});
     const showPrices = (/** @type {string | undefined} */ last) => {
-      const parts = [`Mark ${amount(mark.markPrice)}`, `Index ${amount(mark.indexPrice)}`];
+      const parts = [`Mark ${price(mark.markPrice)}`, `Index ${price(mark.indexPrice)}`];
       if (last !== undefined) prices.dataset.last = last;
-      if (prices.dataset.last) parts.unshift(`Last ${amount(prices.dataset.last)}`);
+      if (prices.dataset.last) parts.unshift(`Last ${price(prices.dataset.last)}`);
       if (market.marketType === "PERP") parts.push(`Funding ${percent(mark.fundingRate, 4)}`);
       prices.textContent = parts.join(" · ");
     };
     const snapshots = async () => {
       // The depth's timestamp is the engine's time (µs; a demo's manual clock may be far from the
-      // wall clock): the chart shows the CHART_HOURS before it.
-      const depth = await ctx.api.get("/api/v1/depth", { symbol });
-      const since = Math.max(0, Math.floor(Number(depth.timestamp) / 1_000_000) - CHART_HOURS * 3600);
-      const klines = (/** @type {string | null} */ priceType) => ctx.api.get("/api/v1/klines", { symbol, interval: KLINE_INTERVAL, startTime: since, priceType });
-      const [last, markK, indexK, recent, marks] = await Promise.all([
-        klines(null),
-        klines("Mark"),
-        klines("Index"),
+      // wall clock): the chart shows the CHART_HOURS before it. The book and trades show first.
+      const [depth, recent, marks] = await Promise.all([
+        ctx.api.get("/api/v1/depth", { symbol }),
         ctx.api.get("/api/v1/trades", { symbol }),
         ctx.api.get("/api/v1/markPrices", { symbol }),
       ]);
       if (ended) return;
-      chart.setData(last, markK, indexK);
       book.snapshot(depth, recent);
       mark = marks[0] ?? {};
       showPrices(recent.length ? recent[recent.length - 1].price : undefined);
+      const since = Math.max(0, Math.floor(Number(depth.timestamp) / 1_000_000) - CHART_HOURS * 3600);
+      const klines = (/** @type {string | null} */ priceType) => ctx.api.get("/api/v1/klines", { symbol, interval: KLINE_INTERVAL, startTime: since, priceType });
+      const [last, markK, indexK] = await Promise.all([klines(null), klines("Mark"), klines("Index")]);
+      if (ended) return;
+      candles = { last, markK, indexK };
+      chart?.setData(last, markK, indexK);
     };
+    chartReady.then((ready) => {
+      if (ended) return ready.remove();
+      chart = ready;
+      chartCard.append(ready.element, h("p", { class: "hint credit" }, "Chart: ", h("a", { href: "https://www.tradingview.com/", target: "_blank", rel: "noopener", text: "TradingView Lightweight Charts™" })));
+      cleanups.push(() => ready.remove());
+      if (candles) ready.setData(candles.last, candles.markK, candles.indexK);
+      if (pendingLines) ready.lines(pendingLines);
+    }, (failure) => !ended && chartCard.append(h("p", { class: "error", role: "alert", text: `The chart could not be loaded: ${failure instanceof Error ? failure.message : String(failure)}` })));
 
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     let accountTimer;
@@ -111,9 +126,9 @@ export function mountTrade(root, ctx, symbol, list) {
             book.trade(data);
             showPrices(String(data.p));
             accountSoon(); // a trade here may be yours: orders, position and fills changed
-          } else if (stream.startsWith("kline.")) chart.kline(data);
+          } else if (stream.startsWith("kline.")) chart?.kline(data);
           else if (stream === `markPrice.${symbol}`) {
-            chart.mark(data);
+            chart?.mark(data);
             mark = { markPrice: data.p, indexPrice: data.i, fundingRate: data.f };
             showPrices(undefined);
           }

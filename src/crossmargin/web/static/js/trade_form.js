@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * The order form of a trading view: buy or sell, limit or market; post-only and time in force
- * (GTC / IOC / FOK) for a limit order, a slippage tolerance for a market order; reduce-only,
+ * (GTC / IOC / FOK) for a limit order, a slippage tolerance and a size in either asset for a
+ * market order ("buy for 100 USDC" sends Backpack's `quoteQuantity`); reduce-only,
  * stop-loss and take-profit on a perp; a trigger (price, "by" which price) on any order; the
  * spot-margin flags on a spot market; the leverage limit (leverage.js) and the largest order the
  * account may place now (`GET /api/v1/account/limits/order`), which a click copies into Size.
@@ -71,6 +72,10 @@ export function createOrderForm(ctx, market, placed) {
   ]);
   const price = field("price", `Price (${market.quoteSymbol})`);
   const quantity = field("quantity", `Size (${market.baseSymbol})`, { required: true });
+  const unit = choice("sizeUnit", "Size in", [
+    ["base", market.baseSymbol],
+    ["quote", market.quoteSymbol],
+  ]);
   const maxButton = h("button", { type: "button", class: "link", "data-testid": "order-max", text: "Max: —", title: "The largest size this account may order now: click to use it" });
   const tif = choice("timeInForce", "Time in force", [
     ["GTC", "Good till cancelled"],
@@ -103,6 +108,7 @@ export function createOrderForm(ctx, market, placed) {
       h("fieldset", { class: "sides" }, h("legend", { class: "sr-only", text: "Side" }), sideButtons),
       type.row,
       price.row,
+      h("div", { "data-when": "Market", hidden: true }, unit.row),
       quantity.row,
       h("div", { class: "max-row" }, maxButton, perp ? leverageButton : null),
       h("div", { "data-when": "Limit" }, tif.row, postOnly.row),
@@ -121,6 +127,8 @@ export function createOrderForm(ctx, market, placed) {
   const values = () => new FormData(form);
   const side = () => String(values().get("side") ?? "Bid");
   const isLimit = () => type.select.value === "Limit";
+  /** A market order sized in the quote asset: "buy for 100 USDC". */
+  const inQuote = () => !isLimit() && unit.select.value === "quote";
   let leverageLimit = "";
 
   const sync = () => {
@@ -128,6 +136,8 @@ export function createOrderForm(ctx, market, placed) {
     price.row.hidden = !isLimit();
     triggerBox.hidden = !trigger.input.checked;
     const buy = side() === "Bid";
+    const label = quantity.row.querySelector("label");
+    if (label) label.textContent = inQuote() ? `Amount to ${buy ? "spend" : "receive"} (${market.quoteSymbol})` : `Size (${market.baseSymbol})`;
     submit.textContent = ctx.session.signedIn ? `${buy ? "Buy" : "Sell"} ${market.baseSymbol}` : "Sign in to trade";
     submit.className = `primary ${buy ? "buy" : "sell"}`;
   };
@@ -172,7 +182,10 @@ export function createOrderForm(ctx, market, placed) {
   };
 
   maxButton.addEventListener("click", () => {
-    if (maxButton.dataset.value && quantity.input instanceof HTMLInputElement) quantity.input.value = maxButton.dataset.value;
+    if (!maxButton.dataset.value || !(quantity.input instanceof HTMLInputElement)) return;
+    unit.select.value = "base"; // the max is a size in the base asset
+    quantity.input.value = maxButton.dataset.value;
+    sync();
   });
   leverageButton.addEventListener("click", () => {
     if (!ctx.session.signedIn) return ctx.signIn();
@@ -187,7 +200,7 @@ export function createOrderForm(ctx, market, placed) {
   /** @returns {Record<string, unknown>} the order as Backpack's POST /api/v1/order takes it */
   const order = () => {
     /** @type {Record<string, unknown>} */
-    const body = { symbol: market.symbol, side: side(), orderType: type.select.value, quantity: text(quantity.input) };
+    const body = { symbol: market.symbol, side: side(), orderType: type.select.value, [inQuote() ? "quoteQuantity" : "quantity"]: text(quantity.input) };
     if (isLimit()) {
       body.price = text(price.input);
       body.timeInForce = tif.select.value;
@@ -199,7 +212,7 @@ export function createOrderForm(ctx, market, placed) {
     if (perp && reduceOnly.input.checked) body.reduceOnly = true;
     if (trigger.input.checked) {
       body.triggerPrice = text(triggerPrice.input);
-      body.triggerQuantity = body.quantity;
+      if (!inQuote()) body.triggerQuantity = body.quantity;
       body.triggerBy = triggerBy.select.value;
     }
     if (perp) {
@@ -212,7 +225,7 @@ export function createOrderForm(ctx, market, placed) {
 
   /** @returns {string} what is missing, in words, or "" */
   const missing = () => {
-    if (!text(quantity.input)) return `Enter a size in ${market.baseSymbol}.`;
+    if (!text(quantity.input)) return inQuote() ? `Enter an amount in ${market.quoteSymbol}.` : `Enter a size in ${market.baseSymbol}.`;
     if (isLimit() && !text(price.input)) return `Enter a limit price in ${market.quoteSymbol}, or choose a market order.`;
     if (trigger.input.checked && !text(triggerPrice.input)) return "Enter the trigger price, or untick Trigger order.";
     return "";
@@ -230,7 +243,7 @@ export function createOrderForm(ctx, market, placed) {
       const answer = await ctx.api.signed("orderExecute", "POST", "/api/v1/order", order());
       const status = String(answer.status ?? "");
       const words = status === "TriggerPending" ? "waiting for its trigger" : status === "Filled" ? "filled" : status === "New" ? "on the book" : status === "PartiallyFilled" ? "partly filled, the rest on the book" : status.toLowerCase();
-      done.textContent = `Order ${answer.id}: ${answer.side === "Bid" ? "buy" : "sell"} ${amount(answer.quantity ?? answer.triggerQuantity)} ${market.baseSymbol}, ${words}.`;
+      done.textContent = `Order ${answer.id}: ${answer.side === "Bid" ? "buy" : "sell"} ${amount(answer.executedQuantity && status === "Filled" ? answer.executedQuantity : answer.quantity ?? answer.triggerQuantity)} ${market.baseSymbol}${inQuote() ? ` for ${amount(answer.executedQuoteQuantity ?? answer.quoteQuantity)} ${market.quoteSymbol}` : ""}, ${words}.`;
       ctx.notify(done.textContent);
       placed();
       refreshMax();

@@ -8,7 +8,8 @@
  */
 
 import { fillScroll, h, scrollBox, table } from "./dom.js";
-import { amount, time } from "./format.js";
+import { amount, price as priceText, time } from "./format.js";
+import { liquidationCell } from "./liquidation.js";
 
 /** @typedef {import("./main.js").Ctx} Ctx */
 /** @typedef {import("./trade_form.js").Market} Market */
@@ -28,9 +29,9 @@ const priceName = (by) => (by === "MarkPrice" ? "mark" : by === "IndexPrice" ? "
 function orderStatus(o) {
   if (o.status === "TriggerPending") {
     const parts = [];
-    if (o.triggerPrice) parts.push(`${priceName(o.triggerBy)} price reaches ${amount(o.triggerPrice)}`);
-    if (o.stopLossTriggerPrice) parts.push(`stop loss when the ${priceName(o.stopLossTriggerBy)} price reaches ${amount(o.stopLossTriggerPrice)}${o.stopLossLimitPrice ? ` (limit ${amount(o.stopLossLimitPrice)})` : ""}`);
-    if (o.takeProfitTriggerPrice) parts.push(`take profit when the ${priceName(o.takeProfitTriggerBy)} price reaches ${amount(o.takeProfitTriggerPrice)}${o.takeProfitLimitPrice ? ` (limit ${amount(o.takeProfitLimitPrice)})` : ""}`);
+    if (o.triggerPrice) parts.push(`${priceName(o.triggerBy)} price reaches ${priceText(o.triggerPrice)}`);
+    if (o.stopLossTriggerPrice) parts.push(`stop loss when the ${priceName(o.stopLossTriggerBy)} price reaches ${priceText(o.stopLossTriggerPrice)}${o.stopLossLimitPrice ? ` (limit ${priceText(o.stopLossLimitPrice)})` : ""}`);
+    if (o.takeProfitTriggerPrice) parts.push(`take profit when the ${priceName(o.takeProfitTriggerBy)} price reaches ${priceText(o.takeProfitTriggerPrice)}${o.takeProfitLimitPrice ? ` (limit ${priceText(o.takeProfitLimitPrice)})` : ""}`);
     return `Waiting: ${parts.join("; ")}`;
   }
   if (o.status === "PartiallyFilled") return "Partly filled";
@@ -80,7 +81,7 @@ export function createAccountTables(where, ctx, market, showLines) {
         cells: [
           h("span", { class: o.side === "Bid" ? "pos" : "neg", text: o.side === "Bid" ? "Buy" : "Sell" }),
           `${o.orderType}${o.reduceOnly ? " · reduce only" : ""}${o.postOnly ? " · post only" : ""}`,
-          o.price ? amount(o.price) : "Market",
+          o.price ? priceText(o.price) : "Market",
           amount(o.quantity ?? o.triggerQuantity),
           amount(o.executedQuantity),
           orderStatus(o),
@@ -120,7 +121,7 @@ export function createAccountTables(where, ctx, market, showLines) {
       [{ label: "Size", num: true }, { label: "Entry price", num: true }, { label: "Mark price", num: true }, { label: "Liquidation price", num: true }, { label: "Unrealized PnL", num: true }, { label: "Realized PnL", num: true }, { label: "Funding paid/received", num: true }, { label: "Close" }],
       positions.map((p) => ({
         testid: `position-${p.symbol}`,
-        cells: [signed(p.netQuantity), amount(p.entryPrice), amount(p.markPrice), amount(p.estLiquidationPrice) === "0" ? "—" : amount(p.estLiquidationPrice), signed(p.pnlUnrealized), signed(p.pnlRealized), signed(p.cumulativeFundingPayment), closeControls(p)],
+        cells: [signed(p.netQuantity), priceText(p.entryPrice), priceText(p.markPrice), liquidationCell("span", market.baseSymbol, p.estLiquidationPrice, p.markPrice), signed(p.pnlUnrealized), signed(p.pnlRealized), signed(p.cumulativeFundingPayment), closeControls(p)],
       })),
       "No position in this market.",
     );
@@ -136,7 +137,7 @@ export function createAccountTables(where, ctx, market, showLines) {
   const fillsTable = (rows) =>
     table(
       [{ label: "Time" }, { label: "Side" }, { label: "Price", num: true }, { label: "Size", num: true }, { label: "Fee", num: true }, { label: "Role" }],
-      rows.map((f) => ({ testid: "fill-row", cells: [time(f.timestamp), f.side === "Bid" ? "Buy" : "Sell", amount(f.price), amount(f.quantity), `${amount(f.fee)} ${f.feeSymbol}`, f.isMaker ? "Maker" : "Taker"] })),
+      rows.map((f) => ({ testid: "fill-row", cells: [time(f.timestamp), f.side === "Bid" ? "Buy" : "Sell", priceText(f.price), amount(f.quantity), `${amount(f.fee)} ${f.feeSymbol}`, f.isMaker ? "Maker" : "Taker"] })),
       "No fills in this market yet.",
     );
 
