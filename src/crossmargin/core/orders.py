@@ -241,6 +241,7 @@ class Order:
         locked_atoms: int | None = None,
         status: OrderStatus | None = None,
         expiry_reason: ExpiryReason | Keep | None = Keep.KEEP,
+        borrowed_atoms: int | None = None,
     ) -> Order:
         """Return the order with the given fields changed (`dataclasses.replace` costs twice as much per fill)."""
         return Order(
@@ -265,7 +266,7 @@ class Order:
             self.expiry_reason if expiry_reason is Keep.KEEP else expiry_reason,
             self.trigger,
             self.brackets,
-            self.borrowed_atoms,
+            self.borrowed_atoms if borrowed_atoms is None else borrowed_atoms,
         )
 
 

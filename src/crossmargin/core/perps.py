@@ -71,9 +71,16 @@ def apply_trade(position: PerpPosition, signed_atoms: int, quote_atoms: int, fee
         entry = position.entry_cost_atoms * after // before
     else:
         entry = signed_quote * after // signed_atoms
-    return position._replace(
-        quantity_atoms=after,
-        basis_atoms=position.basis_atoms + signed_quote,
-        entry_cost_atoms=entry,
-        pending_fee_atoms=position.pending_fee_atoms + fee_atoms,
+    return PerpPosition(  # built directly: `_replace` is several times dearer, and this runs for every perp fill
+        position.position_id,
+        position.subaccount_id,
+        position.market,
+        after,
+        position.basis_atoms + signed_quote,
+        entry,
+        position.pending_fee_atoms + fee_atoms,
+        position.pending_funding_atoms,
+        position.realized_pnl_atoms,
+        position.cumulative_funding_atoms,
+        position.pending_system_fee_atoms,
     )

@@ -253,7 +253,7 @@ def _lock(tx: Transaction, spec: MarketSpec, subaccount: Subaccount, order: Orde
     if refused:
         return replace(refused, message=f"Order needs {describe(asset_spec, need)}: {refused.message}")
     tx.post(entry(asset, (source, -need), (locked(account), need)))
-    return replace(order.changed(locked_atoms=need), borrowed_atoms=borrowed)
+    return order.changed(locked_atoms=need, borrowed_atoms=borrowed)
 
 
 _FUNDING_SOURCES = {
