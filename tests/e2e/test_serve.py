@@ -36,6 +36,7 @@ def test_serve_prints_how_to_start_stops_gracefully_and_restarts_with_its_state(
     finally:
         output = stop(server)
     assert f"listening on http://127.0.0.1:{port}" in output
+    assert "core: pure Python" in output, "the banner says which core runs (no CROSSMARGIN_COMPILED_CORE here)"
     assert "Admin token: from --admin-token" in output
     assert TOKEN not in output, "a token the operator chose never reaches the logs"
     assert f"Web page: http://127.0.0.1:{port}/lend" in output

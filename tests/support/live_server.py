@@ -31,7 +31,12 @@ def start(
     """Start a server on a manual clock, with any further `serve` options; its admin token is TOKEN or one it generates."""
     command = [sys.executable, "-m", "crossmargin.cli.main", "serve", "--port", str(port), "--data-dir", str(data_dir)]
     command += ["--clock", "manual", *options]
-    environment = {name: value for name, value in os.environ.items() if name != "CROSSMARGIN_ADMIN_TOKEN"}
+    # The tests run the pure core, the reference (tests/integration/test_compiled_core.py checks the compiled one).
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"CROSSMARGIN_ADMIN_TOKEN", "CROSSMARGIN_COMPILED_CORE"}
+    }
     if token_from == "flag":
         command += ["--admin-token", TOKEN]
     elif token_from == "environment":

@@ -64,6 +64,7 @@ from crossmargin.app.service import Service, ServiceUnavailableError
 from crossmargin.asset_config import load_document
 from crossmargin.bootstrap import open_service
 from crossmargin.cli.admin_token import AdminToken, choose_admin_token
+from crossmargin.compiled_core import core_is_compiled
 from crossmargin.core.commands import SeedDemo
 from crossmargin.core.due_work import next_due_ms
 from crossmargin.core.engine import Accepted
@@ -411,7 +412,9 @@ def _print_banner(
     where = options.database_url or f"SQLite in {options.data_dir}"
     url = f"http://{options.host}:{options.port}"
     console.print(
-        f"[bold]crossmargin[/] listening on {url}  (journal: {where}, clock: {options.clock})", soft_wrap=True
+        f"[bold]crossmargin[/] listening on {url}  (journal: {where}, clock: {options.clock}, "
+        f"core: {'compiled with mypyc' if core_is_compiled() else 'pure Python'})",
+        soft_wrap=True,
     )
     if options.edge_workers > 0:
         console.print(
