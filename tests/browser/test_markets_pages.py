@@ -91,7 +91,7 @@ def test_navigation_changes_pages_without_reloading(server: Server, page: Any) -
 
 def test_a_page_module_that_fails_to_load_is_explained_in_the_page(server: Server, page: Any) -> None:
     page.route(
-        "**/static/js/spot.js",
+        "**/static/dist/spot.js",
         lambda route: route.fulfill(status=200, content_type="text/javascript", body="export function ("),
     )
     page.goto("/spot")
