@@ -22,6 +22,7 @@ from crossmargin.api.web_initial import initial_data_element
 from crossmargin.api.web_shell import module_closure
 
 MODULE = re.compile(r'<link rel="modulepreload" href="/static/dist/([\w.-]+\.js)">')
+SCRIPTS = re.compile(r'<script type="module" src="/static/dist/([\w.-]+\.js)"></script>')
 INITIAL = re.compile(r'<script type="application/json" id="initial-data">(.*?)</script>', re.DOTALL)
 DATA = re.compile(r'<link rel="preload" as="fetch" crossorigin href="([^"]+)">')
 VENDOR = '<link rel="modulepreload" href="/static/vendor/'
@@ -54,6 +55,7 @@ def test_the_lend_shell_preloads_the_lend_bundle_and_carries_its_pools(exchange:
     assert _initial(html) == {"/api/v1/borrowLend/markets": exchange.client.get("/api/v1/borrowLend/markets").json()}
     assert VENDOR not in html
     assert html.count('rel="stylesheet"') == 1
+    assert SCRIPTS.findall(html) == ["main.js", "lend.js"], "the page's file runs right after main.js"
 
 
 def test_a_trading_view_carries_its_markets_reads_as_the_api_answers_them() -> None:
