@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from signing_client import Exchange
 from tests.e2e.trading_exchange import funded, placed, trading_exchange
 
+from crossmargin.api import web_initial
 from crossmargin.api.responses import encode_json
 from crossmargin.api.web_assets import COMBINED_CSS, static_directory
 from crossmargin.api.web_initial import initial_data_element
@@ -118,3 +120,13 @@ def test_the_combined_stylesheet_is_the_four_in_their_order(exchange: Exchange) 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/css")
     assert response.content == expected
+
+
+def test_an_answer_over_the_size_bound_is_preloaded_instead(
+    exchange: Exchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(web_initial, "INLINE_MAX_BYTES", 16)
+    html = _shell(exchange, "/lend")
+
+    assert INITIAL.search(html) is None
+    assert DATA.findall(html) == ["/api/v1/borrowLend/markets"]
