@@ -86,6 +86,16 @@ export function mountTrade(root, ctx, symbol, list) {
       if (market.marketType === "PERP") parts.push(`Funding ${percent(mark.fundingRate, 4)}`);
       prices.textContent = parts.join(" · ");
     };
+    /** The candles are for the chart only: read once it has loaded (after the book, when the browser is idle). */
+    const loadCandles = async (/** @type {any} */ depth) => {
+      if (!(await chartReady.then(() => true, () => false)) || ended) return;
+      const since = Math.max(0, Math.floor(Number(depth.timestamp) / 1_000_000) - CHART_HOURS * 3600);
+      const klines = (/** @type {string | null} */ priceType) => ctx.api.get("/api/v1/klines", { symbol, interval: KLINE_INTERVAL, startTime: since, priceType });
+      const [last, markK, indexK] = await Promise.all([klines(null), klines("Mark"), klines("Index")]);
+      if (ended) return;
+      candles = { last, markK, indexK };
+      chart?.setData(last, markK, indexK);
+    };
     const snapshots = async () => {
       // The depth's timestamp is the engine's time (µs; a demo's manual clock may be far from the
       // wall clock): the chart shows the CHART_HOURS before it. The book and trades show first.
@@ -99,12 +109,7 @@ export function mountTrade(root, ctx, symbol, list) {
       bookShown();
       mark = marks[0] ?? {};
       showPrices(recent.length ? recent[recent.length - 1].price : undefined);
-      const since = Math.max(0, Math.floor(Number(depth.timestamp) / 1_000_000) - CHART_HOURS * 3600);
-      const klines = (/** @type {string | null} */ priceType) => ctx.api.get("/api/v1/klines", { symbol, interval: KLINE_INTERVAL, startTime: since, priceType });
-      const [last, markK, indexK] = await Promise.all([klines(null), klines("Mark"), klines("Index")]);
-      if (ended) return;
-      candles = { last, markK, indexK };
-      chart?.setData(last, markK, indexK);
+      loadCandles(depth).catch((failure) => !ended && chartCard.append(h("p", { class: "error", role: "alert", text: `The chart's candles could not be read: ${failure instanceof Error ? failure.message : String(failure)}` })));
     };
     chartReady.then((ready) => {
       if (ended) return ready.remove();
