@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test test-slow check lint lint-js types bench clean client-venvs lock lock-upgrade compiled-core
+.PHONY: run demo test test-slow check lint lint-js types bench clean client-venvs lock lock-upgrade compiled-core web-bundle
 
 # Installs are reproducible: every package at the version requirements.lock pins (all extras, dev
 # included), then crossmargin itself, editable, without resolving anything again (--no-deps).
@@ -88,6 +88,13 @@ lint-js:
 
 types: $(STAMP)
 	$(BIN)/mypy
+
+# The web page is served from a bundle of its modules (src/crossmargin/web/static/dist, committed):
+# after editing static/js, rebuild it with esbuild from npm (scripts/build_web_bundle.sh) and commit
+# it; tests/test_web_bundle.py fails while the committed bundle differs from what the sources build.
+web-bundle:
+	test node_modules/.package-lock.json -nt package-lock.json || npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	sh scripts/build_web_bundle.sh
 
 check: test
 

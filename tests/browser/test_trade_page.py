@@ -266,6 +266,7 @@ def test_the_chart_pans_by_touch_on_a_phone(server: Server, browser: Any) -> Non
         page.goto(f"/futures?market={PERP}")
         chart = page.get_by_test_id("price-chart")
         expect(chart.locator("canvas").first).to_be_visible()
+        expect(chart).to_have_attribute("data-loaded", "true")  # the candles come after the chart
         expect(chart).not_to_have_attribute("data-visible-from", "")
         before = chart.get_attribute("data-visible-from")
         box = chart.bounding_box()

@@ -139,7 +139,7 @@ def create_app(  # noqa: PLR0913 -- the service, its token, and what `crossmargi
         *explain_routes(context),
         *liquidation_price_routes(context),
         *model_routes(context),
-        *web_routes(),
+        *web_routes(context),
         *state_digest_routes(context),
         *(replica_routes(context, replica) if replica is not None else ()),
     ]

@@ -1,21 +1,21 @@
-"""The web page's HTML shell, built per page so its first requests all leave at once.
+"""The web page's HTML shell, built per page so its first view needs as few round trips as it can.
 
-ES modules load as a waterfall (main.js, then what it imports, then what those import), and a
-page's first reads of the API wait for the modules. The shell lists, for the page at its path:
+The page's ES modules (`js/`) are bundled by esbuild (`make web-bundle`) into `dist/`: main.js,
+one file per page module main.js' ROUTES table loads on demand, and the chunks they share. The
+shell lists, for the page at its path:
 
-- a `modulepreload` link for each module it needs before it can show anything: main.js' static
-  imports and those of the page module main.js' ROUTES table loads for the path (both read from
-  the modules' source, `module_imports`). Only those: a browser opens 6 connections to a host, so
-  each needless file delays the others (the Lend page needs 24 of the 37 modules). The chart
-  library (200 KB) is not preloaded: a trading view imports it once its book is on its way, and
-  preloading it made the book show later (about 390 ms against 290 ms, in-page, on the bench);
+- a `modulepreload` link for each bundled file it needs before it can show anything: main.js'
+  static imports and those of the page's file (read from the files, `module_imports`), four or five
+  files where the modules were 25 to 35, and the page's file as a module script after main.js'. The
+  chart library (200 KB) is not preloaded: a trading view imports it once its book is shown;
 - one stylesheet, `web_assets.COMBINED_CSS`, instead of four;
-- a `preload` (`as="fetch"`) of each public read the page makes first (`data_preloads`): the
-  page's own `fetch` of the same address takes the preloaded answer, and `js/api.js` shares a
-  read in flight, so nothing is asked twice.
+- the answers of the public reads the page makes first (`data_preloads`), carried in the shell
+  (`web_initial.py`): the page shows without another round trip. A read the shell cannot carry
+  gets a `preload` (`as="fetch"`) instead, which the page's own `fetch` of the same address takes.
 
-Shells are cached per path and market (at most `SHELLS_MAX`); only a market that looks like a
-symbol gets its reads preloaded, so nothing the request names is written into the page unchecked.
+The static part of each shell is cached per path (at most `SHELLS_MAX`); the answers are read per
+request. Only a market that looks like a symbol gets its reads, so nothing the request names is
+written into the page unchecked.
 """
 
 from __future__ import annotations
@@ -27,13 +27,15 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from crossmargin.api.context import ApiContext
 from crossmargin.api.web_assets import COMBINED_CSS, SECURITY_HEADERS, STYLESHEET, static_directory
+from crossmargin.api.web_initial import initial_answers, initial_data_element
 
-MODULE_ENTRY: Final = '<script type="module" src="/static/js/main.js"></script>'
-STATIC_IMPORT: Final = re.compile(
-    r'^(?:import|export)\s[^;]*?\bfrom\s+"\./([\w.-]+\.js)"|^import\s+"\./([\w.-]+\.js)"', re.MULTILINE
-)
-"""A module's static imports of its siblings (`import {x} from "./x.js"`), not its `import()` calls."""
+BUNDLE: Final = "dist"
+"""The folder of the bundled modules under /static (`make web-bundle`, from the sources in `js/`)."""
+MODULE_ENTRY: Final = f'<script type="module" src="/static/{BUNDLE}/main.js"></script>'
+STATIC_IMPORT: Final = re.compile(r'\b(?:from|import)\s*"\./([\w.-]+\.js)"')
+"""A bundled file's static imports of its siblings (`import{a}from"./chunk-X.js"`), not its `import()` calls."""
 PAGE_ROUTE: Final = re.compile(r'"(/[\w/]*)":\s*\{[^}]*?import\("\./([\w.-]+\.js)"\)')
 """A route of main.js' ROUTES table: the path and the page module it loads on demand."""
 SHELLS_MAX: Final = 256
@@ -47,12 +49,9 @@ MARKET_SYMBOL: Final = re.compile(r"[A-Z0-9]{1,20}(?:_[A-Z0-9]{1,20}){1,3}")
 
 @functools.cache
 def module_imports() -> dict[str, frozenset[str]]:
-    """Return each module of `js/` with the sibling modules it imports statically."""
-    found: dict[str, frozenset[str]] = {}
-    for path in (static_directory() / "js").glob("*.js"):
-        matches = STATIC_IMPORT.findall(path.read_text(encoding="utf-8"))
-        found[path.name] = frozenset(name for pair in matches for name in pair if name)
-    return found
+    """Return each bundled file with the sibling files it imports statically."""
+    files = (static_directory() / BUNDLE).glob("*.js")
+    return {path.name: frozenset(STATIC_IMPORT.findall(path.read_text(encoding="utf-8"))) for path in files}
 
 
 def module_closure(entry: str) -> list[str]:
@@ -91,26 +90,45 @@ def module_preloads(path: str) -> list[str]:
     modules = module_closure("main.js")
     page = page_modules().get(path)
     modules += [name for name in module_closure(page) if name not in modules] if page else []
-    return [f"/static/js/{name}" for name in modules]
+    return [f"/static/{BUNDLE}/{name}" for name in modules]
 
 
 @functools.lru_cache(maxsize=SHELLS_MAX)
-def shell(path: str = "/", market: str | None = None) -> bytes:
-    """Return the HTML shell of the page at `path` (a trading view of `market`, a checked symbol, if given)."""
+def shell_parts(path: str = "/") -> tuple[str, str]:
+    """Return the HTML shell of the page at `path`, cut where its first reads go (before the module entry)."""
     html = (static_directory() / "index.html").read_text(encoding="utf-8")
-    assert MODULE_ENTRY in html, "the shell loads the page through js/main.js"
+    assert MODULE_ENTRY in html, "the shell loads the page through the bundle's main.js"
     sheets = STYLESHEET.findall(html)
     assert sheets, "the shell links its stylesheets"
     html = STYLESHEET.sub("", html).replace(
         MODULE_ENTRY, f'<link rel="stylesheet" href="/static/{COMBINED_CSS}">\n{MODULE_ENTRY}'
     )
-    links = [f'<link rel="modulepreload" href="{href}">\n' for href in module_preloads(path)]
-    links += [f'<link rel="preload" as="fetch" crossorigin href="{href}">\n' for href in data_preloads(path, market)]
-    return html.replace(MODULE_ENTRY, "".join(links) + MODULE_ENTRY).encode()
+    links = "".join(f'<link rel="modulepreload" href="{href}">\n' for href in module_preloads(path))
+    head, tail = html.split(MODULE_ENTRY)
+    page = page_modules().get(path)
+    # The page's own file as a second module script: it runs right after main.js, so main.js'
+    # `import()` of it finds it evaluated instead of waiting on a later task (about 30-50 ms here).
+    entry = MODULE_ENTRY + (f'\n<script type="module" src="/static/{BUNDLE}/{page}"></script>' if page else "")
+    return head + links, entry + tail
 
 
-def shell_response(request: Request) -> Response:
+def shell(context: ApiContext, path: str = "/", market: str | None = None) -> bytes:
+    """Return the HTML shell of the page at `path` (a trading view of `market`, a checked symbol, if given).
+
+    It carries the answers of the page's first reads (`web_initial.py`) and preloads those it could not carry.
+    """
+    head, tail = shell_parts(path)
+    reads = data_preloads(path, market)
+    answers = initial_answers(context, reads)
+    preloads = "".join(
+        f'<link rel="preload" as="fetch" crossorigin href="{href}">\n' for href in reads if href not in answers
+    )
+    data = initial_data_element(answers) if answers else ""
+    return (head + preloads + data + tail).encode()
+
+
+def shell_response(context: ApiContext, request: Request) -> Response:
     """Answer with the shell for the request's path (a trading view with `?market=<symbol>`), with security headers."""
     market = request.query_params.get("market")
     known = market if market is not None and MARKET_SYMBOL.fullmatch(market) else None
-    return HTMLResponse(shell(request.url.path, known), headers=SECURITY_HEADERS)
+    return HTMLResponse(shell(context, request.url.path, known), headers=SECURITY_HEADERS)

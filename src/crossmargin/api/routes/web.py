@@ -2,7 +2,7 @@
 
 The page routes itself (History API), so every path in `PAGE_PATHS` serves the same shell; the
 files and how they are sent (in memory, gzip, ETag, security headers) are `web_assets.py`'s, the
-shell of each page (what it preloads) `web_shell.py`'s.
+shell of each page (what it preloads, the answers of its first reads it carries) `web_shell.py`'s.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from crossmargin.api.context import ApiContext
 from crossmargin.api.web_assets import static_response
 from crossmargin.api.web_shell import shell_response
 
@@ -20,11 +21,11 @@ PAGE_PATHS: Final = ("/", "/lend", "/models/margin", "/futures", "/spot")
 """Paths the page routes itself (History API); each serves the same shell."""
 
 
-def web_routes() -> list[BaseRoute]:
+def web_routes(context: ApiContext) -> list[BaseRoute]:
     """Return the page routes and the asset route."""
 
     async def page(request: Request) -> Response:
-        return shell_response(request)
+        return shell_response(context, request)
 
     async def static(request: Request) -> Response:
         return static_response(request, request.path_params["name"])

@@ -33,7 +33,30 @@ export class ApiError extends Error {
  * @property {(path: string, params?: Params) => Promise<any>} get
  * @property {(instruction: string, method: string, path: string, params?: Params) => Promise<any>} signed
  * @property {(method: string, path: string, body?: unknown) => Promise<any>} admin
+ * @property {() => void} dropInitial the shell's answers stop standing in for reads: call it once anything may have changed
  */
+
+/** How long, at most, the shell's answers stand in for the page's reads: its first view only. */
+const INITIAL_MS = 5_000;
+
+/** @type {Map<string, unknown> | undefined} */
+let shellAnswers;
+/**
+ * The answers of the page's first public reads that the shell carries, by address (the server's
+ * web_initial.py: what the API answered as it sent the page), read once and shared by every client.
+ * @returns {Map<string, unknown>}
+ */
+function initialAnswers() {
+  if (shellAnswers) return shellAnswers;
+  const element = typeof document === "undefined" ? null : document.getElementById("initial-data");
+  element?.remove();
+  try {
+    shellAnswers = new Map(Object.entries(JSON.parse(element?.textContent || "{}")));
+  } catch {
+    shellAnswers = new Map();
+  }
+  return shellAnswers;
+}
 
 /**
  * @param {string} path
@@ -93,15 +116,21 @@ export function createApi(credentials) {
   /** Public reads in flight, by address: a second ask for the same one while the first is on its way shares it. */
   /** @type {Map<string, Promise<any>>} */
   const reading = new Map();
+  const initial = initialAnswers();
   return {
     get(path, params) {
       const url = withQuery(path, params);
+      // Each read gets its own copy, as each fetch would: a page may change what it was given.
+      if (initial.has(url) && performance.now() < INITIAL_MS) return Promise.resolve(structuredClone(initial.get(url)));
       let pending = reading.get(url);
       if (!pending) {
         pending = send(url, { headers: { Accept: "application/json" } }).finally(() => reading.delete(url));
         reading.set(url, pending);
       }
       return pending;
+    },
+    dropInitial() {
+      initial.clear();
     },
     async signed(instruction, method, path, params = {}) {
       const signer = credentials.signer();

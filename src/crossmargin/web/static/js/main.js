@@ -67,6 +67,7 @@ session.onChange(() => {
 });
 /** @param {ChangeReason} reason */
 function emit(reason) {
+  api.dropInitial(); // whatever a page reads now must be the server's current answer
   for (const fn of [...listeners]) {
     try {
       fn(reason);
@@ -112,10 +113,12 @@ function engineChanged() {
 let wasLive = false;
 connectLive(
   (update) => {
+    api.dropInitial();
     if (typeof update.T === "number") showEngineTime(update.T);
     engineChanged();
   },
   (subscribed) => {
+    api.dropInitial(); // from here on the stream says what changed: reads go to the server
     document.documentElement.dataset.live = subscribed ? "on" : "off";
     clock.title = subscribed ? "Engine clock · live updates on" : "Engine clock · live updates off (reconnecting)";
     if (subscribed && wasLive) engineChanged(); // updates may have been missed while disconnected

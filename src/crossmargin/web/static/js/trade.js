@@ -20,6 +20,8 @@ import { createAccountTables } from "./trade_tables.js";
 const KLINE_INTERVAL = "1m";
 const ACCOUNT_DEBOUNCE_MS = 250;
 const CHART_HOURS = 24;
+/** The longest the chart waits for the browser to be idle after the book first shows. */
+const CHART_IDLE_MS = 1_000;
 
 /**
  * @param {HTMLElement} root
@@ -59,9 +61,12 @@ export function mountTrade(root, ctx, symbol, list) {
     fill(root, h("div", { class: "trade-grid" }, h("div", { class: "trade-head" }, back, h("h1", { text: symbol }), prices), cardArea, chartCard, side, bookArea, accountArea));
     cleanups.push(mountOverview(cardArea, ctx));
 
-    // The chart library (200 KB) loads while the book, the form and the tables start and the first
-    // snapshot is fetched: nothing waits for the chart but the chart.
-    const chartReady = createPriceChart(symbol);
+    // The chart library (200 KB) loads once the book's first snapshot is in and the browser is idle:
+    // its parse and first drawing must not hold the book back (the first snapshot usually comes with
+    // the page, web_initial.py), and nothing waits for the chart but the chart.
+    /** @type {() => void} */
+    let bookShown = () => {};
+    const chartReady = new Promise((resolve) => (bookShown = () => requestIdleCallback(() => resolve(undefined), { timeout: CHART_IDLE_MS }))).then(() => createPriceChart(symbol));
     /** @type {import("./trade_chart.js").PriceChart | null} */
     let chart = null;
     /** @type {Parameters<import("./trade_chart.js").PriceChart["lines"]>[0] | null} */
@@ -81,6 +86,16 @@ export function mountTrade(root, ctx, symbol, list) {
       if (market.marketType === "PERP") parts.push(`Funding ${percent(mark.fundingRate, 4)}`);
       prices.textContent = parts.join(" · ");
     };
+    /** The candles are for the chart only: read once it has loaded (after the book, when the browser is idle). */
+    const loadCandles = async (/** @type {any} */ depth) => {
+      if (!(await chartReady.then(() => true, () => false)) || ended) return;
+      const since = Math.max(0, Math.floor(Number(depth.timestamp) / 1_000_000) - CHART_HOURS * 3600);
+      const klines = (/** @type {string | null} */ priceType) => ctx.api.get("/api/v1/klines", { symbol, interval: KLINE_INTERVAL, startTime: since, priceType });
+      const [last, markK, indexK] = await Promise.all([klines(null), klines("Mark"), klines("Index")]);
+      if (ended) return;
+      candles = { last, markK, indexK };
+      chart?.setData(last, markK, indexK);
+    };
     const snapshots = async () => {
       // The depth's timestamp is the engine's time (µs; a demo's manual clock may be far from the
       // wall clock): the chart shows the CHART_HOURS before it. The book and trades show first.
@@ -91,14 +106,10 @@ export function mountTrade(root, ctx, symbol, list) {
       ]);
       if (ended) return;
       book.snapshot(depth, recent);
+      bookShown();
       mark = marks[0] ?? {};
       showPrices(recent.length ? recent[recent.length - 1].price : undefined);
-      const since = Math.max(0, Math.floor(Number(depth.timestamp) / 1_000_000) - CHART_HOURS * 3600);
-      const klines = (/** @type {string | null} */ priceType) => ctx.api.get("/api/v1/klines", { symbol, interval: KLINE_INTERVAL, startTime: since, priceType });
-      const [last, markK, indexK] = await Promise.all([klines(null), klines("Mark"), klines("Index")]);
-      if (ended) return;
-      candles = { last, markK, indexK };
-      chart?.setData(last, markK, indexK);
+      loadCandles(depth).catch((failure) => !ended && chartCard.append(h("p", { class: "error", role: "alert", text: `The chart's candles could not be read: ${failure instanceof Error ? failure.message : String(failure)}` })));
     };
     chartReady.then((ready) => {
       if (ended) return ready.remove();
@@ -134,6 +145,7 @@ export function mountTrade(root, ctx, symbol, list) {
           }
         },
         () => {
+          ctx.api.dropInitial(); // the snapshot must be newer than the stream's first diff
           book.reset();
           snapshots().catch(() => {});
         },

@@ -153,7 +153,9 @@ export function createBook(where, pick, tick) {
       early = null;
       // GET /api/v1/trades lists the oldest first.
       trades = [...recent].reverse().slice(0, TRADES).map((t) => ({ price: t.price, quantity: t.quantity, at: t.timestamp, buy: !t.isBuyerMaker }));
-      later();
+      // A snapshot is rare (the first view, a reconnect): shown at once, not a frame later.
+      if (frame !== undefined) cancelAnimationFrame(frame);
+      render();
     },
     /** @param {any} diff a depth message */
     depth(diff) {

@@ -4,7 +4,8 @@
  * static/vendor/lightweight-charts/README.md), one-minute candles of the Last price, the Mark and
  * Index prices as lines, and your entry and liquidation prices as price lines. Dragging, pinching
  * and the wheel pan and zoom (mouse and touch). The chart element says how many candles it holds
- * (`data-candles`), the time of the last one and where the view starts (`data-visible-from`), so
+ * (`data-candles`), the time of the last one, where the view starts (`data-visible-from`) and
+ * whether its candles have come (`data-loaded`: they are read once the chart has loaded), so
  * tests and assistive tools can read them.
  */
 
@@ -84,6 +85,7 @@ export async function createPriceChart(symbol) {
       markLine.setData(mark.map(point));
       indexLine.setData(index.map(point));
       count();
+      element.dataset.loaded = "true"; // the candles came (after the chart: it loads once the book shows)
     },
     kline(k) {
       safe(() => candles.update({ time: candleTime(k.t), open: Number(k.o), high: Number(k.h), low: Number(k.l), close: Number(k.c) }));
