@@ -146,6 +146,17 @@ export function usdPrice(value) {
 }
 
 /**
+ * A price the chart computes itself, as a float (its axis ticks, its crosshair): written as `usdPrice`
+ * writes a server's price, from its 8-decimal text, so the chart reads like every other price on
+ * the page: 60014.20184794 → "$60,014.20". Not for money: the chart's floats only place labels.
+ * @param {number} value
+ * @returns {string}
+ */
+export function chartPrice(value) {
+  return Number.isFinite(value) ? usdPrice(value.toFixed(8)) : DASH;
+}
+
+/**
  * A leverage: at most `digits` decimals (cut toward zero), no trailing zeros: "4.1299" → "4.12×", "10" → "10×".
  * @param {unknown} value
  * @param {number} [digits]

@@ -10,6 +10,7 @@
  */
 
 import { h } from "./dom.js";
+import { chartPrice } from "./format.js";
 
 const LIBRARY = "/static/vendor/lightweight-charts/lightweight-charts.standalone.production.mjs";
 /** @typedef {typeof import("lightweight-charts")} Library */
@@ -54,7 +55,7 @@ export async function createPriceChart(symbol) {
     // Horizontal drags pan the chart; vertical ones scroll the page on a phone.
     handleScroll: { mouseWheel: true, pressedMouseMove: true, horzTouchDrag: true, vertTouchDrag: false },
     handleScale: { axisPressedMouseMove: true, mouseWheel: true, pinch: true },
-    localization: { priceFormatter: (/** @type {number} */ p) => p.toLocaleString("en-US", { maximumFractionDigits: 8 }) },
+    localization: { priceFormatter: chartPrice },
   });
   const candles = chart.addSeries(lib.CandlestickSeries, { upColor: "#2ebd85", downColor: "#f7576c", borderVisible: false, wickUpColor: "#2ebd85", wickDownColor: "#f7576c" });
   const markLine = chart.addSeries(lib.LineSeries, { color: "#f0b90b", lineWidth: 1, title: "Mark", priceLineVisible: false });
