@@ -102,8 +102,20 @@ def start_ray(workers: int, address: str | None = None) -> ModuleType:
     try:
         ray.init(**options)
     except (ConnectionError, RuntimeError, ValueError) as error:
-        raise FanOutError(f"cannot start or join Ray at {address or 'a local Ray'}: {error}") from None
+        raise FanOutError(
+            f"cannot start or join Ray at {address or 'a local Ray'}: {error}{_auth_hint(address)}"
+        ) from None
     return ray
+
+
+def _auth_hint(address: str | None) -> str:
+    """Say how to join a cluster with token authentication, when joining one without saying so may be why."""
+    if address is None or os.environ.get("RAY_AUTH_MODE"):
+        return ""
+    return (
+        ". If the cluster uses token authentication (Ray 2.59 and later turn it on for `ray start --head`), "
+        "run with RAY_AUTH_MODE=token on a machine that has the cluster's token (ray get-auth-token)"
+    )
 
 
 def run_on_ray(ray: ModuleType, spec: StressSpec, cpus: int, progress: Progress | None = None) -> list[ScenarioOutcome]:

@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from crossmargin.simulation import fanout
 from crossmargin.simulation.fanout import chunk_size, chunks, run_processes, run_serial
 from crossmargin.simulation.stress import StressSpec, outcome_of, replay, run_scenario, scenario_seed, worst
 from crossmargin.simulation.stress_paths import JumpWalk
@@ -58,3 +59,27 @@ def test_the_worst_scenario_replays_to_its_outcome() -> None:
 def test_a_spec_that_cannot_run_is_refused(change: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         dataclasses.replace(SMALL, **change).check()  # type: ignore[arg-type]
+
+
+class _RefusingRay:
+    """Stands in for `ray` whose `init` is refused, as a token-authenticated cluster refuses a driver without a token."""
+
+    @staticmethod
+    def init(**_options: object) -> None:
+        raise ConnectionError("Failed to connect to Ray cluster at 192.0.2.2:6390")
+
+
+def test_a_refused_join_says_how_to_join_a_cluster_with_token_authentication(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fanout, "_import_ray", lambda: _RefusingRay)
+    monkeypatch.setattr(fanout, "check_reachable", lambda _address: None)
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    with pytest.raises(fanout.FanOutError, match="run with RAY_AUTH_MODE=token") as refused:
+        fanout.start_ray(2, "127.0.0.1:6390")
+    assert "cannot start or join Ray at 127.0.0.1:6390: Failed to connect" in str(refused.value)
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    with pytest.raises(fanout.FanOutError) as again:
+        fanout.start_ray(2, "127.0.0.1:6390")
+    assert "RAY_AUTH_MODE" not in str(again.value), "no hint once the driver already says token"
+    with pytest.raises(fanout.FanOutError) as local:
+        fanout.start_ray(2)
+    assert "a local Ray" in str(local.value)
