@@ -11,7 +11,6 @@ uncaught exception fails its test.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.environment import missing
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 
@@ -59,9 +59,7 @@ def browser() -> Iterator[Any]:
     """
     if not CHROMIUM.exists():
         reason = f"browser tests need Debian's chromium at {CHROMIUM}: apt-get install -y chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true requires the browser: {reason}")
-        pytest.skip(reason)
+        missing("the browser", reason)
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 -- only when a browser exists
 
     with sync_playwright() as playwright:
@@ -123,9 +121,7 @@ def audit(page: Any) -> Any:
     """Return a function that runs axe-core on the page as it is now and fails on any violation."""
     if not AXE.exists():
         reason = "node_modules/axe-core is missing: `make lint-js` (or `npm ci`) installs it"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true requires axe-core: {reason}")
-        pytest.skip(reason)
+        missing("axe-core", reason)
     page.route(f"**{AXE_URL}", lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
 
     def run(state: str) -> None:

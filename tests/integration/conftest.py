@@ -20,6 +20,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from tests.environment import missing
 
 from crossmargin.app.clock import ManualClock
 from crossmargin.app.ports import Journal
@@ -51,9 +52,7 @@ def require_postgres() -> None:
     reason = postgres_unreachable_reason()
     if reason is None:
         return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true requires PostgreSQL: {reason}")
-    pytest.skip(reason)
+    missing("PostgreSQL", reason)
 
 
 @dataclass
