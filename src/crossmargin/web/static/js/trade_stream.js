@@ -1,8 +1,9 @@
 // @ts-check
 /**
- * Public market streams for one trading view: a WebSocket to this server's /ws subscribed to the
- * given streams (depth, trades, candles, mark price), reconnecting with backoff. After each
- * (re)subscription `onOpen` runs, so the view reloads its snapshots and misses nothing.
+ * Public streams: a WebSocket to this server's /ws subscribed to the given streams (a trading
+ * view's depth, trades, candles and mark price; the page's engine.update in live.js),
+ * reconnecting with backoff. After each (re)subscription `onOpen` runs, so a view reloads its
+ * snapshots and misses nothing; `onClose` hears each drop.
  */
 
 const BACKOFF_MS = [500, 1000, 2000, 5000, 10000];
@@ -11,9 +12,10 @@ const BACKOFF_MS = [500, 1000, 2000, 5000, 10000];
  * @param {string[]} streams e.g. ["depth.BTC_USDC", "trade.BTC_USDC"]
  * @param {(stream: string, data: any) => void} onMessage
  * @param {() => void} onOpen
+ * @param {() => void} [onClose]
  * @returns {() => void} close for good
  */
-export function subscribe(streams, onMessage, onOpen) {
+export function subscribe(streams, onMessage, onOpen, onClose = () => {}) {
   const url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws`;
   let attempt = 0;
   let closed = false;
@@ -39,6 +41,7 @@ export function subscribe(streams, onMessage, onOpen) {
     });
     socket.addEventListener("close", () => {
       socket = null;
+      onClose();
       if (closed) return;
       retry = setTimeout(open, BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]);
       attempt += 1;
