@@ -41,17 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve Backpack's REST API and the operator API over HTTP")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
-    serve.add_argument(
-        "--database-url",
-        default=os.environ.get("CROSSMARGIN_DATABASE_URL"),
-        help="postgresql://... (default: SQLite in the data directory)",
-    )
-    serve.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path(os.environ.get("CROSSMARGIN_DATA_DIR", "crossmargin-data")),
-        help="SQLite journal directory (default ./crossmargin-data)",
-    )
+    _add_journal_location(serve, "postgresql://...", "SQLite journal directory")
     serve.add_argument(
         "--clock",
         type=_clock_choice,
@@ -297,16 +287,21 @@ def _add_backup_command(commands: argparse._SubParsersAction[argparse.ArgumentPa
         help="copy the SQLite journal into a new data directory while the server runs (PostgreSQL: says how)",
     )
     backup.add_argument("destination", type=Path, metavar="DEST", help="a new or empty directory for the copy")
-    backup.add_argument(
+    _add_journal_location(backup, "the server's journal, as `serve` takes it", "the server's SQLite journal directory")
+
+
+def _add_journal_location(parser: argparse.ArgumentParser, database_help: str, data_dir_help: str) -> None:
+    """Add `--database-url` and `--data-dir`, read from the environment as `serve` reads them."""
+    parser.add_argument(
         "--database-url",
         default=os.environ.get("CROSSMARGIN_DATABASE_URL"),
-        help="the server's journal, as `serve` takes it (default: SQLite in the data directory)",
+        help=f"{database_help} (default: SQLite in the data directory)",
     )
-    backup.add_argument(
+    parser.add_argument(
         "--data-dir",
         type=Path,
         default=Path(os.environ.get("CROSSMARGIN_DATA_DIR", "crossmargin-data")),
-        help="the server's SQLite journal directory (default ./crossmargin-data)",
+        help=f"{data_dir_help} (default ./crossmargin-data)",
     )
 
 
