@@ -501,6 +501,9 @@ def stalled_client(port: int, stream: str) -> socket.socket:
     return sock
 
 
+READER_LAG_ALLOWED = 16  # well under the queue of 64 the test gives each client
+
+
 def test_a_client_that_stops_reading_is_dropped_while_others_and_the_sequencer_go_on() -> None:
     document = load_document()
     assets = parse_asset_specs(document)
@@ -532,6 +535,15 @@ def test_a_client_that_stops_reading_is_dropped_while_others_and_the_sequencer_g
                     while not target or len(last_ids) < target[0]:
                         last_ids.append(json.loads(reader.recv(timeout=MISSING_MESSAGE_S))["data"]["u"])
 
+                def keep_pace_with_the_reader() -> None:
+                    # The reader is a Python thread sharing the GIL with the sequencer: on a loaded machine it can
+                    # fall 64 messages behind and be dropped too. Waiting for it keeps its server queue short,
+                    # while the stalled client, which reads nothing, still fills its own.
+                    deadline = time.monotonic() + MISSING_MESSAGE_S
+                    while len(last_ids) < placed + cancels - READER_LAG_ALLOWED and reading.is_alive():
+                        assert time.monotonic() < deadline, f"the reading client is stuck at {len(last_ids)} updates"
+                        time.sleep(0.001)
+
                 reading = threading.Thread(target=read_all)
                 reading.start()
                 rounds = 0
@@ -540,6 +552,7 @@ def test_a_client_that_stops_reading_is_dropped_while_others_and_the_sequencer_g
                     assert rounds <= 100, "100 rounds of 200 orders never filled the stalled client's queue"
                     for _ in range(200):  # one by one: a message each
                         place()
+                        keep_pace_with_the_reader()
                     cancelled = service.execute(CancelAllOrders(sub, "BTC_USDC"), MISSING_MESSAGE_S)
                     assert isinstance(cancelled, Accepted)
                     cancels += 1
