@@ -317,6 +317,30 @@ OPERATOR_SCHEMAS: Final[dict[str, Document]] = {
         },
         ["sequence", "sha256"],
     ),
+    "AdminPromoteRequest": {
+        "type": "object",
+        "properties": {
+            "fenceDatabaseUrl": {
+                "type": "string",
+                "maxLength": 2048,  # admin_inputs.FENCE_URL_MAX_CHARS
+                "description": "The old primary's PostgreSQL URL, fenced so that no sequencer writes it again "
+                "(INV-FENCE-1).",
+            }
+        },
+    },
+    "AdminPromotion": _object(
+        {
+            "sequence": {
+                "type": "integer",
+                "format": "int64",
+                "description": "The journal sequence the new sequencer starts from.",
+            },
+            "term": {"type": "integer", "format": "int64", "description": "The new writer term."},
+            "fenced": {"type": "string", "description": "What was fenced, in words."},
+            "tookMs": {"type": "integer", "format": "int64", "description": "How long the takeover took, in ms."},
+        },
+        ["sequence", "term", "fenced", "tookMs"],
+    ),
     "AdminAudit": _object(
         {
             "ok": {"type": "boolean"},
@@ -355,6 +379,24 @@ def _operator(
         operation["requestBody"] = {"required": True, "content": {JSON: {"schema": _ref(request)}}}
     codes = ["400", "401", "404", "500"] if not_found else ["400", "401", "500"]
     operation["responses"] |= {code: _error(code) for code in codes}
+    return operation
+
+
+def _promote_operation() -> Document:
+    """Describe a read replica's takeover: its body is optional and it can be refused with 409."""
+    operation = _operator(
+        "admin_promote_replica",
+        "Served by a read replica only (`crossmargin serve --replica`): take over as the sequencer after "
+        "PostgreSQL promoted its standby (docs/REPLICATION.md).",
+        "AdminPromotion",
+        "AdminPromoteRequest",
+    )
+    operation["requestBody"]["required"] = False
+    operation["responses"]["409"] = {
+        "description": "PRECONDITION_FAILED: PostgreSQL has not promoted the standby yet, or the replica took over.",
+        "content": {JSON: {"schema": ERROR_REF}},
+    }
+    operation["x-served-by"] = "replica"
     return operation
 
 
@@ -435,6 +477,7 @@ OPERATOR_OPERATIONS: Final[dict[tuple[str, str], Document]] = {
         "The journal sequence and the SHA-256 of the state there: a primary and its replicas agree (INV-REPLAY-1).",
         "AdminStateDigest",
     ),
+    ("/admin/v1/replica/promote", "post"): _promote_operation(),
     ("/admin/v1/insurance-fund", "get"): _operator(
         "admin_insurance_fund",
         "Show the insurance fund: value, balances, perp positions, fees, takeovers, ADL closes and lend-index cuts.",
@@ -967,9 +1010,14 @@ def page_operations() -> dict[tuple[str, str], Document]:
 
 
 def served_routes() -> list[tuple[str, str]]:
-    """Return (path, lower-case method) of every route the application serves, HEAD left out."""
+    """Return (path, lower-case method) of every route the application serves, HEAD left out.
+
+    A read replica serves one route more, its promotion (`replica_routes`); its test checks that a
+    replica's routes are all described.
+    """
     from crossmargin.adapters.memory_journal import MemoryJournal  # noqa: PLC0415 -- only when building
     from crossmargin.api.app import create_app  # noqa: PLC0415
+    from crossmargin.api.replica_guard import PROMOTE_PATH  # noqa: PLC0415
     from crossmargin.app.clock import ManualClock  # noqa: PLC0415
     from crossmargin.app.service import Service  # noqa: PLC0415
     from crossmargin.asset_config import load_asset_specs  # noqa: PLC0415
@@ -982,7 +1030,7 @@ def served_routes() -> list[tuple[str, str]]:
             path = getattr(route, "path", None)
             methods = getattr(route, "methods", None) or ()
             found += [(path, method.lower()) for method in sorted(methods) if method != "HEAD" and path]
-        return found
+        return [*found, (PROMOTE_PATH, "post")]
     finally:
         service.close()
 

@@ -14,6 +14,7 @@ replication and kill -9 are in `test_replication_clusters.py`.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -28,6 +29,7 @@ from tests.integration.workload import START_MS, apply_stream, build_stream
 
 from crossmargin.adapters.postgres_journal import PostgresJournal
 from crossmargin.adapters.postgres_replica import StandbyJournal, fence_journal
+from crossmargin.api.admin_inputs import FENCE_URL_MAX_CHARS
 from crossmargin.api.app import create_app
 from crossmargin.api.metrics import Metrics
 from crossmargin.app.clock import ManualClock
@@ -335,6 +337,15 @@ def test_over_http_a_replica_serves_reads_refuses_writes_and_reports_lag(locatio
             promote = on_replica.post("/admin/v1/replica/promote", json={}, headers=bearer)
             assert promote.status_code == 409
             assert promote.json()["code"] == "PRECONDITION_FAILED"
+            too_long = {"fenceDatabaseUrl": "postgresql://old/" + "x" * FENCE_URL_MAX_CHARS}
+            refused = on_replica.post("/admin/v1/replica/promote", json=too_long, headers=bearer)
+            assert refused.status_code == 400
+            assert f"longer than {FENCE_URL_MAX_CHARS} characters" in refused.json()["message"]
+            described = json.loads(on_replica.get("/openapi.json").content)["paths"]
+            for route in on_replica.app.routes:  # type: ignore[attr-defined]
+                for method in getattr(route, "methods", None) or ():
+                    if method != "HEAD":
+                        assert method.lower() in described[route.path], f"{method} {route.path} is not described"
             assert on_replica.get("/admin/v1/audit", headers=bearer).json()["ok"] is True
     finally:
         replica.close()

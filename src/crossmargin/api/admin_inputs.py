@@ -21,6 +21,8 @@ from crossmargin.core.numbers import parse_decimal
 
 SECONDS_PER_ADVANCE_MAX: Final = 366 * 24 * 3600
 """One call to POST /admin/v1/clock/advance moves the manual clock at most a (leap) year."""
+FENCE_URL_MAX_CHARS: Final = 2048
+"""The longest old-primary URL a promotion takes (`fenceDatabaseUrl`)."""
 
 
 def create_subaccount(values: Mapping[str, object], api_key: str) -> CreateSubaccount:
@@ -80,4 +82,6 @@ def fence_database_url(values: Mapping[str, object]) -> str | None:
     fence = values.get("fenceDatabaseUrl")
     if fence is not None and not isinstance(fence, str):
         raise ApiError("fenceDatabaseUrl must be a postgresql:// URL string")
+    if fence is not None and len(fence) > FENCE_URL_MAX_CHARS:
+        raise ApiError(f"fenceDatabaseUrl is longer than {FENCE_URL_MAX_CHARS} characters")
     return fence
