@@ -11,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import expect
 from web_harness import Server, sign_in
 

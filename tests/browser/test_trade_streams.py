@@ -10,6 +10,7 @@ notice on each engine change: those, without a `symbol`, are not the tables' rea
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -123,10 +124,82 @@ def test_a_dropped_stream_says_so_and_reads_again_once_back(server: Server, page
     live = page.get_by_test_id("account-live")
     expect(live).to_have_attribute("data-state", "on")
     reads = record_account_reads(page)
-    for ws in list(sockets):
+    opened = len(sockets)  # the reconnections that follow add theirs
+    for ws in sockets[:opened]:
         ws.close()
     # Gone offline: the tables say they may be out of date; once back, they are read again (the resync).
     expect(live).to_have_attribute("data-state", "off")
     expect(live).to_contain_text("Offline, reconnecting")
     expect(live).to_have_attribute("data-state", "on", timeout=15_000)
     assert "/api/v1/orders" in reads, reads
+
+
+def test_a_refused_subscription_says_why_and_the_tables_are_read_after_each_action(server: Server, page: Any) -> None:
+    account = server.new_account({"USDC": "1000"})
+    refusal = {"id": 1, "error": {"code": 4003, "message": "Invalid signature"}}
+
+    def refuse_signed(ws: Any) -> None:
+        upstream = ws.connect_to_server()
+
+        def from_page(message: str | bytes) -> None:
+            if "signature" in str(message):
+                ws.send(json.dumps(refusal))  # as the server answers a key revoked elsewhere
+            else:
+                upstream.send(message)
+
+        ws.on_message(from_page)
+
+    page.route_web_socket("**/ws", refuse_signed)
+    page.goto(f"/spot?market={SPOT}")
+    sign_in(page, account)
+    live = page.get_by_test_id("account-live")
+    expect(live).to_have_attribute("data-state", "refused")
+    expect(live).to_contain_text("Live updates refused (Invalid signature)")
+    # Without the streams the page reads its orders again after its own order.
+    form = page.get_by_test_id("order-form")
+    form.get_by_test_id("order-price").fill(below_market(server, SPOT))
+    form.get_by_test_id("order-quantity").fill("1")
+    form.get_by_test_id("order-submit").click()
+    expect(page.get_by_test_id("order-status")).to_contain_text("on the book")
+    [placed] = server.signed(account, "orderQueryAll", "GET", "/api/v1/orders", {"symbol": SPOT})
+    expect(page.get_by_test_id(f"open-order-{placed['id']}")).to_contain_text("On the book")
+    expect(live).to_have_attribute("data-state", "refused")
+
+
+APPLY = """async () => {
+  const { applyMessage } = await import("/static/js/account_stream.js");
+  const state = { orders: new Map(), positions: new Map(), balances: {}, fills: [] };
+  const order = { i: "7", s: "BTC_USDC_PERP", S: "Bid", o: "LIMIT", q: "0.5", p: "55000", z: "0", X: "New", r: false, y: false };
+  const results = [
+    applyMessage(state, "account.orderUpdate.BTC_USDC_PERP", { ...order, e: "orderAccepted" }),
+    applyMessage(state, "account.orderUpdate.BTC_USDC_PERP", { ...order, e: "orderFill", z: "0.2", X: "PartiallyFilled", t: 3, l: "0.2", L: "55000", m: true, n: "0", N: "USDC", T: 1e12 }),
+    applyMessage(state, "account.orderUpdate.BTC_USDC_PERP", { ...order, i: "8", e: "orderFill", X: "PartiallyFilled", t: 4 }),
+    applyMessage(state, "account.orderUpdate.BTC_USDC_PERP", { ...order, i: "9", e: "orderExpired", X: "Expired" }),
+    applyMessage(state, "account.positionUpdate.BTC_USDC_PERP", { e: "positionAdjusted", s: "BTC_USDC_PERP", q: "1", i: 2 }),
+    applyMessage(state, "account.positionUpdate.BTC_USDC_PERP", { e: "positionOpened", s: "BTC_USDC_PERP", q: "0.2", i: 2, B: "55000" }),
+  ];
+  return { results, orders: [...state.orders.values()], fills: state.fills, positions: [...state.positions.values()] };
+}"""
+
+
+def test_account_messages_become_rest_rows_and_a_missed_one_asks_for_a_resync(server: Server, page: Any) -> None:
+    page.goto("/lend")
+    got = page.evaluate(APPLY)
+    # accepted, filled in part, a fill of an order never seen (a gap), an order that never rested
+    # (nothing to show), a position adjusted that was never opened (a gap), a position opened.
+    assert got["results"] == ["changed", "changed", "gap", "changed", "gap", "changed"]
+    [order] = got["orders"]
+    assert (order["id"], order["orderType"], order["executedQuantity"], order["status"]) == (
+        "7",
+        "Limit",
+        "0.2",
+        "PartiallyFilled",
+    )
+    [fill] = got["fills"]
+    assert (fill["tradeId"], fill["quantity"], fill["isMaker"], fill["timestamp"]) == (3, "0.2", True, 10**9)
+    [position] = got["positions"]
+    assert (position["netQuantity"], position["entryPrice"], position["cumulativeFundingPayment"]) == (
+        "0.2",
+        "55000",
+        "0",
+    )

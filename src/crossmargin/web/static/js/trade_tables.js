@@ -167,8 +167,8 @@ export function createAccountTables(where, ctx, market, showLines, cleanups) {
   let state = { orders: new Map(), positions: new Map(), balances: {}, fills: [] };
   /** @type {any[]} */
   let settledRows = [];
-  /** @type {"off" | "on" | "refused"} */
-  let streamState = "off";
+  /** @type {"connecting" | "off" | "on" | "refused"} */
+  let streamState = "connecting";
   let readAt = "";
   /** @type {(() => void) | null} */
   let unfollow = null;
@@ -181,19 +181,22 @@ export function createAccountTables(where, ctx, market, showLines, cleanups) {
   let generation = 0;
   let rendering = false;
 
+  let refusal = "";
+  /** The line above the tables: whether they are live, and if not, how old they may be. */
   const showLive = () => {
     const rows = perp ? "orders, position and fills" : "orders, balances and fills";
+    const read = readAt ? `; last read ${readAt}` : "";
+    const words = {
+      on: `Live: your ${rows} update as they happen.`,
+      connecting: `Connecting to the live updates of your ${rows}…`,
+      off: `Offline, reconnecting: your ${rows} below may be out of date${read}.`,
+      refused: `Live updates refused (${refusal}): your ${rows} are read again after each change instead${read}.`,
+    };
     live.dataset.state = ctx.session.signedIn ? streamState : "";
     live.hidden = !ctx.session.signedIn;
     live.className = `hint live-state ${streamState}`;
-    live.textContent =
-      streamState === "on"
-        ? `Live: your ${rows} update as they happen.`
-        : streamState === "refused"
-          ? `Live updates refused (${refusal}): your ${rows} are read again after each change instead${readAt ? `; last read ${readAt}` : ""}.`
-          : `Offline, reconnecting: your ${rows} below ${readAt ? `were read ${readAt} and ` : ""}may be out of date.`;
+    live.textContent = words[streamState];
   };
-  let refusal = "";
 
   const render = () => {
     rendering = false;
@@ -275,7 +278,7 @@ export function createAccountTables(where, ctx, market, showLines, cleanups) {
     unfollow?.();
     unfollow = null;
     const mine = ++following;
-    streamState = "off";
+    streamState = "connecting";
     if (!ctx.session.signedIn) {
       ++generation;
       pending = null;
