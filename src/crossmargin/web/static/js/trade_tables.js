@@ -297,11 +297,10 @@ export function createAccountTables(where, ctx, market, showLines, cleanups) {
       open: () => mine === following && read(),
       status: (now, why) => {
         if (mine !== following) return;
-        const dropped = streamState === "on" && now === "off";
         streamState = now;
         refusal = why ?? "";
         showLive();
-        if (dropped || now === "refused") read(); // the last word before going without the stream
+        if (now === "refused") read(); // the last word before going without the stream; a drop reads again once back
       },
     });
   }
