@@ -93,11 +93,16 @@ def test_a_remembered_device_key_signs_the_stream_and_a_spot_balance_follows(ser
     account = server.new_account({"USDC": "1000"})
     page.goto(f"/spot?market={SPOT}")
     sign_in(page, account, remember=True)
-    page.reload()  # the page now signs with the device key from IndexedDB: the secret is gone
     live = page.get_by_test_id("account-live")
+    expect(live).to_have_attribute("data-state", "on")
+    page.goto("about:blank")  # gone, with whatever its engine changes had it read
+    opening = record_account_reads(page)
+    page.goto(f"/spot?market={SPOT}")  # this page signs with the device key from IndexedDB: the secret is gone
     expect(page.get_by_test_id("session-label")).not_to_be_empty()
     expect(live).to_have_attribute("data-state", "on")
     expect(page.get_by_test_id("trade-balance-USDC")).to_contain_text("1,000")
+    # One read of each, once subscribed (the view mounting and the session restored ask for the same streams).
+    assert sorted(opening) == ["/api/v1/capital", "/api/v1/orders", FILLS], opening
     reads = record_account_reads(page)
 
     price = below_market(server, SPOT)
@@ -123,6 +128,7 @@ def test_a_dropped_stream_says_so_and_reads_again_once_back(server: Server, page
     sign_in(page, account)
     live = page.get_by_test_id("account-live")
     expect(live).to_have_attribute("data-state", "on")
+    expect(page.get_by_test_id("open-orders")).to_contain_text("No open orders in this market.")  # read
     reads = record_account_reads(page)
     opened = len(sockets)  # the reconnections that follow add theirs
     for ws in sockets[:opened]:

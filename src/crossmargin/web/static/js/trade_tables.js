@@ -172,7 +172,6 @@ export function createAccountTables(where, ctx, market, showLines, cleanups) {
   let readAt = "";
   /** @type {(() => void) | null} */
   let unfollow = null;
-  let following = 0;
   /** Messages heard while a read is in flight: applied on top of what it read (the last message of a row is its state). */
   /** @type {[string, any][] | null} */
   let pending = null;
@@ -273,16 +272,22 @@ export function createAccountTables(where, ctx, market, showLines, cleanups) {
     else if (result === "changed") renderSoon();
   };
 
-  /** Follow the account's streams from now (again, after a change of session), or stop when signed out. */
+  /** Whose streams are followed: a change of session follows another subaccount or key, or none. */
+  let following = "";
+  /** Follow the account's streams of whoever is signed in now (nothing changes for the same one), or stop when signed out. */
   function follow() {
+    const who = ctx.session;
+    const now = who.signedIn ? `${who.apiKey} ${who.subaccountId} ${who.remembered}` : "";
+    if (now && now === following) return;
     unfollow?.();
     unfollow = null;
-    const mine = ++following;
+    following = now;
     streamState = "connecting";
-    if (!ctx.session.signedIn) {
-      ++generation;
-      pending = null;
-      state = { orders: new Map(), positions: new Map(), balances: {}, fills: [] };
+    readAt = "";
+    ++generation;
+    pending = null;
+    state = { orders: new Map(), positions: new Map(), balances: {}, fills: [] };
+    if (!now) {
       const hint = h("p", { class: "hint", text: "Sign in to see your orders, position, fills and settlements." });
       for (const b of [orders, holding, fills, settlements]) fillScroll(b, hint.cloneNode(true));
       fillsMore.hidden = settlementsMore.hidden = true;
@@ -290,17 +295,19 @@ export function createAccountTables(where, ctx, market, showLines, cleanups) {
       showLive();
       return;
     }
+    for (const b of [orders, holding, fills, settlements]) fillScroll(b, h("p", { class: "loading", text: "Loading…" }));
     showLive();
-    read(); // at once, not waiting for the stream: the subscription reads again once it is in place
+    const mine = () => following === now;
+    // The tables are read once the subscription is in place (the resync); without it, at once.
     unfollow = followAccount(ctx.api, market, {
-      message: (stream, data) => mine === following && heard(stream, data),
-      open: () => mine === following && read(),
-      status: (now, why) => {
-        if (mine !== following) return;
-        streamState = now;
+      message: (stream, data) => mine() && heard(stream, data),
+      open: () => mine() && read(),
+      status: (stage, why) => {
+        if (!mine()) return;
+        streamState = stage;
         refusal = why ?? "";
         showLive();
-        if (now === "refused") read(); // the last word before going without the stream; a drop reads again once back
+        if (stage === "refused" || (stage === "off" && !readAt)) read(); // a drop reads again once back
       },
     });
   }
@@ -319,6 +326,7 @@ export function createAccountTables(where, ctx, market, showLines, cleanups) {
      */
     changed(reason, kinds) {
       if (reason === "session") return follow();
+      if (streamState === "connecting") return; // the subscription reads everything once in place
       if (streamState !== "on") return void read();
       if (reason === "engine" && kinds.some((kind) => !STREAMED.has(kind))) read(["holding", "settlements"]);
     },
