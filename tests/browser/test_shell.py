@@ -26,8 +26,12 @@ def test_assets_come_from_this_server_only(server: Server, page: Any) -> None:
     assert all(url.startswith((server.url, "data:")) for url in requested), requested
 
 
-ASSET_BUDGET_BYTES = 256 * 1024
-"""The page's own sources together (index.html, js/, css/), uncompressed: the page must stay small (256 KiB since the trading view)."""
+ASSET_BUDGET_BYTES = 272 * 1024
+"""The page's own sources together (index.html, js/, css/), uncompressed: the page must stay small.
+
+256 KiB since the trading view, 272 KiB since its account streams (account_stream.js and their
+handling in trade_tables.js, 15 KB with their comments; the bundle grew by 5 KB).
+"""
 BUNDLE_BUDGET_BYTES = 128 * 1024
 """The bundle the browser loads instead of js/ (static/dist, `make web-bundle`), uncompressed."""
 VENDOR_BUDGET_BYTES = 240 * 1024

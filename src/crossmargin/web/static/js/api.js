@@ -34,6 +34,7 @@ export class ApiError extends Error {
  * @property {(instruction: string, method: string, path: string, params?: Params) => Promise<any>} signed
  * @property {(method: string, path: string, body?: unknown) => Promise<any>} admin
  * @property {() => void} dropInitial the shell's answers stop standing in for reads: call it once anything may have changed
+ * @property {() => Promise<string[] | null>} streamSignature a private stream subscription's `signature` field (null when signed out)
  */
 
 /** How long, at most, the shell's answers stand in for the page's reads: its first view only. */
@@ -149,6 +150,13 @@ export function createApi(credentials) {
       }
       headers["Content-Type"] = "application/json";
       return send(path, { method: upper, headers, body: JSON.stringify(params) });
+    },
+    async streamSignature() {
+      // Backpack's: [apiKey, signature of "instruction=subscribe&timestamp=<ms>&window=<ms>", timestamp, window].
+      const signer = credentials.signer();
+      if (!signer) return null;
+      const ts = timestamp();
+      return [signer.apiKey, await signer.sign(signingText("subscribe", {}, ts, WINDOW_MS)), String(ts), String(WINDOW_MS)];
     },
     async admin(method, path, body) {
       const token = credentials.adminToken();

@@ -17,7 +17,7 @@ import { createSignInDialog, messageOf } from "./signin.js";
  * @typedef {object} Ctx
  * @property {import("./api.js").Api} api
  * @property {import("./session.js").SessionState} session
- * @property {(fn: (reason: ChangeReason) => void) => () => void} onChange
+ * @property {(fn: (reason: ChangeReason, kinds: string[]) => void) => () => void} onChange `kinds`: what an engine.update said changed (empty for other reasons)
  * @property {(text: string, kind?: "info" | "error") => void} notify
  * @property {() => void} signIn opens the sign-in dialog
  */
@@ -53,7 +53,7 @@ const session = createSession();
 const api = createApi({ signer: session.signer, adminToken: session.adminToken });
 const openSignIn = createSignInDialog(session, api, notify);
 
-/** @type {Set<(reason: ChangeReason) => void>} */
+/** @type {Set<(reason: ChangeReason, kinds: string[]) => void>} */
 const listeners = new Set();
 /** The operator's bar (and its two modules) loads only once the operator connects: most visitors never do. */
 let operatorBar = false;
@@ -65,12 +65,12 @@ session.onChange(() => {
     (error) => ((operatorBar = false), notify(`The operator bar could not be loaded: ${messageOf(error)}`, "error")),
   );
 });
-/** @param {ChangeReason} reason */
-function emit(reason) {
+/** @param {ChangeReason} reason @param {string[]} [kinds] */
+function emit(reason, kinds = []) {
   api.dropInitial(); // whatever a page reads now must be the server's current answer
   for (const fn of [...listeners]) {
     try {
-      fn(reason);
+      fn(reason, kinds);
     } catch (error) {
       notify(messageOf(error), "error");
     }
@@ -102,12 +102,17 @@ listeners.add((reason) => reason !== "engine" && refreshClock());
 
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let engineTimer;
-/** Tell the pages the engine changed, at most once per ENGINE_DEBOUNCE_MS. */
-function engineChanged() {
+/** The kinds of change since the pages were last told ("resync": updates may have been missed). */
+const engineKinds = new Set();
+/** Tell the pages the engine changed, at most once per ENGINE_DEBOUNCE_MS. @param {string[]} kinds */
+function engineChanged(kinds) {
+  kinds.forEach((kind) => engineKinds.add(kind));
   if (engineTimer !== undefined) return;
   engineTimer = setTimeout(() => {
     engineTimer = undefined;
-    emit("engine");
+    const told = [...engineKinds].sort();
+    engineKinds.clear();
+    emit("engine", told);
   }, ENGINE_DEBOUNCE_MS);
 }
 let wasLive = false;
@@ -115,13 +120,13 @@ connectLive(
   (update) => {
     api.dropInitial();
     if (typeof update.T === "number") showEngineTime(update.T);
-    engineChanged();
+    engineChanged(Array.isArray(update.k) ? update.k : ["resync"]);
   },
   (subscribed) => {
     api.dropInitial(); // from here on the stream says what changed: reads go to the server
     document.documentElement.dataset.live = subscribed ? "on" : "off";
     clock.title = subscribed ? "Engine clock · live updates on" : "Engine clock · live updates off (reconnecting)";
-    if (subscribed && wasLive) engineChanged(); // updates may have been missed while disconnected
+    if (subscribed && wasLive) engineChanged(["resync"]); // updates may have been missed while disconnected
     wasLive ||= subscribed;
   },
 );
@@ -166,7 +171,7 @@ function pageContext() {
   /** @type {Ctx} */
   const scoped = Object.create(ctx, {
     onChange: {
-      value: (/** @type {(reason: ChangeReason) => void} */ fn) => {
+      value: (/** @type {(reason: ChangeReason, kinds: string[]) => void} */ fn) => {
         const off = ctx.onChange(fn);
         owned.add(off);
         return () => (off(), owned.delete(off));

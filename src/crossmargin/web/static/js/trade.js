@@ -3,7 +3,8 @@
  * One market's trading view, reached from the Futures or Spot list as `/futures?market=<symbol>`
  * or `/spot?market=<symbol>` (an address a user can share): the price chart, the order book and
  * recent trades (live from the public streams), the order form, your open orders, position or
- * balances, fills and settlements, and the cross-margin card beside them.
+ * balances and fills (live from the signed account streams, trade_tables.js), settlements, and
+ * the cross-margin card beside them.
  */
 
 import { fill, h } from "./dom.js";
@@ -71,8 +72,8 @@ export function mountTrade(root, ctx, symbol, list) {
     let chart = null;
     /** @type {Parameters<import("./trade_chart.js").PriceChart["lines"]>[0] | null} */
     let pendingLines = null;
-    const tables = createAccountTables(accountArea, ctx, market, (lines) => (chart ? chart.lines(lines) : (pendingLines = lines)));
-    const form = createOrderForm(ctx, market, () => tables.refresh());
+    const tables = createAccountTables(accountArea, ctx, market, (lines) => (chart ? chart.lines(lines) : (pendingLines = lines)), cleanups);
+    const form = createOrderForm(ctx, market, () => tables.acted());
     formCard.append(form.element);
     const book = createBook(bookArea, (price) => form.usePrice(price), String(market.filters?.price?.tickSize ?? "0.01"));
     /** @type {{last: any[], markK: any[], indexK: any[]} | null} */
@@ -124,7 +125,7 @@ export function mountTrade(root, ctx, symbol, list) {
     let accountTimer;
     const accountSoon = () => {
       clearTimeout(accountTimer);
-      accountTimer = setTimeout(() => !ended && tables.refresh(), ACCOUNT_DEBOUNCE_MS);
+      accountTimer = setTimeout(() => !ended && tables.changed("poll", []), ACCOUNT_DEBOUNCE_MS);
     };
     cleanups.push(() => clearTimeout(accountTimer));
     const streams = [`depth.${symbol}`, `trade.${symbol}`, `kline.${KLINE_INTERVAL}.${symbol}`, `markPrice.${symbol}`];
@@ -136,7 +137,7 @@ export function mountTrade(root, ctx, symbol, list) {
           else if (stream === `trade.${symbol}`) {
             book.trade(data);
             showPrices(String(data.p));
-            accountSoon(); // a trade here may be yours: orders, position and fills changed
+            if (!tables.live()) accountSoon(); // without the account streams: a trade here may be yours
           } else if (stream.startsWith("kline.")) chart?.kline(data);
           else if (stream === `markPrice.${symbol}`) {
             chart?.mark(data);
@@ -151,10 +152,10 @@ export function mountTrade(root, ctx, symbol, list) {
         },
       ),
     );
-    ctx.onChange(() => (form.refresh(), tables.refresh()));
+    ctx.onChange((reason, kinds) => (form.refresh(), tables.changed(reason, kinds)));
     await snapshots();
     form.refresh();
-    tables.refresh();
+    tables.follow();
   }
 
   return () => {

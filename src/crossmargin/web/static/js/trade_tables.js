@@ -4,17 +4,27 @@
  * on a perp, the position with its realized and unrealized PnL and Close (at market, or a limit
  * price; both reduce-only); on a spot market, the balances of its two assets; the fills in this
  * market; and the settlements (funding, fees, PnL settled into the balance), each with the amount
- * it moved. Histories show 50 rows and page on with "Show more".
+ * it moved. Histories show 50 rows and page on with "Show more". Orders, fills and the position or
+ * balances are read once and then kept current by the signed account streams
+ * (`account_stream.js`); a line above the tables says whether they are live, and when they are not
+ * (reconnecting, or refused) the tables are read again after each change, as before.
  */
 
 import { fillScroll, h, scrollBox, table } from "./dom.js";
+import { applyMessage, followAccount } from "./account_stream.js";
 import { amount, price as priceText, time } from "./format.js";
 import { liquidationCell } from "./liquidation.js";
 
 /** @typedef {import("./main.js").Ctx} Ctx */
 /** @typedef {import("./trade_form.js").Market} Market */
+/** @typedef {import("./account_stream.js").AccountState} AccountState */
+/** @typedef {"orders" | "holding" | "fills" | "settlements"} Part */
 
 const PAGE = 50;
+/** @type {Part[]} */
+const PARTS = ["orders", "holding", "fills", "settlements"];
+/** engine.update kinds the account streams carry (an order, a trade, a position's size). */
+const STREAMED = new Set(["orders", "trades", "position"]);
 
 /** @param {unknown} value */
 function signed(value) {
@@ -43,8 +53,9 @@ function orderStatus(o) {
  * @param {Ctx} ctx
  * @param {Market} market
  * @param {(lines: {title: string, price: string, colour: string}[]) => void} showLines the chart's entry / liquidation lines
+ * @param {(() => void)[]} cleanups where its own cleanup goes (closing the streams)
  */
-export function createAccountTables(where, ctx, market, showLines) {
+export function createAccountTables(where, ctx, market, showLines, cleanups) {
   const perp = market.marketType === "PERP";
   const error = h("p", { class: "error", role: "alert", "data-testid": "account-error" });
   const box = (/** @type {string} */ label, /** @type {string} */ testid) => scrollBox(label, { "data-testid": testid });
@@ -55,18 +66,19 @@ export function createAccountTables(where, ctx, market, showLines) {
   let fillsLimit = PAGE;
   let settlementsLimit = PAGE;
   const more = (/** @type {string} */ testid, /** @type {() => void} */ fn) => h("button", { type: "button", class: "link", "data-testid": testid, text: "Show more", onclick: fn });
-  const fillsMore = more("fills-more", () => ((fillsLimit += PAGE), refresh()));
-  const settlementsMore = more("settlements-more", () => ((settlementsLimit += PAGE), refresh()));
+  const fillsMore = more("fills-more", () => ((fillsLimit += PAGE), read(["fills"])));
+  const settlementsMore = more("settlements-more", () => ((settlementsLimit += PAGE), read(["settlements"])));
   const card = (/** @type {string} */ title, /** @type {HTMLElement} */ content, /** @type {HTMLElement | null} */ extra = null) =>
     h("section", { class: "card", "aria-label": title }, h("h2", { text: title }), content, extra);
-  where.append(error, card("Open orders", orders), card(perp ? "Position" : "Balances", holding), card("Fills", fills, fillsMore), card("Settlements", settlements, settlementsMore));
+  const live = h("p", { class: "hint live-state", role: "status", "data-testid": "account-live", hidden: true });
+  where.append(error, live, card("Open orders", orders), card(perp ? "Position" : "Balances", holding), card("Fills", fills, fillsMore), card("Settlements", settlements, settlementsMore));
 
   /** @param {() => Promise<unknown>} action */
   const act = async (action) => {
     error.textContent = "";
     try {
       await action();
-      await refresh();
+      if (streamState !== "on") await read();
     } catch (failure) {
       error.textContent = failure instanceof Error ? failure.message : String(failure);
     }
@@ -150,40 +162,175 @@ export function createAccountTables(where, ctx, market, showLines) {
       "No settlements yet: funding, fees and PnL moved into your balance show here.",
     );
 
+  /** The rows shown, from the REST reads and then the account streams. */
+  /** @type {AccountState} */
+  let state = { orders: new Map(), positions: new Map(), balances: {}, fills: [] };
+  /** @type {any[]} */
+  let settledRows = [];
+  /** @type {"connecting" | "off" | "on" | "refused"} */
+  let streamState = "connecting";
+  let readAt = "";
+  /** @type {(() => void) | null} */
+  let unfollow = null;
+  /** Messages heard while a read is in flight: applied on top of what it read (the last message of a row is its state). */
+  /** @type {[string, any][] | null} */
+  let pending = null;
+  /** @type {Set<Part>} */
+  let reading = new Set();
   let generation = 0;
-  async function refresh() {
+  let rendering = false;
+
+  let refusal = "";
+  /** The line above the tables: whether they are live, and if not, how old they may be. */
+  const showLive = () => {
+    const rows = perp ? "orders, position and fills" : "orders, balances and fills";
+    const read = readAt ? `; last read ${readAt}` : "";
+    const words = {
+      on: `Live: your ${rows} update as they happen.`,
+      connecting: `Connecting to the live updates of your ${rows}…`,
+      off: `Offline, reconnecting: your ${rows} below may be out of date${read}.`,
+      refused: `Live updates refused (${refusal}): your ${rows} are read again after each change instead${read}.`,
+    };
+    live.dataset.state = ctx.session.signedIn ? streamState : "";
+    live.hidden = !ctx.session.signedIn;
+    live.className = `hint live-state ${streamState}`;
+    live.textContent = words[streamState];
+  };
+
+  const render = () => {
+    rendering = false;
+    if (!ctx.session.signedIn) return;
+    fillScroll(orders, ordersTable([...state.orders.values()]));
+    if (perp) {
+      const here = [...state.positions.values()];
+      fillScroll(holding, positionTable(here));
+      const p = here[0];
+      showLines(p ? [{ title: "Entry", price: p.entryPrice, colour: "#4f8cff" }, { title: "Liquidation", price: p.estLiquidationPrice, colour: "#f7576c" }] : []);
+    } else fillScroll(holding, balanceTable(state.balances));
+    fillScroll(fills, fillsTable(state.fills.slice(0, fillsLimit)));
+    fillsMore.hidden = state.fills.length < fillsLimit;
+    // A settlement that moved nothing is left out: only money that moved is shown.
+    fillScroll(settlements, settlementsTable(settledRows.filter((/** @type {any} */ s) => amount(s.quantity) !== "0")));
+    settlementsMore.hidden = settledRows.length < settlementsLimit;
+  };
+  const renderSoon = () => {
+    if (rendering) return;
+    rendering = true;
+    queueMicrotask(render);
+  };
+
+  /**
+   * Read parts of the account over REST (all of them: the resync on each (re)subscription and on a
+   * gap), then apply the stream messages heard meanwhile.
+   * @param {Iterable<Part>} parts
+   */
+  async function read(parts = PARTS) {
+    if (!ctx.session.signedIn) return;
     const mine = ++generation;
-    if (!ctx.session.signedIn) {
+    reading = new Set([...reading, ...parts]); // a read still in flight is dropped: this one reads its parts too
+    const wanted = reading;
+    pending ??= [];
+    try {
+      const ask = (/** @type {Part} */ part, /** @type {() => Promise<any>} */ fn) => (wanted.has(part) ? fn() : Promise.resolve(null));
+      const [open, hold, fillRows, settled] = await Promise.all([
+        ask("orders", () => ctx.api.signed("orderQueryAll", "GET", "/api/v1/orders", { symbol: market.symbol })),
+        ask("holding", () => (perp ? ctx.api.signed("positionQuery", "GET", "/api/v1/position") : ctx.api.signed("balanceQuery", "GET", "/api/v1/capital"))),
+        ask("fills", () => ctx.api.signed("fillHistoryQueryAll", "GET", "/wapi/v1/history/fills", { symbol: market.symbol, limit: fillsLimit })),
+        ask("settlements", () => ctx.api.signed("settlementHistoryQueryAll", "GET", "/wapi/v1/history/settlement", { limit: settlementsLimit })),
+      ]);
+      if (mine !== generation) return;
+      /** @type {AccountState} */
+      const next = { ...state };
+      if (open) next.orders = new Map(open.map((/** @type {any} */ o) => [String(o.id), o]));
+      if (hold && perp) next.positions = new Map(hold.filter((/** @type {any} */ p) => p.symbol === market.symbol).map((/** @type {any} */ p) => [p.symbol, p]));
+      if (hold && !perp) next.balances = hold;
+      if (fillRows) next.fills = fillRows;
+      if (settled) settledRows = settled;
+      const heard = pending ?? [];
+      pending = null;
+      reading = new Set();
+      state = next;
+      const gap = heard.map(([stream, data]) => applyMessage(state, stream, data)).includes("gap");
+      readAt = time(Date.now());
+      error.textContent = "";
+      render();
+      showLive();
+      if (gap) read();
+    } catch (failure) {
+      if (mine !== generation) return;
+      pending = null;
+      reading = new Set();
+      error.textContent = `Your orders could not be loaded: ${failure instanceof Error ? failure.message : String(failure)}`;
+    }
+  }
+
+  /** @param {string} stream @param {any} data */
+  const heard = (stream, data) => {
+    if (pending) return void pending.push([stream, data]);
+    const result = applyMessage(state, stream, data);
+    if (result === "gap") read(); // a message shows one was missed: read everything again
+    else if (result === "changed") renderSoon();
+  };
+
+  /** Whose streams are followed: a change of session follows another subaccount or key, or none. */
+  let following = "";
+  /** Follow the account's streams of whoever is signed in now (nothing changes for the same one), or stop when signed out. */
+  function follow() {
+    const who = ctx.session;
+    const now = who.signedIn ? `${who.apiKey} ${who.subaccountId} ${who.remembered}` : "";
+    if (now && now === following) return;
+    unfollow?.();
+    unfollow = null;
+    following = now;
+    streamState = "connecting";
+    readAt = "";
+    ++generation;
+    pending = null;
+    state = { orders: new Map(), positions: new Map(), balances: {}, fills: [] };
+    if (!now) {
       const hint = h("p", { class: "hint", text: "Sign in to see your orders, position, fills and settlements." });
       for (const b of [orders, holding, fills, settlements]) fillScroll(b, hint.cloneNode(true));
       fillsMore.hidden = settlementsMore.hidden = true;
       showLines([]);
+      showLive();
       return;
     }
-    try {
-      const [open, hold, fillRows, settled] = await Promise.all([
-        ctx.api.signed("orderQueryAll", "GET", "/api/v1/orders", { symbol: market.symbol }),
-        perp ? ctx.api.signed("positionQuery", "GET", "/api/v1/position") : ctx.api.signed("balanceQuery", "GET", "/api/v1/capital"),
-        ctx.api.signed("fillHistoryQueryAll", "GET", "/wapi/v1/history/fills", { symbol: market.symbol, limit: fillsLimit }),
-        ctx.api.signed("settlementHistoryQueryAll", "GET", "/wapi/v1/history/settlement", { limit: settlementsLimit }),
-      ]);
-      if (mine !== generation) return;
-      fillScroll(orders, ordersTable(open));
-      if (perp) {
-        const here = hold.filter((/** @type {any} */ p) => p.symbol === market.symbol);
-        fillScroll(holding, positionTable(here));
-        const p = here[0];
-        showLines(p ? [{ title: "Entry", price: p.entryPrice, colour: "#4f8cff" }, { title: "Liquidation", price: p.estLiquidationPrice, colour: "#f7576c" }] : []);
-      } else fillScroll(holding, balanceTable(hold));
-      fillScroll(fills, fillsTable(fillRows));
-      // A settlement that moved nothing is left out: only money that moved is shown.
-      fillScroll(settlements, settlementsTable(settled.filter((/** @type {any} */ s) => amount(s.quantity) !== "0")));
-      fillsMore.hidden = fillRows.length < fillsLimit;
-      settlementsMore.hidden = settled.length < settlementsLimit;
-      error.textContent = "";
-    } catch (failure) {
-      if (mine === generation) error.textContent = `Your orders could not be loaded: ${failure instanceof Error ? failure.message : String(failure)}`;
-    }
+    for (const b of [orders, holding, fills, settlements]) fillScroll(b, h("p", { class: "loading", text: "Loading…" }));
+    showLive();
+    const mine = () => following === now;
+    // The tables are read once the subscription is in place (the resync); without it, at once.
+    unfollow = followAccount(ctx.api, market, {
+      message: (stream, data) => mine() && heard(stream, data),
+      open: () => mine() && read(),
+      status: (stage, why) => {
+        if (!mine()) return;
+        streamState = stage;
+        refusal = why ?? "";
+        showLive();
+        if (stage === "refused" || (stage === "off" && !readAt)) read(); // a drop reads again once back
+      },
+    });
   }
-  return { refresh };
+  cleanups.push(() => unfollow?.());
+
+  return {
+    follow,
+    /** Whether the account streams are live (else the view reads again after each change). */
+    live: () => streamState === "on",
+    /**
+     * The engine changed (`kinds` from engine.update). Orders, fills and the position or balances
+     * come by the streams while they are live; what they do not carry (marks, funding, interest,
+     * settlements, the clock) is read again.
+     * @param {import("./main.js").ChangeReason} reason
+     * @param {string[]} kinds
+     */
+    changed(reason, kinds) {
+      if (reason === "session") return follow();
+      if (streamState === "connecting") return; // the subscription reads everything once in place
+      if (streamState !== "on") return void read();
+      if (reason === "engine" && kinds.some((kind) => !STREAMED.has(kind))) read(["holding", "settlements"]);
+    },
+    /** After the user's own order or cancel: the streams bring its outcome, else read. */
+    acted: () => streamState !== "on" && read(),
+  };
 }
