@@ -28,6 +28,7 @@ from stream_harness import (
     PRICES,
     START_MS,
     exchange_with_markets,
+    next_frame,
     next_message,
     receive,
     uvicorn_serving,
@@ -432,6 +433,40 @@ def test_a_subscription_signed_with_another_key_or_too_late_is_refused(streams: 
     assert "expired" in late["error"]["message"]
     assert garbled["error"]["code"] == 4000
     assert only_theirs["A"] == "7", "a refused subscription follows nothing; the accepted one sees its own account"
+
+
+def test_a_revoked_key_is_cut_off_from_what_it_subscribed_while_other_keys_go_on(streams: Streams) -> None:
+    owner = streams.account(USDC="1000")
+    seed = bytes(range(32))
+    device = Keys(
+        owner.subaccount_id,
+        owner.account_id,
+        base64.b64encode(bytes(SigningKey(seed).verify_key)).decode(),
+        base64.b64encode(seed).decode(),
+    )
+    path = "/wapi/v1/apiKeys"
+    added = streams.exchange.signed(owner, "POST", path, "apiKeyCreate", {"publicKey": device.api_key})
+    assert added.status_code == 200, added.text
+    with (
+        streams.client.websocket_connect("/ws") as on_device,
+        streams.client.websocket_connect("/ws") as on_owner,
+    ):
+        subscribe(on_device, "account.balanceUpdate", "depth.BTC_USDC", keys=device)
+        subscribe(on_owner, "account.balanceUpdate", keys=owner)
+        streams.exchange.deposit(owner, "USDC", "3")
+        before = receive(on_device, "account.balanceUpdate")
+        assert receive(on_owner, "account.balanceUpdate")["A"] == "1003"
+        revoked = streams.exchange.signed(owner, "DELETE", path, "apiKeyRevoke", {"publicKey": device.api_key})
+        assert revoked.status_code == 200, revoked.text
+        closed = next_frame(on_device)
+        streams.exchange.deposit(owner, "USDC", "5")
+        after = receive(on_owner, "account.balanceUpdate")
+
+    assert before["A"] == "1003", "the device key followed the account until revoked"
+    assert closed["type"] == "websocket.close", "nothing more reaches a revoked key's connection"
+    assert (closed["code"], closed["reason"]) == (1008, "API key revoked: subscribe again signed with a valid key")
+    assert after["A"] == "1008", "the owner's key, still valid, goes on"
+    assert streams.service.read(lambda state: device.api_key not in state.api_keys)
 
 
 # A client that stops reading --------------------------------------------------------------------

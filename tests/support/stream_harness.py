@@ -49,6 +49,17 @@ def exchange_with_markets() -> Iterator[tuple[Service, TestClient, Exchange]]:
         service.close()
 
 
+def next_frame(socket: WebSocketTestSession) -> Message:
+    """Return the next thing the server sends (a message or its close), within the same bound as `next_message`."""
+
+    async def within() -> Message:
+        with anyio.fail_after(MISSING_MESSAGE_S):
+            message: Message = await socket._send_rx.receive()  # TestClient has no receive timeout
+            return message
+
+    return socket.portal.call(within)
+
+
 def next_message(socket: WebSocketTestSession) -> Any:
     """Return the next message; fail (rather than hang) if none comes within a generous bound.
 
@@ -57,12 +68,7 @@ def next_message(socket: WebSocketTestSession) -> Any:
     failure; it is not a timing assertion.
     """
 
-    async def within() -> Message:
-        with anyio.fail_after(MISSING_MESSAGE_S):
-            message: Message = await socket._send_rx.receive()  # TestClient has no receive timeout
-            return message
-
-    message = socket.portal.call(within)
+    message = next_frame(socket)
     assert message["type"] == "websocket.send", message
     return json.loads(message["text"])
 

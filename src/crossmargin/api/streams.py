@@ -11,6 +11,9 @@ aggregated depth streams (`stream_depth.py`). Message shapes: `stream_messages.p
 
 A subscription to `account.positionUpdate[.<symbol>]` is answered at once, as Backpack does, with
 one message per open position of the subaccount (on that market), without the `e` field.
+
+A connection that subscribed with an API key is closed (1008, "API key revoked") as soon as that
+key's revocation is durable: a revoked key follows nothing, not even what it subscribed before.
 """
 
 from __future__ import annotations
@@ -43,12 +46,14 @@ from crossmargin.api.stream_requests import (
 from crossmargin.api.views.common import JsonValue
 from crossmargin.app.broadcast import QUEUE_SIZE_DEFAULT, Broadcaster, Subscriber
 from crossmargin.app.faults import ServiceUnavailableError
-from crossmargin.app.service import Service
+from crossmargin.app.service import BatchCommitted, Service
+from crossmargin.core.events import ApiKeyRevoked
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.state import EngineState
 
 POLICY_VIOLATION = 1008
 CLOSE_REASON_MAX = 120
+REVOKED_REASON = "API key revoked: subscribe again signed with a valid key"
 
 
 class StreamHub:
@@ -74,6 +79,9 @@ class StreamHub:
             return feed
 
         self.feed = service.read(start)
+        self._signed_with: dict[str, set[Subscriber]] = {}
+        """API key -> the connections whose private subscriptions it signed (on the event loop)."""
+        service.add_listener(self._on_revocations)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Deliver to `loop` from now on (the loop the connections run on)."""
@@ -87,6 +95,32 @@ class StreamHub:
     def close(self) -> None:
         """Stop listening to the service."""
         self.service.remove_listener(self.feed.on_batch)
+        self.service.remove_listener(self._on_revocations)
+
+    def signed_with(self, api_key: str, subscriber: Subscriber) -> None:
+        """Remember that `api_key` signed a subscription of `subscriber`, to close it if the key is revoked."""
+        self._signed_with.setdefault(api_key, set()).add(subscriber)
+
+    def forget(self, subscriber: Subscriber, api_keys: set[str]) -> None:
+        """Forget a closed connection's signing keys."""
+        for api_key in api_keys:
+            subscribers = self._signed_with.get(api_key, set())
+            subscribers.discard(subscriber)
+            if not subscribers:
+                self._signed_with.pop(api_key, None)
+
+    def _on_revocations(self, batch: BatchCommitted) -> None:
+        # On the sequencer thread, after the revocation is durable: hand the keys to the loop.
+        revoked = [event.api_key for event in batch.events if isinstance(event, ApiKeyRevoked)]
+        loop = self._loop
+        if revoked and loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is connected
+                loop.call_soon_threadsafe(self._revoke, revoked)
+
+    def _revoke(self, api_keys: list[str]) -> None:
+        for api_key in api_keys:
+            for subscriber in self._signed_with.pop(api_key, set()):
+                self.broadcaster.close(subscriber, REVOKED_REASON)
 
     def _deliver(self, messages: list[Outgoing]) -> None:
         # On the sequencer thread: hand over and return; never wait on the loop.
@@ -117,6 +151,8 @@ class _Connection:
     hub: StreamHub
     subscriber: Subscriber
     topics: dict[str, str] = field(default_factory=dict)
+    api_keys: set[str] = field(default_factory=set)
+    """The keys that signed its private subscriptions."""
 
     def reply(self, body: dict[str, JsonValue]) -> None:
         self.hub.broadcaster.offer(self.subscriber, msgspec.json.encode(body).decode())
@@ -173,6 +209,8 @@ class _Connection:
         subaccount = self.hub.service.peek(lambda state: state.api_keys.get(api_key))
         if subaccount is None:
             raise StreamRequestError(UNAUTHORIZED, "Unknown API key: register it with the operator first")
+        self.api_keys.add(api_key)
+        self.hub.signed_with(api_key, self.subscriber)
         return subaccount
 
     def _open_positions(self, stream: str, subaccount: SubaccountId) -> None:
@@ -237,6 +275,7 @@ async def _serve(hub: StreamHub, websocket: WebSocket) -> None:
     finally:
         hub.connections -= 1
         hub.broadcaster.disconnect(subscriber)
+        hub.forget(subscriber, connection.api_keys)
     if subscriber.dropped.is_set():
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await websocket.close(POLICY_VIOLATION, subscriber.drop_reason[:CLOSE_REASON_MAX])

@@ -90,10 +90,15 @@ class Broadcaster:
             self.drop(subscriber, f"Slow consumer: more than {self._queue_size} messages waited unread")
 
     def drop(self, subscriber: Subscriber, reason: str) -> None:
+        """Cut a slow subscriber off (counted in `dropped_count`): see `close`."""
+        if not subscriber.dropped.is_set():
+            self.dropped_count += 1
+            self.close(subscriber, reason)
+
+    def close(self, subscriber: Subscriber, reason: str) -> None:
         """Cut a subscriber off: forget its topics, empty its queue, tell its connection why."""
         if subscriber.dropped.is_set():
             return
-        self.dropped_count += 1
         subscriber.drop_reason = reason
         self.disconnect(subscriber)
         while not subscriber.queue.empty():
