@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import sys
 from collections import Counter
 
 from bench import bench_liquidation
@@ -222,5 +223,5 @@ def bench_crash(count: int) -> str:
 
 if __name__ == "__main__":
     for seed in (1, 2, 3):
-        print(seed, *run(seed))
-    print("bench", bench_crash(150))
+        sys.stdout.write(f"{seed} {run(seed)}\n")
+    sys.stdout.write(f"bench {bench_crash(150)}\n")
