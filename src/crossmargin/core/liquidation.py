@@ -82,9 +82,9 @@ def liquidate(tx: Transaction, command: Liquidate) -> Rejection | None:
             f"{format_scaled(summary.net_equity_wad, 18)} USD",
         )
     ensure_insurance_fund(tx)
-    if not subaccount.liquidating:
+    if not subaccount.liquidating:  # cancelling its orders (and its auto settings) may move its margin
         subaccount = _start(tx, subaccount, summary)
-    summary = compute_subaccount_margin(tx, subaccount)
+        summary = compute_subaccount_margin(tx, subaccount)
     for _ in range(STEPS_PER_COMMAND):
         if is_at_target(summary):
             _finish(tx, subaccount, summary, backstopped=False)
@@ -159,6 +159,9 @@ def _redeem_lends(tx: Transaction, subaccount: Subaccount) -> bool:
     account = subaccount.subaccount_id
     redeemed = False
     for symbol in sorted(tx.held_symbols(account)):
+        position = tx.position(account, symbol)
+        if position is None or not position.lend_scaled:
+            continue  # nothing lent (a lend of zero scaled units claims zero atoms)
         lent = tx.holding(account, symbol).lend_atoms
         spec = tx.spec(symbol)
         assert spec is not None, "held assets are listed"
