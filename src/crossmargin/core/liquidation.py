@@ -57,6 +57,7 @@ from crossmargin.core.liquidation_steps import (
 from crossmargin.core.loss_sharing import share_fund_loss
 from crossmargin.core.margin import MarginSummary
 from crossmargin.core.numbers import format_scaled
+from crossmargin.core.pools import lend_atoms
 from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.trading import cancel_subaccount_orders
 from crossmargin.core.transaction import Transaction
@@ -160,13 +161,13 @@ def _redeem_lends(tx: Transaction, subaccount: Subaccount) -> bool:
     redeemed = False
     for symbol in sorted(tx.held_symbols(account)):
         position = tx.position(account, symbol)
-        if position is None or not position.lend_scaled:
-            continue  # nothing lent (a lend of zero scaled units claims zero atoms)
-        lent = tx.holding(account, symbol).lend_atoms
+        lent = 0 if position is None else lend_atoms(position.lend_scaled, tx.pool(symbol).lend_index_ray)
+        if not lent:
+            continue  # what `tx.holding(...).lend_atoms` says, without reading the balances
         spec = tx.spec(symbol)
         assert spec is not None, "held assets are listed"
         trial = Transaction(tx, tx.now_ms)
-        if lent and redeem(trial, account, spec, lent, BorrowLendSource.LIQUIDATION, forced=True) is None:
+        if redeem(trial, account, spec, lent, BorrowLendSource.LIQUIDATION, forced=True) is None:
             trial.commit()
             redeemed = True
     return redeemed
