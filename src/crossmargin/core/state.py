@@ -12,8 +12,8 @@ Liquidation adds its steps, the insurance fund's takeovers, auto-deleverages and
 (the audit reads the cuts). Every history record is numbered in the order it happened
 (`history_sequence`, per list, parallel to it), so a statement can list the rows of one millisecond
 in their true order. Only `Transaction.commit` (in `transaction.py`) changes an EngineState; the
-derived caches (the margin lines' memos, the perp markets) are filled by reads and hold nothing that
-is not a function of the rest.
+derived caches (the margin lines' memos, the perp markets, the spot markets by pair) are filled by
+reads and hold nothing that is not a function of the rest.
 """
 
 from __future__ import annotations
