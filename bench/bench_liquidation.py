@@ -19,20 +19,33 @@ that no subaccount is left liquidatable or liquidating and that the state passes
 
 Growth: (ms at 10,000 / ms at 1,000) / 10, where 1.0 means linear. Times are process CPU time
 (`time.process_time`), not wall time, because the machine is shared and noisy (wall time is shown
-too). The whole run takes about 30 s of CPU, a minute of wall time on the shared 2-core box.
+too). The whole run takes about 30 s of CPU, a minute of wall time on the shared 2-core box. The
+garbage the build leaves is collected before the clock starts (`gc.collect()`): at 10,000 accounts
+it is about 450,000 cyclic objects, and the first full collection inside the timed part used to
+walk them and the whole heap (CPU 12.7 s against 8.1 s in one run of each; it made the growth
+look worse than linear).
 
-Measured at commit b7ebae2 (load average ~5 on 2 cores; one run):
-  accounts   CPU ms   wall ms   accounts/s   screen  confirm  liquidate   rounds  backstopped
-     1,000    1,596     4,047          627     1.7%     3.6%      94.7%        1          351
-     3,000    4,932    10,740          608     1.7%     3.4%      94.9%        1          949
-    10,000   16,675    32,550          600     1.6%     3.2%      95.3%        1        3,252
-  growth 1,000 -> 10,000: 1.04x linear. One Liquidate per account suffices (8 steps are enough:
-  1 to 2 sell steps each), so one round, and the look after it finds nothing.
-Hotspots (cProfile, 1,000 accounts): the exact liquidation is ~1.6 ms of CPU per account, about
-half of it in `compute_subaccount_margin` (~10 per account: before each step, and the guard's
-what-if runs of each step with and without its fee), a quarter in the step's IOC order through
-`trading.run_order` and matching; the screen (incremental BTC reprice over all rows, then the
-liquidated rows re-read) and the exact confirmation of the candidates are ~5% together.
+Measured at e237d6a (issue 13, "measure and cut"; load average 9-11 on 2 cores, best of 3
+interleaved fresh processes at 1,000, one each at 10,000; before = e8812ef with the same harness):
+  accounts  core       before      after     ratio
+     1,000  pure     1,727/s    1,611/s    (noise: 1,359-1,727 before, 1,525-1,611 after)
+     1,000  mypyc    2,533/s    2,477/s    (noise: 1,657-2,533 before, 1,876-2,477 after)
+    10,000  pure     1,380/s    1,382/s    x1.00
+    10,000  mypyc    2,020/s    2,261/s    x1.12 (one run each)
+  Function calls (cProfile, 500 accounts; deterministic): 2,807 -> 2,689 per account (-4.2%);
+  `Transaction` objects 9.2 -> 5.9 per account; margin computations 7.2 per account, unchanged.
+  One round, one Liquidate per account (8 steps are enough: 1 to 2 sell steps each).
+Where the time goes (timers around the core functions, pure core, 1,000 accounts, ~780 us of CPU
+per account): screen 64 us, confirm 30 us, `Liquidate` 690 us = 1.55 steps x (the step's IOC
+order through `run_order` and matching ~75 us + two what-if fee runs, with and without the fee,
+~90 us each: charge and repay ~38 us, margin ~32 us) + 2 margin computations before the steps +
+0.35 backstops x ~130 us + commits (4.1 x ~11 us), the fee put on the fill (~14 us), start and
+finish (~13 us each). Margin: 5.8 computations per `Liquidate`, 1 more in confirm, ~24% of the
+time; each is of a different state (before the step, after it without its fee, after it with its
+fee; before and after the start, which cancels orders; after a takeover), and each recomputes
+only the lines whose inputs changed (`EngineState.margin_lines`) — in a step both of the account's
+lines change (BTC sold, USDC repaid). 10,000 accounts/s is 100 us per account for everything:
+less than one step's order and its two what-ifs cost today, pure or compiled.
 """
 
 from __future__ import annotations
