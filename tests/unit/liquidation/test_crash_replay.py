@@ -11,7 +11,7 @@ digests, saying why; a speed-up never may.
 from __future__ import annotations
 
 import pytest
-from tests.support.crash_replay import bench_crash, run
+from crash_replay import bench_crash, run
 
 RECORDED = {
     1: (
