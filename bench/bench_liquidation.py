@@ -24,13 +24,14 @@ Whatever garbage the build left is collected before the clock starts (`gc.collec
 benchmarks do), so no collection of the build's objects lands in the timed part; at 10,000 accounts
 this measured no difference (7,170 ms without, 7,192 ms with, one run each).
 
-Measured at e237d6a (issue 13, "measure and cut"; load average 9-11 on 2 cores, best of 3
-interleaved fresh processes at 1,000, one each at 10,000; before = e8812ef with the same harness):
+Measured at e237d6a (issue 13, "measure and cut"; best of 3 interleaved fresh processes at 1,000
+with load average ~5 on 2 cores, one run each at 10,000 with load ~10; before = e8812ef with the
+same harness):
   accounts  core       before      after     ratio
-     1,000  pure     1,727/s    1,611/s    (noise: 1,359-1,727 before, 1,525-1,611 after)
-     1,000  mypyc    2,533/s    2,477/s    (noise: 1,657-2,533 before, 1,876-2,477 after)
+     1,000  pure     1,829/s    1,827/s    x1.00
+     1,000  mypyc    2,468/s    2,566/s    x1.04
     10,000  pure     1,380/s    1,382/s    x1.00
-    10,000  mypyc    2,020/s    2,261/s    x1.12 (one run each)
+    10,000  mypyc    2,020/s    2,261/s    x1.12 (one run each: within the noise)
   Function calls (cProfile, 500 accounts; deterministic): 2,807 -> 2,689 per account (-4.2%);
   `Transaction` objects 9.2 -> 5.9 per account; margin computations 7.2 per account, unchanged.
   One round, one Liquidate per account (8 steps are enough: 1 to 2 sell steps each).
