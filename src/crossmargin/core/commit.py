@@ -120,6 +120,7 @@ def _commit_trading(self: Transaction, state: EngineState) -> None:
         state.markets[symbol] = market
         state.books.setdefault(symbol, Book())
         state.perp_markets_cache = None
+        state.spot_markets_cache = None
     for order_id, order in sorted(self.orders.items()):
         before = state.orders.get(order_id)
         if before is not None:

@@ -95,7 +95,8 @@ class JournalEntry:
 
     def is_balanced(self) -> bool:
         """Return whether debits equal credits."""
-        return sum(posting.signed_atoms for posting in self.postings) == 0
+        debit = Side.DEBIT
+        return sum(posting.atoms if posting.side is debit else -posting.atoms for posting in self.postings) == 0
 
 
 def entry(asset: str, *legs: tuple[LedgerAccount, int]) -> JournalEntry:

@@ -57,6 +57,7 @@ from crossmargin.core.liquidation_steps import (
 from crossmargin.core.loss_sharing import share_fund_loss
 from crossmargin.core.margin import MarginSummary
 from crossmargin.core.numbers import format_scaled
+from crossmargin.core.pools import lend_atoms
 from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.trading import cancel_subaccount_orders
 from crossmargin.core.transaction import Transaction
@@ -82,9 +83,9 @@ def liquidate(tx: Transaction, command: Liquidate) -> Rejection | None:
             f"{format_scaled(summary.net_equity_wad, 18)} USD",
         )
     ensure_insurance_fund(tx)
-    if not subaccount.liquidating:
+    if not subaccount.liquidating:  # cancelling its orders (and its auto settings) may move its margin
         subaccount = _start(tx, subaccount, summary)
-    summary = compute_subaccount_margin(tx, subaccount)
+        summary = compute_subaccount_margin(tx, subaccount)
     for _ in range(STEPS_PER_COMMAND):
         if is_at_target(summary):
             _finish(tx, subaccount, summary, backstopped=False)
@@ -159,11 +160,14 @@ def _redeem_lends(tx: Transaction, subaccount: Subaccount) -> bool:
     account = subaccount.subaccount_id
     redeemed = False
     for symbol in sorted(tx.held_symbols(account)):
-        lent = tx.holding(account, symbol).lend_atoms
+        position = tx.position(account, symbol)
+        lent = 0 if position is None else lend_atoms(position.lend_scaled, tx.pool(symbol).lend_index_ray)
+        if not lent:
+            continue  # what `tx.holding(...).lend_atoms` says, without reading the balances
         spec = tx.spec(symbol)
         assert spec is not None, "held assets are listed"
         trial = Transaction(tx, tx.now_ms)
-        if lent and redeem(trial, account, spec, lent, BorrowLendSource.LIQUIDATION, forced=True) is None:
+        if redeem(trial, account, spec, lent, BorrowLendSource.LIQUIDATION, forced=True) is None:
             trial.commit()
             redeemed = True
     return redeemed

@@ -39,7 +39,7 @@ from crossmargin.core.events import BorrowLendSource, LiquidationStepKind, Trade
 from crossmargin.core.insurance import INSURANCE_FUND_ID
 from crossmargin.core.ledger import PERP_CLEARING, entry, spot
 from crossmargin.core.margin import MarginSummary
-from crossmargin.core.markets import MarketKind, MarketSpec
+from crossmargin.core.markets import MarketSpec
 from crossmargin.core.marks import market_index_wad
 from crossmargin.core.numbers import WAD, Ratio, mul_div_down, mul_div_up
 from crossmargin.core.orders import Order, OrderFlags, OrderId, OrderSide, OrderType, SystemOrderType, TimeInForce
@@ -237,10 +237,7 @@ def _work_off_debt(tx: Transaction, subaccount: Subaccount, line: Line) -> StepT
 
 def spot_market(tx: Transaction, base: str, quote: str) -> MarketSpec | None:
     """Return the spot market trading `base` for `quote`, if one is listed."""
-    for spec in sorted(tx.all_markets().values(), key=lambda market: market.symbol):
-        if spec.kind is MarketKind.SPOT and spec.base == base and spec.quote == quote:
-            return spec
-    return None
+    return tx.spot_market(base, quote)
 
 
 def _buy_borrowed(tx: Transaction, subaccount: Subaccount, symbol: str) -> StepTrade | None:

@@ -12,8 +12,8 @@ Liquidation adds its steps, the insurance fund's takeovers, auto-deleverages and
 (the audit reads the cuts). Every history record is numbered in the order it happened
 (`history_sequence`, per list, parallel to it), so a statement can list the rows of one millisecond
 in their true order. Only `Transaction.commit` (in `transaction.py`) changes an EngineState; the
-derived caches (the margin lines' memos, the perp markets) are filled by reads and hold nothing that
-is not a function of the rest.
+derived caches (the margin lines' memos, the perp markets, the spot markets by pair) are filled by
+reads and hold nothing that is not a function of the rest.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from crossmargin.core.events import (
 from crossmargin.core.ids import AccountId, SubaccountId
 from crossmargin.core.ledger import LedgerAccount
 from crossmargin.core.margin import LineMemo
-from crossmargin.core.markets import MarketSpec
+from crossmargin.core.markets import MarketKind, MarketSpec
 from crossmargin.core.oracle_settings import OracleSettings
 from crossmargin.core.orders import Fill, Order, OrderId, OrderSide
 from crossmargin.core.perps import PerpPosition
@@ -125,6 +125,9 @@ class EngineState:
     perp_markets_cache: tuple[dict[str, MarketSpec], int, tuple[MarketSpec, ...]] | None = field(
         default=None, metadata=DERIVED, compare=False, repr=False
     )
+    spot_markets_cache: tuple[dict[str, MarketSpec], int, dict[tuple[str, str], MarketSpec]] | None = field(
+        default=None, metadata=DERIVED, compare=False, repr=False
+    )
 
     last_trade_prices_wad: dict[str, int] = field(default_factory=dict, metadata=DERIVED, compare=False)
     """The price of each market's latest fill: what a `LastPrice` trigger watches (rebuilt from `fills`)."""
@@ -138,12 +141,22 @@ class EngineState:
         self.perp_markets_cache = (self.markets, len(self.markets), found)
         return found
 
+    def spot_markets_by_pair(self) -> dict[tuple[str, str], MarketSpec]:
+        """Return the spot markets by (base, quote), the first by symbol for a pair (cached as the perp markets are)."""
+        cache = self.spot_markets_cache
+        if cache is not None and cache[0] is self.markets and cache[1] == len(self.markets):
+            return cache[2]
+        found = spot_markets_by_pair(self.markets)
+        self.spot_markets_cache = (self.markets, len(self.markets), found)
+        return found
+
     def rebuild_indexes(self) -> None:
         """Rebuild the derived indexes (books, open orders, perp order totals) from the open orders."""
         self.books = {symbol: Book() for symbol in self.markets}
         self.open_order_ids = {}
         self.perp_order_totals = {}
         self.perp_markets_cache = None
+        self.spot_markets_cache = None
         self.pending_withdrawals = {
             index: None
             for index, withdrawal in enumerate(self.withdrawals)
@@ -170,3 +183,12 @@ class EngineState:
             self.perp_order_totals[key] = (bids, asks)
         else:
             self.perp_order_totals.pop(key, None)
+
+
+def spot_markets_by_pair(markets: dict[str, MarketSpec]) -> dict[tuple[str, str], MarketSpec]:
+    """Return the spot markets among `markets` by (base, quote); where two trade one pair, the first by symbol."""
+    found: dict[tuple[str, str], MarketSpec] = {}
+    for _, spec in sorted(markets.items()):
+        if spec.kind is MarketKind.SPOT:
+            found.setdefault((spec.base, spec.quote), spec)
+    return found

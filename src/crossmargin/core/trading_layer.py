@@ -15,7 +15,7 @@ from crossmargin.core.ids import SubaccountId
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.orders import OPEN_STATUSES, Order, OrderId, OrderSide, OrderStatus
 from crossmargin.core.perps import PerpPosition
-from crossmargin.core.state import EngineState
+from crossmargin.core.state import EngineState, spot_markets_by_pair
 
 if TYPE_CHECKING:
     from crossmargin.core.transaction import Transaction
@@ -65,6 +65,12 @@ class TradingLayer:
         if not self.markets and not any(layer.markets for layer in self.parents):
             return self.state.perp_market_specs()
         return tuple(spec for _, spec in sorted(self.all_markets().items()) if spec.is_perp)
+
+    def spot_market(self, base: str, quote: str) -> MarketSpec | None:
+        """Return the spot market trading `base` for `quote` as of this transaction (the first by symbol), if any."""
+        if not self.markets and not any(layer.markets for layer in self.parents):
+            return self.state.spot_markets_by_pair().get((base, quote))
+        return spot_markets_by_pair(self.all_markets()).get((base, quote))
 
     def order(self, order_id: OrderId) -> Order | None:
         """Return an order as of this transaction: open, or closed within it; None if unknown or closed before."""

@@ -236,9 +236,10 @@ class Transaction(TradingLayer):
     def post(self, journal_entry: JournalEntry) -> None:
         """Apply a balanced journal entry to the pending ledger."""
         assert journal_entry.is_balanced(), "INV-LEDGER-1: every journal entry balances per asset"
+        asset, ledger, balance = journal_entry.asset, self.ledger, self.balance
         for posting in journal_entry.postings:
-            key = (posting.account, journal_entry.asset)
-            self.ledger[key] = self.balance(posting.account, journal_entry.asset) + posting.signed_atoms
+            account = posting.account
+            ledger[account, asset] = balance(account, asset) + posting.signed_atoms
 
     def set_position(self, position: Position) -> None:
         """Store a position; an empty one is removed (its id is never reused)."""

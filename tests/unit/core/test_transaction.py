@@ -84,3 +84,19 @@ def test_perp_markets_follow_pending_market_listings(driver: Driver) -> None:
     refresh_perp_marks(outer, lambda _tx, _market: (None, None), only={renamed.symbol})
     outer.commit()
     assert driver.state.perp_market_specs() == (renamed, *listed), "the state's cache follows the commit"
+
+
+def test_spot_markets_by_pair_follow_pending_market_listings(driver: Driver) -> None:
+    btc = driver.state.spot_markets_by_pair()[("BTC", "USDC")]
+    assert Transaction(driver.state, driver.now_ms).spot_market("BTC", "USDC") is btc
+    outer = Transaction(driver.state, driver.now_ms)
+    earlier = replace(btc, symbol="AAA_BTC_USDC")  # the same pair, listed under a symbol that sorts first
+    outer.markets[earlier.symbol] = earlier
+    inner = Transaction(outer, driver.now_ms)
+    assert inner.spot_market("BTC", "USDC") is earlier, "the first market by symbol trades the pair"
+    assert inner.spot_market("BTC", "NOPE") is None
+    refresh_perp_marks(outer, lambda _tx, _market: (None, None), only=set())
+    outer.commit()
+    assert driver.state.spot_markets_by_pair()[("BTC", "USDC")] is earlier, "the state's cache follows the commit"
+    driver.state.rebuild_indexes()
+    assert driver.state.spot_markets_cache is None, "a rebuild drops the cache"

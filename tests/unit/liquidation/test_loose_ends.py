@@ -91,6 +91,26 @@ def test_a_liquidation_redeems_a_lend_from_a_throttled_pool(driver: Driver) -> N
     assert not [event for event in events if isinstance(event, Backstopped)], "the redeemed USDC buys BTC back"
 
 
+def test_a_lend_the_pool_cannot_pay_stays_collateral_through_the_liquidation(driver: Driver) -> None:
+    driver.lender(BTC="10", USDC="1000")
+    trader = driver.account()
+    driver.deposit(trader, "USDC", "4500")
+    driver.lend(trader, "USDC", "4500")
+    driver.accept(driver.withdraw(trader, "BTC", "0.06", auto_borrow=True))
+    _throttle(driver, "USDC")
+    lent = driver.holding(trader, "USDC").lend_atoms
+    assert 0 < pool_liquidity(Transaction(driver.state, driver.now_ms), "USDC") < lent, "the pool cannot pay it"
+    driver.prices(BTC="73000")
+    assert driver.margin(trader).is_liquidatable
+
+    events = driver.accept(Liquidate(trader))
+
+    to_spot = [move for move in _moves(events, trader) if move.event_type is BorrowLendEventType.LEND_REDEEM]
+    assert [move.balance_change_atoms for move in to_spot] == [0], "never redeemed to spot: the takeover moved it"
+    assert [event.subaccount_id for event in events if isinstance(event, Backstopped)] == [trader]
+    assert driver.holding(INSURANCE_FUND_ID, "USDC").lend_atoms >= lent, "the fund took the lend over"
+
+
 def test_a_forced_redeem_passes_the_throttle_but_never_the_liquidity(driver: Driver) -> None:
     lender = driver.lender(USDC="100000")
     _throttle(driver, "USDC")
