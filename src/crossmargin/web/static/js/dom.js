@@ -101,9 +101,19 @@ function syncScrollable(box) {
 }
 
 /**
+ * What each scroll box keeps: the observer of its size and its content's, the content it observes,
+ * and how far it was last scrolled sideways (kept from its scroll events, so that refilling it
+ * never reads the layout: a read would make the browser lay the page out there and then).
+ * @typedef {{observer: ResizeObserver, observed: Element[], left: number}} ScrollState
+ */
+/** @type {WeakMap<HTMLElement, ScrollState>} */
+const scrollStates = new WeakMap();
+
+/**
  * A box that scrolls its (wide) table sideways inside itself, so the page never does on a narrow
  * screen. It is a group named `label` and, while its content is wider than it, keyboard-focusable,
- * so arrow keys can scroll it. Fill it with `fillScroll` to keep its scroll position.
+ * so arrow keys can scroll it: checked whenever the box or its content changes size, after the
+ * browser's own layout. Fill it with `fillScroll` to keep its scroll position.
  * @param {string} label the accessible name ("Perpetual markets table")
  * @param {Attrs | null} [attrs] more attributes (data-testid, ...)
  * @param {...(Child | Child[])} children
@@ -112,8 +122,24 @@ function syncScrollable(box) {
 export function scrollBox(label, attrs, ...children) {
   const extra = attrs?.class ? ` ${attrs.class}` : "";
   const box = h("div", { ...attrs, class: `table-scroll${extra}`, role: "group", "aria-label": label }, ...children);
-  new ResizeObserver(() => syncScrollable(box)).observe(box);
+  /** @type {ScrollState} */
+  const state = { observer: new ResizeObserver(() => syncScrollable(box)), observed: [], left: 0 };
+  scrollStates.set(box, state);
+  box.addEventListener("scroll", () => (state.left = box.scrollLeft), { passive: true });
+  state.observer.observe(box);
+  observeContent(box, state);
   return box;
+}
+
+/**
+ * Watch the size of what a scroll box holds now (and no longer what it held).
+ * @param {HTMLElement} box
+ * @param {ScrollState} state
+ */
+function observeContent(box, state) {
+  state.observed.forEach((child) => state.observer.unobserve(child));
+  state.observed = [...box.children];
+  state.observed.forEach((child) => state.observer.observe(child));
 }
 
 /**
@@ -122,8 +148,9 @@ export function scrollBox(label, attrs, ...children) {
  * @param {...(Child | Child[])} children
  */
 export function fillScroll(box, ...children) {
-  const left = box.scrollLeft;
   fill(box, ...children);
-  box.scrollLeft = left;
-  syncScrollable(box);
+  const state = scrollStates.get(box);
+  if (!state) return;
+  observeContent(box, state);
+  if (state.left) box.scrollLeft = state.left;
 }

@@ -148,6 +148,10 @@ export function mount(root, ctx) {
   /** @type {import("./lend_data.js").Offsets} */
   const offsets = { interest: 0, movements: 0 };
 
+  // The pools table the server drew into the shell (web_first_view.py) shows until the first render draws it again.
+  const drawn = root.querySelector('[data-first-view="lend"]');
+  const drawnPools = drawn?.querySelector('[data-testid="pools"]');
+  const drawnIntro = drawn?.querySelector(".lend-intro");
   const pools = section("Borrow and lend", "lend-pools", "Pools table");
   const panel = h("div", { class: "lend-panel-slot" });
   const positions = section("Your borrows and lends", "lend-positions", "Borrows and lends table");
@@ -168,6 +172,10 @@ export function mount(root, ctx) {
   const money = mountMoney(moneySlot, ctx, () => void refresh());
   money.update(null, null);
   for (const part of [pools, positions, interest, movements]) fill(part.body, h("p", { class: "lend-loading", role: "status", text: "Loading…" }));
+  if (drawnPools) {
+    fill(pools.lead, drawnIntro);
+    fillScroll(pools.body, drawnPools);
+  }
 
   /** @param {string} symbol */
   function select(symbol) {

@@ -196,7 +196,9 @@ async function route() {
     return;
   }
   document.title = `${found.title} · crossmargin`;
-  fill(root, h("p", { class: "loading", text: "Loading…" }));
+  // The first view the server drew into the shell (web_first_view.py) stays until the page takes it over.
+  const drawn = mine === 1 && root.querySelector(":scope > [data-first-view]");
+  if (!drawn) fill(root, h("p", { class: "loading", text: "Loading…" }));
   let page;
   try {
     page = await found.load();
@@ -206,7 +208,7 @@ async function route() {
   }
   if (mine !== generation) return;
   const { scoped, end } = pageContext();
-  fill(root);
+  if (!drawn) fill(root);
   try {
     const own = page.mount(root, scoped);
     cleanup = () => (end(), typeof own === "function" && own());
