@@ -49,7 +49,7 @@ def test_values_the_python_formats_cannot_write_as_javascript_would_are_refused(
             web_format.amount(value)
     with pytest.raises(UndrawableError):
         web_format.time(-1)
-    assert web_format.amount(True) == web_format.DASH  # format.js: not a string, number or bigint
+    assert web_format.amount(value=True) == web_format.DASH  # format.js: not a string, number or bigint
     assert web_format.amount("\u00a012.5\ufeff") == "12.5"  # JavaScript's trim, not Python's strip
     assert web_format.amount("\u0661") == web_format.DASH  # an Arabic-Indic one is no digit to \d
 
@@ -103,9 +103,8 @@ def test_the_book_levels_and_steps_are_ordered_as_trade_book_js_orders_them() ->
     view = trade_view({key: value.encode() for key, value in answers.items()}, "/spot", "X_Y")
 
     prices = re.findall(r'data-testid="book-(ask|bid)"><td class="num"><button[^>]*>([^<]+)<', view)
-    assert prices == [("ask", "$100.00"), ("ask", "$10.50"), ("ask", "$9.99"), ("bid", "$9.50"), ("bid", "$9.00")] + [
-        ("bid", "$8.50")
-    ]
+    asks = [("ask", "$100.00"), ("ask", "$10.50"), ("ask", "$9.99")]
+    assert prices == [*asks, ("bid", "$9.50"), ("bid", "$9.00"), ("bid", "$8.50")]
     assert group_steps("0.05") == ["0.05", "0.5", "5", "50"]
     assert group_steps("1") == ["1", "10", "100", "1000"]
 
