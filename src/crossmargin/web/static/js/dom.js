@@ -100,20 +100,14 @@ function syncScrollable(box) {
   else box.removeAttribute("tabindex");
 }
 
-/**
- * What each scroll box keeps: the observer of its size and its content's, the content it observes,
- * and how far it was last scrolled sideways (kept from its scroll events, so that refilling it
- * never reads the layout: a read would make the browser lay the page out there and then).
- * @typedef {{observer: ResizeObserver, observed: Element[], left: number}} ScrollState
- */
-/** @type {WeakMap<HTMLElement, ScrollState>} */
-const scrollStates = new WeakMap();
+/** @type {WeakMap<HTMLElement, ResizeObserver>} each scroll box's observer of its size and its content's */
+const observers = new WeakMap();
 
 /**
  * A box that scrolls its (wide) table sideways inside itself, so the page never does on a narrow
  * screen. It is a group named `label` and, while its content is wider than it, keyboard-focusable,
- * so arrow keys can scroll it: checked whenever the box or its content changes size, after the
- * browser's own layout. Fill it with `fillScroll` to keep its scroll position.
+ * so arrow keys can scroll it (checked after layout, when it or its content resizes: never forcing
+ * one). Fill it with `fillScroll`.
  * @param {string} label the accessible name ("Perpetual markets table")
  * @param {Attrs | null} [attrs] more attributes (data-testid, ...)
  * @param {...(Child | Child[])} children
@@ -121,36 +115,20 @@ const scrollStates = new WeakMap();
  */
 export function scrollBox(label, attrs, ...children) {
   const extra = attrs?.class ? ` ${attrs.class}` : "";
-  const box = h("div", { ...attrs, class: `table-scroll${extra}`, role: "group", "aria-label": label }, ...children);
-  /** @type {ScrollState} */
-  const state = { observer: new ResizeObserver(() => syncScrollable(box)), observed: [], left: 0 };
-  scrollStates.set(box, state);
-  box.addEventListener("scroll", () => (state.left = box.scrollLeft), { passive: true });
-  state.observer.observe(box);
-  observeContent(box, state);
+  const box = h("div", { ...attrs, class: `table-scroll${extra}`, role: "group", "aria-label": label });
+  observers.set(box, new ResizeObserver(() => syncScrollable(box)));
+  fillScroll(box, ...children);
   return box;
 }
 
 /**
- * Watch the size of what a scroll box holds now (and no longer what it held).
- * @param {HTMLElement} box
- * @param {ScrollState} state
- */
-function observeContent(box, state) {
-  state.observed.forEach((child) => state.observer.unobserve(child));
-  state.observed = [...box.children];
-  state.observed.forEach((child) => state.observer.observe(child));
-}
-
-/**
- * Replace a scroll box's content, keeping how far it was scrolled sideways.
+ * Replace a scroll box's content in one go (the browser keeps how far it was scrolled sideways).
  * @param {HTMLElement} box made by scrollBox
  * @param {...(Child | Child[])} children
  */
 export function fillScroll(box, ...children) {
   fill(box, ...children);
-  const state = scrollStates.get(box);
-  if (!state) return;
-  observeContent(box, state);
-  if (state.left) box.scrollLeft = state.left;
+  const observer = observers.get(box);
+  observer?.disconnect();
+  for (const watched of [box, ...box.children]) observer?.observe(watched);
 }

@@ -148,10 +148,9 @@ export function mount(root, ctx) {
   /** @type {import("./lend_data.js").Offsets} */
   const offsets = { interest: 0, movements: 0 };
 
-  // The pools table the server drew into the shell (web_first_view.py) shows until the first render draws it again.
-  const drawn = root.querySelector('[data-first-view="lend"]');
-  const drawnPools = drawn?.querySelector('[data-testid="pools"]');
-  const drawnIntro = drawn?.querySelector(".lend-intro");
+  // The server's pools table (web_first_view.py) shows until the first render.
+  const drawnPools = root.querySelector('[data-first-view] [data-testid="pools"]');
+  const drawnIntro = root.querySelector("[data-first-view] .lend-intro");
   const pools = section("Borrow and lend", "lend-pools", "Pools table");
   const panel = h("div", { class: "lend-panel-slot" });
   const positions = section("Your borrows and lends", "lend-positions", "Borrows and lends table");

@@ -196,7 +196,7 @@ async function route() {
     return;
   }
   document.title = `${found.title} · crossmargin`;
-  // The first view the server drew into the shell (web_first_view.py) stays until the page takes it over.
+  // The server's first view (web_first_view.py) stays until the page takes it over.
   const drawn = mine === 1 && root.querySelector(":scope > [data-first-view]");
   if (!drawn) fill(root, h("p", { class: "loading", text: "Loading…" }));
   let page;

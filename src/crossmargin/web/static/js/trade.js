@@ -35,7 +35,7 @@ export function mountTrade(root, ctx, symbol, list) {
   /** @type {(() => void)[]} */
   const cleanups = [];
   const back = h("a", { href: list.path, class: "back", text: `← All ${list.title.toLowerCase()} markets` });
-  // The head, book and trades the server drew into the shell (web_first_view.py) show until this view draws them again.
+  // The server's first view (web_first_view.py) shows until this one draws.
   const drawn = root.querySelector('[data-first-view="trade"]');
   if (!drawn) fill(root, back, h("h1", { text: symbol }), h("p", { class: "loading", text: "Loading the market…" }));
   start().catch((failure) => {
@@ -50,7 +50,7 @@ export function mountTrade(root, ctx, symbol, list) {
       fill(root, back, h("h1", { text: symbol }), h("p", { class: "error", role: "alert", text: `There is no ${list.title.toLowerCase()} market called ${symbol}.` }));
       return;
     }
-    const prices = h("p", { class: "ticker", "data-testid": "trade-ticker", "aria-live": "off", text: drawn?.querySelector('[data-testid="trade-ticker"]')?.textContent });
+    const prices = h("p", { class: "ticker", "data-testid": "trade-ticker", "aria-live": "off" });
     const chartCard = h("section", { class: "card chart-card", "aria-label": "Price chart" }, h("h2", { text: "Price (1 minute candles)" }));
     const bookArea = h("div", { class: "book-area" });
     const accountArea = h("div", { class: "account-area" });
@@ -76,8 +76,8 @@ export function mountTrade(root, ctx, symbol, list) {
     const tables = createAccountTables(accountArea, ctx, market, (lines) => (chart ? chart.lines(lines) : (pendingLines = lines)));
     const form = createOrderForm(ctx, market, () => tables.refresh());
     formCard.append(form.element);
-    const first = { book: drawn?.querySelector('[data-testid="order-book"] > table'), trades: drawn?.querySelector('[data-testid="recent-trades"] > table') };
-    const book = createBook(bookArea, (price) => form.usePrice(price), String(market.filters?.price?.tickSize ?? "0.01"), first);
+    const drawnTable = (/** @type {string} */ id) => drawn?.querySelector(`[data-testid="${id}"] > table`);
+    const book = createBook(bookArea, (price) => form.usePrice(price), String(market.filters?.price?.tickSize ?? "0.01"), { book: drawnTable("order-book"), trades: drawnTable("recent-trades") });
     /** @type {{last: any[], markK: any[], indexK: any[]} | null} */
     let candles = null;
 
