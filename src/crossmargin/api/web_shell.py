@@ -44,7 +44,14 @@ PAGE_ROUTE: Final = re.compile(r'"(/[\w/]*)":\s*\{[^}]*?import\("\./([\w.-]+\.js
 """A route of main.js' ROUTES table: the path and the page module it loads on demand."""
 SHELLS_MAX: Final = 256
 TRADING_PATHS: Final = ("/futures", "/spot")
-PAGE_DATA: Final[dict[str, tuple[str, ...]]] = {"/futures": ("/api/v1/markets",), "/spot": ("/api/v1/markets",)}
+LEND_DATA: Final = ("/api/v1/assets", "/api/v1/markets")
+"""The Lend page's money card's reads (money.js): carried too, so its first render needs no request."""
+PAGE_DATA: Final[dict[str, tuple[str, ...]]] = {
+    "/": LEND_DATA,
+    "/lend": LEND_DATA,
+    "/futures": ("/api/v1/markets",),
+    "/spot": ("/api/v1/markets",),
+}
 """The public reads a page makes first besides the pools (main.js reads them for the engine clock)."""
 MARKET_DATA: Final = ("/api/v1/depth", "/api/v1/trades", "/api/v1/markPrices")
 """The public reads a trading view makes first, for its market."""
