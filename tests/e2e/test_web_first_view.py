@@ -44,7 +44,7 @@ def test_the_python_formats_answer_format_js_cases(name: str, args: list[object]
 
 
 def test_values_the_python_formats_cannot_write_as_javascript_would_are_refused() -> None:
-    for value in (1.5, float("nan")):
+    for value in (1.5, float("nan"), 2**53):  # 2**53 + 1 would reach the page as 2**53
         with pytest.raises(UndrawableError):
             web_format.amount(value)
     with pytest.raises(UndrawableError):

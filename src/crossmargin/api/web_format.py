@@ -24,6 +24,8 @@ JS_SPACE: Final = (
 THOUSANDS: Final = re.compile(r"\B(?=(?:[0-9]{3})+(?![0-9]))", re.ASCII)
 LAST_ISO_MS: Final = 253_402_300_799_999
 """The last moment (9999-12-31) whose ISO text format.js' `time` cuts to a date and a time."""
+JS_SAFE_INTEGER: Final = 2**53 - 1
+"""The largest integer a JSON number keeps exactly in JavaScript (JSON.parse reads numbers as doubles)."""
 Parts = tuple[bool, str, str]
 """A decimal: whether it is negative, its whole digits and its fraction digits."""
 
@@ -38,7 +40,7 @@ def _text(value: object) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    if isinstance(value, int):
+    if isinstance(value, int) and abs(value) <= JS_SAFE_INTEGER:
         return str(value)
     raise UndrawableError(f"no exact JavaScript text for {value!r}")
 
