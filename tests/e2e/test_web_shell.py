@@ -54,7 +54,9 @@ def test_the_lend_shell_preloads_the_lend_bundle_and_carries_its_pools(exchange:
     assert not any(name in modules for name in ("futures.js", "spot.js", "models.js", "operator.js")), modules
     assert len(modules) == len(set(modules)) <= 5
     assert DATA.findall(html) == [], "the pools come with the page, not from a second request"
-    assert _initial(html) == {"/api/v1/borrowLend/markets": exchange.client.get("/api/v1/borrowLend/markets").json()}
+    reads = ["/api/v1/borrowLend/markets", "/api/v1/assets", "/api/v1/markets"]
+    assert _initial(html) == {read: exchange.client.get(read).json() for read in reads}
+    assert list(_initial(html)) == reads
     assert VENDOR not in html
     assert html.count('rel="stylesheet"') == 1
     assert SCRIPTS.findall(html) == ["main.js", "lend.js"], "the page's file runs right after main.js"
@@ -129,4 +131,4 @@ def test_an_answer_over_the_size_bound_is_preloaded_instead(
     html = _shell(exchange, "/lend")
 
     assert INITIAL.search(html) is None
-    assert DATA.findall(html) == ["/api/v1/borrowLend/markets"]
+    assert DATA.findall(html) == ["/api/v1/borrowLend/markets", "/api/v1/assets", "/api/v1/markets"]

@@ -1,11 +1,11 @@
 r"""The page's first public reads, carried in its HTML shell so that it shows without another round trip.
 
-A page's first view waits on a few public reads (the pools; a trading view's markets, book, trades
-and mark price). The shell carries their answers in `<script type="application/json"
-id="initial-data">`, an object from each read's address (as the page asks it) to its answer, which
-`js/api.js` hands to the page's first reads of those addresses. Each answer is made by the same
-view as the API route, from one read of the state, so it is what the API would answer at that
-moment, to the byte. A read whose view refuses (an unknown market) or whose answer is over
+A page's first view waits on a few public reads (the pools; the Lend page's assets and markets; a
+trading view's markets, book, trades and mark price). The shell carries their answers in
+`<script type="application/json" id="initial-data">`, an object from each read's address (as the
+page asks it) to its answer, which `js/api.js` hands to the page's first reads of those addresses.
+Each answer is made by the same view as the API route, from one read of the state, so it is what
+the API would answer at that moment, to the byte. A read whose view refuses (an unknown market) or whose answer is over
 `INLINE_MAX_BYTES` is left out, and the shell preloads it instead (`web_shell.py`).
 
 The JSON is written so that nothing in it can end the script element or start markup: `<`, `>`,
@@ -49,6 +49,7 @@ def _views(context: ApiContext, addresses: list[str]) -> dict[str, View]:
     clock = context.service.clock
     page_views: dict[str, View] = {
         "/api/v1/borrowLend/markets": views.view_borrow_lend_markets,
+        "/api/v1/assets": views.view_assets,
         "/api/v1/markets": lambda state: views.view_markets(state, None, clock.now_ms()),
     }
     found: dict[str, View] = {}

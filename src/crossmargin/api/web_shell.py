@@ -11,11 +11,14 @@ shell lists, for the page at its path:
 - one stylesheet, `web_assets.COMBINED_CSS`, instead of four;
 - the answers of the public reads the page makes first (`data_preloads`), carried in the shell
   (`web_initial.py`): the page shows without another round trip. A read the shell cannot carry
-  gets a `preload` (`as="fetch"`) instead, which the page's own `fetch` of the same address takes.
+  gets a `preload` (`as="fetch"`) instead, which the page's own `fetch` of the same address takes;
+- the page's first view drawn from those answers into `<main>` (`web_first_view.py`: the Lend
+  page's pools table, a trading view's ticker, book and trades), so it shows before the scripts
+  have run, and the scripts draw the same rows in their place.
 
 The static part of each shell is cached per path (at most `SHELLS_MAX`); the answers are read per
 request. Only a market that looks like a symbol gets its reads, so nothing the request names is
-written into the page unchecked.
+written into the page unchecked; a query parameter is read as the page reads it (its first value).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from starlette.responses import HTMLResponse, Response
 
 from crossmargin.api.context import ApiContext
 from crossmargin.api.web_assets import COMBINED_CSS, SECURITY_HEADERS, STYLESHEET, static_directory
+from crossmargin.api.web_first_view import first_view
 from crossmargin.api.web_initial import initial_answers, initial_data_element
 
 BUNDLE: Final = "dist"
@@ -40,11 +44,21 @@ PAGE_ROUTE: Final = re.compile(r'"(/[\w/]*)":\s*\{[^}]*?import\("\./([\w.-]+\.js
 """A route of main.js' ROUTES table: the path and the page module it loads on demand."""
 SHELLS_MAX: Final = 256
 TRADING_PATHS: Final = ("/futures", "/spot")
-PAGE_DATA: Final[dict[str, tuple[str, ...]]] = {"/futures": ("/api/v1/markets",), "/spot": ("/api/v1/markets",)}
+LEND_DATA: Final = ("/api/v1/assets", "/api/v1/markets")
+"""The Lend page's money card's reads (money.js): carried too, so its first render needs no request."""
+PAGE_DATA: Final[dict[str, tuple[str, ...]]] = {
+    "/": LEND_DATA,
+    "/lend": LEND_DATA,
+    "/futures": ("/api/v1/markets",),
+    "/spot": ("/api/v1/markets",),
+}
 """The public reads a page makes first besides the pools (main.js reads them for the engine clock)."""
 MARKET_DATA: Final = ("/api/v1/depth", "/api/v1/trades", "/api/v1/markPrices")
 """The public reads a trading view makes first, for its market."""
 MARKET_SYMBOL: Final = re.compile(r"[A-Z0-9]{1,20}(?:_[A-Z0-9]{1,20}){1,3}")
+MAIN: Final = '<main id="main" tabindex="-1">'
+PLACEHOLDER: Final = f"{MAIN}Loading…</main>"
+"""The shell's `<main>` before the scripts draw the page: the first view goes in its place."""
 
 
 @functools.cache
@@ -98,6 +112,7 @@ def shell_parts(path: str = "/") -> tuple[str, str]:
     """Return the HTML shell of the page at `path`, cut where its first reads go (before the module entry)."""
     html = (static_directory() / "index.html").read_text(encoding="utf-8")
     assert MODULE_ENTRY in html, "the shell loads the page through the bundle's main.js"
+    assert PLACEHOLDER in html, "the shell's <main> says it is loading until a first view is drawn there"
     sheets = STYLESHEET.findall(html)
     assert sheets, "the shell links its stylesheets"
     html = STYLESHEET.sub("", html).replace(
@@ -112,10 +127,11 @@ def shell_parts(path: str = "/") -> tuple[str, str]:
     return head + links, entry + tail
 
 
-def shell(context: ApiContext, path: str = "/", market: str | None = None) -> bytes:
+def shell(context: ApiContext, path: str = "/", market: str | None = None, symbol: str | None = None) -> bytes:
     """Return the HTML shell of the page at `path` (a trading view of `market`, a checked symbol, if given).
 
-    It carries the answers of the page's first reads (`web_initial.py`) and preloads those it could not carry.
+    It carries the answers of the page's first reads (`web_initial.py`), preloads those it could not
+    carry, and draws the page's first view from them (`symbol`: the Lend page's `?symbol=`).
     """
     head, tail = shell_parts(path)
     reads = data_preloads(path, market)
@@ -124,11 +140,16 @@ def shell(context: ApiContext, path: str = "/", market: str | None = None) -> by
         f'<link rel="preload" as="fetch" crossorigin href="{href}">\n' for href in reads if href not in answers
     )
     data = initial_data_element(answers) if answers else ""
+    query = {"market": market, "symbol": symbol}
+    view = first_view(answers, path, query.get)
+    if view is not None:
+        tail = tail.replace(PLACEHOLDER, f"{MAIN}{view}</main>")
     return (head + preloads + data + tail).encode()
 
 
 def shell_response(context: ApiContext, request: Request) -> Response:
     """Answer with the shell for the request's path (a trading view with `?market=<symbol>`), with security headers."""
-    market = request.query_params.get("market")
+    market = next(iter(request.query_params.getlist("market")), None)  # URLSearchParams.get: the first
+    symbol = next(iter(request.query_params.getlist("symbol")), None)
     known = market if market is not None and MARKET_SYMBOL.fullmatch(market) else None
-    return HTMLResponse(shell(context, request.url.path, known), headers=SECURITY_HEADERS)
+    return HTMLResponse(shell(context, request.url.path, known, symbol), headers=SECURITY_HEADERS)

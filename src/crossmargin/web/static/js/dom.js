@@ -100,10 +100,14 @@ function syncScrollable(box) {
   else box.removeAttribute("tabindex");
 }
 
+/** @type {WeakMap<HTMLElement, ResizeObserver>} each scroll box's observer of its size and its content's */
+const observers = new WeakMap();
+
 /**
  * A box that scrolls its (wide) table sideways inside itself, so the page never does on a narrow
  * screen. It is a group named `label` and, while its content is wider than it, keyboard-focusable,
- * so arrow keys can scroll it. Fill it with `fillScroll` to keep its scroll position.
+ * so arrow keys can scroll it (checked after layout, when it or its content resizes: never forcing
+ * one). Fill it with `fillScroll`.
  * @param {string} label the accessible name ("Perpetual markets table")
  * @param {Attrs | null} [attrs] more attributes (data-testid, ...)
  * @param {...(Child | Child[])} children
@@ -111,19 +115,20 @@ function syncScrollable(box) {
  */
 export function scrollBox(label, attrs, ...children) {
   const extra = attrs?.class ? ` ${attrs.class}` : "";
-  const box = h("div", { ...attrs, class: `table-scroll${extra}`, role: "group", "aria-label": label }, ...children);
-  new ResizeObserver(() => syncScrollable(box)).observe(box);
+  const box = h("div", { ...attrs, class: `table-scroll${extra}`, role: "group", "aria-label": label });
+  observers.set(box, new ResizeObserver(() => syncScrollable(box)));
+  fillScroll(box, ...children);
   return box;
 }
 
 /**
- * Replace a scroll box's content, keeping how far it was scrolled sideways.
+ * Replace a scroll box's content in one go (the browser keeps how far it was scrolled sideways).
  * @param {HTMLElement} box made by scrollBox
  * @param {...(Child | Child[])} children
  */
 export function fillScroll(box, ...children) {
-  const left = box.scrollLeft;
   fill(box, ...children);
-  box.scrollLeft = left;
-  syncScrollable(box);
+  const observer = observers.get(box);
+  observer?.disconnect();
+  for (const watched of [box, ...box.children]) observer?.observe(watched);
 }

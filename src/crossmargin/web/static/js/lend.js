@@ -148,6 +148,9 @@ export function mount(root, ctx) {
   /** @type {import("./lend_data.js").Offsets} */
   const offsets = { interest: 0, movements: 0 };
 
+  // The server's pools table (web_first_view.py) shows until the first render.
+  const drawnPools = root.querySelector('[data-first-view] [data-testid="pools"]');
+  const drawnIntro = root.querySelector("[data-first-view] .lend-intro");
   const pools = section("Borrow and lend", "lend-pools", "Pools table");
   const panel = h("div", { class: "lend-panel-slot" });
   const positions = section("Your borrows and lends", "lend-positions", "Borrows and lends table");
@@ -168,6 +171,10 @@ export function mount(root, ctx) {
   const money = mountMoney(moneySlot, ctx, () => void refresh());
   money.update(null, null);
   for (const part of [pools, positions, interest, movements]) fill(part.body, h("p", { class: "lend-loading", role: "status", text: "Loading…" }));
+  if (drawnPools) {
+    fill(pools.lead, drawnIntro);
+    fillScroll(pools.body, drawnPools);
+  }
 
   /** @param {string} symbol */
   function select(symbol) {

@@ -201,7 +201,9 @@ async function route() {
     return;
   }
   document.title = `${found.title} · crossmargin`;
-  fill(root, h("p", { class: "loading", text: "Loading…" }));
+  // The server's first view (web_first_view.py) stays until the page takes it over.
+  const drawn = mine === 1 && root.querySelector(":scope > [data-first-view]");
+  if (!drawn) fill(root, h("p", { class: "loading", text: "Loading…" }));
   let page;
   try {
     page = await found.load();
@@ -211,7 +213,7 @@ async function route() {
   }
   if (mine !== generation) return;
   const { scoped, end } = pageContext();
-  fill(root);
+  if (!drawn) fill(root);
   try {
     const own = page.mount(root, scoped);
     cleanup = () => (end(), typeof own === "function" && own());

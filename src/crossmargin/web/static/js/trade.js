@@ -36,7 +36,9 @@ export function mountTrade(root, ctx, symbol, list) {
   /** @type {(() => void)[]} */
   const cleanups = [];
   const back = h("a", { href: list.path, class: "back", text: `← All ${list.title.toLowerCase()} markets` });
-  fill(root, back, h("h1", { text: symbol }), h("p", { class: "loading", text: "Loading the market…" }));
+  // The server's first view (web_first_view.py) shows until this one draws.
+  const drawn = root.querySelector('[data-first-view="trade"]');
+  if (!drawn) fill(root, back, h("h1", { text: symbol }), h("p", { class: "loading", text: "Loading the market…" }));
   start().catch((failure) => {
     if (!ended) fill(root, back, h("h1", { text: symbol }), h("p", { class: "error", role: "alert", text: `This market could not be loaded: ${failure instanceof Error ? failure.message : String(failure)}` }));
   });
@@ -75,7 +77,8 @@ export function mountTrade(root, ctx, symbol, list) {
     const tables = createAccountTables(accountArea, ctx, market, (lines) => (chart ? chart.lines(lines) : (pendingLines = lines)), cleanups);
     const form = createOrderForm(ctx, market, () => tables.acted());
     formCard.append(form.element);
-    const book = createBook(bookArea, (price) => form.usePrice(price), String(market.filters?.price?.tickSize ?? "0.01"));
+    const drawnTable = (/** @type {string} */ id) => drawn?.querySelector(`[data-testid="${id}"] > table`);
+    const book = createBook(bookArea, (price) => form.usePrice(price), String(market.filters?.price?.tickSize ?? "0.01"), { book: drawnTable("order-book"), trades: drawnTable("recent-trades") });
     /** @type {{last: any[], markK: any[], indexK: any[]} | null} */
     let candles = null;
 

@@ -85,8 +85,9 @@ export function compareDecimal(a, b) {
  * @param {HTMLElement} where
  * @param {(price: string) => void} pick called with a level's price when it is chosen
  * @param {string} tick the market's tick size (the finest grouping)
+ * @param {{book?: Element | null, trades?: Element | null}} [drawn] the server's tables (web_first_view.py), shown until the first snapshot
  */
-export function createBook(where, pick, tick) {
+export function createBook(where, pick, tick, drawn = {}) {
   /** @type {Map<string, string>} */
   const asks = new Map();
   /** @type {Map<string, string>} */
@@ -96,14 +97,14 @@ export function createBook(where, pick, tick) {
   let lastUpdateId = -1;
   /** @type {any[] | null} diffs that came before the snapshot */
   let early = [];
-  const bookBox = scrollBox("Order book table", { "data-testid": "order-book" }, h("p", { class: "loading", text: "Loading the book…" }));
+  const bookBox = scrollBox("Order book table", { "data-testid": "order-book" }, drawn.book ?? h("p", { class: "loading", text: "Loading the book…" }));
   const tickDigits = digitsOf([tick]);
   const steps = GROUPS.map((times) => unscaled(scaled(tick, tickDigits) * times, tickDigits));
   const grouping = /** @type {HTMLSelectElement} */ (
     h("select", { id: "book-group", "data-testid": "book-group", onchange: () => later() }, steps.map((step) => h("option", { value: step, text: priceText(step) })))
   );
   const groupRow = h("div", { class: "book-group" }, h("label", { for: "book-group", text: "Group" }), grouping);
-  const tradesBox = scrollBox("Recent trades table", { "data-testid": "recent-trades" }, h("p", { class: "loading", text: "Loading trades…" }));
+  const tradesBox = scrollBox("Recent trades table", { "data-testid": "recent-trades" }, drawn.trades ?? h("p", { class: "loading", text: "Loading trades…" }));
   where.append(h("section", { class: "card", "aria-label": "Order book" }, h("div", { class: "card-head" }, h("h2", { text: "Order book" }), groupRow), bookBox), h("section", { class: "card", "aria-label": "Recent trades" }, h("h2", { text: "Recent trades" }), tradesBox));
 
   /** @type {ReturnType<typeof requestAnimationFrame> | undefined} */
