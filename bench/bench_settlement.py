@@ -57,7 +57,7 @@ from crossmargin.core.commands import (
     SetMarkPrices,
 )
 from crossmargin.core.engine import Accepted, execute
-from crossmargin.core.events import Deposited, Settled, SettlementSource
+from crossmargin.core.events import Deposited, SettlementSource, settled_rows
 from crossmargin.core.ids import AccountId, PositionId, SubaccountId
 from crossmargin.core.ledger import WORLD, spot
 from crossmargin.core.numbers import WAD
@@ -252,11 +252,11 @@ def settle_at(state: EngineState, boundary: int) -> tuple[float, float, Transact
 def moved(tx: Transaction) -> tuple[int, int]:
     """Return the (PnL, fees) a settlement moved, from its events."""
     pnl = fees = 0
-    for event in tx.events:
-        if isinstance(event, Settled) and event.source is SettlementSource.REALIZE_PNL:
-            pnl += event.quantity_atoms
-        elif isinstance(event, Settled) and event.source is SettlementSource.TRADING_FEES:
-            fees -= event.quantity_atoms
+    for row in settled_rows(tx.events):
+        if row.source is SettlementSource.REALIZE_PNL:
+            pnl += row.quantity_atoms
+        elif row.source is SettlementSource.TRADING_FEES:
+            fees -= row.quantity_atoms
     return pnl, fees
 
 

@@ -33,7 +33,7 @@ from crossmargin.core.events import (
     FundingPaid,
     LendIndexCut,
     LiquidationStepped,
-    Settled,
+    PositionsSettled,
     ShortfallCovered,
     Transferred,
     Withdrew,
@@ -95,7 +95,8 @@ class EngineState:
     next_trade_id: int = 1
     closed_orders: list[Order] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
-    settlements: list[Settled] = field(default_factory=list)
+    settlements: list[PositionsSettled] = field(default_factory=list)
+    """Settlement passes, one per perp market and pass; `events.settled_rows` expands them into `Settled` rows."""
     funding_payments: list[FundingPaid] = field(default_factory=list)
     shortfalls: list[ShortfallCovered] = field(default_factory=list)
     liquidation_steps: list[LiquidationStepped] = field(default_factory=list)
