@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from tests.support.engine_driver import Driver
 
@@ -107,6 +107,8 @@ def _reference(
 
 
 @given(book=_book, deposits=st.lists(st.integers(1, 100_000), min_size=SUBACCOUNTS, max_size=SUBACCOUNTS))
+# A position whose PnL pays its fee exactly: rows, but no credit, so nothing is posted for it.
+@example(book={(0, "BTC_USDC_PERP"): (0, -5, 5, 0, 0, 0)}, deposits=[1] * SUBACCOUNTS)
 def test_the_batched_pass_moves_what_the_per_position_pass_moved(
     book: dict[tuple[int, str], Fields], deposits: list[int]
 ) -> None:

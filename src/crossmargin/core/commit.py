@@ -9,7 +9,7 @@ user-visible history rows among the events, each numbered after every earlier ro
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from crossmargin.core.book import Book
 from crossmargin.core.events import (
@@ -70,15 +70,14 @@ def commit_into_parent(self: Transaction, parent: Transaction) -> None:
 def commit_into_state(self: Transaction, state: EngineState) -> None:
     """Apply a transaction's writes to the state: the only mutation of engine state."""
     touched: set[tuple[SubaccountId, str]] = set()
-    held_by = state.held
+    held_by = cast("dict[int, set[str]]", state.held)  # read by the ledger's plain owner ids
     state.ledger.update(self.ledger)
     for (account, symbol), balance in self.ledger.items():
         kind = account.kind
         if kind is _SPOT or kind is _ORDERS:
-            owner = SubaccountId(account.owner)
-            if balance and symbol in held_by.get(owner, ()):
-                continue  # still held: nothing to re-index
-            touched.add((owner, symbol))
+            if balance and symbol in held_by.get(account.owner, ()):
+                continue  # still held: nothing to re-index (a settlement pass writes 100,000s of these)
+            touched.add((SubaccountId(account.owner), symbol))
     for key, position in self.positions.items():
         touched.add(key)
         if position is None:

@@ -8,9 +8,6 @@ rejected command simply drops its transaction, so it leaves no trace (TigerBeetl
 
 from __future__ import annotations
 
-from collections import ChainMap
-from collections.abc import Mapping
-
 from crossmargin.core.accounts import Position, Subaccount
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.commit import commit_into_parent, commit_into_state
@@ -257,29 +254,33 @@ class Transaction(TradingLayer):
         """Post subaccounts' signed spot changes in one asset, balanced by `others`; return their balances after.
 
         The bulk form of `post` for settlement passes over 100,000s of positions: INV-LEDGER-1 holds
-        for the whole as one entry. The balances come in `changes`' order, None where a change is
-        zero (nothing posted).
+        for the whole as one entry; `others` names no subaccount's spot account. The balances come
+        in `changes`' order, None where a change is zero (nothing posted).
         """
         assert sum(changes.values()) + sum(others.values()) == 0, "INV-LEDGER-1: every entry balances per asset"
         ledger = self.ledger
-        below: Mapping[tuple[LedgerAccount, str], int] = self.state.ledger
+        # Every key is written once, so the writes above the state can be read from one merged copy.
+        written = ledger
         if self.parents:
-            below = ChainMap(*(layer.ledger for layer in self.parents), self.state.ledger)
+            written = {}
+            for layer in reversed(self.parents):
+                written.update(layer.ledger)
+            written.update(ledger)
+        below = self.state.ledger
         after: list[int | None] = []
         for owner, delta in changes.items():
             if delta:
                 key = (_new_tuple(LedgerAccount, (_SPOT, owner)), asset)
-                found = ledger.get(key)
+                found = written.get(key)
                 balance = ledger[key] = (below.get(key, 0) if found is None else found) + delta
                 after.append(balance)
             else:
                 after.append(None)
         for account, delta in others.items():
-            if not delta:
-                continue
-            key = (account, asset)
-            found = ledger.get(key)
-            ledger[key] = (below.get(key, 0) if found is None else found) + delta
+            if delta:
+                key = (account, asset)
+                found = written.get(key)
+                ledger[key] = (below.get(key, 0) if found is None else found) + delta
         return after
 
     def mark_settlement_due(self, interval_ms: int) -> None:
