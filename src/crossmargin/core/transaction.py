@@ -16,7 +16,7 @@ from crossmargin.core.events import (
     Event,
 )
 from crossmargin.core.ids import AccountId, PositionId, SubaccountId
-from crossmargin.core.ledger import JournalEntry, LedgerAccount, LedgerKind, locked, spot
+from crossmargin.core.ledger import JournalEntry, LedgerAccount, locked, spot
 from crossmargin.core.margin import Holding
 from crossmargin.core.oracle_settings import OracleSettings
 from crossmargin.core.pools import HourlyAccrual, Pool, debt_atoms, lend_atoms
@@ -24,9 +24,6 @@ from crossmargin.core.state import EngineState
 from crossmargin.core.trading_layer import TradingLayer
 
 _REMOVED = None
-_new_tuple = tuple.__new__
-"""Builds a NamedTuple from a tuple without its Python-level `__new__`: several times cheaper."""
-_SPOT = LedgerKind.SPOT  # an enum member read through its class costs a lookup in Python 3.11
 _EMPTY = Holding()
 
 
@@ -267,10 +264,11 @@ class Transaction(TradingLayer):
                 written.update(layer.ledger)
             written.update(ledger)
         below = self.state.ledger
+        keys = self.state.spot_ledger_keys(asset)
         after: list[int | None] = []
         for owner, delta in changes.items():
             if delta:
-                key = (_new_tuple(LedgerAccount, (_SPOT, owner)), asset)
+                key = keys.get(owner) or self.state.spot_ledger_key(owner, asset)
                 found = written.get(key)
                 balance = ledger[key] = (below.get(key, 0) if found is None else found) + delta
                 after.append(balance)
