@@ -18,19 +18,25 @@ the engine (the same 1,000 positions built through real orders must give the sam
 ledger, held index, positions and open interest), and each built state passes `audit`.
 
 Times are process CPU time (`time.process_time`), not wall time, because the shared 2-core box
-runs other work. Measured at commit 3178346 (best of 5 passes; GC as it comes / frozen after build):
-  10,000 positions    52-57 ms (settle 44-49, commit 8)      bare loop  4.5 ms   ~12x
-  30,000 positions   217-254 ms (settle 187-214, commit 28)  bare loop   14 ms   ~16x
-  100,000 positions  800-870 ms (settle 690-790, commit 90)  bare loop   48 ms   ~17x
-  growth 10k -> 100k: 1.5x linear (core), 1.1x (bare); the aim is 100,000 under 200 ms.
-  Freezing the GC after the build changed little (within noise).
-Hotspots (cProfile, one pass over 100,000 positions): `settle`'s own loop 26%; object creation
-16% (4 per position: the new PerpPosition, two `Settled` rows for PnL and fee, the spot
-`LedgerAccount` key); `Transaction.post_deltas` 12% (the one bulk posting); commit 23%
-(`_commit_into_state` re-checks the held index of 100,000 touched balances, `_commit_trading`
-copies 100,000 positions, `_record_history` appends 200,000 rows); `_cover` 14% (a sorted list
-of 100,000 candidates, most with a profit and nothing to do); `all_perp_positions` / the
-pricing dict comprehension ~8%.
+runs other work. Before and after the batched settlement event, in one run on the loaded box
+(best of 5 passes, GC frozen after the build / as it comes; the bare loop ran beside each):
+  positions   before (e8812ef)        after                     after, x bare loop
+  10,000       53 / 51 ms  (x14)       25 / 25 ms  (x7.3)        2.0-2.1x faster
+  30,000      212 / 181 ms (x20, x17)  83 / 81 ms  (x7.5, x7.1)  2.2-2.5x faster
+  100,000     879 / 1003 ms (x23-26)  347 / 337 ms (x9.9, x9.6)  2.5-3.0x faster
+  growth 10k -> 100k vs linear: before 1.65 / 1.96, after 1.39 / 1.33 (bare 1.0).
+The aim (100 ms and 2x the bare loop) is not reached: the bare loop is about 36 ms for 100,000
+positions, and the pass must still make a new position per moved position, post a ledger balance
+per subaccount (nested tuple keys looked up in the state's ledger), pick the subaccounts to cover
+and commit 100,000 positions and balances into the state, each a few hundred ns in CPython.
+Hotspots after (one pass over 100,000 positions, GC off to see the code's own share): the pass's
+loop ~200 ms (unpack, value at mark, the new position, the credit), the bulk posting ~80 ms,
+picking shortfalls and auto settings ~25 ms, commit ~70 ms (ledger and positions into the state,
+the held index re-checked per balance); the cyclic GC adds about a third on top (new positions
+are tracked until a young collection untracks them). Before, two `Settled` rows per position
+(tracked for good: they hold an enum), a new `LedgerAccount` key per balance and 200,000 history
+rows per pass dominated; one `PositionsSettled` per market now replaces the rows (expanded on
+read), and the spot ledger keys are made once per subaccount (`EngineState.spot_keys`).
 """
 
 from __future__ import annotations

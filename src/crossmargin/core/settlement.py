@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from operator import itemgetter
+from typing import Any
 
 from crossmargin.core.accounts import Subaccount
 from crossmargin.core.borrow_lend import borrow, redeem
@@ -62,7 +63,10 @@ def settle(tx: Transaction) -> None:
         for spec in tx.perp_markets()
     }
     written = tx.perp_positions
-    for key, position in perp_positions_by_key(tx).items():
+    # Read as plain objects: compiled with mypyc, a typed unpacking unboxes every field and the new
+    # position boxes them again, an allocation per field and position.
+    positions: Any = perp_positions_by_key(tx)
+    for key, position in positions.items():
         pid, account, market, quantity, basis, entry_cost, fee, funding, realized, cumulative, system_fee = position
         numerator, denominator, _, credited, moved = passes[market]
         value = quantity * numerator // denominator
