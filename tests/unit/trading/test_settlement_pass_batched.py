@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from engine_driver import Driver
 from hypothesis import example, given
 from hypothesis import strategies as st
-from tests.support.engine_driver import Driver
 
 from crossmargin.core.events import PositionsSettled, Settled, SettlementSource, ShortfallCovered, settled_rows
 from crossmargin.core.ids import PositionId, SubaccountId
