@@ -83,6 +83,7 @@ from crossmargin.core.events import (
     BorrowLendMoved,
     FundingPaid,
     PerpPositionChanged,
+    PositionsSettled,
     Settled,
     SettlementSource,
     ShortfallCovered,
@@ -203,8 +204,9 @@ class Books:
                 case Traded(fill=fill):
                     self.spot_fees[fill.maker_fee_symbol] += fill.maker_fee_atoms
                     self.spot_fees[fill.taker_fee_symbol] += fill.taker_fee_atoms
-                case Settled():
-                    self._settled(emitted)
+                case PositionsSettled():
+                    for row in emitted.rows():
+                        self._settled(row)
                 case FundingPaid():
                     self.funding_per_hour[(emitted.market, emitted.interval_end_ms)] += emitted.quantity_atoms
                 case PerpPositionChanged(position=position):
@@ -678,8 +680,8 @@ def _reached(result: Accepted | Rejected) -> set[str]:
         return reached
     for emitted in result.events:
         match emitted:
-            case Settled():
-                reached.add(f"settled {emitted.source}")
+            case PositionsSettled():
+                reached.update(f"settled {row.source}" for row in emitted.rows())
             case FundingPaid():
                 reached.add("funding paid")
             case ShortfallCovered(conversions=conversions, borrowed_atoms=borrowed, uncovered_atoms=uncovered):

@@ -64,7 +64,7 @@ from crossmargin.core.events import (
     OrderChanged,
     PerpMarksSet,
     PerpPositionChanged,
-    Settled,
+    PositionsSettled,
     Traded,
     asset_named,
     change_kind,
@@ -232,9 +232,10 @@ class StreamFeed:
                 self._traded(work, fill)
             case PerpPositionChanged(position=position):
                 self._position_changed(work, position.subaccount_id, position.market, event)
-            case Settled():
-                work.settled[(event.subaccount_id, event.market)] = None
-                work.balances[(event.subaccount_id, "USDC")] = None
+            case PositionsSettled(market=market):
+                for subaccount_id in event.subaccounts():
+                    work.settled[(subaccount_id, market)] = None
+                    work.balances[(subaccount_id, "USDC")] = None
             case PerpMarksSet(marks_wad=marks):
                 self._marks(work, ((symbol, mark) for symbol, mark in marks), event.at_ms)
             case MarkPricesSet(prices_wad=prices):

@@ -27,6 +27,7 @@ from crossmargin.core.events import (
     EntryFeeCharged,
     Settled,
     ShortfallCovered,
+    settled_rows,
 )
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.orders import Order
@@ -82,7 +83,7 @@ def explain_borrows(
     if not borrows:
         return []
     fees = [fee for fee in state.entry_fees if fee.subaccount_id == subaccount_id]
-    settled = [row for row in state.settlements if row.subaccount_id == subaccount_id]
+    settled = [row for row in settled_rows(state.settlements) if row.subaccount_id == subaccount_id]
     shortfalls = [row for row in state.shortfalls if row.subaccount_id == subaccount_id]
     orders = [
         order

@@ -9,7 +9,7 @@ user-visible history rows among the events, each numbered after every earlier ro
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from crossmargin.core.book import Book
 from crossmargin.core.events import (
@@ -23,7 +23,7 @@ from crossmargin.core.events import (
     FundingPaid,
     LendIndexCut,
     LiquidationStepped,
-    Settled,
+    PositionsSettled,
     ShortfallCovered,
     Traded,
     Transferred,
@@ -33,6 +33,8 @@ from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import LedgerKind, locked, spot
 from crossmargin.core.orders import OrderStatus
 from crossmargin.core.state import EngineState
+
+_SPOT, _ORDERS = LedgerKind.SPOT, LedgerKind.ORDERS  # read once: an enum member read through its class is slow
 
 if TYPE_CHECKING:
     from crossmargin.core.accounts import Subaccount
@@ -68,14 +70,14 @@ def commit_into_parent(self: Transaction, parent: Transaction) -> None:
 def commit_into_state(self: Transaction, state: EngineState) -> None:
     """Apply a transaction's writes to the state: the only mutation of engine state."""
     touched: set[tuple[SubaccountId, str]] = set()
-    held_by = state.held
+    held_by = cast("dict[int, set[str]]", state.held)  # read by the ledger's plain owner ids
     state.ledger.update(self.ledger)
     for (account, symbol), balance in self.ledger.items():
-        if account.kind is LedgerKind.SPOT or account.kind is LedgerKind.ORDERS:
-            owner = SubaccountId(account.owner)
-            if balance and symbol in held_by.get(owner, ()):
-                continue  # still held: nothing to re-index
-            touched.add((owner, symbol))
+        kind = account.kind
+        if kind is _SPOT or kind is _ORDERS:
+            if balance and symbol in held_by.get(account.owner, ()):
+                continue  # still held: nothing to re-index (a settlement pass writes 100,000s of these)
+            touched.add((SubaccountId(account.owner), symbol))
     for key, position in self.positions.items():
         touched.add(key)
         if position is None:
@@ -139,11 +141,10 @@ def _commit_trading(self: Transaction, state: EngineState) -> None:
         state.closed_orders.append(order)
     _commit_trigger_orders(self, state)
     positions = state.perp_positions
+    positions.update(self.perp_positions)
     for key, position in self.perp_positions.items():
-        if position.is_flat:
-            positions.pop(key, None)
-        else:
-            positions[key] = position
+        if not position.quantity_atoms and position.is_flat:  # a settlement pass writes 100,000s, nearly all open
+            del positions[key]
     state.perp_marks_wad.update(self.perp_marks_wad)
     state.open_interest_atoms.update(self.open_interest_atoms)
     state.settlement_due_ms = self.settlement_due_ms
@@ -204,7 +205,7 @@ _HISTORY_LISTS = {
     Deposited: "deposits",
     Withdrew: "withdrawals",
     Transferred: "transfers",
-    Settled: "settlements",
+    PositionsSettled: "settlements",
     FundingPaid: "funding_payments",
     ShortfallCovered: "shortfalls",
     LiquidationStepped: "liquidation_steps",

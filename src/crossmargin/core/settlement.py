@@ -17,19 +17,20 @@ borrow?" is one history query. A subaccount left with a profit gets its auto set
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import itemgetter
+from typing import Any
 
 from crossmargin.core.accounts import Subaccount
 from crossmargin.core.borrow_lend import borrow, redeem
 from crossmargin.core.events import (
     BorrowLendSource,
     Conversion,
-    Settled,
-    SettlementSource,
+    PositionsSettled,
     ShortfallCovered,
 )
 from crossmargin.core.funding import apply_auto_settings
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.ledger import PERP_CLEARING, TRADING_FEES, LedgerAccount, LedgerKind, spot
+from crossmargin.core.ledger import PERP_CLEARING, TRADING_FEES, spot
 from crossmargin.core.markets import MarketKind, MarketSpec
 from crossmargin.core.marks import refresh_perp_marks
 from crossmargin.core.matching import preview_fill
@@ -43,87 +44,100 @@ from crossmargin.core.transaction import Transaction
 def settle(tx: Transaction) -> None:
     """Settle every perp position at `tx.now_ms` (a 10-second boundary), then cover shortfalls.
 
-    One tight pass: per position a handful of integer operations, one new position and up to three
-    `Settled` rows; the USDC moves of all positions go into one balanced bulk posting per asset.
+    One tight pass: per position a handful of integer operations, one new position, one credit and
+    a reference to the position as it was. Each market's moved positions make one `PositionsSettled`
+    event (its `Settled` rows are expanded on read); the USDC moves of all positions go into one
+    balanced bulk posting per asset.
     """
     tx.settlement_due_ms = None
     refresh_perp_marks(tx)
-    pricing = {
-        spec.symbol: (tx.perp_mark(spec.symbol) * spec.quote_unit_atoms, spec.base_unit_atoms * WAD, spec.quote)
+    credited_by_asset: dict[str, dict[SubaccountId, int]] = {}
+    passes: dict[str, tuple[int, int, str, dict[SubaccountId, int], list[PerpPosition]]] = {
+        spec.symbol: (
+            tx.perp_mark(spec.symbol) * spec.quote_unit_atoms,
+            spec.base_unit_atoms * WAD,
+            spec.quote,
+            credited_by_asset.setdefault(spec.quote, {}),
+            [],
+        )
         for spec in tx.perp_markets()
     }
-    moved: dict[str, dict[SubaccountId, int]] = {}
-    totals: dict[str, list[int]] = {}
-    settled: dict[tuple[SubaccountId, str], PerpPosition] = {}
-    rows: list[Settled] = []
-    now = tx.now_ms
-    for position in all_perp_positions(tx):
+    written = tx.perp_positions
+    # Read as plain objects: compiled with mypyc, a typed unpacking unboxes every field and the new
+    # position boxes them again, an allocation per field and position.
+    positions: Any = perp_positions_by_key(tx)
+    for key, position in positions.items():
         pid, account, market, quantity, basis, entry_cost, fee, funding, realized, cumulative, system_fee = position
-        numerator, denominator, quote = pricing[market]
+        numerator, denominator, _, credited, moved = passes[market]
         value = quantity * numerator // denominator
         pnl = value - basis
         if not (pnl or fee or funding or system_fee):
             continue
-        settled[(account, market)] = PerpPosition(
-            pid, account, market, quantity, value, entry_cost, 0, 0, realized + pnl, cumulative
+        written[key] = _new_tuple(
+            PerpPosition, (pid, account, market, quantity, value, entry_cost, 0, 0, realized + pnl, cumulative, 0)
         )
-        per_asset = moved.get(quote)
-        if per_asset is None:
-            per_asset = moved[quote] = {}
-            totals[quote] = [0, 0]
-        per_asset[account] = per_asset.get(account, 0) + pnl + funding - fee - system_fee
-        clearing_and_fees = totals[quote]
-        # A liquidation fee was paid to the fund out of PERP_CLEARING when it was charged: settling
-        # it pays PERP_CLEARING back.
-        clearing_and_fees[0] -= pnl + funding - system_fee
-        clearing_and_fees[1] += fee
-        if pnl:
-            rows.append(Settled(account, market, SettlementSource.REALIZE_PNL, pnl, pid, now))
-        if fee:
-            rows.append(Settled(account, market, SettlementSource.TRADING_FEES, -fee, pid, now))
-        if system_fee:
-            rows.append(Settled(account, market, SettlementSource.TRADING_FEES_SYSTEM, -system_fee, pid, now))
-        if funding:
-            rows.append(Settled(account, market, SettlementSource.FUNDING_PAYMENT, funding, pid, now))
-    tx.perp_positions.update(settled)
-    tx.events.extend(rows)
-    for asset, per_subaccount in sorted(moved.items()):
-        deltas: dict[LedgerAccount, int] = {
-            LedgerAccount(LedgerKind.SPOT, account): amount for account, amount in per_subaccount.items()
-        }
-        deltas[PERP_CLEARING] = totals[asset][0]
-        deltas[TRADING_FEES] = totals[asset][1]
-        tx.post_deltas(asset, deltas)
-        _cover(tx, asset, deltas)
+        credited[account] = credited.get(account, 0) + pnl + funding - fee - system_fee
+        moved.append(position)
+    fees: dict[str, int] = dict.fromkeys(credited_by_asset, 0)
+    for market, (numerator, denominator, quote, _, moved) in passes.items():
+        if moved:
+            tx.emit(PositionsSettled(market, numerator, denominator, tuple(moved), tx.now_ms))
+            fees[quote] += sum(map(_PENDING_FEE, moved))
+    for asset, credited in sorted(credited_by_asset.items()):
+        if credited:
+            # `TRADING_FEES` takes the trading fees and `PERP_CLEARING` the rest. A liquidation fee
+            # was paid to the fund out of `PERP_CLEARING` when it was charged: settling it pays
+            # `PERP_CLEARING` back.
+            exchange = {PERP_CLEARING: -sum(credited.values()) - fees[asset], TRADING_FEES: fees[asset]}
+            _cover(tx, asset, credited, tx.post_spot_credits(asset, credited, exchange))
+
+
+_new_tuple = tuple.__new__
+"""Builds a NamedTuple from a tuple without its Python-level `__new__`: several times cheaper."""
+_PENDING_FEE = itemgetter(PerpPosition._fields.index("pending_fee_atoms"))
 
 
 def all_perp_positions(tx: Transaction) -> Iterable[PerpPosition]:
     """Return every perp position as of the transaction (the state's order, then new ones)."""
+    return perp_positions_by_key(tx).values()
+
+
+def perp_positions_by_key(tx: Transaction) -> dict[tuple[SubaccountId, str], PerpPosition]:
+    """Return every perp position by (subaccount, market) as of the transaction (the state's dict if unchanged)."""
     layers = [layer for layer in (tx, *tx.parents) if layer.perp_positions]
     if not layers:
-        return tx.state.perp_positions.values()
+        return tx.state.perp_positions
     merged = dict(tx.state.perp_positions)
     for each in reversed(layers):
         merged.update(each.perp_positions)
-    return merged.values()
+    return merged
 
 
-def _cover(tx: Transaction, asset: str, moved: dict[LedgerAccount, int]) -> None:
-    """Cover every balance the pass left negative; apply auto settings where it left a profit."""
-    ledger = tx.ledger  # settle has just posted every balance it moved into this layer
-    candidates = [
-        (account.owner, credit, balance)
-        for account, credit in moved.items()
-        if account.kind is LedgerKind.SPOT and ((balance := ledger.get((account, asset), 0)) < 0 or credit > 0)
-    ]
-    for owner, credit, balance in sorted(candidates):
-        subaccount_id = SubaccountId(owner)
-        subaccount = tx.subaccount(subaccount_id)
+def _cover(tx: Transaction, asset: str, credited: dict[SubaccountId, int], balances: list[int | None]) -> None:
+    """Cover every balance the pass left negative; apply auto settings where it left a profit.
+
+    `balances` are the balances after the pass, in `credited`'s order (None: nothing posted, read
+    from this layer). Only subaccounts with something to do are looked at, in subaccount order: a
+    balance left negative, or a credit with auto-lend or auto-repay on.
+    """
+    subaccount_of = tx.subaccount
+    due: list[tuple[SubaccountId, int]] = []
+    for (owner, credit), posted in zip(credited.items(), balances, strict=True):
+        balance = tx.ledger.get((spot(owner), asset), 0) if posted is None else posted
+        if balance < 0:
+            due.append((owner, balance))
+        elif credit > 0:
+            subaccount = subaccount_of(owner)
+            assert subaccount is not None, "positions belong to existing subaccounts"
+            if subaccount.auto_lend or subaccount.auto_repay_borrows:
+                due.append((owner, 0))
+    for owner, balance in sorted(due):
+        subaccount = subaccount_of(owner)
         assert subaccount is not None, "positions belong to existing subaccounts"
         if balance < 0:
             cover_shortfall(tx, subaccount, asset, -balance)
-        elif credit > 0 and (subaccount.auto_lend or subaccount.auto_repay_borrows):
-            apply_auto_settings(tx, subaccount_id)
+        else:
+            apply_auto_settings(tx, owner)
 
 
 def cover_shortfall(tx: Transaction, subaccount: Subaccount, asset: str, short: int) -> None:

@@ -33,13 +33,13 @@ from crossmargin.core.events import (
     FundingPaid,
     LendIndexCut,
     LiquidationStepped,
-    Settled,
+    PositionsSettled,
     ShortfallCovered,
     Transferred,
     Withdrew,
 )
 from crossmargin.core.ids import AccountId, SubaccountId
-from crossmargin.core.ledger import LedgerAccount
+from crossmargin.core.ledger import LedgerAccount, spot
 from crossmargin.core.margin import LineMemo
 from crossmargin.core.markets import MarketKind, MarketSpec
 from crossmargin.core.oracle_settings import OracleSettings
@@ -95,7 +95,8 @@ class EngineState:
     next_trade_id: int = 1
     closed_orders: list[Order] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
-    settlements: list[Settled] = field(default_factory=list)
+    settlements: list[PositionsSettled] = field(default_factory=list)
+    """Settlement passes, one per perp market and pass; `events.settled_rows` expands them into `Settled` rows."""
     funding_payments: list[FundingPaid] = field(default_factory=list)
     shortfalls: list[ShortfallCovered] = field(default_factory=list)
     liquidation_steps: list[LiquidationStepped] = field(default_factory=list)
@@ -131,6 +132,20 @@ class EngineState:
 
     last_trade_prices_wad: dict[str, int] = field(default_factory=dict, metadata=DERIVED, compare=False)
     """The price of each market's latest fill: what a `LastPrice` trigger watches (rebuilt from `fills`)."""
+    spot_keys: dict[str, dict[int, tuple[LedgerAccount, str]]] = field(
+        default_factory=dict, metadata=DERIVED, compare=False, repr=False
+    )
+    """Per asset, the spot ledger key of each subaccount a bulk posting wrote: a memo, so that a
+    settlement pass over 100,000 positions makes no new key, nothing for the cyclic GC to chase."""
+
+    def spot_ledger_keys(self, asset: str) -> dict[int, tuple[LedgerAccount, str]]:
+        """Return the memo of spot ledger keys in an asset, by subaccount (`spot_ledger_key` adds to it)."""
+        return self.spot_keys.setdefault(asset, {})
+
+    def spot_ledger_key(self, owner: int, asset: str) -> tuple[LedgerAccount, str]:
+        """Return a subaccount's spot ledger key in an asset, remembered in `spot_keys`."""
+        key = self.spot_ledger_keys(asset)[owner] = (spot(owner), asset)
+        return key
 
     def perp_market_specs(self) -> tuple[MarketSpec, ...]:
         """Return the perp markets' specs by symbol (cached; the cache holds the very dict it was made from)."""

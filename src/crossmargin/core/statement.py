@@ -124,19 +124,21 @@ def _all_rows(state: EngineState, subaccount_id: SubaccountId | None) -> Iterabl
     for number, fill in enumerate(state.fills):
         if not state.markets[fill.market].is_perp:
             yield from _fill_rows(state, fill, number)
-    for number, settled in enumerate(state.settlements):
-        market = state.markets[settled.market]
-        yield StatementRow(
-            settled.subaccount_id,
-            market.quote,
-            settled.at_ms,
-            (state.history_number("settlements", number), 0),
-            StatementKind.SETTLEMENT,
-            f"{settled.source.value} {settled.market}",
-            f"position {settled.position_id}",
-            settled.quantity_atoms,
-            0,
-        )
+    for number, settlement_pass in enumerate(state.settlements):
+        quote = state.markets[settlement_pass.market].quote
+        sequence = state.history_number("settlements", number)
+        for place, settled in enumerate(settlement_pass.rows()):
+            yield StatementRow(
+                settled.subaccount_id,
+                quote,
+                settled.at_ms,
+                (sequence, place),
+                StatementKind.SETTLEMENT,
+                f"{settled.source.value} {settled.market}",
+                f"position {settled.position_id}",
+                settled.quantity_atoms,
+                0,
+            )
     yield from _liquidation_rows(state)
 
 

@@ -246,19 +246,41 @@ class Transaction(TradingLayer):
         key = (position.subaccount_id, position.symbol)
         self.positions[key] = _REMOVED if position.is_empty else position
 
-    def post_deltas(self, asset: str, deltas: dict[LedgerAccount, int]) -> None:
-        """Apply many signed changes in one asset at once; they must balance (INV-LEDGER-1).
+    def post_spot_credits(
+        self, asset: str, changes: dict[SubaccountId, int], others: dict[LedgerAccount, int]
+    ) -> list[int | None]:
+        """Post subaccounts' signed spot changes in one asset, balanced by `others`; return their balances after.
 
-        The bulk form of `post` for settlement passes over 100,000s of positions.
+        The bulk form of `post` for settlement passes over 100,000s of positions: INV-LEDGER-1 holds
+        for the whole as one entry; `others` names no subaccount's spot account. The balances come
+        in `changes`' order, None where a change is zero (nothing posted).
         """
-        assert sum(deltas.values()) == 0, "INV-LEDGER-1: every journal entry balances per asset"
+        assert sum(changes.values()) + sum(others.values()) == 0, "INV-LEDGER-1: every entry balances per asset"
         ledger = self.ledger
-        balance = self.balance
-        for account, delta in deltas.items():
+        # Every key is written once, so the writes above the state can be read from one merged copy.
+        written = ledger
+        if self.parents:
+            written = {}
+            for layer in reversed(self.parents):
+                written.update(layer.ledger)
+            written.update(ledger)
+        below = self.state.ledger
+        keys = self.state.spot_ledger_keys(asset)
+        after: list[int | None] = []
+        for owner, delta in changes.items():
+            if delta:
+                key = keys.get(owner) or self.state.spot_ledger_key(owner, asset)
+                found = written.get(key)
+                balance = ledger[key] = (below.get(key, 0) if found is None else found) + delta
+                after.append(balance)
+            else:
+                after.append(None)
+        for account, delta in others.items():
             if delta:
                 key = (account, asset)
-                found = ledger.get(key)
-                ledger[key] = (balance(account, asset) if found is None else found) + delta
+                found = written.get(key)
+                ledger[key] = (below.get(key, 0) if found is None else found) + delta
+        return after
 
     def mark_settlement_due(self, interval_ms: int) -> None:
         """Ask for a settlement at the next interval boundary after now, unless one is due sooner."""

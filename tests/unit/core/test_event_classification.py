@@ -44,9 +44,9 @@ from crossmargin.core.events import (
     PerpMarksSet,
     PerpPositionChanged,
     PerpTakenOver,
+    PositionsSettled,
     SettingsUpdated,
     Settled,
-    SettlementSource,
     ShortfallCovered,
     SubaccountCreated,
     TakenOver,
@@ -101,10 +101,10 @@ SAMPLES: dict[type, tuple[Event, ChangeKind, tuple[SubaccountId, ...], str | Non
     OrderChanged: (OrderChanged(ORDER, 0), ChangeKind.ORDERS, (A,), None),
     Traded: (Traded(FILL), ChangeKind.TRADES, (A, B), None),
     PerpPositionChanged: (PerpPositionChanged(POSITION, 0), ChangeKind.POSITION, (B,), None),
-    Settled: (
-        Settled(A, "BTC_USDC_PERP", SettlementSource.REALIZE_PNL, 1, PositionId(1), 0),
+    PositionsSettled: (
+        PositionsSettled("BTC_USDC_PERP", 1, 1, (PerpPosition(PositionId(1), A, "BTC_USDC_PERP", 1), POSITION), 0),
         ChangeKind.SETTLEMENT,
-        (A,),
+        (A, B),
         None,
     ),
     ShortfallCovered: (
@@ -136,8 +136,8 @@ SAMPLES: dict[type, tuple[Event, ChangeKind, tuple[SubaccountId, ...], str | Non
     ),
     LendIndexCut: (LendIndexCut("USDC", 2, 1, 1, 1, 0, 0), ChangeKind.LIQUIDATION, (), "USDC"),
 }
-PARTS = {Conversion, TakenOver, PerpTakenOver}
-"""Frozen values that travel inside events but are not events themselves."""
+PARTS = {Conversion, TakenOver, PerpTakenOver, Settled}
+"""Frozen values that travel inside events (or are read out of them: `Settled`) but are not events themselves."""
 
 
 def test_every_event_in_the_union_has_a_sample_and_a_kind() -> None:

@@ -10,7 +10,7 @@ from engine_driver import HOUR_MS, Driver
 
 from crossmargin.core.audit import audit
 from crossmargin.core.commands import BorrowLendSide, Liquidate
-from crossmargin.core.events import SettlementSource
+from crossmargin.core.events import SettlementSource, settled_rows
 from crossmargin.core.history import InterestKind, compute_interest_history
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.insurance import INSURANCE_FUND_ID
@@ -150,7 +150,7 @@ def test_a_perp_liquidation_fee_settles_as_a_system_trading_fee() -> None:
     driver.tick(driver.now_ms + 10_000)
     system = [
         row
-        for row in driver.state.settlements
+        for row in settled_rows(driver.state.settlements)
         if row.subaccount_id == trader and row.source is SettlementSource.TRADING_FEES_SYSTEM
     ]
     assert -sum(row.quantity_atoms for row in system) == fee
@@ -199,7 +199,7 @@ def test_an_auto_lend_perp_trader_sees_every_settlement_atom() -> None:
         driver.at(driver.now_ms + 10_000).prices(BTC=str(price))
         driver.requote("BTC_USDC_PERP", str(price))
     driver.tick(driver.now_ms + 10_000)
-    assert len([row for row in driver.state.settlements if row.subaccount_id == trader]) > 100
+    assert len([row for row in settled_rows(driver.state.settlements) if row.subaccount_id == trader]) > 100
     _adds_up(driver, trader, "USDC")
     _statement_holds(driver)
 

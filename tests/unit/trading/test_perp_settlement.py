@@ -5,7 +5,7 @@ from __future__ import annotations
 from engine_driver import HOUR_MS, Driver
 
 from crossmargin.core.commands import CancelAllOrders, SetMarkPrices
-from crossmargin.core.events import Event, FundingPaid, PerpMarksSet, Settled, SettlementSource
+from crossmargin.core.events import Event, FundingPaid, PerpMarksSet, PositionsSettled, SettlementSource, settled_rows
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import PERP_CLEARING, TRADING_FEES
 from crossmargin.core.numbers import WAD
@@ -18,11 +18,7 @@ START_MS = HOUR_MS - 30_000  # 00:59:30
 
 
 def _settled(events: tuple[Event, ...], sub: SubaccountId) -> list[tuple[SettlementSource, int, int]]:
-    return [
-        (event.source, event.quantity_atoms, event.at_ms)
-        for event in events
-        if isinstance(event, Settled) and event.subaccount_id == sub
-    ]
+    return [(row.source, row.quantity_atoms, row.at_ms) for row in settled_rows(events) if row.subaccount_id == sub]
 
 
 def _funding(events: tuple[Event, ...]) -> list[tuple[int, int, int]]:
@@ -83,7 +79,7 @@ def test_no_settlement_runs_while_nothing_changes(driver: Driver) -> None:
     driver.tick(START_MS + 10_000)
     settled = len(driver.state.settlements)
     events = driver.tick(START_MS + 24 * HOUR_MS)
-    assert not [event for event in events if isinstance(event, (Settled, PerpMarksSet, FundingPaid))]
+    assert not [event for event in events if isinstance(event, (PositionsSettled, PerpMarksSet, FundingPaid))]
     assert len(driver.state.settlements) == settled
     assert driver.state.settlement_due_ms is None
     assert driver.usdc(trader) == "996.49975"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine_driver import HOUR_MS, Driver
 
-from crossmargin.core.events import BorrowLendSource, Settled, SettlementSource, ShortfallCovered
+from crossmargin.core.events import BorrowLendSource, Settled, SettlementSource, ShortfallCovered, settled_rows
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import spot
 
@@ -40,7 +40,7 @@ def test_a_usdt_only_account_auto_borrows_usdc_for_a_settled_loss() -> None:
     assert driver.text("BTC", position.quantity_atoms) == "0.1"
     # Bought 0.1 at the maker's ask of 65005. BTC falls to 64000 and the maker requotes 63995/64005:
     # the mark is the median of index, best bid and best ask, 64000, so the PnL is 0.1 x (64000 - 65005).
-    settled = [row for row in driver.state.settlements if row.subaccount_id == trader]
+    settled = [row for row in settled_rows(driver.state.settlements) if row.subaccount_id == trader]
     sources = {row.source: driver.text("USDC", row.quantity_atoms) for row in settled}
     assert sources[SettlementSource.REALIZE_PNL] == "-100.5"
     assert sources[SettlementSource.TRADING_FEES] == "-3.25025"
@@ -83,5 +83,5 @@ def test_with_usdc_held_no_borrow_appears() -> None:
     assert driver.usdc(trader) == "896.24975"
     assert not [row for row in driver.state.shortfalls if row.subaccount_id == trader]
     assert driver.state.ledger.get((spot(trader), "USDT"), 0) == 0
-    assert all(isinstance(row, Settled) for row in driver.state.settlements)
+    assert all(isinstance(row, Settled) for row in settled_rows(driver.state.settlements))
     assert not [row for row in driver.state.shortfalls if isinstance(row, ShortfallCovered) and row.borrowed_atoms]

@@ -18,9 +18,9 @@ from crossmargin.core.events import (
     EntryFeeCharged,
     Event,
     OrderChanged,
-    Settled,
     ShortfallCovered,
     Traded,
+    settled_rows,
 )
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.orders import OrderStatus, SystemOrderType
@@ -219,7 +219,7 @@ def test_a_position_with_nothing_to_settle_is_skipped(driver: Driver) -> None:
     driver.at(START_MS + 12_000)
     second = _loser(driver, {"USDC": "1000"})
     events = driver.tick(START_MS + 20_000)
-    settled = {event.subaccount_id for event in events if isinstance(event, Settled)}
+    settled = {row.subaccount_id for row in settled_rows(events)}
     assert second in settled
     assert first not in settled
 

@@ -80,6 +80,7 @@ def test_books_are_in_price_time_priority_before_the_snapshot() -> None:
 
 def test_a_snapshot_with_open_orders_restores_the_state_and_its_books() -> None:
     driver = _trading_day()
+    assert driver.state.settlements, "the day settles a perp position: its settlement pass is in the snapshot"
     restored = decode_state(encode_state(driver.state))
     assert restored == driver.state
     assert restored.open_order_ids == driver.state.open_order_ids

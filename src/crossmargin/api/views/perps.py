@@ -37,7 +37,7 @@ from crossmargin.api.views.common import (
 from crossmargin.api.views.liquidation_price import liquidation_price_text
 from crossmargin.api.views.orders import base_text, quote_text, require_market
 from crossmargin.api.views.public import MARKET_TYPES, sqrt_function
-from crossmargin.core.events import FundingPaid, Settled
+from crossmargin.core.events import FundingPaid, Settled, settled_rows
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.interest import MS_PER_HOUR
 from crossmargin.core.limits import compute_perp_lines
@@ -261,7 +261,7 @@ def view_settlement_history(
         raise ApiError(f"source must be one of {', '.join(SETTLEMENT_SOURCES)}, not {source!r}")
     rows: list[JsonValue] = [
         _settlement_row(state, settled)
-        for settled in state.settlements
+        for settled in settled_rows(state.settlements)
         if settled.subaccount_id == subaccount_id and source in (None, settled.source.value)
     ]
     return _ordered(rows, sort_direction)

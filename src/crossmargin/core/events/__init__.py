@@ -56,10 +56,12 @@ from crossmargin.core.events.trading import (
     OrderChanged,
     PerpMarksSet,
     PerpPositionChanged,
+    PositionsSettled,
     Settled,
     SettlementSource,
     ShortfallCovered,
     Traded,
+    settled_rows,
 )
 
 __all__ = [
@@ -93,6 +95,7 @@ __all__ = [
     "PerpMarksSet",
     "PerpPositionChanged",
     "PerpTakenOver",
+    "PositionsSettled",
     "SettingsUpdated",
     "Settled",
     "SettlementSource",
@@ -106,5 +109,6 @@ __all__ = [
     "Withdrew",
     "asset_named",
     "change_kind",
+    "settled_rows",
     "subaccounts_touched",
 ]

@@ -45,7 +45,7 @@ from crossmargin.core.events.trading import (
     OrderChanged,
     PerpMarksSet,
     PerpPositionChanged,
-    Settled,
+    PositionsSettled,
     ShortfallCovered,
     Traded,
 )
@@ -69,7 +69,7 @@ Event = (
     | OrderChanged
     | Traded
     | PerpPositionChanged
-    | Settled
+    | PositionsSettled
     | FundingPaid
     | ShortfallCovered
     | PerpMarksSet
@@ -127,7 +127,7 @@ CHANGE_KINDS: Final[dict[type, ChangeKind]] = {
     OrderChanged: ChangeKind.ORDERS,
     Traded: ChangeKind.TRADES,
     PerpPositionChanged: ChangeKind.POSITION,
-    Settled: ChangeKind.SETTLEMENT,
+    PositionsSettled: ChangeKind.SETTLEMENT,
     ShortfallCovered: ChangeKind.SETTLEMENT,
     FundingPaid: ChangeKind.FUNDING,
     LiquidationStarted: ChangeKind.LIQUIDATION,
@@ -140,7 +140,7 @@ CHANGE_KINDS: Final[dict[type, ChangeKind]] = {
     WithdrawalDelaySet: ChangeKind.SETTINGS,
     WithdrawalReleased: ChangeKind.WITHDRAWAL,
 }
-"""One kind per event type, looked up by exact type (a settlement pass makes one event per position)."""
+"""One kind per event type, looked up by exact type (the streams classify every event of every batch)."""
 
 
 def change_kind(event: Event) -> ChangeKind:
@@ -148,7 +148,7 @@ def change_kind(event: Event) -> ChangeKind:
     return CHANGE_KINDS[type(event)]
 
 
-def subaccounts_touched(event: Event) -> tuple[SubaccountId, ...]:  # noqa: PLR0911 -- one arm per shape
+def subaccounts_touched(event: Event) -> tuple[SubaccountId, ...]:  # noqa: C901, PLR0911 -- one arm per shape
     """Return the subaccounts whose state an event changed, by name (empty for pool-wide and market events).
 
     A liquidation step pays its fee to the insurance fund, a takeover moves everything to the
@@ -156,8 +156,7 @@ def subaccounts_touched(event: Event) -> tuple[SubaccountId, ...]:  # noqa: PLR0
     """
     match event:
         case (
-            Settled()
-            | FundingPaid()
+            FundingPaid()
             | BorrowLendMoved()
             | EntryFeeCharged()
             | Deposited()
@@ -175,6 +174,8 @@ def subaccounts_touched(event: Event) -> tuple[SubaccountId, ...]:  # noqa: PLR0
             | WithdrawalReleased()
         ):
             return (event.subaccount_id,)
+        case PositionsSettled():
+            return event.subaccounts()
         case OrderChanged():
             return (event.order.subaccount_id,)
         case Traded():
