@@ -7,9 +7,9 @@ subaccount is at MMR >= 100% (maintenance margin >= net equity, with some mainte
 deficit when it has one (it holds what it took over, unhedged, so a later price move can push it
 below zero after the backstop) — ADL, then lend-index cuts — and is refused otherwise.
 
-1. **Start.** The subaccount becomes `liquidating` and all its open orders are cancelled. While
-   liquidating it accepts only actions that improve it (deposits, repays, reduce-only orders,
-   transfers in); the rest is refused with `ACCOUNT_LIQUIDATING`.
+1. **Start.** The subaccount becomes `liquidating`; its pending trigger orders and open orders are
+   cancelled. While liquidating it accepts only actions that improve it (deposits, repays,
+   reduce-only orders, transfers in); the rest is refused with `ACCOUNT_LIQUIDATING`.
 2. **Steps.** Each command runs at most `STEPS_PER_COMMAND` steps, re-evaluating margin before
    each. First its lends are redeemed whole (source `Liquidation`; a pool that cannot pay keeps
    the lend as collateral). Then the largest exposure line (perp notional or borrow notional) gets
@@ -61,6 +61,7 @@ from crossmargin.core.pools import lend_atoms
 from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.trading import cancel_subaccount_orders
 from crossmargin.core.transaction import Transaction
+from crossmargin.core.trigger_orders import cancel_triggers
 
 STEPS_PER_COMMAND: Final = 8
 TARGET_EQUITY_PER_MAINTENANCE: Final = 2
@@ -138,6 +139,7 @@ def fee_keeps_half(before: MarginSummary, bare: MarginSummary, charged: MarginSu
 def _start(tx: Transaction, subaccount: Subaccount, summary: MarginSummary) -> Subaccount:
     started = replace(subaccount, liquidating=True)
     tx.subaccounts[subaccount.subaccount_id] = started
+    cancel_triggers(tx, subaccount.subaccount_id)  # none may fire after the liquidation (DESIGN: cancel open orders)
     cancel_subaccount_orders(tx, subaccount.subaccount_id, cause=BorrowLendSource.LIQUIDATION)
     tx.emit(LiquidationStarted(subaccount.subaccount_id, summary.maintenance_wad, summary.net_equity_wad, tx.now_ms))
     return started

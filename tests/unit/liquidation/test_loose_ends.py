@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from engine_driver import HOUR_MS, Driver
@@ -17,6 +18,7 @@ from crossmargin.core.events import (
     BorrowLendMoved,
     BorrowLendSource,
     LiquidationStepKind,
+    OrderChanged,
     ShortfallCovered,
 )
 from crossmargin.core.history import InterestKind, compute_interest_history
@@ -24,7 +26,7 @@ from crossmargin.core.ids import SubaccountId
 from crossmargin.core.insurance import INSURANCE_FUND_ID
 from crossmargin.core.interest import compute_utilization
 from crossmargin.core.numbers import WAD
-from crossmargin.core.orders import OrderStatus, SystemOrderType
+from crossmargin.core.orders import OrderStatus, SystemOrderType, TriggerBy
 from crossmargin.core.pools import lend_atoms
 from crossmargin.core.rejections import RejectReason
 from crossmargin.core.transaction import Transaction
@@ -428,3 +430,33 @@ def test_the_fund_s_hourly_interest_after_a_cut_follows_its_real_debt(driver: Dr
     (row,) = [row for row in compute_interest_history(driver.state, INSURANCE_FUND_ID) if row.at_ms == hour]
     assert row.kind is InterestKind.BORROW
     assert row.quantity_atoms == grown
+
+
+# (e) Pending trigger orders at the start ---------------------------------------------------------
+
+
+def test_the_start_cancels_pending_trigger_orders_so_none_fires_after_the_liquidation(driver: Driver) -> None:
+    driver.lender(USDC="1000000")
+    trader = driver.account()
+    driver.deposit(trader, "BTC", "1")
+    driver.accept(driver.withdraw(trader, "USDC", "48000", auto_borrow=True))
+    entry = replace(
+        driver.order(trader, "ETH_USDC", "buy", "0.1"),
+        trigger_price_wad=5_000 * WAD,
+        trigger_by=TriggerBy.INDEX_PRICE,
+    )
+    driver.accept(entry)
+    (pending,) = [order for order in driver.state.trigger_orders.values() if order.subaccount_id == trader]
+    driver.prices(BTC="50000")
+    assert driver.margin(trader).is_liquidatable
+
+    events = driver.accept(Liquidate(trader))
+
+    cancelled = [event.order for event in events if isinstance(event, OrderChanged)]
+    assert [(order.order_id, order.status) for order in cancelled if order.order_id == pending.order_id] == [
+        (pending.order_id, OrderStatus.CANCELLED)
+    ]
+    assert not [order for order in driver.state.trigger_orders.values() if order.subaccount_id == trader]
+    driver.prices(ETH="5000")
+    assert driver.perp(trader, "ETH_USDC_PERP") is None
+    assert driver.holding(trader, "ETH").spot_atoms == 0, "the cancelled trigger never fires"
