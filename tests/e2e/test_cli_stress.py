@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from crossmargin.cli.main import main
+from crossmargin.simulation.fanout import check_reachable
 
 SMALL = ["--scenarios", "6", "--accounts", "5", "--steps", "10", "--jump-probability", "0.2", "--seed", "1"]
 DISTRIBUTIONS = ("badDebtUsd", "fundDrawdownUsd", "fundDeficitBeforeSharingUsd", "lossToLendersUsd", "liquidations")
@@ -84,6 +86,47 @@ def test_an_unreachable_ray_cluster_is_refused_quickly_with_a_clear_message(
     assert f"error: cannot reach the Ray cluster at 127.0.0.1:{port}" in error
     assert "ray start --head" in error
     assert not (tmp_path / "out").exists(), "nothing is written for a refused run"
+
+
+def _serve_once(answer: bytes) -> tuple[socket.socket, threading.Thread]:
+    """Listen on a loopback port; answer the first connection with `answer` (after reading what it sends)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def reply() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(1024)
+            connection.sendall(answer)
+            time.sleep(0.2)
+
+    serving = threading.Thread(target=reply, daemon=True)
+    serving.start()
+    return listener, serving
+
+
+def test_a_port_that_answers_but_not_as_ray_is_refused_quickly_with_a_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listener, serving = _serve_once(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+    with listener:
+        port = listener.getsockname()[1]
+        started = time.monotonic()
+        assert stress(tmp_path / "out", "--scenarios", "2", "--ray", f"127.0.0.1:{port}") == 1
+        serving.join(5)
+    assert time.monotonic() - started < 10, "refused before ray.init, which retries for minutes"
+    error = capsys.readouterr().err
+    assert f"error: 127.0.0.1:{port} answers, but not as a Ray cluster" in error
+    assert not (tmp_path / "out").exists(), "nothing is written for a refused run"
+
+
+def test_a_port_that_answers_http2_as_grpc_does_passes_the_check() -> None:
+    settings = bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # an empty SETTINGS frame: a gRPC server's first words
+    listener, serving = _serve_once(settings)
+    with listener:
+        check_reachable(f"127.0.0.1:{listener.getsockname()[1]}")
+        serving.join(5)
 
 
 @pytest.mark.parametrize(

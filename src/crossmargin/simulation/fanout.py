@@ -15,8 +15,9 @@ keeps the chunks of a large run from growing past that, while a task still carri
 seconds of work, so its cost stays well under 1% (1,000 scenarios are 63 tasks, not 1,000).
 
 Ray is optional (`pip install 'crossmargin[ray]'`): `run_ray` imports it on use. Connecting to
-`--ray ADDRESS` first checks, within `CONNECT_TIMEOUT_S`, that something listens there, because
-`ray.init` itself retries an unreachable address for minutes. A local Ray (no address) starts with
+`--ray ADDRESS` first checks, within `CONNECT_TIMEOUT_S`, that something listens there and speaks
+HTTP/2 as Ray's gRPC servers do (it answers the client preface with a SETTINGS frame), because
+`ray.init` itself retries an unreachable address, or a port that is not Ray's, for minutes. A local Ray (no address) starts with
 `num_cpus` = the workers asked for and no dashboard; its workers inherit the driver's environment
 and working directory, so they import the very `crossmargin` the driver runs. A cluster's nodes
 need `crossmargin` installed (the same version: outcomes are compared per seed).
@@ -160,13 +161,39 @@ def check_reachable(address: str) -> None:
             f"--ray {address!r} is not an address: write HOST:PORT (e.g. 10.0.0.5:6379) or ray://HOST:PORT"
         )
     try:
-        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S):
-            pass
+        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S) as connection:
+            speaks_grpc = _answers_http2(connection)
     except OSError as error:
         raise FanOutError(
             f"cannot reach the Ray cluster at {address} ({error}); start it with `ray start --head` there, "
             "or leave out --ray to run on a local Ray"
         ) from None
+    if not speaks_grpc:
+        raise FanOutError(
+            f"{address} answers, but not as a Ray cluster (no gRPC there): give the port `ray start --head` "
+            "printed (6379 by default), or ray://HOST:10001 for a Ray Client server"
+        )
+
+
+HTTP2_PREFACE: Final = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+"""The HTTP/2 client connection preface, then an empty SETTINGS frame (RFC 9113 3.4)."""
+FRAME_HEADER_BYTES: Final = 9
+SETTINGS_FRAME: Final = 4
+
+
+def _answers_http2(connection: socket.socket) -> bool:
+    """Return whether the server answers an HTTP/2 preface with a SETTINGS frame, as every gRPC server does first."""
+    connection.sendall(HTTP2_PREFACE)
+    header = b""
+    while len(header) < FRAME_HEADER_BYTES:
+        try:
+            chunk = connection.recv(FRAME_HEADER_BYTES - len(header))
+        except TimeoutError:
+            return False  # it listens, but says nothing to an HTTP/2 client
+        if not chunk:
+            return False
+        header += chunk
+    return header[3] == SETTINGS_FRAME
 
 
 def in_order(outcomes: Sequence[ScenarioOutcome]) -> list[ScenarioOutcome]:
