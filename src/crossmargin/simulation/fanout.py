@@ -18,9 +18,10 @@ Ray is optional (`pip install 'crossmargin[ray]'`): `run_ray` imports it on use.
 `--ray ADDRESS` first checks, within `CONNECT_TIMEOUT_S`, that something listens there and speaks
 HTTP/2 as Ray's gRPC servers do (it answers the client preface with a SETTINGS frame), because
 `ray.init` itself retries an unreachable address, or a port that is not Ray's, for minutes. A local
-Ray (no address) starts with `num_cpus` = the workers asked for and no dashboard; its workers inherit the driver's environment
-and working directory, so they import the very `crossmargin` the driver runs. A cluster's nodes
-need `crossmargin` installed (the same version: outcomes are compared per seed).
+Ray (no address) starts with `num_cpus` = the workers asked for and no dashboard; its workers
+inherit the driver's environment and working directory, so they import the very `crossmargin` the
+driver runs. A cluster's nodes need `crossmargin` installed (the same version: outcomes are
+compared per seed).
 """
 
 from __future__ import annotations
