@@ -475,3 +475,37 @@ def test_liquidation_keeps_its_promises_over_long_random_runs() -> None:
         max_examples=max(20, profile.max_examples // 2), stateful_step_count=3 * profile.stateful_step_count
     )
     run_state_machine_as_test(LiquidationMachine, settings=long_runs)
+
+
+def test_a_settlement_conversion_skips_collateral_an_earlier_conversion_used_up() -> None:
+    """Found by the long runs: the shortfall's first sale repaid a borrow and left less than a step of BTC.
+
+    The BTC_USDC conversion then went out with quantity 0 and "filled" a resting bid for nothing, leaving it
+    PartiallyFilled with nothing filled (INV-ORDER-3).
+    """
+    machine = LiquidationMachine()
+    machine.set_up(
+        auto_lend=[False] * 4,
+        leverage=50,
+        fund_usd=0,
+        auto_repay=[False, False, True, False],
+        opening=[
+            ("BTC_USDC_PERP", OrderSide.BID, "BTC"),
+            ("SOL_USDC_PERP", OrderSide.BID, "BTC"),
+            ("BTC_USDC_PERP", OrderSide.BID, "BTC"),
+            ("BTC_USDC_PERP", OrderSide.BID, "BTC"),
+        ],
+        auto_borrow_settlements=[False] * 4,
+    )
+    machine.borrow_near_max(percent=70, symbol="BTC", trader=5)
+    machine.borrow_near_max(percent=70, symbol="USDT", trader=5)
+    machine.change_settings(auto_borrow_settlements=None, auto_lend=None, auto_repay=None, trader=3)
+    machine.advance_clock(elapsed_ms=1)
+    machine.ladder(gap_bps=1, levels=0, spread_bps=1, symbol="USDT_USDC", usd_per_level=50)
+    fills_before = len(machine.state.fills)
+    machine.advance_clock(elapsed_ms=10_000)
+
+    machine.audit_passes()
+    new_fills = machine.state.fills[fills_before:]
+    assert new_fills, "the settlement's shortfall was covered by selling collateral"
+    assert all(fill.quantity_atoms > 0 for fill in new_fills), "no fill of nothing"

@@ -186,7 +186,10 @@ def convert_collateral(tx: Transaction, subaccount: Subaccount, asset: str, shor
     for spec in _conversion_markets(tx, account, asset):
         holding = tx.holding(account, spec.base)
         most = holding.spot_atoms + holding.lend_atoms
-        quantity = _quantity_for(tx, spec, account, most - most % spec.step_atoms, short)
+        most -= most % spec.step_atoms
+        if most <= 0:
+            continue  # an earlier conversion's auto settings used it up: never a zero-quantity order
+        quantity = _quantity_for(tx, spec, account, most, short)
         before = tx.balance(spot(account), asset)
         result = _sell(tx, spec, subaccount, quantity)
         if result is None:
