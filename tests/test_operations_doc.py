@@ -15,8 +15,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
+from tests.environment import missing
 
 from crossmargin.api.metrics import METRIC_NAMES
 
@@ -96,7 +96,7 @@ tests:
 def test_promtool_accepts_the_rules_and_they_fire_when_they_should(tmp_path: Path) -> None:
     promtool = shutil.which("promtool")
     if promtool is None:
-        pytest.skip("promtool is not installed (apt-get install prometheus): the rules were only parsed")
+        missing("promtool", "promtool is not installed (apt-get install prometheus): the rules were only parsed")
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(_rules()))
     (tmp_path / "tests.yml").write_text(PROMTOOL_TESTS)
     for command in (["check", "rules", "rules.yml"], ["test", "rules", "tests.yml"]):
