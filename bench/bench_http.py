@@ -1,7 +1,9 @@
 """HTTP requests/s and latency of the real server stack, loaded from a second process on loopback.
 
-For each server (uvicorn as `crossmargin serve` runs it; granian; uvicorn with httptools and uvloop
-when both are installed) a server process opens the service on a fresh SQLite journal with the
+For each server (uvicorn as `crossmargin serve` runs it: its C HTTP parser httptools and the uvloop
+event loop, both dependencies, which uvicorn picks by itself; uvicorn on its pure-Python h11 parser
+and asyncio's loop, as `crossmargin serve` ran until stop 24, the before of the same run; granian) a
+server process opens the service on a fresh SQLite journal with the
 demo seeding, exactly as `crossmargin serve` composes it, and one worker answers. A separate load
 process then drives, one after another:
 
@@ -137,7 +139,7 @@ def serve(server: str, port: int) -> None:
         return
     import uvicorn  # noqa: PLC0415
 
-    fast = server == "uvicorn-httptools"
+    pure = server == "uvicorn-h11"
     # As `crossmargin serve` does: uvicorn re-raises SIGTERM after its graceful shutdown.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     config = uvicorn.Config(
@@ -147,8 +149,8 @@ def serve(server: str, port: int) -> None:
         port=port,
         log_level="warning",
         lifespan="on",
-        http="httptools" if fast else "h11",
-        loop="uvloop" if fast else "asyncio",
+        http="h11" if pure else "auto",  # auto: httptools when installed, as `crossmargin serve` runs
+        loop="asyncio" if pure else "auto",  # auto: uvloop when installed
     )
     with contextlib.suppress(SystemExit):
         uvicorn.Server(config).run()
@@ -535,11 +537,9 @@ def servers() -> list[str]:
     chosen = os.environ.get("CROSSMARGIN_BENCH_HTTP_SERVERS")
     if chosen:
         return [name.strip() for name in chosen.split(",") if name.strip()]
-    found = ["uvicorn"]
+    found = ["uvicorn", "uvicorn-h11"]
     if importlib.util.find_spec("granian") is not None:
         found.append("granian")
-    if importlib.util.find_spec("httptools") is not None and importlib.util.find_spec("uvloop") is not None:
-        found.append("uvicorn-httptools")
     return [*found, *EDGE_SERVERS]
 
 
@@ -553,12 +553,18 @@ def main() -> None:
         runs[server] = run_server(server)
         summaries[server] = summarize(server, runs[server])
     comparison = {}
+    if "uvicorn-h11" in summaries and "uvicorn" in summaries:
+        for metric in ("ping_rps", "borrow_rps", "collateral_rps"):
+            comparison[f"uvicorn_to_uvicorn_h11_{metric}"] = round(
+                summaries["uvicorn"][metric] / summaries["uvicorn-h11"][metric], 3
+            )
+        print(f"uvicorn as served (httptools, uvloop) vs on h11 and asyncio: {comparison}")
     if "granian" in summaries:
         for metric in ("ping_rps", "borrow_rps", "collateral_rps"):
             comparison[f"granian_to_uvicorn_{metric}"] = round(
                 summaries["granian"][metric] / summaries["uvicorn"][metric], 3
             )
-        print(f"granian vs uvicorn: {comparison}")
+        print(f"granian vs uvicorn: { {key: value for key, value in comparison.items() if 'granian' in key} }")
     path = save(
         "http",
         {
@@ -568,7 +574,7 @@ def main() -> None:
             "half_rate_s": HALF_RATE_S,
             "aims": {"borrows_per_s": AIM_BORROWS_PER_S, "borrow_to_ping": AIM_RATIO, "p99_ms": AIM_P99_MS},
             "summary": summaries,
-            "granian_vs_uvicorn": comparison,
+            "comparisons": comparison,
             "runs": runs,
             "wall_s": round(time.perf_counter() - started, 1),
         },

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 from live_server import TOKEN, free_port, start, stop
 from nacl.signing import SigningKey
+from tests.environment import missing
 
 
 def signed_patch(port: int, api_key: str, api_secret: str, body: dict[str, object]) -> httpx.Response:
@@ -37,6 +38,7 @@ def test_serve_prints_how_to_start_stops_gracefully_and_restarts_with_its_state(
         output = stop(server)
     assert f"listening on http://127.0.0.1:{port}" in output
     assert "core: pure Python" in output, "the banner says which core runs (no CROSSMARGIN_COMPILED_CORE here)"
+    assert "HTTP: httptools and uvloop" in output, "uvicorn runs on its C parser and libuv loop (dependencies)"
     assert "Admin token: from --admin-token" in output
     assert TOKEN not in output, "a token the operator chose never reaches the logs"
     assert f"Web page: http://127.0.0.1:{port}/lend" in output
@@ -101,3 +103,19 @@ def read_banner(server: subprocess.Popen[str]) -> str:
         assert line, f"the server stopped printing before its first command: {lines}"
         lines.append(line)
     return "".join(lines)
+
+
+def test_serve_answers_on_httptools_and_uvloop(tmp_path: Path) -> None:
+    """The running server has loaded both native modules, not only named them (Linux: its memory map)."""
+    maps = Path("/proc/self/maps")
+    if not maps.exists():
+        missing("Linux /proc", "the check reads the server's memory map from /proc")
+    port = free_port()
+    server = start(tmp_path, port)
+    try:
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=10).status_code == 200
+        mapped = Path(f"/proc/{server.pid}/maps").read_text()
+    finally:
+        stop(server)
+    assert re.search(r"/httptools/parser/parser\.[^/]*\.so", mapped), "the HTTP parser is httptools' C one"
+    assert re.search(r"/uvloop/loop\.[^/]*\.so", mapped), "the event loop is uvloop's"

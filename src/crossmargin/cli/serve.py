@@ -64,6 +64,7 @@ from crossmargin.app.service import Service, ServiceUnavailableError
 from crossmargin.asset_config import load_document
 from crossmargin.bootstrap import open_service
 from crossmargin.cli.admin_token import AdminToken, choose_admin_token
+from crossmargin.cli.http_stack import EVENT_LOOP, HTTP_PARSER, http_stack
 from crossmargin.compiled_core import core_is_compiled
 from crossmargin.core.commands import SeedDemo
 from crossmargin.core.due_work import next_due_ms
@@ -357,6 +358,8 @@ def serve_in_one_process(options: ServeOptions, app: Starlette, service: Service
         app,
         host=options.host,
         port=options.port,
+        http=HTTP_PARSER,
+        loop=EVENT_LOOP,
         log_level="warning",
         proxy_headers=False,  # the rate limits count the connection's address, not an X-Forwarded-For a client sends
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
@@ -413,7 +416,7 @@ def _print_banner(
     url = f"http://{options.host}:{options.port}"
     console.print(
         f"[bold]crossmargin[/] listening on {url}  (journal: {where}, clock: {options.clock}, "
-        f"core: {'compiled with mypyc' if core_is_compiled() else 'pure Python'})",
+        f"core: {'compiled with mypyc' if core_is_compiled() else 'pure Python'}, HTTP: {http_stack()})",
         soft_wrap=True,
     )
     if options.edge_workers > 0:

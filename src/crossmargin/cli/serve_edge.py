@@ -47,6 +47,7 @@ from crossmargin.api.rate_limit import RateLimiter
 from crossmargin.app.command_channel import SequencerChannel
 from crossmargin.app.faults import Fault
 from crossmargin.app.service import Service
+from crossmargin.cli.http_stack import EVENT_LOOP, HTTP_PARSER
 
 LOG = logging.getLogger("crossmargin.serve")
 WORKER_STOP_SECONDS: Final = 15.0
@@ -97,6 +98,8 @@ def run_worker(
     )
     config = uvicorn.Config(
         app,
+        http=HTTP_PARSER,
+        loop=EVENT_LOOP,
         lifespan="on",
         log_level="warning",
         proxy_headers=False,  # the rate limits count the connection's address, not one a client names
@@ -161,7 +164,9 @@ async def _sequencer_main(
         loop.add_signal_handler(signum, stop.set)
     channel = SequencerChannel(service, loop, functools.partial(answer_read, service))
     channel_server = await asyncio.start_unix_server(channel.serve, path=channel_path)
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=options.graceful_shutdown_seconds)
+    config = uvicorn.Config(
+        app, http=HTTP_PARSER, log_level="warning", timeout_graceful_shutdown=options.graceful_shutdown_seconds
+    )
     server = _SequencerServer(config)
     serving = loop.create_task(server.serve(sockets=[app_socket]))
 
