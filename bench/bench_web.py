@@ -17,8 +17,10 @@ browser context (cold cache), then:
 
 It reports the median of ROUNDS rounds of each, the ratio of each page to the baseline (the
 machine is shared and noisy, so the ratio is the figure to compare; issue 16 asks for at most 3x),
-and what the page costs on the wire: requests and bytes of our own assets (nothing is fetched from
-elsewhere).
+what the page costs on the wire: requests and bytes of our own assets (nothing is fetched from
+elsewhere), and, from the page's own clock (Navigation Timing and Paint Timing, with no Playwright
+round trip in them), when the cold load's first content was painted and its load event came, beside
+the trivial page's.
 
     python -m bench.bench_web      # about a minute; writes bench/results/web.json
 """
@@ -52,9 +54,15 @@ PAGES: Final = {
     "spot": ("/spot?market=SOL_USDC", BOOK_READY),
 }
 """Each page measured: its address and what shows once it is ready."""
-Round = dict[str, tuple[float, float, list[tuple[str, int, int]]]]
-Baselines = tuple[float, float]
-"""The trivial page's time measured as the pages are (load and selector), and until its load event only."""
+InPage = tuple[float, float]
+"""From the page's own clock, since navigation started: its first contentful paint and its load event (ms)."""
+Round = dict[str, tuple[float, float, list[tuple[str, int, int]], InPage]]
+Baselines = tuple[float, float, InPage]
+"""The trivial page's time measured as the pages are (load and selector), until its load event only, in-page."""
+IN_PAGE: Final = """() => {
+  const paint = performance.getEntriesByName("first-contentful-paint")[0];
+  return [paint ? paint.startTime : -1, performance.getEntriesByType("navigation")[0].loadEventStart];
+}"""
 
 
 def _serve(data_dir: str, port: int) -> subprocess.Popen[bytes]:
@@ -73,10 +81,16 @@ def _timed(page: Page, url: str, ready: str | None) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def _in_page(page: Page) -> InPage:
+    paint, load = page.evaluate(IN_PAGE)
+    return float(paint), float(load)
+
+
 def _round(browser: Browser, url: str) -> tuple[Baselines, Round]:
     """Return the baselines and, per page, its cold and warm times and the responses of the cold load."""
     measured: Round = {}
     baseline = load_only = 0.0
+    trivial_in_page: list[InPage] = []
     for name, (path, ready) in PAGES.items():
         context = browser.new_context()
         page = context.new_page()
@@ -87,13 +101,17 @@ def _round(browser: Browser, url: str) -> tuple[Baselines, Round]:
 
         load_only += _timed(page, url + TRIVIAL[0], None) / len(PAGES)
         baseline += _timed(page, url + TRIVIAL[0], TRIVIAL[1]) / len(PAGES)
+        trivial_in_page.append(_in_page(page))
         page.on("response", record)
         cold = _timed(page, url + path, ready)
+        in_page = _in_page(page)
         page.remove_listener("response", record)
         warm = _timed(page, url + path, ready)
         context.close()
-        measured[name] = (cold, warm, seen)
-    return (baseline, load_only), measured
+        measured[name] = (cold, warm, seen, in_page)
+    paint = statistics.median(entry[0] for entry in trivial_in_page)
+    load = statistics.median(entry[1] for entry in trivial_in_page)
+    return (baseline, load_only, (paint, load)), measured
 
 
 def main() -> None:
@@ -122,15 +140,23 @@ def main() -> None:
 def _report(rounds: list[tuple[Baselines, Round]], url: str) -> None:
     baseline = statistics.median(r[0][0] for r in rounds)
     load_only = statistics.median(r[0][1] for r in rounds)
+    trivial_paint = statistics.median(r[0][2][0] for r in rounds)
+    trivial_load = statistics.median(r[0][2][1] for r in rounds)
     results: dict[str, object] = {
         "rounds": ROUNDS,
         "baseline_ping_page_ms": round(baseline, 1),
         "baseline_load_only_ms": round(load_only, 1),
+        "baseline_in_page": {
+            "first_contentful_paint_ms": round(trivial_paint, 1),
+            "load_event_ms": round(trivial_load, 1),
+        },
     }
     lines = []
     for name, (path, _) in PAGES.items():
         cold = statistics.median(r[1][name][0] for r in rounds)
         warm = statistics.median(r[1][name][1] for r in rounds)
+        paint = statistics.median(r[1][name][3][0] for r in rounds)
+        load = statistics.median(r[1][name][3][1] for r in rounds)
         requests = rounds[-1][1][name][2]
         own = [entry for entry in requests if entry[0].startswith(url)]
         assets = sum(size for address, _, size in own if "/static/" in address or address == url + path)
@@ -141,6 +167,7 @@ def _report(rounds: list[tuple[Baselines, Round]], url: str) -> None:
             "cold_over_baseline": round(cold / baseline, 2),
             "warm_over_baseline": round(warm / baseline, 2),
             "cold_over_baseline_load_only": round(cold / load_only, 2),
+            "in_page": {"first_contentful_paint_ms": round(paint, 1), "load_event_ms": round(load, 1)},
             "requests": len(requests),
             "requests_elsewhere": len(requests) - len(own),
             "page_bytes": assets,
@@ -148,7 +175,8 @@ def _report(rounds: list[tuple[Baselines, Round]], url: str) -> None:
         lines.append(
             f"  {path} ready in {cold:.0f} ms cold ({cold / baseline:.2f}x), {warm:.0f} ms warm "
             f"({warm / baseline:.2f}x; {cold / load_only:.2f}x cold against the load-only time); {len(requests)} requests, none elsewhere: {len(requests) == len(own)}; "
-            f"page and assets {assets / 1024:.1f} KiB"
+            f"page and assets {assets / 1024:.1f} KiB; in the page: first paint at {paint:.0f} ms, load event at "
+            f"{load:.0f} ms (trivial page: {trivial_paint:.0f} and {trivial_load:.0f} ms)"
         )
     saved = save("web", results)
     print(
