@@ -6,10 +6,12 @@ import itertools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import httpx
 from signing_client import printed, signed_headers
+
+HOUR_MS: Final = 3_600_000
 
 _CLOCK = itertools.count(int(time.time() * 1000))
 
@@ -51,6 +53,16 @@ class Server:
     def advance(self, seconds: int) -> None:
         """Advance the manual clock."""
         self.operator("POST", "/admin/v1/clock/advance", {"seconds": seconds})
+
+    def advance_past_the_hour(self) -> None:
+        """Advance the manual clock to within a second past the next full hour.
+
+        Every command moves a manual clock by 1 ms, and the demo maker answers a price change with
+        dozens: a test whose commands must all fall between two 10-second settlements (or before the
+        next hourly interest and funding) starts here, with at least 9 s of engine time to spare.
+        """
+        now_ms = self.operator("GET", "/admin/v1/clock")["now"]
+        self.advance(-(-(HOUR_MS - now_ms % HOUR_MS) // 1000))
 
     def prices(self, prices: dict[str, str]) -> None:
         """Set index prices."""
