@@ -112,8 +112,8 @@ def test_the_models_page_and_its_tooltip(server: Server, page: Any, audit: Any) 
     expect(page.get_by_test_id("rate-chart")).to_be_visible()
     audit("/models/margin")
     tooltip = page.get_by_test_id("chart-tooltip").first
-    # Under load (one CI run) the End key once left the tooltip empty: the chart can be drawn again
-    # after the page's reads, and a key sent to the chart it replaced goes nowhere. Focus the one shown.
+    # Under load (one CI run) the End key left the tooltip empty: the chart is shown before its points,
+    # which come with the page's reads, and End on a chart without points shows nothing. Press again.
     for _ in range(10):
         chart.focus()
         page.keyboard.press("End")
