@@ -8,6 +8,7 @@ shows a focus ring.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -111,16 +112,12 @@ def test_the_models_page_and_its_tooltip(server: Server, page: Any, audit: Any) 
     expect(chart).to_be_visible()
     expect(page.get_by_test_id("rate-chart")).to_be_visible()
     audit("/models/margin")
-    tooltip = page.get_by_test_id("chart-tooltip").first
-    # Under load (one CI run) the End key left the tooltip empty: the chart is shown before its points,
-    # which come with the page's reads, and End on a chart without points shows nothing. Press again.
-    for _ in range(10):
-        chart.focus()
-        page.keyboard.press("End")
-        page.wait_for_timeout(100)
-        if "max initial leverage" in (tooltip.text_content() or ""):
-            break
-    expect(tooltip).to_contain_text("max initial leverage")
+    # The chart shows before its points, which come with the page's reads; End on a chart without
+    # points shows nothing (an empty tooltip in one CI run under load): wait until they are drawn.
+    expect(chart).to_have_attribute("data-x-min", re.compile(r"\d"))
+    chart.focus()
+    page.keyboard.press("End")
+    expect(page.get_by_test_id("chart-tooltip").first).to_contain_text("max initial leverage")
     audit("/models/margin with a chart's tooltip")
 
 
