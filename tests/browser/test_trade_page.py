@@ -5,8 +5,10 @@ One live server for the module (conftest); each test makes its own accounts.
 
 from __future__ import annotations
 
+import base64
 import re
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -199,6 +201,44 @@ def test_the_book_groups_its_levels_exactly(server: Server, page: Any) -> None:
     prices = book.get_by_role("button").all_inner_texts()
     assert prices
     assert all(re.fullmatch(r"\$[\d,]*0\.00", text) for text in prices), prices
+
+
+PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+"""A 1x1 PNG: the held image, answered."""
+HOLD_THE_LOAD = """document.addEventListener("DOMContentLoaded", () => {
+  const image = document.createElement("img");
+  image.src = "/static/held.png";
+  image.alt = "";
+  document.body.append(image);
+});"""
+"""An image added before the load event, which the load event then waits for."""
+CHART_LIBRARY = "lightweight-charts.standalone.production.mjs"
+LOAD_TIMES = """(library) => {
+  const fetched = performance.getEntriesByType("resource").filter((entry) => entry.name.endsWith(library));
+  return [performance.getEntriesByType("navigation")[0].loadEventEnd, fetched.map((entry) => entry.startTime)];
+}"""
+
+
+def test_the_chart_library_waits_for_the_page_to_load(server: Server, page: Any) -> None:
+    """The chart's 200 KB library is fetched after the page's load event, never holding it back.
+
+    An image the page is given as it starts is answered only after a second, which holds the load event back
+    while the book has long been drawn and the browser is idle: the library waits all the same.
+    """
+
+    def held(route: Any) -> None:
+        time.sleep(1.0)  # blocks this test's side only: the browser goes on without the image
+        route.fulfill(status=200, content_type="image/png", body=PIXEL)
+
+    page.add_init_script(HOLD_THE_LOAD)
+    page.route("**/static/held.png", held)
+    page.goto(f"/spot?market={SPOT}", wait_until="commit")
+    expect(page.get_by_test_id("order-book").get_by_test_id("book-bid").first).to_be_visible()
+    expect(page.get_by_test_id("price-chart").locator("canvas").first).to_be_visible(timeout=10_000)
+    load_end, fetches = page.evaluate(LOAD_TIMES, CHART_LIBRARY)
+    assert load_end > 900  # the image held the load event back
+    assert len(fetches) == 1
+    assert fetches[0] >= load_end
 
 
 def test_spot_trading_view_by_keyboard_and_at_phone_width(server: Server, page: Any, audit: Any) -> None:

@@ -64,12 +64,15 @@ export function mountTrade(root, ctx, symbol, list) {
     fill(root, h("div", { class: "trade-grid" }, h("div", { class: "trade-head" }, back, h("h1", { text: symbol }), prices), cardArea, chartCard, side, bookArea, accountArea));
     cleanups.push(mountOverview(cardArea, ctx));
 
-    // The chart library (200 KB) loads once the book's first snapshot is in and the browser is idle:
-    // its parse and first drawing must not hold the book back (the first snapshot usually comes with
-    // the page, web_initial.py), and nothing waits for the chart but the chart.
+    // The chart library (200 KB) loads once the book's first snapshot is in, the page has loaded and
+    // the browser is idle: its fetch, parse and first drawing must not hold back the book (the first
+    // snapshot usually comes with the page, web_initial.py) or the page's load (a module fetched
+    // before the load event delays it), and nothing waits for the chart but the chart.
     /** @type {() => void} */
     let bookShown = () => {};
-    const chartReady = new Promise((resolve) => (bookShown = () => requestIdleCallback(() => resolve(undefined), { timeout: CHART_IDLE_MS }))).then(() => createPriceChart(symbol));
+    const idle = (/** @type {() => void} */ then) => requestIdleCallback(then, { timeout: CHART_IDLE_MS });
+    const afterLoad = (/** @type {() => void} */ then) => (document.readyState === "complete" ? then() : window.addEventListener("load", then, { once: true }));
+    const chartReady = new Promise((resolve) => (bookShown = () => afterLoad(() => idle(() => resolve(undefined))))).then(() => createPriceChart(symbol));
     /** @type {import("./trade_chart.js").PriceChart | null} */
     let chart = null;
     /** @type {Parameters<import("./trade_chart.js").PriceChart["lines"]>[0] | null} */
