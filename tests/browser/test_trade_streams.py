@@ -209,3 +209,39 @@ def test_account_messages_become_rest_rows_and_a_missed_one_asks_for_a_resync(se
         "55000",
         "0",
     )
+
+
+BOOK_TABLE = '[data-testid="order-book"] table'
+
+
+def test_a_fresh_snapshot_of_the_same_book_is_not_drawn_again(server: Server, page: Any) -> None:
+    """After the stream reconnects the book is read again; the same levels keep the table already drawn.
+
+    The table drawn before the reconnection is marked: it is still there after the fresh read, and
+    gives way only when the book really changes (a resting bid from another client).
+    """
+    sockets: list[Any] = []
+
+    def through(ws: Any) -> None:
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    page.route_web_socket("**/ws", through)
+    with page.expect_response("**/api/v1/depth?*"):  # the read once the market stream is on
+        page.goto(f"/futures?market={PERP}")
+    expect(page.locator(BOOK_TABLE).get_by_test_id("book-bid").first).to_be_visible()
+    page.locator(BOOK_TABLE).evaluate("(table) => (table.dataset.drawnBefore = 'yes')")
+    opened = len(sockets)
+    with page.expect_response("**/api/v1/depth?*") as fresh:
+        for ws in sockets[:opened]:
+            ws.close()
+    assert fresh.value.ok
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    expect(page.locator(BOOK_TABLE)).to_have_attribute("data-drawn-before", "yes")
+
+    account = server.new_account({"USDC": "1000"})
+    price = str(int(below_market(server, PERP)) - 7)
+    order = {"symbol": PERP, "side": "Bid", "orderType": "Limit", "quantity": "0.001", "price": price}
+    server.signed(account, "orderExecute", "POST", "/api/v1/order", order)
+    expect(page.locator(BOOK_TABLE)).not_to_have_attribute("data-drawn-before", "yes")
+    expect(page.locator(BOOK_TABLE)).to_contain_text(f"{int(price):,}")

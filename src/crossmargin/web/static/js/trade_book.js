@@ -109,6 +109,8 @@ export function createBook(where, pick, tick, drawn = {}) {
 
   /** @type {ReturnType<typeof requestAnimationFrame> | undefined} */
   let frame;
+  /** What the tables show now (the grouping, the levels and the trades), so the same view is not drawn again. */
+  let shown = "";
   const render = () => {
     frame = undefined;
     const step = grouping.value;
@@ -116,6 +118,11 @@ export function createBook(where, pick, tick, drawn = {}) {
       [...(step === steps[0] ? levels : groupLevels(levels, step, sign > 0)).entries()].sort(([a], [b]) => sign * compareDecimal(a, b)).slice(0, LEVELS);
     const askRows = side(asks, 1).reverse();
     const bidRows = side(bids, -1);
+    // A fresh snapshot after the live stream (re)connects is usually the view already shown: it is
+    // not drawn again (no new rows to lay out while the page is still settling after its load).
+    const view = JSON.stringify([step, askRows, bidRows, trades]);
+    if (view === shown) return;
+    shown = view;
     const row = (/** @type {string} */ kind, /** @type {[string, string]} */ [price, quantity]) => ({
       testid: `book-${kind}`,
       cells: [h("button", { type: "button", class: `link ${kind === "ask" ? "neg" : "pos"}`, text: priceText(price), "aria-label": `Use price ${priceText(price)}`, onclick: () => pick(price) }), amount(quantity)],
