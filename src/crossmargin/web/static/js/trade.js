@@ -72,7 +72,9 @@ export function mountTrade(root, ctx, symbol, list) {
     let bookShown = () => {};
     const idle = (/** @type {() => void} */ then) => requestIdleCallback(then, { timeout: CHART_IDLE_MS });
     const afterLoad = (/** @type {() => void} */ then) => (document.readyState === "complete" ? then() : window.addEventListener("load", then, { once: true }));
-    const chartReady = new Promise((resolve) => (bookShown = () => afterLoad(() => idle(() => resolve(undefined))))).then(() => createPriceChart(symbol));
+    const chartTime = new Promise((resolve) => (bookShown = () => afterLoad(() => idle(() => resolve(undefined)))));
+    // Drawn in its place, so the library sizes its canvases once, for the size they keep.
+    const chartReady = chartTime.then(() => createPriceChart(symbol, chartCard));
     /** @type {import("./trade_chart.js").PriceChart | null} */
     let chart = null;
     /** @type {Parameters<import("./trade_chart.js").PriceChart["lines"]>[0] | null} */
@@ -93,9 +95,10 @@ export function mountTrade(root, ctx, symbol, list) {
       if (market.marketType === "PERP") parts.push(`Funding ${percent(mark.fundingRate, 4)}`);
       prices.textContent = parts.join(" · ");
     };
-    /** The candles are for the chart only: read once it has loaded (after the book, when the browser is idle). */
+    /** The candles are for the chart only: read while it loads (after the book and the page's load, when the browser is idle), so they are usually in before its first drawing. */
     const loadCandles = async (/** @type {any} */ depth) => {
-      if (!(await chartReady.then(() => true, () => false)) || ended) return;
+      await chartTime;
+      if (ended) return;
       const since = Math.max(0, Math.floor(Number(depth.timestamp) / 1_000_000) - CHART_HOURS * 3600);
       const klines = (/** @type {string | null} */ priceType) => ctx.api.get("/api/v1/klines", { symbol, interval: KLINE_INTERVAL, startTime: since, priceType });
       const [last, markK, indexK] = await Promise.all([klines(null), klines("Mark"), klines("Index")]);
@@ -121,7 +124,7 @@ export function mountTrade(root, ctx, symbol, list) {
     chartReady.then((ready) => {
       if (ended) return ready.remove();
       chart = ready;
-      chartCard.append(ready.element, h("p", { class: "hint credit" }, "Chart: ", h("a", { href: "https://www.tradingview.com/", target: "_blank", rel: "noopener", text: "TradingView Lightweight Charts™" })));
+      chartCard.append(h("p", { class: "hint credit" }, "Chart: ", h("a", { href: "https://www.tradingview.com/", target: "_blank", rel: "noopener", text: "TradingView Lightweight Charts™" })));
       cleanups.push(() => ready.remove());
       if (candles) ready.setData(candles.last, candles.markK, candles.indexK);
       if (pendingLines) ready.lines(pendingLines);

@@ -41,12 +41,17 @@ const point = (k) => ({ time: candleTime(k.start), value: Number(k.close) });
  */
 
 /**
+ * Load the library and draw the chart at the end of `parent`: in place before the library sizes it,
+ * so its canvases are sized once (a chart made in a detached element is sized again, and redrawn,
+ * when it is attached).
  * @param {string} symbol
+ * @param {HTMLElement} parent
  * @returns {Promise<PriceChart>}
  */
-export async function createPriceChart(symbol) {
+export async function createPriceChart(symbol, parent) {
   const lib = /** @type {Library} */ (await import(LIBRARY));
   const element = h("div", { class: "price-chart", role: "img", "aria-label": `${symbol} price chart: one-minute candles of the last price, with mark and index lines`, "data-testid": "price-chart", "data-candles": "0" });
+  parent.append(element);
   const chart = lib.createChart(element, {
     autoSize: true,
     layout: { background: { color: "#161b24" }, textColor: "#c3cad6", attributionLogo: false /* its logo inserts a <style> element, which the CSP refuses: the link under the chart credits TradingView instead */ },
