@@ -46,6 +46,7 @@ def below_market(server: Server, symbol: str) -> str:
 def test_orders_fills_and_the_position_placed_elsewhere_come_by_the_stream(
     server: Server, page: Any, audit: Any
 ) -> None:
+    server.advance_past_the_hour()  # no 10-second settlement inside the test: it would read the position again
     account = server.new_account({"USDC": "10000"})
     page.goto(f"/futures?market={PERP}")
     sign_in(page, account)
@@ -90,6 +91,7 @@ def test_orders_fills_and_the_position_placed_elsewhere_come_by_the_stream(
 
 
 def test_a_remembered_device_key_signs_the_stream_and_a_spot_balance_follows(server: Server, page: Any) -> None:
+    server.advance_past_the_hour()  # no 10-second settlement inside the test: it would read the balances again
     account = server.new_account({"USDC": "1000"})
     page.goto(f"/spot?market={SPOT}")
     sign_in(page, account, remember=True)
