@@ -22,8 +22,8 @@ elsewhere), and, from the page's own clock (Navigation Timing and Paint Timing, 
 round trip in them), when the cold load's first content was painted and its load event came, beside
 the trivial page's and as ratios to them. A trading view's book is drawn by the server into the
 page (web_first_view.py), so its first paint is when a user first sees the book; the Playwright
-figure adds the wait until the page, busy after its load event (the live streams' snapshots, its
-own layout, the chart), lets Playwright's script run.
+figure adds the wait until the page, busy after its load event (the market streams' subscription
+and fresh reads, its own layout), lets Playwright's script run.
 
     python -m bench.bench_web      # about a minute; writes bench/results/web.json
 """
