@@ -19,6 +19,7 @@ from cli_harness import Result, live_server, point_cli_at, run_in_process
 from live_server import TOKEN, free_port, start, stop
 
 DEADLINE_SECONDS = 20
+SETTLEMENT_MS = 10_000
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,24 @@ def _wait_for_requote(cli: Cli, symbol: str, below: Decimal) -> None:
     pytest.fail(f"the market maker did not requote {symbol} below {below} within {DEADLINE_SECONDS} s")
 
 
+def _just_past_a_settlement(cli: Cli) -> None:
+    """Advance the manual clock to within a second past the next 10-second settlement.
+
+    Every command moves a manual clock by 1 ms and the demo maker answers a price change with
+    dozens: the trades that follow then all fall between two settlements, with at least 9 s of
+    engine time to spare, wherever the server's clock started.
+    """
+    clock = cli.data("clock", "show")
+    assert isinstance(clock, dict)
+    now_ms = int(clock["now"])
+    cli.ok("clock", "advance", f"{-(-(SETTLEMENT_MS - now_ms % SETTLEMENT_MS) // 1000)}s")
+
+
 def test_a_usdt_only_perp_loss_is_auto_borrowed_and_explained(cli: Cli) -> None:
+    # The buy and the price drop fall between two settlements, and the advance after them crosses
+    # exactly one: one shortfall, one borrow (a settlement between the buy and the drop would
+    # borrow the fee apart from the loss, and a second one would settle the demo prices' drift).
+    _just_past_a_settlement(cli)
     cli.ok("deposit", "USDT", "10000")
     assert "You have no borrows." in cli.ok("explain", "borrows")
     order = _filled_market_buy(cli, "BTC_USDC_PERP", "0.1")
@@ -93,10 +111,11 @@ def test_a_usdt_only_perp_loss_is_auto_borrowed_and_explained(cli: Cli) -> None:
 
     cli.ok("prices", "set", "BTC=59000")
     _wait_for_requote(cli, "BTC_USDC_PERP", Decimal(59500))
-    cli.ok("clock", "advance", "20s")
+    cli.ok("clock", "advance", "10s")
 
     rows = cli.data("explain", "borrows", "USDC")
     assert isinstance(rows, list)
+    assert len(rows) == 1, rows
     (row,) = rows
     assert row["source"] == "Reconciliation"
     shortfall = row["shortfall"]
