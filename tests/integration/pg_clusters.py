@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-import pytest
 from tests.environment import missing
 
 CLUSTERS = Path("/etc/postgresql")
@@ -158,7 +157,10 @@ def replication_pair() -> Iterator[ReplicationPair]:
     assert version is not None
     free = [port for port in SPARE_PORTS if port not in _ports_in_use()]
     if len(free) < 2:
-        pytest.skip(f"two free ports in {SPARE_PORTS.start}-{SPARE_PORTS.stop - 1} are needed for the clusters")
+        missing(
+            "two free ports",
+            f"two free ports in {SPARE_PORTS.start}-{SPARE_PORTS.stop - 1} are needed for the clusters",
+        )
     tag = uuid.uuid4().hex[:8]
     created: list[Cluster] = []
     try:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 from server_process import NO_RATE_LIMIT, ServerProcess
+from tests.environment import missing
 from tests.integration.journal_load import (
     StatusWatcher,
     Writers,
@@ -145,7 +146,7 @@ def _small_disk(directory: Path) -> Iterator[Path]:
         ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(directory)], capture_output=True, text=True, check=False
     )
     if mounted.returncode != 0:
-        pytest.skip(f"mounting a 2 MB tmpfs needs root (CAP_SYS_ADMIN): {mounted.stderr.strip()}")
+        missing("root (CAP_SYS_ADMIN)", f"mounting a 2 MB tmpfs needs root (CAP_SYS_ADMIN): {mounted.stderr.strip()}")
     try:
         yield directory
     finally:

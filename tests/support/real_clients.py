@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from live_server import TOKEN, free_port, start, stop
+from tests.environment import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "tests" / "e2e" / "clients" / "scripts"
@@ -36,9 +37,10 @@ def client_python(venv_name: str) -> Path:
     venv = ROOT / venv_name
     python = venv / "bin" / "python"
     if not python.exists() or not (venv / STAMP).exists():
-        pytest.skip(
+        missing(
+            venv_name,
             f"{venv_name} is missing or incomplete: create the client venvs with `make client-venvs` "
-            "(runs scripts/client-venvs.sh, which installs ccxt, bpx-py and backpack-exchange-sdk from PyPI)"
+            "(runs scripts/client-venvs.sh, which installs ccxt, bpx-py and backpack-exchange-sdk from PyPI)",
         )
     return python
 
