@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from cli_harness import Result, live_server, point_cli_at, run_in_process
-from live_server import TOKEN, free_port, start, stop
+from live_server import TOKEN, free_port, seconds_to_just_past, start, stop
 
 DEADLINE_SECONDS = 20
 SETTLEMENT_MS = 10_000
@@ -81,16 +81,10 @@ def _wait_for_requote(cli: Cli, symbol: str, below: Decimal) -> None:
 
 
 def _just_past_a_settlement(cli: Cli) -> None:
-    """Advance the manual clock to within a second past the next 10-second settlement.
-
-    Every command moves a manual clock by 1 ms and the demo maker answers a price change with
-    dozens: the trades that follow then all fall between two settlements, with at least 9 s of
-    engine time to spare, wherever the server's clock started.
-    """
+    """Advance the manual clock to within a second past the next 10-second settlement, wherever it started."""
     clock = cli.data("clock", "show")
     assert isinstance(clock, dict)
-    now_ms = int(clock["now"])
-    cli.ok("clock", "advance", f"{-(-(SETTLEMENT_MS - now_ms % SETTLEMENT_MS) // 1000)}s")
+    cli.ok("clock", "advance", f"{seconds_to_just_past(int(clock['now']), SETTLEMENT_MS)}s")
 
 
 def test_a_usdt_only_perp_loss_is_auto_borrowed_and_explained(cli: Cli) -> None:

@@ -18,6 +18,16 @@ TOKEN = "serve-test-token"
 TokenFrom = Literal["flag", "environment", "generated"]
 
 
+def seconds_to_just_past(now_ms: int, period_ms: int) -> int:
+    """Return the whole seconds that take a manual clock at `now_ms` to within a second past the next multiple of `period_ms`.
+
+    Every command moves a manual clock by 1 ms, and the demo maker answers a price change with
+    dozens: a test whose commands must all fall between two 10-second settlements (or two hours)
+    advances this far first, leaving at least `period_ms` less a second of engine time to spare.
+    """
+    return -(-(period_ms - now_ms % period_ms) // 1000)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

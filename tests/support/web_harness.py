@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import httpx
+from live_server import seconds_to_just_past
 from signing_client import printed, signed_headers
 
 HOUR_MS: Final = 3_600_000
@@ -55,14 +56,12 @@ class Server:
         self.operator("POST", "/admin/v1/clock/advance", {"seconds": seconds})
 
     def advance_past_the_hour(self) -> None:
-        """Advance the manual clock to within a second past the next full hour.
+        """Advance the manual clock to within a second past the next full hour (`seconds_to_just_past`).
 
-        Every command moves a manual clock by 1 ms, and the demo maker answers a price change with
-        dozens: a test whose commands must all fall between two 10-second settlements (or before the
-        next hourly interest and funding) starts here, with at least 9 s of engine time to spare.
+        A test whose commands must all fall between two 10-second settlements, or before the next
+        hourly interest and funding, starts here.
         """
-        now_ms = self.operator("GET", "/admin/v1/clock")["now"]
-        self.advance(-(-(HOUR_MS - now_ms % HOUR_MS) // 1000))
+        self.advance(seconds_to_just_past(self.operator("GET", "/admin/v1/clock")["now"], HOUR_MS))
 
     def prices(self, prices: dict[str, str]) -> None:
         """Set index prices."""
