@@ -156,6 +156,59 @@ export function chartPrice(value) {
   return Number.isFinite(value) ? usdPrice(value.toFixed(8)) : DASH;
 }
 
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+/** @param {number} n */
+const twoDigits = (n) => String(n).padStart(2, "0");
+
+/**
+ * The chart's time (seconds since the epoch, a number or its text) as a date; null for anything else.
+ * @param {unknown} seconds
+ * @returns {Date | null}
+ */
+function chartDate(seconds) {
+  const date = typeof seconds === "number" || (typeof seconds === "string" && seconds !== "") ? new Date(Number(seconds) * 1000) : null;
+  return date !== null && Number.isFinite(date.getTime()) ? date : null;
+}
+
+/**
+ * A label of the chart's time scale (seconds since the epoch, UTC, like the candles), for the
+ * library's tick-mark kind: 0 year "2026", 1 month "Dec", 2 day "7", 3 time "14:30", 4 time with
+ * seconds "14:30:05". The library's own labels call `Date.toLocaleString`, whose first call loads
+ * the browser's date-format data: about 40 ms of one task in the chart's first drawing (measured).
+ * @param {unknown} seconds
+ * @param {number} kind
+ * @returns {string}
+ */
+export function chartTick(seconds, kind) {
+  const date = chartDate(seconds);
+  if (date === null) return DASH;
+  const clock = `${twoDigits(date.getUTCHours())}:${twoDigits(date.getUTCMinutes())}`;
+  switch (kind) {
+    case 0:
+      return String(date.getUTCFullYear());
+    case 1:
+      return MONTHS[date.getUTCMonth()];
+    case 2:
+      return String(date.getUTCDate());
+    case 4:
+      return `${clock}:${twoDigits(date.getUTCSeconds())}`;
+    default:
+      return clock;
+  }
+}
+
+/**
+ * The chart's time under the crosshair (seconds since the epoch, UTC): "07 Dec 2026 14:30 UTC".
+ * @param {unknown} seconds
+ * @returns {string}
+ */
+export function chartTime(seconds) {
+  const date = chartDate(seconds);
+  if (date === null) return DASH;
+  const day = `${twoDigits(date.getUTCDate())} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}`;
+  return `${day} ${twoDigits(date.getUTCHours())}:${twoDigits(date.getUTCMinutes())} UTC`;
+}
+
 /**
  * A leverage: at most `digits` decimals (cut toward zero), no trailing zeros: "4.1299" → "4.12×", "10" → "10×".
  * @param {unknown} value

@@ -10,7 +10,7 @@
  */
 
 import { h } from "./dom.js";
-import { chartPrice } from "./format.js";
+import { chartPrice, chartTick, chartTime } from "./format.js";
 
 const LIBRARY = "/static/vendor/lightweight-charts/lightweight-charts.standalone.production.mjs";
 /** @typedef {typeof import("lightweight-charts")} Library */
@@ -56,11 +56,12 @@ export async function createPriceChart(symbol, parent) {
     autoSize: true,
     layout: { background: { color: "#161b24" }, textColor: "#c3cad6", attributionLogo: false /* its logo inserts a <style> element, which the CSP refuses: the link under the chart credits TradingView instead */ },
     grid: { vertLines: { color: "#222a36" }, horzLines: { color: "#222a36" } },
-    timeScale: { timeVisible: true, secondsVisible: false },
+    // Our own time labels (UTC, as the candles): the library's call Date.toLocaleString (format.js chartTick).
+    timeScale: { timeVisible: true, secondsVisible: false, tickMarkFormatter: (/** @type {import("lightweight-charts").Time} */ time, /** @type {import("lightweight-charts").TickMarkType} */ kind) => chartTick(time, kind) },
     // Horizontal drags pan the chart; vertical ones scroll the page on a phone.
     handleScroll: { mouseWheel: true, pressedMouseMove: true, horzTouchDrag: true, vertTouchDrag: false },
     handleScale: { axisPressedMouseMove: true, mouseWheel: true, pinch: true },
-    localization: { priceFormatter: chartPrice },
+    localization: { priceFormatter: chartPrice, timeFormatter: (/** @type {import("lightweight-charts").Time} */ time) => chartTime(time) },
   });
   const candles = chart.addSeries(lib.CandlestickSeries, { upColor: "#2ebd85", downColor: "#f7576c", borderVisible: false, wickUpColor: "#2ebd85", wickDownColor: "#f7576c" });
   const markLine = chart.addSeries(lib.LineSeries, { color: "#f0b90b", lineWidth: 1, title: "Mark", priceLineVisible: false });
