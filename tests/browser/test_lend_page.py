@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
+from plain_http import HTTP
 from playwright.sync_api import expect
 from web_harness import Server, sign_in
 
@@ -63,7 +63,7 @@ def _open_dialog(page: Any, action: str) -> Any:
 
 
 def test_signed_out_every_pool_shows_and_the_account_parts_invite_signing_in(server: Server, page: Any) -> None:
-    pools = httpx.get(server.url + "/api/v1/borrowLend/markets").json()
+    pools = HTTP.get(server.url + "/api/v1/borrowLend/markets").json()
     page.goto("/lend")
     for pool in pools:
         row = page.get_by_test_id(f"pool-{pool['symbol']}")
@@ -277,7 +277,7 @@ def test_a_settlement_borrow_says_why_in_words(server: Server, page: Any) -> Non
     account = server.new_account({"BTC": "1"})
     order = {"symbol": "BTC_USDC_PERP", "side": "Bid", "orderType": "Market", "quantity": "0.1"}
     server.signed(account, "orderExecute", "POST", "/api/v1/order", order)
-    mark = httpx.get(server.url + "/api/v1/markPrices", params={"symbol": "BTC_USDC_PERP"}).json()[0]["indexPrice"]
+    mark = HTTP.get(server.url + "/api/v1/markPrices", params={"symbol": "BTC_USDC_PERP"}).json()[0]["indexPrice"]
     try:
         server.prices({"BTC": str(Decimal(mark) - 2000)})
         server.advance(10)

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
+from plain_http import HTTP
 from playwright.sync_api import expect
 from web_harness import Server, sign_in
 
@@ -17,14 +17,14 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 
 
 def _margin_points(server: Server, symbol: str) -> list[dict[str, str]]:
-    response = httpx.get(server.url + "/api/v1/models/margin", params={"symbol": symbol})
+    response = HTTP.get(server.url + "/api/v1/models/margin", params={"symbol": symbol})
     assert response.status_code == 200, response.text
     points: list[dict[str, str]] = response.json()["points"]
     return points
 
 
 def _rate_model(server: Server, symbol: str) -> dict[str, Any]:
-    response = httpx.get(server.url + "/api/v1/models/interestRate", params={"symbol": symbol})
+    response = HTTP.get(server.url + "/api/v1/models/interestRate", params={"symbol": symbol})
     assert response.status_code == 200, response.text
     model: dict[str, Any] = response.json()
     return model

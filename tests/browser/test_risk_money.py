@@ -16,8 +16,8 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from plain_http import HTTP
 from playwright.sync_api import expect
 from web_harness import Server, sign_in
 
@@ -56,7 +56,7 @@ def _expect_card_equals_api(page: Any, server: Server, account: dict[str, Any]) 
 
 
 def _mark(server: Server, symbol: str = "BTC_USDC_PERP") -> str:
-    mark: str = httpx.get(server.url + "/api/v1/markPrices", params={"symbol": symbol}).json()[0]["indexPrice"]
+    mark: str = HTTP.get(server.url + "/api/v1/markPrices", params={"symbol": symbol}).json()[0]["indexPrice"]
     return mark
 
 
@@ -358,7 +358,7 @@ def test_a_refused_operator_token_is_said_in_the_users_terms(server: Server, pag
 def test_deposit_shows_the_subaccounts_address_on_the_assets_chain(server: Server, page: Any) -> None:
     account = server.new_account({"USDC": "10"})
     _open_lend(page, account)
-    [usdc] = [row for row in httpx.get(server.url + "/api/v1/assets").json() if row["symbol"] == "USDC"]
+    [usdc] = [row for row in HTTP.get(server.url + "/api/v1/assets").json() if row["symbol"] == "USDC"]
     chain = usdc["tokens"][0]["blockchain"]
     wanted = server.signed(
         account, "depositAddressQuery", "GET", "/wapi/v1/capital/deposit/address", {"blockchain": chain}
@@ -413,7 +413,7 @@ def test_dust_below_the_market_minimum_is_listed_and_converted(
     page: Any,
     audit: Any,
 ) -> None:
-    markets = {row["symbol"]: row for row in httpx.get(server.url + "/api/v1/markets").json()}
+    markets = {row["symbol"]: row for row in HTTP.get(server.url + "/api/v1/markets").json()}
     minimum = Decimal(markets["ETH_USDC"]["filters"]["quantity"]["minQuantity"])
     tiny = str(minimum / 2)
     account = server.new_account({"ETH": tiny, "USDC": "1"})

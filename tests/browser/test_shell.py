@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+from plain_http import HTTP
 from web_harness import Server
 
 
 def test_every_page_path_serves_the_shell_with_a_strict_policy(server: Server) -> None:
     for path in ("/", "/lend", "/models/margin", "/futures", "/spot"):
-        response = httpx.get(server.url + path)
+        response = HTTP.get(server.url + path)
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/html")
         assert "default-src 'self'" in response.headers["content-security-policy"]
@@ -50,14 +50,14 @@ def test_assets_are_compressed_revalidated_and_within_budget(server: Server) -> 
     assert sum(path.stat().st_size for path in bundled) <= BUNDLE_BUDGET_BYTES
     assert sum(path.stat().st_size for path in vendored) <= VENDOR_BUDGET_BYTES
     chart = "/static/vendor/lightweight-charts/lightweight-charts.standalone.production.mjs"
-    library = httpx.get(server.url + chart, headers={"Accept-Encoding": "gzip"})
+    library = HTTP.get(server.url + chart, headers={"Accept-Encoding": "gzip"})
     assert library.headers["content-encoding"] == "gzip"
     assert library.headers["content-type"].startswith("text/javascript")
-    script = httpx.get(server.url + "/static/dist/main.js", headers={"Accept-Encoding": "gzip"})
+    script = HTTP.get(server.url + "/static/dist/main.js", headers={"Accept-Encoding": "gzip"})
     assert script.status_code == 200
     assert script.headers["content-encoding"] == "gzip"
     assert script.headers["content-type"].startswith("text/javascript")
     assert script.headers["cache-control"] == "no-cache"
-    again = httpx.get(server.url + "/static/dist/main.js", headers={"If-None-Match": script.headers["etag"]})
+    again = HTTP.get(server.url + "/static/dist/main.js", headers={"If-None-Match": script.headers["etag"]})
     assert again.status_code == 304
-    assert httpx.get(server.url + "/static/js/no-such-module.js").status_code == 404
+    assert HTTP.get(server.url + "/static/js/no-such-module.js").status_code == 404

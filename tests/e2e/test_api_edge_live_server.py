@@ -24,6 +24,7 @@ import httpx
 import pytest
 from live_server import TOKEN, free_port, start, stop
 from nacl.signing import SigningKey
+from plain_http import HTTP
 
 ALLOWED_NAME = "crossmargin.test"
 MIB = 1024 * 1024
@@ -60,7 +61,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def _registered_key(server: Server) -> str:
-    created = httpx.post(
+    created = HTTP.post(
         f"{server.url}/admin/v1/accounts", json={}, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
     )
     assert created.status_code == 200, created.text
@@ -98,7 +99,7 @@ def test_a_64_parameter_request_of_an_unproven_signer_is_refused_at_once_while_p
     with ThreadPoolExecutor(max_workers=1) as pool:
         started = time.monotonic()
         sent = pool.submit(httpx.post, f"{server.url}/api/v1/borrowLend", content=body, headers=headers, timeout=30)
-        pong = httpx.get(f"{server.url}/api/v1/ping", timeout=30).text
+        pong = HTTP.get(f"{server.url}/api/v1/ping", timeout=30).text
         response = sent.result()
         elapsed = time.monotonic() - started
 
@@ -144,26 +145,26 @@ def test_a_100_mb_body_is_refused_413_without_the_server_holding_it(server: Serv
     content = b"x" * (100 * MIB) if framing == "Content-Length" else _hundred_mib_in_chunks()
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
     with _RssPeak(server) as memory:
-        response = httpx.post(f"{server.url}/admin/v1/deposits", content=content, headers=headers, timeout=60)
+        response = HTTP.post(f"{server.url}/admin/v1/deposits", content=content, headers=headers, timeout=60)
 
     assert response.status_code == 413
     assert response.json()["code"] == "INVALID_CLIENT_REQUEST"
     assert "at most 65536 bytes" in response.json()["message"]
     growth = memory.peak - memory.before
     assert growth < 50, f"the server's RSS grew {growth:.0f} MiB while refusing a 100 MB body"
-    assert httpx.get(f"{server.url}/api/v1/ping", timeout=10).text == "pong", "the connection pool is still usable"
+    assert HTTP.get(f"{server.url}/api/v1/ping", timeout=10).text == "pong", "the connection pool is still usable"
 
 
 @pytest.mark.parametrize("host", ["localhost:{port}", "127.0.0.1:{port}", "[::1]:{port}", f"{ALLOWED_NAME}:8443"])
 def test_loopback_names_and_an_allowed_host_are_served(server: Server, host: str) -> None:
-    response = httpx.get(f"{server.url}/api/v1/ping", headers={"Host": host.format(port=server.port)}, timeout=10)
+    response = HTTP.get(f"{server.url}/api/v1/ping", headers={"Host": host.format(port=server.port)}, timeout=10)
     assert (response.status_code, response.text) == (200, "pong")
 
 
 @pytest.mark.parametrize("path", ["/api/v1/ping", "/lend", "/admin/v1/clock"])
 def test_a_foreign_host_is_refused_421_on_every_kind_of_route(server: Server, path: str) -> None:
     headers = {"Host": "rebound.example:8080", "Authorization": f"Bearer {TOKEN}"}
-    response = httpx.get(f"{server.url}{path}", headers=headers, timeout=10)
+    response = HTTP.get(f"{server.url}{path}", headers=headers, timeout=10)
     assert response.status_code == 421
     assert response.json()["code"] == "INVALID_CLIENT_REQUEST"
     assert "'rebound.example:8080' is not served here" in response.json()["message"]

@@ -12,13 +12,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import httpx
 from fake_backpack import FakeBackpack
 from live_server import free_port, start, stop
+from plain_http import HTTP
 
 
 def _btc_index(port: int) -> str:
-    marks = httpx.get(f"http://127.0.0.1:{port}/api/v1/markPrices", params={"symbol": "BTC_USDC_PERP"}, timeout=10)
+    marks = HTTP.get(f"http://127.0.0.1:{port}/api/v1/markPrices", params={"symbol": "BTC_USDC_PERP"}, timeout=10)
     index: str = marks.json()[0]["indexPrice"]
     return index
 
@@ -44,7 +44,7 @@ def test_serve_mirrors_backpack_exactly_follows_its_stream_and_goes_stale_withou
         followed = _wait_for_index(port, "119000.5", 20)
         fake.stop()
         time.sleep(4)
-        status = httpx.get(f"http://127.0.0.1:{port}/api/v1/status", timeout=10).json()
+        status = HTTP.get(f"http://127.0.0.1:{port}/api/v1/status", timeout=10).json()
     finally:
         fake.stop()
         output = stop(server)

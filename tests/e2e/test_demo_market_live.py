@@ -12,8 +12,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
 from live_server import TOKEN, free_port, start, stop
+from plain_http import HTTP
 
 WAIT_SECONDS = 30.0
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -22,7 +22,7 @@ ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 def _wait_for(url: str, ready: Callable[[object], bool], what: str) -> object:
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
-        body = httpx.get(url, timeout=10).json()
+        body = HTTP.get(url, timeout=10).json()
         if ready(body):
             return body
         time.sleep(0.1)
@@ -30,7 +30,7 @@ def _wait_for(url: str, ready: Callable[[object], bool], what: str) -> object:
 
 
 def _advance(base: str, seconds: int) -> None:
-    response = httpx.post(f"{base}/admin/v1/clock/advance", json={"seconds": seconds}, headers=ADMIN, timeout=30)
+    response = HTTP.post(f"{base}/admin/v1/clock/advance", json={"seconds": seconds}, headers=ADMIN, timeout=30)
     assert response.status_code == 200, response.text
 
 
@@ -69,7 +69,7 @@ def test_the_demo_market_lives_and_its_taker_comes_back_after_a_restart(tmp_path
 
     server = start(tmp_path, port, options=["--taker-flow"])
     try:
-        trades_before = len(httpx.get(f"{base}/api/v1/trades?symbol=ETH_USDC_PERP&limit=1000", timeout=10).json())
+        trades_before = len(HTTP.get(f"{base}/api/v1/trades?symbol=ETH_USDC_PERP&limit=1000", timeout=10).json())
         for _ in range(4):
             _advance(base, 60)
             time.sleep(0.5)

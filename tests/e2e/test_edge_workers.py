@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 from live_server import TOKEN, free_port, start, stop
+from plain_http import HTTP
 from signing_client import Keys, signed_headers
 from websockets.sync.client import connect
 
@@ -40,7 +41,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def admin(self, path: str, body: dict[str, object]) -> httpx.Response:
-        return httpx.post(f"{self.url}{path}", json=body, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+        return HTTP.post(f"{self.url}{path}", json=body, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
 
     def new_account(self) -> Keys:
         created = self.admin("/admin/v1/accounts", {}).json()
@@ -120,7 +121,7 @@ def test_a_refusal_keeps_backpacks_error_body(server: Server) -> None:
     assert set(refused.json()) == {"code", "message"}
     malformed = server.signed(keys, "POST", "/api/v1/borrowLend", "borrowLendExecute", {"symbol": "USDC"}, _now())
     assert (malformed.status_code, set(malformed.json())) == (400, {"code", "message"})
-    unknown = httpx.post(f"{server.url}/api/v1/borrowLend", json=body, headers={"X-API-Key": "x"}, timeout=10)
+    unknown = HTTP.post(f"{server.url}/api/v1/borrowLend", json=body, headers={"X-API-Key": "x"}, timeout=10)
     assert (unknown.status_code, unknown.json()["code"]) == (401, "UNAUTHORIZED")
 
 
@@ -145,8 +146,8 @@ def test_orders_are_placed_and_cancelled_through_a_worker(server: Server) -> Non
 
 
 def test_public_reads_and_streams_are_forwarded_to_the_sequencer(server: Server) -> None:
-    assert httpx.get(f"{server.url}/api/v1/assets", timeout=10).status_code == 200
-    wrong_host = httpx.get(f"{server.url}/api/v1/assets", headers={"Host": "elsewhere.example"}, timeout=10)
+    assert HTTP.get(f"{server.url}/api/v1/assets", timeout=10).status_code == 200
+    wrong_host = HTTP.get(f"{server.url}/api/v1/assets", headers={"Host": "elsewhere.example"}, timeout=10)
     assert wrong_host.status_code == 421
     with connect(f"ws://127.0.0.1:{server.port}/ws", open_timeout=10) as websocket:
         websocket.send(json.dumps({"method": "SUBSCRIBE", "params": ["engine.update"], "id": 7}))
@@ -189,4 +190,4 @@ def test_a_killed_worker_is_started_again_and_serving_continues(server: Server) 
     assert victim not in _workers(server)
     assert restarted, "a new worker took the killed one's place"
     for _ in range(10):  # fresh connections reach both workers
-        assert httpx.get(f"{server.url}/api/v1/collateral", timeout=10).status_code == 200
+        assert HTTP.get(f"{server.url}/api/v1/collateral", timeout=10).status_code == 200

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
-import httpx
 import pytest
+from plain_http import HTTP
 from prometheus_client.parser import text_string_to_metric_families
 from signing_client import ADMIN_TOKEN, Exchange, Keys
 from starlette.testclient import TestClient
@@ -260,7 +260,7 @@ def test_the_metrics_port_serves_the_same_registry_without_a_token(ex: Exchanged
     port = MetricsPort.start(ex.metrics, 0)
     try:
         ex.exchange.deposit(funded(ex.exchange), "USDC", "1")
-        answer = httpx.get(f"http://127.0.0.1:{port.port}/metrics", timeout=10)
+        answer = HTTP.get(f"http://127.0.0.1:{port.port}/metrics", timeout=10)
         assert answer.status_code == 200
         scraped = Scraped(answer.text)
         assert scraped.value("crossmargin_commands_total", command="Deposit", result="accepted", reason="") == 1

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import httpx
 from live_server import TOKEN, free_port, start, stop
+from plain_http import HTTP
 from signing_client import Keys, signed_headers
 
 BORROW = {"symbol": "USDC", "side": "Borrow", "quantity": "100"}
 
 
 def _admin(base: str, path: str, body: dict[str, object]) -> httpx.Response:
-    return httpx.post(f"{base}{path}", json=body, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    return HTTP.post(f"{base}{path}", json=body, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
 
 
 def _funded(base: str, **deposits: str) -> Keys:
@@ -30,7 +31,7 @@ def _funded(base: str, **deposits: str) -> Keys:
 
 def _borrow_lend(base: str, keys: Keys, body: Mapping[str, object]) -> httpx.Response:
     headers = signed_headers(keys.api_key, keys.api_secret, "borrowLendExecute", body, int(time.time() * 1000))
-    return httpx.post(f"{base}/api/v1/borrowLend", json=dict(body), headers=headers, timeout=30)
+    return HTTP.post(f"{base}/api/v1/borrowLend", json=dict(body), headers=headers, timeout=30)
 
 
 def test_a_price_jump_beyond_the_band_is_refused_unless_forced(tmp_path: Path) -> None:
@@ -70,11 +71,11 @@ def test_a_stale_price_on_the_wall_clock_refuses_new_risk_and_says_so(tmp_path: 
         assert _admin(base, "/admin/v1/prices", {"prices": prices}).status_code == 200  # fresh, whatever start took
         assert _borrow_lend(base, borrower, BORROW).status_code == 200
         time.sleep(3.5)  # the prices are now older than 3 s
-        status = httpx.get(f"{base}/api/v1/status", timeout=10).json()
+        status = HTTP.get(f"{base}/api/v1/status", timeout=10).json()
         assert status["status"] == "Ok"
         assert "Stale index prices" in status["message"]
         assert "BTC" in status["message"]
-        market = httpx.get(f"{base}/api/v1/market", params={"symbol": "BTC_USDC"}, timeout=10).json()
+        market = HTTP.get(f"{base}/api/v1/market", params={"symbol": "BTC_USDC"}, timeout=10).json()
         assert market["priceStale"] is True
         refused = _borrow_lend(base, borrower, BORROW)
         assert refused.status_code == 400, refused.text
@@ -83,7 +84,7 @@ def test_a_stale_price_on_the_wall_clock_refuses_new_risk_and_says_so(tmp_path: 
         assert repay.status_code == 200, repay.text
         assert _admin(base, "/admin/v1/prices", {"prices": prices}).status_code == 200
         assert _borrow_lend(base, borrower, BORROW).status_code == 200
-        market = httpx.get(f"{base}/api/v1/market", params={"symbol": "BTC_USDC"}, timeout=10).json()
+        market = HTTP.get(f"{base}/api/v1/market", params={"symbol": "BTC_USDC"}, timeout=10).json()
         assert market["priceStale"] is False
     finally:
         stop(process)

@@ -13,14 +13,14 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 from live_server import TOKEN, free_port, start, stop
+from plain_http import HTTP
 
 ACCELERATION = 600
 
 
 def btc_index(port: int) -> str:
-    marks = httpx.get(f"http://127.0.0.1:{port}/api/v1/markPrices", params={"symbol": "BTC_USDC_PERP"}, timeout=10)
+    marks = HTTP.get(f"http://127.0.0.1:{port}/api/v1/markPrices", params={"symbol": "BTC_USDC_PERP"}, timeout=10)
     index: str = marks.json()[0]["indexPrice"]
     return index
 
@@ -35,7 +35,7 @@ def test_serve_on_an_accelerated_clock_with_demo_prices_moves_btc(tmp_path: Path
         while len(seen) < 3 and time.monotonic() < deadline:
             time.sleep(0.3)
             seen.add(btc_index(port))
-        engine_ms = int(httpx.get(f"http://127.0.0.1:{port}/api/v1/time", timeout=10).text)
+        engine_ms = int(HTTP.get(f"http://127.0.0.1:{port}/api/v1/time", timeout=10).text)
     finally:
         output = stop(server)
     assert len(seen) >= 3, f"BTC's index moved at least twice: {seen}"
@@ -59,7 +59,7 @@ def test_on_the_manual_clock_demo_prices_move_only_when_the_clock_does(tmp_path:
         before = btc_index(port)
         time.sleep(1.5)
         still = btc_index(port)
-        advanced = httpx.post(
+        advanced = HTTP.post(
             f"http://127.0.0.1:{port}/admin/v1/clock/advance",
             json={"seconds": 3600},
             headers={"Authorization": f"Bearer {TOKEN}"},

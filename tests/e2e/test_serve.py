@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 from live_server import TOKEN, free_port, start, stop
 from nacl.signing import SigningKey
+from plain_http import HTTP
 from tests.environment import missing
 
 
@@ -27,7 +28,7 @@ def test_serve_prints_how_to_start_stops_gracefully_and_restarts_with_its_state(
     port = free_port()
     server = start(tmp_path, port)
     try:
-        created = httpx.post(
+        created = HTTP.post(
             f"http://127.0.0.1:{port}/admin/v1/accounts",
             json={},
             headers={"Authorization": f"Bearer {TOKEN}"},
@@ -52,7 +53,7 @@ def test_serve_prints_how_to_start_stops_gracefully_and_restarts_with_its_state(
     try:
         again = signed_patch(port, created["apiKey"], created["apiSecret"], {"autoLend": False})
         assert again.status_code == 200, "the key journaled before the restart still signs"
-        audit = httpx.get(
+        audit = HTTP.get(
             f"http://127.0.0.1:{port}/admin/v1/audit", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
         )
         assert audit.json()["ok"] is True
@@ -89,7 +90,7 @@ def test_serve_prints_the_admin_token_it_generated_and_accepts_it(tmp_path: Path
 
 
 def admin_post(port: int, token: str) -> httpx.Response:
-    return httpx.post(
+    return HTTP.post(
         f"http://127.0.0.1:{port}/admin/v1/accounts", json={}, headers={"Authorization": f"Bearer {token}"}, timeout=10
     )
 
@@ -113,7 +114,7 @@ def test_serve_answers_on_httptools_and_uvloop(tmp_path: Path) -> None:
     port = free_port()
     server = start(tmp_path, port)
     try:
-        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=10).status_code == 200
+        assert HTTP.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=10).status_code == 200
         mapped = Path(f"/proc/{server.pid}/maps").read_text()
     finally:
         stop(server)

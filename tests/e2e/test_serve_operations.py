@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 from live_server import TOKEN, free_port, start, stop
 from nacl.signing import SigningKey
+from plain_http import HTTP
 from prometheus_client.parser import text_string_to_metric_families
 
 AUTHORIZATION = {"Authorization": f"Bearer {TOKEN}"}
@@ -36,7 +36,7 @@ def _balances(port: int, api_key: str, api_secret: str) -> Any:
     text = f"instruction=balanceQuery&timestamp={timestamp}&window=5000"
     signature = SigningKey(base64.b64decode(api_secret)).sign(text.encode()).signature
     headers = {"X-API-Key": api_key, "X-Signature": base64.b64encode(signature).decode(), "X-Timestamp": str(timestamp)}
-    response = httpx.get(f"http://127.0.0.1:{port}/api/v1/capital", headers=headers, timeout=10)
+    response = HTTP.get(f"http://127.0.0.1:{port}/api/v1/capital", headers=headers, timeout=10)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -45,10 +45,10 @@ def test_the_metrics_port_answers_without_a_token_and_the_main_port_only_with_it
     port, metrics_port = free_port(), free_port()
     server = start(tmp_path, port, options=("--metrics-port", str(metrics_port), "--no-market-maker"))
     try:
-        assert httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code == 401
-        guarded = httpx.get(f"http://127.0.0.1:{port}/metrics", headers=AUTHORIZATION, timeout=10)
+        assert HTTP.get(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code == 401
+        guarded = HTTP.get(f"http://127.0.0.1:{port}/metrics", headers=AUTHORIZATION, timeout=10)
         assert guarded.status_code == 200
-        loopback = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10)
+        loopback = HTTP.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10)
         assert loopback.status_code == 200
         values = _values(loopback.text)
         assert values[("crossmargin_worker_up", (("worker", "risk-monitor"),))] == 1
@@ -66,17 +66,17 @@ def test_a_backup_of_a_running_server_starts_a_server_with_the_same_accounts(tmp
     port = free_port()
     server = start(tmp_path / "live", port, options=("--no-market-maker",))
     try:
-        created = httpx.post(f"http://127.0.0.1:{port}/admin/v1/accounts", json={}, headers=AUTHORIZATION, timeout=10)
+        created = HTTP.post(f"http://127.0.0.1:{port}/admin/v1/accounts", json={}, headers=AUTHORIZATION, timeout=10)
         keys = created.json()
         subaccount = keys["subaccountId"]
         deposit = {"subaccountId": subaccount, "symbol": "USDC", "quantity": "1234.5"}
         assert (
-            httpx.post(
+            HTTP.post(
                 f"http://127.0.0.1:{port}/admin/v1/deposits", json=deposit, headers=AUTHORIZATION, timeout=10
             ).status_code
             == 200
         )
-        before = httpx.get(f"http://127.0.0.1:{port}/admin/v1/subaccounts", headers=AUTHORIZATION, timeout=10).json()
+        before = HTTP.get(f"http://127.0.0.1:{port}/admin/v1/subaccounts", headers=AUTHORIZATION, timeout=10).json()
         balances = _balances(port, keys["apiKey"], keys["apiSecret"])
         assert balances["USDC"]["available"] == "1234.5"
         backup = subprocess.run(
@@ -100,10 +100,10 @@ def test_a_backup_of_a_running_server_starts_a_server_with_the_same_accounts(tmp
     restored_port = free_port()
     restored = start(tmp_path / "copy", restored_port, options=("--no-market-maker",))
     try:
-        after = httpx.get(f"http://127.0.0.1:{restored_port}/admin/v1/subaccounts", headers=AUTHORIZATION, timeout=10)
+        after = HTTP.get(f"http://127.0.0.1:{restored_port}/admin/v1/subaccounts", headers=AUTHORIZATION, timeout=10)
         assert after.json() == before
         assert _balances(restored_port, keys["apiKey"], keys["apiSecret"]) == balances
-        audit = httpx.get(f"http://127.0.0.1:{restored_port}/admin/v1/audit", headers=AUTHORIZATION, timeout=10)
+        audit = HTTP.get(f"http://127.0.0.1:{restored_port}/admin/v1/audit", headers=AUTHORIZATION, timeout=10)
         assert audit.json()["ok"] is True
     finally:
         stop(restored)

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from plain_http import HTTP
 from server_process import ServerProcess, sign_request
 
 HISTORY_PAGE = 1000
@@ -159,7 +160,7 @@ def _history(server: ServerProcess, account: dict[str, Any], path: str, instruct
     while True:
         query = {"limit": str(HISTORY_PAGE), "offset": str(len(rows))}
         request = sign_request(account["apiKey"], account["apiSecret"], "GET", path, instruction, query)
-        page = httpx.get(f"{server.url}{path}", params=query, headers=request.headers, timeout=30)
+        page = HTTP.get(f"{server.url}{path}", params=query, headers=request.headers, timeout=30)
         assert page.status_code == 200, page.text
         found: list[dict[str, Any]] = page.json()
         rows += found

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from plain_http import HTTP
 from server_process import NO_RATE_LIMIT, ServerProcess, SignedRequest, sign_request
 from tests.integration.journal_load import Writers, missing_acknowledged, wait_for_status
 from tests.integration.postgres_control import postgres_outage, require_postgres_control, server_schema
@@ -130,7 +131,7 @@ def _withdrawal_ids(server: ServerProcess, account: dict[str, str]) -> collectio
         request = sign_request(
             account["apiKey"], account["apiSecret"], "GET", "/wapi/v1/capital/withdrawals", "withdrawalQueryAll", query
         )
-        page = httpx.get(f"{server.url}/wapi/v1/capital/withdrawals", params=query, headers=request.headers, timeout=60)
+        page = HTTP.get(f"{server.url}/wapi/v1/capital/withdrawals", params=query, headers=request.headers, timeout=60)
         assert page.status_code == 200, page.text
         found = page.json()
         rows += found

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import httpx
+from plain_http import HTTP
 
 TOKEN = "serve-test-token"
 TokenFrom = Literal["flag", "environment", "generated"]
@@ -57,7 +58,7 @@ def start(
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=1).text == "pong":
+            if HTTP.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=1).text == "pong":
                 return process
         except httpx.TransportError:
             time.sleep(0.1)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 from live_server import TOKEN, free_port
+from plain_http import HTTP
 from signing_client import signed_headers
 
 READY_SECONDS = 60.0
@@ -88,7 +89,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise AssertionError(f"the server exited with {self.process.returncode}: {self.log()}")
             try:
-                if httpx.get(f"{self.url}/api/v1/ping", timeout=1).text == "pong":
+                if HTTP.get(f"{self.url}/api/v1/ping", timeout=1).text == "pong":
                     return
             except httpx.TransportError:
                 time.sleep(0.05)
@@ -125,19 +126,19 @@ class ServerProcess:
     def admin(self, method: str, path: str, body: Mapping[str, object] | None = None) -> httpx.Response:
         """Call the operator API with the admin token."""
         headers = {"Authorization": f"Bearer {TOKEN}"}
-        return httpx.request(method, f"{self.url}{path}", json=body, headers=headers, timeout=30)
+        return HTTP.request(method, f"{self.url}{path}", json=body, headers=headers, timeout=30)
 
     def get(self, path: str, params: Mapping[str, str] | None = None) -> httpx.Response:
         """Send a public GET."""
-        return httpx.get(f"{self.url}{path}", params=params, timeout=30)
+        return HTTP.get(f"{self.url}{path}", params=params, timeout=30)
 
     def send(self, request: SignedRequest, timeout: float = 30) -> httpx.Response:
         """Send the exact bytes of a signed request."""
-        return httpx.request(
+        return HTTP.request(
             request.method, f"{self.url}{request.path}", content=request.body, headers=request.headers, timeout=timeout
         )
 
     def signed_get(self, api_key: str, api_secret: str, path: str, instruction: str) -> httpx.Response:
         """Send a signed GET without parameters."""
         headers = signed_headers(api_key, api_secret, instruction, {}, int(time.time() * 1000))
-        return httpx.get(f"{self.url}{path}", headers=headers, timeout=30)
+        return HTTP.get(f"{self.url}{path}", headers=headers, timeout=30)

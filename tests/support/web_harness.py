@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import httpx
 from live_server import seconds_to_just_past
+from plain_http import HTTP
 from signing_client import printed, signed_headers
 
 HOUR_MS: Final = 3_600_000
@@ -82,7 +83,7 @@ class Server:
         headers = signed_headers(account["apiKey"], account["apiSecret"], instruction, params, timestamp)
         query = {key: printed(value) for key, value in params.items()} if method == "GET" else None
         body = None if method == "GET" else params
-        response = httpx.request(method, self.url + path, params=query, json=body, headers=headers, timeout=30)
+        response = HTTP.request(method, self.url + path, params=query, json=body, headers=headers, timeout=30)
         assert response.status_code == 200, response.text
         return response.json() if response.content else None
 
