@@ -109,7 +109,10 @@ class Client:
         self.url = url.rstrip("/")
         self.admin_token = admin_token
         self.credentials = credentials
-        self._http = httpx.Client(base_url=self.url, timeout=TIMEOUT_S, transport=transport)
+        # A plain http:// server never sees TLS, so its client loads no certificate authorities
+        # (22 ms of every command); an https:// one is verified as always.
+        verify = not self.url.lower().startswith("http://")
+        self._http = httpx.Client(base_url=self.url, timeout=TIMEOUT_S, transport=transport, verify=verify)
 
     def close(self) -> None:
         """Close the connection pool."""
