@@ -36,6 +36,7 @@ from crossmargin.api.health import Watched
 from crossmargin.api.host_allow_list import IN_PROCESS_HOSTS, HostAllowList
 from crossmargin.api.http_metrics import HttpMetrics
 from crossmargin.api.metrics import Metrics
+from crossmargin.api.path_index import PathIndexRouter
 from crossmargin.api.rate_limit import RateLimit, RateLimiter
 from crossmargin.api.replica_guard import READ_ONLY_CODE, READ_ONLY_STATUS, ReplicaWriteGuard
 from crossmargin.api.responses import error_response
@@ -182,7 +183,7 @@ def _application(
     front: list[Middleware] | None = None,
     back: list[Middleware] | None = None,
 ) -> Starlette:
-    return Starlette(
+    application = Starlette(
         routes=routes,
         middleware=[
             *(front or []),
@@ -198,3 +199,5 @@ def _application(
             Exception: _on_unexpected,
         },
     )
+    application.router = PathIndexRouter(routes)  # the same routes, found without trying each pattern in turn
+    return application
