@@ -19,7 +19,6 @@ import os
 import platform
 import sys
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,10 @@ def core_source_digest(core: Path) -> str:
 
 
 def _mypy_version() -> str:
+    # Imported here: importlib.metadata costs about 30 ms, which every `import crossmargin` (each CLI
+    # command) paid while only a run with a compiled core needs it.
+    from importlib import metadata  # noqa: PLC0415
+
     try:
         return metadata.version("mypy")
     except metadata.PackageNotFoundError:
