@@ -198,15 +198,13 @@ export function chartTick(seconds, kind) {
 }
 
 /**
- * The chart's time under the crosshair (seconds since the epoch, UTC): "07 Dec 2026 14:30 UTC".
+ * The chart's time under the crosshair (seconds since the epoch): as every time on the page (`time`).
  * @param {unknown} seconds
  * @returns {string}
  */
 export function chartTime(seconds) {
   const date = chartDate(seconds);
-  if (date === null) return DASH;
-  const day = `${twoDigits(date.getUTCDate())} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}`;
-  return `${day} ${twoDigits(date.getUTCHours())}:${twoDigits(date.getUTCMinutes())} UTC`;
+  return time(date === null ? null : date.getTime());
 }
 
 /**

@@ -56,7 +56,7 @@ export async function createPriceChart(symbol, parent) {
     autoSize: true,
     layout: { background: { color: "#161b24" }, textColor: "#c3cad6", attributionLogo: false /* its logo inserts a <style> element, which the CSP refuses: the link under the chart credits TradingView instead */ },
     grid: { vertLines: { color: "#222a36" }, horzLines: { color: "#222a36" } },
-    // Our own time labels (UTC, as the candles): the library's call Date.toLocaleString (format.js chartTick).
+    // Our own time labels (UTC, as the candles): the library's own call Date.toLocaleString (format.js chartTick).
     timeScale: { timeVisible: true, secondsVisible: false, tickMarkFormatter: (/** @type {import("lightweight-charts").Time} */ time, /** @type {import("lightweight-charts").TickMarkType} */ kind) => chartTick(time, kind) },
     // Horizontal drags pan the chart; vertical ones scroll the page on a phone.
     handleScroll: { mouseWheel: true, pressedMouseMove: true, horzTouchDrag: true, vertTouchDrag: false },
