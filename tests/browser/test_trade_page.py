@@ -241,6 +241,61 @@ def test_the_chart_library_waits_for_the_page_to_load(server: Server, page: Any)
     assert fetches[0] >= load_end
 
 
+SLOW_SUBSCRIPTION = """(() => {
+  const Original = window.WebSocket;
+  window.WebSocket = class extends Original {
+    addEventListener(type, listener, options) {
+      const late = type === "open" ? (...args) => setTimeout(() => listener(...args), 700) : listener;
+      super.addEventListener(type, late, options);
+    }
+  };
+})();"""
+"""Every WebSocket's page code hears its opening 0.7 s late: the chart's time comes before the streams subscribe."""
+NO_STREAMS = """window.WebSocket = class extends window.WebSocket { constructor() { super("ws://127.0.0.1:9/"); } };"""
+"""Every WebSocket goes to a closed port: the streams never subscribe."""
+
+
+def kline_reads(page: Any) -> list[str]:
+    reads: list[str] = []
+    page.on("request", lambda request: reads.append(request.url) if "/api/v1/klines" in request.url else None)
+    return reads
+
+
+def test_the_candles_are_read_once_after_the_streams_subscribe(server: Server, page: Any) -> None:
+    """One read of each candle series per page: the streams' fresh snapshot's, not also the first one's.
+
+    The page's first snapshot comes with it and the streams' subscription brings a fresh one. Reading the
+    candles for both read them twice and drew the chart twice whenever the chart's time came first.
+    """
+    page.add_init_script(SLOW_SUBSCRIPTION)
+    reads = kline_reads(page)
+    with page.expect_response(re.compile(r"/api/v1/depth\?")):  # the first snapshot came with the page: this is the streams'
+        page.goto(f"/futures?market={PERP}")
+    chart = page.get_by_test_id("price-chart")
+    expect(chart).to_have_attribute("data-loaded", "true", timeout=10_000)
+    expect(chart).to_have_attribute("data-candles", str(len(klines(server, PERP))))
+    page.wait_for_timeout(300)  # a second read would have started by now
+    assert sorted(re.sub(r".*priceType=", "", url) if "priceType" in url else "Last" for url in reads) == [
+        "Index",
+        "Last",
+        "Mark",
+    ]
+
+
+def test_the_candles_are_read_when_the_streams_cannot_subscribe(server: Server, browser: Any) -> None:
+    """Streams that cannot connect (a proxy without WebSockets) do not keep the chart empty."""
+    context = browser.new_context(base_url=server.url)
+    page = context.new_page()
+    page.add_init_script(NO_STREAMS)
+    reads = kline_reads(page)
+    page.goto(f"/spot?market={SPOT}")
+    chart = page.get_by_test_id("price-chart")
+    expect(chart).to_have_attribute("data-loaded", "true", timeout=10_000)
+    expect(chart).to_have_attribute("data-candles", str(len(klines(server, SPOT))))
+    assert len(reads) == 3
+    context.close()
+
+
 COUNT_DATE_FORMATS = """(() => {
   window.dateFormatsMade = [];
   const note = (name) => window.dateFormatsMade.push(name);

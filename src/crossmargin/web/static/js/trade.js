@@ -95,10 +95,20 @@ export function mountTrade(root, ctx, symbol, list) {
       if (market.marketType === "PERP") parts.push(`Funding ${percent(mark.fundingRate, 4)}`);
       prices.textContent = parts.join(" · ");
     };
-    /** The candles are for the chart only: read while it loads (after the book and the page's load, when the browser is idle), so they are usually in before its first drawing. */
-    const loadCandles = async (/** @type {any} */ depth) => {
-      await chartTime;
-      if (ended) return;
+    /** Settles when the market streams first subscribe, or first fail to (then nothing newer will come soon). */
+    let streamSettled = () => {};
+    const streamFirst = new Promise((resolve) => (streamSettled = () => resolve(undefined)));
+    let snapshotCount = 0;
+    /**
+     * The candles are for the chart only: read while it loads (after the book and the page's load,
+     * when the browser is idle), so they are usually in before its first drawing. They are read once
+     * the streams have subscribed (a candle closed before that would be missing otherwise) and only
+     * for the newest snapshot: the page's first snapshot (which comes with the page) is overtaken by
+     * the streams' fresh one, and reading and drawing its candles too cost the page a second drawing.
+     */
+    const loadCandles = async (/** @type {any} */ depth, /** @type {number} */ snapshot) => {
+      await Promise.all([chartTime, streamFirst]);
+      if (ended || snapshot !== snapshotCount) return;
       const since = Math.max(0, Math.floor(Number(depth.timestamp) / 1_000_000) - CHART_HOURS * 3600);
       const klines = (/** @type {string | null} */ priceType) => ctx.api.get("/api/v1/klines", { symbol, interval: KLINE_INTERVAL, startTime: since, priceType });
       const [last, markK, indexK] = await Promise.all([klines(null), klines("Mark"), klines("Index")]);
@@ -107,6 +117,7 @@ export function mountTrade(root, ctx, symbol, list) {
       chart?.setData(last, markK, indexK);
     };
     const snapshots = async () => {
+      const snapshot = ++snapshotCount;
       // The depth's timestamp is the engine's time (µs; a demo's manual clock may be far from the
       // wall clock): the chart shows the CHART_HOURS before it. The book and trades show first.
       const [depth, recent, marks] = await Promise.all([
@@ -119,7 +130,7 @@ export function mountTrade(root, ctx, symbol, list) {
       bookShown();
       mark = marks[0] ?? {};
       showPrices(recent.length ? recent[recent.length - 1].price : undefined);
-      loadCandles(depth).catch((failure) => !ended && chartCard.append(h("p", { class: "error", role: "alert", text: `The chart's candles could not be read: ${failure instanceof Error ? failure.message : String(failure)}` })));
+      loadCandles(depth, snapshot).catch((failure) => !ended && chartCard.append(h("p", { class: "error", role: "alert", text: `The chart's candles could not be read: ${failure instanceof Error ? failure.message : String(failure)}` })));
     };
     chartReady.then((ready) => {
       if (ended) return ready.remove();
@@ -158,7 +169,9 @@ export function mountTrade(root, ctx, symbol, list) {
           ctx.api.dropInitial(); // the snapshot must be newer than the stream's first diff
           book.reset();
           snapshots().catch(() => {});
+          streamSettled();
         },
+        streamSettled,
       ),
     );
     ctx.onChange((reason, kinds) => (form.refresh(), tables.changed(reason, kinds)));
