@@ -269,7 +269,8 @@ def test_the_candles_are_read_once_after_the_streams_subscribe(server: Server, p
     """
     page.add_init_script(SLOW_SUBSCRIPTION)
     reads = kline_reads(page)
-    with page.expect_response(re.compile(r"/api/v1/depth\?")):  # the first snapshot came with the page: this is the streams'
+    # The first snapshot came with the page: a depth read is the streams' fresh one.
+    with page.expect_response(re.compile(r"/api/v1/depth\?")):
         page.goto(f"/futures?market={PERP}")
     chart = page.get_by_test_id("price-chart")
     expect(chart).to_have_attribute("data-loaded", "true", timeout=10_000)
