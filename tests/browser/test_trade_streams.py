@@ -144,14 +144,14 @@ def test_a_dropped_stream_says_so_and_reads_again_once_back(server: Server, page
 
 def test_a_refused_subscription_says_why_and_the_tables_are_read_after_each_action(server: Server, page: Any) -> None:
     account = server.new_account({"USDC": "1000"})
-    refusal = {"id": 1, "error": {"code": 4003, "message": "Invalid signature"}}
+    refusal = {"code": 4003, "message": "Invalid signature"}
 
     def refuse_signed(ws: Any) -> None:
         upstream = ws.connect_to_server()
 
         def from_page(message: str | bytes) -> None:
-            if "signature" in str(message):
-                ws.send(json.dumps(refusal))  # as the server answers a key revoked elsewhere
+            if "signature" in str(message):  # as the server answers a key revoked elsewhere
+                ws.send(json.dumps({"id": json.loads(message)["id"], "error": refusal}))
             else:
                 upstream.send(message)
 
@@ -247,3 +247,53 @@ def test_a_fresh_snapshot_of_the_same_book_is_not_drawn_again(server: Server, pa
     server.signed(account, "orderExecute", "POST", "/api/v1/order", order)
     expect(page.locator(BOOK_TABLE)).not_to_have_attribute("data-drawn-before", "yes")
     expect(page.locator(BOOK_TABLE)).to_contain_text(f"{int(price):,}")
+
+
+def test_one_socket_carries_every_stream_of_the_page(server: Server, page: Any) -> None:
+    """The page's engine updates, the market's streams and the signed account streams share one WebSocket.
+
+    Each group is its own SUBSCRIBE (its own id and acknowledgement); leaving the trading view for the
+    markets list unsubscribes that view's streams on the same socket, which the page's own stream keeps open.
+    """
+    account = server.new_account({"USDC": "1000"})
+    sockets: list[Any] = []
+    frames: list[dict[str, Any]] = []
+
+    def through(ws: Any) -> None:
+        upstream = ws.connect_to_server()
+        sockets.append(ws)
+
+        def from_page(message: str | bytes) -> None:
+            frames.append(json.loads(message))
+            upstream.send(message)
+
+        ws.on_message(from_page)
+
+    page.route_web_socket("**/ws", through)
+    page.goto(f"/futures?market={PERP}")
+    sign_in(page, account)
+    expect(page.get_by_test_id("account-live")).to_have_attribute("data-state", "on")
+    price = below_market(server, PERP)
+    order = {"symbol": PERP, "side": "Bid", "orderType": "Limit", "quantity": "0.001", "price": price}
+    placed = server.signed(account, "orderExecute", "POST", "/api/v1/order", order)
+    expect(page.get_by_test_id(f"open-order-{placed['id']}")).to_contain_text("On the book")  # private
+    book = page.get_by_test_id("order-book")
+    expect(book.get_by_role("button", name=f"Use price ${int(price):,}.00")).to_be_visible()  # public
+    subscribes = [frame for frame in frames if frame["method"] == "SUBSCRIBE"]
+    streams = [stream for frame in subscribes for stream in frame["params"]]
+    assert {"engine.update", f"depth.{PERP}", f"account.orderUpdate.{PERP}"} <= set(streams), streams
+    assert len({frame["id"] for frame in subscribes}) == len(subscribes)
+    assert [frame for frame in subscribes if "signature" in frame] == [
+        frame for frame in subscribes if any(stream.startswith("account.") for stream in frame["params"])
+    ]
+
+    page.get_by_role("link", name="← All futures markets").click()
+    expect(page.get_by_test_id(f"perp-{PERP}")).to_be_visible()
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=order-book]')"
+    )  # the view is gone; its UNSUBSCRIBE went before
+    page.evaluate("() => new Promise((done) => setTimeout(done, 100))")
+    unsubscribed = [stream for frame in frames if frame["method"] == "UNSUBSCRIBE" for stream in frame["params"]]
+    assert f"depth.{PERP}" in unsubscribed and f"account.orderUpdate.{PERP}" in unsubscribed, frames
+    assert "engine.update" not in unsubscribed
+    assert len(sockets) == 1
