@@ -25,6 +25,7 @@ import httpx
 import pytest
 from live_server import TOKEN, free_port, start, stop
 from plain_http import HTTP
+from prometheus_client.parser import text_string_to_metric_families
 from signing_client import Keys, signed_headers
 from websockets.sync.client import connect
 
@@ -173,6 +174,39 @@ def _wait_for_two_workers(server: Server, other_than: set[int]) -> set[int]:
             return found
         time.sleep(0.1)
     raise AssertionError(f"no worker was started again: {_workers(server)}")
+
+
+def _http_requests(server: Server, route: str, method: str, status: str) -> float:
+    """Return `crossmargin_http_requests_total` for one series from the server's /metrics (0 if absent)."""
+    text = HTTP.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).text
+    wanted = {"route": route, "method": method, "status": status}
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "crossmargin_http_requests_total" and sample.labels == wanted
+    )
+
+
+def test_the_metrics_count_the_requests_the_workers_answer(server: Server) -> None:
+    """Borrows and rate refusals answered in the workers are counted in /metrics, once each, like forwarded reads."""
+    keys = _funded(server)
+    time.sleep(1.5)  # the workers' counts of the earlier tests' requests are in: each reports every second
+    borrows_before = _http_requests(server, "/api/v1/borrowLend", "POST", "200")
+    depth_before = _http_requests(server, "/api/v1/depth", "GET", "200")
+    body: dict[str, object] = {"symbol": "USDC", "side": "Borrow", "quantity": "1"}
+    for _ in range(6):
+        borrowed = server.signed(keys, "POST", "/api/v1/borrowLend", "borrowLendExecute", body, _now())
+        assert borrowed.status_code == 200, borrowed.text
+    for _ in range(3):  # forwarded whole to the sequencer process, counted there
+        assert HTTP.get(f"{server.url}/api/v1/depth", params={"symbol": "BTC_USDC"}, timeout=10).status_code == 200
+    deadline = time.monotonic() + 10
+    while _http_requests(server, "/api/v1/borrowLend", "POST", "200") < borrows_before + 6:
+        assert time.monotonic() < deadline, "the workers' borrows never reached /metrics"
+        time.sleep(0.1)
+    time.sleep(1.5)  # a worker's next report would have come: nothing counted twice
+    assert _http_requests(server, "/api/v1/borrowLend", "POST", "200") == borrows_before + 6
+    assert _http_requests(server, "/api/v1/depth", "GET", "200") == depth_before + 3
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the workers through Linux's /proc")

@@ -48,9 +48,11 @@ from crossmargin.api.auth import API_KEY_CHARS_MAX
 from crossmargin.api.body_limit import BodyLimit
 from crossmargin.api.edge_reads import EDGE_READS
 from crossmargin.api.host_allow_list import IN_PROCESS_HOSTS, HostAllowList
+from crossmargin.api.http_metrics import FORWARDED, HttpMetrics
+from crossmargin.api.http_tally import REPORT_SECONDS, HttpTally
 from crossmargin.api.rate_limit import RateLimit, RateLimiter
 from crossmargin.api.responses import error_response
-from crossmargin.app.command_channel import ChannelClient, EdgeService
+from crossmargin.app.command_channel import HTTP_TALLY, ChannelClient, EdgeService
 from crossmargin.app.faults import ServiceUnavailableError
 
 EDGE_ROUTES: Final = frozenset(
@@ -70,6 +72,8 @@ and the reads of `EDGE_READS` (verified and parsed here, answered by the sequenc
 HOP_BY_HOP: Final = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"upgrade", b"te", b"trailer"})
 WEBSOCKET_MESSAGE_BYTES_MAX: Final = 16 * 1024 * 1024
 CONNECT_SECONDS: Final = 10.0
+STOP_REPORT_SECONDS: Final = 5.0
+"""How long a stopping worker waits for the sequencer to take its last count of requests."""
 
 
 class EdgeApp:
@@ -101,6 +105,9 @@ class EdgeApp:
             self._front = RateLimit(self._front, rate_limiter)
         if access_log is not None:
             self._front = AccessLog(self._front, access_log)
+        self.http_tally = HttpTally()
+        self._front = HttpMetrics(self._front, self.http_tally)  # outermost, as in one process
+        self._reporting: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one connection: lifespan, or a request through the rate limits and the access log."""
@@ -119,6 +126,7 @@ class EdgeApp:
                 return
             await self._routes(scope, receive, send)
         else:
+            scope[FORWARDED] = True  # counted by the sequencer process's application
             await self._forward(scope, receive, send)
 
     async def start(self) -> None:
@@ -128,12 +136,31 @@ class EdgeApp:
         transport = httpx.AsyncHTTPTransport(uds=self._app_path)
         # No timeout of its own: a forwarded request takes as long as the sequencer process needs (its limits apply).
         self._http = httpx.AsyncClient(transport=transport, timeout=None)  # noqa: S113
+        self._reporting = asyncio.get_running_loop().create_task(self._report_http())
 
     async def stop(self) -> None:
-        """Close the connections to the sequencer process."""
+        """Report the last requests counted and close the connections to the sequencer process."""
+        if self._reporting is not None:
+            self._reporting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reporting
+        with contextlib.suppress(ServiceUnavailableError, TimeoutError):
+            await asyncio.wait_for(self._send_http_tally(), STOP_REPORT_SECONDS)
         if self._http is not None:
             await self._http.aclose()
         await self.client.close()
+
+    async def _report_http(self) -> None:
+        """Hand the requests this worker answered to the sequencer's metrics every `REPORT_SECONDS`."""
+        while True:
+            await asyncio.sleep(REPORT_SECONDS)
+            with contextlib.suppress(ServiceUnavailableError):  # the sequencer is going: the worker stops soon
+                await self._send_http_tally()
+
+    async def _send_http_tally(self) -> None:
+        tally = self.http_tally.take()
+        if tally and self.client.connected:
+            await self.client.request(HTTP_TALLY, tally)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -10,18 +10,25 @@ streams (`crossmargin_websocket_connections`), not here.
 from __future__ import annotations
 
 import time
-from typing import Final
+from typing import Final, Protocol
 
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from crossmargin.api.metrics import Metrics
 
 UNMATCHED: Final = "unmatched"
 OTHER: Final = "OTHER"
 METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 CLIENT_LEFT: Final = 499
 SERVER_ERROR: Final = 500
+FORWARDED: Final = "crossmargin.forwarded"
+"""Set in a request's scope by an edge worker that forwards it: the sequencer process counts it, not the worker."""
+
+
+class HttpObserver(Protocol):
+    """Where answered requests are counted: `Metrics`, or an edge worker's `HttpTally`."""
+
+    def observe_http(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one answered request."""
 
 
 def route_template(scope: Scope) -> str:
@@ -35,7 +42,7 @@ def route_template(scope: Scope) -> str:
 class HttpMetrics:
     """Count and time every HTTP request that reaches it."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: HttpObserver) -> None:
         self.app = app
         self.metrics = metrics
 
@@ -61,6 +68,6 @@ class HttpMetrics:
             raise
         finally:
             method = scope.get("method", "GET")
-            self.metrics.observe_http(
-                route_template(scope), method if method in METHODS else OTHER, status, time.perf_counter() - started
-            )
+            if not scope.get(FORWARDED):
+                route, seconds = route_template(scope), time.perf_counter() - started
+                self.metrics.observe_http(route, method if method in METHODS else OTHER, status, seconds)

@@ -59,6 +59,8 @@ SUBMIT: Final = "submit"
 READ: Final = "read"
 API_KEY: Final = "api_key"
 CONFIGURATION: Final = "configuration"
+HTTP_TALLY: Final = "http_tally"
+"""A worker's count of the HTTP requests it answered itself (`api/http_tally.py`), for the one `/metrics`."""
 OK: Final = "ok"
 DUPLICATE: Final = "duplicate"
 UNAVAILABLE: Final = "unavailable"
@@ -107,11 +109,16 @@ class SequencerChannel:
         service: Service,
         loop: asyncio.AbstractEventLoop,
         answer_read: Callable[[Any], object] | None = None,
+        observe_http: Callable[[str, str, int, float], None] | None = None,
     ) -> None:
-        """Serve `service` on `loop`; `answer_read` answers a worker's verified read (`api/edge_reads.py`)."""
+        """Serve `service` on `loop`; `answer_read` answers a worker's verified read (`api/edge_reads.py`).
+
+        `observe_http` counts each request a worker reports having answered (`Metrics.observe_http`).
+        """
         self._service = service
         self._loop = loop
         self._answer_read = answer_read
+        self._observe_http = observe_http
         self._done: list[tuple[_Connection, int, Future[Any], SignedRequest | None]] = []
         self._done_lock = threading.Lock()
         self._flush_scheduled = False
@@ -144,6 +151,13 @@ class SequencerChannel:
         if kind == API_KEY:
             found = service.peek(lambda state: state.api_keys.get(payload))
             connection.replies.append(encode_frame((request_id, OK, found)))
+            return
+        if kind == HTTP_TALLY:
+            if self._observe_http is not None:
+                for (route, method, status), durations in payload.items():
+                    for seconds in durations:
+                        self._observe_http(route, method, status, seconds)
+            connection.replies.append(encode_frame((request_id, OK, None)))
             return
         if kind == CONFIGURATION:
             configuration = service.peek(lambda state: (dict(state.specs), dict(state.markets)))

@@ -311,7 +311,7 @@ def _run_primary(options: ServeOptions, console: Console) -> int:
         )
         metrics_port = MetricsPort.start(metrics, options.metrics_port) if options.metrics_port else None
         if options.edge_workers > 0:
-            _serve_with_edge_workers(options, app, service, admin_token.value, fatal)
+            _serve_with_edge_workers(options, app, service, admin_token.value, fatal, metrics)
         else:
             serve_in_one_process(options, app, service, fatal)
     except (KeyboardInterrupt, SystemExit):
@@ -374,7 +374,7 @@ def serve_in_one_process(options: ServeOptions, app: Starlette, service: Service
 
 
 def _serve_with_edge_workers(
-    options: ServeOptions, app: Starlette, service: Service, admin_token: str, fatal: list[Fault]
+    options: ServeOptions, app: Starlette, service: Service, admin_token: str, fatal: list[Fault], metrics: Metrics
 ) -> None:
     from crossmargin.cli.serve_edge import EdgeOptions, serve_with_edge_workers  # noqa: PLC0415 -- only with workers
 
@@ -389,7 +389,7 @@ def _serve_with_edge_workers(
         rate_limits=options.rate_limits,
         access_log=options.access_log,
     )
-    serve_with_edge_workers(app, service, edge, fatal)
+    serve_with_edge_workers(app, service, edge, fatal, metrics)
 
 
 def exit_status(service: Service, fatal: list[Fault], console: Console) -> int:

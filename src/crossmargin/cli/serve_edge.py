@@ -34,7 +34,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -42,6 +42,7 @@ from starlette.types import ASGIApp
 from crossmargin.api.access_log import AccessLogWriter
 from crossmargin.api.edge import EdgeApp
 from crossmargin.api.edge_reads import answer_read
+from crossmargin.api.http_metrics import HttpObserver
 from crossmargin.api.rate_budgets import RateLimitSettings
 from crossmargin.api.rate_limit import RateLimiter
 from crossmargin.app.command_channel import SequencerChannel
@@ -128,8 +129,13 @@ class _WorkerServer(uvicorn.Server):  # pragma: no cover -- runs in a worker pro
             signal.signal(signal.SIGTERM, original)
 
 
-def serve_with_edge_workers(app: ASGIApp, service: Service, options: EdgeOptions, fatal: list[Fault]) -> None:
-    """Serve until SIGTERM, Ctrl-C or a fatal journal fault: workers in front, this process behind them."""
+def serve_with_edge_workers(
+    app: ASGIApp, service: Service, options: EdgeOptions, fatal: list[Fault], metrics: HttpObserver | None = None
+) -> None:
+    """Serve until SIGTERM, Ctrl-C or a fatal journal fault: workers in front, this process behind them.
+
+    `metrics` counts the requests the workers answer themselves (they report them over the channel).
+    """
     directory = tempfile.mkdtemp(prefix="crossmargin-edge-")
     try:
         channel_path = str(Path(directory) / "channel.sock")
@@ -140,7 +146,8 @@ def serve_with_edge_workers(app: ASGIApp, service: Service, options: EdgeOptions
         Path(app_path).chmod(0o600)
         app_socket.listen(2048)
         try:
-            asyncio.run(_sequencer_main(app, service, options, fatal, listener, app_socket, (channel_path, app_path)))
+            sockets = _Sockets(listener, app_socket, channel_path, app_path)
+            asyncio.run(_sequencer_main(app, service, options, fatal, sockets, metrics))
         finally:
             listener.close()
             app_socket.close()
@@ -148,21 +155,30 @@ def serve_with_edge_workers(app: ASGIApp, service: Service, options: EdgeOptions
         shutil.rmtree(directory, ignore_errors=True)
 
 
+class _Sockets(NamedTuple):
+    """The sequencer process's sockets: the public listener the workers share, the forwarded app's, and both paths."""
+
+    listener: socket.socket
+    app_socket: socket.socket
+    channel_path: str
+    app_path: str
+
+
 async def _sequencer_main(
     app: ASGIApp,
     service: Service,
     options: EdgeOptions,
     fatal: list[Fault],
-    listener: socket.socket,
-    app_socket: socket.socket,
-    paths: tuple[str, str],
+    sockets: _Sockets,
+    metrics: HttpObserver | None,
 ) -> None:
-    channel_path, app_path = paths
+    listener, app_socket, channel_path, app_path = sockets
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    channel = SequencerChannel(service, loop, functools.partial(answer_read, service))
+    observe_http = None if metrics is None else metrics.observe_http
+    channel = SequencerChannel(service, loop, functools.partial(answer_read, service), observe_http)
     channel_server = await asyncio.start_unix_server(channel.serve, path=channel_path)
     config = uvicorn.Config(
         app, http=HTTP_PARSER, log_level="warning", timeout_graceful_shutdown=options.graceful_shutdown_seconds

@@ -29,6 +29,7 @@ from crossmargin.adapters.memory_journal import MemoryJournal
 from crossmargin.api.app import create_app
 from crossmargin.api.edge import EdgeApp
 from crossmargin.api.edge_reads import answer_read
+from crossmargin.api.http_tally import REPORT_SECONDS
 from crossmargin.app.clock import ManualClock
 from crossmargin.app.command_channel import API_KEY, CONFIGURATION, OK, SequencerChannel, encode_frame, read_frame
 from crossmargin.app.service import Service
@@ -46,6 +47,8 @@ class Edge:
     sequencer: Exchange
     first: Exchange
     second: Exchange
+    observed_http: list[tuple[str, str, int, float]]
+    """The requests the workers reported having answered, as the sequencer's metrics hear them."""
 
 
 def stop_serving(loop: asyncio.AbstractEventLoop, thread: threading.Thread, server: asyncio.Server) -> None:
@@ -78,7 +81,9 @@ def edge() -> Iterator[Edge]:
     thread.start()
     directory = Path(tempfile.mkdtemp(prefix="cm-channel-"))  # short: Unix socket paths are limited
     path = str(directory / "channel.sock")
-    channel = SequencerChannel(service, loop, functools.partial(answer_read, service))
+    observed: list[tuple[str, str, int, float]] = []
+    observe = lambda *request: observed.append(request)  # noqa: E731 -- Metrics.observe_http's shape
+    channel = SequencerChannel(service, loop, functools.partial(answer_read, service), observe)
     server = asyncio.run_coroutine_threadsafe(asyncio.start_unix_server(channel.serve, path=path), loop).result()
     unused = str(directory / "app.sock")  # these tests send nothing that a worker forwards
     try:
@@ -92,7 +97,7 @@ def edge() -> Iterator[Edge]:
             lender = exchange.new_account()
             exchange.deposit(lender, "USDC", "1000000")
             assert exchange.borrow_lend(lender, "Lend", "1000000").status_code == 200
-            yield Edge(exchange, Exchange(first), Exchange(second))
+            yield Edge(exchange, Exchange(first), Exchange(second), observed)
     finally:
         stop_serving(loop, thread, server)
         service.close()
@@ -115,6 +120,20 @@ def test_a_borrow_accepted_through_one_worker_is_refused_through_the_other(edge:
     positions = edge.sequencer.signed(keys, "GET", "/api/v1/borrowLend/positions", "borrowLendPositionQuery")
     (usdc,) = [row for row in positions.json() if row["symbol"] == "USDC"]
     assert usdc["netQuantity"].startswith("-100."), "executed once"
+
+
+def test_the_requests_a_worker_answers_reach_the_sequencers_metrics(edge: Edge) -> None:
+    keys = edge.sequencer.new_account()
+    edge.sequencer.deposit(keys, "BTC", "1")
+    assert edge.first.borrow_lend(keys, "Borrow", "100").status_code == 200
+    assert edge.second.borrow_lend(keys, "Borrow", "1000000").status_code == 400
+    deadline = time.monotonic() + 3 * REPORT_SECONDS
+    while len([seen for seen in edge.observed_http if seen[0] == BORROW]) < 2:
+        assert time.monotonic() < deadline, f"the workers did not report their borrows: {edge.observed_http}"
+        time.sleep(0.05)
+    borrows = sorted(seen[:3] for seen in edge.observed_http if seen[0] == BORROW)
+    assert borrows == [(BORROW, "POST", 200), (BORROW, "POST", 400)]
+    assert all(0 < seen[3] < 10 for seen in edge.observed_http)
 
 
 def test_a_refusal_through_a_worker_has_backpacks_body(edge: Edge) -> None:
