@@ -128,7 +128,7 @@ def book_update_id(state: EngineState) -> int:
     It is the same count as `views.market_data.view_depth` prints (orders placed + trades + orders
     closed), so it grows with every change of any book; a test checks that the two agree.
     """
-    return state.next_order_id + state.next_trade_id + len(state.closed_orders)
+    return state.next_order_id + state.next_trade_id + state.closed_order_count
 
 
 def level_quantity(state: EngineState, market: str, side: OrderSide, price_wad: int) -> int:

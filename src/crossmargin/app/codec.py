@@ -27,7 +27,7 @@ from crossmargin.core.state import EngineState
 Encoder = Callable[[Any], object]
 Decoder = Callable[[object, str], object]
 
-SNAPSHOT_FORMAT_VERSION: Final = 6
+SNAPSHOT_FORMAT_VERSION: Final = 7
 COMMAND_TAG: Final = "type"
 # The engine's dispatch table is the one list of commands: a command it runs is one the journal
 # stores. Records name their type, so the table's order does not matter to old journals.

@@ -87,7 +87,7 @@ def explain_borrows(
     shortfalls = [row for row in state.shortfalls if row.subaccount_id == subaccount_id]
     orders = [
         order
-        for order in (*state.closed_orders, *state.orders.values())
+        for order in (*state.closed_orders_of(subaccount_id), *state.orders.values())
         if order.subaccount_id == subaccount_id and order.flags.auto_borrow
     ]
     explained = []

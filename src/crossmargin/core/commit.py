@@ -31,8 +31,8 @@ from crossmargin.core.events import (
 )
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import LedgerKind, locked, spot
-from crossmargin.core.orders import OrderStatus
-from crossmargin.core.state import EngineState
+from crossmargin.core.orders import Order, OrderStatus
+from crossmargin.core.state import CLOSED_ORDERS_KEPT, EngineState
 
 _SPOT, _ORDERS = LedgerKind.SPOT, LedgerKind.ORDERS  # read once: an enum member read through its class is slow
 
@@ -138,7 +138,7 @@ def _commit_trading(self: Transaction, state: EngineState) -> None:
             del state.orders[order_id]
             state.books[order.market].remove(before)
             del state.open_order_ids[order.subaccount_id][order_id]
-        state.closed_orders.append(order)
+        _close(state, order)
     _commit_trigger_orders(self, state)
     positions = state.perp_positions
     positions.update(self.perp_positions)
@@ -158,7 +158,16 @@ def _commit_trigger_orders(self: Transaction, state: EngineState) -> None:
             continue
         state.trigger_orders.pop(order_id, None)
         if order is not None:
-            state.closed_orders.append(order)
+            _close(state, order)
+
+
+def _close(state: EngineState, order: Order) -> None:
+    """Keep a closed order in its subaccount's history, forgetting the oldest beyond `CLOSED_ORDERS_KEPT`."""
+    kept = state.closed_orders.setdefault(order.subaccount_id, [])
+    kept.append(order)
+    if len(kept) > CLOSED_ORDERS_KEPT:
+        del kept[0]
+    state.closed_order_count += 1
 
 
 def _record_listing_times(state: EngineState, symbols: tuple[str, ...], now_ms: int) -> None:

@@ -7,7 +7,8 @@ are the user-visible history (movements, entry fees, deposits, withdrawals, tran
 state so that snapshots and replay restore it; hourly interest rows are derived from them and the
 pools' accrual records (`history.py`), never stored per position. Trading adds the markets, the open
 orders (indexed by `books` and `open_order_ids`, both derived and rebuilt after a snapshot loads),
-pending trigger orders (off the book), perp positions and marks, and the trading history.
+pending trigger orders (off the book), perp positions and marks, and the trading history (each
+subaccount's latest `CLOSED_ORDERS_KEPT` closed orders, and every fill).
 Liquidation adds its steps, the insurance fund's takeovers, auto-deleverages and lend-index cuts
 (the audit reads the cuts). Every history record is numbered in the order it happened
 (`history_sequence`, per list, parallel to it), so a statement can list the rows of one millisecond
@@ -49,11 +50,18 @@ from crossmargin.core.pools import HourlyAccrual, Pool
 
 DERIVED = {"derived": True}
 """Field metadata: an index rebuilt from other fields, never stored in a snapshot."""
+CLOSED_ORDERS_KEPT = 10_000
+"""Closed orders kept per subaccount for its order history, the latest: a market maker that cancels and
+replaces its quotes closes thousands a minute, which the state would otherwise hold forever."""
 
 
 @dataclass(slots=True)
 class EngineState:
     """The whole engine state."""
+
+    def closed_orders_of(self, subaccount_id: SubaccountId) -> list[Order]:
+        """Return a subaccount's kept closed orders, in the order they closed."""
+        return self.closed_orders.get(subaccount_id, [])
 
     def history_number(self, name: str, index: int) -> int:
         """Return when the record at `index` of the history list `name` happened, in the state's order."""
@@ -93,7 +101,10 @@ class EngineState:
     settlement_due_ms: int | None = None
     next_order_id: int = 1
     next_trade_id: int = 1
-    closed_orders: list[Order] = field(default_factory=list)
+    closed_orders: dict[SubaccountId, list[Order]] = field(default_factory=dict)
+    """Each subaccount's closed orders as they closed: its latest `CLOSED_ORDERS_KEPT` (the journal has them all)."""
+    closed_order_count: int = 0
+    """Orders ever closed: a book's update id counts them (a cancel changes a book)."""
     fills: list[Fill] = field(default_factory=list)
     settlements: list[PositionsSettled] = field(default_factory=list)
     """Settlement passes, one per perp market and pass; `events.settled_rows` expands them into `Settled` rows."""

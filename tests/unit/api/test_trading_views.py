@@ -140,7 +140,7 @@ def test_a_live_order_matches_the_order_type_schema_with_expiry_reason_as_the_on
     validators: Callable[[str], Draft202012Validator],
 ) -> None:
     state, subs = scenario
-    expired = next(order for order in state.closed_orders if order.expiry_reason is not None)
+    expired = next(order for kept in state.closed_orders.values() for order in kept if order.expiry_reason is not None)
 
     body = view_order(expired, state.markets[expired.market])
     reason = body.pop("expiryReason")

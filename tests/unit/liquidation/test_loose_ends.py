@@ -297,7 +297,7 @@ def test_adl_fills_have_orders_a_price_and_their_system_order_type_on_both_sides
         fill.quantity_atoms * spec.quote_unit_atoms
     )
     assert fill.quote_atoms == adl.quote_atoms
-    orders = {order.order_id: order for order in driver.state.closed_orders}
+    orders = {order.order_id: order for kept in driver.state.closed_orders.values() for order in kept}
     for order_id, owner in ((fill.maker_order_id, seller), (fill.taker_order_id, INSURANCE_FUND_ID)):
         order = orders[order_id]
         assert (order.subaccount_id, order.status, order.system_order_type) == (

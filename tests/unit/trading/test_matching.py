@@ -227,7 +227,7 @@ def test_an_unfillable_fok_expires_without_a_fill(driver: Driver) -> None:
     (changed,) = [event.order for event in events if isinstance(event, OrderChanged)]
     assert (changed.status, changed.expiry_reason) == (OrderStatus.EXPIRED, ExpiryReason.FILL_OR_KILL)
     assert _spot(driver, taker, "USDC") == "20000"
-    assert driver.state.closed_orders[-1] == changed
+    assert driver.state.closed_orders_of(taker)[-1] == changed
 
 
 def test_a_fillable_fok_fills_in_full(driver: Driver) -> None:
@@ -309,7 +309,7 @@ def test_self_trade_reject_both_expires_both(driver: Driver) -> None:
     order = driver.place(sub, BTC, "buy", "0.1", "60000", stp=SelfTradePrevention.REJECT_BOTH)
     assert order.status is OrderStatus.EXPIRED
     assert mine.order_id not in driver.state.orders
-    assert [closed.order_id for closed in driver.state.closed_orders] == [mine.order_id, order.order_id]
+    assert [closed.order_id for closed in driver.state.closed_orders_of(sub)] == [mine.order_id, order.order_id]
     assert _spot(driver, sub, "BTC") == "1"
     assert _spot(driver, sub, "USDC") == "10000"
 

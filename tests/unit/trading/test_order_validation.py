@@ -192,7 +192,7 @@ def test_cancel_by_order_id_gives_the_lock_back(driver: Driver) -> None:
     assert driver.state.ledger[(locked(sub), "USDC")] == 0
     assert driver.state.ledger[(spot(sub), "USDC")] == driver.atoms("USDC", "100000")
     assert driver.state.books[BTC].bids.best_price() is None
-    assert driver.state.closed_orders == [changed]
+    assert driver.state.closed_orders_of(sub) == [changed]
 
 
 def test_cancel_by_client_id_skips_other_markets(driver: Driver) -> None:
@@ -202,7 +202,7 @@ def test_cancel_by_client_id_skips_other_markets(driver: Driver) -> None:
     order = driver.place(sub, BTC, "sell", "0.1", "61000", client_id=7)
     driver.accept(CancelOrder(sub, BTC, client_id=7))
     assert list(driver.state.orders) == [other_market.order_id]
-    assert driver.state.closed_orders[-1].order_id == order.order_id
+    assert driver.state.closed_orders_of(sub)[-1].order_id == order.order_id
     assert driver.state.ledger[(spot(sub), "BTC")] == driver.atoms("BTC", "1")
 
 

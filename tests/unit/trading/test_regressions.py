@@ -121,5 +121,5 @@ def test_a_fill_or_kill_order_rejecting_makers_walks_past_its_own_orders(driver:
     assert order.status is OrderStatus.FILLED
     assert order.executed_quote_atoms == driver.atoms("USDC", "120002")
     assert own.order_id not in driver.state.orders
-    (expired,) = [o for o in driver.state.closed_orders if o.order_id == own.order_id]
+    (expired,) = [o for kept in driver.state.closed_orders.values() for o in kept if o.order_id == own.order_id]
     assert expired.expiry_reason is ExpiryReason.SELF_TRADE_PREVENTION

@@ -75,7 +75,7 @@ def _size(driver: Driver, sub: SubaccountId) -> int:
 
 
 def _history(driver: Driver, order_id: OrderId) -> Order:
-    (found,) = [order for order in driver.state.closed_orders if order.order_id == order_id]
+    (found,) = [order for kept in driver.state.closed_orders.values() for order in kept if order.order_id == order_id]
     return found
 
 

@@ -71,7 +71,7 @@ def view_depth(state: EngineState, symbol: str, limit: int | None = None) -> Jso
     return {
         "asks": _levels(state, book.asks, size),
         "bids": bids,
-        "lastUpdateId": str(state.next_order_id + state.next_trade_id + len(state.closed_orders)),
+        "lastUpdateId": str(state.next_order_id + state.next_trade_id + state.closed_order_count),
         "timestamp": state.now_ms * 1000,
     }
 

@@ -297,7 +297,7 @@ def view_open_order(
 
 def subaccount_orders(state: EngineState, subaccount_id: SubaccountId) -> list[Order]:
     """Return every order of a subaccount, closed and open, oldest (lowest id) first."""
-    closed = [order for order in state.closed_orders if order.subaccount_id == subaccount_id]
+    closed = state.closed_orders_of(subaccount_id)
     return sorted([*closed, *_open_orders(state, subaccount_id)], key=lambda order: order.order_id)
 
 
