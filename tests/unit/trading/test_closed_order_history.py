@@ -8,9 +8,11 @@ update id still counts every order ever closed.
 
 from __future__ import annotations
 
-from crossmargin.core.orders import OrderStatus, TimeInForce
-from crossmargin.core.state import CLOSED_ORDERS_KEPT
 from engine_driver import Driver
+
+from crossmargin.core.events import OrderChanged
+from crossmargin.core.orders import Order, OrderStatus, TimeInForce
+from crossmargin.core.state import CLOSED_ORDERS_KEPT
 
 BTC = "BTC_USDC"
 
@@ -23,10 +25,10 @@ def test_a_subaccount_keeps_its_latest_closed_orders_and_the_count_goes_on(drive
     theirs = driver.place(other, BTC, "buy", "0.01", "50000")
     driver.cancel(other, BTC, theirs.order_id)
     before = driver.state.closed_order_count
-    expired = []
+    expired: list[Order] = []
     for _ in range(CLOSED_ORDERS_KEPT + 3):  # an IOC with nothing to take expires at once: one closed order each
         events = driver.accept(driver.order(busy, BTC, "buy", "0.001", "50000", tif=TimeInForce.IOC))
-        expired.extend(event.order for event in events if getattr(event, "order", None) is not None)
+        expired.extend(event.order for event in events if isinstance(event, OrderChanged))
 
     assert len(expired) == CLOSED_ORDERS_KEPT + 3
     kept = driver.state.closed_orders_of(busy)
