@@ -448,7 +448,7 @@ def position_context(state: EngineState, subaccount: SubaccountId, market: str, 
     """Return what a subaccount's position message on `market` needs besides the position."""
     mark = state.perp_marks_wad.get(market) or state.mark_prices_wad.get(state.markets[market].base, 0)
     floor = leverage_floor_wad(state.subaccounts[subaccount].leverage_limit)
-    # The same estimate as REST's estLiquidationPrice: a search of ~70 margin computations of one
+    # The same estimate as REST's estLiquidationPrice: a search of ~8-15 margin computations of one
     # subaccount, made only for a subaccount that follows its positions.
     liquidation = estimate_liquidation_price(reader(state), subaccount, state.markets[market].base)
     return PositionContext(mark, floor, at_ms, liquidation)

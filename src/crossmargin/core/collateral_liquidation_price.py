@@ -10,8 +10,8 @@ liquidated); with a short perp of the same asset larger than the holding it may 
 Why it is its own figure. Backpack's `estLiquidationPrice` sits on a borrow-lend row and is the
 price of that row's asset: on a USDC borrow against spot BTC it is a USDC price (1.2794 in the
 brief's example), while the price that decides the account is the BTC price (about 46,869), and
-spot BTC has no borrow-lend row to carry it. Cost: one estimate (about 70 margin computations of
-the subaccount) per collateral asset.
+spot BTC has no borrow-lend row to carry it. Cost: one estimate (about 8-15 margin computations
+of the subaccount) per collateral asset.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ The estimate is the core's (`crossmargin.core.liquidation_price`): the price of 
 other price fixed, next to where the subaccount's maintenance margin ratio reaches 100%, rounded
 to 9 significant digits in the direction that warns early. Where there is none (no debt or perp
 at risk from that price, or none within the searched range) the field is "0", as Backpack sends.
-Each estimate is a binary search of about 70 margin computations of one subaccount: fine for the
-positions of one subaccount, not for a sweep.
+Each estimate is a search of about 8-15 margin computations of one subaccount
+(`core/liquidation_price.py`): fine for the positions of one subaccount, not for a sweep.
 """
 
 from __future__ import annotations
