@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from crossmargin.api.errors import from_rejection, unauthorized
 from crossmargin.api.health import Watched
+from crossmargin.api.views.pool_history import PoolHistory
 from crossmargin.app.replay_guard import DuplicateRequestError, SignedRequest
 from crossmargin.app.service import Result, Service
 from crossmargin.core.commands import Command
@@ -35,6 +36,8 @@ class ApiContext:
     watched: tuple[Watched, ...] = ()
     """The background workers `/api/v1/status` and the metrics watch (`api/health.py`)."""
     replica: ReplicaRole | None = None
+    pool_history: PoolHistory = field(default_factory=PoolHistory)
+    """The pools' hourly history, replayed once and extended by each read (`views/pool_history.py`)."""
 
     async def run(self, command: Command, signed: SignedRequest | None = None) -> Accepted:
         """Submit a command (from the signed write `signed`) and wait, off the event loop, for its durable result."""

@@ -45,7 +45,10 @@ def public_read_routes(context: ApiContext) -> list[Route]:  # noqa: C901 -- one
         if interval is None:
             raise ApiError("interval is required (1d, 1w, 1month or 1year)")
         symbol = request.query_params.get("symbol")
-        return json_response(read(lambda state: views.view_borrow_lend_markets_history(state, interval, symbol)))
+        history = context.pool_history
+        return json_response(
+            read(lambda state: views.view_borrow_lend_markets_history(state, interval, symbol, history))
+        )
 
     async def mark_prices(request: Request) -> Response:
         symbol, market_type = read_inputs.mark_prices(request, request.query_params)

@@ -12,8 +12,7 @@ accrual record.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Final
 
 from crossmargin.api.errors import ApiError
@@ -25,13 +24,11 @@ from crossmargin.api.views.common import (
     wad,
     zoned_time,
 )
+from crossmargin.api.views.pool_history import PoolHistory
 from crossmargin.core.assets import AssetSpec, HaircutFunction, HaircutKind, SqrtFunction
 from crossmargin.core.borrow_lend import pool_supplied
-from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved
-from crossmargin.core.ids import PositionId
 from crossmargin.core.interest import MS_PER_HOUR, compute_borrow_rate, compute_lend_rate, compute_utilization
 from crossmargin.core.oracle import describe_stale_prices, stale_prices
-from crossmargin.core.pools import HourlyAccrual, debt_atoms
 from crossmargin.core.state import EngineState
 from crossmargin.core.view import StateView
 
@@ -149,53 +146,15 @@ def view_borrow_lend_markets(state: EngineState) -> list[JsonValue]:
     return [_market(tx, spec, state.now_ms) for _, spec in sorted(state.specs.items())]
 
 
-@dataclass(slots=True)
-class _PoolReplay:
-    """A pool's scaled debt and cash, replayed from its movements."""
+def view_borrow_lend_markets_history(
+    state: EngineState, interval: str, symbol: str | None = None, history: PoolHistory | None = None
+) -> list[JsonValue]:
+    """Return `GET /api/v1/borrowLend/markets/history`: hourly pool rows in the interval, newest first.
 
-    debt_scaled: dict[PositionId, int] = field(default_factory=dict)
-    debt_scaled_total: int = 0
-    cash_atoms: int = 0
-
-    def apply(self, movement: BorrowLendMoved) -> None:
-        """Apply one movement: a borrow position's new scaled debt, and the cash any movement moved."""
-        if movement.event_type in (BorrowLendEventType.BORROW, BorrowLendEventType.BORROW_REPAY):
-            position_id = movement.position_id
-            self.debt_scaled_total += movement.position_scaled_after - self.debt_scaled.get(position_id, 0)
-            self.debt_scaled[position_id] = movement.position_scaled_after
-        inflow = movement.event_type in (BorrowLendEventType.LEND, BorrowLendEventType.BORROW_REPAY)
-        self.cash_atoms += movement.quantity_atoms if inflow else -movement.quantity_atoms
-
-
-def _history_row(spec: AssetSpec, replay: _PoolReplay, accrual: HourlyAccrual) -> JsonObject:
-    borrowed = debt_atoms(replay.debt_scaled_total, accrual.borrow_index_before_ray)
-    supplied = replay.cash_atoms + borrowed
-    return {
-        "borrowInterestRate": wad(accrual.borrow_rate_wad),
-        "borrowedQuantity": amount(borrowed, spec),
-        "lendInterestRate": wad(accrual.lend_rate_wad),
-        "lentQuantity": amount(supplied, spec),
-        "timestamp": zoned_time(accrual.hour_ms),
-        "utilization": wad(compute_utilization(borrowed, supplied)),
-    }
-
-
-def pool_history(state: EngineState, spec: AssetSpec, since_ms: int) -> Iterator[tuple[int, JsonObject]]:
-    """Yield (hour, row) for each hour charged after `since_ms`, oldest first, as the pool stood then."""
-    movements = [movement for movement in state.movements if movement.symbol == spec.symbol]
-    replay = _PoolReplay()
-    applied = 0
-    for accrual in state.accruals.get(spec.symbol, []):
-        # A movement at the very hour runs after that hour's charge (charges come first).
-        while applied < len(movements) and movements[applied].at_ms < accrual.hour_ms:
-            replay.apply(movements[applied])
-            applied += 1
-        if accrual.hour_ms > since_ms:
-            yield accrual.hour_ms, _history_row(spec, replay, accrual)
-
-
-def view_borrow_lend_markets_history(state: EngineState, interval: str, symbol: str | None = None) -> list[JsonValue]:
-    """Return `GET /api/v1/borrowLend/markets/history`: hourly pool rows in the interval, newest first."""
+    `history` is the application's `PoolHistory`, which replays only what came since its last read
+    (without it, each pool is replayed from the start).
+    """
+    history = history if history is not None else PoolHistory()
     window = HISTORY_INTERVALS_MS.get(interval)
     if window is None:
         raise ApiError(f"interval must be one of {', '.join(HISTORY_INTERVALS_MS)}, not {interval!r}")
@@ -206,7 +165,7 @@ def view_borrow_lend_markets_history(state: EngineState, interval: str, symbol: 
     keyed = [
         (hour_ms, -index, row)
         for index, spec in enumerate(specs)
-        for hour_ms, row in pool_history(state, spec, since_ms)
+        for hour_ms, row in history.rows_since(state, spec, since_ms)
     ]
     keyed.sort(key=lambda item: (item[0], item[1]), reverse=True)
     return [row for _, _, row in keyed]
