@@ -238,6 +238,7 @@ def _record_history(state: EngineState, events: list[Event]) -> None:
             count += 1
             if isinstance(event, Traded):
                 state.last_trade_prices_wad[event.fill.market] = event.fill.price_wad
+                state.index_fill(len(state.fills), event.fill)
             target[0].append(event.fill if isinstance(event, Traded) else event)
             target[1].append(count)
     state.history_count = count

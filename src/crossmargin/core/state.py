@@ -143,6 +143,8 @@ class EngineState:
 
     last_trade_prices_wad: dict[str, int] = field(default_factory=dict, metadata=DERIVED, compare=False)
     """The price of each market's latest fill: what a `LastPrice` trigger watches (rebuilt from `fills`)."""
+    fill_indexes: dict[SubaccountId, list[int]] = field(default_factory=dict, metadata=DERIVED, compare=False)
+    """Each subaccount's fills (maker or taker) as indexes into `fills`, in order: its history without a scan."""
     spot_keys: dict[str, dict[int, tuple[LedgerAccount, str]]] = field(
         default_factory=dict, metadata=DERIVED, compare=False, repr=False
     )
@@ -194,6 +196,20 @@ class EngineState:
             self.open_order_ids.setdefault(order.subaccount_id, {})[order_id] = None
             self.count_perp_order(order, 1)
         self.last_trade_prices_wad = {fill.market: fill.price_wad for fill in self.fills}
+        self.fill_indexes = {}
+        for index, fill in enumerate(self.fills):
+            self.index_fill(index, fill)
+
+    def fills_of(self, subaccount_id: SubaccountId) -> list[Fill]:
+        """Return a subaccount's fills as maker or taker, in order."""
+        fills = self.fills
+        return [fills[index] for index in self.fill_indexes.get(subaccount_id, ())]
+
+    def index_fill(self, index: int, fill: Fill) -> None:
+        """Index the fill at `index` of `fills` under its maker and its taker."""
+        self.fill_indexes.setdefault(fill.maker_subaccount_id, []).append(index)
+        if fill.taker_subaccount_id != fill.maker_subaccount_id:
+            self.fill_indexes.setdefault(fill.taker_subaccount_id, []).append(index)
 
     def count_perp_order(self, order: Order, sign: int) -> None:
         """Add (+1) or take out (-1) an open perp order's remaining quantity in its owner's totals."""

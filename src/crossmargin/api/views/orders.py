@@ -388,7 +388,7 @@ def view_fills(  # noqa: PLR0913, PLR0917 -- one per query parameter, in `read_i
         if order.client_id is not None
     }
     rows: list[JsonValue] = []
-    for fill in state.fills:
+    for fill in state.fills_of(subaccount_id):
         for is_maker, owner, own_order in (
             (True, fill.maker_subaccount_id, fill.maker_order_id),
             (False, fill.taker_subaccount_id, fill.taker_order_id),
