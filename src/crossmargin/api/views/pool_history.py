@@ -86,8 +86,8 @@ class _Progress:
     waiting: deque[BorrowLendMoved] = field(default_factory=deque)
     """The pool's movements seen but not yet replayed: at or after the last charge seen."""
     replay: PoolReplay = field(default_factory=PoolReplay)
-    hours: list[int] = field(default_factory=list)
     figures: list[HourFigures] = field(default_factory=list)
+    """Each charged hour within `KEPT_MS` of now, oldest first."""
 
     def follows(self, state: EngineState, spec: AssetSpec, accruals: list[HourlyAccrual]) -> bool:
         """Return whether this replay is of these very lists (only ever appended to) and this spec."""
@@ -111,13 +111,15 @@ class _Progress:
             while self.waiting and self.waiting[0].at_ms < accrual.hour_ms:
                 self.replay.apply(self.waiting.popleft())
             borrowed = debt_atoms(self.replay.debt_scaled_total, accrual.borrow_index_before_ray)
-            self.hours.append(accrual.hour_ms)
             self.figures.append(HourFigures(accrual, borrowed, self.replay.cash_atoms + borrowed))
         self.accruals_seen = len(self.accruals)
-        forgotten = bisect_right(self.hours, state.now_ms - KEPT_MS)
+        forgotten = self.after(state.now_ms - KEPT_MS)
         if forgotten:
-            del self.hours[:forgotten]
             del self.figures[:forgotten]
+
+    def after(self, hour_ms: int) -> int:
+        """Return the index of the first figures charged after `hour_ms`."""
+        return bisect_right(self.figures, hour_ms, key=lambda figures: figures.accrual.hour_ms)
 
 
 class PoolHistory:
@@ -131,7 +133,7 @@ class PoolHistory:
         """Return the charged hours whose figures are kept for a pool (oldest first)."""
         with self._lock:
             progress = self._pools.get(symbol)
-            return [] if progress is None else list(progress.hours)
+            return [] if progress is None else [figures.accrual.hour_ms for figures in progress.figures]
 
     def rows_since(self, state: EngineState, spec: AssetSpec, since_ms: int) -> list[tuple[int, JsonObject]]:
         """Return (hour, row) for each hour charged after `since_ms` (within `KEPT_MS` of now), oldest first."""
@@ -143,6 +145,6 @@ class PoolHistory:
             if progress is None or not progress.follows(state, spec, accruals):
                 progress = self._pools[spec.symbol] = _Progress(spec, state.movements, accruals)
             progress.catch_up(state)
-            start = bisect_right(progress.hours, since_ms)
+            start = progress.after(since_ms)
             chosen = progress.figures[start:]
         return [(figures.accrual.hour_ms, figures.row(spec)) for figures in chosen]
