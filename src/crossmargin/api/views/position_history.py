@@ -90,7 +90,7 @@ class _Trade:
 def _trades(state: EngineState, subaccount_id: SubaccountId, market: str) -> list[_Trade]:
     trades: list[_Trade] = []
     for fill in state.fills_of(subaccount_id):
-        if fill.market != market or subaccount_id not in (fill.maker_subaccount_id, fill.taker_subaccount_id):
+        if fill.market != market:
             continue
         taker = fill.taker_subaccount_id == subaccount_id
         buys = (fill.taker_side is OrderSide.BID) == taker
