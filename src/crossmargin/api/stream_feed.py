@@ -54,6 +54,7 @@ from crossmargin.api.stream_messages import (
 from crossmargin.api.stream_public import BookTop, Top, book_ticker_data, liquidation_data, open_interest_data
 from crossmargin.api.stream_ticker import TickerWindow
 from crossmargin.api.views.common import JsonObject, reader
+from crossmargin.api.views.market_data import book_update_id
 from crossmargin.app.market_history import KLINE_INTERVALS, Candle, MarketHistory, PriceKind
 from crossmargin.app.service import BatchCommitted
 from crossmargin.core.events import (
@@ -120,15 +121,6 @@ def rests(order: Order) -> bool:
     """Return whether an order can ever rest in the book (and so change the depth): not a trigger not yet fired."""
     entered = order.trigger is None or order.trigger.triggered_ms is not None
     return order.order_type is OrderType.LIMIT and order.time_in_force is TimeInForce.GTC and entered
-
-
-def book_update_id(state: EngineState) -> int:
-    """Return the update id of every book in `state`: what `GET /api/v1/depth` reports as `lastUpdateId`.
-
-    It is the same count as `views.market_data.view_depth` prints (orders placed + trades + orders
-    closed), so it grows with every change of any book; a test checks that the two agree.
-    """
-    return state.next_order_id + state.next_trade_id + state.closed_order_count
 
 
 def level_quantity(state: EngineState, market: str, side: OrderSide, price_wad: int) -> int:

@@ -9,7 +9,7 @@ Backpack's stream documentation and the captures and parser in ccxt 4.5.90's `cc
 - `depth.<symbol>`: `e` "depth", `E`, `s`, `a` and `b` ([price, quantity] of each changed level, the
   level's total after the change, "0" when it emptied), `U` first and `u` last update id, `T`.
   Update ids: one counter for all books, read from the state after the batch (orders placed +
-  trades + orders closed: `stream_feed.book_update_id`, the same `lastUpdateId` that
+  trades + orders closed: `views.market_data.book_update_id`, the same `lastUpdateId` that
   `GET /api/v1/depth` reports, read with its book in one `Service.read`). `u` is the counter
   after the batch that changed this book and `U` the previous message's `u` + 1 for the same
   market, so `U` = previous `u` + 1 as Backpack promises and the ranges leave no gap. A client

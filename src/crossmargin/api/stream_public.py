@@ -5,7 +5,7 @@ quantities decimal strings, `E`/`T` integers in microseconds, the update id an i
 
 - `bookTicker.<symbol>`: `e` "bookTicker", `E`, `s`, `a` best ask price, `A` its total quantity,
   `b` best bid price, `B` its total quantity, `u` the book's update id (the `u` of the depth diff
-  of the same change: `stream_feed.book_update_id`), `T`. Sent when the best price or the quantity
+  of the same change: `views.market_data.book_update_id`), `T`. Sent when the best price or the quantity
   at the best price of either side changed (and on a follower's first change of the book). An
   empty side is sent as `null` price and quantity (Backpack's documentation does not say what it
   sends then).

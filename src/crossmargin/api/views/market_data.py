@@ -59,6 +59,14 @@ def _levels(state: EngineState, side: BookSide, limit: int) -> list[JsonValue]:
     return levels
 
 
+def book_update_id(state: EngineState) -> int:
+    """Return the update id of every book in `state`: `GET /api/v1/depth`'s `lastUpdateId`, the streams' `u`.
+
+    Orders placed + trades + orders closed: it grows with every change of any book.
+    """
+    return state.next_order_id + state.next_trade_id + state.closed_order_count
+
+
 def view_depth(state: EngineState, symbol: str, limit: int | None = None) -> JsonObject:
     """Return `GET /api/v1/depth`: the market's book, both sides by ascending price."""
     require_market(state, symbol)
@@ -71,7 +79,7 @@ def view_depth(state: EngineState, symbol: str, limit: int | None = None) -> Jso
     return {
         "asks": _levels(state, book.asks, size),
         "bids": bids,
-        "lastUpdateId": str(state.next_order_id + state.next_trade_id + state.closed_order_count),
+        "lastUpdateId": str(book_update_id(state)),
         "timestamp": state.now_ms * 1000,
     }
 
