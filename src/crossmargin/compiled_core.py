@@ -15,6 +15,7 @@ from __future__ import annotations
 import copyreg
 import dataclasses
 import hashlib
+import operator
 import os
 import platform
 import sys
@@ -86,6 +87,11 @@ def make_core_picklable() -> int:
     (`FrozenInstanceError`), so each compiled dataclass of `crossmargin.core` gets a reducer that
     rebuilds it field by field around that guard. The edge workers' command channel pickles
     commands and results; it calls this once the core is imported. A pure core needs nothing.
+
+    Each class's field names are read once, here: the reducer pickles the class and its values in
+    field order, and the rebuild takes the names from the same table (both ends of the channel
+    register the same classes). `dataclasses.fields` on every instance cost about 3 us each, and
+    one result (a borrow's reply) holds several dataclasses.
     """
     if not core_is_compiled():
         return 0
@@ -95,18 +101,40 @@ def make_core_picklable() -> int:
             continue
         for value in list(vars(module).values()):
             if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == name:
-                copyreg.pickle(value, _reduce_dataclass)
+                copyreg.pickle(value, _dataclass_reducer(value))
                 registered += 1
     return registered
 
 
-def _reduce_dataclass(instance: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:  # noqa: ANN401 -- any dataclass
-    values = {field.name: getattr(instance, field.name) for field in dataclasses.fields(instance)}
-    return _rebuild_dataclass, (type(instance), values)
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
+"""Each registered dataclass's field names, in declared order: what its pickled values line up with."""
 
 
-def _rebuild_dataclass(kind: type[Any], values: dict[str, object]) -> Any:  # noqa: ANN401 -- any dataclass
+def _field_names(kind: type[Any]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(field.name for field in dataclasses.fields(kind))
+    return names
+
+
+def _dataclass_reducer(kind: type[Any]) -> Callable[[Any], tuple[Callable[..., Any], tuple[Any, ...]]]:
+    names = _field_names(kind)
+    values_of: Callable[[Any], tuple[Any, ...]]
+    if len(names) > 1:
+        values_of = operator.attrgetter(*names)  # one C call that returns the tuple of values
+    else:
+        values_of = lambda instance: tuple(getattr(instance, name) for name in names)  # noqa: E731
+    rebuild = _rebuild_dataclass
+
+    def reduce(instance: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:  # noqa: ANN401 -- any dataclass
+        return rebuild, (kind, values_of(instance))
+
+    return reduce
+
+
+def _rebuild_dataclass(kind: type[Any], values: tuple[Any, ...]) -> Any:  # noqa: ANN401 -- any dataclass
     instance = kind.__new__(kind)  # type: ignore[call-overload]  # a native class's own allocator
-    for name, value in values.items():
-        object.__setattr__(instance, name, value)  # past the frozen guard, as dataclasses' own __init__ does
+    set_field = object.__setattr__  # past the frozen guard, as dataclasses' own __init__ does
+    for name, value in zip(_field_names(kind), values, strict=True):
+        set_field(instance, name, value)
     return instance
