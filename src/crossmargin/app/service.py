@@ -36,7 +36,6 @@ commands; that cost was as large as the engine's own work on a deposit.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import queue
 import threading
@@ -58,6 +57,7 @@ from crossmargin.app.faults import (
     describe,
     refusal,
 )
+from crossmargin.app.gc_tuning import GC_YOUNG_OBJECTS_MIN, collect_garbage_less_often
 from crossmargin.app.market_history import MarketHistory
 from crossmargin.app.ports import (
     Clock,
@@ -110,10 +110,6 @@ Result = Accepted | Rejected
 BATCH_MAX_DEFAULT: Final = 4096
 SNAPSHOT_EVERY_DEFAULT: Final = 100_000
 SIGNATURES_FORGOTTEN_EVERY_SECONDS: Final = 60.0
-# Allocations between two young collections while a service runs (CPython's default is 700). A
-# young collection of this many objects takes about a millisecond; full collections become rarer
-# in proportion, since short-lived objects (futures, results) die before they are promoted.
-GC_YOUNG_OBJECTS_MIN: Final = 50_000
 LOG = logging.getLogger("crossmargin.service")
 
 
@@ -181,13 +177,6 @@ class _Submission:
 _Outcome = list[Result] | RequestSignature
 
 
-def _collect_garbage_less_often() -> None:
-    """Raise the garbage collector's young threshold to `GC_YOUNG_OBJECTS_MIN`, never lower it."""
-    young, middle, old = gc.get_threshold()
-    if young < GC_YOUNG_OBJECTS_MIN:
-        gc.set_threshold(GC_YOUNG_OBJECTS_MIN, middle, old)
-
-
 def _accepted_events(outcomes: list[_Outcome]) -> tuple[Event, ...]:
     """Return the events of a batch's accepted commands, in order."""
     return tuple(
@@ -225,7 +214,7 @@ class Service:
         """
         assert batch_max >= 1, "a batch holds at least one command"
         assert snapshot_every >= 1, "snapshots are taken every so many commands, at least one"
-        _collect_garbage_less_often()
+        collect_garbage_less_often()
         self._journal = journal
         self._clock = clock
         # On the manual clock a command runs 1 ms after the engine's time at least (a Tick, the

@@ -47,6 +47,7 @@ from crossmargin.api.rate_limit import RateLimiter
 from crossmargin.app.clock import clock_rate, open_clock
 from crossmargin.app.demo_taker import DemoTaker, ensure_demo_taker
 from crossmargin.app.faults import Fault, FaultKind
+from crossmargin.app.gc_tuning import freeze_startup_objects
 from crossmargin.app.market_maker import (
     MARKET_MAKER_API_KEY,
     MarketMaker,
@@ -370,6 +371,7 @@ def serve_in_one_process(options: ServeOptions, app: Starlette, service: Service
     signal.signal(signal.SIGTERM, _exit_on_signal)
     server = uvicorn.Server(config)
     _stop_on_fatal_fault(service, server, fatal)
+    freeze_startup_objects()  # ready: what exists now lives as long as the process (app/gc_tuning.py)
     server.run()
 
 

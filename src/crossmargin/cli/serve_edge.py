@@ -47,6 +47,7 @@ from crossmargin.api.rate_budgets import RateLimitSettings
 from crossmargin.api.rate_limit import RateLimiter
 from crossmargin.app.command_channel import SequencerChannel
 from crossmargin.app.faults import Fault
+from crossmargin.app.gc_tuning import freeze_startup_objects
 from crossmargin.app.service import Service
 from crossmargin.cli.http_stack import EVENT_LOOP, HTTP_PARSER
 
@@ -109,6 +110,7 @@ def run_worker(
     )
     server = _WorkerServer(config)
     app.client.on_lost = lambda: setattr(server, "should_exit", True)
+    freeze_startup_objects()  # ready: what exists now lives as long as the worker (app/gc_tuning.py)
     try:
         with contextlib.suppress(SystemExit):
             server.run(sockets=[listener])
@@ -147,6 +149,7 @@ def serve_with_edge_workers(
         app_socket.listen(2048)
         try:
             sockets = _Sockets(listener, app_socket, channel_path, app_path)
+            freeze_startup_objects()  # ready: what exists now lives as long as the process (app/gc_tuning.py)
             asyncio.run(_sequencer_main(app, service, options, fatal, sockets, metrics))
         finally:
             listener.close()
