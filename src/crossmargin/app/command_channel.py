@@ -78,17 +78,19 @@ def encode_frame(message: object) -> bytes:
 
 
 async def read_frame(reader: asyncio.StreamReader) -> Any | None:  # noqa: ANN401 -- a tuple whose shape the kind says
-    """Return the next message, or None at the end of the stream."""
+    """Return the next message, or None at the end of the stream.
+
+    A connection the other end dropped ends the stream too: a reply written to a worker that is
+    stopping fails with a broken pipe, which the transport hands to the reader.
+    """
     try:
         head = await reader.readexactly(HEADER.size)
-    except asyncio.IncompleteReadError:
+        (length,) = HEADER.unpack(head)
+        assert length <= FRAME_BYTES_MAX, f"a channel frame holds at most {FRAME_BYTES_MAX} bytes"
+        body = await reader.readexactly(length)
+    except (asyncio.IncompleteReadError, ConnectionError):
         return None
-    (length,) = HEADER.unpack(head)
-    assert length <= FRAME_BYTES_MAX, f"a channel frame holds at most {FRAME_BYTES_MAX} bytes"
-    try:
-        return pickle.loads(await reader.readexactly(length))  # noqa: S301 -- our own processes, private socket
-    except asyncio.IncompleteReadError:
-        return None
+    return pickle.loads(body)  # noqa: S301 -- our own processes, private socket
 
 
 # ---------------------------------------------------------------------------------------------

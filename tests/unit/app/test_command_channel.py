@@ -163,6 +163,18 @@ def test_frames_carry_any_message_whole() -> None:
     assert asyncio.run(round_trip()) == ((7, "ok", {"a": (1, 2**130)}), None)
 
 
+def test_a_connection_the_worker_dropped_ends_the_stream_quietly() -> None:
+    """A reply written to a stopping worker fails with a broken pipe: the connection ends, nothing is logged as unhandled."""
+
+    async def after_a_broken_pipe() -> object:
+        reader = asyncio.StreamReader()
+        reader.feed_data(encode_frame((1, "ok", None))[:3])  # a frame cut short by the drop
+        reader.set_exception(BrokenPipeError(32, "Broken pipe"))
+        return await read_frame(reader)
+
+    assert asyncio.run(after_a_broken_pipe()) is None
+
+
 def _same_answer(first: httpx.Response, second: httpx.Response) -> None:
     assert first.status_code == second.status_code
     assert first.headers.raw == second.headers.raw
