@@ -96,7 +96,9 @@ def test_a_one_process_server_freezes_its_start_up_objects_before_serving(
     ready.check()
 
 
-def test_the_edge_sequencer_process_freezes_its_start_up_objects_before_serving(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_edge_sequencer_process_freezes_its_start_up_objects_before_serving(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     ready = Ready()
 
     def run(main: Coroutine[Any, Any, None]) -> None:
