@@ -73,9 +73,13 @@ class ReplayGuard:
 
     def __init__(self, wall_ms: Callable[[], int] = wall_clock_ms) -> None:
         self._wall_ms = wall_ms
+        # Only bytes, integers and None, which the cyclic garbage collector does not track: the
+        # dicts stay untracked and each entry of the heap is one bytes object, so thousands of
+        # signatures a second add nothing to the young collections (`_expiry_entry`).
         self._claimed: dict[bytes, int] = {}
-        self._answered: dict[bytes, RequestSignature] = {}
-        self._expiries: list[tuple[int, bytes]] = []
+        self._answered_until: dict[bytes, int] = {}
+        self._answered_sequence: dict[bytes, int | None] = {}
+        self._expiries: list[bytes] = []
         self._lock = threading.Lock()
 
     def now_ms(self) -> int:
@@ -86,13 +90,13 @@ class ReplayGuard:
         """Remember a signed request the edge is about to handle; refuse one already claimed or answered."""
         with self._lock:
             self._forget_expired()
-            answered = self._answered.get(request.signature)
+            answered = self._answer(request.signature)
             if answered is not None:
                 raise DuplicateRequestError(answered)
             if request.signature in self._claimed:
                 raise DuplicateRequestError(None)
             self._claimed[request.signature] = request.expires_at_ms
-            heapq.heappush(self._expiries, (request.expires_at_ms, request.signature))
+            heapq.heappush(self._expiries, _expiry_entry(request.expires_at_ms, request.signature))
 
     def release(self, signature: bytes) -> None:
         """Forget a claim whose request was certainly not executed, so that sending it again is not refused."""
@@ -102,37 +106,59 @@ class ReplayGuard:
     def answered(self, signature: bytes) -> RequestSignature | None:
         """Return the journaled answer to a signature, if the sequencer gave one and it has not expired."""
         with self._lock:
-            return self._answered.get(signature)
+            return self._answer(signature)
+
+    def _answer(self, signature: bytes) -> RequestSignature | None:
+        expires_at_ms = self._answered_until.get(signature)
+        if expires_at_ms is None:
+            return None
+        return RequestSignature(signature, expires_at_ms, self._answered_sequence[signature])
 
     def record(self, answers: Iterable[RequestSignature]) -> None:
         """Remember answers the sequencer has just made durable."""
         with self._lock:
             for answer in answers:
                 self._claimed.pop(answer.signature, None)
-                self._answered[answer.signature] = answer
-                heapq.heappush(self._expiries, (answer.expires_at_ms, answer.signature))
+                self._remember_answer(answer)
+                heapq.heappush(self._expiries, _expiry_entry(answer.expires_at_ms, answer.signature))
             self._forget_expired()
+
+    def _remember_answer(self, answer: RequestSignature) -> None:
+        self._answered_until[answer.signature] = answer.expires_at_ms
+        self._answered_sequence[answer.signature] = answer.sequence
 
     def reseed(self, answers: Iterable[RequestSignature]) -> None:
         """Forget everything and remember exactly the journal's answers (on start, and after a journal fault)."""
         with self._lock:
             self._claimed = {}
-            self._answered = {answer.signature: answer for answer in answers}
-            self._expiries = [(answer.expires_at_ms, answer.signature) for answer in self._answered.values()]
+            self._answered_until = {}
+            self._answered_sequence = {}
+            for answer in answers:
+                self._remember_answer(answer)
+            self._expiries = [_expiry_entry(until, signature) for signature, until in self._answered_until.items()]
             heapq.heapify(self._expiries)
             self._forget_expired()
 
     def __len__(self) -> int:
         """Return how many signatures are remembered."""
         with self._lock:
-            return len(self._claimed) + len(self._answered)
+            return len(self._claimed) + len(self._answered_until)
 
     def _forget_expired(self) -> None:
-        now_ms = self._wall_ms()
-        while self._expiries and self._expiries[0][0] < now_ms:
-            expires_at_ms, signature = heapq.heappop(self._expiries)
+        now = _expiry_entry(self._wall_ms(), b"")
+        while self._expiries and self._expiries[0] < now:
+            entry = heapq.heappop(self._expiries)
+            expires_at_ms, signature = int.from_bytes(entry[:_EXPIRY_BYTES]), entry[_EXPIRY_BYTES:]
             if self._claimed.get(signature) == expires_at_ms:
                 del self._claimed[signature]
-            answered = self._answered.get(signature)
-            if answered is not None and answered.expires_at_ms == expires_at_ms:
-                del self._answered[signature]
+            if self._answered_until.get(signature) == expires_at_ms:
+                del self._answered_until[signature]
+                del self._answered_sequence[signature]
+
+
+_EXPIRY_BYTES = 8
+
+
+def _expiry_entry(expires_at_ms: int, signature: bytes) -> bytes:
+    """Return a heap entry: the expiry (8 bytes, big-endian: bytes order as the times do), then the signature."""
+    return expires_at_ms.to_bytes(_EXPIRY_BYTES) + signature

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from crossmargin.app.ports import RequestSignature
@@ -80,3 +82,26 @@ def test_reseeding_keeps_exactly_the_journal_s_answers() -> None:
     guard.claim(SignedRequest(b"\x03" * 64, NOW_MS + 5_000))
     with pytest.raises(DuplicateRequestError, match="journal sequence 11"):
         guard.claim(SignedRequest(SIGNATURE, NOW_MS + 5_000))
+
+
+def test_remembered_signatures_leave_nothing_for_the_garbage_collector_to_walk() -> None:
+    """Every signed write is remembered until it expires (a minute or more at thousands a second).
+
+    Kept as objects the cyclic collector tracks, they survived each young collection and made it
+    longer: under signed borrows with `--edge-workers 2`, young collections of 40,000-47,000
+    objects, a third of them the guard's, paused a process for 6-11 ms. Kept as plain bytes and
+    integers, the guard adds no tracked object per signature.
+    """
+    guard = ReplayGuard(Wall())
+    signatures = [number.to_bytes(64, "big") for number in range(2_000)]
+    gc.collect()
+    before = len(gc.get_objects())
+    for number, signature in enumerate(signatures[:1_000]):
+        guard.claim(SignedRequest(signature, NOW_MS + 5_000 + number))
+    guard.record(RequestSignature(signature, NOW_MS + 6_000, 7) for signature in signatures[:1_000])
+    guard.record(RequestSignature(signature, NOW_MS + 6_000, None) for signature in signatures[1_000:])
+    gc.collect()
+    assert len(gc.get_objects()) - before < 20
+    assert len(guard) == 2_000
+    assert guard.answered(signatures[3]) == RequestSignature(signatures[3], NOW_MS + 6_000, 7)
+    assert guard.answered(signatures[1_003]) == RequestSignature(signatures[1_003], NOW_MS + 6_000, None)
