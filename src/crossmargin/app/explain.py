@@ -73,16 +73,15 @@ def explain_borrows(
     state: EngineState, subaccount_id: SubaccountId, symbol: str | None = None
 ) -> list[BorrowExplanation]:
     """Return every borrow of a subaccount (of one asset, if given) with its cause, newest first."""
+    movements, entry_fees = state.movements, state.entry_fees
     borrows = [
         movement
-        for movement in state.movements
-        if movement.subaccount_id == subaccount_id
-        and movement.event_type is BorrowLendEventType.BORROW
-        and (symbol is None or movement.symbol == symbol)
+        for movement in (movements[index] for index in state.history_of("movements", subaccount_id))
+        if movement.event_type is BorrowLendEventType.BORROW and (symbol is None or movement.symbol == symbol)
     ]
     if not borrows:
         return []
-    fees = [fee for fee in state.entry_fees if fee.subaccount_id == subaccount_id]
+    fees = [entry_fees[index] for index in state.history_of("entry_fees", subaccount_id)]
     settled = [row for row in settled_rows(state.settlements) if row.subaccount_id == subaccount_id]
     shortfalls = [row for row in state.shortfalls if row.subaccount_id == subaccount_id]
     orders = [

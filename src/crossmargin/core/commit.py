@@ -32,7 +32,7 @@ from crossmargin.core.events import (
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import LedgerKind, locked, spot
 from crossmargin.core.orders import Order, OrderStatus
-from crossmargin.core.state import CLOSED_ORDERS_KEPT, EngineState
+from crossmargin.core.state import CLOSED_ORDERS_KEPT, SUBACCOUNT_HISTORIES, EngineState
 
 _SPOT, _ORDERS = LedgerKind.SPOT, LedgerKind.ORDERS  # read once: an enum member read through its class is slow
 
@@ -227,7 +227,7 @@ _HISTORY_LISTS = {
 
 def _record_history(state: EngineState, events: list[Event]) -> None:
     """Append the user-visible history rows among the events, numbered in order (dispatch by type)."""
-    lists: dict[type, tuple[list[Any], list[int]] | None] = {}
+    lists: dict[type, tuple[list[Any], list[int], dict[SubaccountId, list[int]] | None] | None] = {}
     count = state.history_count
     for event in events:
         kind = type(event)
@@ -236,20 +236,26 @@ def _record_history(state: EngineState, events: list[Event]) -> None:
             target = lists[kind] = _history_list(state, kind)
         if target is not None:
             count += 1
+            records, numbers, by_subaccount = target
             if isinstance(event, Traded):
                 state.last_trade_prices_wad[event.fill.market] = event.fill.price_wad
                 state.index_fill(len(state.fills), event.fill)
-            target[0].append(event.fill if isinstance(event, Traded) else event)
-            target[1].append(count)
+            elif by_subaccount is not None:
+                by_subaccount.setdefault(cast("Any", event).subaccount_id, []).append(len(records))
+            records.append(event.fill if isinstance(event, Traded) else event)
+            numbers.append(count)
     state.history_count = count
 
 
 _UNSEEN: Any = object()
 
 
-def _history_list(state: EngineState, kind: type) -> tuple[list[Any], list[int]] | None:
-    """Return the history list of an event type and its numbers, or None if the type is not history."""
+def _history_list(
+    state: EngineState, kind: type
+) -> tuple[list[Any], list[int], dict[SubaccountId, list[int]] | None] | None:
+    """Return the history list of an event type, its numbers and its index by subaccount; None if not history."""
     name = "fills" if kind is Traded else _HISTORY_LISTS.get(kind)
     if name is None:
         return None
-    return getattr(state, name), state.history_sequence.setdefault(name, [])
+    by_subaccount = state.history_indexes.setdefault(name, {}) if name in SUBACCOUNT_HISTORIES else None
+    return getattr(state, name), state.history_sequence.setdefault(name, []), by_subaccount

@@ -26,7 +26,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from crossmargin.core.events import BorrowLendMoved
@@ -81,11 +81,38 @@ class IndexChange:
     sequence: int
 
 
-def index_changes(state: EngineState) -> dict[str, list[IndexChange]]:
-    """Return every index change per pool, ordered by the movements made before it."""
-    changes: dict[str, list[IndexChange]] = defaultdict(list)
+_SOURCE_ORDER: dict[InterestKind, int] = {InterestKind.BORROW: 0, InterestKind.ENTRY_FEE: 1, InterestKind.LEND: 2}
+"""Where changes of one movement count and millisecond go: accruals (`Borrow`), entry fees, cuts (`Lend`)."""
+
+
+def _order(change: IndexChange) -> tuple[int, int, int, int]:
+    """How index changes are ordered: movements made before, time, source, then when it happened."""
+    return change.movements_before, change.at_ms, _SOURCE_ORDER[change.kind], change.sequence
+
+
+@dataclass(slots=True)
+class IndexChanges:
+    """Every pool's index changes read so far, in order; `index_changes` extends it with what came since.
+
+    Kept in the state (`EngineState.interest_changes`, derived) so that a user's interest history
+    costs what changed since the last read, not every accrual and entry fee of every pool again.
+    """
+
+    accruals_read: dict[str, int] = field(default_factory=dict)
+    entry_fees_read: int = 0
+    cuts_read: int = 0
+    changes: dict[str, list[IndexChange]] = field(default_factory=dict)
+    marks: dict[str, list[int]] = field(default_factory=dict)
+    """Per pool, each change's `movements_before`, in order: what a position's movements are bisected by."""
+
+
+def index_changes(state: EngineState) -> IndexChanges:
+    """Return every index change per pool, in `_order`, extending the state's memo with what came since it was read."""
+    memo = state.interest_changes_memo(IndexChanges)
+    arrived: dict[str, list[IndexChange]] = defaultdict(list)
     for symbol, accruals in state.accruals.items():
-        changes[symbol].extend(
+        start = memo.accruals_read.get(symbol, 0)
+        arrived[symbol].extend(
             IndexChange(
                 accrual.movements_before,
                 accrual.hour_ms,
@@ -97,41 +124,62 @@ def index_changes(state: EngineState) -> dict[str, list[IndexChange]]:
                 MS_PER_HOUR,
                 state.history_number(f"accruals.{symbol}", number),
             )
-            for number, accrual in enumerate(accruals)
+            for number, accrual in enumerate(accruals[start:], start)
         )
-    for number, fee in enumerate(state.entry_fees):
+        memo.accruals_read[symbol] = len(accruals)
+    for number, fee in enumerate(state.entry_fees[memo.entry_fees_read :], memo.entry_fees_read):
         if fee.lend_index_after_ray != fee.lend_index_before_ray:
             lend = (fee.lend_index_before_ray, fee.lend_index_after_ray)
             sequence = state.history_number("entry_fees", number)
-            changes[fee.symbol].append(
+            arrived[fee.symbol].append(
                 IndexChange(
                     fee.movements_before, fee.at_ms, InterestKind.ENTRY_FEE, None, lend, 0, 0, fee.interval_ms, sequence
                 )
             )
-    for number, cut in enumerate(state.lend_index_cuts):
+    memo.entry_fees_read = len(state.entry_fees)
+    for number, cut in enumerate(state.lend_index_cuts[memo.cuts_read :], memo.cuts_read):
         lend = (cut.lend_index_before_ray, cut.lend_index_after_ray)
         sequence = state.history_number("lend_index_cuts", number)
-        changes[cut.symbol].append(
+        arrived[cut.symbol].append(
             IndexChange(cut.movements_before, cut.at_ms, InterestKind.LEND, None, lend, 0, 0, 0, sequence)
         )
-    for found in changes.values():
-        found.sort(key=lambda change: (change.movements_before, change.at_ms))
-    return changes
+    memo.cuts_read = len(state.lend_index_cuts)
+    for symbol, new in arrived.items():
+        if new:
+            _merge(memo, symbol, new)
+    return memo
+
+
+def _merge(memo: IndexChanges, symbol: str, new: list[IndexChange]) -> None:
+    """Put a pool's new changes in order among its earlier ones (almost always after them all)."""
+    changes = memo.changes.setdefault(symbol, [])
+    new.sort(key=_order)
+    start = bisect_right(changes, _order(new[0]), key=_order)
+    merged = sorted([*changes[start:], *new], key=_order)
+    changes[start:] = merged
+    memo.marks.setdefault(symbol, [])[start:] = [change.movements_before for change in merged]
 
 
 def interest_rows_of_positions(state: EngineState, subaccount_id: SubaccountId | None = None) -> Iterable[InterestRow]:
     """Yield every interest row of every position (of one subaccount, if given), position by position."""
+    movements, fees = state.movements, state.entry_fees
+    if subaccount_id is None:
+        moved: Iterable[int] = range(len(movements))
+        charged: Iterable[int] = range(len(fees))
+    else:
+        moved = state.history_of("movements", subaccount_id)
+        charged = state.history_of("entry_fees", subaccount_id)
     timelines: dict[PositionId, list[tuple[int, BorrowLendMoved]]] = defaultdict(list)
-    for number, movement in enumerate(state.movements):
-        if subaccount_id is None or movement.subaccount_id == subaccount_id:
-            timelines[movement.position_id].append((number, movement))
-    changes = index_changes(state)
-    marks = {symbol: [change.movements_before for change in found] for symbol, found in changes.items()}
+    for number in moved:
+        movement = movements[number]
+        timelines[movement.position_id].append((number, movement))
+    memo = index_changes(state)
     for timeline in timelines.values():
         symbol = timeline[0][1].symbol
-        yield from _position_rows(timeline, changes.get(symbol, []), marks.get(symbol, []))
-    for number, fee in enumerate(state.entry_fees):
-        if fee.quantity_atoms and (subaccount_id is None or fee.subaccount_id == subaccount_id):
+        yield from _position_rows(timeline, memo.changes.get(symbol, []), memo.marks.get(symbol, []))
+    for number in charged:
+        fee = fees[number]
+        if fee.quantity_atoms:
             yield InterestRow(
                 fee.subaccount_id,
                 fee.symbol,

@@ -20,6 +20,7 @@ reads and hold nothing that is not a function of the rest.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from crossmargin.core.accounts import Position, Subaccount
 from crossmargin.core.assets import AssetSpec
@@ -50,6 +51,9 @@ from crossmargin.core.pools import HourlyAccrual, Pool
 
 DERIVED = {"derived": True}
 """Field metadata: an index rebuilt from other fields, never stored in a snapshot."""
+T = TypeVar("T")
+SUBACCOUNT_HISTORIES = ("movements", "entry_fees", "deposits", "withdrawals", "funding_payments")
+"""The history lists whose records each belong to one subaccount (`subaccount_id`): indexed per subaccount."""
 CLOSED_ORDERS_KEPT = 10_000
 """Closed orders kept per subaccount for its order history, the latest: a market maker that cancels and
 replaces its quotes closes thousands a minute, which the state would otherwise hold forever."""
@@ -145,6 +149,12 @@ class EngineState:
     """The price of each market's latest fill: what a `LastPrice` trigger watches (rebuilt from `fills`)."""
     fill_indexes: dict[SubaccountId, list[int]] = field(default_factory=dict, metadata=DERIVED, compare=False)
     """Each subaccount's fills (maker or taker) as indexes into `fills`, in order: its history without a scan."""
+    history_indexes: dict[str, dict[SubaccountId, list[int]]] = field(
+        default_factory=dict, metadata=DERIVED, compare=False, repr=False
+    )
+    """Per list of `SUBACCOUNT_HISTORIES`, each subaccount's records as indexes into it, in order."""
+    interest_changes: Any = field(default=None, metadata=DERIVED, compare=False, repr=False)
+    """The pools' index changes so far, extended by each read (`history.py`'s `IndexChanges`): a memo."""
     spot_keys: dict[str, dict[int, tuple[LedgerAccount, str]]] = field(
         default_factory=dict, metadata=DERIVED, compare=False, repr=False
     )
@@ -199,6 +209,25 @@ class EngineState:
         self.fill_indexes = {}
         for index, fill in enumerate(self.fills):
             self.index_fill(index, fill)
+        self.history_indexes = {name: {} for name in SUBACCOUNT_HISTORIES}
+        for name, indexes in self.history_indexes.items():
+            for index, record in enumerate(getattr(self, name)):
+                indexes.setdefault(record.subaccount_id, []).append(index)
+        self.interest_changes = None
+
+    def interest_changes_memo(self, kind: type[T]) -> T:
+        """Return the memo of the pools' index changes (`history.IndexChanges`), made empty on first use."""
+        memo = self.interest_changes
+        if not isinstance(memo, kind):
+            memo = self.interest_changes = kind()
+        return memo
+
+    def history_of(self, name: str, subaccount_id: SubaccountId) -> list[int]:
+        """Return where a subaccount's records are in the history list `name` (of `SUBACCOUNT_HISTORIES`), in order.
+
+        The index itself: read it, never change it.
+        """
+        return self.history_indexes.get(name, {}).get(subaccount_id, [])
 
     def fills_of(self, subaccount_id: SubaccountId) -> list[Fill]:
         """Return a subaccount's fills as maker or taker, in order."""

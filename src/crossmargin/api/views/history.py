@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from enum import StrEnum
-from typing import Final
+from typing import Final, TypeVar
 
 from crossmargin.api.errors import ApiError
 from crossmargin.api.views.common import (
@@ -37,6 +38,8 @@ from crossmargin.core.history import InterestRow, compute_interest_history
 from crossmargin.core.ids import PositionId, SubaccountId
 from crossmargin.core.pools import debt_atoms, lend_atoms
 from crossmargin.core.state import EngineState
+
+T = TypeVar("T")
 
 
 def paper_transaction_hash(kind: str, index: int, subaccount_id: SubaccountId, symbol: str, at_ms: int) -> str:
@@ -109,6 +112,12 @@ def _ordered(rows: list[JsonValue], direction: str | None) -> list[JsonValue]:
     return rows[::-1] if sort_newest_first(choice(SortDirection, direction, "sortDirection")) else rows
 
 
+def _records(records: Sequence[T], indexes: Iterable[int]) -> Iterator[tuple[int, T]]:
+    """Yield the records at `indexes` (a subaccount's, `EngineState.history_of`) with their index, in order."""
+    for index in indexes:
+        yield index, records[index]
+
+
 def view_deposits(
     state: EngineState, subaccount_id: SubaccountId, from_ms: int | None = None, to_ms: int | None = None
 ) -> list[JsonValue]:
@@ -124,8 +133,8 @@ def view_deposits(
             "transactionHash": paper_transaction_hash("deposit", index, subaccount_id, deposit.symbol, deposit.at_ms),
             "createdAt": naive_time(deposit.at_ms),
         }
-        for index, deposit in enumerate(state.deposits)
-        if deposit.subaccount_id == subaccount_id and _within(deposit.at_ms, from_ms, to_ms)
+        for index, deposit in _records(state.deposits, state.history_of("deposits", subaccount_id))
+        if _within(deposit.at_ms, from_ms, to_ms)
     ]
     return rows[::-1]
 
@@ -157,9 +166,8 @@ def view_withdrawals(
             "isInternal": False,
             **({"clientId": withdrawal.client_id} if withdrawal.client_id else {}),
         }
-        for index, withdrawal in enumerate(state.withdrawals)
-        if withdrawal.subaccount_id == subaccount_id
-        and withdrawal_id in (None, index)
+        for index, withdrawal in _records(state.withdrawals, state.history_of("withdrawals", subaccount_id))
+        if withdrawal_id in (None, index)
         and client_id in (None, withdrawal.client_id)
         and _within(withdrawal.at_ms, from_ms, to_ms)
     ]
@@ -208,14 +216,14 @@ def view_borrow_lend_history(
 
     def keep(movement: BorrowLendMoved) -> bool:
         return (
-            movement.subaccount_id == subaccount_id
-            and wanted_type in (None, movement.event_type)
+            wanted_type in (None, movement.event_type)
             and (wanted_sources is None or movement.source.value in wanted_sources)
             and position_id in (None, str(movement.position_id))
             and symbol in (None, movement.symbol)
         )
 
-    rows: list[JsonValue] = [_movement(state, movement) for movement in state.movements if keep(movement)]
+    movements = _records(state.movements, state.history_of("movements", subaccount_id))
+    rows: list[JsonValue] = [_movement(state, movement) for _, movement in movements if keep(movement)]
     return _ordered(rows, sort_direction)
 
 
@@ -330,8 +338,8 @@ def view_borrow_lend_position_history(
     wanted_side = choice(BorrowLendSide, side, "side")
     wanted_state = choice(BorrowLendPositionState, position_state, "state")
     timelines: dict[PositionId, list[BorrowLendMoved]] = defaultdict(list)
-    for movement in state.movements:
-        if movement.subaccount_id == subaccount_id and symbol in (None, movement.symbol):
+    for _, movement in _records(state.movements, state.history_of("movements", subaccount_id)):
+        if symbol in (None, movement.symbol):
             timelines[movement.position_id].append(movement)
     interest: dict[PositionId, list[InterestRow]] = defaultdict(list)
     for charge in compute_interest_history(state, subaccount_id):

@@ -232,10 +232,11 @@ def view_funding_history(
     require_subaccount(state, subaccount_id)
     if symbol is not None:
         require_market(state, symbol)
+    payments = state.funding_payments
     rows: list[JsonValue] = [
-        _funding_row(state, payment)
-        for payment in state.funding_payments
-        if payment.subaccount_id == subaccount_id and symbol in (None, payment.market)
+        _funding_row(state, payments[index])
+        for index in state.history_of("funding_payments", subaccount_id)
+        if symbol in (None, payments[index].market)
     ]
     return _ordered(rows, sort_direction)
 

@@ -163,8 +163,10 @@ def _lives(state: EngineState, subaccount_id: SubaccountId, market: str) -> list
 
 def _add_funding(state: EngineState, subaccount_id: SubaccountId, market: str, lives: list[_Life]) -> None:
     """Give each funding payment to the position open when its interval ended."""
-    for payment in state.funding_payments:
-        if payment.subaccount_id != subaccount_id or payment.market != market:
+    payments = state.funding_payments
+    for index in state.history_of("funding_payments", subaccount_id):
+        payment = payments[index]
+        if payment.market != market:
             continue
         for life in lives:
             if life.opened_ms <= payment.interval_end_ms and (

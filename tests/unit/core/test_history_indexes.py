@@ -1,0 +1,151 @@
+"""A subaccount's history is read without a scan of everyone's, and its interest rows without rebuilding every pool's.
+
+On main, with 50,000 borrow-lend movements and 25,000 entry fees from 512 subaccounts, one user's
+interest history (`/wapi/v1/history/interest`) took 55 ms and its borrow-lend positions 60 ms per
+read (pure core), under the state lock: each read rebuilt every pool's index changes from every
+accrual and entry fee, and scanned every movement. Each subaccount's movements, entry fees,
+deposits, withdrawals and funding payments are now indexed (`EngineState.history_of`, derived), and
+the pools' index changes are kept in a memo each read extends (`history.index_changes`): 1.3 ms.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+
+from engine_driver import HOUR_MS, Driver
+
+from crossmargin.app.codec import decode_state, encode_state
+from crossmargin.core.history import IndexChange, InterestKind, compute_interest_history, index_changes
+from crossmargin.core.ids import SubaccountId
+from crossmargin.core.interest import MS_PER_HOUR as HOUR
+from crossmargin.core.orders import TimeInForce
+from crossmargin.core.state import SUBACCOUNT_HISTORIES, EngineState
+
+PERP = "BTC_USDC_PERP"
+
+
+def _busy_driver() -> tuple[Driver, list[SubaccountId]]:
+    """Return an exchange where three users deposit, borrow, lend, repay and withdraw across hours, and a bystander."""
+    driver = Driver().at(HOUR_MS // 2)
+    driver.prices(USDC="1", ETH="3000", BTC="60000")
+    driver.lender(USDC="100000", ETH="100")
+    driver.maker(PERP, "60000", "10", "1")
+    users = [driver.account() for _ in range(3)]
+    driver.deposit(users[0], "USDC", "10000")
+    driver.accept(driver.order(users[0], PERP, "buy", "0.01", "60100", tif=TimeInForce.IOC))
+    driver.requote(PERP, "61000")  # the mark leaves the index: funding is paid each hour
+    for hour, user in enumerate(users):
+        driver.deposit(user, "BTC", "1")
+        driver.borrow(user, "USDC", str(1_000 * (hour + 1)))
+        driver.lend(user, "USDC", "500")
+        driver.borrow(user, "ETH", "0.5")
+        driver.tick(HOUR_MS // 2 + (hour + 1) * HOUR_MS)
+        driver.accept(driver.withdraw(user, "USDC", "100"))
+    return driver, [*users, driver.account()]
+
+
+def _scanned(state: EngineState, name: str, sub: SubaccountId) -> list[object]:
+    return [record for record in getattr(state, name) if record.subaccount_id == sub]
+
+
+def test_each_subaccounts_history_is_indexed_and_the_index_survives_a_snapshot() -> None:
+    driver, subaccounts = _busy_driver()
+    restored = decode_state(encode_state(driver.state))
+    for state in (driver.state, restored):
+        for name in SUBACCOUNT_HISTORIES:
+            records = getattr(state, name)
+            for sub in subaccounts:
+                assert [records[index] for index in state.history_of(name, sub)] == _scanned(state, name, sub), name
+        mine = {name: len(state.history_of(name, subaccounts[0])) for name in SUBACCOUNT_HISTORIES}
+        assert mine == {"movements": 3, "entry_fees": 2, "deposits": 2, "withdrawals": 1, "funding_payments": 3}
+        assert state.history_of("movements", subaccounts[-1]) == []
+        assert state.history_of("no such history", subaccounts[0]) == []
+
+
+def _reference_changes(state: EngineState) -> dict[str, list[IndexChange]]:
+    """Every pool's index changes as main rebuilt them on each read: all of them, sorted by (movements before, time)."""
+    changes: dict[str, list[IndexChange]] = defaultdict(list)
+    for symbol, accruals in state.accruals.items():
+        for number, accrual in enumerate(accruals):
+            borrow = (accrual.borrow_index_before_ray, accrual.borrow_index_after_ray)
+            lend = (accrual.lend_index_before_ray, accrual.lend_index_after_ray)
+            rates = (accrual.borrow_rate_wad, accrual.lend_rate_wad)
+            sequence = state.history_number(f"accruals.{symbol}", number)
+            changes[symbol].append(
+                IndexChange(
+                    accrual.movements_before, accrual.hour_ms, InterestKind.BORROW, borrow, lend, *rates, HOUR, sequence
+                )
+            )
+    for number, fee in enumerate(state.entry_fees):
+        if fee.lend_index_after_ray != fee.lend_index_before_ray:
+            lend = (fee.lend_index_before_ray, fee.lend_index_after_ray)
+            sequence = state.history_number("entry_fees", number)
+            changes[fee.symbol].append(
+                IndexChange(
+                    fee.movements_before, fee.at_ms, InterestKind.ENTRY_FEE, None, lend, 0, 0, fee.interval_ms, sequence
+                )
+            )
+    for found in changes.values():
+        found.sort(key=lambda change: (change.movements_before, change.at_ms))  # stable: accruals, then fees
+    return dict(changes)
+
+
+def _same_as_a_full_rebuild(state: EngineState, readers: list[SubaccountId]) -> None:
+    """Assert the memo holds what main rebuilt on each read, and each reader's rows are those of a fresh memo."""
+    memo = index_changes(state)
+    assert memo.changes == _reference_changes(state)
+    assert memo.marks == {
+        symbol: [change.movements_before for change in found] for symbol, found in memo.changes.items()
+    }
+    extended = {sub: compute_interest_history(state, sub) for sub in readers}
+    state.interest_changes = None
+    assert {sub: compute_interest_history(state, sub) for sub in readers} == extended
+    state.interest_changes = memo
+
+
+def test_interest_rows_read_between_commands_are_those_of_a_full_rebuild() -> None:
+    driver, subaccounts = _busy_driver()
+    reads = 0
+    for hour in range(4, 8):
+        for sub in subaccounts[:3]:
+            driver.borrow(sub, "USDC", "10")  # an entry fee: the lenders' index changes
+            _same_as_a_full_rebuild(driver.state, subaccounts)
+            reads += 1
+        driver.tick(HOUR_MS // 2 + hour * HOUR_MS)
+    assert reads == 12
+    lender = SubaccountId(1)
+    assert any(row.kind is InterestKind.LEND for row in compute_interest_history(driver.state, lender))
+
+
+def test_a_change_that_sorts_among_earlier_ones_takes_its_place() -> None:
+    """Changes arrive in order; were one to tie an earlier one's movement and time, it goes where a full sort puts it."""
+    driver, subaccounts = _busy_driver()
+    state = driver.state
+    assert compute_interest_history(state, subaccounts[0])  # the memo now holds every change so far
+    fee = next(fee for fee in reversed(state.entry_fees) if fee.symbol == "USDC")
+    (last, *_) = state.accruals["USDC"][-1:]
+    state.accruals["USDC"].append(replace(last, movements_before=fee.movements_before, hour_ms=fee.at_ms))
+    state.history_count += 1
+    state.history_sequence["accruals.USDC"].append(state.history_count)
+    extended = index_changes(state).changes["USDC"]
+    kinds_at_tie = [
+        change.kind
+        for change in extended
+        if (change.movements_before, change.at_ms) == (fee.movements_before, fee.at_ms)
+    ]
+    assert kinds_at_tie[:2] == [InterestKind.BORROW, InterestKind.ENTRY_FEE], "an accrual goes before a tied fee"
+    _same_as_a_full_rebuild(state, subaccounts)
+
+
+def test_an_entry_fee_of_no_atoms_has_no_interest_row() -> None:
+    """A borrow whose fee rounds to nothing (a rate of 0) records the fee; its history shows no row for it."""
+    driver, subaccounts = _busy_driver()
+    state, borrower = driver.state, subaccounts[1]
+    before = compute_interest_history(state, borrower)
+    fee = state.entry_fees[state.history_of("entry_fees", borrower)[-1]]
+    state.history_indexes["entry_fees"][borrower].append(len(state.entry_fees))
+    state.entry_fees.append(replace(fee, quantity_atoms=0, at_ms=driver.now_ms + 1))
+    state.history_count += 1
+    state.history_sequence["entry_fees"].append(state.history_count)
+    assert compute_interest_history(state, borrower) == before
