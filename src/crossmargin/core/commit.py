@@ -242,6 +242,8 @@ def _record_history(state: EngineState, events: list[Event]) -> None:
                 state.index_fill(len(state.fills), event.fill)
             elif by_subaccount is not None:
                 by_subaccount.setdefault(cast("Any", event).subaccount_id, []).append(len(records))
+                if isinstance(event, FundingPaid):
+                    state.funding_rates.setdefault(event.market, {})[event.interval_end_ms] = event.rate_wad
             records.append(event.fill if isinstance(event, Traded) else event)
             numbers.append(count)
     state.history_count = count

@@ -149,6 +149,8 @@ class EngineState:
     """The price of each market's latest fill: what a `LastPrice` trigger watches (rebuilt from `fills`)."""
     fill_indexes: dict[SubaccountId, list[int]] = field(default_factory=dict, metadata=DERIVED, compare=False)
     """Each subaccount's fills (maker or taker) as indexes into `fills`, in order: its history without a scan."""
+    funding_rates: dict[str, dict[int, int]] = field(default_factory=dict, metadata=DERIVED, compare=False, repr=False)
+    """Each perp market's funding rate (WAD) by the end of each hour it was paid: `fundingRates` without a scan."""
     history_indexes: dict[str, dict[SubaccountId, list[int]]] = field(
         default_factory=dict, metadata=DERIVED, compare=False, repr=False
     )
@@ -209,6 +211,9 @@ class EngineState:
         self.fill_indexes = {}
         for index, fill in enumerate(self.fills):
             self.index_fill(index, fill)
+        self.funding_rates = {}
+        for payment in self.funding_payments:
+            self.funding_rates.setdefault(payment.market, {})[payment.interval_end_ms] = payment.rate_wad
         self.history_indexes = {name: {} for name in SUBACCOUNT_HISTORIES}
         for name, indexes in self.history_indexes.items():
             for index, record in enumerate(getattr(self, name)):

@@ -149,3 +149,15 @@ def test_an_entry_fee_of_no_atoms_has_no_interest_row() -> None:
     state.history_count += 1
     state.history_sequence["entry_fees"].append(state.history_count)
     assert compute_interest_history(state, borrower) == before
+
+
+def test_each_markets_funding_rates_are_kept_by_hour_and_survive_a_snapshot() -> None:
+    """`GET /api/v1/fundingRates` is public: it reads the market's rates by hour, not every position's payment."""
+    driver, _ = _busy_driver()
+    restored = decode_state(encode_state(driver.state))
+    for state in (driver.state, restored):
+        scanned: dict[str, dict[int, int]] = {}
+        for payment in state.funding_payments:
+            scanned.setdefault(payment.market, {})[payment.interval_end_ms] = payment.rate_wad
+        assert state.funding_rates == scanned
+        assert len(state.funding_rates[PERP]) == 3, "three hours of funding"

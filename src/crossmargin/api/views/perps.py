@@ -198,10 +198,7 @@ def view_open_interest(state: EngineState, symbol: str | None = None) -> list[Js
 def view_funding_rates(state: EngineState, symbol: str) -> list[JsonValue]:
     """Return `GET /api/v1/fundingRates`: the market's hourly funding rates, newest first."""
     (spec,) = _perp_markets(state, symbol)
-    rates: dict[int, int] = {}
-    for payment in state.funding_payments:
-        if payment.market == spec.symbol:
-            rates[payment.interval_end_ms] = payment.rate_wad
+    rates = state.funding_rates.get(spec.symbol, {})
     return [
         {"symbol": spec.symbol, "intervalEndTimestamp": naive_time(hour_ms), "fundingRate": wad(rates[hour_ms])}
         for hour_ms in sorted(rates, reverse=True)
