@@ -43,6 +43,7 @@ from crossmargin.core.events import (
 from crossmargin.core.ids import AccountId, SubaccountId
 from crossmargin.core.ledger import LedgerAccount, spot
 from crossmargin.core.margin import LineMemo
+from crossmargin.core.market_fills import MarketFills
 from crossmargin.core.markets import MarketKind, MarketSpec
 from crossmargin.core.oracle_settings import OracleSettings
 from crossmargin.core.orders import Fill, Order, OrderId, OrderSide
@@ -149,6 +150,8 @@ class EngineState:
     """The price of each market's latest fill: what a `LastPrice` trigger watches (rebuilt from `fills`)."""
     fill_indexes: dict[SubaccountId, list[int]] = field(default_factory=dict, metadata=DERIVED, compare=False)
     """Each subaccount's fills (maker or taker) as indexes into `fills`, in order: its history without a scan."""
+    market_fills: dict[str, MarketFills] = field(default_factory=dict, metadata=DERIVED, compare=False, repr=False)
+    """Each market's fills as positions in `fills`, with running figures per block: a ticker without a scan."""
     funding_rates: dict[str, dict[int, int]] = field(default_factory=dict, metadata=DERIVED, compare=False, repr=False)
     """Each perp market's funding rate (WAD) by the end of each hour it was paid: `fundingRates` without a scan."""
     history_indexes: dict[str, dict[SubaccountId, list[int]]] = field(
@@ -209,6 +212,7 @@ class EngineState:
             self.count_perp_order(order, 1)
         self.last_trade_prices_wad = {fill.market: fill.price_wad for fill in self.fills}
         self.fill_indexes = {}
+        self.market_fills = {}
         for index, fill in enumerate(self.fills):
             self.index_fill(index, fill)
         self.funding_rates = {}
@@ -240,7 +244,11 @@ class EngineState:
         return [fills[index] for index in self.fill_indexes.get(subaccount_id, ())]
 
     def index_fill(self, index: int, fill: Fill) -> None:
-        """Index the fill at `index` of `fills` under its maker and its taker."""
+        """Index the fill at `index` of `fills` under its maker and its taker, and under its market."""
+        market = self.market_fills.get(fill.market)
+        if market is None:
+            market = self.market_fills[fill.market] = MarketFills()
+        market.add(index, fill)
         self.fill_indexes.setdefault(fill.maker_subaccount_id, []).append(index)
         if fill.taker_subaccount_id != fill.maker_subaccount_id:
             self.fill_indexes.setdefault(fill.taker_subaccount_id, []).append(index)

@@ -213,14 +213,10 @@ _INTERVAL_MS: Final = {"1d": 86_400_000, "1w": 7 * 86_400_000}
 def _ticker(state: EngineState, market: str, price_wad: int, interval: str | None) -> JsonObject:
     """Return a market's ticker over the interval (1d by default) from its fills; the mark when none traded."""
     since = state.now_ms - _INTERVAL_MS.get(interval or "1d", _INTERVAL_MS["1d"])
-    traded = []
-    for fill in reversed(state.fills):  # fills are in time order: walk back to the window's start
-        if fill.at_ms < since:
-            break
-        if fill.market == market:
-            traded.append(fill)
+    fills = state.market_fills.get(market)
+    figures = None if fills is None else fills.since(state.fills, since)
     spec = state.markets.get(market)
-    if not traded or spec is None:
+    if figures is None or spec is None:
         price = wad(price_wad)
         return {
             "symbol": market,
@@ -234,7 +230,7 @@ def _ticker(state: EngineState, market: str, price_wad: int, interval: str | Non
             "quoteVolume": "0",
             "trades": "0",
         }
-    first, last = traded[-1].price_wad, traded[0].price_wad
+    first, last = figures.first_price_wad, figures.last_price_wad
     change = last - first
     return {
         "symbol": market,
@@ -242,11 +238,11 @@ def _ticker(state: EngineState, market: str, price_wad: int, interval: str | Non
         "lastPrice": wad(last),
         "priceChange": wad(change),
         "priceChangePercent": format_scaled(_toward_zero(change * 10**6, first), 6),  # a fraction, as Backpack's
-        "high": wad(max(fill.price_wad for fill in traded)),
-        "low": wad(min(fill.price_wad for fill in traded)),
-        "volume": format_scaled(sum(fill.quantity_atoms for fill in traded), spec.base_decimals),
-        "quoteVolume": format_scaled(sum(fill.quote_atoms for fill in traded), spec.quote_decimals),
-        "trades": str(len(traded)),
+        "high": wad(figures.high_wad),
+        "low": wad(figures.low_wad),
+        "volume": format_scaled(figures.volume_atoms, spec.base_decimals),
+        "quoteVolume": format_scaled(figures.quote_atoms, spec.quote_decimals),
+        "trades": str(figures.trades),
     }
 
 
