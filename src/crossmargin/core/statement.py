@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved, EntryFeeCharged, LiquidationStepKind
 from crossmargin.core.history import interest_rows_of_positions
@@ -106,9 +107,18 @@ def statement_totals(state: EngineState) -> dict[tuple[SubaccountId, str], int]:
     return totals
 
 
+def _numbered(state: EngineState, name: str, subaccount_id: SubaccountId | None) -> Iterable[tuple[int, Any]]:
+    """Yield the records of the history list `name` with their numbers: one subaccount's (indexed), or all."""
+    records: list[Any] = getattr(state, name)
+    if subaccount_id is None:
+        return enumerate(records)
+    return ((number, records[number]) for number in state.history_of(name, subaccount_id))
+
+
 def _all_rows(state: EngineState, subaccount_id: SubaccountId | None) -> Iterable[StatementRow]:
-    yield from _funds_rows(state)
-    yield from _movement_rows(state)
+    """Yield every row (of one subaccount, if given, reading its indexed records; a few others come too)."""
+    yield from _funds_rows(state, subaccount_id)
+    yield from _movement_rows(state, subaccount_id)
     for number, row in enumerate(interest_rows_of_positions(state, subaccount_id)):
         yield StatementRow(
             row.subaccount_id,
@@ -121,9 +131,14 @@ def _all_rows(state: EngineState, subaccount_id: SubaccountId | None) -> Iterabl
             0,
             row.change_atoms,
         )
-    for number, fill in enumerate(state.fills):
-        if not state.markets[fill.market].is_perp:
-            yield from _fill_rows(state, fill, number)
+    fills = state.fills
+    # The insurance fund also gets a row from each fill whose taker paid it a liquidation fee.
+    numbers: Iterable[int] = range(len(fills))
+    if subaccount_id is not None and subaccount_id != INSURANCE_FUND_ID:
+        numbers = state.fill_indexes.get(subaccount_id, [])
+    for number in numbers:
+        if not state.markets[fills[number].market].is_perp:
+            yield from _fill_rows(state, fills[number], number)
     for number, settlement_pass in enumerate(state.settlements):
         quote = state.markets[settlement_pass.market].quote
         sequence = state.history_number("settlements", number)
@@ -142,9 +157,9 @@ def _all_rows(state: EngineState, subaccount_id: SubaccountId | None) -> Iterabl
     yield from _liquidation_rows(state)
 
 
-def _funds_rows(state: EngineState) -> Iterable[StatementRow]:
-    """Yield the rows of deposits, withdrawals and transfers."""
-    for number, deposit in enumerate(state.deposits):
+def _funds_rows(state: EngineState, subaccount_id: SubaccountId | None) -> Iterable[StatementRow]:
+    """Yield the rows of deposits, withdrawals (one subaccount's, if given), dust conversions and transfers."""
+    for number, deposit in _numbered(state, "deposits", subaccount_id):
         yield StatementRow(
             deposit.subaccount_id,
             deposit.symbol,
@@ -156,7 +171,7 @@ def _funds_rows(state: EngineState) -> Iterable[StatementRow]:
             deposit.quantity_atoms,
             0,
         )
-    for number, withdrawal in enumerate(state.withdrawals):
+    for number, withdrawal in _numbered(state, "withdrawals", subaccount_id):
         yield StatementRow(
             withdrawal.subaccount_id,
             withdrawal.symbol,
@@ -184,12 +199,12 @@ def _funds_rows(state: EngineState) -> Iterable[StatementRow]:
                 0,
             )
     for number, transfer in enumerate(state.transfers):
-        for subaccount_id, sign, other in (
+        for owner, sign, other in (
             (transfer.source_subaccount_id, -1, transfer.target_subaccount_id),
             (transfer.target_subaccount_id, 1, transfer.source_subaccount_id),
         ):
             yield StatementRow(
-                subaccount_id,
+                owner,
                 transfer.symbol,
                 transfer.at_ms,
                 (state.history_number("transfers", number), sign),
@@ -201,10 +216,14 @@ def _funds_rows(state: EngineState) -> Iterable[StatementRow]:
             )
 
 
-def _movement_rows(state: EngineState) -> Iterable[StatementRow]:
-    """Yield the movements' rows; a borrow's entry fee is its own interest row, so it is left out here."""
-    fees: dict[int, EntryFeeCharged] = {fee.movements_before - 1: fee for fee in state.entry_fees}
-    for number, movement in enumerate(state.movements):
+def _movement_rows(state: EngineState, subaccount_id: SubaccountId | None) -> Iterable[StatementRow]:
+    """Yield the movements' rows (one subaccount's, if given).
+
+    A borrow's entry fee is its own interest row, so it is left out here.
+    """
+    entry_fees = _numbered(state, "entry_fees", subaccount_id)
+    fees: dict[int, EntryFeeCharged] = {fee.movements_before - 1: fee for _, fee in entry_fees}
+    for number, movement in _numbered(state, "movements", subaccount_id):
         change = movement.position_net_atoms - movement.position_net_before_atoms
         fee = fees.get(number)
         if movement.event_type is BorrowLendEventType.BORROW and fee is not None:

@@ -11,7 +11,7 @@ the pools' index changes are kept in a memo each read extends (`history.index_ch
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import astuple, replace
 
 from engine_driver import HOUR_MS, Driver
 
@@ -21,6 +21,7 @@ from crossmargin.core.ids import SubaccountId
 from crossmargin.core.interest import MS_PER_HOUR as HOUR
 from crossmargin.core.orders import TimeInForce
 from crossmargin.core.state import SUBACCOUNT_HISTORIES, EngineState
+from crossmargin.core.statement import StatementKind, StatementRow, statement_rows
 
 PERP = "BTC_USDC_PERP"
 
@@ -161,3 +162,28 @@ def test_each_markets_funding_rates_are_kept_by_hour_and_survive_a_snapshot() ->
             scanned.setdefault(payment.market, {})[payment.interval_end_ms] = payment.rate_wad
         assert state.funding_rates == scanned
         assert len(state.funding_rates[PERP]) == 3, "three hours of funding"
+
+
+def test_one_subaccounts_statement_reads_its_indexed_records_and_lists_the_rows_of_everyones() -> None:
+    """A user's statement took 150 ms with 100,000 commands of history (pure core): it built everyone's rows first."""
+    driver, subaccounts = _busy_driver()
+    spot_buyer = subaccounts[1]
+    driver.deposit(spot_buyer, "USDC", "1000")
+    seller = driver.account()
+    driver.deposit(seller, "BTC", "1")
+    driver.place(seller, "BTC_USDC", "sell", "0.01", "60000")
+    driver.accept(driver.order(spot_buyer, "BTC_USDC", "buy", "0.01", "60000", tif=TimeInForce.IOC))
+    sibling = driver.subaccount(spot_buyer)
+    driver.accept(driver.transfer(spot_buyer, sibling, "USDC", "5"))
+    driver.tick(HOUR_MS // 2 + 9 * HOUR_MS)
+    everyone = statement_rows(driver.state)
+
+    def without_order(rows: list[StatementRow]) -> list[tuple[object, ...]]:
+        return [astuple(replace(row, order=(0, 0))) for row in rows]
+
+    for sub in [*subaccounts, seller, sibling, SubaccountId(1)]:
+        mine = statement_rows(driver.state, sub)
+        assert without_order(mine) == without_order([row for row in everyone if row.subaccount_id == sub])
+        kinds = {row.kind for row in mine}
+        if sub == spot_buyer:
+            assert {StatementKind.TRADE, StatementKind.TRANSFER, StatementKind.DEPOSIT} <= kinds
