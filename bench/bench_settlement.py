@@ -167,6 +167,7 @@ def build_direct(state: EngineState, trades: list[Pair]) -> None:
         open_interest += trade.quantity_atoms
     state.ledger[(WORLD, "USDC")] = world
     state.open_interest_atoms[MARKET] = open_interest
+    state.rebuild_indexes()  # the derived indexes (each subaccount's deposits among them), as a snapshot's load does
 
 
 def build_through_engine(state: EngineState, trades: list[Pair]) -> None:

@@ -27,10 +27,10 @@ from crossmargin.core.events import (
     EntryFeeCharged,
     Settled,
     ShortfallCovered,
-    settled_rows,
 )
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.orders import Order
+from crossmargin.core.settled_index import numbered_settled_rows
 from crossmargin.core.state import EngineState
 
 
@@ -82,7 +82,7 @@ def explain_borrows(
     if not borrows:
         return []
     fees = [entry_fees[index] for index in state.history_of("entry_fees", subaccount_id)]
-    settled = [row for row in settled_rows(state.settlements) if row.subaccount_id == subaccount_id]
+    settled = [row for _, _, row in numbered_settled_rows(state, subaccount_id)]
     shortfalls = [row for row in state.shortfalls if row.subaccount_id == subaccount_id]
     orders = [
         order

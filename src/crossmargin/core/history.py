@@ -94,7 +94,7 @@ def _order(change: IndexChange) -> tuple[int, int, int, int]:
 class IndexChanges:
     """Every pool's index changes read so far, in order; `index_changes` extends it with what came since.
 
-    Kept in the state (`EngineState.interest_changes`, derived) so that a user's interest history
+    Kept in the state (`EngineState.memo`, derived) so that a user's interest history
     costs what changed since the last read, not every accrual and entry fee of every pool again.
     """
 
@@ -108,7 +108,7 @@ class IndexChanges:
 
 def index_changes(state: EngineState) -> IndexChanges:
     """Return every index change per pool, in `_order`, extending the state's memo with what came since it was read."""
-    memo = state.interest_changes_memo(IndexChanges)
+    memo = state.memo(IndexChanges)
     arrived: dict[str, list[IndexChange]] = defaultdict(list)
     for symbol, accruals in state.accruals.items():
         start = memo.accruals_read.get(symbol, 0)

@@ -158,8 +158,9 @@ class EngineState:
         default_factory=dict, metadata=DERIVED, compare=False, repr=False
     )
     """Per list of `SUBACCOUNT_HISTORIES`, each subaccount's records as indexes into it, in order."""
-    interest_changes: Any = field(default=None, metadata=DERIVED, compare=False, repr=False)
-    """The pools' index changes so far, extended by each read (`history.py`'s `IndexChanges`): a memo."""
+    memos: dict[type[Any], Any] = field(default_factory=dict, metadata=DERIVED, compare=False, repr=False)
+    """What reads keep to extend next time, by kind: the pools' index changes (`history.IndexChanges`),
+    where each subaccount's positions are in the settlement passes (`settled_index.SettledIndex`)."""
     spot_keys: dict[str, dict[int, tuple[LedgerAccount, str]]] = field(
         default_factory=dict, metadata=DERIVED, compare=False, repr=False
     )
@@ -222,13 +223,13 @@ class EngineState:
         for name, indexes in self.history_indexes.items():
             for index, record in enumerate(getattr(self, name)):
                 indexes.setdefault(record.subaccount_id, []).append(index)
-        self.interest_changes = None
+        self.memos = {}
 
-    def interest_changes_memo(self, kind: type[T]) -> T:
-        """Return the memo of the pools' index changes (`history.IndexChanges`), made empty on first use."""
-        memo = self.interest_changes
-        if not isinstance(memo, kind):
-            memo = self.interest_changes = kind()
+    def memo(self, kind: type[T]) -> T:
+        """Return the reads' memo of `kind` (see `memos`), made empty on first use."""
+        memo: T | None = self.memos.get(kind)
+        if memo is None:
+            memo = self.memos[kind] = kind()
         return memo
 
     def history_of(self, name: str, subaccount_id: SubaccountId) -> list[int]:

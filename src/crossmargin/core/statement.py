@@ -36,6 +36,7 @@ from crossmargin.core.insurance import INSURANCE_FUND_ID
 from crossmargin.core.ledger import locked, spot
 from crossmargin.core.orders import Fill, OrderSide
 from crossmargin.core.pools import debt_atoms, lend_atoms
+from crossmargin.core.settled_index import numbered_settled_rows
 from crossmargin.core.state import EngineState
 
 
@@ -139,21 +140,18 @@ def _all_rows(state: EngineState, subaccount_id: SubaccountId | None) -> Iterabl
     for number in numbers:
         if not state.markets[fills[number].market].is_perp:
             yield from _fill_rows(state, fills[number], number)
-    for number, settlement_pass in enumerate(state.settlements):
-        quote = state.markets[settlement_pass.market].quote
-        sequence = state.history_number("settlements", number)
-        for place, settled in enumerate(settlement_pass.rows()):
-            yield StatementRow(
-                settled.subaccount_id,
-                quote,
-                settled.at_ms,
-                (sequence, place),
-                StatementKind.SETTLEMENT,
-                f"{settled.source.value} {settled.market}",
-                f"position {settled.position_id}",
-                settled.quantity_atoms,
-                0,
-            )
+    for number, place, settled in numbered_settled_rows(state, subaccount_id):
+        yield StatementRow(
+            settled.subaccount_id,
+            state.markets[settled.market].quote,
+            settled.at_ms,
+            (state.history_number("settlements", number), place),
+            StatementKind.SETTLEMENT,
+            f"{settled.source.value} {settled.market}",
+            f"position {settled.position_id}",
+            settled.quantity_atoms,
+            0,
+        )
     yield from _liquidation_rows(state)
 
 

@@ -16,10 +16,12 @@ from dataclasses import astuple, replace
 from engine_driver import HOUR_MS, Driver
 
 from crossmargin.app.codec import decode_state, encode_state
-from crossmargin.core.history import IndexChange, InterestKind, compute_interest_history, index_changes
+from crossmargin.core.events import settled_rows
+from crossmargin.core.history import IndexChange, IndexChanges, InterestKind, compute_interest_history, index_changes
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.interest import MS_PER_HOUR as HOUR
 from crossmargin.core.orders import TimeInForce
+from crossmargin.core.settled_index import numbered_settled_rows
 from crossmargin.core.state import SUBACCOUNT_HISTORIES, EngineState
 from crossmargin.core.statement import StatementKind, StatementRow, statement_rows
 
@@ -100,9 +102,9 @@ def _same_as_a_full_rebuild(state: EngineState, readers: list[SubaccountId]) -> 
         symbol: [change.movements_before for change in found] for symbol, found in memo.changes.items()
     }
     extended = {sub: compute_interest_history(state, sub) for sub in readers}
-    state.interest_changes = None
+    del state.memos[IndexChanges]
     assert {sub: compute_interest_history(state, sub) for sub in readers} == extended
-    state.interest_changes = memo
+    state.memos[IndexChanges] = memo
 
 
 def test_interest_rows_read_between_commands_are_those_of_a_full_rebuild() -> None:
@@ -187,3 +189,29 @@ def test_one_subaccounts_statement_reads_its_indexed_records_and_lists_the_rows_
         kinds = {row.kind for row in mine}
         if sub == spot_buyer:
             assert {StatementKind.TRADE, StatementKind.TRANSFER, StatementKind.DEPOSIT} <= kinds
+
+
+def test_each_subaccounts_settlement_rows_are_found_through_the_index_as_in_every_pass() -> None:
+    """A user's settlement rows took about 1 s with 1,000 positions over 600 passes: every pass was expanded."""
+    driver, subaccounts = _busy_driver()
+    traders = subaccounts[1:3]
+    for trader in traders:
+        driver.deposit(trader, "USDC", "10000")
+        driver.accept(driver.order(trader, PERP, "sell", "0.01", "60900", tif=TimeInForce.IOC))
+    state, passes = driver.state, len(driver.state.settlements)
+    everyone = [*subaccounts, SubaccountId(1), SubaccountId(2)]
+    for step in range(1, 7):
+        driver.prices(BTC=str(60_000 + 150 * step))
+        driver.tick(driver.now_ms + 10_000)
+        if step % 2:  # read between passes: the index is extended with what came since
+            for sub in everyone:
+                mine = list(numbered_settled_rows(state, sub))
+                assert mine == [row for row in numbered_settled_rows(state) if row[2].subaccount_id == sub]
+    assert len(state.settlements) > passes + 3
+    restored = decode_state(encode_state(state))
+    for sub in everyone:
+        expected = [row for row in numbered_settled_rows(state) if row[2].subaccount_id == sub]
+        assert list(numbered_settled_rows(state, sub)) == expected
+        assert list(numbered_settled_rows(restored, sub)) == expected
+    assert all(list(numbered_settled_rows(state, sub)) for sub in traders)
+    assert [row for _, _, row in numbered_settled_rows(state)] == list(settled_rows(state.settlements))

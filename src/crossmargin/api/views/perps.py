@@ -37,7 +37,7 @@ from crossmargin.api.views.common import (
 from crossmargin.api.views.liquidation_price import liquidation_price_text
 from crossmargin.api.views.orders import base_text, quote_text, require_market
 from crossmargin.api.views.public import MARKET_TYPES, sqrt_function
-from crossmargin.core.events import FundingPaid, Settled, settled_rows
+from crossmargin.core.events import FundingPaid, Settled
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.interest import MS_PER_HOUR
 from crossmargin.core.limits import compute_perp_lines
@@ -47,6 +47,7 @@ from crossmargin.core.marks import market_index_wad
 from crossmargin.core.numbers import WAD, mul_div_down
 from crossmargin.core.perp_funding import compute_funding_rate
 from crossmargin.core.perps import PerpPosition
+from crossmargin.core.settled_index import numbered_settled_rows
 from crossmargin.core.state import EngineState
 from crossmargin.core.view import StateView
 
@@ -259,7 +260,7 @@ def view_settlement_history(
         raise ApiError(f"source must be one of {', '.join(SETTLEMENT_SOURCES)}, not {source!r}")
     rows: list[JsonValue] = [
         _settlement_row(state, settled)
-        for settled in settled_rows(state.settlements)
-        if settled.subaccount_id == subaccount_id and source in (None, settled.source.value)
+        for _, _, settled in numbered_settled_rows(state, subaccount_id)
+        if source in (None, settled.source.value)
     ]
     return _ordered(rows, sort_direction)

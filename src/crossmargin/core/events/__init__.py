@@ -51,6 +51,7 @@ from crossmargin.core.events.liquidation import (
     TakenOver,
 )
 from crossmargin.core.events.trading import (
+    SETTLED_ROWS_PER_POSITION,
     Conversion,
     FundingPaid,
     OrderChanged,
@@ -66,6 +67,7 @@ from crossmargin.core.events.trading import (
 
 __all__ = [
     "CHANGE_KINDS",
+    "SETTLED_ROWS_PER_POSITION",
     "AccountCreated",
     "ApiKeyAdded",
     "ApiKeyRevoked",

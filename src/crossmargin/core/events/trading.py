@@ -49,6 +49,10 @@ class PerpPositionChanged:
     at_ms: int
 
 
+SETTLED_ROWS_PER_POSITION = 4
+"""A settled position's rows at most: realized PnL, trading fees, system trading fees, funding."""
+
+
 class Settled(NamedTuple):
     """USDC moved by a settlement: realized PnL, trading fees or funding (signed, + is credit).
 
@@ -84,19 +88,22 @@ class PositionsSettled:
 
     def rows(self) -> Iterator[Settled]:
         """Yield the `Settled` rows the pass stands for: every nonzero amount it moved, per position."""
-        market, at_ms = self.market, self.at_ms
-        numerator, denominator = self.value_numerator, self.value_denominator
         for position in self.positions:
-            subaccount_id, position_id = position.subaccount_id, position.position_id
-            pnl = position.quantity_atoms * numerator // denominator - position.basis_atoms
+            yield from self.rows_of(position)
+
+    def rows_of(self, position: PerpPosition) -> list[Settled]:
+        """Return the rows of one of the pass's positions (at most `SETTLED_ROWS_PER_POSITION`), in order."""
+        pnl = position.quantity_atoms * self.value_numerator // self.value_denominator - position.basis_atoms
+        return [
+            Settled(position.subaccount_id, self.market, source, amount, position.position_id, self.at_ms)
             for source, amount in (
                 (SettlementSource.REALIZE_PNL, pnl),
                 (SettlementSource.TRADING_FEES, -position.pending_fee_atoms),
                 (SettlementSource.TRADING_FEES_SYSTEM, -position.pending_system_fee_atoms),
                 (SettlementSource.FUNDING_PAYMENT, position.pending_funding_atoms),
-            ):
-                if amount:
-                    yield Settled(subaccount_id, market, source, amount, position_id, at_ms)
+            )
+            if amount
+        ]
 
     def subaccounts(self) -> tuple[SubaccountId, ...]:
         """Return the subaccounts the pass moved USDC for, in the positions' order."""
