@@ -85,6 +85,7 @@ from crossmargin.core.commands import Command, ConfigureAssets, ConfigureMarkets
 from crossmargin.core.engine import Accepted, Rejected, execute
 from crossmargin.core.events import Event
 from crossmargin.core.markets import MarketSpec
+from crossmargin.core.settled_index import settled_index
 from crossmargin.core.state import EngineState
 
 __all__ = [
@@ -653,6 +654,9 @@ class Service:
 
     def _notify(self, events: tuple[Event, ...], sequence: int, now_ms: int) -> None:
         self._history.feed(events, self._state.markets)
+        # A settlement pass's positions are indexed here, once per pass, rather than by the next
+        # read of someone's settlement rows, which would pay for every pass since the last read.
+        settled_index(self._state)
         listeners = self._listeners
         if not listeners:
             return

@@ -5,9 +5,9 @@ A settlement pass is one event per perp market every 10 seconds holding every po
 explanations expanded every row of every pass and kept its own: with 1,000 positions over 600
 passes (under two hours), a read took about 1 s under the state lock. `SettledIndex` (a read
 memo in the state, `EngineState.memo`) keeps, per subaccount, each of its positions' (pass, place)
-packed in one 64-bit integer; each read adds the passes made since the last one (at 8 bytes a
-position and pass, nothing is added to the settlement pass itself), so a read costs the rows it
-returns.
+packed in one 64-bit integer, 8 bytes a position and pass. The service extends it after each
+durable batch (`settled_index`: 17-18 ms for a pass of 100,000 positions), outside the settlement
+pass itself; a read extends it too with whatever came since, so a read costs the rows it returns.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def numbered_settled_rows(state: EngineState, subaccount_id: SubaccountId | None
             for position_place, position in enumerate(settlement_pass.positions):
                 yield from _numbered(number, position_place, settlement_pass.rows_of(position))
         return
-    index = _index(state)
+    index = settled_index(state)
     for packed in index.places.get(subaccount_id, ()):
         number, position_place = packed >> PLACE_BITS, packed & PLACE_MASK
         settlement_pass = settlements[number]
@@ -57,8 +57,8 @@ def _numbered(number: int, position_place: int, rows: list[Settled]) -> Iterator
         yield number, position_place * SETTLED_ROWS_PER_POSITION + row_place, row
 
 
-def _index(state: EngineState) -> SettledIndex:
-    """Return the state's index, extended with the passes made since it was last read."""
+def settled_index(state: EngineState) -> SettledIndex:
+    """Return the state's index, extended with the passes made since it was last extended (none: a lookup)."""
     index = state.memo(SettledIndex)
     settlements, places = state.settlements, index.places
     for number in range(index.passes_read, len(settlements)):

@@ -15,13 +15,18 @@ from dataclasses import astuple, replace
 
 from engine_driver import HOUR_MS, Driver
 
+from crossmargin.adapters.memory_journal import MemoryJournal
+from crossmargin.app.clock import ManualClock
 from crossmargin.app.codec import decode_state, encode_state
+from crossmargin.app.service import Service
+from crossmargin.core.commands import SetMarkPrices
 from crossmargin.core.events import settled_rows
 from crossmargin.core.history import IndexChange, IndexChanges, InterestKind, compute_interest_history, index_changes
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.interest import MS_PER_HOUR as HOUR
+from crossmargin.core.numbers import WAD
 from crossmargin.core.orders import TimeInForce
-from crossmargin.core.settled_index import numbered_settled_rows
+from crossmargin.core.settled_index import SettledIndex, numbered_settled_rows
 from crossmargin.core.state import SUBACCOUNT_HISTORIES, EngineState
 from crossmargin.core.statement import StatementKind, StatementRow, statement_rows
 
@@ -215,3 +220,16 @@ def test_each_subaccounts_settlement_rows_are_found_through_the_index_as_in_ever
         assert list(numbered_settled_rows(restored, sub)) == expected
     assert all(list(numbered_settled_rows(state, sub)) for sub in traders)
     assert [row for _, _, row in numbered_settled_rows(state)] == list(settled_rows(state.settlements))
+
+
+def test_the_service_indexes_each_settlement_pass_after_its_batch_not_at_the_next_read() -> None:
+    """Indexed only by reads, a read after an hour without any would pay for every pass of that hour at once."""
+    driver, _ = _busy_driver()
+    state = driver.state
+    with Service(MemoryJournal(), ManualClock(driver.now_ms), state, 0) as service:
+        passes = len(state.settlements)
+        for step in range(1, 4):
+            service.execute(SetMarkPrices((("BTC", (60_000 + 200 * step) * WAD),)))
+            service.advance_clock(10)
+        assert len(state.settlements) > passes, "the clock's Ticks ran settlement passes"
+        assert state.memo(SettledIndex).passes_read == len(state.settlements), "indexed with no read"
