@@ -222,6 +222,7 @@ class Service:
         # clock's own work, at it), and the clock is moved along to it.
         self._manual_clock = clock if isinstance(clock, ManualClock) else None
         self._state = state
+        settled_index(state)  # the passes so far, before serving (a batch extends it with each new one)
         self._sequence = sequence
         self._snapshot_sequence = snapshot_sequence
         self._batch_max = batch_max
@@ -792,6 +793,7 @@ class Service:
         with self._state_lock:
             self._journal = journal
             self._state = rebuilt.state
+            settled_index(rebuilt.state)
             heard = self._sequence
             self._sequence = rebuilt.sequence
             self._snapshot_sequence = rebuilt.snapshot_sequence

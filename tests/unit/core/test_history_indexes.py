@@ -226,8 +226,10 @@ def test_the_service_indexes_each_settlement_pass_after_its_batch_not_at_the_nex
     """Indexed only by reads, a read after an hour without any would pay for every pass of that hour at once."""
     driver, _ = _busy_driver()
     state = driver.state
+    passes = len(state.settlements)
+    assert passes, "the busy exchange settled its perp positions"
     with Service(MemoryJournal(), ManualClock(driver.now_ms), state, 0) as service:
-        passes = len(state.settlements)
+        assert state.memo(SettledIndex).passes_read == passes, "the passes so far are indexed before serving"
         for step in range(1, 4):
             service.execute(SetMarkPrices((("BTC", (60_000 + 200 * step) * WAD),)))
             service.advance_clock(10)
