@@ -54,4 +54,16 @@ def choose_admin_token(flag: str | None, environment: Mapping[str, str]) -> Admi
     from_environment = environment.get(ENVIRONMENT_VARIABLE)
     if from_environment:
         return AdminToken(from_environment, TokenSource.ENVIRONMENT)
-    return AdminToken(secrets.token_urlsafe(GENERATED_BYTES), TokenSource.GENERATED)
+    return AdminToken(generate_token(), TokenSource.GENERATED)
+
+
+def generate_token() -> str:
+    """Return a fresh URL-safe token that does not start with `-`.
+
+    One in 64 drawn tokens did, and pasted after `--admin-token` it read as an option: `crossmargin
+    deposit BTC 1 --admin-token -Bg4...` failed with "expected one argument".
+    """
+    while True:
+        token = secrets.token_urlsafe(GENERATED_BYTES)
+        if not token.startswith("-"):
+            return token

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from crossmargin.cli.admin_token import AdminToken, TokenSource, choose_admin_token
 
 CHOSEN = "operator-chosen-secret"
@@ -32,3 +34,10 @@ def test_without_flag_or_environment_a_fresh_token_is_generated_and_printed() ->
 
 def test_the_token_value_stays_out_of_its_repr() -> None:
     assert CHOSEN not in repr(AdminToken(CHOSEN, TokenSource.FLAG))
+
+
+def test_a_generated_token_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pasted after `--admin-token`, a token starting with `-` reads as an option (found as a user on a demo server)."""
+    drawn = iter(["-Bg4_L45L6skeM6GaLFSHpN22CxFPqjd", "Bg4_L45L6skeM6GaLFSHpN22CxFPqj-"])
+    monkeypatch.setattr("crossmargin.cli.admin_token.secrets.token_urlsafe", lambda _bytes: next(drawn))
+    assert choose_admin_token(None, {}).value == "Bg4_L45L6skeM6GaLFSHpN22CxFPqj-"
