@@ -31,7 +31,7 @@ from crossmargin.core.events import (
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.orders import Order
 from crossmargin.core.settled_index import numbered_settled_rows
-from crossmargin.core.state import EngineState
+from crossmargin.core.state import EngineState, at_indexes
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,15 +73,14 @@ def explain_borrows(
     state: EngineState, subaccount_id: SubaccountId, symbol: str | None = None
 ) -> list[BorrowExplanation]:
     """Return every borrow of a subaccount (of one asset, if given) with its cause, newest first."""
-    movements, entry_fees = state.movements, state.entry_fees
     borrows = [
         movement
-        for movement in (movements[index] for index in state.history_of("movements", subaccount_id))
+        for _, movement in at_indexes(state.movements, state.history_of("movements", subaccount_id))
         if movement.event_type is BorrowLendEventType.BORROW and (symbol is None or movement.symbol == symbol)
     ]
     if not borrows:
         return []
-    fees = [entry_fees[index] for index in state.history_of("entry_fees", subaccount_id)]
+    fees = [fee for _, fee in at_indexes(state.entry_fees, state.history_of("entry_fees", subaccount_id))]
     settled = [row for _, _, row in numbered_settled_rows(state, subaccount_id)]
     shortfalls = [row for row in state.shortfalls if row.subaccount_id == subaccount_id]
     orders = [

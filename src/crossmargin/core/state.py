@@ -19,6 +19,7 @@ reads and hold nothing that is not a function of the rest.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -277,3 +278,9 @@ def spot_markets_by_pair(markets: dict[str, MarketSpec]) -> dict[tuple[str, str]
         if spec.kind is MarketKind.SPOT:
             found.setdefault((spec.base, spec.quote), spec)
     return found
+
+
+def at_indexes(records: Sequence[T], indexes: Iterable[int]) -> Iterator[tuple[int, T]]:
+    """Yield the records at `indexes` (a subaccount's, `EngineState.history_of`) with their index, in order."""
+    for index in indexes:
+        yield index, records[index]

@@ -37,7 +37,7 @@ from crossmargin.core.ledger import locked, spot
 from crossmargin.core.orders import Fill, OrderSide
 from crossmargin.core.pools import debt_atoms, lend_atoms
 from crossmargin.core.settled_index import numbered_settled_rows
-from crossmargin.core.state import EngineState
+from crossmargin.core.state import EngineState, at_indexes
 
 
 class StatementKind(StrEnum):
@@ -113,7 +113,7 @@ def _numbered(state: EngineState, name: str, subaccount_id: SubaccountId | None)
     records: list[Any] = getattr(state, name)
     if subaccount_id is None:
         return enumerate(records)
-    return ((number, records[number]) for number in state.history_of(name, subaccount_id))
+    return at_indexes(records, state.history_of(name, subaccount_id))
 
 
 def _all_rows(state: EngineState, subaccount_id: SubaccountId | None) -> Iterable[StatementRow]:

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
 from enum import StrEnum
-from typing import Final, TypeVar
+from typing import Final
 
 from crossmargin.api.errors import ApiError
 from crossmargin.api.views.common import (
@@ -37,9 +36,7 @@ from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved
 from crossmargin.core.history import InterestRow, compute_interest_history
 from crossmargin.core.ids import PositionId, SubaccountId
 from crossmargin.core.pools import debt_atoms, lend_atoms
-from crossmargin.core.state import EngineState
-
-T = TypeVar("T")
+from crossmargin.core.state import EngineState, at_indexes
 
 
 def paper_transaction_hash(kind: str, index: int, subaccount_id: SubaccountId, symbol: str, at_ms: int) -> str:
@@ -112,12 +109,6 @@ def _ordered(rows: list[JsonValue], direction: str | None) -> list[JsonValue]:
     return rows[::-1] if sort_newest_first(choice(SortDirection, direction, "sortDirection")) else rows
 
 
-def _records(records: Sequence[T], indexes: Iterable[int]) -> Iterator[tuple[int, T]]:
-    """Yield the records at `indexes` (a subaccount's, `EngineState.history_of`) with their index, in order."""
-    for index in indexes:
-        yield index, records[index]
-
-
 def view_deposits(
     state: EngineState, subaccount_id: SubaccountId, from_ms: int | None = None, to_ms: int | None = None
 ) -> list[JsonValue]:
@@ -133,7 +124,7 @@ def view_deposits(
             "transactionHash": paper_transaction_hash("deposit", index, subaccount_id, deposit.symbol, deposit.at_ms),
             "createdAt": naive_time(deposit.at_ms),
         }
-        for index, deposit in _records(state.deposits, state.history_of("deposits", subaccount_id))
+        for index, deposit in at_indexes(state.deposits, state.history_of("deposits", subaccount_id))
         if _within(deposit.at_ms, from_ms, to_ms)
     ]
     return rows[::-1]
@@ -166,7 +157,7 @@ def view_withdrawals(
             "isInternal": False,
             **({"clientId": withdrawal.client_id} if withdrawal.client_id else {}),
         }
-        for index, withdrawal in _records(state.withdrawals, state.history_of("withdrawals", subaccount_id))
+        for index, withdrawal in at_indexes(state.withdrawals, state.history_of("withdrawals", subaccount_id))
         if withdrawal_id in (None, index)
         and client_id in (None, withdrawal.client_id)
         and _within(withdrawal.at_ms, from_ms, to_ms)
@@ -222,7 +213,7 @@ def view_borrow_lend_history(
             and symbol in (None, movement.symbol)
         )
 
-    movements = _records(state.movements, state.history_of("movements", subaccount_id))
+    movements = at_indexes(state.movements, state.history_of("movements", subaccount_id))
     rows: list[JsonValue] = [_movement(state, movement) for _, movement in movements if keep(movement)]
     return _ordered(rows, sort_direction)
 
@@ -338,7 +329,7 @@ def view_borrow_lend_position_history(
     wanted_side = choice(BorrowLendSide, side, "side")
     wanted_state = choice(BorrowLendPositionState, position_state, "state")
     timelines: dict[PositionId, list[BorrowLendMoved]] = defaultdict(list)
-    for _, movement in _records(state.movements, state.history_of("movements", subaccount_id)):
+    for _, movement in at_indexes(state.movements, state.history_of("movements", subaccount_id)):
         if symbol in (None, movement.symbol):
             timelines[movement.position_id].append(movement)
     interest: dict[PositionId, list[InterestRow]] = defaultdict(list)

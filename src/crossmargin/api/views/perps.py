@@ -48,7 +48,7 @@ from crossmargin.core.numbers import WAD, mul_div_down
 from crossmargin.core.perp_funding import compute_funding_rate
 from crossmargin.core.perps import PerpPosition
 from crossmargin.core.settled_index import numbered_settled_rows
-from crossmargin.core.state import EngineState
+from crossmargin.core.state import EngineState, at_indexes
 from crossmargin.core.view import StateView
 
 SPOT: Final = "SPOT"
@@ -230,11 +230,9 @@ def view_funding_history(
     require_subaccount(state, subaccount_id)
     if symbol is not None:
         require_market(state, symbol)
-    payments = state.funding_payments
+    payments = at_indexes(state.funding_payments, state.history_of("funding_payments", subaccount_id))
     rows: list[JsonValue] = [
-        _funding_row(state, payments[index])
-        for index in state.history_of("funding_payments", subaccount_id)
-        if symbol in (None, payments[index].market)
+        _funding_row(state, payment) for _, payment in payments if symbol in (None, payment.market)
     ]
     return _ordered(rows, sort_direction)
 

@@ -35,7 +35,7 @@ from crossmargin.core.margin import compute_margin_fraction, leverage_floor_wad
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import mul_div_down
 from crossmargin.core.orders import OrderSide, SystemOrderType
-from crossmargin.core.state import EngineState
+from crossmargin.core.state import EngineState, at_indexes
 
 
 class PositionState(StrEnum):
@@ -163,9 +163,7 @@ def _lives(state: EngineState, subaccount_id: SubaccountId, market: str) -> list
 
 def _add_funding(state: EngineState, subaccount_id: SubaccountId, market: str, lives: list[_Life]) -> None:
     """Give each funding payment to the position open when its interval ended."""
-    payments = state.funding_payments
-    for index in state.history_of("funding_payments", subaccount_id):
-        payment = payments[index]
+    for _, payment in at_indexes(state.funding_payments, state.history_of("funding_payments", subaccount_id)):
         if payment.market != market:
             continue
         for life in lives:
