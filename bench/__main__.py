@@ -12,6 +12,7 @@ BENCHMARKS = (
     "bench.bench_http",
     "bench.bench_matching",
     "bench.bench_settlement",
+    "bench.bench_snapshot",
     "bench.bench_risk_sweep",
     "bench.bench_liquidation",
     "bench.bench_web",

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.integration.workload import START_MS
 
 from crossmargin.app.clock import ManualClock
-from crossmargin.app.ports import Journal, JournalRecord, RequestSignature
+from crossmargin.app.ports import HistoryPart, Journal, JournalRecord, RequestSignature
 from crossmargin.app.replay_guard import SignedRequest
 from crossmargin.app.service import Service
 from crossmargin.asset_config import load_asset_specs
@@ -57,8 +57,14 @@ class DieAfterSignedAppend:
     def forget_request_signatures(self, expired_before_ms: int) -> None:
         self.inner.forget_request_signatures(expired_before_ms)
 
-    def save_snapshot(self, sequence: int, state: str) -> None:
-        self.inner.save_snapshot(sequence, state)
+    def save_snapshot(self, sequence: int, state: str, parts: Sequence[HistoryPart] = ()) -> None:
+        self.inner.save_snapshot(sequence, state, parts)
+
+    def history_part_ends(self) -> dict[str, int]:
+        return self.inner.history_part_ends()
+
+    def load_history_parts(self, name: str, stop: int) -> list[HistoryPart]:
+        return self.inner.load_history_parts(name, stop)
 
     def load_latest_snapshot(self) -> tuple[int, str] | None:
         return self.inner.load_latest_snapshot()

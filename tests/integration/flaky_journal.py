@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
-from crossmargin.app.ports import Journal, JournalRecord, JournalUnavailableError, RequestSignature
+from crossmargin.app.ports import HistoryPart, Journal, JournalRecord, JournalUnavailableError, RequestSignature
 
 
 class FlakyJournal:
@@ -58,8 +58,14 @@ class FlakyJournal:
     def forget_request_signatures(self, expired_before_ms: int) -> None:
         self.inner.forget_request_signatures(expired_before_ms)
 
-    def save_snapshot(self, sequence: int, state: str) -> None:
-        self.inner.save_snapshot(sequence, state)
+    def save_snapshot(self, sequence: int, state: str, parts: Sequence[HistoryPart] = ()) -> None:
+        self.inner.save_snapshot(sequence, state, parts)
+
+    def history_part_ends(self) -> dict[str, int]:
+        return self.inner.history_part_ends()
+
+    def load_history_parts(self, name: str, stop: int) -> list[HistoryPart]:
+        return self.inner.load_history_parts(name, stop)
 
     def load_latest_snapshot(self) -> tuple[int, str] | None:
         return self.inner.load_latest_snapshot()

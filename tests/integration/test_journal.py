@@ -6,12 +6,15 @@ process would. The memory journal is held to the same rules where they apply.
 
 from __future__ import annotations
 
+import sqlite3
+
+import psycopg
 import pytest
 from tests.integration.conftest import POSTGRES_URL, Database
 
 from crossmargin.adapters.memory_journal import MemoryJournal
 from crossmargin.adapters.postgres_journal import READ_PAGE_ROWS, PostgresJournal
-from crossmargin.app.ports import JournalConflictError, JournalLockedError, JournalRecord
+from crossmargin.app.ports import HistoryPart, JournalConflictError, JournalLockedError, JournalRecord
 from crossmargin.bootstrap import open_journal
 
 
@@ -83,6 +86,38 @@ def test_latest_snapshot_wins_and_old_ones_are_pruned(database: Database) -> Non
         assert reopened.load_latest_snapshot() == (30, '{"at":"30 again"}')
     finally:
         reopened.close()
+
+
+def test_history_parts_are_stored_with_their_snapshot_and_read_back_by_list(database: Database) -> None:
+    journal = database.open_journal()
+    journal.append(records(1, 20))
+    journal.save_snapshot(10, '{"at":10}', [HistoryPart("fills", 0, 2, "[1,2]"), HistoryPart("deposits", 0, 1, "[3]")])
+    journal.save_snapshot(20, '{"at":20}', [HistoryPart("fills", 2, 5, "[4,5,6]")])
+    journal.close()
+    reopened = database.open_journal()
+    try:
+        assert reopened.history_part_ends() == {"fills": 5, "deposits": 1}
+        assert reopened.load_history_parts("fills", 5) == [
+            HistoryPart("fills", 0, 2, "[1,2]"),
+            HistoryPart("fills", 2, 5, "[4,5,6]"),
+        ]
+        assert reopened.load_history_parts("fills", 2) == [HistoryPart("fills", 0, 2, "[1,2]")], "an older snapshot's"
+        assert reopened.load_history_parts("transfers", 9) == []
+    finally:
+        reopened.close()
+
+
+def test_a_snapshot_whose_part_is_already_stored_is_refused_whole(database: Database) -> None:
+    journal = database.open_journal()
+    try:
+        journal.append(records(1, 20))
+        journal.save_snapshot(10, '{"at":10}', [HistoryPart("fills", 0, 2, "[1,2]")])
+        with pytest.raises((sqlite3.IntegrityError, psycopg.errors.UniqueViolation)):
+            journal.save_snapshot(20, '{"at":20}', [HistoryPart("fills", 0, 3, "[1,2,3]")])
+        assert journal.load_latest_snapshot() == (10, '{"at":10}'), "neither the snapshot nor its parts were stored"
+        assert journal.load_history_parts("fills", 9) == [HistoryPart("fills", 0, 2, "[1,2]")]
+    finally:
+        journal.close()
 
 
 def test_large_command_text_is_stored_unchanged(database: Database) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from crossmargin.app.ports import JournalConflictError, JournalRecord, RequestSignature
+from crossmargin.app.ports import HistoryPart, JournalConflictError, JournalRecord, RequestSignature
 
 
 class MemoryJournal:
@@ -19,6 +19,7 @@ class MemoryJournal:
         self.records: list[JournalRecord] = []
         self.signatures: dict[bytes, RequestSignature] = {}
         self.snapshots: dict[int, str] = {}
+        self.history_parts: dict[str, dict[int, HistoryPart]] = {}
         self.appends = 0
         self.closed = False
 
@@ -50,10 +51,25 @@ class MemoryJournal:
         """Delete the request signatures that expired before `expired_before_ms`."""
         self.signatures = {key: row for key, row in self.signatures.items() if row.expires_at_ms >= expired_before_ms}
 
-    def save_snapshot(self, sequence: int, state: str) -> None:
-        """Store a snapshot."""
+    def save_snapshot(self, sequence: int, state: str, parts: Sequence[HistoryPart] = ()) -> None:
+        """Store a snapshot and its history parts (a part that starts where a stored one does is refused)."""
         assert not self.closed, "a closed journal takes no snapshots"
+        for part in parts:
+            stored = self.history_parts.setdefault(part.name, {})
+            if part.start in stored:
+                raise JournalConflictError(f"history part {part.name} from {part.start} is already stored")
+        for part in parts:
+            self.history_parts[part.name][part.start] = part
         self.snapshots[sequence] = state
+
+    def history_part_ends(self) -> dict[str, int]:
+        """Return how many records of each history list the stored parts hold."""
+        return {name: max(part.stop for part in parts.values()) for name, parts in self.history_parts.items() if parts}
+
+    def load_history_parts(self, name: str, stop: int) -> list[HistoryPart]:
+        """Return the stored parts of one history list that start before `stop`, in order."""
+        parts = self.history_parts.get(name, {})
+        return [parts[start] for start in sorted(parts) if start < stop]
 
     def load_latest_snapshot(self) -> tuple[int, str] | None:
         """Return the latest snapshot, or None."""

@@ -9,6 +9,8 @@ Version 2 adds `request_signature`: the signed requests the sequencer answered, 
 replay guard is rebuilt after a restart. Version 3 adds `journal_writer`, one row holding the
 writer's term and, once a failover replaced this database, what fenced it (INV-FENCE-1,
 `postgres_journal.py`); SQLite keeps the table unused, so both databases share one version list.
+Version 4 adds `history_part`: the snapshots' history lists, each record stored once
+(`app/snapshot_parts.py`).
 Tables are singular snake_case with named constraints; commands and states are JSON text, so
 integers of any size never meet SQLite's 64-bit INTEGER.
 """
@@ -110,6 +112,30 @@ MIGRATIONS: Final = (
                 CONSTRAINT journal_writer_one_row CHECK (id = 1)
             )""",
             "INSERT INTO journal_writer (id, term, fenced_by) VALUES (1, 0, NULL)",
+        ),
+    ),
+    Migration(
+        version=4,
+        name="create history_part",
+        sqlite=(
+            """CREATE TABLE history_part (
+                name TEXT NOT NULL,
+                start INTEGER NOT NULL,
+                stop INTEGER NOT NULL,
+                items TEXT NOT NULL,
+                CONSTRAINT history_part_pk PRIMARY KEY (name, start),
+                CONSTRAINT history_part_not_empty CHECK (0 <= start AND start < stop)
+            )""",
+        ),
+        postgres=(
+            """CREATE TABLE history_part (
+                name TEXT NOT NULL,
+                start BIGINT NOT NULL,
+                stop BIGINT NOT NULL,
+                items TEXT NOT NULL,
+                CONSTRAINT history_part_pk PRIMARY KEY (name, start),
+                CONSTRAINT history_part_not_empty CHECK (0 <= start AND start < stop)
+            )""",
         ),
     ),
 )

@@ -34,6 +34,7 @@ from psycopg import sql
 
 from crossmargin.adapters.migrations import migrate_postgres
 from crossmargin.app.ports import (
+    HistoryPart,
     JournalConflictError,
     JournalFencedError,
     JournalLockedError,
@@ -124,6 +125,21 @@ class PostgresReader:
         assert isinstance(state, str), "snapshots are JSON text"
         return sequence, state
 
+    def history_part_ends(self) -> dict[str, int]:
+        """Return how many records of each history list the stored parts hold."""
+        with connection_kept():
+            rows = self._connection.execute("SELECT name, max(stop) FROM history_part GROUP BY name").fetchall()
+        return {str(name): _integer(stop) for name, stop in rows}
+
+    def load_history_parts(self, name: str, stop: int) -> list[HistoryPart]:
+        """Return the stored parts of one history list that start before `stop`, in order."""
+        with connection_kept():
+            rows = self._connection.execute(
+                "SELECT start, stop, items FROM history_part WHERE name = %s AND start < %s ORDER BY start",
+                (name, stop),
+            ).fetchall()
+        return [HistoryPart(name, _integer(start), _integer(end), str(items)) for start, end, items in rows]
+
     def close(self) -> None:
         """Close the connection (a writer's lock goes with it); closing twice is harmless."""
         self._connection.close()
@@ -183,10 +199,15 @@ class PostgresJournal(PostgresReader):
         with connection_kept():
             self._connection.execute("DELETE FROM request_signature WHERE expires_at_ms < %s", (expired_before_ms,))
 
-    def save_snapshot(self, sequence: int, state: str) -> None:
-        """Store a snapshot and drop all but the latest few; durable on return."""
+    def save_snapshot(self, sequence: int, state: str, parts: Sequence[HistoryPart] = ()) -> None:
+        """Store a snapshot and its new history parts, and drop all but the latest few snapshots; durable on return."""
         with connection_kept(), self._connection.transaction(), self._connection.cursor() as cursor:
             self._check_term(cursor)
+            if parts:
+                cursor.executemany(
+                    "INSERT INTO history_part (name, start, stop, items) VALUES (%s, %s, %s, %s)",
+                    [(part.name, part.start, part.stop, part.items) for part in parts],
+                )
             self._connection.execute(
                 "INSERT INTO snapshot (sequence, state) VALUES (%s, %s) "
                 "ON CONFLICT (sequence) DO UPDATE SET state = excluded.state",
@@ -233,3 +254,8 @@ def _claim_term(connection: psycopg.Connection[tuple[object, ...]]) -> int:
 
 def _record_line(record: JournalRecord) -> str:
     return f"{record.sequence}\t{record.recorded_at_ms}\t{record.command.translate(COPY_TEXT_ESCAPES)}\n"
+
+
+def _integer(value: object) -> int:
+    assert isinstance(value, int), "history part bounds are integers"
+    return value

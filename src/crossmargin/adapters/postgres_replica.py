@@ -33,7 +33,7 @@ from crossmargin.adapters.postgres_journal import (
     PostgresReader,
     connection_kept,
 )
-from crossmargin.app.ports import JournalRecord, ReplicaReadOnlyError, RequestSignature
+from crossmargin.app.ports import HistoryPart, JournalRecord, ReplicaReadOnlyError, RequestSignature
 
 TERMINATE_WAIT_MS: Final = 5_000
 """How long fencing waits for each old writer session it ends to go."""
@@ -123,7 +123,7 @@ class StandbyJournal(PostgresReader):
     def forget_request_signatures(self, expired_before_ms: int) -> None:
         """Leave the signatures alone: the primary forgets them, and the standby follows."""
 
-    def save_snapshot(self, sequence: int, state: str) -> None:  # noqa: ARG002 -- the Journal protocol's signature
+    def save_snapshot(self, sequence: int, state: str, parts: Sequence[HistoryPart] = ()) -> None:  # noqa: ARG002 -- the Journal protocol's signature
         """Refuse: a replica writes nothing."""
         raise ReplicaReadOnlyError("a read replica does not write snapshots")
 

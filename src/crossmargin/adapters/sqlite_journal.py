@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Final
 
 from crossmargin.adapters.migrations import migrate_sqlite
-from crossmargin.app.ports import JournalConflictError, JournalLockedError, JournalRecord, RequestSignature
+from crossmargin.app.ports import (
+    HistoryPart,
+    JournalConflictError,
+    JournalLockedError,
+    JournalRecord,
+    RequestSignature,
+)
 
 DATABASE_FILE_NAME: Final = "crossmargin.sqlite3"
 READ_PAGE_ROWS: Final = 10_000
@@ -124,11 +130,15 @@ class SqliteJournal:
         """Delete the request signatures that expired before `expired_before_ms`."""
         self._connection.execute("DELETE FROM request_signature WHERE expires_at_ms < ?", (expired_before_ms,))
 
-    def save_snapshot(self, sequence: int, state: str) -> None:
-        """Store a snapshot and drop all but the latest few; durable on return."""
+    def save_snapshot(self, sequence: int, state: str, parts: Sequence[HistoryPart] = ()) -> None:
+        """Store a snapshot and its new history parts, and drop all but the latest few snapshots; durable on return."""
         connection = self._connection
         connection.execute("BEGIN IMMEDIATE")
         try:
+            connection.executemany(
+                "INSERT INTO history_part (name, start, stop, items) VALUES (?, ?, ?, ?)",
+                [(part.name, part.start, part.stop, part.items) for part in parts],
+            )
             connection.execute(
                 "INSERT INTO snapshot (sequence, state) VALUES (?, ?) "
                 "ON CONFLICT (sequence) DO UPDATE SET state = excluded.state",
@@ -154,6 +164,18 @@ class SqliteJournal:
         assert isinstance(sequence, int), "snapshot sequences are integers"
         assert isinstance(state, str), "snapshots are JSON text"
         return sequence, state
+
+    def history_part_ends(self) -> dict[str, int]:
+        """Return how many records of each history list the stored parts hold."""
+        rows = self._connection.execute("SELECT name, max(stop) FROM history_part GROUP BY name").fetchall()
+        return {str(name): int(stop) for name, stop in rows}
+
+    def load_history_parts(self, name: str, stop: int) -> list[HistoryPart]:
+        """Return the stored parts of one history list that start before `stop`, in order."""
+        rows = self._connection.execute(
+            "SELECT start, stop, items FROM history_part WHERE name = ? AND start < ? ORDER BY start", (name, stop)
+        ).fetchall()
+        return [HistoryPart(name, start, end, items) for start, end, items in rows]
 
     def close(self) -> None:
         """Close the connection and release the lock; closing twice is harmless."""

@@ -98,7 +98,7 @@ class TypeCodec:
 
     def _dataclass_encoder(self, declared: type[Any]) -> Encoder:
         hints = declared_hints(declared)
-        plan = [(field.name, self.encoder(hints[field.name])) for field in _stored_fields(declared)]
+        plan = [(field.name, self.encoder(hints[field.name])) for field in stored_fields(declared)]
 
         def encode(value: object) -> object:
             return {name: encode_field(getattr(value, name)) for name, encode_field in plan}
@@ -155,7 +155,7 @@ class TypeCodec:
 
     def _dataclass_decoder(self, declared: type[Any]) -> Decoder:
         hints = declared_hints(declared)
-        plan = {field.name: self.decoder(hints[field.name]) for field in _stored_fields(declared)}
+        plan = {field.name: self.decoder(hints[field.name]) for field in stored_fields(declared)}
         name = declared.__name__
 
         def decode(data: object, where: str) -> object:
@@ -244,7 +244,7 @@ class TypeCodec:
         return decode_pairs
 
 
-def _stored_fields(declared: type[Any]) -> list[dataclasses.Field[Any]]:
+def stored_fields(declared: type[Any]) -> list[dataclasses.Field[Any]]:
     """Return the fields a value is stored by: all but the derived indexes (rebuilt on load)."""
     return [field for field in dataclasses.fields(declared) if not field.metadata.get("derived")]
 
@@ -381,7 +381,7 @@ def _command_text_encoder(kind: type[Any]) -> Callable[[Command], str]:
     hints = declared_hints(kind)
     head = "{" + _DUMPS(COMMAND_TAG) + ":" + _DUMPS(kind.__name__)
     plan = [
-        ("," + _DUMPS(field.name) + ":", field.name, _field_text(hints[field.name])) for field in _stored_fields(kind)
+        ("," + _DUMPS(field.name) + ":", field.name, _field_text(hints[field.name])) for field in stored_fields(kind)
     ]
 
     def encode(command: Command) -> str:
@@ -432,6 +432,16 @@ def encode_state(state: EngineState, extras: Mapping[str, object] | None = None)
     return _DUMPS(data)
 
 
+def value_encoder(declared: object) -> Encoder:
+    """Return the compiled encoder of a declared type (what a snapshot stores a field of that type with)."""
+    return _CODEC.encoder(declared)
+
+
+def dumps(data: object) -> str:
+    """Return JSON-ready data as the compact text snapshots and journal records are written in."""
+    return _DUMPS(data)
+
+
 def decode_state(text: str) -> EngineState:
     """Parse an engine state from snapshot text; raise CodecError on anything else."""
     return decode_snapshot(text)[0]
@@ -445,6 +455,11 @@ def decode_snapshot(text: str) -> tuple[EngineState, dict[str, object]]:
         raise CodecError(f"snapshot: not JSON: {error}") from error
     if not isinstance(data, dict):
         raise CodecError("snapshot: expected an object")
+    return decode_snapshot_data(data)
+
+
+def decode_snapshot_data(data: dict[str, object]) -> tuple[EngineState, dict[str, object]]:
+    """Build the engine state and the extras from a parsed snapshot; raise CodecError on anything else."""
     if data.get("format") != SNAPSHOT_FORMAT_VERSION:
         raise SnapshotFormatError(f"snapshot: format {data.get('format')!r}, expected {SNAPSHOT_FORMAT_VERSION}")
     state = cast("EngineState", _STATE_DECODER(data.get("state"), "state"))

@@ -42,6 +42,21 @@ class RequestSignature:
     sequence: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryPart:
+    """Records `start` to `stop` (exclusive) of one of the state's append-only history lists, as JSON array text.
+
+    A snapshot keeps its history lists (movements, fills, settlement passes, ...) out of its own
+    text: each record is stored once, in the part written with the first snapshot that held it, and
+    a later snapshot adds only the records that came after (`app/snapshot_parts.py`).
+    """
+
+    name: str
+    start: int
+    stop: int
+    items: str
+
+
 class JournalUnavailableError(RuntimeError):
     """The journal cannot be reached now (its database went away); it may work again after reconnecting.
 
@@ -83,11 +98,17 @@ class Journal(Protocol):
     def forget_request_signatures(self, expired_before_ms: int) -> None:
         """Delete the request signatures that expired before `expired_before_ms`."""
 
-    def save_snapshot(self, sequence: int, state: str) -> None:
-        """Store the state after the record `sequence`; durable on return."""
+    def save_snapshot(self, sequence: int, state: str, parts: Sequence[HistoryPart] = ()) -> None:
+        """Store the state after the record `sequence` with the history parts it adds, atomically; durable on return."""
 
     def load_latest_snapshot(self) -> tuple[int, str] | None:
         """Return the snapshot with the highest sequence, or None when there is none."""
+
+    def history_part_ends(self) -> dict[str, int]:
+        """Return how many records of each history list the stored parts hold (their largest `stop`)."""
+
+    def load_history_parts(self, name: str, stop: int) -> list[HistoryPart]:
+        """Return the stored parts of the history list `name` that start before `stop`, in order."""
 
     def close(self) -> None:
         """Release the connection; appending afterwards is an error."""

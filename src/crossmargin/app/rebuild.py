@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from crossmargin.app.codec import SnapshotFormatError, decode_command, decode_snapshot, decode_state
+from crossmargin.app.codec import SnapshotFormatError, decode_command
 from crossmargin.app.market_history import MarketHistory
 from crossmargin.app.ports import Journal, JournalRecord
+from crossmargin.app.snapshot_parts import decode_snapshot_with_parts
 from crossmargin.core.audit import audit
 from crossmargin.core.engine import Accepted, execute
 from crossmargin.core.events import Event
@@ -55,9 +56,9 @@ def _load_snapshot(journal: Journal) -> tuple[EngineState, int]:
     latest = journal.load_latest_snapshot()
     if latest is not None:
         try:
-            return decode_state(latest[1]), latest[0]
-        except SnapshotFormatError:
-            LOG.warning("the latest snapshot has an older layout; rebuilding from the whole journal")
+            return decode_snapshot_with_parts(latest[1], journal.load_history_parts)[0], latest[0]
+        except SnapshotFormatError as error:
+            LOG.warning("the latest snapshot cannot be used (%s); rebuilding from the whole journal", error)
     return EngineState(), 0
 
 
@@ -83,9 +84,9 @@ def rebuild_with_history(journal: Journal) -> tuple[EngineState, MarketHistory, 
     latest = journal.load_latest_snapshot()
     if latest is not None:
         try:
-            snapshot_state, extras = decode_snapshot(latest[1])
-        except SnapshotFormatError:
-            LOG.warning("the latest snapshot has an older layout; rebuilding from the whole journal")
+            snapshot_state, extras = decode_snapshot_with_parts(latest[1], journal.load_history_parts)
+        except SnapshotFormatError as error:
+            LOG.warning("the latest snapshot cannot be used (%s); rebuilding from the whole journal", error)
         else:
             history = MarketHistory.restore(extras.get(MARKET_HISTORY), snapshot_state)
             if history is None:

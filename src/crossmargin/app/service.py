@@ -47,7 +47,7 @@ from enum import StrEnum
 from typing import Final, Self, TypeVar, cast
 
 from crossmargin.app.clock import AcceleratedClock, ManualClock
-from crossmargin.app.codec import encode_command, encode_state
+from crossmargin.app.codec import encode_command
 from crossmargin.app.faults import (
     Fault,
     FaultKind,
@@ -79,6 +79,7 @@ from crossmargin.app.rebuild import (
 )
 from crossmargin.app.replay_guard import DuplicateRequestError, ReplayGuard, SignedRequest
 from crossmargin.app.sequencer_stats import SequencerStats
+from crossmargin.app.snapshot_parts import encode_snapshot
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.audit import Check, audit
 from crossmargin.core.commands import Command, ConfigureAssets, ConfigureMarkets, Tick
@@ -685,8 +686,9 @@ class Service:
     def _save_snapshot(self) -> int:
         # Only this thread changes the state, so encoding it here, between batches, is consistent.
         try:
-            text = encode_state(self._state, {MARKET_HISTORY: self._history.encode()})
-            self._journal.save_snapshot(self._sequence, text)
+            extras = {MARKET_HISTORY: self._history.encode()}
+            text, parts = encode_snapshot(self._state, extras, self._journal.history_part_ends())
+            self._journal.save_snapshot(self._sequence, text, parts)
         except BaseException as error:
             self._enter_fault(self._journal_fault_kind(error), error)
             raise
