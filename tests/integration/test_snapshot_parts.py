@@ -9,6 +9,7 @@ into the journal once, in a part stored with the first snapshot that held it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pytest
 from tests.integration.conftest import Database
@@ -17,19 +18,20 @@ from tests.integration.workload import START_MS, apply_stream, build_stream
 from crossmargin.adapters.memory_journal import MemoryJournal
 from crossmargin.app.clock import ManualClock
 from crossmargin.app.codec import CodecError, decode_snapshot, encode_state
-from crossmargin.app.ports import HistoryPart, Journal, JournalConflictError
+from crossmargin.app.ports import HistoryPart, Journal, JournalConflictError, JournalUnavailableError
 from crossmargin.app.service import Service, rebuild_state
 from crossmargin.app.snapshot_parts import (
     HISTORY_LISTS,
     PARTS_KEY,
     SnapshotPartsError,
+    StoredParts,
     decode_snapshot_with_parts,
     encode_snapshot,
     history_lists,
 )
 from crossmargin.asset_config import load_asset_specs
 from crossmargin.core.commands import CreateAccount, Deposit
-from crossmargin.core.engine import Accepted
+from crossmargin.core.engine import Accepted, execute
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.state import EngineState
 
@@ -233,3 +235,49 @@ def test_the_memory_journal_refuses_a_part_already_stored_and_keeps_nothing_of_t
         journal.save_snapshot(2, "{}", [HistoryPart("deposits", 0, 1, "[2]"), HistoryPart("fills", 0, 2, "[1,2]")])
     assert journal.load_latest_snapshot() == (1, "{}")
     assert journal.history_part_ends() == {"fills": 1}
+
+
+class _CountingJournal(MemoryJournal):
+    """A memory journal that counts the reads of its part ends and can fail a save after storing it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.end_reads = 0
+        self.fail_after_storing = False
+
+    def history_part_ends(self) -> dict[str, int]:
+        self.end_reads += 1
+        return super().history_part_ends()
+
+    def save_snapshot(self, sequence: int, state: str, parts: Sequence[HistoryPart] = ()) -> None:
+        super().save_snapshot(sequence, state, parts)
+        if self.fail_after_storing:
+            self.fail_after_storing = False
+            raise JournalUnavailableError("the connection was lost at COMMIT")
+
+
+def test_the_writer_asks_the_journal_what_it_holds_once_and_again_after_a_failed_save() -> None:
+    state = _state_with_history()
+    journal = _CountingJournal()
+    stored = StoredParts()
+    stored.save(journal, 1, state, {})
+    stored.save(journal, 2, state, {})
+    assert journal.end_reads == 1, "the writer keeps what it stored"
+    grown = _state_with_history()
+    _deposit_into(grown, 5)
+    journal.fail_after_storing = True
+    with pytest.raises(JournalUnavailableError):
+        stored.save(journal, 3, grown, {})
+    _deposit_into(grown, 5)
+    stored.save(journal, 4, grown, {})  # the parts of save 3 were stored after all: asked again, no conflict
+    assert journal.end_reads == 2
+    assert journal.history_part_ends()["deposits"] == len(grown.deposits)
+    other = MemoryJournal()
+    stored.save(other, 5, grown, {})  # another journal (a failover): it holds nothing yet
+    decoded, _ = decode_snapshot_with_parts(other.snapshots[5], other.load_history_parts)
+    assert encode_state(decoded) == encode_state(grown)
+
+
+def _deposit_into(state: EngineState, count: int) -> None:
+    for amount in range(1, count + 1):
+        assert isinstance(execute(state, Deposit(SubaccountId(1), "USDC", amount), state.now_ms + 1), Accepted)

@@ -79,7 +79,7 @@ from crossmargin.app.rebuild import (
 )
 from crossmargin.app.replay_guard import DuplicateRequestError, ReplayGuard, SignedRequest
 from crossmargin.app.sequencer_stats import SequencerStats
-from crossmargin.app.snapshot_parts import encode_snapshot
+from crossmargin.app.snapshot_parts import StoredParts
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.audit import Check, audit
 from crossmargin.core.commands import Command, ConfigureAssets, ConfigureMarkets, Tick
@@ -218,6 +218,7 @@ class Service:
         assert snapshot_every >= 1, "snapshots are taken every so many commands, at least one"
         collect_garbage_less_often()
         self._journal = journal
+        self._stored_parts = StoredParts()
         self._clock = clock
         # On the manual clock a command runs 1 ms after the engine's time at least (a Tick, the
         # clock's own work, at it), and the clock is moved along to it.
@@ -687,8 +688,7 @@ class Service:
         # Only this thread changes the state, so encoding it here, between batches, is consistent.
         try:
             extras = {MARKET_HISTORY: self._history.encode()}
-            text, parts = encode_snapshot(self._state, extras, self._journal.history_part_ends())
-            self._journal.save_snapshot(self._sequence, text, parts)
+            self._stored_parts.save(self._journal, self._sequence, self._state, extras)
         except BaseException as error:
             self._enter_fault(self._journal_fault_kind(error), error)
             raise

@@ -39,7 +39,7 @@ from crossmargin.app.codec import (
     value_encoder,
 )
 from crossmargin.app.declared_types import declared_hints
-from crossmargin.app.ports import HistoryPart
+from crossmargin.app.ports import HistoryPart, Journal
 from crossmargin.core.state import EngineState
 
 HISTORY_LISTS: Final = (
@@ -119,6 +119,30 @@ def encode_snapshot(
         assert key not in data, f"a snapshot extra must not be named {key!r}"
         data[key] = value
     return dumps(data), parts
+
+
+class StoredParts:
+    """Saves snapshots with their parts, knowing what the journal holds of each history list.
+
+    The journal is asked once (`history_part_ends` reads every part's row), then the one writer
+    keeps the figures as it saves. They are asked again after a save that failed (it may have been
+    committed all the same: a connection lost at COMMIT) and whenever the journal is another one
+    (a failover, a reconnection).
+    """
+
+    def __init__(self) -> None:
+        self._journal: Journal | None = None
+        self._ends: dict[str, int] = {}
+
+    def save(self, journal: Journal, sequence: int, state: EngineState, extras: Mapping[str, object]) -> None:
+        """Store a snapshot of `state` at `sequence` with the parts the journal lacks; durable on return."""
+        if self._journal is not journal:
+            self._ends = journal.history_part_ends()
+        text, parts = encode_snapshot(state, extras, self._ends)
+        self._journal = None  # until the save returns, what the journal holds is not known
+        journal.save_snapshot(sequence, text, parts)
+        self._journal = journal
+        self._ends.update((part.name, part.stop) for part in parts)
 
 
 def decode_snapshot_with_parts(text: str, read_parts: PartsReader) -> tuple[EngineState, dict[str, object]]:
