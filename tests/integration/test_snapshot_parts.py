@@ -16,6 +16,7 @@ from tests.integration.conftest import Database
 from tests.integration.workload import START_MS, apply_stream, build_stream
 
 from crossmargin.adapters.memory_journal import MemoryJournal
+from crossmargin.app import snapshot_parts
 from crossmargin.app.clock import ManualClock
 from crossmargin.app.codec import CodecError, decode_snapshot, encode_state
 from crossmargin.app.ports import HistoryPart, Journal, JournalConflictError, JournalUnavailableError
@@ -281,3 +282,20 @@ def test_the_writer_asks_the_journal_what_it_holds_once_and_again_after_a_failed
 def _deposit_into(state: EngineState, count: int) -> None:
     for amount in range(1, count + 1):
         assert isinstance(execute(state, Deposit(SubaccountId(1), "USDC", amount), state.now_ms + 1), Accepted)
+
+
+def test_a_long_history_is_split_into_parts_of_at_most_part_records_max(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(snapshot_parts, "PART_RECORDS_MAX", 7)
+    state = _state_with_history()
+    text, parts = encode_snapshot(state, {}, {"deposits": 3})
+    deposits = [(part.start, part.stop) for part in parts if part.name == "deposits"]
+    assert deposits[0] == (3, 10)
+    assert all(stop - start <= 7 for start, stop in deposits)
+    assert [start for start, _ in deposits[1:]] == [stop for _, stop in deposits[:-1]], "contiguous"
+    assert deposits[-1][1] == len(state.deposits)
+    _, all_parts = encode_snapshot(state, {}, {})
+    stored: dict[str, list[HistoryPart]] = {}
+    for part in all_parts:
+        stored.setdefault(part.name, []).append(part)
+    decoded, _ = decode_snapshot_with_parts(text, lambda name, stop: stored.get(name, []))
+    assert encode_state(decoded) == encode_state(state)

@@ -63,6 +63,9 @@ KEYED_HISTORY_LISTS: Final = ("history_sequence", "accruals")
 """Dictionaries of history lists, one per key, appended to in the same way."""
 PARTS_KEY: Final = "historyParts"
 """Where a snapshot names how many records each history list held."""
+PART_RECORDS_MAX: Final = 50_000
+"""The most records one part holds: a long history (the first snapshot of an old journal) is split,
+so no row nears the databases' 1 GB limit on a value and no single text is built that large."""
 PartsReader = Callable[[str, int], list[HistoryPart]]
 
 
@@ -107,9 +110,10 @@ def encode_snapshot(
     parts: list[HistoryPart] = []
     for name, records in history_lists(state).items():
         counts[name] = count = len(records)
-        start = stored.get(name, 0)
-        if start < count:
-            parts.append(HistoryPart(name, start, count, dumps(_encoder_of(name)(records[start:]))))
+        encode = _encoder_of(name)
+        for start in range(stored.get(name, 0), count, PART_RECORDS_MAX):
+            stop = min(start + PART_RECORDS_MAX, count)
+            parts.append(HistoryPart(name, start, stop, dumps(encode(records[start:stop]))))
     data: dict[str, object] = {
         "format": SNAPSHOT_FORMAT_VERSION,
         "state": {name: encode(getattr(state, name)) for name, encode in _REST},
