@@ -85,6 +85,7 @@ from crossmargin.core.audit import Check, audit
 from crossmargin.core.commands import Command, ConfigureAssets, ConfigureMarkets, Tick
 from crossmargin.core.engine import Accepted, Rejected, execute
 from crossmargin.core.events import Event
+from crossmargin.core.history import index_changes
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.settled_index import settled_index
 from crossmargin.core.state import EngineState
@@ -224,7 +225,7 @@ class Service:
         # clock's own work, at it), and the clock is moved along to it.
         self._manual_clock = clock if isinstance(clock, ManualClock) else None
         self._state = state
-        settled_index(state)  # the passes so far, before serving (a batch extends it with each new one)
+        _extend_read_memos(state)  # the history so far, before serving (a batch extends them with what it adds)
         self._sequence = sequence
         self._snapshot_sequence = snapshot_sequence
         self._batch_max = batch_max
@@ -657,9 +658,7 @@ class Service:
 
     def _notify(self, events: tuple[Event, ...], sequence: int, now_ms: int) -> None:
         self._history.feed(events, self._state.markets)
-        # A settlement pass's positions are indexed here, once per pass, rather than by the next
-        # read of someone's settlement rows, which would pay for every pass since the last read.
-        settled_index(self._state)
+        _extend_read_memos(self._state)
         listeners = self._listeners
         if not listeners:
             return
@@ -795,7 +794,7 @@ class Service:
         with self._state_lock:
             self._journal = journal
             self._state = rebuilt.state
-            settled_index(rebuilt.state)
+            _extend_read_memos(rebuilt.state)
             heard = self._sequence
             self._sequence = rebuilt.sequence
             self._snapshot_sequence = rebuilt.snapshot_sequence
@@ -832,3 +831,14 @@ class Service:
         with contextlib.suppress(Exception):
             self._journal.close()
         self._fatal.set()
+
+
+def _extend_read_memos(state: EngineState) -> None:
+    """Index what the history gained since the last call: each settlement pass's positions, each pool's index changes.
+
+    Done after each durable batch (and before serving) rather than by the next read of someone's
+    settlement rows or interest history, which would otherwise pay, under the state lock, for
+    every pass, accrual and entry fee since the last such read: an hour of borrows at once.
+    """
+    settled_index(state)
+    index_changes(state)

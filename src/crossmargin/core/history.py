@@ -101,6 +101,8 @@ class IndexChanges:
     accruals_read: dict[str, int] = field(default_factory=dict)
     entry_fees_read: int = 0
     cuts_read: int = 0
+    hour_read: int | None = -1
+    """The state's interest hour when the accruals were last read (-1: never)."""
     changes: dict[str, list[IndexChange]] = field(default_factory=dict)
     marks: dict[str, list[int]] = field(default_factory=dict)
     """Per pool, each change's `movements_before`, in order: what a position's movements are bisected by."""
@@ -110,7 +112,9 @@ def index_changes(state: EngineState) -> IndexChanges:
     """Return every index change per pool, in `_order`, extending the state's memo with what came since it was read."""
     memo = state.memo(IndexChanges)
     arrived: dict[str, list[IndexChange]] = defaultdict(list)
-    for symbol, accruals in state.accruals.items():
+    # Accruals come only with a new interest hour (`accrual.py`), so the pools are looked at only
+    # then: the service extends the memo after every batch, and there may be 1,000s of pools.
+    for symbol, accruals in state.accruals.items() if memo.hour_read != state.interest_hour_ms else ():
         start = memo.accruals_read.get(symbol, 0)
         arrived[symbol].extend(
             IndexChange(
@@ -127,6 +131,7 @@ def index_changes(state: EngineState) -> IndexChanges:
             for number, accrual in enumerate(accruals[start:], start)
         )
         memo.accruals_read[symbol] = len(accruals)
+    memo.hour_read = state.interest_hour_ms
     for number, fee in enumerate(state.entry_fees[memo.entry_fees_read :], memo.entry_fees_read):
         if fee.lend_index_after_ray != fee.lend_index_before_ray:
             lend = (fee.lend_index_before_ray, fee.lend_index_after_ray)

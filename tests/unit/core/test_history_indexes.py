@@ -19,7 +19,8 @@ from crossmargin.adapters.memory_journal import MemoryJournal
 from crossmargin.app.clock import ManualClock
 from crossmargin.app.codec import decode_state, encode_state
 from crossmargin.app.service import Service
-from crossmargin.core.commands import SetMarkPrices
+from crossmargin.core.commands import BorrowLendSide, ExecuteBorrowLend, SetMarkPrices
+from crossmargin.core.engine import Accepted
 from crossmargin.core.events import settled_rows
 from crossmargin.core.history import IndexChange, IndexChanges, InterestKind, compute_interest_history, index_changes
 from crossmargin.core.ids import SubaccountId
@@ -136,6 +137,8 @@ def test_a_change_that_sorts_among_earlier_ones_takes_its_place() -> None:
     state.accruals["USDC"].append(replace(last, movements_before=fee.movements_before, hour_ms=fee.at_ms))
     state.history_count += 1
     state.history_sequence["accruals.USDC"].append(state.history_count)
+    assert state.interest_hour_ms is not None
+    state.interest_hour_ms += HOUR  # as the engine does with every accrual (the memo reads accruals on a new hour)
     extended = index_changes(state).changes["USDC"]
     kinds_at_tie = [
         change.kind
@@ -235,3 +238,21 @@ def test_the_service_indexes_each_settlement_pass_after_its_batch_not_at_the_nex
             service.advance_clock(10)
         assert len(state.settlements) > passes, "the clock's Ticks ran settlement passes"
         assert state.memo(SettledIndex).passes_read == len(state.settlements), "indexed with no read"
+
+
+def test_the_service_extends_the_interest_memo_after_each_batch_not_at_the_next_read() -> None:
+    """Extended only by reads, the first interest history read after an hour of borrows paid for all of them at once."""
+    driver, users = _busy_driver()
+    state = driver.state
+    fees = len(state.entry_fees)
+    assert fees, "the busy exchange charged entry fees"
+    with Service(MemoryJournal(), ManualClock(driver.now_ms), state, 0) as service:
+        memo = state.memo(IndexChanges)
+        assert memo.entry_fees_read == fees, "the entry fees so far are read before serving"
+        for _ in range(3):
+            borrow = ExecuteBorrowLend(users[0], "USDC", BorrowLendSide.BORROW, 10 * 10**6)
+            assert isinstance(service.execute(borrow), Accepted)
+        service.advance_clock(3_600)
+        assert len(state.entry_fees) == fees + 3
+        assert memo.entry_fees_read == len(state.entry_fees), "extended with no read"
+        assert memo.accruals_read == {symbol: len(accruals) for symbol, accruals in state.accruals.items()}
