@@ -8,6 +8,7 @@ match the declared types is refused with a CodecError that names the place, neve
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import given
@@ -17,6 +18,7 @@ from tests.integration.workload import build_stream, run_reference
 from crossmargin.app.codec import (
     COMMAND_TYPES,
     CodecError,
+    TypeCodec,
     decode_command,
     decode_state,
     encode_command,
@@ -24,8 +26,9 @@ from crossmargin.app.codec import (
     encode_state,
 )
 from crossmargin.core.commands import Command, Deposit, SetMarkPrices, UpdateSettings
-from crossmargin.core.ids import SubaccountId
+from crossmargin.core.ids import PositionId, SubaccountId
 from crossmargin.core.numbers import Ratio
+from crossmargin.core.perps import PerpPosition
 from crossmargin.core.state import EngineState
 
 commands: st.SearchStrategy[Command] = st.one_of(*(st.from_type(kind) for kind in COMMAND_TYPES))
@@ -109,3 +112,46 @@ def test_optional_fields_keep_none_and_values_apart() -> None:
         SubaccountId(1), leverage_limit=Ratio(3 * 10**18), auto_lend=None, auto_repay_borrows=False
     )
     assert decode_command(encode_command(command)) == command
+
+
+def _corrupt(path: list[object], value: object) -> str:
+    """Return a workload's snapshot text with the value at `path` (under "state") replaced."""
+    reference = run_reference(build_stream(1, 600))
+    data = json.loads(encode_state(reference.state_after(len(reference.records))))
+    container = data["state"]
+    for step in path[:-1]:
+        container = container[step]
+    container[path[-1]] = value
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "where"),
+    [
+        (["ledger", 1, 1], "12", "state.ledger[1].value: expected int"),
+        (["ledger", 1, 0, 1], 1.5, "state.ledger[1].key[1]: expected str"),
+        (["accruals", "BTC", 2, "hour_ms"], True, "state.accruals.BTC[2].hour_ms: expected int"),
+        (["movements", 3, "quantity_atoms"], None, "state.movements[3].quantity_atoms: expected int"),
+        (["held", 0, 1, 0], 7, "state.held[0].value[0]: expected str"),
+    ],
+)
+def test_a_bad_value_deep_in_a_snapshot_is_refused_with_its_exact_place(
+    path: list[object], value: object, where: str
+) -> None:
+    """Items are decoded without building their places; a refused one is named exactly all the same."""
+    with pytest.raises(CodecError, match=re.escape(where)):
+        decode_state(_corrupt(path, value))
+
+
+def test_a_bad_field_of_a_scalar_named_tuple_is_refused_with_its_place() -> None:
+    """A perp position (every field a scalar) is checked in one pass of its types; a bad one is still named."""
+    decoder = TypeCodec().decoder(list[PerpPosition])
+    good = [1, 2, "BTC_USDC_PERP", 5, -300, 300, 0, 0, 0, 0, 0]
+    assert decoder([good], "positions") == [PerpPosition(PositionId(1), SubaccountId(2), "BTC_USDC_PERP", 5, -300, 300)]
+    for index, bad in ((3, True), (2, 4), (0, "1"), (10, 1.0)):
+        wrong = list(good)
+        wrong[index] = bad
+        with pytest.raises(CodecError, match=re.escape(f"positions[1][{index}]: expected")):
+            decoder([good, wrong], "positions")
+    with pytest.raises(CodecError, match=re.escape("positions[0]: expected a list of 11 for PerpPosition")):
+        decoder([good[:10]], "positions")

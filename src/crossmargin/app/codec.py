@@ -17,13 +17,15 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from enum import Enum
-from typing import Any, Final, NewType, cast
+from typing import Any, Final, NewType, TypeVar, cast
 
 from crossmargin.app.declared_types import declared_hints
 from crossmargin.core.commands import Command
 from crossmargin.core.engine import HANDLERS
 from crossmargin.core.state import EngineState
 
+T = TypeVar("T")
+_NEW_TUPLE: Final = tuple.__new__
 Encoder = Callable[[Any], object]
 Decoder = Callable[[object, str], object]
 
@@ -108,6 +110,8 @@ class TypeCodec:
     def _named_tuple_encoder(self, declared: type[Any]) -> Encoder:
         hints = declared_hints(declared)
         plan = [self.encoder(hints[name]) for name in declared._fields]
+        if all(encode_item is _identity for encode_item in plan):
+            return list  # every field a plain scalar (a settled position, a fill): stored as it is
         return lambda value: [encode_item(item) for encode_item, item in zip(plan, value, strict=True)]
 
     def _optional_encoder(self, declared: object, args: tuple[Any, ...]) -> Encoder:
@@ -164,7 +168,10 @@ class TypeCodec:
             unknown = data.keys() - plan.keys()
             if unknown:
                 raise CodecError(f"{where or name}: unknown field {min(unknown)!r} for {name}")
-            values = {key: plan[key](item, f"{where}.{key}") for key, item in data.items()}
+            values = _placed(
+                lambda: {key: plan[key](item, where) for key, item in data.items()},
+                lambda: {key: plan[key](item, f"{where}.{key}") for key, item in data.items()},
+            )
             try:
                 return declared(**values)
             except (TypeError, AssertionError) as error:
@@ -175,14 +182,27 @@ class TypeCodec:
     def _named_tuple_decoder(self, declared: type[Any]) -> Decoder:
         hints = declared_hints(declared)
         plan = [self.decoder(hints[name]) for name in declared._fields]
+        kinds = tuple(_unwrap_new_type(hints[name]) for name in declared._fields)
+
+        def decode_scalars(data: object, where: str) -> object:
+            # Every field a plain int, str or bool (a settled position, a fill): one check of their
+            # exact types, as the scalar decoders make, and the tuple built without `__new__`.
+            if type(data) is list and tuple(map(type, data)) == kinds:
+                return _NEW_TUPLE(declared, data)
+            return decode(data, where)  # refused there, with the place
 
         def decode(data: object, where: str) -> object:
             if not isinstance(data, list) or len(data) != len(plan):
                 raise _fail(where, f"a list of {len(plan)} for {declared.__name__}", data)
-            items = enumerate(zip(plan, data, strict=True))
-            return declared(*(item(element, f"{where}[{i}]") for i, (item, element) in items))
+            pairs = list(zip(plan, data, strict=True))
+            return declared(
+                *_placed(
+                    lambda: [item(element, where) for item, element in pairs],
+                    lambda: [item(element, f"{where}[{i}]") for i, (item, element) in enumerate(pairs)],
+                )
+            )
 
-        return decode
+        return decode_scalars if all(kind in (int, str, bool) for kind in kinds) else decode
 
     def _optional_decoder(self, args: tuple[Any, ...]) -> Decoder:
         inner = self.decoder(next(arg for arg in args if arg is not type(None)))
@@ -195,8 +215,13 @@ class TypeCodec:
             def decode_fixed(data: object, where: str) -> object:
                 if not isinstance(data, list) or len(data) != len(plan):
                     raise _fail(where, f"a list of {len(plan)}", data)
-                items = enumerate(zip(plan, data, strict=True))
-                return tuple(item(element, f"{where}[{i}]") for i, (item, element) in items)
+                pairs = list(zip(plan, data, strict=True))
+                return tuple(
+                    _placed(
+                        lambda: [item(element, where) for item, element in pairs],
+                        lambda: [item(element, f"{where}[{i}]") for i, (item, element) in enumerate(pairs)],
+                    )
+                )
 
             return decode_fixed
         item = self.decoder(args[0])
@@ -205,7 +230,12 @@ class TypeCodec:
         def decode(data: object, where: str) -> object:
             if not isinstance(data, list):
                 raise _fail(where, "a list", data)
-            return build(item(element, f"{where}[{i}]") for i, element in enumerate(data))
+            return build(
+                _placed(
+                    lambda: [item(element, where) for element in data],
+                    lambda: [item(element, f"{where}[{i}]") for i, element in enumerate(data)],
+                )
+            )
 
         return decode
 
@@ -216,7 +246,12 @@ class TypeCodec:
         def decode(data: object, where: str) -> object:
             if not isinstance(data, list):
                 raise _fail(where, "a list", data)
-            return build(item(element, f"{where}[{i}]") for i, element in enumerate(data))
+            return build(
+                _placed(
+                    lambda: [item(element, where) for element in data],
+                    lambda: [item(element, f"{where}[{i}]") for i, element in enumerate(data)],
+                )
+            )
 
         return decode
 
@@ -227,21 +262,42 @@ class TypeCodec:
             def decode_object(data: object, where: str) -> object:
                 if not isinstance(data, dict):
                     raise _fail(where, "an object", data)
-                return {name: item(element, f"{where}.{name}") for name, element in data.items()}
+                return _placed(
+                    lambda: {name: item(element, where) for name, element in data.items()},
+                    lambda: {name: item(element, f"{where}.{name}") for name, element in data.items()},
+                )
 
             return decode_object
 
         def decode_pairs(data: object, where: str) -> object:
             if not isinstance(data, list):
                 raise _fail(where, "a list of [key, value] pairs", data)
+            return _placed(lambda: pairs(data, where, placed=False), lambda: pairs(data, where, placed=True))
+
+        def pairs(data: list[object], where: str, *, placed: bool) -> dict[Any, Any]:
             decoded: dict[Any, Any] = {}
             for i, pair in enumerate(data):
+                at = f"{where}[{i}]" if placed else where
                 if not isinstance(pair, list) or len(pair) != 2:
                     raise _fail(f"{where}[{i}]", "a [key, value] pair", pair)
-                decoded[key(pair[0], f"{where}[{i}].key")] = item(pair[1], f"{where}[{i}].value")
+                decoded[key(pair[0], f"{at}.key" if placed else at)] = item(pair[1], f"{at}.value" if placed else at)
             return decoded
 
         return decode_pairs
+
+
+def _placed(fast: Callable[[], T], placed: Callable[[], T]) -> T:
+    """Decode a container's items with `fast`, which hands each item the container's own place.
+
+    Building every item's place (`state.fills[12].price_wad`) cost more than decoding it: a snapshot
+    holds millions of items. Only when an item is refused is it decoded again with `placed`, which
+    names each item's place, so the error says exactly where, as it always did (decoding is pure).
+    """
+    try:
+        return fast()
+    except CodecError:
+        pass
+    return placed()
 
 
 def stored_fields(declared: type[Any]) -> list[dataclasses.Field[Any]]:
