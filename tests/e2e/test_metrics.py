@@ -114,6 +114,7 @@ def test_every_documented_metric_is_there_with_its_type(ex: Exchanged) -> None:
     assert {name for name, kind in types.items() if kind == "histogram"} == {
         "crossmargin_batch_commands",
         "crossmargin_journal_flush_seconds",
+        "crossmargin_snapshot_seconds",
         "crossmargin_http_request_duration_seconds",
     }
     assert all(types[name] == "counter" for name in METRIC_NAMES if name.endswith("_total"))
@@ -267,3 +268,18 @@ def test_the_metrics_port_serves_the_same_registry_without_a_token(ex: Exchanged
         assert scraped.value("crossmargin_journal_sequence") == ex.service.sequence
     finally:
         port.stop()
+
+
+def test_each_snapshot_is_timed(ex: Exchanged) -> None:
+    """The writer runs no command while it saves a snapshot: how long that takes is the operator's to watch."""
+    before = ex.scrape()
+    ex.service.snapshot()
+    ex.service.snapshot()
+    after = ex.scrape()
+    saved = after.value("crossmargin_snapshot_seconds_count") - before.value("crossmargin_snapshot_seconds_count")
+    assert saved == 2
+    took = after.value("crossmargin_snapshot_seconds_sum") - before.value("crossmargin_snapshot_seconds_sum")
+    assert 0 < took < 60
+    assert after.value("crossmargin_snapshot_seconds_bucket", le="+Inf") == after.value(
+        "crossmargin_snapshot_seconds_count"
+    )

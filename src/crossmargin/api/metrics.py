@@ -53,6 +53,7 @@ METRIC_NAMES: Final = (
     "crossmargin_commands_total",
     "crossmargin_batch_commands",
     "crossmargin_journal_flush_seconds",
+    "crossmargin_snapshot_seconds",
     "crossmargin_command_queue_depth",
     "crossmargin_journal_sequence",
     "crossmargin_journal_up",
@@ -191,6 +192,11 @@ class _ServiceCollector(Collector):
         yield _histogram("crossmargin_batch_commands", "Commands per sequencer batch", stats.batch_commands)
         yield _histogram(
             "crossmargin_journal_flush_seconds", "Time to make one batch durable in the journal", stats.flush_seconds
+        )
+        yield _histogram(
+            "crossmargin_snapshot_seconds",
+            "Time to save one snapshot (the writer thread runs no command meanwhile)",
+            stats.snapshot_seconds,
         )
         yield _gauge("crossmargin_command_queue_depth", "Submissions waiting for the sequencer", service.queue_depth)
         yield _gauge("crossmargin_journal_sequence", "Sequence of the last durable command", service.sequence)

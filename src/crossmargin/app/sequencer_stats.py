@@ -21,6 +21,8 @@ BATCH_COMMANDS_BOUNDS: Final = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256
 """Commands per batch: powers of two up to the default `batch_max`."""
 FLUSH_SECONDS_BOUNDS: Final = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 """A journal flush: from an in-memory journal's microseconds to a slow disk's or a remote database's second."""
+SNAPSHOT_SECONDS_BOUNDS: Final = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+"""A snapshot (on the writer thread, between batches: no command runs meanwhile), small state to large."""
 
 
 Result = Accepted | Rejected
@@ -68,7 +70,7 @@ class Buckets:
 class SequencerStats:
     """Counters the sequencer keeps: accepted commands per type, refusals per type and reason, batches, flushes."""
 
-    __slots__ = ("accepted", "batch_commands", "duplicates", "flush_seconds", "refused")
+    __slots__ = ("accepted", "batch_commands", "duplicates", "flush_seconds", "refused", "snapshot_seconds")
 
     def __init__(self) -> None:
         self.accepted: dict[type[Command], int] = {}
@@ -76,6 +78,7 @@ class SequencerStats:
         self.duplicates: dict[type[Command], int] = {}
         self.batch_commands = Buckets(BATCH_COMMANDS_BOUNDS)
         self.flush_seconds = Buckets(FLUSH_SECONDS_BOUNDS)
+        self.snapshot_seconds = Buckets(SNAPSHOT_SECONDS_BOUNDS)
 
     def record_batch(self, submissions: Sequence[Submitted], outcomes: Sequence[Sequence[Result] | object]) -> None:
         """Count a batch: each submission's commands with its outcome (its results, or an earlier answer: a duplicate).
@@ -115,3 +118,7 @@ class SequencerStats:
     def record_flush(self, seconds: float) -> None:
         """Count one journal flush (one durable transaction) that took `seconds`."""
         self.flush_seconds.observe(seconds)
+
+    def record_snapshot(self, seconds: float) -> None:
+        """Count one snapshot saved (encoded and made durable) that took `seconds`."""
+        self.snapshot_seconds.observe(seconds)

@@ -685,12 +685,14 @@ class Service:
 
     def _save_snapshot(self) -> int:
         # Only this thread changes the state, so encoding it here, between batches, is consistent.
+        started = time.perf_counter()
         try:
             extras = {MARKET_HISTORY: self._history.encode()}
             self._stored_parts.save(self._journal, self._sequence, self._state, extras)
         except BaseException as error:
             self._enter_fault(self._journal_fault_kind(error), error)
             raise
+        self.stats.record_snapshot(time.perf_counter() - started)
         self._snapshot_sequence = self._sequence
         return self._sequence
 
