@@ -21,6 +21,14 @@ all the history, either way). Aim: a snapshot's cost stays flat as passes pile u
 growing with them.
 
     python -m bench.bench_snapshot      # about a minute; writes bench/results/snapshot.json
+
+Measured when parts came in (one quiet run on the shared 2-core box, wall ms, encode + save):
+  passes     0    10    20    30    40    50    60
+  whole    240   650   997  1210  1721  1831  2121   (3.3x from 10 to 60 passes, and on)
+  parts    279   621   719   586   627   566   580   (flat: the rest of the state + 10 passes)
+Reading the last back: whole 2.6 s, with its parts 3.3 s (both 5.0-5.3 s before the codec stopped
+building every item's place while decoding). Before parts, with the older codec, encoding alone
+took 0.22 s at 0 passes and 2.35 s at 60.
 """
 
 from __future__ import annotations
