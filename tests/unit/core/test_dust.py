@@ -144,3 +144,17 @@ def test_a_conversion_that_lowers_margin_on_a_stale_price_is_refused(driver: Dri
     driver.accept(SetMarkPrices((("SOL", 150 * WAD),)))
     driver.accept(ConvertDust(sub, "SOL"))
     assert driver.state.ledger.get((spot(sub), "SOL"), 0) == 0
+
+
+def test_each_holders_statement_shows_its_own_dust_conversions_only(driver: Driver) -> None:
+    """A statement passes over the others' conversions before building rows; what it shows is unchanged."""
+    first = holder(driver, SOL="0.00333333", USDC="1")
+    second = holder(driver, SOL="0.002", USDC="1")
+    driver.accept(ConvertDust(first, "SOL"))
+    driver.accept(ConvertDust(second, "SOL"))
+    everyone = statement_rows(driver.state)
+    for sub, sold in ((first, -333_333), (second, -200_000)):
+        mine = statement_rows(driver.state, sub)
+        assert mine == [row for row in everyone if row.subaccount_id == sub]
+        dust = [row for row in mine if row.kind is StatementKind.DUST_CONVERSION]
+        assert next((row.symbol, row.balance_change_atoms) for row in dust) == ("SOL", sold)

@@ -6,6 +6,8 @@ checks that the history rows now add up exactly to what the subaccount holds.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from engine_driver import HOUR_MS, Driver
 
 from crossmargin.core.audit import audit
@@ -179,6 +181,10 @@ def test_a_backstop_takeover_shows_one_row_per_asset_on_both_sides() -> None:
         assert _adds_up(driver, trader, symbol) == 0
         _adds_up(driver, INSURANCE_FUND_ID, symbol)
     _statement_holds(driver)
+    everyone = [replace(row, order=(0, 0)) for row in statement_rows(driver.state)]  # interest rows number apart
+    for sub in (trader, INSURANCE_FUND_ID, driver.account()):  # a bystander's passes over the takeover
+        mine = [replace(row, order=(0, 0)) for row in statement_rows(driver.state, sub)]
+        assert mine == [row for row in everyone if row.subaccount_id == sub]
 
 
 def test_an_auto_lend_perp_trader_sees_every_settlement_atom() -> None:
