@@ -505,13 +505,18 @@ def decode_state(text: str) -> EngineState:
 
 def decode_snapshot(text: str) -> tuple[EngineState, dict[str, object]]:
     """Parse snapshot text into the engine state and the extras stored beside it; raise CodecError on anything else."""
+    return decode_snapshot_data(parse_snapshot(text))
+
+
+def parse_snapshot(text: str) -> dict[str, object]:
+    """Parse snapshot text into its JSON object; raise CodecError on anything else."""
     try:
         data = json.loads(text)
     except ValueError as error:  # JSONDecodeError, or an integer past Python's digit limit
         raise CodecError(f"snapshot: not JSON: {error}") from error
     if not isinstance(data, dict):
         raise CodecError("snapshot: expected an object")
-    return decode_snapshot_data(data)
+    return data
 
 
 def decode_snapshot_data(data: dict[str, object]) -> tuple[EngineState, dict[str, object]]:

@@ -35,6 +35,7 @@ from crossmargin.app.codec import (
     SnapshotFormatError,
     decode_snapshot_data,
     dumps,
+    parse_snapshot,
     stored_fields,
     value_encoder,
 )
@@ -154,12 +155,7 @@ def decode_snapshot_with_parts(text: str, read_parts: PartsReader) -> tuple[Engi
 
     A snapshot written whole (`codec.encode_state`) needs no parts and reads as `codec.decode_snapshot` does.
     """
-    try:
-        data = json.loads(text)
-    except ValueError as error:  # JSONDecodeError, or an integer past Python's digit limit
-        raise CodecError(f"snapshot: not JSON: {error}") from error
-    if not isinstance(data, dict):
-        raise CodecError("snapshot: expected an object")
+    data = parse_snapshot(text)
     counts = data.pop(PARTS_KEY, None)
     if counts is not None:
         state = data.get("state")
