@@ -90,6 +90,7 @@ def test_latest_snapshot_wins_and_old_ones_are_pruned(database: Database) -> Non
 
 def test_history_parts_are_stored_with_their_snapshot_and_read_back_by_list(database: Database) -> None:
     journal = database.open_journal()
+    assert journal.history_part_ends() == {}
     journal.append(records(1, 20))
     journal.save_snapshot(10, '{"at":10}', [HistoryPart("fills", 0, 2, "[1,2]"), HistoryPart("deposits", 0, 1, "[3]")])
     journal.save_snapshot(20, '{"at":20}', [HistoryPart("fills", 2, 5, "[4,5,6]")])

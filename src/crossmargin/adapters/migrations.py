@@ -39,6 +39,18 @@ class Migration:
     postgres: tuple[LiteralString, ...]
 
 
+HISTORY_PART_ENDS: Final = """
+    WITH RECURSIVE list (name) AS (
+        SELECT min(name) FROM history_part
+        UNION ALL
+        SELECT (SELECT min(name) FROM history_part WHERE name > list.name) FROM list WHERE list.name IS NOT NULL
+    )
+    SELECT list.name, (SELECT stop FROM history_part WHERE name = list.name ORDER BY start DESC LIMIT 1)
+    FROM list WHERE list.name IS NOT NULL
+"""
+"""Each history list's stored record count (the stop of its last part; parts are contiguous from 0),
+one index seek per list rather than a scan of every part row (one a list a snapshot, for years)."""
+
 MIGRATIONS: Final = (
     Migration(
         version=1,

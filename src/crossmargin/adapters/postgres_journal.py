@@ -32,7 +32,7 @@ from typing import Final
 import psycopg
 from psycopg import sql
 
-from crossmargin.adapters.migrations import migrate_postgres
+from crossmargin.adapters.migrations import HISTORY_PART_ENDS, migrate_postgres
 from crossmargin.app.ports import (
     HistoryPart,
     JournalConflictError,
@@ -128,7 +128,7 @@ class PostgresReader:
     def history_part_ends(self) -> dict[str, int]:
         """Return how many records of each history list the stored parts hold."""
         with connection_kept():
-            rows = self._connection.execute("SELECT name, max(stop) FROM history_part GROUP BY name").fetchall()
+            rows = self._connection.execute(HISTORY_PART_ENDS).fetchall()
         return {str(name): _integer(stop) for name, stop in rows}
 
     def load_history_parts(self, name: str, stop: int) -> list[HistoryPart]:

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
-from crossmargin.adapters.migrations import migrate_sqlite
+from crossmargin.adapters.migrations import HISTORY_PART_ENDS, migrate_sqlite
 from crossmargin.app.ports import (
     HistoryPart,
     JournalConflictError,
@@ -167,7 +167,7 @@ class SqliteJournal:
 
     def history_part_ends(self) -> dict[str, int]:
         """Return how many records of each history list the stored parts hold."""
-        rows = self._connection.execute("SELECT name, max(stop) FROM history_part GROUP BY name").fetchall()
+        rows = self._connection.execute(HISTORY_PART_ENDS).fetchall()
         return {str(name): int(stop) for name, stop in rows}
 
     def load_history_parts(self, name: str, stop: int) -> list[HistoryPart]:
