@@ -77,6 +77,14 @@ tests:
         values: '1 0 0 0'
       - series: 'crossmargin_sequencer_up{instance="a",job="crossmargin"}'
         values: '1 1 1 1'
+      - series: 'crossmargin_snapshot_seconds_sum{instance="a",job="crossmargin"}'
+        values: '0 3 6 9'
+      - series: 'crossmargin_snapshot_seconds_count{instance="a",job="crossmargin"}'
+        values: '0 1 2 3'
+      - series: 'crossmargin_snapshot_seconds_sum{instance="b",job="crossmargin"}'
+        values: '0 0.5 1 1.5'
+      - series: 'crossmargin_snapshot_seconds_count{instance="b",job="crossmargin"}'
+        values: '0 1 2 3'
     alert_rule_test:
       - eval_time: 3m
         alertname: CrossmarginStalePrice
@@ -90,6 +98,12 @@ tests:
           - exp_labels: {severity: page, instance: a, job: crossmargin}
             exp_annotations:
               summary: "The journal of a takes no writes: the exchange answers 503 MAINTENANCE"
+      - eval_time: 3m
+        alertname: CrossmarginSlowSnapshot
+        exp_alerts:
+          - exp_labels: {severity: warn, instance: a, job: crossmargin}
+            exp_annotations:
+              summary: "Snapshots on a take over 2 s on average: no command runs while one is saved"
 """
 
 
