@@ -9,6 +9,7 @@ into the journal once, in a part stored with the first snapshot that held it.
 from __future__ import annotations
 
 import json
+import typing
 from collections.abc import Sequence
 
 import pytest
@@ -18,11 +19,13 @@ from tests.integration.workload import START_MS, apply_stream, build_stream
 from crossmargin.adapters.memory_journal import MemoryJournal
 from crossmargin.app import snapshot_parts
 from crossmargin.app.clock import ManualClock
-from crossmargin.app.codec import CodecError, decode_snapshot, encode_state
+from crossmargin.app.codec import CodecError, decode_snapshot, encode_state, stored_fields
+from crossmargin.app.declared_types import declared_hints
 from crossmargin.app.ports import HistoryPart, Journal, JournalConflictError, JournalUnavailableError
 from crossmargin.app.service import Service, rebuild_state
 from crossmargin.app.snapshot_parts import (
     HISTORY_LISTS,
+    KEYED_HISTORY_LISTS,
     PARTS_KEY,
     SnapshotPartsError,
     StoredParts,
@@ -299,3 +302,19 @@ def test_a_long_history_is_split_into_parts_of_at_most_part_records_max(monkeypa
         stored.setdefault(part.name, []).append(part)
     decoded, _ = decode_snapshot_with_parts(text, lambda name, stop: stored.get(name, []))
     assert encode_state(decoded) == encode_state(state)
+
+
+def test_every_list_the_state_stores_is_a_history_list_or_kept_whole_on_purpose() -> None:
+    """A new list field must be sorted here: appended only (a history part) or changed in place (in the text)."""
+    hints = declared_hints(EngineState)
+    lists = {field.name for field in stored_fields(EngineState) if typing.get_origin(hints[field.name]) is list}
+    assert lists == set(HISTORY_LISTS)
+    keyed = {
+        field.name
+        for field in stored_fields(EngineState)
+        if typing.get_origin(hints[field.name]) is dict
+        and typing.get_origin(typing.get_args(hints[field.name])[1]) is list
+    }
+    # Closed orders are trimmed to the latest per subaccount (changed in place), and an account's
+    # subaccounts are live state, not history: both stay in the snapshot's text.
+    assert keyed == {*KEYED_HISTORY_LISTS, "closed_orders", "accounts"}
