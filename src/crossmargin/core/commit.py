@@ -32,7 +32,7 @@ from crossmargin.core.events import (
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import LedgerKind, locked, spot
 from crossmargin.core.orders import Order, OrderStatus
-from crossmargin.core.state import CLOSED_ORDERS_KEPT, SUBACCOUNT_HISTORIES, EngineState
+from crossmargin.core.state import CLOSED_ORDERS_KEPT, INDEXED_HISTORIES, EngineState, history_owners
 
 _SPOT, _ORDERS = LedgerKind.SPOT, LedgerKind.ORDERS  # read once: an enum member read through its class is slow
 
@@ -241,7 +241,8 @@ def _record_history(state: EngineState, events: list[Event]) -> None:
                 state.last_trade_prices_wad[event.fill.market] = event.fill.price_wad
                 state.index_fill(len(state.fills), event.fill)
             elif by_subaccount is not None:
-                by_subaccount.setdefault(cast("Any", event).subaccount_id, []).append(len(records))
+                for owner in history_owners(event):
+                    by_subaccount.setdefault(owner, []).append(len(records))
                 if isinstance(event, FundingPaid):
                     state.funding_rates.setdefault(event.market, {})[event.interval_end_ms] = event.rate_wad
             records.append(event.fill if isinstance(event, Traded) else event)
@@ -259,5 +260,5 @@ def _history_list(
     name = "fills" if kind is Traded else _HISTORY_LISTS.get(kind)
     if name is None:
         return None
-    by_subaccount = state.history_indexes.setdefault(name, {}) if name in SUBACCOUNT_HISTORIES else None
+    by_subaccount = state.history_indexes.setdefault(name, {}) if name in INDEXED_HISTORIES else None
     return getattr(state, name), state.history_sequence.setdefault(name, []), by_subaccount

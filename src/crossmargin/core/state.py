@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from crossmargin.core.accounts import Position, Subaccount
 from crossmargin.core.assets import AssetSpec
@@ -56,6 +56,21 @@ DERIVED = {"derived": True}
 T = TypeVar("T")
 SUBACCOUNT_HISTORIES = ("movements", "entry_fees", "deposits", "withdrawals", "funding_payments")
 """The history lists whose records each belong to one subaccount (`subaccount_id`): indexed per subaccount."""
+INDEXED_HISTORIES = (*SUBACCOUNT_HISTORIES, "dust_conversions", "transfers", "backstops")
+"""Every history list indexed per subaccount: a dust conversion names one subaccount too, a transfer two
+(its source and target) and a takeover two (the subaccount and the fund), each indexed under both
+(`history_owners`), so one subaccount's statement reads its own instead of passing over everyone's."""
+
+
+def history_owners(record: object) -> tuple[SubaccountId, ...]:
+    """Return the subaccounts a record of an `INDEXED_HISTORIES` list is indexed under."""
+    if isinstance(record, Transferred):
+        return (record.source_subaccount_id, record.target_subaccount_id)
+    if isinstance(record, Backstopped):
+        return (record.subaccount_id, record.fund_subaccount_id)
+    return (cast("Any", record).subaccount_id,)  # every other indexed record names one subaccount
+
+
 CLOSED_ORDERS_KEPT = 10_000
 """Closed orders kept per subaccount for its order history, the latest: a market maker that cancels and
 replaces its quotes closes thousands a minute, which the state would otherwise hold forever."""
@@ -158,7 +173,7 @@ class EngineState:
     history_indexes: dict[str, dict[SubaccountId, list[int]]] = field(
         default_factory=dict, metadata=DERIVED, compare=False, repr=False
     )
-    """Per list of `SUBACCOUNT_HISTORIES`, each subaccount's records as indexes into it, in order."""
+    """Per list of `INDEXED_HISTORIES`, each subaccount's records as indexes into it, in order."""
     memos: dict[type[Any], Any] = field(default_factory=dict, metadata=DERIVED, compare=False, repr=False)
     """What reads keep to extend next time, by kind: the pools' index changes (`history.IndexChanges`),
     where each subaccount's positions are in the settlement passes (`settled_index.SettledIndex`)."""
@@ -220,10 +235,11 @@ class EngineState:
         self.funding_rates = {}
         for payment in self.funding_payments:
             self.funding_rates.setdefault(payment.market, {})[payment.interval_end_ms] = payment.rate_wad
-        self.history_indexes = {name: {} for name in SUBACCOUNT_HISTORIES}
+        self.history_indexes = {name: {} for name in INDEXED_HISTORIES}
         for name, indexes in self.history_indexes.items():
             for index, record in enumerate(getattr(self, name)):
-                indexes.setdefault(record.subaccount_id, []).append(index)
+                for owner in history_owners(record):
+                    indexes.setdefault(owner, []).append(index)
         self.memos = {}
 
     def memo(self, kind: type[T]) -> T:
@@ -234,7 +250,7 @@ class EngineState:
         return memo
 
     def history_of(self, name: str, subaccount_id: SubaccountId) -> list[int]:
-        """Return where a subaccount's records are in the history list `name` (of `SUBACCOUNT_HISTORIES`), in order.
+        """Return where a subaccount's records are in the history list `name` (of `INDEXED_HISTORIES`), in order.
 
         The index itself: read it, never change it.
         """

@@ -156,7 +156,7 @@ def _all_rows(state: EngineState, subaccount_id: SubaccountId | None) -> Iterabl
 
 
 def _funds_rows(state: EngineState, subaccount_id: SubaccountId | None) -> Iterable[StatementRow]:
-    """Yield the rows of deposits, withdrawals (one subaccount's, if given), dust conversions and transfers."""
+    """Yield the rows of deposits, withdrawals, dust conversions and transfers (one subaccount's, if given: indexed)."""
     for number, deposit in _numbered(state, "deposits", subaccount_id):
         yield StatementRow(
             deposit.subaccount_id,
@@ -181,11 +181,7 @@ def _funds_rows(state: EngineState, subaccount_id: SubaccountId | None) -> Itera
             -withdrawal.quantity_atoms,
             0,
         )
-    # Dust conversions and transfers are not indexed per subaccount: one subaccount's statement
-    # passes over the others' before building any row (50,000 transfers between others: 160 ms).
-    for number, converted in enumerate(state.dust_conversions):
-        if subaccount_id is not None and converted.subaccount_id != subaccount_id:
-            continue
+    for number, converted in _numbered(state, "dust_conversions", subaccount_id):
         for place, (symbol, change) in enumerate(
             ((converted.symbol, -converted.quantity_atoms), ("USDC", converted.usdc_atoms))
         ):
@@ -200,12 +196,7 @@ def _funds_rows(state: EngineState, subaccount_id: SubaccountId | None) -> Itera
                 change,
                 0,
             )
-    for number, transfer in enumerate(state.transfers):
-        if subaccount_id is not None and subaccount_id not in (
-            transfer.source_subaccount_id,
-            transfer.target_subaccount_id,
-        ):
-            continue
+    for number, transfer in _numbered(state, "transfers", subaccount_id):
         for owner, sign, other in (
             (transfer.source_subaccount_id, -1, transfer.target_subaccount_id),
             (transfer.target_subaccount_id, 1, transfer.source_subaccount_id),
@@ -296,8 +287,7 @@ def _fill_rows(state: EngineState, fill: Fill, number: int) -> Iterable[Statemen
 def _liquidation_rows(state: EngineState, subaccount_id: SubaccountId | None) -> Iterable[StatementRow]:
     """Yield the fund's perp liquidation fees (paid at once; the account pays at settlement) and takeovers.
 
-    One subaccount's statement passes over what is not its own before building rows: after a
-    crash, thousands of steps and takeovers are the fund's and their accounts'.
+    The steps' fees are the fund's rows; a takeover is indexed under its subaccount and the fund.
     """
     steps = state.liquidation_steps if subaccount_id in (None, INSURANCE_FUND_ID) else []
     for number, step in enumerate(steps):
@@ -313,9 +303,7 @@ def _liquidation_rows(state: EngineState, subaccount_id: SubaccountId | None) ->
                 step.fee_atoms,
                 0,
             )
-    for number, takeover in enumerate(state.backstops):
-        if subaccount_id is not None and subaccount_id not in (takeover.subaccount_id, takeover.fund_subaccount_id):
-            continue
+    for number, takeover in _numbered(state, "backstops", subaccount_id):
         for holding in takeover.holdings:
             if not holding.spot_atoms:
                 continue

@@ -19,16 +19,17 @@ from crossmargin.adapters.memory_journal import MemoryJournal
 from crossmargin.app.clock import ManualClock
 from crossmargin.app.codec import decode_state, encode_state
 from crossmargin.app.service import Service
-from crossmargin.core.commands import BorrowLendSide, ExecuteBorrowLend, SetMarkPrices
+from crossmargin.core.commands import BorrowLendSide, ConvertDust, ExecuteBorrowLend, Liquidate, SetMarkPrices
 from crossmargin.core.engine import Accepted
 from crossmargin.core.events import settled_rows
 from crossmargin.core.history import IndexChange, IndexChanges, InterestKind, compute_interest_history, index_changes
 from crossmargin.core.ids import SubaccountId
+from crossmargin.core.insurance import INSURANCE_FUND_ID
 from crossmargin.core.interest import MS_PER_HOUR as HOUR
 from crossmargin.core.numbers import WAD
 from crossmargin.core.orders import TimeInForce
 from crossmargin.core.settled_index import SettledIndex, numbered_settled_rows
-from crossmargin.core.state import SUBACCOUNT_HISTORIES, EngineState
+from crossmargin.core.state import SUBACCOUNT_HISTORIES, EngineState, history_owners
 from crossmargin.core.statement import StatementKind, StatementRow, statement_rows
 
 PERP = "BTC_USDC_PERP"
@@ -256,3 +257,36 @@ def test_the_service_extends_the_interest_memo_after_each_batch_not_at_the_next_
         assert len(state.entry_fees) == fees + 3
         assert memo.entry_fees_read == len(state.entry_fees), "extended with no read"
         assert memo.accruals_read == {symbol: len(accruals) for symbol, accruals in state.accruals.items()}
+
+
+def test_transfers_dust_conversions_and_takeovers_are_indexed_under_each_subaccount_they_name() -> None:
+    """Before, one subaccount's statement passed over every transfer of the exchange: 50,000 others' took 160 ms."""
+    driver = Driver()
+    driver.prices(USDC="1", USDT="1", BTC="60000", ETH="3000", SOL="150")
+    driver.lender(USDC="1000000")
+    trader = driver.account()
+    driver.deposit(trader, "BTC", "1")
+    driver.accept(driver.withdraw(trader, "USDC", "48000", auto_borrow=True))
+    driver.deposit(INSURANCE_FUND_ID, "USDC", "10000")
+    holder = driver.account()
+    driver.deposit(holder, "USDC", "10")
+    sibling = driver.subaccount(holder)
+    driver.accept(driver.transfer(holder, sibling, "USDC", "4"))
+    driver.accept(driver.transfer(sibling, holder, "USDC", "1"))
+    driver.deposit(holder, "SOL", "0.00333333")
+    driver.accept(ConvertDust(holder, "SOL"))
+    driver.prices(BTC="56000")
+    driver.accept(Liquidate(trader))
+    state = driver.state
+    assert state.transfers
+    assert state.dust_conversions
+    assert state.backstops
+    restored = decode_state(encode_state(state))
+    for each in (state, restored):
+        for name in ("dust_conversions", "transfers", "backstops"):
+            records = getattr(each, name)
+            for sub in (trader, holder, sibling, INSURANCE_FUND_ID, driver.account()):
+                mine = [records[index] for index in each.history_of(name, sub)]
+                assert mine == [record for record in records if sub in history_owners(record)], name
+        assert len(each.history_of("transfers", holder)) == len(each.history_of("transfers", sibling)) == 2
+        assert each.history_of("backstops", INSURANCE_FUND_ID) == each.history_of("backstops", trader) == [0]
