@@ -283,6 +283,45 @@ def test_the_candles_are_read_once_after_the_streams_subscribe(server: Server, p
     ]
 
 
+LATE_OPEN_EVENT = """(() => {
+  const Original = window.WebSocket;
+  window.sentSubscriptions = [];
+  window.WebSocket = class extends Original {
+    addEventListener(type, listener, options) {
+      const late = type === "open" ? (...args) => setTimeout(() => listener(...args), 2500) : listener;
+      super.addEventListener(type, late, options);
+    }
+    send(frame) {
+      const message = JSON.parse(frame);
+      if (message.method === "SUBSCRIBE") window.sentSubscriptions.push(...message.params);
+      super.send(frame);
+    }
+  };
+})();"""
+"""The page code hears each socket's opening 2.5 s after it is open, and every stream it subscribes is counted.
+
+The trading view subscribes in that window, on a socket already open: once then, and not again when the
+page code hears the opening.
+"""
+
+
+def test_each_stream_is_subscribed_once_per_socket(server: Server, page: Any) -> None:
+    """A subscription made on an open socket is not sent again when the page hears that socket open.
+
+    Sent twice, the server acknowledged both and the view reloaded its snapshots and candles twice.
+    """
+    page.add_init_script(LATE_OPEN_EVENT)
+    reads = kline_reads(page)
+    page.goto(f"/futures?market={PERP}")
+    chart = page.get_by_test_id("price-chart")
+    expect(chart).to_have_attribute("data-loaded", "true", timeout=15_000)
+    page.wait_for_timeout(3_000)  # every late opening has been heard
+    sent = page.evaluate("window.sentSubscriptions")
+    assert f"depth.{PERP}" in sent
+    assert sorted(stream for stream in set(sent) if sent.count(stream) > 1) == []
+    assert len(reads) == 3
+
+
 def test_the_candles_are_read_when_the_streams_cannot_subscribe(server: Server, browser: Any) -> None:
     """Streams that cannot connect (a proxy without WebSockets) do not keep the chart empty."""
     context = browser.new_context(base_url=server.url)

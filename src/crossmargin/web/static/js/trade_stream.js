@@ -30,6 +30,7 @@ const BACKOFF_MS = [500, 1000, 2000, 5000, 10000];
  * @property {() => void} onClose
  * @property {SubscribeOptions} options
  * @property {number} id the id of its latest SUBSCRIBE on the current socket (0: none sent)
+ * @property {WebSocket | null} on the socket it has subscribed on, or is signing for (once per socket)
  * @property {number} attempt its failed signatures in a row (it retries alone, with backoff)
  * @property {ReturnType<typeof setTimeout> | undefined} retry
  */
@@ -61,6 +62,7 @@ function send(body) {
  */
 async function subscribeGroup(group, on) {
   group.retry = undefined;
+  group.on = on;
   /** @type {string[] | null | undefined} */
   let signature;
   try {
@@ -102,7 +104,9 @@ function connect() {
   const mine = new WebSocket(`${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws`);
   socket = mine;
   mine.addEventListener("open", () => {
-    for (const group of groups) subscribeGroup(group, mine);
+    // A group that subscribed since the socket opened (its readyState said so before this event
+    // ran) is not subscribed again: a second acknowledgement would reload its view twice.
+    for (const group of groups) if (group.on !== mine) subscribeGroup(group, mine);
   });
   mine.addEventListener("message", (event) => {
     if (socket !== mine) return; // a frame of a socket already given up
@@ -157,7 +161,7 @@ function end(group) {
  */
 export function subscribe(streams, onMessage, onOpen, onClose = () => {}, options = {}) {
   /** @type {Group} */
-  const group = { streams: [...streams], onMessage, onOpen, onClose, options, id: 0, attempt: 0, retry: undefined };
+  const group = { streams: [...streams], onMessage, onOpen, onClose, options, id: 0, on: null, attempt: 0, retry: undefined };
   groups.add(group);
   if (socket?.readyState === WebSocket.OPEN) subscribeGroup(group, socket);
   else if (!socket && reconnect === undefined) connect();
