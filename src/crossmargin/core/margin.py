@@ -12,7 +12,7 @@ never looser than exact arithmetic. Every computation of a subaccount's margin l
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Final
 
 from crossmargin.core.assets import AssetSpec, SqrtFunction
 from crossmargin.core.collateral import compute_collateral_value, compute_collateral_weight, value_down, value_up
@@ -131,13 +131,22 @@ def compute_margin(
     return _summarize(assets, [_perp_memo((), perp) for perp in perps])
 
 
-class LineMemo(NamedTuple):
-    """One margin line with what it adds to initial and maintenance margin, and the inputs it came from."""
+class LineMemo:
+    """One margin line with what it adds to initial and maintenance margin, and the inputs it came from.
 
-    inputs: tuple[object, ...]
-    line: AssetMargin | PerpMargin | None
-    locked_wad: int
-    maintenance_wad: int
+    A plain class with read-only attributes, not a NamedTuple: compiled, its constructor is native
+    (a NamedTuple's `__new__` is interpreted), and every margin check builds one per changed line.
+    """
+
+    __slots__ = ("inputs", "line", "locked_wad", "maintenance_wad")
+
+    def __init__(
+        self, inputs: tuple[object, ...], line: AssetMargin | PerpMargin | None, locked_wad: int, maintenance_wad: int
+    ) -> None:
+        self.inputs: Final = inputs
+        self.line: Final = line
+        self.locked_wad: Final = locked_wad
+        self.maintenance_wad: Final = maintenance_wad
 
 
 def _asset_memo(inputs: tuple[object, ...], line: AssetMargin | None) -> LineMemo:
