@@ -96,6 +96,9 @@ class Posting:
     def __repr__(self) -> str:
         return f"Posting({self.account!r}, {self.side!r}, {self.atoms})"
 
+    def __reduce__(self) -> tuple[type[Posting], tuple[LedgerAccount, Side, int]]:
+        return Posting, (self.account, self.side, self.atoms)  # compiled, pickle's default needs a bare constructor
+
     @property
     def signed_atoms(self) -> int:
         """Return the posting's effect on the account balance (debits minus credits)."""
@@ -113,6 +116,9 @@ class JournalEntry:
 
     def __repr__(self) -> str:
         return f"JournalEntry({self.asset!r}, {self.postings!r})"
+
+    def __reduce__(self) -> tuple[type[JournalEntry], tuple[str, tuple[Posting, ...]]]:
+        return JournalEntry, (self.asset, self.postings)
 
     def is_balanced(self) -> bool:
         """Return whether debits equal credits."""

@@ -148,6 +148,11 @@ class LineMemo:
         self.locked_wad: Final = locked_wad
         self.maintenance_wad: Final = maintenance_wad
 
+    def __reduce__(self) -> tuple[type[LineMemo], tuple[tuple[object, ...], AssetMargin | PerpMargin | None, int, int]]:
+        # A state holding memos is deep-copied (what-if tests) and pickled; compiled, pickle's
+        # default would call a constructor without arguments.
+        return LineMemo, (self.inputs, self.line, self.locked_wad, self.maintenance_wad)
+
 
 def _asset_memo(inputs: tuple[object, ...], line: AssetMargin | None) -> LineMemo:
     if line is None:

@@ -7,6 +7,9 @@ pin that they are still the same values.
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 
 from crossmargin.core.ledger import (
@@ -20,6 +23,7 @@ from crossmargin.core.ledger import (
     locked,
     spot,
 )
+from crossmargin.core.margin import LineMemo
 
 
 def test_spot_and_locked_accounts_are_ledger_accounts_equal_to_the_constructed_ones() -> None:
@@ -55,3 +59,18 @@ def test_postings_and_entries_read_back_in_their_repr() -> None:
         "Posting(LedgerAccount(kind=<LedgerKind.SPOT: 'spot'>, owner=3), <Side.CREDIT: 'credit'>, 2), "
         "Posting(LedgerAccount(kind=<LedgerKind.ORDERS: 'orders'>, owner=3), <Side.DEBIT: 'debit'>, 2)))"
     )
+
+
+def test_entries_and_margin_line_memos_survive_pickle_and_deepcopy() -> None:
+    """Compiled, a native class without arguments-free construction fails pickle's default: each has its reducer."""
+    built = entry("USDC", (spot(1), 5), (PERP_CLEARING, -5))
+    memo = LineMemo((1, "x"), None, 2, 3)
+    for copied in (pickle.loads(pickle.dumps(built)), copy.deepcopy(built)):
+        assert repr(copied) == repr(built)
+    for copied_memo in (pickle.loads(pickle.dumps(memo)), copy.deepcopy(memo)):
+        assert (copied_memo.inputs, copied_memo.line, copied_memo.locked_wad, copied_memo.maintenance_wad) == (
+            (1, "x"),
+            None,
+            2,
+            3,
+        )
