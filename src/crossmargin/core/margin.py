@@ -245,11 +245,12 @@ def _asset_line(
     memo = memos.get(key)
     if memo is not None and memo.inputs == inputs:
         return memo
-    holding = Holding(spot_atoms, 0, 0, locked_atoms)
+    lent = owed = 0
     if position is not None:
         lent, owed = lend_atoms(position.lend_scaled, indices[0]), debt_atoms(position.debt_scaled, indices[1])
-        holding = Holding(spot_atoms, lent, owed, locked_atoms)
-    line = None if holding == _EMPTY else compute_asset_margin(spec, holding, mark, floor)
+    line = None
+    if spot_atoms or lent or owed or locked_atoms:  # an asset held in no way has no line
+        line = compute_asset_margin(spec, Holding(spot_atoms, lent, owed, locked_atoms), mark, floor)
     memos[key] = memo = _asset_memo(inputs, line)
     return memo
 
@@ -274,5 +275,3 @@ def _perp_lines(
         found.append(memo)
     return found
 
-
-_EMPTY = Holding()
