@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -33,7 +33,8 @@ from bench.common import progress, save
 from crossmargin.adapters.postgres_journal import PostgresJournal
 from crossmargin.adapters.sqlite_journal import SqliteJournal
 from crossmargin.app.clock import ManualClock
-from crossmargin.app.ports import HistoryPart, Journal, JournalRecord, RequestSignature
+from crossmargin.app.forwarding_journal import ForwardingJournal
+from crossmargin.app.ports import Journal, JournalRecord, RequestSignature
 from crossmargin.app.service import Result, Service
 from crossmargin.asset_config import load_asset_specs
 from crossmargin.core.commands import (
@@ -65,43 +66,16 @@ START_MS = 1_700_000_000_000
 USDC = 10**6
 
 
-class RecordingJournal:
+class RecordingJournal(ForwardingJournal):
     """Pass-through journal that keeps every appended batch, to replay the same rows raw."""
 
     def __init__(self, inner: Journal) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.batches: list[Sequence[JournalRecord]] = []
 
     def append(self, records: Sequence[JournalRecord], signatures: Sequence[RequestSignature] = ()) -> None:
         self.inner.append(records, signatures)
         self.batches.append(records)
-
-    def read(self, after_sequence: int = 0) -> Iterator[JournalRecord]:
-        return self.inner.read(after_sequence)
-
-    def last_sequence(self) -> int:
-        return self.inner.last_sequence()
-
-    def request_signatures(self, expiring_after_ms: int) -> list[RequestSignature]:
-        return self.inner.request_signatures(expiring_after_ms)
-
-    def forget_request_signatures(self, expired_before_ms: int) -> None:
-        self.inner.forget_request_signatures(expired_before_ms)
-
-    def save_snapshot(self, sequence: int, state: str, parts: Sequence[HistoryPart] = ()) -> None:
-        self.inner.save_snapshot(sequence, state, parts)
-
-    def history_part_ends(self) -> dict[str, int]:
-        return self.inner.history_part_ends()
-
-    def load_history_parts(self, name: str, stop: int) -> list[HistoryPart]:
-        return self.inner.load_history_parts(name, stop)
-
-    def load_latest_snapshot(self) -> tuple[int, str] | None:
-        return self.inner.load_latest_snapshot()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def setup_commands() -> list[Command]:

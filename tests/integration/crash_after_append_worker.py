@@ -13,7 +13,7 @@ import argparse
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.integration.workload import START_MS
 
 from crossmargin.app.clock import ManualClock
-from crossmargin.app.ports import HistoryPart, Journal, JournalRecord, RequestSignature
+from crossmargin.app.forwarding_journal import ForwardingJournal
+from crossmargin.app.ports import JournalRecord, RequestSignature
 from crossmargin.app.replay_guard import SignedRequest
 from crossmargin.app.service import Service
 from crossmargin.asset_config import load_asset_specs
@@ -34,43 +35,13 @@ DEPOSIT_ATOMS = 100_000_000
 WITHDRAWAL = Withdraw(SubaccountId(1), "USDC", 20_000_000, address="0xaa", blockchain="Ethereum")
 
 
-class DieAfterSignedAppend:
+class DieAfterSignedAppend(ForwardingJournal):
     """A pass-through journal that kills its process once a batch with a request signature is durable."""
-
-    def __init__(self, inner: Journal) -> None:
-        self.inner = inner
 
     def append(self, records: Sequence[JournalRecord], signatures: Sequence[RequestSignature] = ()) -> None:
         self.inner.append(records, signatures)
         if signatures:
             os.kill(os.getpid(), signal.SIGKILL)
-
-    def read(self, after_sequence: int = 0) -> Iterator[JournalRecord]:
-        return self.inner.read(after_sequence)
-
-    def last_sequence(self) -> int:
-        return self.inner.last_sequence()
-
-    def request_signatures(self, expiring_after_ms: int) -> list[RequestSignature]:
-        return self.inner.request_signatures(expiring_after_ms)
-
-    def forget_request_signatures(self, expired_before_ms: int) -> None:
-        self.inner.forget_request_signatures(expired_before_ms)
-
-    def save_snapshot(self, sequence: int, state: str, parts: Sequence[HistoryPart] = ()) -> None:
-        self.inner.save_snapshot(sequence, state, parts)
-
-    def history_part_ends(self) -> dict[str, int]:
-        return self.inner.history_part_ends()
-
-    def load_history_parts(self, name: str, stop: int) -> list[HistoryPart]:
-        return self.inner.load_history_parts(name, stop)
-
-    def load_latest_snapshot(self) -> tuple[int, str] | None:
-        return self.inner.load_latest_snapshot()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def main() -> None:

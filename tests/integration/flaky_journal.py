@@ -12,16 +12,17 @@ on `entered`, until `release` is set, so a test can queue more work behind a bat
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
-from crossmargin.app.ports import HistoryPart, Journal, JournalRecord, JournalUnavailableError, RequestSignature
+from crossmargin.app.forwarding_journal import ForwardingJournal
+from crossmargin.app.ports import Journal, JournalRecord, JournalUnavailableError, RequestSignature
 
 
-class FlakyJournal:
+class FlakyJournal(ForwardingJournal):
     """A pass-through journal whose appends fail while `fail_with` is set."""
 
     def __init__(self, inner: Journal) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.fail_with: BaseException | None = None
         self.healthy_appends = 0
         self.commit_first = False
@@ -45,30 +46,6 @@ class FlakyJournal:
             raise self.fail_with
         self.healthy_appends -= 1
         self.inner.append(records, signatures)
-
-    def read(self, after_sequence: int = 0) -> Iterator[JournalRecord]:
-        return self.inner.read(after_sequence)
-
-    def last_sequence(self) -> int:
-        return self.inner.last_sequence()
-
-    def request_signatures(self, expiring_after_ms: int) -> list[RequestSignature]:
-        return self.inner.request_signatures(expiring_after_ms)
-
-    def forget_request_signatures(self, expired_before_ms: int) -> None:
-        self.inner.forget_request_signatures(expired_before_ms)
-
-    def save_snapshot(self, sequence: int, state: str, parts: Sequence[HistoryPart] = ()) -> None:
-        self.inner.save_snapshot(sequence, state, parts)
-
-    def history_part_ends(self) -> dict[str, int]:
-        return self.inner.history_part_ends()
-
-    def load_history_parts(self, name: str, stop: int) -> list[HistoryPart]:
-        return self.inner.load_history_parts(name, stop)
-
-    def load_latest_snapshot(self) -> tuple[int, str] | None:
-        return self.inner.load_latest_snapshot()
 
     def close(self) -> None:
         self.closed = True

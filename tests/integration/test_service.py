@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 
 import pytest
@@ -22,7 +22,8 @@ from tests.integration.workload import START_MS
 from crossmargin.adapters.memory_journal import MemoryJournal
 from crossmargin.app.clock import ManualClock
 from crossmargin.app.codec import encode_command
-from crossmargin.app.ports import HistoryPart, Journal, JournalRecord, RequestSignature
+from crossmargin.app.forwarding_journal import ForwardingJournal
+from crossmargin.app.ports import Journal, JournalRecord, RequestSignature
 from crossmargin.app.service import (
     GC_YOUNG_OBJECTS_MIN,
     Result,
@@ -40,11 +41,11 @@ THREADS = 16
 COMMANDS_PER_THREAD = 150
 
 
-class ObservedJournal:
+class ObservedJournal(ForwardingJournal):
     """A journal wrapper that records what is durable, and can hold or fail a flush."""
 
     def __init__(self, inner: Journal) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.durable: set[str] = set()
         self.batch_sizes: list[int] = []
         self.holding = False
@@ -65,33 +66,6 @@ class ObservedJournal:
         self.inner.append(records, signatures)
         self.batch_sizes.append(len(records))
         self.durable.update(record.command for record in records)
-
-    def read(self, after_sequence: int = 0) -> Iterator[JournalRecord]:
-        return self.inner.read(after_sequence)
-
-    def last_sequence(self) -> int:
-        return self.inner.last_sequence()
-
-    def request_signatures(self, expiring_after_ms: int) -> list[RequestSignature]:
-        return self.inner.request_signatures(expiring_after_ms)
-
-    def forget_request_signatures(self, expired_before_ms: int) -> None:
-        self.inner.forget_request_signatures(expired_before_ms)
-
-    def save_snapshot(self, sequence: int, state: str, parts: Sequence[HistoryPart] = ()) -> None:
-        self.inner.save_snapshot(sequence, state, parts)
-
-    def history_part_ends(self) -> dict[str, int]:
-        return self.inner.history_part_ends()
-
-    def load_history_parts(self, name: str, stop: int) -> list[HistoryPart]:
-        return self.inner.load_history_parts(name, stop)
-
-    def load_latest_snapshot(self) -> tuple[int, str] | None:
-        return self.inner.load_latest_snapshot()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def open_observed(journal: Journal) -> tuple[Service, ObservedJournal]:

@@ -274,4 +274,3 @@ def _perp_lines(
             memos[key] = memo = _perp_memo(inputs, compute_perp_margin_from_totals(spec, position, totals, mark, floor))
         found.append(memo)
     return found
-
