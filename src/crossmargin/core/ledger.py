@@ -54,21 +54,22 @@ PENDING_WITHDRAWALS = LedgerAccount(LedgerKind.PENDING_WITHDRAWALS)
 """Withdrawals held by a withdrawal delay: left their subaccounts, not yet sent to `WORLD`."""
 
 
-_new_tuple = tuple.__new__
+new_tuple = tuple.__new__
 """Builds a NamedTuple from a tuple without its Python-level `__new__`: compiled, several times cheaper.
 
-`spot` and `locked` are the core's most frequent constructions (every balance read names its account).
+`spot` and `locked` are the core's most frequent constructions (every balance read names its account);
+the settlement pass builds each moved position with it too.
 """
 
 
 def spot(subaccount_id: int) -> LedgerAccount:
     """Return the spot-balance ledger account of a subaccount."""
-    return _new_tuple(LedgerAccount, (LedgerKind.SPOT, subaccount_id))
+    return new_tuple(LedgerAccount, (LedgerKind.SPOT, subaccount_id))
 
 
 def locked(subaccount_id: int) -> LedgerAccount:
     """Return the ledger account holding what a subaccount's open spot orders lock."""
-    return _new_tuple(LedgerAccount, (LedgerKind.ORDERS, subaccount_id))
+    return new_tuple(LedgerAccount, (LedgerKind.ORDERS, subaccount_id))
 
 
 class Side(StrEnum):
