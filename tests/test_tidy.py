@@ -181,3 +181,68 @@ def test_only_the_commit_path_changes_engine_state(path: Path) -> None:
 
 def test_the_one_mutator_rule_sees_a_mutation() -> None:
     assert state_mutations(SOURCE / "core" / "commit.py"), "the commit path changes the state: the rule sees it"
+
+
+def _dataclass_keywords(node: ast.ClassDef) -> dict[str, object] | None:
+    """Return the keywords of a class's `@dataclass(...)` decorator (None: not a dataclass)."""
+    for decorator in node.decorator_list:
+        if isinstance(decorator, ast.Name) and decorator.id == "dataclass":
+            return {}
+        if (
+            isinstance(decorator, ast.Call)
+            and isinstance(decorator.func, ast.Name)
+            and decorator.func.id == "dataclass"
+        ):
+            return {kw.arg: ast.literal_eval(kw.value) for kw in decorator.keywords if kw.arg}
+    return None
+
+
+def value_class_faults(path: Path) -> list[str]:
+    """Return what breaks the value-class rule in a module (ARCHITECTURE "Constructors").
+
+    A core dataclass that writes its own `__init__` (`init=False`) is a value: every field is
+    `Final` (mypy then refuses any assignment to it, and mypyc makes it read-only), and its
+    `__init__` takes the fields in their order (so `replace`, the codec and pickling build it as
+    `dataclasses` would).
+    """
+    faults = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        keywords = _dataclass_keywords(node)
+        if keywords is None or keywords.get("init", True):
+            continue
+        fields = [stmt for stmt in node.body if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)]
+        faults += [
+            f"{node.name}.{ast.unparse(field.target)} is not Final"
+            for field in fields
+            if not ast.unparse(field.annotation).startswith("Final[")
+        ]
+        faults += [
+            f"{node.name}.{ast.unparse(field.target)} has a class-level default" for field in fields if field.value
+        ]
+        init = next((stmt for stmt in node.body if isinstance(stmt, ast.FunctionDef) and stmt.name == "__init__"), None)
+        parameters = [arg.arg for arg in init.args.args[1:]] if init else None
+        if parameters != [ast.unparse(field.target) for field in fields]:
+            faults.append(f"{node.name}.__init__ takes {parameters}, not its fields in order")
+    return faults
+
+
+@pytest.mark.parametrize("path", python_files(SOURCE / "core"), ids=lambda path: path.relative_to(SOURCE).as_posix())
+def test_core_value_classes_are_read_only_and_built_from_their_fields(path: Path) -> None:
+    assert value_class_faults(path) == []
+
+
+def test_the_value_class_rule_sees_a_writable_field_and_a_reordered_init(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "@dataclass(slots=True, init=False, unsafe_hash=True)\n"
+        "class Pair:\n"
+        "    left: Final[int]\n"
+        "    right: int\n"
+        "    def __init__(self, right: int, left: int) -> None: ...\n"
+    )
+    assert value_class_faults(bad) == [
+        "Pair.right is not Final",
+        "Pair.__init__ takes ['right', 'left'], not its fields in order",
+    ]

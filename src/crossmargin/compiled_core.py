@@ -85,8 +85,10 @@ def make_core_picklable() -> int:
 
     mypyc's own unpickling of a frozen dataclass goes through its frozen `__setattr__` and fails
     (`FrozenInstanceError`), so each compiled dataclass of `crossmargin.core` gets a reducer that
-    rebuilds it field by field around that guard. The edge workers' command channel pickles
-    commands and results; it calls this once the core is imported. A pure core needs nothing.
+    rebuilds it field by field around that guard; a value class with its own `__init__` and
+    read-only fields (`init=False`, ARCHITECTURE "Constructors") is rebuilt by calling it. The
+    edge workers' command channel pickles commands and results; it calls this once the core is
+    imported. A pure core needs nothing.
 
     Each class's field names are read once, here: the reducer pickles the class and its values in
     field order, and the rebuild takes the names from the same table (both ends of the channel
@@ -124,6 +126,12 @@ def _dataclass_reducer(kind: type[Any]) -> Callable[[Any], tuple[Callable[..., A
         values_of = operator.attrgetter(*names)  # one C call that returns the tuple of values
     else:
         values_of = lambda instance: tuple(getattr(instance, name) for name in names)  # noqa: E731
+    if not kind.__dataclass_params__.init:  # its own compiled __init__ (read-only fields): called with the values
+
+        def construct(instance: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:  # noqa: ANN401 -- any dataclass
+            return kind, values_of(instance)
+
+        return construct
     rebuild = _rebuild_dataclass
 
     def reduce(instance: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:  # noqa: ANN401 -- any dataclass

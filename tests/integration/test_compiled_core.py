@@ -106,3 +106,30 @@ print(core_is_compiled(), len(pairs))
 def test_commands_and_results_cross_the_edge_channel_from_a_compiled_core() -> None:
     build = _fresh_build()
     assert _python(CHANNEL_ROUND_TRIP, build).stdout.split() == ["True", "400"]
+
+
+VALUE_CLASSES = (
+    "import sys, pytest; "
+    "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'tests/unit/core/test_value_classes.py']))"
+)
+
+
+def test_the_value_classes_are_read_only_and_picklable_compiled() -> None:
+    """The value classes' tests on the compiled core: there, writing a field must fail at run time."""
+    build = _fresh_build()
+    result = subprocess.run(
+        [sys.executable, "-c", VALUE_CLASSES],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), str(ROOT))),
+            ENVIRONMENT_VARIABLE: str(build),
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert " passed" in result.stdout
+    assert "skipped" not in result.stdout

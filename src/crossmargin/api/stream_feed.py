@@ -71,11 +71,11 @@ from crossmargin.core.events import (
     change_kind,
     subaccounts_touched,
 )
+from crossmargin.core.fills import Fill
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.liquidation_price import estimate_liquidation_price
 from crossmargin.core.margin import leverage_floor_wad
 from crossmargin.core.orders import (
-    Fill,
     Order,
     OrderId,
     OrderSide,

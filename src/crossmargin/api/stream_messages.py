@@ -66,10 +66,11 @@ from crossmargin.app.market_history import Candle
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.collateral import value_up
 from crossmargin.core.events import ChangeKind, Event, change_kind
+from crossmargin.core.fills import Fill
 from crossmargin.core.margin import Holding, compute_margin_fraction
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import WAD, format_scaled
-from crossmargin.core.orders import Fill, Order, OrderSide, OrderStatus, OrderType, SystemOrderType, TriggerLegKind
+from crossmargin.core.orders import Order, OrderSide, OrderStatus, OrderType, SystemOrderType, TriggerLegKind
 from crossmargin.core.perps import PerpPosition
 
 WAD_DECIMALS: Final = 18

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 from crossmargin.api.stream_messages import micros, price_text
 from crossmargin.api.views.common import JsonObject
+from crossmargin.core.fills import Fill
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import format_scaled
-from crossmargin.core.orders import Fill
 
 Top = tuple[int, int] | None
 """The best level of one side of a book: (price WAD, total quantity in base atoms), None when empty."""

@@ -19,12 +19,24 @@ from typing import Any
 
 
 def declared_hints(declared: type[Any]) -> dict[str, Any]:
-    """Return `declared`'s field annotations, resolved to types, whether or not it is compiled."""
+    """Return `declared`'s field annotations, resolved to types, whether or not it is compiled.
+
+    A field declared `Final[T]` (a value class with its own `__init__`, ARCHITECTURE "Constructors")
+    is of type `T`: `Final` says only that it is never assigned again.
+    """
     if not is_compiled(declared):
-        return typing.get_type_hints(declared)
+        return _without_final(typing.get_type_hints(declared))
     written = _source_annotations(declared.__module__, declared.__qualname__)
     stand_in = type(declared.__name__, (), {"__annotations__": written, "__module__": declared.__module__})
-    return typing.get_type_hints(stand_in, globalns=vars(sys.modules[declared.__module__]))
+    return _without_final(typing.get_type_hints(stand_in, globalns=vars(sys.modules[declared.__module__])))
+
+
+def _without_final(hints: dict[str, Any]) -> dict[str, Any]:
+    return {name: _unwrapped(hint) for name, hint in hints.items()}
+
+
+def _unwrapped(hint: Any) -> Any:  # noqa: ANN401 -- any declared type
+    return typing.get_args(hint)[0] if typing.get_origin(hint) is typing.Final else hint
 
 
 def is_compiled(declared: type[Any]) -> bool:

@@ -37,10 +37,10 @@ from enum import StrEnum
 from typing import Final
 
 from crossmargin.core.events import Event, MarketsConfigured, MarkPricesSet, PerpMarksSet, PerpPositionChanged, Traded
+from crossmargin.core.fills import Fill
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import WAD
-from crossmargin.core.orders import Fill
 from crossmargin.core.state import EngineState
 
 SECOND_MS: Final = 1_000

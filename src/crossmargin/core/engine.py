@@ -72,11 +72,14 @@ from crossmargin.core.view import StateView
 from crossmargin.core.withdrawal_delay import set_withdrawal_delay
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class Accepted:
     """The command was applied; these are its events."""
 
-    events: tuple[Event, ...]
+    events: Final[tuple[Event, ...]]
+
+    def __init__(self, events: tuple[Event, ...]) -> None:
+        self.events = events
 
 
 @dataclass(frozen=True, slots=True)

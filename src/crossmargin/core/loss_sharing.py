@@ -37,13 +37,13 @@ from crossmargin.core.events import (
     PerpPositionChanged,
     Traded,
 )
+from crossmargin.core.fills import Fill
 from crossmargin.core.insurance import INSURANCE_FUND_ID, fund_value_wad
 from crossmargin.core.ledger import BORROWERS, LENDERS, ROUNDING, entry
 from crossmargin.core.markets import SETTLEMENT_INTERVAL_MS, MarketSpec
 from crossmargin.core.matching import close_order
 from crossmargin.core.numbers import RAY, WAD, mul_div_down, mul_div_up
 from crossmargin.core.orders import (
-    Fill,
     Order,
     OrderFlags,
     OrderId,

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from crossmargin.core.orders import Fill
+from crossmargin.core.fills import Fill
 
 BLOCK = 256
 """Fills per block of running figures."""

@@ -11,12 +11,12 @@ command are seen; the committed book itself changes only at commit.
 from __future__ import annotations
 
 from crossmargin.core.events import OrderChanged, PerpPositionChanged, Traded
+from crossmargin.core.fills import Fill
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import TRADING_FEES, entry, locked, spot
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.orders import (
     ExpiryReason,
-    Fill,
     Order,
     OrderSide,
     OrderStatus,

@@ -54,11 +54,14 @@ def sqrt_wad_up(x_wad: int) -> int:
     return root if root * root == x_wad * WAD else root + 1
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(slots=True, init=False, unsafe_hash=True, order=True)
 class Ratio:
     """A dimensionless ratio scaled by WAD: `Ratio(WAD)` is 1, `Ratio(WAD // 10)` is 0.1."""
 
-    wad: int
+    wad: Final[int]
+
+    def __init__(self, wad: int) -> None:
+        self.wad = wad
 
     @classmethod
     def parse(cls, text: str) -> Ratio:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum, StrEnum
-from typing import NewType
+from typing import Final, NewType
 
 from crossmargin.core.ids import SubaccountId
 
@@ -192,35 +192,83 @@ class OrderFlags:
 NO_FLAGS = OrderFlags()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class Order:
     """An order and how far it has filled."""
 
-    order_id: OrderId
-    subaccount_id: SubaccountId
-    market: str
-    side: OrderSide
-    order_type: OrderType
-    time_in_force: TimeInForce
-    price_wad: int
-    quantity_atoms: int
-    created_ms: int
-    client_id: int | None = None
-    flags: OrderFlags = NO_FLAGS
-    self_trade_prevention: SelfTradePrevention = SelfTradePrevention.REJECT_TAKER
-    quote_quantity_atoms: int | None = None
-    system_order_type: SystemOrderType = SystemOrderType.NONE
-    executed_atoms: int = 0
-    executed_quote_atoms: int = 0
-    locked_atoms: int = 0
-    status: OrderStatus = OrderStatus.NEW
-    expiry_reason: ExpiryReason | None = None
-    trigger: Trigger | None = None
+    order_id: Final[OrderId]
+    subaccount_id: Final[SubaccountId]
+    market: Final[str]
+    side: Final[OrderSide]
+    order_type: Final[OrderType]
+    time_in_force: Final[TimeInForce]
+    price_wad: Final[int]
+    quantity_atoms: Final[int]
+    created_ms: Final[int]
+    client_id: Final[int | None]
+    flags: Final[OrderFlags]
+    self_trade_prevention: Final[SelfTradePrevention]
+    quote_quantity_atoms: Final[int | None]
+    system_order_type: Final[SystemOrderType]
+    executed_atoms: Final[int]
+    executed_quote_atoms: Final[int]
+    locked_atoms: Final[int]
+    status: Final[OrderStatus]
+    expiry_reason: Final[ExpiryReason | None]
+    trigger: Final[Trigger | None]
     """Set on a trigger order, pending or fired (`triggeredAt`); None on every other order."""
-    brackets: tuple[TriggerLeg, ...] = ()
+    brackets: Final[tuple[TriggerLeg, ...]]
     """The stop loss and take profit asked with the order: placed as a trigger order once it fills."""
-    borrowed_atoms: int = 0
+    borrowed_atoms: Final[int]
     """What locking a spot order borrowed (`autoBorrow`): repaid when it closes unused, with `autoBorrowRepay`."""
+
+    def __init__(  # noqa: PLR0913, PLR0917 -- one parameter per field
+        self,
+        order_id: OrderId,
+        subaccount_id: SubaccountId,
+        market: str,
+        side: OrderSide,
+        order_type: OrderType,
+        time_in_force: TimeInForce,
+        price_wad: int,
+        quantity_atoms: int,
+        created_ms: int,
+        client_id: int | None = None,
+        flags: OrderFlags = NO_FLAGS,
+        self_trade_prevention: SelfTradePrevention = SelfTradePrevention.REJECT_TAKER,
+        quote_quantity_atoms: int | None = None,
+        system_order_type: SystemOrderType = SystemOrderType.NONE,
+        executed_atoms: int = 0,
+        executed_quote_atoms: int = 0,
+        locked_atoms: int = 0,
+        status: OrderStatus = OrderStatus.NEW,
+        expiry_reason: ExpiryReason | None = None,
+        trigger: Trigger | None = None,
+        brackets: tuple[TriggerLeg, ...] = (),
+        borrowed_atoms: int = 0,
+    ) -> None:
+        self.order_id = order_id
+        self.subaccount_id = subaccount_id
+        self.market = market
+        self.side = side
+        self.order_type = order_type
+        self.time_in_force = time_in_force
+        self.price_wad = price_wad
+        self.quantity_atoms = quantity_atoms
+        self.created_ms = created_ms
+        self.client_id = client_id
+        self.flags = flags
+        self.self_trade_prevention = self_trade_prevention
+        self.quote_quantity_atoms = quote_quantity_atoms
+        self.system_order_type = system_order_type
+        self.executed_atoms = executed_atoms
+        self.executed_quote_atoms = executed_quote_atoms
+        self.locked_atoms = locked_atoms
+        self.status = status
+        self.expiry_reason = expiry_reason
+        self.trigger = trigger
+        self.brackets = brackets
+        self.borrowed_atoms = borrowed_atoms
 
     @property
     def remaining_atoms(self) -> int:
@@ -268,31 +316,3 @@ class Order:
             self.brackets,
             self.borrowed_atoms if borrowed_atoms is None else borrowed_atoms,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Fill:
-    """One trade between a resting maker order and an incoming taker order."""
-
-    trade_id: int
-    market: str
-    price_wad: int
-    quantity_atoms: int
-    quote_atoms: int
-    taker_side: OrderSide
-    maker_order_id: OrderId
-    taker_order_id: OrderId
-    maker_subaccount_id: SubaccountId
-    taker_subaccount_id: SubaccountId
-    maker_fee_atoms: int
-    taker_fee_atoms: int
-    maker_fee_symbol: str
-    taker_fee_symbol: str
-    at_ms: int
-    system_order_type: SystemOrderType = SystemOrderType.NONE
-    liquidation_fee_atoms: int = 0
-    """The 1% liquidation fee the taker paid the insurance fund on this fill, in its fee asset."""
-
-    def fee_atoms(self, *, maker: bool) -> int:
-        """Return every fee one side paid on this fill: the trading fee, and the taker's liquidation fee."""
-        return self.maker_fee_atoms if maker else self.taker_fee_atoms + self.liquidation_fee_atoms

@@ -12,22 +12,43 @@ liquidity = supplied - borrowed, never negative (INV-POOL-1).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from crossmargin.core.numbers import RAY, mul_div_down, mul_div_up
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class Pool:
     """The lending pool of one asset."""
 
-    symbol: str
-    borrow_index_ray: int = RAY
-    lend_index_ray: int = RAY
-    debt_scaled_total: int = 0
-    lend_scaled_total: int = 0
-    interest_borrowers_atoms: int = 0
-    interest_lenders_atoms: int = 0
-    interest_fee_atoms: int = 0
+    symbol: Final[str]
+    borrow_index_ray: Final[int]
+    lend_index_ray: Final[int]
+    debt_scaled_total: Final[int]
+    lend_scaled_total: Final[int]
+    interest_borrowers_atoms: Final[int]
+    interest_lenders_atoms: Final[int]
+    interest_fee_atoms: Final[int]
+
+    def __init__(  # noqa: PLR0913, PLR0917 -- one parameter per field
+        self,
+        symbol: str,
+        borrow_index_ray: int = RAY,
+        lend_index_ray: int = RAY,
+        debt_scaled_total: int = 0,
+        lend_scaled_total: int = 0,
+        interest_borrowers_atoms: int = 0,
+        interest_lenders_atoms: int = 0,
+        interest_fee_atoms: int = 0,
+    ) -> None:
+        self.symbol = symbol
+        self.borrow_index_ray = borrow_index_ray
+        self.lend_index_ray = lend_index_ray
+        self.debt_scaled_total = debt_scaled_total
+        self.lend_scaled_total = lend_scaled_total
+        self.interest_borrowers_atoms = interest_borrowers_atoms
+        self.interest_lenders_atoms = interest_lenders_atoms
+        self.interest_fee_atoms = interest_fee_atoms
 
     def with_totals(self, debt_scaled_total: int, lend_scaled_total: int) -> Pool:
         """Return this pool with new scaled totals (built directly: `replace` is slow on hot paths)."""

@@ -41,13 +41,14 @@ from crossmargin.core.events import (
     Transferred,
     Withdrew,
 )
+from crossmargin.core.fills import Fill
 from crossmargin.core.ids import AccountId, SubaccountId
 from crossmargin.core.ledger import LedgerAccount, spot
 from crossmargin.core.margin import LineMemo
 from crossmargin.core.market_fills import MarketFills
 from crossmargin.core.markets import MarketKind, MarketSpec
 from crossmargin.core.oracle_settings import OracleSettings
-from crossmargin.core.orders import Fill, Order, OrderId, OrderSide
+from crossmargin.core.orders import Order, OrderId, OrderSide
 from crossmargin.core.perps import PerpPosition
 from crossmargin.core.pools import HourlyAccrual, Pool
 

@@ -30,11 +30,12 @@ from enum import StrEnum
 from typing import Any
 
 from crossmargin.core.events import BorrowLendEventType, BorrowLendMoved, EntryFeeCharged, LiquidationStepKind
+from crossmargin.core.fills import Fill
 from crossmargin.core.history import interest_rows_of_positions
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.insurance import INSURANCE_FUND_ID
 from crossmargin.core.ledger import locked, spot
-from crossmargin.core.orders import Fill, OrderSide
+from crossmargin.core.orders import OrderSide
 from crossmargin.core.pools import debt_atoms, lend_atoms
 from crossmargin.core.settled_index import numbered_settled_rows
 from crossmargin.core.state import EngineState, at_indexes

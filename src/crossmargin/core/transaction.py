@@ -24,7 +24,6 @@ from crossmargin.core.state import EngineState
 from crossmargin.core.trading_layer import TradingLayer
 
 _REMOVED = None
-_EMPTY = Holding()
 
 
 class Transaction(TradingLayer):
@@ -204,7 +203,7 @@ class Transaction(TradingLayer):
     def holdings(self, subaccount_id: SubaccountId) -> dict[str, Holding]:
         """Return every non-empty holding of a subaccount."""
         found = {symbol: self.holding(subaccount_id, symbol) for symbol in self.held_symbols(subaccount_id)}
-        return {symbol: holding for symbol, holding in found.items() if holding != _EMPTY}
+        return {symbol: holding for symbol, holding in found.items() if not holding.is_empty}
 
     def counter(self, name: str) -> int:
         """Return the current value of an id counter."""

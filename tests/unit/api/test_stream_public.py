@@ -13,9 +13,10 @@ from crossmargin.app.clock import ManualClock
 from crossmargin.app.service import BatchCommitted, Service
 from crossmargin.asset_config import load_document, parse_asset_specs
 from crossmargin.core.events import Event, LiquidationStepKind, LiquidationStepped, Traded
+from crossmargin.core.fills import Fill
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.numbers import WAD
-from crossmargin.core.orders import Fill, OrderId, OrderSide, SystemOrderType
+from crossmargin.core.orders import OrderId, OrderSide, SystemOrderType
 from crossmargin.market_config import parse_market_specs
 
 START_MS = 1_767_225_600_000

@@ -59,9 +59,10 @@ from crossmargin.core.events import (
     change_kind,
     subaccounts_touched,
 )
+from crossmargin.core.fills import Fill
 from crossmargin.core.ids import INSURANCE_FUND_ID, AccountId, PositionId, SubaccountId
 from crossmargin.core.numbers import Ratio
-from crossmargin.core.orders import Fill, Order, OrderId, OrderSide, OrderType, TimeInForce
+from crossmargin.core.orders import Order, OrderId, OrderSide, OrderType, TimeInForce
 from crossmargin.core.perps import PerpPosition
 
 A, B, FUND = SubaccountId(7), SubaccountId(8), SubaccountId(0)

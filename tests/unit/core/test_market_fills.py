@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from crossmargin.app.codec import decode_state, encode_state
 from crossmargin.core import market_fills
+from crossmargin.core.fills import Fill
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.market_fills import MarketFills, WindowFigures
-from crossmargin.core.orders import Fill, OrderId, OrderSide
+from crossmargin.core.orders import OrderId, OrderSide
 from crossmargin.core.state import EngineState
 
 MARKETS = ("BTC_USDC", "ETH_USDC", "SOL_USDC")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from engine_driver import Driver
 
 from crossmargin.core.events import Event, OrderChanged, Traded
+from crossmargin.core.fills import Fill
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import TRADING_FEES, locked, spot
 from crossmargin.core.orders import (
     ExpiryReason,
-    Fill,
     OrderFlags,
     OrderStatus,
     SelfTradePrevention,

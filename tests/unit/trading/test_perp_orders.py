@@ -8,9 +8,10 @@ from engine_driver import Driver
 
 from crossmargin.core.commands import CancelAllOrders, ConfigureMarkets
 from crossmargin.core.events import Event, PerpPositionChanged, Traded
+from crossmargin.core.fills import Fill
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.ledger import locked
-from crossmargin.core.orders import Fill, OrderFlags, OrderStatus, TimeInForce
+from crossmargin.core.orders import OrderFlags, OrderStatus, TimeInForce
 from crossmargin.core.perps import PerpPosition
 from crossmargin.core.rejections import RejectReason
 

@@ -14,8 +14,9 @@ from engine_driver import Driver
 
 from crossmargin.app.codec import decode_state, encode_state
 from crossmargin.core.events import OrderChanged
+from crossmargin.core.fills import Fill
 from crossmargin.core.ids import SubaccountId
-from crossmargin.core.orders import Fill, Order, OrderStatus, TimeInForce
+from crossmargin.core.orders import Order, OrderStatus, TimeInForce
 from crossmargin.core.state import CLOSED_ORDERS_KEPT, EngineState
 
 BTC = "BTC_USDC"

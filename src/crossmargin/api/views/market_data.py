@@ -33,8 +33,9 @@ from crossmargin.api.views.common import JsonObject, JsonValue, wad
 from crossmargin.api.views.orders import base_text, quote_text, require_market
 from crossmargin.app.market_history import KLINE_INTERVALS, SECOND_MS, Candle, MarketHistory, PriceKind, bucket
 from crossmargin.core.book import BookSide
+from crossmargin.core.fills import Fill
 from crossmargin.core.markets import MarketSpec
-from crossmargin.core.orders import Fill, OrderSide
+from crossmargin.core.orders import OrderSide
 from crossmargin.core.state import EngineState
 
 DEPTH_LIMITS: Final = (5, 10, 20, 50, 100, 500, 1000)

@@ -38,11 +38,11 @@ from crossmargin.api.views.common import (
 from crossmargin.api.views.public import MARKET_TYPES
 from crossmargin.core.commands import CancelOrder
 from crossmargin.core.events import Event, OrderChanged
+from crossmargin.core.fills import Fill
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.markets import MarketSpec
 from crossmargin.core.numbers import format_scaled
 from crossmargin.core.orders import (
-    Fill,
     Order,
     OrderId,
     OrderSide,

@@ -8,6 +8,7 @@ oracle guards are configuration too: they change no holding, only what holdings 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from crossmargin.core.ids import AccountId, SubaccountId
 from crossmargin.core.numbers import Ratio
@@ -52,14 +53,20 @@ class ApiKeyRevoked:
     api_key: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class Deposited:
     """Funds arrived from outside."""
 
-    subaccount_id: SubaccountId
-    symbol: str
-    quantity_atoms: int
-    at_ms: int
+    subaccount_id: Final[SubaccountId]
+    symbol: Final[str]
+    quantity_atoms: Final[int]
+    at_ms: Final[int]
+
+    def __init__(self, subaccount_id: SubaccountId, symbol: str, quantity_atoms: int, at_ms: int) -> None:
+        self.subaccount_id = subaccount_id
+        self.symbol = symbol
+        self.quantity_atoms = quantity_atoms
+        self.at_ms = at_ms
 
 
 @dataclass(frozen=True, slots=True)

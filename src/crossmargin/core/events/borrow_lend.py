@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 from crossmargin.core.ids import PositionId, SubaccountId
 
@@ -46,7 +47,7 @@ class BorrowLendSource(StrEnum):
     DUST_CONVERSION = "DustConversion"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class BorrowLendMoved:
     """A borrow, repay, lend or redeem of `quantity_atoms`; the position's value before and after.
 
@@ -59,20 +60,46 @@ class BorrowLendMoved:
     loss share forgave.
     """
 
-    subaccount_id: SubaccountId
-    symbol: str
-    event_type: BorrowLendEventType
-    source: BorrowLendSource
-    quantity_atoms: int
-    position_id: PositionId
-    position_net_atoms: int
-    position_scaled_after: int
-    at_ms: int
-    position_net_before_atoms: int = 0
-    balance_change_atoms: int = 0
+    subaccount_id: Final[SubaccountId]
+    symbol: Final[str]
+    event_type: Final[BorrowLendEventType]
+    source: Final[BorrowLendSource]
+    quantity_atoms: Final[int]
+    position_id: Final[PositionId]
+    position_net_atoms: Final[int]
+    position_scaled_after: Final[int]
+    at_ms: Final[int]
+    position_net_before_atoms: Final[int]
+    balance_change_atoms: Final[int]
+
+    def __init__(  # noqa: PLR0913, PLR0917 -- one parameter per field
+        self,
+        subaccount_id: SubaccountId,
+        symbol: str,
+        event_type: BorrowLendEventType,
+        source: BorrowLendSource,
+        quantity_atoms: int,
+        position_id: PositionId,
+        position_net_atoms: int,
+        position_scaled_after: int,
+        at_ms: int,
+        position_net_before_atoms: int = 0,
+        balance_change_atoms: int = 0,
+    ) -> None:
+        self.subaccount_id = subaccount_id
+        self.symbol = symbol
+        self.event_type = event_type
+        self.source = source
+        self.quantity_atoms = quantity_atoms
+        self.position_id = position_id
+        self.position_net_atoms = position_net_atoms
+        self.position_scaled_after = position_scaled_after
+        self.at_ms = at_ms
+        self.position_net_before_atoms = position_net_before_atoms
+        self.balance_change_atoms = balance_change_atoms
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class EntryFeeCharged:
     """A new borrow paid interest from now to the next full hour, added to its debt.
 
@@ -81,16 +108,40 @@ class EntryFeeCharged:
     that credit, so each lender's share can be derived exactly (`core/history.py`).
     """
 
-    subaccount_id: SubaccountId
-    symbol: str
-    position_id: PositionId
-    quantity_atoms: int
-    rate_wad: int
-    interval_ms: int
-    at_ms: int
-    lend_index_before_ray: int = 0
-    lend_index_after_ray: int = 0
-    movements_before: int = 0
+    subaccount_id: Final[SubaccountId]
+    symbol: Final[str]
+    position_id: Final[PositionId]
+    quantity_atoms: Final[int]
+    rate_wad: Final[int]
+    interval_ms: Final[int]
+    at_ms: Final[int]
+    lend_index_before_ray: Final[int]
+    lend_index_after_ray: Final[int]
+    movements_before: Final[int]
+
+    def __init__(  # noqa: PLR0913, PLR0917 -- one parameter per field
+        self,
+        subaccount_id: SubaccountId,
+        symbol: str,
+        position_id: PositionId,
+        quantity_atoms: int,
+        rate_wad: int,
+        interval_ms: int,
+        at_ms: int,
+        lend_index_before_ray: int = 0,
+        lend_index_after_ray: int = 0,
+        movements_before: int = 0,
+    ) -> None:
+        self.subaccount_id = subaccount_id
+        self.symbol = symbol
+        self.position_id = position_id
+        self.quantity_atoms = quantity_atoms
+        self.rate_wad = rate_wad
+        self.interval_ms = interval_ms
+        self.at_ms = at_ms
+        self.lend_index_before_ray = lend_index_before_ray
+        self.lend_index_after_ray = lend_index_after_ray
+        self.movements_before = movements_before
 
 
 @dataclass(frozen=True, slots=True)

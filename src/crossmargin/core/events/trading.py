@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
+from crossmargin.core.fills import Fill
 from crossmargin.core.ids import PositionId, SubaccountId
-from crossmargin.core.orders import Fill, Order
+from crossmargin.core.orders import Order
 from crossmargin.core.perps import PerpPosition
 
 
@@ -26,27 +27,38 @@ class SettlementSource(StrEnum):
     REALIZE_PNL = "RealizePnl"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class OrderChanged:
     """An order was placed, filled (partly or fully), cancelled or expired: its state after."""
 
-    order: Order
-    at_ms: int
+    order: Final[Order]
+    at_ms: Final[int]
+
+    def __init__(self, order: Order, at_ms: int) -> None:
+        self.order = order
+        self.at_ms = at_ms
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class Traded:
     """A fill between a maker and a taker."""
 
-    fill: Fill
+    fill: Final[Fill]
+
+    def __init__(self, fill: Fill) -> None:
+        self.fill = fill
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class PerpPositionChanged:
     """A perp position changed size by a trade: its state after."""
 
-    position: PerpPosition
-    at_ms: int
+    position: Final[PerpPosition]
+    at_ms: Final[int]
+
+    def __init__(self, position: PerpPosition, at_ms: int) -> None:
+        self.position = position
+        self.at_ms = at_ms
 
 
 SETTLED_ROWS_PER_POSITION = 4
