@@ -75,6 +75,24 @@ class Subaccount:
         self.borrow_limit_wad = borrow_limit_wad
         self.position_limit_wad = position_limit_wad
 
+    def with_liquidating(self, liquidating: bool) -> Subaccount:
+        """Return this subaccount with `liquidating` set (built directly: `dataclasses.replace` is interpreted)."""
+        return Subaccount(
+            self.subaccount_id,
+            self.account_id,
+            self.leverage_limit,
+            self.auto_lend,
+            self.auto_repay_borrows,
+            self.auto_borrow_settlements,
+            self.api_keys,
+            liquidating,
+            self.withdrawal_delay_hours,
+            self.pending_withdrawal_delay_hours,
+            self.pending_withdrawal_delay_at_ms,
+            self.borrow_limit_wad,
+            self.position_limit_wad,
+        )
+
 
 @dataclass(slots=True, init=False, unsafe_hash=True)
 class Position:

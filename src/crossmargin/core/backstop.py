@@ -74,7 +74,7 @@ def _take_position(tx: Transaction, position: Position) -> None:
     pool = tx.pool(symbol)
     lent = lend_atoms(position.lend_scaled, pool.lend_index_ray)
     owed = debt_atoms(position.debt_scaled, pool.borrow_index_ray)
-    emptied = replace(position, lend_scaled=0, debt_scaled=0, principal_atoms=0)
+    emptied = position.moved(0, 0, 0)
     tx.set_position(emptied)
     leaving = BorrowLendEventType.LEND_REDEEM if position.lend_scaled else BorrowLendEventType.BORROW_REPAY
     record_movement(tx, lent - owed, emptied, leaving, BorrowLendSource.LIQUIDATION_BACKSTOP, lent or owed, 0)

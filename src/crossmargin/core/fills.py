@@ -70,6 +70,28 @@ class Fill:
         self.system_order_type = system_order_type
         self.liquidation_fee_atoms = liquidation_fee_atoms
 
+    def with_liquidation_fee(self, liquidation_fee_atoms: int) -> Fill:
+        """Return this fill with its liquidation fee set (built directly: `dataclasses.replace` is interpreted)."""
+        return Fill(
+            self.trade_id,
+            self.market,
+            self.price_wad,
+            self.quantity_atoms,
+            self.quote_atoms,
+            self.taker_side,
+            self.maker_order_id,
+            self.taker_order_id,
+            self.maker_subaccount_id,
+            self.taker_subaccount_id,
+            self.maker_fee_atoms,
+            self.taker_fee_atoms,
+            self.maker_fee_symbol,
+            self.taker_fee_symbol,
+            self.at_ms,
+            self.system_order_type,
+            liquidation_fee_atoms,
+        )
+
     def fee_atoms(self, *, maker: bool) -> int:
         """Return every fee one side paid on this fill: the trading fee, and the taker's liquidation fee."""
         return self.maker_fee_atoms if maker else self.taker_fee_atoms + self.liquidation_fee_atoms

@@ -35,7 +35,6 @@ MMR before and after, and every borrow-lend movement it causes has source `Liqui
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Final
 
 from crossmargin.core.accounts import Subaccount
@@ -137,7 +136,7 @@ def fee_keeps_half(before: MarginSummary, bare: MarginSummary, charged: MarginSu
 
 
 def _start(tx: Transaction, subaccount: Subaccount, summary: MarginSummary) -> Subaccount:
-    started = replace(subaccount, liquidating=True)
+    started = subaccount.with_liquidating(True)  # noqa: FBT003 -- the flag is the value
     tx.subaccounts[subaccount.subaccount_id] = started
     cancel_triggers(tx, subaccount.subaccount_id)  # none may fire after the liquidation (DESIGN: cancel open orders)
     cancel_subaccount_orders(tx, subaccount.subaccount_id, cause=BorrowLendSource.LIQUIDATION)
@@ -146,7 +145,7 @@ def _start(tx: Transaction, subaccount: Subaccount, summary: MarginSummary) -> S
 
 
 def _finish(tx: Transaction, subaccount: Subaccount, summary: MarginSummary, *, backstopped: bool) -> None:
-    tx.subaccounts[subaccount.subaccount_id] = replace(subaccount, liquidating=False)
+    tx.subaccounts[subaccount.subaccount_id] = subaccount.with_liquidating(False)  # noqa: FBT003 -- the flag is the value
     tx.emit(
         LiquidationFinished(
             subaccount.subaccount_id, summary.maintenance_wad, summary.net_equity_wad, backstopped, tx.now_ms

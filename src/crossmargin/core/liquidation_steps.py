@@ -30,7 +30,6 @@ the order brought in; `attach_liquidation_fee` then puts the fee kept on the ord
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Final, NamedTuple, cast
 
 from crossmargin.core.accounts import Subaccount
@@ -204,7 +203,7 @@ def attach_liquidation_fee(tx: Transaction, order_id: OrderId, fee_atoms: int) -
         if isinstance(event := tx.events[index], Traded) and event.fill.taker_order_id == order_id
     )
     fill = cast("Traded", tx.events[index]).fill
-    tx.events[index] = Traded(replace(fill, liquidation_fee_atoms=fill.liquidation_fee_atoms + fee_atoms))
+    tx.events[index] = Traded(fill.with_liquidation_fee(fill.liquidation_fee_atoms + fee_atoms))
 
 
 def _repay_from_spot(tx: Transaction, subaccount: Subaccount, symbol: str) -> int:
