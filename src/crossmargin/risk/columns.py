@@ -7,7 +7,8 @@ while its per-row sums stay in L1 and every inner loop runs over contiguous lane
 vectorizes it, square roots and divisions included); a price tick reads one contiguous run per tile
 of the asset's two arrays instead of one cache line per row. Per tile and asset the arrays
 `*_max` hold the largest |value| of the run (0: the run is empty, the screen skips it; below a
-threshold: no lane of the run needs a square root). `set_row` keeps them exact, and the per-row
+threshold: no lane of the run needs a square root). `set_row` keeps them exact (`apply_events` and
+`from_state` recompute them once per tile they touched, after all their rows), and the per-row
 flag `exposed` (the row owes something or holds a perp position: quantities only, so no price
 change can alter it).
 
@@ -277,8 +278,7 @@ class RiskColumns:
         for market, mark in state.perp_marks_wad.items():
             columns.set_mark(market, mark)
         tx = StateView(state)
-        for subaccount_id in state.subaccounts:
-            columns.refresh_row(tx, subaccount_id)
+        columns.refresh_maxima({columns.refresh_row(tx, sub, maxima=False) for sub in state.subaccounts})
         columns.pool_indexes = _indexes(state)
         return columns
 
@@ -346,8 +346,14 @@ class RiskColumns:
         holdings: Mapping[str, Holding],
         positions: Mapping[str, PerpPosition],
         leverage_floor_wad: int,
+        *,
+        maxima: bool = True,
     ) -> int:
-        """Write one subaccount's exact holdings and perp positions into its row; return the row."""
+        """Write one subaccount's exact holdings and perp positions into its row; return the row.
+
+        With `maxima=False` the row's tile maxima are left for the caller to bring up to date
+        (`refresh_maxima`), once per tile for a batch of rows instead of once per row.
+        """
         row = self.row(subaccount_id)
         tile, lane = divmod(row, TILE_ROWS)
         collateral = np.zeros(len(self.asset_symbols), dtype=np.float64)
@@ -383,10 +389,16 @@ class RiskColumns:
         self.owed[tile, :, lane] = owed
         self.perp_size[tile, :, lane] = size
         self.perp_unsettled[tile, :, lane] = unsettled
-        self._refresh_maxima(tile)
+        if maxima:
+            self._refresh_maxima(tile)
         self.exposed[row] = bool(exposure(owed[None, :], size[None, :])[0])
         self.leverage_floor[row] = _ratio(leverage_floor_wad)
         return row
+
+    def refresh_maxima(self, rows: Iterable[int]) -> None:
+        """Bring the tile maxima of these rows up to date (rows set with `maxima=False`), each tile once."""
+        for tile in sorted({row // TILE_ROWS for row in rows}):
+            self._refresh_maxima(tile)
 
     def _refresh_maxima(self, tile: int) -> None:
         """Recompute the per-column maxima of one tile (exact, so an emptied run is skipped again)."""
@@ -415,8 +427,8 @@ class RiskColumns:
             self.perp_unsettled[tile, :, lane],
         )
 
-    def refresh_row(self, tx: Transaction, subaccount_id: SubaccountId) -> int:
-        """Re-read one subaccount's row from the engine (exact values, converted once)."""
+    def refresh_row(self, tx: Transaction, subaccount_id: SubaccountId, *, maxima: bool = True) -> int:
+        """Re-read one subaccount's row from the engine (exact values, converted once); `maxima` as in `set_row`."""
         subaccount = tx.subaccount(subaccount_id)
         assert subaccount is not None, "rows mirror existing subaccounts"
         positions = {
@@ -424,9 +436,8 @@ class RiskColumns:
             for market in self.market_symbols
             if (position := tx.perp_position(subaccount_id, market)) is not None
         }
-        return self.set_row(
-            subaccount_id, tx.holdings(subaccount_id), positions, leverage_floor_wad(subaccount.leverage_limit)
-        )
+        floor = leverage_floor_wad(subaccount.leverage_limit)
+        return self.set_row(subaccount_id, tx.holdings(subaccount_id), positions, floor, maxima=maxima)
 
     def apply_events(self, state: EngineState, events: Iterable[Event]) -> ColumnChanges:
         """Bring the columns up to date with a committed command's events, re-reading touched rows only."""
@@ -444,14 +455,15 @@ class RiskColumns:
         if changes.rebuilt:
             return self._rebuild(state)
         tx = StateView(state)
-        changes.rows = {self.refresh_row(tx, subaccount_id) for subaccount_id in touched}
+        changes.rows = {self.refresh_row(tx, subaccount_id, maxima=False) for subaccount_id in touched}
         indexes = _indexes(state)
         for symbol, pair in indexes.items():
             if self.pool_indexes.get(symbol) != pair:
                 # Interest, an entry fee or a loss share moved an index: every lend and debt of the pool changed.
                 rows = self.pool_rows.get(symbol, set()) - changes.rows
                 ids = [SubaccountId(int(self.subaccount_ids[row])) for row in rows]
-                changes.rows.update(self.refresh_row(tx, subaccount_id) for subaccount_id in ids)
+                changes.rows.update(self.refresh_row(tx, subaccount_id, maxima=False) for subaccount_id in ids)
+        self.refresh_maxima(changes.rows)
         self.pool_indexes = indexes
         return changes
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from engine_driver import HOUR_MS, Driver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,7 +15,7 @@ from crossmargin.core.ids import SubaccountId
 from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.numbers import WAD
 from crossmargin.core.transaction import Transaction
-from crossmargin.risk.columns import MARK, PRICE, RiskColumns, gather, tile_maxima, untiled
+from crossmargin.risk.columns import MARK, PRICE, TILE_ROWS, RiskColumns, gather, tile_maxima, untiled
 from crossmargin.risk.screen import RiskScreen, confirm
 
 PERP = "BTC_USDC_PERP"
@@ -164,3 +165,28 @@ def _assert_same(columns: RiskColumns, fresh: RiskColumns) -> None:
     np.testing.assert_array_equal(columns.leverage_floor[order], fresh.leverage_floor[: fresh.rows])
     np.testing.assert_array_equal(columns.asset_params, fresh.asset_params)
     np.testing.assert_array_equal(columns.market_params[MARK], fresh.market_params[MARK])
+
+
+def test_a_batch_of_rows_recomputes_each_tiles_maxima_once(driver: Driver, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An hour of interest re-reads every borrower's row: the tile maxima are recomputed per tile, not per row."""
+    driver.lender(USDC="1000000")
+    borrowers = [driver.account() for _ in range(TILE_ROWS + 40)]
+    for sub in borrowers:
+        driver.deposit(sub, "BTC", "1")
+        driver.borrow(sub, "USDC", "100")
+    columns = RiskColumns.from_state(driver.state)
+    refreshed: list[int] = []
+    recompute = RiskColumns._refresh_maxima
+
+    def counted(self: RiskColumns, tile: int) -> None:
+        refreshed.append(tile)
+        recompute(self, tile)
+
+    monkeypatch.setattr(RiskColumns, "_refresh_maxima", counted)
+    driver.now_ms += HOUR_MS
+    changes = columns.apply_events(driver.state, driver.accept(Tick()))
+    rows = {columns.row_of[sub] for sub in borrowers}
+    assert rows <= changes.rows, "the index moved: every borrower's row was re-read"
+    assert sorted(refreshed) == sorted({row // TILE_ROWS for row in changes.rows}), "once per tile"
+    for tiles, maxima in zip(columns.cells, columns.maxima, strict=True):
+        np.testing.assert_array_equal(maxima, tile_maxima(tiles), "the tile maxima are exact")
