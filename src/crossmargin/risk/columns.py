@@ -102,12 +102,6 @@ def tile_maxima(tiles: Floats) -> Floats:
     return maxima
 
 
-def exposure(owed: Floats, size: Floats) -> Bools:
-    """Return per row (row-major inputs) whether it owes anything or holds a perp position."""
-    flags: Bools = (owed > 0.0).any(axis=1) | (size != 0.0).any(axis=1)
-    return flags
-
-
 def gather(tiles: Floats, rows: Ints) -> Floats:
     """Return the values of some rows (rows x columns) of a tiled array."""
     values: Floats = tiles[rows // TILE_ROWS, :, rows % TILE_ROWS]
@@ -356,8 +350,10 @@ class RiskColumns:
         """
         row = self.row(subaccount_id)
         tile, lane = divmod(row, TILE_ROWS)
-        collateral = np.zeros(len(self.asset_symbols), dtype=np.float64)
-        owed = np.zeros(len(self.asset_symbols), dtype=np.float64)
+        # Python floats, written into the tiles in one slice each: numpy's per-item writes and the
+        # small arrays cost more than the row's arithmetic.
+        collateral = [0.0] * len(self.asset_symbols)
+        owed = [0.0] * len(self.asset_symbols)
         for index, symbol in enumerate(self.asset_symbols):
             holding = holdings.get(symbol)
             if holding is None:
@@ -370,8 +366,8 @@ class RiskColumns:
                 self.pool_rows.setdefault(symbol, set()).add(row)
             else:
                 self.pool_rows.get(symbol, set()).discard(row)
-        size = np.zeros(len(self.market_symbols), dtype=np.float64)
-        unsettled = np.zeros(len(self.market_symbols), dtype=np.float64)
+        size = [0.0] * len(self.market_symbols)
+        unsettled = [0.0] * len(self.market_symbols)
         for index, market in enumerate(self.market_symbols):
             position = positions.get(market)
             if position is None:
@@ -391,7 +387,7 @@ class RiskColumns:
         self.perp_unsettled[tile, :, lane] = unsettled
         if maxima:
             self._refresh_maxima(tile)
-        self.exposed[row] = bool(exposure(owed[None, :], size[None, :])[0])
+        self.exposed[row] = any(value > 0.0 for value in owed) or any(value != 0.0 for value in size)
         self.leverage_floor[row] = _ratio(leverage_floor_wad)
         return row
 
