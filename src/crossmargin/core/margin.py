@@ -237,17 +237,19 @@ def _asset_line(
     position = tx.position(account, symbol)
     pool = None if position is None else tx.pool(symbol)
     indices = (0, 0) if pool is None else (pool.lend_index_ray, pool.borrow_index_ray)
+    # The position counts by its two scaled amounts (integers: no interpreted `Position.__eq__`).
+    scaled = (0, 0) if position is None else (position.lend_scaled, position.debt_scaled)
     spot_atoms = tx.balance(accounts[0], symbol)
     locked_atoms = tx.balance(accounts[1], symbol)
     mark = tx.mark_price(symbol)
-    inputs = (spot_atoms, locked_atoms, position, indices, mark, spec, floor)
+    inputs = (spot_atoms, locked_atoms, scaled, indices, mark, spec, floor)
     key = (account, symbol)
     memo = memos.get(key)
     if memo is not None and memo.inputs == inputs:
         return memo
     lent = owed = 0
     if position is not None:
-        lent, owed = lend_atoms(position.lend_scaled, indices[0]), debt_atoms(position.debt_scaled, indices[1])
+        lent, owed = lend_atoms(scaled[0], indices[0]), debt_atoms(scaled[1], indices[1])
     line = None
     if spot_atoms or lent or owed or locked_atoms:  # an asset held in no way has no line
         line = compute_asset_margin(spec, Holding(spot_atoms, lent, owed, locked_atoms), mark, floor)
