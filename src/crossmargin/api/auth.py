@@ -23,7 +23,7 @@ import binascii
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
@@ -155,18 +155,27 @@ def _run(instruction: str, parameters: Parameters, print_value: PrintValue) -> s
     return "&".join((f"instruction={instruction}", *pairs))
 
 
-def _distinct(texts: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(texts))
+def _distinct(texts: Iterable[str]) -> Iterator[str]:
+    seen: set[str] = set()
+    for text in texts:
+        if text not in seen:
+            seen.add(text)
+            yield text
 
 
-def signing_texts(instruction: str, parameters: Parameters, timestamp_ms: int, window_ms: int) -> list[str]:
-    """Return the accepted forms of the text a client signs for one instruction: one per signing variant, at most."""
+def signing_texts(instruction: str, parameters: Parameters, timestamp_ms: int, window_ms: int) -> Iterator[str]:
+    """Yield the accepted forms of the text a client signs for one instruction: one per signing variant, at most.
+
+    Lazily: a form is printed only when the ones before it did not verify (the first usually does).
+    """
     suffix = f"timestamp={timestamp_ms}&window={window_ms}"
     return _distinct(f"{_run(instruction, parameters, variant)}&{suffix}" for variant in SIGNING_VARIANTS)
 
 
-def batch_signing_texts(instruction: str, items: Sequence[Parameters], timestamp_ms: int, window_ms: int) -> list[str]:
-    """Return the accepted forms of the text a client signs for a batch: each item as its own instruction run."""
+def batch_signing_texts(
+    instruction: str, items: Sequence[Parameters], timestamp_ms: int, window_ms: int
+) -> Iterator[str]:
+    """Yield the accepted forms of the text a client signs for a batch, lazily: each item as its own instruction run."""
     suffix = f"timestamp={timestamp_ms}&window={window_ms}"
     return _distinct(
         "&".join((*(_run(instruction, item, variant) for item in items), suffix)) for variant in SIGNING_VARIANTS

@@ -32,7 +32,9 @@ def headers_for(key: SigningKey, text: str, timestamp_ms: int = NOW_MS, window_m
 
 
 def test_the_signed_text_sorts_parameters_between_instruction_and_time() -> None:
-    texts = signing_texts("borrowLendExecute", {"symbol": "USDC", "side": "Borrow", "quantity": "10"}, NOW_MS, 5000)
+    texts = list(
+        signing_texts("borrowLendExecute", {"symbol": "USDC", "side": "Borrow", "quantity": "10"}, NOW_MS, 5000)
+    )
     assert texts[0] == (
         f"instruction=borrowLendExecute&quantity=10&side=Borrow&symbol=USDC&timestamp={NOW_MS}&window=5000"
     )
@@ -194,9 +196,26 @@ def _awkward_parameters(count: int) -> dict[str, object]:
 
 
 def test_the_signing_texts_stay_a_handful_however_many_parameters() -> None:
-    few = signing_texts("withdraw", _awkward_parameters(4), NOW_MS, 5000)
-    many = signing_texts("withdraw", _awkward_parameters(64), NOW_MS, 5000)
+    few = list(signing_texts("withdraw", _awkward_parameters(4), NOW_MS, 5000))
+    many = list(signing_texts("withdraw", _awkward_parameters(64), NOW_MS, 5000))
     assert len(few) == len(many) == VERIFICATIONS_MAX == 4, "one text per signing variant, not per combination"
+
+
+def test_a_request_signed_as_sent_prints_one_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The forms are printed lazily: the first verifies, the other variants are never printed."""
+    printed: list[str] = []
+    original = auth._run
+
+    def counting(instruction: str, parameters: auth.Parameters, print_value: auth.PrintValue) -> str:
+        printed.append(instruction)
+        return original(instruction, parameters, print_value)
+
+    monkeypatch.setattr(auth, "_run", counting)
+    parameters = {"symbol": "USDC", "side": "Borrow", "quantity": "10"}
+    key = SigningKey.generate()
+    text = f"instruction=borrowLendExecute&quantity=10&side=Borrow&symbol=USDC&timestamp={NOW_MS}&window=5000"
+    authenticate(headers_for(key, text), signing_texts("borrowLendExecute", parameters, NOW_MS, 5000), None, NOW_MS)
+    assert printed == ["borrowLendExecute"]
 
 
 @pytest.mark.parametrize("count", [1, 19, 64])
