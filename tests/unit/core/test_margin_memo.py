@@ -78,10 +78,8 @@ def test_a_memoized_margin_equals_a_fresh_one_after_any_command(data: st.DataObj
         assert memoized == fresh
 
 
-def test_a_position_that_moved_alone_is_not_read_from_the_memo() -> None:
+def test_a_position_that_moved_alone_is_not_read_from_the_memo(driver: Driver) -> None:
     """The memo keys an asset's line on the position's scaled amounts, not only on balances and prices."""
-    driver = Driver()
-    driver.prices(USDC="1", BTC="60000")
     driver.lender(USDC="1000000")
     sub = driver.account()
     driver.deposit(sub, "BTC", "1")
