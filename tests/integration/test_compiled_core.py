@@ -133,3 +133,47 @@ def test_the_value_classes_are_read_only_and_picklable_compiled() -> None:
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout
     assert "skipped" not in result.stdout
+
+
+LIQUIDATION_INTERPRETED_CALLS = """
+import sys
+from collections import Counter
+from bench import bench_liquidation
+from crossmargin.compiled_core import core_is_compiled
+from crossmargin.core.commands import Liquidate
+from crossmargin.core.engine import execute
+from crossmargin.core.limits import compute_subaccount_margin
+from crossmargin.core.transaction import Transaction
+state, borrowers, total_btc = bench_liquidation.build(60)
+bench_liquidation.crash(state, total_btc)
+called = Counter()
+def count(frame, event, arg):
+    if event == "call":  # a compiled function makes no frame: every call seen here runs interpreted
+        called[f"{frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.f_code.co_name}"] += 1
+commands = 0
+for _ in range(10):
+    tx = Transaction(state, bench_liquidation.START_MS)
+    due = [sub for sub in borrowers if state.subaccounts[sub].liquidating
+           or compute_subaccount_margin(tx, state.subaccounts[sub]).is_liquidatable]
+    for sub in due:
+        command = Liquidate(sub)
+        sys.setprofile(count)
+        execute(state, command, bench_liquidation.START_MS)
+        sys.setprofile(None)
+        commands += 1
+print(core_is_compiled(), commands, sum(called.values()), dict(called))
+"""
+
+
+def test_a_liquidation_on_the_compiled_core_runs_no_interpreted_constructor() -> None:
+    """Liquidating 60 accounts calls no interpreted code per account (the value classes' reason to be).
+
+    Before the liquidation's own values (its steps, lines, events, the order flags) were value
+    classes, this run made 795 interpreted calls (dataclass and NamedTuple constructors and
+    `dataclasses.replace`, about 13 per account); a handful made once per process is allowed.
+    """
+    build = _fresh_build()
+    compiled, commands, calls, called = _python(LIQUIDATION_INTERPRETED_CALLS, build).stdout.split(maxsplit=3)
+    assert compiled == "True", "the compiled core was not loaded"
+    assert int(commands) >= 60, "every borrower is liquidated at least once"
+    assert int(calls) <= 5, f"interpreted calls during the liquidations: {called}"

@@ -22,8 +22,6 @@ value is then below zero, the loss is shared (`loss_sharing.py`).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from crossmargin.core.accounts import Position, Subaccount
 from crossmargin.core.borrow_lend import borrow, position_value, record_movement, redeem
 from crossmargin.core.events import (
@@ -37,7 +35,7 @@ from crossmargin.core.events import (
 )
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.insurance import INSURANCE_FUND_ID, ensure_insurance_fund
-from crossmargin.core.ledger import BORROWERS, LENDERS, ROUNDING, entry, spot
+from crossmargin.core.ledger import BORROWERS, LENDERS, ROUNDING, entry, new_tuple, spot
 from crossmargin.core.limits import compute_subaccount_margin
 from crossmargin.core.loss_sharing import share_fund_loss
 from crossmargin.core.perps import PerpPosition
@@ -62,7 +60,9 @@ def backstop(tx: Transaction, subaccount: Subaccount) -> None:
         position = tx.position(account, symbol)
         if position is not None:
             _take_position(tx, position)
-        holdings.append(TakenOver(symbol, holding.spot_atoms, holding.lend_atoms, holding.debt_atoms))
+        # Built as a tuple directly: a NamedTuple's own constructor stays interpreted under mypyc.
+        taken = (symbol, holding.spot_atoms, holding.lend_atoms, holding.debt_atoms)
+        holdings.append(new_tuple(TakenOver, taken))
     perps = tuple(_take_perp(tx, position) for position in tx.subaccount_perp_positions(account))
     tx.emit(Backstopped(account, INSURANCE_FUND_ID, equity, tuple(holdings), perps, tx.now_ms))
     _borrow_what_the_fund_is_short(tx)
@@ -84,12 +84,8 @@ def _take_position(tx: Transaction, position: Position) -> None:
         tx, symbol, fund.lend_scaled + position.lend_scaled, fund.debt_scaled + position.debt_scaled
     )
     pool = tx.pool(symbol)
-    taken = replace(
-        fund,
-        lend_scaled=lend_left,
-        debt_scaled=debt_left,
-        principal_atoms=lend_atoms(lend_left, pool.lend_index_ray) + debt_atoms(debt_left, pool.borrow_index_ray),
-    )
+    principal = lend_atoms(lend_left, pool.lend_index_ray) + debt_atoms(debt_left, pool.borrow_index_ray)
+    taken = fund.moved(lend_left, debt_left, principal)
     tx.set_position(taken)
     arriving = BorrowLendEventType.LEND if position.lend_scaled else BorrowLendEventType.BORROW
     record_movement(tx, fund_before, taken, arriving, BorrowLendSource.BACKSTOP_PROVIDER, lent or owed, 0)
@@ -110,11 +106,7 @@ def net_lend_and_debt(tx: Transaction, symbol: str, lend_scaled: int, debt_scale
         burn_lend, burn_debt = min(lend_scaled, scaled_lend_to_burn(owed, pool.lend_index_ray)), debt_scaled
     else:
         burn_lend, burn_debt = lend_scaled, scaled_debt_to_burn(claim, pool.borrow_index_ray)
-    after = replace(
-        pool,
-        lend_scaled_total=pool.lend_scaled_total - burn_lend,
-        debt_scaled_total=pool.debt_scaled_total - burn_debt,
-    )
+    after = pool.with_totals(pool.debt_scaled_total - burn_debt, pool.lend_scaled_total - burn_lend)
     claims_removed = pool.lent_atoms - after.lent_atoms
     debt_removed = pool.borrowed_atoms - after.borrowed_atoms
     assert claims_removed >= debt_removed, "netting never takes more debt off than claims"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.ids import AccountId, SubaccountId
@@ -270,11 +271,14 @@ class SetWithdrawalDelay:
     create: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class Liquidate:
     """Run up to a fixed number of liquidation steps on a subaccount at MMR >= 100% (or liquidating)."""
 
-    subaccount_id: SubaccountId
+    subaccount_id: Final[SubaccountId]
+
+    def __init__(self, subaccount_id: SubaccountId) -> None:
+        self.subaccount_id = subaccount_id
 
 
 Command = (

@@ -30,7 +30,8 @@ the order brought in; `attach_liquidation_fee` then puts the fee kept on the ord
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple, cast
+from dataclasses import dataclass
+from typing import Final, cast
 
 from crossmargin.core.accounts import Subaccount
 from crossmargin.core.borrow_lend import repay
@@ -54,37 +55,81 @@ STEP_DIVISOR: Final = 4
 SETTLEMENT_ASSET: Final = "USDC"
 
 
-class StepResult(NamedTuple):
+@dataclass(slots=True, init=False, unsafe_hash=True)
+class StepResult:
     """What one step did: its kind, asset or market, quantity, quote value and fee."""
 
-    kind: LiquidationStepKind
-    symbol: str
-    quantity_atoms: int
-    quote_atoms: int
-    fee_atoms: int
-    full_fee_atoms: int
-    fee_symbol: str
-    order_id: int
+    kind: Final[LiquidationStepKind]
+    symbol: Final[str]
+    quantity_atoms: Final[int]
+    quote_atoms: Final[int]
+    fee_atoms: Final[int]
+    full_fee_atoms: Final[int]
+    fee_symbol: Final[str]
+    order_id: Final[int]
+
+    def __init__(  # noqa: PLR0913, PLR0917 -- one parameter per field
+        self,
+        kind: LiquidationStepKind,
+        symbol: str,
+        quantity_atoms: int,
+        quote_atoms: int,
+        fee_atoms: int,
+        full_fee_atoms: int,
+        fee_symbol: str,
+        order_id: int,
+    ) -> None:
+        self.kind = kind
+        self.symbol = symbol
+        self.quantity_atoms = quantity_atoms
+        self.quote_atoms = quote_atoms
+        self.fee_atoms = fee_atoms
+        self.full_fee_atoms = full_fee_atoms
+        self.fee_symbol = fee_symbol
+        self.order_id = order_id
 
 
-class StepTrade(NamedTuple):
+@dataclass(slots=True, init=False, unsafe_hash=True)
+class StepTrade:
     """A step's order, traded but not yet charged its fee, and where the fee and the proceeds go."""
 
-    kind: LiquidationStepKind
-    spec: MarketSpec
-    order: Order
-    full_fee_atoms: int
-    fee_symbol: str
-    repay_symbol: str | None
+    kind: Final[LiquidationStepKind]
+    spec: Final[MarketSpec]
+    order: Final[Order]
+    full_fee_atoms: Final[int]
+    fee_symbol: Final[str]
+    repay_symbol: Final[str | None]
     """The borrowed asset the proceeds repay (None for a perp step, which repays nothing)."""
 
+    def __init__(
+        self,
+        kind: LiquidationStepKind,
+        spec: MarketSpec,
+        order: Order,
+        full_fee_atoms: int,
+        fee_symbol: str,
+        repay_symbol: str | None,
+    ) -> None:
+        self.kind = kind
+        self.spec = spec
+        self.order = order
+        self.full_fee_atoms = full_fee_atoms
+        self.fee_symbol = fee_symbol
+        self.repay_symbol = repay_symbol
 
-class Line(NamedTuple):
+
+@dataclass(slots=True, init=False, unsafe_hash=True)
+class Line:
     """An exposure line of a subaccount: a perp market or a borrowed asset, with its notional."""
 
-    notional_wad: int
-    symbol: str
-    is_perp: bool
+    notional_wad: Final[int]
+    symbol: Final[str]
+    is_perp: Final[bool]
+
+    def __init__(self, notional_wad: int, symbol: str, is_perp: bool) -> None:
+        self.notional_wad = notional_wad
+        self.symbol = symbol
+        self.is_perp = is_perp
 
 
 def exposure_lines(summary: MarginSummary) -> list[Line]:

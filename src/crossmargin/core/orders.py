@@ -175,18 +175,36 @@ class Keep(Enum):
 OPEN_STATUSES = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, unsafe_hash=True)
 class OrderFlags:
     """Spot-margin flags of an order, and the order's own options."""
 
-    post_only: bool = False
-    reduce_only: bool = False
-    auto_borrow: bool = False
-    auto_borrow_repay: bool = False
-    auto_lend: bool = False
-    auto_lend_redeem: bool = False
-    slippage: Slippage | None = None
+    post_only: Final[bool]
+    reduce_only: Final[bool]
+    auto_borrow: Final[bool]
+    auto_borrow_repay: Final[bool]
+    auto_lend: Final[bool]
+    auto_lend_redeem: Final[bool]
+    slippage: Final[Slippage | None]
     """A market order's slippage tolerance (None: only the market's impact band bounds it)."""
+
+    def __init__(
+        self,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        auto_borrow: bool = False,
+        auto_borrow_repay: bool = False,
+        auto_lend: bool = False,
+        auto_lend_redeem: bool = False,
+        slippage: Slippage | None = None,
+    ) -> None:
+        self.post_only = post_only
+        self.reduce_only = reduce_only
+        self.auto_borrow = auto_borrow
+        self.auto_borrow_repay = auto_borrow_repay
+        self.auto_lend = auto_lend
+        self.auto_lend_redeem = auto_lend_redeem
+        self.slippage = slippage
 
 
 NO_FLAGS = OrderFlags()
