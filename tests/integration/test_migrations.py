@@ -27,7 +27,7 @@ from crossmargin.adapters.migrations import (
     plan_migrations,
 )
 from crossmargin.adapters.sqlite_journal import DATABASE_FILE_NAME
-from crossmargin.app.ports import JournalRecord
+from crossmargin.app.ports import JournalRecord, RequestSignature
 
 
 @contextmanager
@@ -113,3 +113,45 @@ def test_a_new_version_is_applied_to_an_existing_journal_keeping_its_records(
         reopened.close()
     assert applied_versions(database) == [*range(1, latest_version() + 1)]
     assert applied_versions(database)[-1] == step.version
+
+
+def indexed_columns(database: Database, table: str) -> set[str]:
+    """Return the columns any index of `table` covers (a primary key's or unique constraint's included)."""
+    with raw_connection(database) as connection:
+        if isinstance(connection, sqlite3.Connection):
+            names = [row[1] for row in connection.execute(f"PRAGMA index_list({table})").fetchall()]
+            return {str(row[2]) for name in names for row in connection.execute(f"PRAGMA index_info({name})")}
+        rows = connection.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+            "WHERE i.indrelid = to_regclass(%s)",
+            (table,),
+        ).fetchall()
+        return {str(row[0]) for row in rows}
+
+
+def test_version_5_keeps_every_request_signature_and_indexes_them_by_expiry_only(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A journal written at version 4 keeps its signatures; after, no index over the random signatures.
+
+    A unique index over 64-byte random signatures made every stored signature a write into a random
+    page of that index: version 5 keeps only the expiry index (the guard is rebuilt by expiry).
+    """
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:4])
+    journal = database.open_journal()
+    answers = [RequestSignature(bytes([n]) * 64, 5_000 + n, n or None) for n in range(3)]
+    journal.append([JournalRecord(1, 7, '{"type":"Tick"}'), JournalRecord(2, 7, '{"type":"Tick"}')], answers)
+    journal.close()
+    assert applied_versions(database) == [1, 2, 3, 4]
+    assert "signature" in indexed_columns(database, "request_signature"), "version 4 has the unique key"
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
+    reopened = database.open_journal()
+    try:
+        assert sorted(reopened.request_signatures(0), key=lambda row: row.expires_at_ms) == answers
+        reopened.append([JournalRecord(3, 8, '{"type":"Tick"}')], [RequestSignature(b"\x09" * 64, 9_000, 3)])
+        assert len(reopened.request_signatures(5_001)) == 2
+        assert list(reopened.read(2)) == [JournalRecord(3, 8, '{"type":"Tick"}')]
+    finally:
+        reopened.close()
+    assert applied_versions(database) == [1, 2, 3, 4, 5]
+    assert indexed_columns(database, "request_signature") == {"expires_at_ms"}

@@ -185,10 +185,9 @@ class PostgresJournal(PostgresReader):
                         # One block of COPY text for the whole batch: much cheaper than a call per row.
                         copy.write("".join(map(_record_line, records)))
                 if signatures:
-                    # The sequencer never answers one signature twice: a repeat is a bug, not a second writer.
+                    # No unique key (schema version 5): the sequencer's replay guard answers each signature once.
                     cursor.executemany(
-                        "INSERT INTO request_signature (signature, expires_at_ms, sequence) VALUES (%s, %s, %s) "
-                        "ON CONFLICT (signature) DO NOTHING",
+                        "INSERT INTO request_signature (signature, expires_at_ms, sequence) VALUES (%s, %s, %s)",
                         [(row.signature, row.expires_at_ms, row.sequence) for row in signatures],
                     )
         except psycopg.errors.UniqueViolation as error:

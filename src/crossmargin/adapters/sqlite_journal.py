@@ -80,10 +80,9 @@ class SqliteJournal:
                 "INSERT INTO journal_entry (sequence, recorded_at_ms, command) VALUES (?, ?, ?)",
                 [(record.sequence, record.recorded_at_ms, record.command) for record in records],
             )
-            # The sequencer never answers one signature twice; a repeat could only be a bug, never a second writer.
+            # No unique key (schema version 5): the sequencer's replay guard answers each signature once.
             connection.executemany(
-                "INSERT INTO request_signature (signature, expires_at_ms, sequence) VALUES (?, ?, ?) "
-                "ON CONFLICT (signature) DO NOTHING",
+                "INSERT INTO request_signature (signature, expires_at_ms, sequence) VALUES (?, ?, ?)",
                 [(row.signature, row.expires_at_ms, row.sequence) for row in signatures],
             )
             connection.execute("COMMIT")
