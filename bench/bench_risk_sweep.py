@@ -39,7 +39,6 @@ from crossmargin.risk.columns import (
     PRICE,
     TILE_ROWS,
     WEIGHT,
-    exposure,
     tile_maxima,
     tiled,
 )
@@ -130,6 +129,15 @@ def straightforward_numpy(
 ) -> np.ndarray:
     """The same bounds as one whole-array numpy expression (no blocking)."""
     return numpy_screen.block_headroom(collateral, owed, size, unsettled, assets, markets)
+
+
+def exposure(owed: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Return per row (row-major inputs) whether it owes anything or holds a perp position.
+
+    The rule `RiskColumns.set_row` applies to one row, over the whole synthetic array at once.
+    """
+    flags: np.ndarray = (owed > 0.0).any(axis=1) | (size != 0.0).any(axis=1)
+    return flags
 
 
 def main() -> None:
