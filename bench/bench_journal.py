@@ -115,24 +115,14 @@ def thread_workload(thread: int, count: int, *, mixed: bool) -> list[Command]:
     return commands[:count]
 
 
-def pipelined_submitter(service: Service, commands: list[Command], accepted: list[int]) -> None:
-    """Submit with up to WINDOW commands in flight; count the accepted ones."""
-    pending: collections.deque[Future[Result]] = collections.deque()
-    count = 0
-    for command in commands:
-        if len(pending) >= WINDOW:
-            count += isinstance(pending.popleft().result(), Accepted)
-        pending.append(service.submit(command))
-    while pending:
-        count += isinstance(pending.popleft().result(), Accepted)
-    accepted.append(count)
+def pipelined_submitter(
+    service: Service, commands: list[Command], accepted: list[int], *, signed: bool = False
+) -> None:
+    """Submit with up to WINDOW commands in flight; count the accepted ones.
 
-
-def signed_submitter(service: Service, commands: list[Command], accepted: list[int]) -> None:
-    """Submit as `pipelined_submitter` does, each command a signed write (as the HTTP edge submits them).
-
-    Each carries a fresh 64-byte signature, which the replay guard answers once and the journal
-    stores beside the batch (`request_signature`), as a signed request over HTTP does.
+    `signed`: each command is a signed write, as the HTTP edge submits them, with a fresh 64-byte
+    signature that the replay guard answers once and the journal stores beside the batch
+    (`request_signature`).
     """
     expires_at_ms = int(time.time() * 1000) + 3_600_000
     pending: collections.deque[Future[Result]] = collections.deque()
@@ -140,10 +130,16 @@ def signed_submitter(service: Service, commands: list[Command], accepted: list[i
     for command in commands:
         if len(pending) >= WINDOW:
             count += isinstance(pending.popleft().result(), Accepted)
-        pending.append(service.submit(command, signed=SignedRequest(os.urandom(64), expires_at_ms)))
+        request = SignedRequest(os.urandom(64), expires_at_ms) if signed else None
+        pending.append(service.submit(command, signed=request))
     while pending:
         count += isinstance(pending.popleft().result(), Accepted)
     accepted.append(count)
+
+
+def signed_submitter(service: Service, commands: list[Command], accepted: list[int]) -> None:
+    """`pipelined_submitter` with every command a signed write."""
+    pipelined_submitter(service, commands, accepted, signed=True)
 
 
 def blocking_submitter(service: Service, commands: list[Command], accepted: list[int]) -> None:
