@@ -213,3 +213,33 @@ def test_a_service_makes_young_garbage_collections_rarer_and_never_more_frequent
             assert gc.get_threshold() == (GC_YOUNG_OBJECTS_MIN * 2, 5, 5), "a larger threshold is kept"
     finally:
         gc.set_threshold(*saved)
+
+
+def test_a_submitted_command_builds_no_condition_and_its_caller_still_waits_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A standard Future built a threading.Condition per command: as much CPU as executing a deposit."""
+    service, observed = open_observed(MemoryJournal())
+    built: list[int] = []
+    real_condition = threading.Condition
+    submitter = threading.get_ident()  # a future is made by the thread that submits (others may build their own)
+
+    def counting_condition(*args: object) -> threading.Condition:
+        if threading.get_ident() == submitter:
+            built.append(submitter)
+        return real_condition(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(threading, "Condition", counting_condition)
+    observed.hold()
+    first = service.submit(Deposit(SubaccountId(1), "USDC", 1))
+    assert observed.entered.get(timeout=5) == 1
+    futures = [service.submit(Deposit(SubaccountId(1), "USDC", 2 + n)) for n in range(100)]
+    both = service.submit_all([Deposit(SubaccountId(1), "USDC", 200), Deposit(SubaccountId(1), "USDC", 201)])
+    observed.holding = False
+    observed.permits.release()
+    results = [first.result(5), *(future.result(5) for future in futures), *both.result(5)]
+    monkeypatch.undo()
+    service.close()
+    assert built == [], "no Condition per submitted command"
+    assert all(isinstance(result, Accepted) for result in results)
+    assert len(results) == 103

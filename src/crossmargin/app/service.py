@@ -48,6 +48,7 @@ from typing import Final, Self, TypeVar, cast
 
 from crossmargin.app.clock import AcceleratedClock, ManualClock
 from crossmargin.app.codec import encode_command
+from crossmargin.app.command_future import CommandFuture
 from crossmargin.app.faults import (
     Fault,
     FaultKind,
@@ -312,7 +313,7 @@ class Service:
         thread: they must be quick and must not wait on the service. During a journal fault this
         raises `ServiceUnavailableError` (or the future does, for a command caught in the fault).
         """
-        future: Future[Result] = Future()
+        future: Future[Result] = CommandFuture()
         self._enqueue(_Submission((command,), signed, future, many=False))
         return future
 
@@ -321,7 +322,7 @@ class Service:
     ) -> Future[tuple[Result, ...]]:
         """Queue commands that run in order in one batch, one durable transaction: all of them, or none."""
         assert commands, "submit at least one command"
-        future: Future[tuple[Result, ...]] = Future()
+        future: Future[tuple[Result, ...]] = CommandFuture()
         self._enqueue(_Submission(tuple(commands), signed, future, many=True))
         return future
 
