@@ -12,6 +12,9 @@ A third has signed writes (`signed_deposits`): the deposits again, each with a f
 signed HTTP request brings, which the journal stores beside its batch for the replay guard; before
 schema version 5 a unique index over those random signatures made them the dearest part of the
 append (SQLite: 16.9k-23.3k -> 26.1k-30.5k signed deposits/s, three runs each, old code then new).
+Each submitted command's future is a `CommandFuture` since stop 32: the standard Future's
+Condition cost as much CPU as executing a deposit (SQLite deposits 37.4k-49.8k -> 47.8k-78.5k/s,
+mixed 23.4k-27.2k -> 30.8k-36.0k/s, four and three alternating runs).
 Aims (issue): durable path >= 0.5x the batched raw append, and >= 20,000 durable commands/s on SQLite.
 Because the machine is shared, each figure also has its process CPU time per command, and the ratio
 of the engine's CPU per command to the service's (`cpu_ratio_to_engine_only`): with one GIL, that is
