@@ -19,6 +19,7 @@ from crossmargin.core.collateral import value_up
 from crossmargin.core.commands import SetAccountLimits
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.numbers import WAD, format_scaled, mul_div_up
+from crossmargin.core.pools import debt_atoms
 from crossmargin.core.rejections import Rejection, RejectReason
 from crossmargin.core.transaction import Transaction
 from crossmargin.core.validation import find_subaccount
@@ -30,11 +31,12 @@ ACCOUNT_LIMIT_MAX_WAD = 10**15 * WAD
 def borrow_value_wad(tx: Transaction, subaccount_id: SubaccountId) -> int:
     """Return the USD value of everything a subaccount owes, each debt at its mark, rounded up."""
     total = 0
-    for symbol in sorted(tx.held_symbols(subaccount_id)):
-        debt = tx.holding(subaccount_id, symbol).debt_atoms
-        if debt:
+    for symbol in tx.held_symbols(subaccount_id):
+        position = tx.position(subaccount_id, symbol)  # the debt alone: not the whole holding's balances
+        if position is not None and position.debt_scaled:
             spec = tx.spec(symbol)
             assert spec is not None, "held assets are listed"
+            debt = debt_atoms(position.debt_scaled, tx.pool(symbol).borrow_index_ray)
             total += value_up(debt, tx.mark_price(symbol), spec.unit_atoms)
     return total
 

@@ -203,8 +203,9 @@ def borrow(
     if refused:
         return refused
     pool = tx.pool(symbol)
+    supplied = pool_supplied(tx, symbol)  # before the borrow posts anything: the same all through
     interval = next_hour_ms(tx.now_ms) - tx.now_ms
-    rate, fee = entry_fee_and_rate(spec, pool, pool_supplied(tx, symbol), atoms, interval)
+    rate, fee = entry_fee_and_rate(spec, pool, supplied, atoms, interval)
     position = _position_or_new(tx, subaccount_id, symbol)
     assert position.lend_scaled == 0, "borrow is only called on a position without a lend"
     value_before = position_value(tx, position)
@@ -215,13 +216,11 @@ def borrow(
     pool_credited, credited = credit_lenders(pool_minted, mul_div_down(fee, WAD - spec.fee.wad, WAD))
     fee_income = fee - credited
     rounding = debt_added - atoms - fee
-    supplied_after = pool_supplied(tx, symbol) + credited + fee_income + rounding
+    supplied_after = supplied + credited + fee_income + rounding
     refused = (
         None
         if forced
-        else check_utilization(
-            spec, pool, pool_supplied(tx, symbol), pool_credited.borrowed_atoms, supplied_after, "borrowing"
-        )
+        else check_utilization(spec, pool, supplied, pool_credited.borrowed_atoms, supplied_after, "borrowing")
     )
     refused = refused or check_borrow_limits(
         spec, pool_credited, debt_atoms(position.debt_scaled + minted, pool.borrow_index_ray)

@@ -86,15 +86,16 @@ def entry_fee_and_rate(
     so the pool never undercharges. Should the rounds not settle, the higher rate is kept.
     """
     rates: list[int] = []
+    borrowed = pool.borrowed_atoms  # a product of the pool's totals: computed once, not twice a round
     added = atoms  # what the borrow adds to the debt: its amount, then its fee and rounding too
     for _ in range(ENTRY_FEE_RATE_ROUNDS):
-        utilization = compute_utilization(pool.borrowed_atoms + added, supplied_atoms + added - atoms)
+        utilization = compute_utilization(borrowed + added, supplied_atoms + added - atoms)
         rate = compute_borrow_rate(spec.rate_curve, utilization)
         fee = compute_entry_fee(atoms, rate, interval_ms)
         if rates and rate == rates[-1]:
             return rate, fee
         rates.append(rate)
         minted = scaled_debt_to_mint(atoms + fee, pool.borrow_index_ray)
-        added = debt_atoms(pool.debt_scaled_total + minted, pool.borrow_index_ray) - pool.borrowed_atoms
+        added = debt_atoms(pool.debt_scaled_total + minted, pool.borrow_index_ray) - borrowed
     rate = max(rates[-2:])
     return rate, compute_entry_fee(atoms, rate, interval_ms)

@@ -7,12 +7,15 @@ from dataclasses import replace
 from engine_driver import Driver
 
 from crossmargin.app.codec import decode_command, decode_state, encode_command, encode_state
+from crossmargin.core.account_limits import borrow_value_wad
 from crossmargin.core.accounts import ACCOUNT_BORROW_LIMIT_DEFAULT_WAD, ACCOUNT_POSITION_LIMIT_DEFAULT_WAD
+from crossmargin.core.collateral import value_up
 from crossmargin.core.commands import BorrowLendSide, SetAccountLimits
 from crossmargin.core.ids import SubaccountId
 from crossmargin.core.numbers import WAD
 from crossmargin.core.orders import OrderFlags
 from crossmargin.core.rejections import RejectReason
+from crossmargin.core.transaction import Transaction
 
 PERP = "BTC_USDC_PERP"
 
@@ -87,3 +90,23 @@ def test_limits_survive_the_journal_and_old_snapshots_read_the_defaults(driver: 
     text = encode_state(old).replace(f',"borrow_limit_wad":{7 * WAD},"position_limit_wad":{8 * WAD}', "")
     assert "borrow_limit_wad" not in text
     assert decode_state(text).subaccounts[sub].borrow_limit_wad == ACCOUNT_BORROW_LIMIT_DEFAULT_WAD
+
+
+def test_the_borrow_value_is_each_holdings_debt_at_its_mark_rounded_up(driver: Driver) -> None:
+    """The limit's figure reads only the debts; it must equal the value of every holding's debt, as a holding shows it."""
+    driver.lender(USDC="1000000", BTC="100", ETH="1000")
+    sub = driver.account()
+    driver.deposit(sub, "BTC", "2")
+    driver.deposit(sub, "SOL", "30")  # spot only: no position
+    driver.borrow(sub, "USDC", "1234.567891")
+    driver.borrow(sub, "ETH", "0.3333")
+    driver.lend(sub, "BTC", "0.5")  # a position with a lend and no debt
+    driver.tick(driver.state.now_ms + 3 * 3_600_000)  # three hours' interest: debts are no longer whole amounts
+    tx = Transaction(driver.state, driver.state.now_ms)
+    expected = 0
+    for symbol, holding in tx.holdings(sub).items():
+        spec = tx.spec(symbol)
+        assert spec is not None
+        expected += value_up(holding.debt_atoms, tx.mark_price(symbol), spec.unit_atoms)
+    assert expected > 1_200 * WAD
+    assert borrow_value_wad(tx, sub) == expected
