@@ -58,9 +58,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from bench.common import print_profile, progress, save
+from bench.common import PURE_CORE_NOTE, in_pure_core, print_rows, profile_rows, progress, save
 from crossmargin.asset_config import load_document, parse_asset_specs
-from crossmargin.compiled_core import core_is_compiled
 from crossmargin.core.audit import audit
 from crossmargin.core.commands import (
     BorrowLendSide,
@@ -297,27 +296,26 @@ def report(results: list[dict[str, float | int]]) -> None:
     print(f"saved {path}", file=sys.stderr)
 
 
-def main() -> None:
-    """Measure every size and print the table."""
-    progress("warming up the screen's kernels")
+def profile_crash() -> list[dict[str, object]]:
+    """Return the top functions of a crash liquidation of PROFILE_ACCOUNTS accounts under cProfile (kernels warmed first)."""
     warm_up()
-    report([measure_size(count) for count in SIZES])
     state, _, total_btc = build(PROFILE_ACCOUNTS)
     columns = RiskColumns.from_state(state)
     RiskScreen(columns).sweep()
     events = crash(state, total_btc)
     gc.collect()
-    rows = print_profile(
-        f"where a crash liquidation's time goes ({PROFILE_ACCOUNTS:,} accounts under cProfile)",
-        lambda: liquidate_all(state, columns, events),
-        top=16,
+    return profile_rows(lambda: liquidate_all(state, columns, events), top=16)
+
+
+def main() -> None:
+    """Measure every size and print the table."""
+    progress("warming up the screen's kernels")
+    warm_up()
+    report([measure_size(count) for count in SIZES])
+    rows = in_pure_core("bench.bench_liquidation", "profile_crash")
+    print_rows(
+        f"where a crash liquidation's time goes ({PROFILE_ACCOUNTS:,} accounts under cProfile, {PURE_CORE_NOTE})", rows
     )
-    if core_is_compiled():
-        # cProfile sees only the calls made from Python: those the compiled core makes are inside it.
-        print(
-            "  margin computations per account: not counted with the compiled core (CROSSMARGIN_COMPILED_CORE= counts)"
-        )
-        return
     margins = sum(int(str(row["calls"])) for row in rows if "(compute_subaccount_margin)" in str(row["function"]))
     print(f"  margin computations per account (screen, confirm and liquidate): {margins / PROFILE_ACCOUNTS:.1f}")
 

@@ -54,7 +54,7 @@ from typing import TypeVar
 
 from sortedcontainers import SortedDict  # type: ignore[import-untyped]
 
-from bench.common import progress, save
+from bench.common import PURE_CORE_NOTE, in_pure_core, progress, save
 from crossmargin.asset_config import load_document, parse_asset_specs
 from crossmargin.core.commands import (
     CancelOrder,
@@ -401,7 +401,7 @@ def print_table(results: dict[str, object], profiles: dict[str, dict[str, list[d
     )
     for name, views in profiles.items():
         for view, top in views.items():
-            print(f"  {name} hotspots by {view} time (share of the run, calls):")
+            print(f"  {name} hotspots by {view} time (share of the run, calls; {PURE_CORE_NOTE}):")
             for entry in top:
                 print(f"    {entry[f'{view}_share']:>6.1%}  {entry['calls']!s:>10}  {entry['function']}")
 
@@ -412,7 +412,7 @@ def main() -> None:
     progress(f"generating {MESSAGES:,} messages over {len(MARKETS)} markets, {SUBACCOUNTS} subaccounts")
     results = measure()
     progress(f"profiling {PROFILE_MESSAGES:,} messages")
-    profiles = profile()
+    profiles = in_pure_core("bench.bench_matching", "profile")
     print_table(results, profiles)
     results["load_average"] = os.getloadavg()
     print(f"  saved {save('matching', {**results, 'hotspots': profiles})}")

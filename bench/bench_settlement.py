@@ -55,7 +55,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import progress, save
+from bench.common import PURE_CORE_NOTE, in_pure_core, progress, save
 from crossmargin.asset_config import load_document, parse_asset_specs
 from crossmargin.core.accounts import Subaccount
 from crossmargin.core.audit import audit
@@ -369,7 +369,9 @@ def print_table(results: dict[str, object], hotspots: list[dict[str, object]]) -
             f"bare {figures['bare_growth_vs_linear']:.2f} (1.0 = linear)"
         )
     print("  aim (issue 13): 100,000 positions in at most 100 ms and at most 2x the bare loop, growing linearly")
-    print("  hotspots of the second pass over 100,000 positions (own time share, calls, cumulative share):")
+    print(
+        f"  hotspots of the second pass over 100,000 positions (own time share, calls, cumulative share; {PURE_CORE_NOTE}):"
+    )
     for row in hotspots:
         print(f"    {row['own_share']:>6.1%}  {row['calls']!s:>8}  {row['cumulative_share']:>6.1%}  {row['function']}")
 
@@ -379,7 +381,7 @@ def main() -> None:
     print("settlement benchmark (in memory, one thread): one 10-second pass over N perp positions")
     results = measure()
     progress("profiling the second pass over 100,000 positions")
-    hotspots = profile()
+    hotspots = in_pure_core("bench.bench_settlement", "profile")
     print_table(results, hotspots)
     results["load_average"] = os.getloadavg()
     print(f"  saved {save('settlement', {**results, 'hotspots': hotspots})}")

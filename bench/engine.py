@@ -13,7 +13,7 @@ import gc
 from collections.abc import Iterator
 from dataclasses import replace
 
-from bench.common import best_of, print_profile, progress, save
+from bench.common import PURE_CORE_NOTE, best_of, in_pure_core, print_rows, profile_rows, progress, save
 from crossmargin.asset_config import load_asset_specs
 from crossmargin.core.assets import AssetSpec
 from crossmargin.core.commands import (
@@ -33,6 +33,7 @@ from crossmargin.core.state import EngineState
 
 SUBACCOUNTS = 1_000
 ROUNDS = 5
+PROFILE_COMMANDS = 4 * SUBACCOUNTS
 USDC = 10**6
 ETH = 10**8
 HOUR_MS = 3_600_000
@@ -165,6 +166,13 @@ def measure_accrual(pools: int = 1_000, few: int = 4_000, many: int = 100_000) -
     return timings
 
 
+def profile_mixed() -> list[dict[str, object]]:
+    """Return the top functions of PROFILE_COMMANDS mixed commands under cProfile."""
+    commands = _workload()[:PROFILE_COMMANDS]
+    state = _prepared_state()
+    return profile_rows(lambda: [execute(state, command, HOUR_MS // 2) for command in commands])
+
+
 def main() -> None:
     """Run the engine benchmarks and print their ratios."""
     print("engine benchmark (in memory, one thread)")
@@ -174,11 +182,9 @@ def main() -> None:
         f"{throughput['bare_loop_commands_per_second']:,.0f}/s; engine is "
         f"{throughput['engine_slowdown_vs_bare_loop']:.1f}x slower than the bare loop (aim: <= 3x)"
     )
-    commands = _workload()[: 4 * SUBACCOUNTS]
-    state = _prepared_state()
-    hotspots = print_profile(
-        f"where the engine's time goes ({len(commands):,} mixed commands under cProfile)",
-        lambda: [execute(state, command, HOUR_MS // 2) for command in commands],
+    hotspots = in_pure_core("bench.engine", "profile_mixed")
+    print_rows(
+        f"where the engine's time goes ({PROFILE_COMMANDS:,} mixed commands under cProfile, {PURE_CORE_NOTE})", hotspots
     )
     accrual = measure_accrual()
     print(

@@ -177,3 +177,20 @@ def test_a_liquidation_on_the_compiled_core_runs_no_interpreted_constructor() ->
     assert compiled == "True", "the compiled core was not loaded"
     assert int(commands) >= 60, "every borrower is liquidated at least once"
     assert int(calls) <= 5, f"interpreted calls during the liquidations: {called}"
+
+
+BENCH_PROFILE = """
+from bench.common import in_pure_core
+from crossmargin.compiled_core import core_is_compiled
+rows = in_pure_core("bench.engine", "profile_mixed")
+print(core_is_compiled(), sum("(compute_subaccount_margin)" in row["function"] for row in rows), len(rows))
+"""
+
+
+def test_a_benchmark_run_on_the_compiled_core_profiles_the_pure_one_and_sees_inside_the_engine() -> None:
+    """cProfile sees one built-in call in the compiled core; `make bench` printed profiles of nothing but it."""
+    build = _fresh_build()
+    which, margins, rows = _python(BENCH_PROFILE, build).stdout.split()
+    assert which == "True", "this process runs the compiled core"
+    assert margins == "1", "the profile names the margin computation inside `execute`"
+    assert int(rows) == 12
