@@ -401,7 +401,8 @@ def print_table(results: dict[str, object], profiles: dict[str, dict[str, list[d
     )
     for name, views in profiles.items():
         for view, top in views.items():
-            print(f"  {name} hotspots by {view} time (share of the run, calls; {PURE_CORE_NOTE}):")
+            note = f"; {PURE_CORE_NOTE}" if name == "core" else ""
+            print(f"  {name} hotspots by {view} time (share of the run, calls{note}):")
             for entry in top:
                 print(f"    {entry[f'{view}_share']:>6.1%}  {entry['calls']!s:>10}  {entry['function']}")
 
