@@ -169,6 +169,34 @@ def test_a_fault_is_logged_once_when_it_starts_and_once_when_it_ends_however_man
     assert not any(record.exc_info for record in caplog.records), "no traceback"
 
 
+class _FaultAtRecoveryLine(logging.Handler):
+    """Note, when the service logs its recovery, whether it still showed the fault at that moment."""
+
+    def __init__(self, service: Service) -> None:
+        super().__init__(logging.WARNING)
+        self.service = service
+        self.fault_shown: list[bool] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("journal recovered"):
+            self.fault_shown.append(self.service.fault is not None)
+
+
+def test_the_recovery_is_logged_before_the_service_shows_itself_recovered(opened: Opened) -> None:
+    """Logged after the fault was cleared, a check that saw the service recovered could miss the line (seen once)."""
+    handler = _FaultAtRecoveryLine(opened.service)
+    logger = logging.getLogger("crossmargin")
+    logger.addHandler(handler)
+    try:
+        opened.journal.fail_with, opened.reopener.down = LOST, True
+        refused_in_fault(opened.service.submit(Deposit(SUBACCOUNT, "USDC", 1)))
+        opened.reopener.down = False
+        wait_until(opened.recovered, "the service recovers")
+    finally:
+        logger.removeHandler(handler)
+    assert handler.fault_shown == [True], "the line is written while the fault still shows, never after"
+
+
 def test_a_journal_that_lost_acknowledged_commands_stops_the_service_for_good(opened: Opened) -> None:
     service = opened.service
     shorter = MemoryJournal()

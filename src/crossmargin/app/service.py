@@ -806,16 +806,17 @@ class Service:
                 self._clock.advance_to(rebuilt.state.now_ms)
             if rebuilt.sequence > heard:
                 self._notify(rebuilt.unheard_events, rebuilt.sequence, rebuilt.state.now_ms)
+            # Said before it is so: whoever sees the service recovered finds the line already logged.
+            seconds = time.monotonic() - fault.started_at if fault is not None else 0.0
+            LOG.warning(
+                "journal recovered after %.1f s: the state was rebuilt from it at sequence %d (%d acknowledged "
+                "before the fault); accepting commands again",
+                seconds,
+                rebuilt.sequence,
+                heard,
+            )
             with self._submit_lock:
                 self._fault = None
-        seconds = time.monotonic() - fault.started_at if fault is not None else 0.0
-        LOG.warning(
-            "journal recovered after %.1f s: the state was rebuilt from it at sequence %d (%d acknowledged before "
-            "the fault); accepting commands again",
-            seconds,
-            rebuilt.sequence,
-            heard,
-        )
 
     def _stop_for_good(self, error: BaseException) -> None:
         kind = self._journal_fault_kind(error)
