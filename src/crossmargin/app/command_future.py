@@ -124,7 +124,7 @@ class CommandFuture(Future[T]):
 
     def _finish(self, result: T | None, exception: BaseException | None) -> None:
         with self._lock:
-            if self._state in (_CANCELLED, _CANCELLED_AND_NOTIFIED, _FINISHED):
+            if self._state in _DONE_STATES:
                 raise InvalidStateError(f"{self._state}: {self!r}")
             self._result = result
             self._exception = exception
